@@ -1,0 +1,31 @@
+/**
+ * `seqsch` — one subcommand per pipeline stage. Each command lives in src/commands/<name>.ts and
+ * exports a yargs CommandModule; this file only lists them.
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import type { CommandModule } from 'yargs';
+import { envCommand } from './commands/env.js';
+
+// One line per command; keep alphabetical.
+const commands: CommandModule<any, any>[] = [envCommand];
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('seqsch')
+  .usage('$0 <command> [options]\n\nResponse length perception and sequence scheduling (Zheng et al. 2023) in TensorFlow.js.')
+  .strict()
+  .demandCommand(1, 'name a command (see --help)')
+  .recommendCommands()
+  .wrap(Math.min(110, process.stdout.columns ?? 110))
+  .fail((msg, err, y) => {
+    if (err) {
+      console.error(`seqsch: ${err.message}`);
+      if (process.env.SEQSCH_DEBUG) console.error(err.stack);
+    } else {
+      y.showHelp();
+      console.error(`\n${msg}`);
+    }
+    process.exit(1);
+  });
+for (const c of commands) cli.command(c);
+await cli.parseAsync();

@@ -1,0 +1,52 @@
+/** `seqsch env`: which backend runs, library versions, and whether a GPU adapter exists. */
+import type { CommandModule } from 'yargs';
+import * as tf from '@tensorflow/tfjs-core';
+import { createRequire } from 'node:module';
+import { initBackend, findGpuAdapter } from '../backend.js';
+import { withBackend, withJson, report } from './common.js';
+
+const require = createRequire(import.meta.url);
+function version(pkg: string): string {
+  try {
+    return (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+export const envCommand: CommandModule<object, { backend: string; json: boolean }> = {
+  command: 'env',
+  describe: 'print the tfjs backend in use, versions, and whether a GPU adapter was found',
+  builder: (y) => withJson(withBackend(y)) as never,
+  handler: async (argv) => {
+    const info = await initBackend(argv.backend as never);
+    let gpu: string;
+    try {
+      gpu = info.gpuAdapter ?? (await findGpuAdapter());
+    } catch (e) {
+      gpu = `none (${(e as Error).message})`;
+    }
+    const out = {
+      backend: info.name,
+      reason: info.reason,
+      notes: info.notes,
+      gpu_adapter: gpu,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      versions: Object.fromEntries(
+        ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-node',
+          '@tensorflow/tfjs-node-gpu', 'webgpu', '@xenova/transformers'].map((p) => [p, version(p)]),
+      ),
+      tf_flags: tf.env().getFlags(),
+    };
+    report(argv.json, out, () =>
+      [
+        `backend      ${out.backend}  (${out.reason})`,
+        ...out.notes.map((n) => `             ${n}`),
+        `gpu adapter  ${out.gpu_adapter}`,
+        `node         ${out.node} ${out.platform}`,
+        ...Object.entries(out.versions).map(([k, v]) => `${k.padEnd(32)} ${v}`),
+      ].join('\n'),
+    );
+  },
+};
