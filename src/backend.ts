@@ -37,6 +37,7 @@ const hooks: BackendHook[] = [];
 export function onBackendReady(hook: BackendHook): void {
   hooks.push(hook);
 }
+onBackendReady((name) => import('./kernels/blas.js').then((m) => m.blasBackendHook(name)));
 
 async function tryTensorflow(): Promise<string> {
   const errors: string[] = [];

@@ -1,0 +1,15 @@
+# Builds build/Release/seqsch_blas.node under native/ (scripts/build-native.mjs copies it to build/).
+# Lives in native/ rather than the repo root so that npm does not run its implicit `node-gyp rebuild`
+# (which would fail the install where no compiler or OpenBLAS exists).
+{
+  "targets": [
+    {
+      "target_name": "seqsch_blas",
+      "sources": ["blas.cc"],
+      "include_dirs": ["<!(node -p \"require('path').dirname(require.resolve('node-addon-api/package.json'))\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-O3", "-std=c++17"],
+      "libraries": ["-lopenblas"]
+    }
+  ]
+}

@@ -1,0 +1,201 @@
+// seqsch_blas: cblas_sgemm (OpenBLAS) on the tfjs wasm backend's heap, without copies.
+//
+// JS hands over the wasm memory's ArrayBuffer and byte offsets of a, b and the output inside it;
+// the call parameters travel in a Float64Array registered once with setParams(), so one matmul is a
+// single N-API call with one argument (the heap) plus an optional batch index table. The addon does
+// no allocation and keeps no pointer into the heap between calls (the heap moves when wasm memory
+// grows). It does not decide shapes, broadcasting or fallbacks: src/kernels/blas.ts does.
+#include <napi.h>
+#include <cblas.h>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace {
+
+// Layout of the parameter block (Float64Array, see P_* in src/kernels/blas.ts).
+enum Param {
+  P_TRANS_A = 0,   // 0/1: a is stored (K, M) instead of (M, K)
+  P_TRANS_B,       // 0/1: b is stored (N, K) instead of (K, N)
+  P_M,             // rows of the output
+  P_N,             // columns of the output
+  P_K,             // inner dimension
+  P_A_OFF,         // byte offset of a in the heap
+  P_B_OFF,         // byte offset of b
+  P_C_OFF,         // byte offset of the output
+  P_BATCH,         // number of output matrices
+  P_A_STRIDE,      // elements between consecutive a matrices (0: broadcast one matrix)
+  P_B_STRIDE,      // elements between consecutive b matrices (0: broadcast)
+  P_BIAS_OFF,      // byte offset of the bias, or -1 for none
+  P_BIAS_LEN,      // 1 (scalar bias) or N (one per output column)
+  P_ACT,           // activation, see Act
+  P_ALPHA,         // leakyrelu slope
+  P_THREADS,       // OpenBLAS threads for this call (0: leave as is)
+  P_COUNT
+};
+enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_SIGMOID = 4, ACT_ELU = 5 };
+
+double* params = nullptr;           // points into the registered Float64Array's (non-wasm) buffer
+Napi::Reference<Napi::Float64Array> paramsRef;  // keeps that buffer alive
+int currentThreads = -1;
+
+void SetParams(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    Napi::TypeError::New(env, "setParams(params: Float64Array) expected").ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Float64Array p = info[0].As<Napi::Float64Array>();
+  if (p.ElementLength() < P_COUNT) {
+    Napi::RangeError::New(env, "setParams: Float64Array too short").ThrowAsJavaScriptException();
+    return;
+  }
+  paramsRef = Napi::Persistent(p);
+  params = p.Data();
+}
+
+inline void applyEpilogue(float* c, int64_t rows, int64_t n, const float* bias, int64_t biasLen, int act,
+                          float alpha) {
+  if (bias == nullptr && act == ACT_LINEAR) return;
+  for (int64_t i = 0; i < rows; i++) {
+    float* row = c + i * n;
+    if (bias != nullptr) {
+      if (biasLen == 1) {
+        const float b0 = bias[0];
+        for (int64_t j = 0; j < n; j++) row[j] += b0;
+      } else {
+        for (int64_t j = 0; j < n; j++) row[j] += bias[j];
+      }
+    }
+    switch (act) {
+      case ACT_RELU:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] > 0.f ? row[j] : 0.f;
+        break;
+      case ACT_RELU6:
+        for (int64_t j = 0; j < n; j++) row[j] = std::fmin(std::fmax(row[j], 0.f), 6.f);
+        break;
+      case ACT_LEAKYRELU:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] > 0.f ? row[j] : alpha * row[j];
+        break;
+      case ACT_SIGMOID:
+        for (int64_t j = 0; j < n; j++) row[j] = 1.f / (1.f + std::exp(-row[j]));
+        break;
+      case ACT_ELU:
+        for (int64_t j = 0; j < n; j++) row[j] = row[j] > 0.f ? row[j] : std::expm1(row[j]);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// sgemm(heap: ArrayBuffer, batchIndex?: Int32Array) -> undefined.
+// batchIndex, when given, holds 2*batch entries: for output matrix i, the a matrix index and the b
+// matrix index (general broadcasting of batch dims); otherwise matrix i uses i*stride.
+void Sgemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (params == nullptr) {
+    Napi::Error::New(env, "sgemm: call setParams first").ThrowAsJavaScriptException();
+    return;
+  }
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) {
+    Napi::TypeError::New(env, "sgemm(heap: ArrayBuffer, batchIndex?: Int32Array) expected").ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::ArrayBuffer heapBuf = info[0].As<Napi::ArrayBuffer>();
+  uint8_t* heap = static_cast<uint8_t*>(heapBuf.Data());
+  const int64_t heapBytes = static_cast<int64_t>(heapBuf.ByteLength());
+  const bool ta = params[P_TRANS_A] != 0, tb = params[P_TRANS_B] != 0;
+  const int64_t M = (int64_t)params[P_M], N = (int64_t)params[P_N], K = (int64_t)params[P_K];
+  const int64_t aOff = (int64_t)params[P_A_OFF], bOff = (int64_t)params[P_B_OFF], cOff = (int64_t)params[P_C_OFF];
+  const int64_t batch = (int64_t)params[P_BATCH];
+  const int64_t aStride = (int64_t)params[P_A_STRIDE], bStride = (int64_t)params[P_B_STRIDE];
+  const int64_t biasOff = (int64_t)params[P_BIAS_OFF], biasLen = (int64_t)params[P_BIAS_LEN];
+  const int act = (int)params[P_ACT];
+  const float alpha = (float)params[P_ALPHA];
+  const int threads = (int)params[P_THREADS];
+
+  const int32_t* index = nullptr;
+  if (info.Length() > 1 && info[1].IsTypedArray()) {
+    Napi::TypedArray t = info[1].As<Napi::TypedArray>();
+    if (t.TypedArrayType() != napi_int32_array || (int64_t)t.ElementLength() < 2 * batch) {
+      Napi::TypeError::New(env, "sgemm: batchIndex must be an Int32Array of 2*batch entries").ThrowAsJavaScriptException();
+      return;
+    }
+    index = t.As<Napi::Int32Array>().Data();
+  }
+
+  // Bounds: a bad offset would write outside the wasm heap; check the extremes once per call.
+  int64_t aMats = 1, bMats = 1;
+  if (index != nullptr) {
+    for (int64_t i = 0; i < batch; i++) {
+      if (index[2 * i] + 1 > aMats) aMats = index[2 * i] + 1;
+      if (index[2 * i + 1] + 1 > bMats) bMats = index[2 * i + 1] + 1;
+    }
+  }
+  const int64_t aEnd = aOff + 4 * ((index ? (aMats - 1) * M * K : (batch - 1) * aStride) + M * K);
+  const int64_t bEnd = bOff + 4 * ((index ? (bMats - 1) * K * N : (batch - 1) * bStride) + K * N);
+  const int64_t cEnd = cOff + 4 * batch * M * N;
+  const int64_t biasEnd = biasOff + 4 * biasLen;
+  if (M < 0 || N < 0 || K < 0 || batch < 0 || aOff < 0 || bOff < 0 || cOff < 0 || aEnd > heapBytes ||
+      bEnd > heapBytes || cEnd > heapBytes || (biasOff >= 0 && biasEnd > heapBytes) || (aOff | bOff | cOff) % 4) {
+    Napi::RangeError::New(env, "sgemm: operand outside the heap or misaligned").ThrowAsJavaScriptException();
+    return;
+  }
+  if (threads > 0 && threads != currentThreads) {
+    openblas_set_num_threads(threads);
+    currentThreads = threads;
+  }
+  const float* A = reinterpret_cast<const float*>(heap + aOff);
+  const float* B = reinterpret_cast<const float*>(heap + bOff);
+  float* C = reinterpret_cast<float*>(heap + cOff);
+  const float* bias = biasOff >= 0 ? reinterpret_cast<const float*>(heap + biasOff) : nullptr;
+  const int lda = ta ? (int)M : (int)K, ldb = tb ? (int)K : (int)N, ldc = (int)N;
+  for (int64_t i = 0; i < batch; i++) {
+    const float* Ai = A + (index ? (int64_t)index[2 * i] * M * K : i * aStride);
+    const float* Bi = B + (index ? (int64_t)index[2 * i + 1] * K * N : i * bStride);
+    float* Ci = C + i * M * N;
+    if (K == 0) {
+      std::memset(Ci, 0, sizeof(float) * M * N);
+    } else if (M > 0 && N > 0) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+                  (int)K, 1.0f, Ai, lda, Bi, ldb, 0.0f, Ci, ldc);
+    }
+  }
+  applyEpilogue(C, batch * M, N, bias, biasLen, act, alpha);
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("config", Napi::String::New(env, openblas_get_config()));
+  o.Set("corename", Napi::String::New(env, openblas_get_corename()));
+  o.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
+  o.Set("parallel", Napi::Number::New(env, openblas_get_parallel()));
+  return o;
+}
+
+void SetThreads(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(info.Env(), "setThreads(n: number) expected").ThrowAsJavaScriptException();
+    return;
+  }
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) n = 1;
+  openblas_set_num_threads(n);
+  currentThreads = n;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setParams", Napi::Function::New(env, SetParams));
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("paramCount", Napi::Number::New(env, P_COUNT));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(seqsch_blas, Init)
