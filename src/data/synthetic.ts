@@ -1,0 +1,120 @@
+/**
+ * The embedded default's synthetic instruction corpus: seeded FastChat conversations drawn from the task
+ * families in synthetic/families.ts, in three splits (train, val, pretrain) where no val instruction appears
+ * in train or pretrain. Lengths are shaped like Vicuna-7B's on Alpaca, scaled to `maxLength`. It does not
+ * count tokens or write files (see src/commands/make-data.ts).
+ */
+import { Rand } from './synthetic/random.js';
+import { FAMILIES, type Family, type Task } from './synthetic/families.js';
+
+export { FAMILIES, type Family, type Task, type LengthControl } from './synthetic/families.js';
+export { Rand } from './synthetic/random.js';
+
+/** FastChat conversation format, as in ../shared/data/alpaca/*.json. */
+export interface Conversation {
+  id: string;
+  conversations: { from: 'human' | 'gpt'; value: string }[];
+}
+
+export interface SyntheticOptions {
+  /** Number of conversations. */
+  n: number;
+  seed: string | number;
+  /** The embedded default's max new tokens; long families scale their counts by maxLength / 256. */
+  maxLength?: number;
+  /** Id of the first conversation (ids are consecutive strings). */
+  startId?: number;
+  /** Split name: each split draws from its own random stream, so changing one split's size leaves the others. */
+  stream?: string;
+  /** Instructions that must not be drawn (e.g. the val instructions when drawing train). */
+  exclude?: ReadonlySet<string>;
+  /** Every instruction at most once within this call. */
+  unique?: boolean;
+}
+
+export const DEFAULT_MAX_LENGTH = 256;
+export const DEFAULT_SIZES = { train: 4000, val: 1000, pretrain: 24000 } as const;
+
+/** Draw one task: a family by weight, then an instruction from it. */
+export function drawTask(r: Rand, scale: number): { family: Family; task: Task } {
+  const family = FAMILIES[r.weighted(FAMILIES.map((f) => f.weight))];
+  return { family, task: family.make(r, scale) };
+}
+
+/** How many redraws a colliding instruction gets before we conclude the instruction space is exhausted. */
+const MAX_REDRAWS = 200;
+
+export function makeSynthetic(opts: SyntheticOptions): Conversation[] {
+  const { n, seed, maxLength = DEFAULT_MAX_LENGTH, startId = 1, stream = 'train', exclude, unique = false } = opts;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`makeSynthetic: n must be a non-negative integer, got ${n}`);
+  if (!(maxLength >= 16)) throw new Error(`makeSynthetic: maxLength must be ≥ 16, got ${maxLength}`);
+  const scale = maxLength / DEFAULT_MAX_LENGTH;
+  const r = new Rand(`seqsch-synthetic/${seed}/${stream}`);
+  const seen = new Set<string>();
+  const out: Conversation[] = [];
+  for (let i = 0; i < n; i++) {
+    let drawn = drawTask(r, scale);
+    for (let tries = 0; exclude?.has(drawn.task.instruction) || (unique && seen.has(drawn.task.instruction)); tries++) {
+      if (tries >= MAX_REDRAWS) throw new Error(`makeSynthetic(${stream}): instruction space exhausted after ${i} conversations`);
+      drawn = drawTask(r, scale);
+    }
+    const { instruction } = drawn.task;
+    seen.add(instruction);
+    out.push({
+      id: String(startId + i),
+      conversations: [
+        { from: 'human', value: instruction },
+        { from: 'gpt', value: drawn.task.respond(r) },
+      ],
+    });
+  }
+  return out;
+}
+
+export interface SyntheticSplits {
+  train: Conversation[];
+  val: Conversation[];
+  pretrain: Conversation[];
+}
+
+/**
+ * The three splits: val first (unique instructions), then train and pretrain drawn with every val instruction
+ * excluded. Ids run on across splits (train 1.., val after train, pretrain after val) so an id names one query.
+ */
+export function makeSyntheticSplits(opts: {
+  seed: string | number;
+  maxLength?: number;
+  train?: number;
+  val?: number;
+  pretrain?: number;
+}): SyntheticSplits {
+  const { seed, maxLength = DEFAULT_MAX_LENGTH } = opts;
+  const nTrain = opts.train ?? DEFAULT_SIZES.train;
+  const nVal = opts.val ?? DEFAULT_SIZES.val;
+  const nPre = opts.pretrain ?? DEFAULT_SIZES.pretrain;
+  const val = makeSynthetic({ n: nVal, seed, maxLength, stream: 'val', unique: true, startId: nTrain + 1 });
+  const exclude = new Set(val.map(instructionOf));
+  const train = makeSynthetic({ n: nTrain, seed, maxLength, stream: 'train', exclude, startId: 1 });
+  const pretrain = makeSynthetic({ n: nPre, seed, maxLength, stream: 'pretrain', exclude, startId: nTrain + nVal + 1 });
+  return { train, val, pretrain };
+}
+
+export function instructionOf(c: Conversation): string {
+  return c.conversations[0].value;
+}
+
+export function answerOf(c: Conversation): string {
+  return c.conversations[1].value;
+}
+
+/** Quantiles by linear interpolation between order statistics (numpy's default), q in [0, 1]. */
+export function quantiles(values: readonly number[], qs: readonly number[]): number[] {
+  if (values.length === 0) throw new Error('quantiles: no values');
+  const s = values.slice().sort((a, b) => a - b);
+  return qs.map((q) => {
+    const pos = q * (s.length - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(lo + 1, s.length - 1);
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  });
+}
