@@ -1,0 +1,43 @@
+/**
+ * The contract between the benchmark driver and whatever generates text: a batch of queries goes in with a
+ * limit on new tokens, per-row counts come out. Two engines implement it — the real tfjs generator and the
+ * trace-driven simulator (engine-sim.ts) — so scheduling, FCR and metrics are written once in driver.ts.
+ */
+
+/** One benchmark query. */
+export interface BenchItem {
+  /** the conversation id (upstream `id`) */
+  id: string;
+  /** position in the sampled subset (0 … num_data-1) */
+  index: number;
+  /** the full prompt (vicuna_v1.1 template applied) */
+  prompt: string;
+  /** prompt length in tokens (BOS included), when known; the simulator's prefill cost uses it */
+  promptTokens?: number;
+  /** recorded response lengths from a `*-length.json` file: L_gt, L_t0.0, L_t0.3, … (BOS included) */
+  realLengths?: Record<string, number>;
+}
+
+export interface BatchRow {
+  /** tokens of the answer as upstream counts them: the decoded answer re-tokenized, BOS included */
+  numOutputTokens: number;
+  /** the row emitted EOS within the limit */
+  isFinished: boolean;
+  text?: string;
+}
+
+export interface BatchOutcome {
+  /** one row per input item, same order */
+  rows: BatchRow[];
+  /** decode steps the batch ran: min(limit, steps until every row emitted EOS) */
+  decodeSteps: number;
+  /** wall seconds of the batch (measured, or charged by a cost model) */
+  seconds: number;
+}
+
+export interface Engine {
+  name: string;
+  backend?: string;
+  /** Generate every item at most `maxNewTokens` new tokens, stopping early once every row has finished. */
+  generateBatch(items: BenchItem[], maxNewTokens: number): Promise<BatchOutcome>;
+}
