@@ -55,9 +55,16 @@ let enabled = false;
 let maxThreads = 1;
 type Kernel = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo;
 const original: { batchMatMul?: Kernel; fusedMatMul?: Kernel } = {};
+/** sgemm calls made through the addon since start (tests check the provider really ran). */
+let calls = 0;
 
 export function blasStatus(): BlasStatus {
   return status;
+}
+
+/** Number of matmul kernels the addon has run since the process started. */
+export function blasCallCount(): number {
+  return calls;
 }
 
 /**
@@ -206,6 +213,7 @@ function sgemmKernel(
   const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
   if (index) addon!.sgemm(heap, index);
   else addon!.sgemm(heap);
+  calls++;
   return out;
 }
 
@@ -280,7 +288,8 @@ export async function installBlasKernels(): Promise<string> {
   if (typeof loaded === 'string') return off(loaded);
   const backend = tf.backend() as BackendWasm;
   const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer;
-  if (!(heap instanceof ArrayBuffer)) return off('the wasm heap is a SharedArrayBuffer (threaded wasm build), which the addon does not read');
+  // Tag check, not instanceof: under jest the heap comes from another realm.
+  if (Object.prototype.toString.call(heap) !== '[object ArrayBuffer]') return off('the wasm heap is a SharedArrayBuffer (threaded wasm build), which the addon does not read');
   if (loaded.paramCount !== P_COUNT) return off(`addon is stale (parameter block ${loaded.paramCount} ≠ ${P_COUNT}); rebuild with \`node scripts/build-native.mjs\``);
   addon = loaded;
   params = new Float64Array(P_COUNT);
