@@ -1,0 +1,36 @@
+/**
+ * How benchmark results are printed: upstream's console block (Time, Throughput, Average length, Effective
+ * token ratio, Failure ratio, in upstream's units and 2 decimals) and the same figures as a markdown table row.
+ */
+import type { BenchmarkResult } from './driver.js';
+
+const py = (b: boolean) => (b ? 'True' : 'False');
+const f2 = (x: number) => x.toFixed(2);
+
+/** Upstream's printed block (src/benchmark.py), line for line. */
+export function upstreamBlock(r: BenchmarkResult, groupSize: number, batchSize: number): string {
+  return [
+    `Strategy: ${r.strategy}, Total samples: ${r.num_samples}`,
+    `Group Size: ${groupSize}, Batch Size: ${batchSize}`,
+    `VBS: ${py(r.vbs)}, FCR: ${py(r.fcr)}`,
+    `Time: ${f2(r.seconds)} s`,
+    `Throughput: ${f2(r.throughput)} samples/s`,
+    `Average length: ${f2(r.average_length)} tokens`,
+    `Effective token ratio: ${f2(r.effective_token_ratio * 100)} %`,
+    `Failure ratio: ${f2(r.failure_ratio * 100)} %`,
+  ].join('\n');
+}
+
+export const TABLE_METRICS = ['Throughput (samples/s)', 'Average length (tokens)', 'Effective token ratio (%)', 'Failure ratio (%)'];
+
+export function metricCells(r: Pick<BenchmarkResult, 'throughput' | 'average_length' | 'effective_token_ratio' | 'failure_ratio'>): string[] {
+  return [f2(r.throughput), f2(r.average_length), f2(r.effective_token_ratio * 100), f2(r.failure_ratio * 100)];
+}
+
+/** A markdown table: given leading columns, then the four upstream metrics. */
+export function markdownTable(lead: string[], rows: { lead: string[]; result: BenchmarkResult }[]): string {
+  const head = [...lead, ...TABLE_METRICS];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < lead.length ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const r of rows) lines.push(`| ${[...r.lead, ...metricCells(r.result)].join(' | ')} |`);
+  return lines.join('\n') + '\n';
+}
