@@ -160,7 +160,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const resumedFrom = step;
     const started = performance.now();
     let tokensThisRun = 0;
-    const bar = progress(o.label ?? 'train', plan.totalSteps - step, { loss: '-', lr: '-', 'tok/s': '-' });
+    const bar = progress(o.label ?? 'train', plan.totalSteps - step, { loss: '-', lr: '-', tok_s: '-' });
     let epochOrder: { epoch: number; batches: number[][] } | undefined;
     try {
       while (step < plan.totalSteps && !(o.stopAtStep !== undefined && step >= o.stopAtStep)) {
@@ -192,7 +192,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         };
         history.push(entry);
         appendCurve(o.outDir, entry);
-        bar.tick(1, { loss: loss.toFixed(4), lr: entry.lr.toExponential(2), 'tok/s': Math.round(tokensThisRun / seconds) });
+        bar.tick(1, { loss: loss.toFixed(4), lr: entry.lr.toExponential(2), tok_s: Math.round(tokensThisRun / seconds) });
         if (o.onLog) await o.onLog(entry);
 
         const due = (saveEvery > 0 && step % saveEvery === 0) || step === plan.totalSteps || step === o.stopAtStep;
