@@ -1,0 +1,419 @@
+/**
+ * LLaMA (Touvron et al. 2023) in TensorFlow.js, written top-down: forward → decoder layer →
+ * attention / MLP, numerically matching Hugging Face's LlamaForCausalLM (RMSNorm, rotary embeddings
+ * in HF's rotate_half convention, SwiGLU, grouped-query attention, left-padded batches with
+ * position ids = cumsum(attention_mask) − 1, a KV cache for incremental decoding).
+ *
+ * Weights are tf.Variables held in the layout the forward wants, not HF's: every projection is stored
+ * transposed (in, out) so the forward computes x·W with no per-step transpose, and q/k/v (and gate/up)
+ * are fused into one matrix so each block does one matmul. Load/save convert to and from HF names and
+ * layouts (src/model/checkpoint.ts). LoRA adapters (src/model/lora.ts) are applied on the unfused
+ * outputs, so they are exactly PEFT's. This file does not read files or sample tokens.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import seedrandom from 'seedrandom';
+import type { LlamaConfig } from './config.js';
+import { countParameters } from './config.js';
+import type { KVCache } from './kvcache.js';
+import { DEFAULT_LORA, LoraAdapter, type LoraConfig, type LoraTarget } from './lora.js';
+import type { TensorSource } from './safetensors.js';
+
+export interface ForwardOptions {
+  /** (B, past + T), 1 = real token, 0 = padding (left padding); int32 or float32. Default: all real. */
+  attentionMask?: tf.Tensor2D;
+  /** (B, T) int32; default cumsum(attentionMask) − 1 over past + T (padding → 1, as HF), else past + arange(T) */
+  positionIds?: tf.Tensor2D;
+  /** incremental decoding: keys/values of the past are read from and this step's appended to it */
+  cache?: KVCache;
+  /** applies LoRA dropout and keeps every op on the gradient tape's variables */
+  training?: boolean;
+  /** return logits of the last position only, (B, 1, V): what generation needs after prefill */
+  lastOnly?: boolean;
+}
+
+/** Reads one HF-layout weight by name; must throw (naming tensor and file) if absent or of another shape. */
+export type WeightReader = (name: string, shape: number[]) => Float32Array;
+
+/** One decoder layer's weights, in the forward's layout. */
+interface DecoderLayer {
+  inputNorm: tf.Variable; // (d)
+  wqkv: tf.Variable; // (d, (nH + 2·nKv)·hd) = [Wqᵀ | Wkᵀ | Wvᵀ]
+  wo: tf.Variable; // (nH·hd, d) = Woᵀ
+  postNorm: tf.Variable; // (d)
+  wgateup: tf.Variable; // (d, 2·I) = [Wgateᵀ | Wupᵀ]
+  wdown: tf.Variable; // (I, d) = Wdownᵀ
+}
+
+/** Additive mask value: large enough to zero a softmax weight, finite so a fully padded row gives no NaN. */
+const MASKED = -1e9;
+
+export class Llama {
+  readonly embed: tf.Variable; // (V, d) model.embed_tokens.weight
+  readonly layers: DecoderLayer[] = [];
+  readonly norm: tf.Variable; // (d) model.norm.weight
+  readonly lmHeadT: tf.Variable | null; // (d, V) = lm_head.weightᵀ; null when tied to the embedding
+  /** the attached LoRA adapter, if any; `lora.enabled = false` runs the plain base model */
+  lora: LoraAdapter | null = null;
+
+  private rope!: { length: number; cos: tf.Tensor2D; sin: tf.Tensor2D }; // (P, hd) each
+  private readonly rotateHalf: tf.Tensor2D; // (hd, hd): x·R = rotate_half(x) = [−x₂, x₁]
+  private readonly causal = new Map<string, tf.Tensor4D>(); // key "T:past" → (1, 1, T, past+T)
+  private tiedHead: { dataId: object; t: tf.Tensor2D } | null = null; // embedᵀ (d, V) for inference, and the embedding data it was made from
+  private readonly c: { eps: tf.Scalar; scale: tf.Scalar; masked: tf.Scalar; one: tf.Scalar; oneI: tf.Scalar };
+
+  constructor(readonly config: LlamaConfig, read: WeightReader) {
+    const { hiddenSize: d, intermediateSize: I, numHeads: nH, numKvHeads: nKv, headDim: hd, vocabSize: V } = config;
+    if (hd % 2 !== 0) throw new Error(`head_dim must be even for rotary embeddings, got ${hd}`);
+    const variable = (t: tf.Tensor) => {
+      const v = tf.variable(t, true);
+      t.dispose();
+      return v;
+    };
+    const vec = (name: string) => variable(tf.tensor1d(read(name, [d])));
+    // HF (out, in) → ours (in, out)
+    const linT = (name: string, out: number, inF: number) => tf.transpose(tf.tensor2d(read(name, [out, inF]), [out, inF]));
+    this.embed = variable(tf.tensor2d(read('model.embed_tokens.weight', [V, d]), [V, d]));
+    for (let l = 0; l < config.numLayers; l++) {
+      const p = `model.layers.${l}`;
+      const inputNorm = vec(`${p}.input_layernorm.weight`);
+      const wqkv = variable(tf.tidy(() => tf.concat([
+        linT(`${p}.self_attn.q_proj.weight`, nH * hd, d),
+        linT(`${p}.self_attn.k_proj.weight`, nKv * hd, d),
+        linT(`${p}.self_attn.v_proj.weight`, nKv * hd, d),
+      ], 1)));
+      const wo = variable(tf.tidy(() => linT(`${p}.self_attn.o_proj.weight`, d, nH * hd)));
+      const postNorm = vec(`${p}.post_attention_layernorm.weight`);
+      const wgateup = variable(tf.tidy(() => tf.concat([linT(`${p}.mlp.gate_proj.weight`, I, d), linT(`${p}.mlp.up_proj.weight`, I, d)], 1)));
+      const wdown = variable(tf.tidy(() => linT(`${p}.mlp.down_proj.weight`, d, I)));
+      this.layers.push({ inputNorm, wqkv, wo, postNorm, wgateup, wdown });
+    }
+    this.norm = vec('model.norm.weight');
+    this.lmHeadT = config.tieWordEmbeddings ? null : variable(tf.tidy(() => linT('lm_head.weight', V, d)));
+
+    const r = new Float32Array(hd * hd);
+    const h2 = hd / 2;
+    for (let i = 0; i < h2; i++) {
+      r[(i + h2) * hd + i] = -1; // out[i] = −x[i + hd/2]
+      r[i * hd + i + h2] = 1; // out[i + hd/2] = x[i]
+    }
+    this.rotateHalf = tf.keep(tf.tensor2d(r, [hd, hd]));
+    this.c = tf.tidy(() => ({
+      eps: tf.keep(tf.scalar(config.rmsNormEps)),
+      scale: tf.keep(tf.scalar(1 / Math.sqrt(hd))),
+      masked: tf.keep(tf.scalar(-MASKED)),
+      one: tf.keep(tf.scalar(1)),
+      oneI: tf.keep(tf.scalar(1, 'int32')),
+    }));
+    this.buildRope(Math.max(config.maxPositionEmbeddings, 1));
+  }
+
+  /** A randomly initialised model (HF's init: N(0, 0.02) matrices, unit norms), reproducible from `seed`. */
+  static random(config: LlamaConfig, seed: string | number = 0, std = 0.02): Llama {
+    return new Llama(config, (name, shape) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const out = new Float32Array(n);
+      if (name.endsWith('norm.weight')) return out.fill(1);
+      const rng = seedrandom(`${seed}:${name}`);
+      for (let i = 0; i < n; i += 2) {
+        // Box–Muller: two normals per two uniforms
+        const u = 1 - rng();
+        const rad = std * Math.sqrt(-2 * Math.log(u));
+        const th = 2 * Math.PI * rng();
+        out[i] = rad * Math.cos(th);
+        if (i + 1 < n) out[i + 1] = rad * Math.sin(th);
+      }
+      return out;
+    });
+  }
+
+  // ==================================================================================== forward
+
+  /** input ids (B, T) int32 → logits (B, T, V) (or (B, 1, V) with lastOnly). */
+  forward(inputIds: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    const { hiddenSize: d, headDim: hd, vocabSize: V } = this.config;
+    const [B, T] = inputIds.shape;
+    const cache = opts.cache;
+    const past = cache ? cache.pastLength() : 0;
+    const mask = opts.attentionMask;
+    if (mask && (mask.shape[0] !== B || mask.shape[1] !== past + T)) {
+      throw new Error(`attentionMask has shape [${mask.shape}], expected [${B}, ${past + T}] (batch, past + new positions)`);
+    }
+    if (opts.positionIds && (opts.positionIds.shape[0] !== B || opts.positionIds.shape[1] !== T)) {
+      throw new Error(`positionIds has shape [${opts.positionIds.shape}], expected [${B}, ${T}]`);
+    }
+    if (inputIds.dtype !== 'int32') throw new Error(`inputIds must be int32, got ${inputIds.dtype}`);
+    const training = opts.training ?? false;
+    if (past + T > this.rope.length) this.buildRope(2 * (past + T)); // positions never exceed past + T − 1
+    const lastOnly = (opts.lastOnly ?? false) && T > 1;
+    return tf.tidy(() => {
+      // ---- rotary angles (shared by all layers): cos/sin (B or 1, T, 1, hd)
+      const [pos, posB] = this.positions(B, T, past, mask, opts.positionIds); // (posB·T) int32
+      const cos = tf.reshape(tf.gather(this.rope.cos, pos), [posB, T, 1, hd]);
+      const sin = tf.reshape(tf.gather(this.rope.sin, pos), [posB, T, 1, hd]);
+      // ---- causal + padding bias (shared by all layers): (B or 1, 1, T, past + T), or none
+      const bias = this.attentionBias(B, T, past, mask);
+      // ---- token embeddings: (B·T, d)
+      let x = tf.gather(this.embed, tf.reshape(inputIds, [B * T])) as tf.Tensor2D;
+      for (let l = 0; l < this.layers.length; l++) x = this.decoderLayer(l, x, B, T, cos, sin, bias, cache, training);
+      // ---- final norm and LM head
+      x = this.rmsNorm(x, this.norm); // (B·T, d)
+      const Tout = lastOnly ? 1 : T;
+      if (lastOnly) x = tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d]); // left padding: the last column is real
+      const logits = this.lmHead(x, training); // (B·Tout, V)
+      return tf.reshape(logits, [B, Tout, V]) as tf.Tensor3D;
+    });
+  }
+
+  /** One pre-norm decoder layer on the residual stream x (B·T, d). */
+  private decoderLayer(
+    l: number, x: tf.Tensor2D, B: number, T: number, cos: tf.Tensor, sin: tf.Tensor, bias: tf.Tensor | null,
+    cache: KVCache | undefined, training: boolean,
+  ): tf.Tensor2D {
+    const { numHeads: nH, numKvHeads: nKv, headDim: hd, intermediateSize: I } = this.config;
+    const L = this.layers[l];
+    const lora = this.lora?.enabled ? this.lora : null;
+    const adapt = (t: tf.Tensor2D, target: LoraTarget, input: tf.Tensor2D) =>
+      lora?.has(l, target) ? tf.add(t, lora.delta(l, target, input, training)) as tf.Tensor2D : t;
+
+    // ---- self-attention
+    const h = this.rmsNorm(x, L.inputNorm); // (B·T, d)
+    const qkv = tf.matMul(h, L.wqkv); // (B·T, (nH + 2·nKv)·hd)
+    let [q, k, v] = tf.split(qkv, [nH * hd, nKv * hd, nKv * hd], 1) as tf.Tensor2D[]; // (B·T, nH·hd), (B·T, nKv·hd) ×2
+    q = adapt(q, 'q_proj', h);
+    k = adapt(k, 'k_proj', h);
+    v = adapt(v, 'v_proj', h);
+    const qh = tf.mul(this.toHeads(this.applyRope(tf.reshape(q, [B, T, nH, hd]), cos, sin)), this.c.scale); // (B, nH, T, hd) · 1/√hd
+    let kh = this.toHeads(this.applyRope(tf.reshape(k, [B, T, nKv, hd]), cos, sin)); // (B, nKv, T, hd)
+    let vh = this.toHeads(tf.reshape(v, [B, T, nKv, hd])); // (B, nKv, T, hd)
+    if (cache) [kh, vh] = cache.append(l, kh, vh); // (B, nKv, past + T, hd)
+    const Tk = kh.shape[2];
+    // Grouped-query attention: query heads kv·g … kv·g + g − 1 share key/value head kv, so the query
+    // heads (B, nH, T, hd) are viewed as (B, nKv, g·T, hd) and no key/value is repeated.
+    const g = nH / nKv;
+    let scores = tf.matMul(tf.reshape(qh, [B, nKv, g * T, hd]), kh, false, true); // (B, nKv, g·T, Tk)
+    scores = tf.reshape(scores, [B, nH, T, Tk]);
+    if (bias) scores = tf.add(scores, bias);
+    const probs = tf.softmax(scores); // (B, nH, T, Tk)
+    const ctx = tf.matMul(tf.reshape(probs, [B, nKv, g * T, Tk]), vh); // (B, nKv, g·T, hd)
+    const o = this.fromHeads(tf.reshape(ctx, [B, nH, T, hd])); // (B·T, nH·hd)
+    x = tf.add(x, adapt(tf.matMul(o, L.wo), 'o_proj', o)); // (B·T, d)
+
+    // ---- SwiGLU MLP
+    const h2 = this.rmsNorm(x, L.postNorm); // (B·T, d)
+    let [gate, up] = tf.split(tf.matMul(h2, L.wgateup), [I, I], 1) as tf.Tensor2D[]; // (B·T, I) ×2
+    gate = adapt(gate, 'gate_proj', h2);
+    up = adapt(up, 'up_proj', h2);
+    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D; // SiLU(gate)·up (B·T, I)
+    return tf.add(x, adapt(tf.matMul(act, L.wdown), 'down_proj', act)); // (B·T, d)
+  }
+
+  /** RMSNorm: x / √(mean(x²) + eps) · w over the last axis; x (N, d). */
+  private rmsNorm(x: tf.Tensor2D, w: tf.Tensor): tf.Tensor2D {
+    const ms = tf.mean(tf.square(x), -1, true); // (N, 1)
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.c.eps))), w);
+  }
+
+  /** Rotary embedding, HF convention: x·cos + rotate_half(x)·sin; x (B, T, H, hd), cos/sin (B|1, T, 1, hd). */
+  private applyRope(x: tf.Tensor4D, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor4D {
+    const [B, T, H, hd] = x.shape;
+    // rotate_half as one matmul with a ±1 permutation matrix: exact, and one op instead of slice/neg/concat
+    const rot = tf.reshape(tf.matMul(tf.reshape(x, [B * T * H, hd]), this.rotateHalf), [B, T, H, hd]);
+    return tf.add(tf.mul(x, cos), tf.mul(rot, sin));
+  }
+
+  /** (B, T, H, hd) → (B, H, T, hd); a free reshape when T = 1 (decoding). */
+  private toHeads(x: tf.Tensor4D): tf.Tensor4D {
+    const [B, T, H, hd] = x.shape;
+    return T === 1 ? tf.reshape(x, [B, H, 1, hd]) : tf.transpose(x, [0, 2, 1, 3]);
+  }
+
+  /** (B, H, T, hd) → (B·T, H·hd). */
+  private fromHeads(x: tf.Tensor4D): tf.Tensor2D {
+    const [B, H, T, hd] = x.shape;
+    return tf.reshape(T === 1 ? x : tf.transpose(x, [0, 2, 1, 3]), [B * T, H * hd]);
+  }
+
+  /** Logits of hidden states x (N, d) → (N, V). */
+  private lmHead(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    if (this.lmHeadT) return tf.matMul(x, this.lmHeadT);
+    // Tied: under a gradient tape use the embedding itself; for inference a cached transpose keeps the
+    // matmul on XNNPACK's fast path (the wasm backend only takes it without transposes).
+    if (training || tf.engine().state.gradientDepth > 0) return tf.matMul(x, this.embed, false, true);
+    // Variable.assign gives the variable a new dataId, so a changed embedding rebuilds the transpose.
+    if (!this.tiedHead || this.tiedHead.dataId !== this.embed.dataId) {
+      this.tiedHead?.t.dispose();
+      this.tiedHead = { dataId: this.embed.dataId, t: tf.keep(tf.transpose(this.embed as tf.Tensor2D)) };
+    }
+    return tf.matMul(x, this.tiedHead!.t);
+  }
+
+  /** Flat position ids (posB·T) int32 and posB (B, or 1 when every row has the same positions). */
+  private positions(B: number, T: number, past: number, mask?: tf.Tensor2D, given?: tf.Tensor2D): [tf.Tensor1D, number] {
+    if (given) return [tf.reshape(tf.cast(given, 'int32'), [B * T]), B];
+    if (!mask) return [tf.range(past, past + T, 1, 'int32') as tf.Tensor1D, 1];
+    // HF: position_ids = cumsum(mask) − 1, padding positions set to 1; only the last T are new
+    const m = tf.cast(mask, 'int32'); // (B, past + T)
+    const p = tf.add(tf.mul(tf.sub(tf.cumsum(m, 1), this.c.oneI), m), tf.sub(this.c.oneI, m));
+    return [tf.reshape(past ? tf.slice(p, [0, past], [B, T]) : p, [B * T]), B];
+  }
+
+  /** Additive attention bias (B|1, 1, T, past + T): causal (T > 1) plus padding (when a mask is given). */
+  private attentionBias(B: number, T: number, past: number, mask?: tf.Tensor2D): tf.Tensor | null {
+    let bias: tf.Tensor | null = T > 1 ? this.causalBias(T, past) : null;
+    if (mask) {
+      // 1 → 0, 0 → MASKED: (mask − 1)·1e9
+      const pad = tf.reshape(tf.mul(tf.sub(tf.cast(mask, 'float32'), this.c.one), this.c.masked), [B, 1, 1, past + T]);
+      bias = bias ? tf.add(bias, pad) : pad;
+    }
+    return bias;
+  }
+
+  /** (1, 1, T, past + T): 0 where key j ≤ past + i, MASKED after; cached per shape. */
+  private causalBias(T: number, past: number): tf.Tensor4D {
+    const key = `${T}:${past}`;
+    let t = this.causal.get(key);
+    if (!t) {
+      if (this.causal.size >= 64) this.clearCausal();
+      const Tk = past + T;
+      const data = new Float32Array(T * Tk);
+      for (let i = 0; i < T; i++) for (let j = past + i + 1; j < Tk; j++) data[i * Tk + j] = MASKED;
+      t = tf.keep(tf.tensor4d(data, [1, 1, T, Tk]));
+      this.causal.set(key, t);
+    }
+    return t;
+  }
+
+  private clearCausal(): void {
+    for (const t of this.causal.values()) t.dispose();
+    this.causal.clear();
+  }
+
+  /** cos/sin tables (P, hd) in HF's float32 arithmetic: inv_freq = 1/θ^(2i/hd), angle = pos·inv_freq, emb = [f, f]. */
+  private buildRope(P: number): void {
+    const { headDim: hd, ropeTheta } = this.config;
+    const f = Math.fround;
+    const invFreq = new Float32Array(hd / 2);
+    for (let i = 0; i < hd / 2; i++) invFreq[i] = f(1 / f(Math.pow(ropeTheta, f((2 * i) / hd))));
+    const cos = new Float32Array(P * hd);
+    const sin = new Float32Array(P * hd);
+    for (let p = 0; p < P; p++) {
+      for (let i = 0; i < hd / 2; i++) {
+        const a = f(p * invFreq[i]);
+        cos[p * hd + i] = cos[p * hd + i + hd / 2] = Math.cos(a);
+        sin[p * hd + i] = sin[p * hd + i + hd / 2] = Math.sin(a);
+      }
+    }
+    if (this.rope) {
+      this.rope.cos.dispose();
+      this.rope.sin.dispose();
+    }
+    this.rope = { length: P, cos: tf.keep(tf.tensor2d(cos, [P, hd])), sin: tf.keep(tf.tensor2d(sin, [P, hd])) };
+  }
+
+  // ================================================================================= weights
+
+  /** Every base weight variable (what full fine-tuning would update). */
+  baseVariables(): tf.Variable[] {
+    const vs = [this.embed];
+    for (const L of this.layers) vs.push(L.inputNorm, L.wqkv, L.wo, L.postNorm, L.wgateup, L.wdown);
+    vs.push(this.norm);
+    if (this.lmHeadT) vs.push(this.lmHeadT);
+    return vs;
+  }
+
+  /** What a trainer should update: the LoRA variables when an adapter is attached (base frozen), else the base. */
+  trainableVariables(): tf.Variable[] {
+    return this.lora ? this.lora.variables() : this.baseVariables();
+  }
+
+  /** Attach a fresh adapter (A random, B zero) and freeze the base. */
+  attachLora(config: Partial<LoraConfig> = {}, seed: string | number = 0): LoraAdapter {
+    return this.setLora(new LoraAdapter(this.config, { ...DEFAULT_LORA, ...config }, seed));
+  }
+
+  /** Attach `adapter` (or detach with null: the adapter is disposed). The base is frozen while one is attached. */
+  setLora(adapter: LoraAdapter | null): LoraAdapter {
+    if (this.lora && this.lora !== adapter) this.lora.dispose();
+    this.lora = adapter;
+    for (const v of this.baseVariables()) v.trainable = adapter === null;
+    return adapter as LoraAdapter;
+  }
+
+  /** Fold the adapter into the base weights (W += scaling·B·A) and detach it. */
+  mergeLora(): void {
+    const lora = this.lora;
+    if (!lora) throw new Error('mergeLora: no LoRA adapter attached');
+    const { numHeads: nH, numKvHeads: nKv, headDim: hd, intermediateSize: I, hiddenSize: d } = this.config;
+    this.layers.forEach((L, l) => {
+      const fused = (v: tf.Variable, parts: [LoraTarget, number][]) => {
+        if (!parts.some(([t]) => lora.aT.has(`${l}.${t}`))) return;
+        const rows = v.shape[0];
+        tf.tidy(() => v.assign(tf.add(v, tf.concat(parts.map(([t, w]) => (lora.aT.has(`${l}.${t}`) ? lora.denseDeltaT(l, t) : tf.zeros([rows, w]))), 1))));
+      };
+      fused(L.wqkv, [['q_proj', nH * hd], ['k_proj', nKv * hd], ['v_proj', nKv * hd]]);
+      fused(L.wo, [['o_proj', d]]);
+      fused(L.wgateup, [['gate_proj', I], ['up_proj', I]]);
+      fused(L.wdown, [['down_proj', d]]);
+    });
+    this.setLora(null);
+  }
+
+  /**
+   * The base weights under their HF names, in HF layout ((out, in) projections), each read back only
+   * when the writer asks for it (one tensor in host memory at a time).
+   */
+  hfWeights(): [string, TensorSource][] {
+    const { hiddenSize: d, intermediateSize: I, numHeads: nH, numKvHeads: nKv, headDim: hd, vocabSize: V } = this.config;
+    const out: [string, TensorSource][] = [];
+    const whole = (name: string, v: tf.Variable) => out.push([name, { dtype: 'float32', shape: v.shape.slice(), read: () => v.dataSync() as Float32Array }]);
+    // columns [c0, c0 + w) of an (in, out) matrix, transposed back to HF's (w, in)
+    const cols = (name: string, v: tf.Variable, c0: number, w: number) =>
+      out.push([name, { dtype: 'float32', shape: [w, v.shape[0]], read: () => tf.tidy(() => tf.transpose(tf.slice(v, [0, c0], [v.shape[0], w]))).dataSync() as Float32Array }]);
+    whole('model.embed_tokens.weight', this.embed);
+    this.layers.forEach((L, l) => {
+      const p = `model.layers.${l}`;
+      whole(`${p}.input_layernorm.weight`, L.inputNorm);
+      cols(`${p}.self_attn.q_proj.weight`, L.wqkv, 0, nH * hd);
+      cols(`${p}.self_attn.k_proj.weight`, L.wqkv, nH * hd, nKv * hd);
+      cols(`${p}.self_attn.v_proj.weight`, L.wqkv, (nH + nKv) * hd, nKv * hd);
+      cols(`${p}.self_attn.o_proj.weight`, L.wo, 0, d);
+      whole(`${p}.post_attention_layernorm.weight`, L.postNorm);
+      cols(`${p}.mlp.gate_proj.weight`, L.wgateup, 0, I);
+      cols(`${p}.mlp.up_proj.weight`, L.wgateup, I, I);
+      cols(`${p}.mlp.down_proj.weight`, L.wdown, 0, d);
+    });
+    whole('model.norm.weight', this.norm);
+    if (this.lmHeadT) cols('lm_head.weight', this.lmHeadT, 0, V);
+    return out;
+  }
+
+  /** HF names of every weight this config expects in a checkpoint. */
+  static hfWeightNames(config: LlamaConfig): string[] {
+    const names = ['model.embed_tokens.weight'];
+    for (let l = 0; l < config.numLayers; l++) {
+      const p = `model.layers.${l}`;
+      names.push(`${p}.input_layernorm.weight`, ...['q', 'k', 'v', 'o'].map((x) => `${p}.self_attn.${x}_proj.weight`),
+        `${p}.post_attention_layernorm.weight`, ...['gate', 'up', 'down'].map((x) => `${p}.mlp.${x}_proj.weight`));
+    }
+    names.push('model.norm.weight');
+    if (!config.tieWordEmbeddings) names.push('lm_head.weight');
+    return names;
+  }
+
+  numParameters(): number {
+    return countParameters(this.config);
+  }
+
+  dispose(): void {
+    for (const v of this.baseVariables()) v.dispose();
+    this.lora?.dispose();
+    this.lora = null;
+    this.rope.cos.dispose();
+    this.rope.sin.dispose();
+    this.rotateHalf.dispose();
+    this.clearCausal();
+    this.tiedHead?.t.dispose();
+    this.tiedHead = null;
+    for (const s of Object.values(this.c)) s.dispose();
+  }
+}
