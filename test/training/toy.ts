@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import type { Batch, Example } from '../../src/training/batches.js';
+import type { TrainOptions } from '../../src/training/trainer.js';
 import { causalLmLoss } from '../../src/training/losses.js';
 
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -62,3 +63,27 @@ export function toyExamples(n: number, seed: number, maxLen = 9): Example[] {
     return { ids, labelMask };
   });
 }
+
+// 13 examples, batch 2, accumulation 2: 7 micro-batches per epoch, 4 optimizer steps per epoch (the last one
+// averages a single micro-batch), 3 epochs = 12 steps; warmup ceil(0.1 × 12) = 2 steps; weight decay on.
+export const TOY_EXAMPLES = toyExamples(13, 7);
+export function toyTrainOptions(toy: Toy, outDir: string, extra: Partial<TrainOptions> = {}): TrainOptions {
+  return {
+    params: toy.params,
+    lossFn: toy.loss,
+    examples: TOY_EXAMPLES,
+    batchSize: 2,
+    gradAccum: 2,
+    epochs: 3,
+    lr: 0.05,
+    weightDecay: 0.01,
+    warmupRatio: 0.1,
+    maxGradNorm: 1.0,
+    seed: 3,
+    outDir,
+    saveState: toy.save,
+    loadState: toy.load,
+    ...extra,
+  };
+}
+

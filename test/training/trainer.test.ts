@@ -1,40 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../src/backend.js';
+import { REPO_ROOT } from '../helpers/shared.js';
 import { train, type TrainOptions } from '../../src/training/trainer.js';
 import type { LogEntry } from '../../src/training/checkpoint.js';
-import { Toy, toyExamples } from './toy.js';
+import { Toy, toyTrainOptions as options, TOY_EXAMPLES as EXAMPLES } from './toy.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
+const HERE = dirname(fileURLToPath(import.meta.url));
 const tmp = () => mkdtempSync(join(tmpdir(), 'seqsch-train-'));
-
-// 13 examples, batch 2, accumulation 2: 7 micro-batches per epoch, 4 optimizer steps per epoch (the last one
-// averages a single micro-batch), 3 epochs = 12 steps; warmup ceil(0.1 × 12) = 2 steps; weight decay on.
-const EXAMPLES = toyExamples(13, 7);
-function options(toy: Toy, outDir: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    params: toy.params,
-    lossFn: toy.loss,
-    examples: EXAMPLES,
-    batchSize: 2,
-    gradAccum: 2,
-    epochs: 3,
-    lr: 0.05,
-    weightDecay: 0.01,
-    warmupRatio: 0.1,
-    maxGradNorm: 1.0,
-    seed: 3,
-    outDir,
-    saveState: toy.save,
-    loadState: toy.load,
-    ...extra,
-  };
-}
 
 /** Everything in a log row except wall-clock time. */
 const curve = (h: LogEntry[]) => h.map(({ seconds: _s, ...rest }) => rest);
@@ -91,6 +72,35 @@ describe('train', () => {
     expect(rows.slice(1).map((r) => Number(r[2]))).toEqual(reference.history.map((e) => e.loss));
     expect(readdirSync(out).filter((n) => n.startsWith('checkpoint-')).sort()).toEqual(['checkpoint-12', 'checkpoint-3', 'checkpoint-6', 'checkpoint-9']);
     fresh.dispose();
+  });
+
+  test('a process killed with SIGKILL mid-run resumes to the same weights and curve', async () => {
+    const out = tmp();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'kill-child.ts'), out], { cwd: REPO_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<string | null>((res) => child.on('exit', (_code, signal) => res(signal)));
+    await new Promise<void>((res, rej) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (/step 7\n/.test(stdout)) {
+          child.kill('SIGKILL');
+          res();
+        }
+      });
+      child.on('exit', () => rej(new Error(`child exited before step 7: ${stderr}`)));
+    });
+    expect(await exited).toBe('SIGKILL');
+
+    const toy = new Toy(1);
+    const res = await train(options(toy, out, { saveEvery: 2 }));
+    // the newest complete checkpoint is step 6 or 8, depending on where the kill landed
+    expect([6, 8]).toContain(res.resumedFrom);
+    expect(toy.snapshot()).toEqual(reference.params);
+    expect(curve(res.history)).toEqual(curve(reference.history));
+    expect(readCsv(out).slice(1).map((r) => Number(r[0]))).toEqual(reference.history.map((e) => e.step));
+    toy.dispose();
   });
 
   test('stopAtStep checkpoints and stops; a finished run found in outDir is not trained again', async () => {
