@@ -19,6 +19,28 @@ export const LLAMA_BOS_ID = 1;
 export const LLAMA_EOS_ID = 2;
 export const LLAMA_VOCAB_SIZE = 32000;
 
+/**
+ * BPE of one text chunk, with SentencePiece's dummy-prefix space. Speed-up, same ids: no LLaMA-1 piece holds
+ * "▁" after another character (checked over the vocabulary in test/tokenizer/llama.test.ts), so no merge crosses
+ * a point where a space follows a non-space; we split there and encode the words separately, each word once
+ * (a cache). ~5x faster than the whole-string BPE on the Alpaca answers.
+ */
+const WORD_START = /(?<=[^ ])(?= )/;
+const wordCache = new Map<string, number[]>();
+const WORD_CACHE_MAX = 200_000;
+
+function bpeWithDummyPrefix(chunk: string, out: number[]): void {
+  for (const word of (' ' + chunk).split(WORD_START)) {
+    let ids = wordCache.get(word);
+    if (ids === undefined) {
+      ids = llamaBpe.encode(word, false, false);
+      if (wordCache.size >= WORD_CACHE_MAX) wordCache.clear();
+      wordCache.set(word, ids);
+    }
+    for (const id of ids) out.push(id);
+  }
+}
+
 // Capturing group: String.split keeps the special strings at the odd indices.
 const SPECIAL_SPLIT = /(<unk>|<s>|<\/s>)/;
 const SPECIAL_IDS: Record<string, number> = { '<unk>': LLAMA_UNK_ID, '<s>': LLAMA_BOS_ID, '</s>': LLAMA_EOS_ID };
@@ -38,7 +60,7 @@ class LlamaTokenizer implements Tokenizer {
     for (let c = 0; c < chunks.length; c++) {
       const chunk = chunks[c];
       if (c % 2 === 1) ids.push(SPECIAL_IDS[chunk]);
-      else if (chunk !== '') for (const id of llamaBpe.encode(chunk, false, true)) ids.push(id);
+      else if (chunk !== '') bpeWithDummyPrefix(chunk, ids);
     }
     return ids;
   }

@@ -31,6 +31,12 @@ describe('llamaTokenizer', () => {
     expect([0, 1, 2, 29871].map((i) => tok.piece(i))).toEqual(['<unk>', '<s>', '</s>', '▁']);
   });
 
+  test('no piece holds "▁" after another character (what makes the word-by-word BPE in llama.ts exact)', () => {
+    const pieces = Array.from({ length: tok.vocabSize }, (_, i) => tok.piece(i));
+    expect(pieces.filter((p) => /[^▁]▁/.test(p))).toEqual([]);
+    expect(pieces.filter((p) => /^▁+$/.test(p)).length).toBe(16); // whitespace runs are pieces of their own
+  });
+
   test('empty text is [BOS] as in HF (llama-tokenizer-js alone returns [])', () => {
     expect(tok.encode('')).toEqual([1]);
     expect(tok.encode('', { addBos: false })).toEqual([]);
