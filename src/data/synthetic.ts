@@ -6,15 +6,11 @@
  */
 import { Rand } from './synthetic/random.js';
 import { FAMILIES, type Family, type Task } from './synthetic/families.js';
+import type { Conversation } from './conversation.js';
 
 export { FAMILIES, type Family, type Task, type LengthControl } from './synthetic/families.js';
 export { Rand } from './synthetic/random.js';
-
-/** FastChat conversation format, as in ../shared/data/alpaca/*.json. */
-export interface Conversation {
-  id: string;
-  conversations: { from: 'human' | 'gpt'; value: string }[];
-}
+export type { Conversation } from './conversation.js';
 
 export interface SyntheticOptions {
   /** Number of conversations. */

@@ -36,6 +36,8 @@ export interface Family {
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const article = (w: string) => (/^[aeiou]/.test(w) ? `an ${w}` : `a ${w}`);
+/** "a cat", but "red", "bread", "tennis" (nouns listed with the same plural are used without an article). */
+const nounPhrase = (n: Noun) => (n.pl === n.sg ? n.sg : article(n.sg));
 /** Small counts are written as words half of the time, larger ones always as digits. */
 const countWord = (r: Rand, n: number) => (n < NUMBER_WORDS.length && r.chance(0.5) ? NUMBER_WORDS[n] : String(n));
 const sc = (n: number, scale: number) => Math.max(1, Math.round(n * scale));
@@ -124,7 +126,7 @@ const sentences: Family = {
       instruction: `Write ${countWord(r, n)} sentences about ${t.noun.pl}.`, count: n,
       respond: (q) => Array.from({ length: n }, (_, i) => {
         const s = topicSentence(q, t);
-        return `${ORDINALS[i + 1]}, ${s.charAt(0).toLowerCase()}${s.slice(1)}`;
+        return `${ORDINALS[i + 1]}, ${s.startsWith('I ') ? s : s.charAt(0).toLowerCase() + s.slice(1)}`;
       }).join(' '),
     };
   },
@@ -148,11 +150,11 @@ const yesNo: Family = {
   make(r) {
     const cat = r.pick(CATEGORY_NAMES);
     const asked = r.chance(0.5) ? cat : r.pick(CATEGORY_NAMES);
-    const noun = r.pick(CATEGORIES[cat]).sg;
+    const noun = nounPhrase(r.pick(CATEGORIES[cat]));
     const yes = asked === cat;
-    const q = `Is ${article(noun)} ${article(CATEGORY_SG[asked])}?`;
+    const q = `Is ${noun} ${article(CATEGORY_SG[asked])}?`;
     if (r.chance(0.5)) return { instruction: `${q} Answer yes or no.`, respond: () => (yes ? 'Yes.' : 'No.') };
-    const sentence = `${article(noun)} ${yes ? 'is' : 'is not'} ${article(CATEGORY_SG[asked])}`;
+    const sentence = `${noun} ${yes ? 'is' : 'is not'} ${article(CATEGORY_SG[asked])}`;
     return { instruction: q, respond: () => `${yes ? 'Yes' : 'No'}, ${sentence}.` };
   },
 };
@@ -179,7 +181,7 @@ const oneWord: Family = {
       default: {
         const cat = r.pick(CATEGORY_NAMES);
         const n = r.pick(CATEGORIES[cat]);
-        return { instruction: `What kind of thing is ${n.sg}? ${tail}`, respond: () => `${cap(CATEGORY_SG[cat])}.` };
+        return { instruction: `What kind of thing is ${nounPhrase(n)}? ${tail}`, respond: () => `${cap(CATEGORY_SG[cat])}.` };
       }
     }
   },

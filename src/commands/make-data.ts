@@ -1,0 +1,52 @@
+/**
+ * `seqsch make-data`: write the embedded default's synthetic instruction corpus (train, val, pretrain as
+ * FastChat JSON, plus manifest.json with the parameters and answer-length quantiles in LLaMA-1 tokens).
+ * The corpus itself is drawn in src/data/synthetic.ts; this command only parses options and reports.
+ */
+import type { CommandModule } from 'yargs';
+import { withJson, report } from './common.js';
+import { DEFAULT_MAX_LENGTH, DEFAULT_SIZES } from '../data/synthetic.js';
+import { writeSyntheticData, SPLITS, REPORT_QUANTILES } from '../data/synthetic/files.js';
+
+interface Args {
+  out: string;
+  train: number;
+  val: number;
+  pretrain: number;
+  seed: string;
+  'max-length': number;
+  json: boolean;
+}
+
+export const makeDataCommand: CommandModule<object, Args> = {
+  command: 'make-data',
+  describe: 'write the synthetic instruction corpus (train/val/pretrain FastChat JSON + manifest) of the embedded default',
+  builder: (y) =>
+    withJson(
+      y
+        .option('out', { type: 'string', default: 'data/synthetic', describe: 'output folder' })
+        .option('train', { type: 'number', default: DEFAULT_SIZES.train, describe: 'train conversations (lenpred/construct/LoRA)' })
+        .option('val', { type: 'number', default: DEFAULT_SIZES.val, describe: 'validation conversations (eval; instructions unique, never in train/pretrain)' })
+        .option('pretrain', { type: 'number', default: DEFAULT_SIZES.pretrain, describe: 'conversations for training the tiny base model' })
+        .option('seed', { type: 'string', default: '0', describe: 'random seed (same seed and sizes → byte-identical files)' })
+        .option('max-length', { type: 'number', default: DEFAULT_MAX_LENGTH, describe: 'max new tokens of the embedded default; answer lengths scale with it' }),
+    ) as never,
+  handler: async (argv) => {
+    for (const k of ['train', 'val', 'pretrain', 'max-length'] as const) {
+      if (!Number.isInteger(argv[k]) || argv[k] < 0) throw new Error(`--${k} must be a non-negative integer, got ${argv[k]}`);
+    }
+    const m = writeSyntheticData(argv.out, {
+      seed: argv.seed, maxLength: argv['max-length'], train: argv.train, val: argv.val, pretrain: argv.pretrain,
+    });
+    report(argv.json, { out: argv.out, ...m }, () => {
+      const head = `answer length (LLaMA-1 tokens, BOS incl.) at q = ${REPORT_QUANTILES.join(' ')}`;
+      const rows = SPLITS.map((s) => {
+        const st = m.splits[s];
+        return `  ${s.padEnd(9)} n=${String(st.n).padEnd(6)} ${st.quantiles.map((q) => String(Math.round(q)).padStart(4)).join('')}` +
+          `   mean ${st.mean}, > ${m.params.maxLength}: ${(st.overMaxLength * 100).toFixed(2)}%`;
+      });
+      return [`wrote ${SPLITS.map((s) => `${s}.json`).join(', ')} and manifest.json to ${argv.out}`, head, ...rows,
+        `distinct LLaMA-1 token ids: ${m.distinctTokenIds}`].join('\n');
+    });
+  },
+};
