@@ -6,9 +6,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { envCommand } from './commands/env.js';
+import { makeDataCommand } from './commands/make-data.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [envCommand];
+const commands: CommandModule<any, any>[] = [envCommand, makeDataCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('seqsch')
