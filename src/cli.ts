@@ -7,9 +7,10 @@ import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { envCommand } from './commands/env.js';
 import { makeDataCommand } from './commands/make-data.js';
+import { tokenizeCommand } from './commands/tokenize.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [envCommand, makeDataCommand];
+const commands: CommandModule<any, any>[] = [envCommand, makeDataCommand, tokenizeCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('seqsch')
