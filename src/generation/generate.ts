@@ -1,0 +1,147 @@
+/**
+ * Batched generation as the paper's engine runs it (upstream src/generate.py): left-pad the prompts,
+ * one prefill forward, then one KV-cached forward per new token for the whole batch, EOS detected per
+ * row, and (by default) an early stop once every row has ended. Per item it returns upstream's counts.
+ *
+ * What is counted (upstream semantics, kept exactly so the benchmark's numbers mean the same thing):
+ * - `decodeSteps`: forward passes of the batch, the prefill included; each yields one token per row.
+ *   This is upstream's loop count `i + 1`.
+ * - `length` = decodeSteps + 1, the same for every row of a batch (upstream:
+ *   `output_ids[i].shape[0] - l_input_ids + 1`).
+ * - `numInputTokens`: the *padded* prompt length of the batch, as upstream's `len(input_ids[i])` after
+ *   left padding; `promptTokens` is the row's own prompt length.
+ * - `outputIds`: the row's generated tokens before its first EOS (EOS and what follows excluded), i.e.
+ *   upstream's `output_ids[i][:l_input_ids + ending[i]]` minus the prompt. Upstream's
+ *   `num_output_tokens` re-tokenizes the decoded answer with BOS; a caller with a tokenizer does that.
+ * - `numOutputTokens`: generated tokens of the row up to and including its EOS: outputIds.length + 1
+ *   when the row finished, outputIds.length when it hit the cap.
+ * - `isFinished`: the row produced EOS within maxNewTokens.
+ * After its EOS a row is fed the pad token (with attention mask 1, as HF does); its later tokens are
+ * never reported. Text decoding is the tokenizer's job (src/tokenizer), not this module's.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Llama } from '../model/llama.js';
+import { KVCache } from '../model/kvcache.js';
+import { Sampler } from './sampler.js';
+
+export interface GenerateOptions {
+  /** cap on generated tokens per row (upstream's max_length) */
+  maxNewTokens: number;
+  /** 0 (or < 1e-4) = greedy */
+  temperature?: number;
+  seed?: string | number;
+  /** end-of-sequence id; default the model's; null disables EOS detection */
+  eosTokenId?: number | null;
+  /** stop as soon as every row has produced EOS (upstream's stream=True); default true */
+  stopAtEos?: boolean;
+  /** id used for left padding and fed to finished rows; default the model's */
+  padTokenId?: number;
+}
+
+export interface GeneratedItem {
+  outputIds: number[];
+  numInputTokens: number;
+  promptTokens: number;
+  numOutputTokens: number;
+  length: number;
+  isFinished: boolean;
+}
+
+export interface GenerateResult {
+  items: GeneratedItem[];
+  decodeSteps: number;
+  /** wall-clock seconds of the whole call (prefill + decoding) */
+  seconds: number;
+}
+
+export async function generate(model: Llama, prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
+  const t0 = performance.now();
+  const B = prompts.length;
+  if (B === 0) return { items: [], decodeSteps: 0, seconds: 0 };
+  const maxNew = opts.maxNewTokens;
+  if (!Number.isInteger(maxNew) || maxNew < 1) throw new Error(`maxNewTokens must be a positive integer, got ${maxNew}`);
+  const eos = opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId;
+  const pad = opts.padTokenId ?? model.config.padTokenId;
+  const stopAtEos = opts.stopAtEos ?? true;
+  const V = model.config.vocabSize;
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new Error(`prompt ${i} is empty`);
+    for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`prompt ${i} holds token id ${t}, outside [0, ${V})`);
+  });
+
+  // ---- left padding: ids and mask (B, T0)
+  const T0 = Math.max(...prompts.map((p) => p.length));
+  const padded = prompts.some((p) => p.length < T0);
+  const ids = new Int32Array(B * T0).fill(pad);
+  let mask = new Int32Array(B * T0);
+  prompts.forEach((p, b) => {
+    ids.set(p, b * T0 + T0 - p.length);
+    mask.fill(1, b * T0 + T0 - p.length, (b + 1) * T0);
+  });
+  // position id of each row's latest token (cumsum(mask) − 1, as HF); the token fed at decode step s sits one further
+  const lastPos = Int32Array.from(prompts, (p) => p.length - 1);
+
+  const sampler = new Sampler(opts.temperature ?? 0, opts.seed ?? 0);
+  const cache = new KVCache(model.config.numLayers);
+  const outputs: number[][] = prompts.map(() => []);
+  const finished = new Array<boolean>(B).fill(false);
+  let steps = 0;
+  let tokens: Int32Array | null = null; // last sampled ids, (B)
+  try {
+    while (steps < maxNew) {
+      const Tk = cache.length + (steps === 0 ? T0 : 1);
+      const next = tf.tidy(() => {
+        let logits: tf.Tensor3D;
+        if (steps === 0) {
+          // prefill: (B, T0) → last position's logits (B, 1, V); positions from the mask
+          const inp = tf.tensor2d(ids, [B, T0], 'int32');
+          const am = padded ? tf.tensor2d(mask, [B, T0], 'int32') : undefined;
+          logits = model.forward(inp, { attentionMask: am, cache, lastOnly: true });
+        } else {
+          // decode: one token per row against the cache
+          const inp = tf.tensor2d(tokens!, [B, 1], 'int32');
+          const am = padded ? tf.tensor2d(mask, [B, Tk], 'int32') : undefined;
+          for (let b = 0; b < B; b++) lastPos[b]++;
+          const pos = padded ? tf.tensor2d(lastPos.slice(), [B, 1], 'int32') : undefined; // a copy: lastPos changes next step
+          logits = model.forward(inp, { attentionMask: am, positionIds: pos, cache });
+        }
+        return sampler.sample(tf.reshape(logits, [B, V]) as tf.Tensor2D); // (B) int32
+      });
+      const sampled = (await next.data()) as Int32Array;
+      next.dispose();
+      steps++;
+      for (let b = 0; b < B; b++) {
+        if (finished[b]) {
+          sampled[b] = pad;
+          continue;
+        }
+        if (eos !== null && sampled[b] === eos) finished[b] = true;
+        else outputs[b].push(sampled[b]);
+      }
+      tokens = sampled;
+      if (steps >= maxNew || (stopAtEos && finished.every(Boolean))) break;
+      // the next step attends to every position so far plus the new token (mask 1, as HF)
+      if (padded) {
+        const grown = new Int32Array(B * (Tk + 1));
+        for (let b = 0; b < B; b++) {
+          grown.set(mask.subarray(b * Tk, (b + 1) * Tk), b * (Tk + 1));
+          grown[b * (Tk + 1) + Tk] = 1;
+        }
+        mask = grown;
+      }
+    }
+  } finally {
+    cache.dispose();
+    sampler.dispose();
+  }
+
+  const items = outputs.map((out, b) => ({
+    outputIds: out,
+    numInputTokens: T0,
+    promptTokens: prompts[b].length,
+    numOutputTokens: out.length + (finished[b] ? 1 : 0),
+    length: steps + 1,
+    isFinished: finished[b],
+  }));
+  return { items, decodeSteps: steps, seconds: (performance.now() - t0) / 1000 };
+}
