@@ -16,7 +16,7 @@ const MASK = [[0, 1, 1], [0, 0, 1]];
 
 describe('causalLmLoss', () => {
   test('equals the hand computation: mean of −log softmax(logits[t])[ids[t+1]] over masked targets', () => {
-    // numpy float64: (−ls[0,0,2] − ls[0,1,3] − ls[1,1,1]) / 3 = 2.4344514081571718
+    // numpy float64 (test/training/reference.py): (−ls[0,0,2] − ls[0,1,3] − ls[1,1,1]) / 3 = 2.4344514081571718
     const loss = causalLmLoss(tf.tensor3d(LOGITS), tf.tensor2d(IDS, undefined, 'int32'), tf.tensor2d(MASK));
     // float32 logSoftmax of O(1) logits: rounding ≈ 1e-7 relative
     expect(Math.abs(loss.dataSync()[0] - 2.4344514081571718)).toBeLessThan(1e-6);

@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 
 // Three updates with lr 1e-2, 5e-3, 2e-2, weight decay 0.1, betas (0.9, 0.999), eps 1e-8. Reference: the
-// torch.optim.AdamW update (p *= 1 − lr·wd; Adam step with bias correction) written out in numpy float64.
+// torch.optim.AdamW update (p *= 1 − lr·wd; Adam step with bias correction) written out in numpy float64 (test/training/reference.py).
 // Parameter q has no gradient at step 2 and is skipped there (PyTorch skips grad None), so it takes 2 steps.
 const G = [[0.1, -0.2, 0.3, 0.0], [-0.05, 0.4, 0.1, 1e-3], [0.2, 0.2, -0.3, -2.0]];
 const GQ = [[[1.0, -2.0], [0.5, 0.0]], undefined, [[-0.3, 0.3], [0.0, 4.0]]];

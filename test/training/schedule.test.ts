@@ -1,7 +1,7 @@
 import { cosineWithWarmup, learningRate, warmupSteps } from '../../src/training/schedule.js';
 
 // Reference: HF get_cosine_schedule_with_warmup's lr_lambda (num_cycles 0.5) and TrainingArguments.get_warmup_steps
-// (ceil(total × warmup_ratio)), evaluated in float64 by scratch numpy/python (values copied below).
+// (ceil(total × warmup_ratio)), evaluated in float64 by test/training/reference.py (values copied below).
 describe('cosine schedule with warmup (HF semantics)', () => {
   test('warmup steps are ceil(ratio × total), an explicit count wins', () => {
     expect(warmupSteps(100, 0.03)).toBe(3);
