@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -15,7 +15,13 @@ beforeAll(async () => {
 });
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const tmp = () => mkdtempSync(join(tmpdir(), 'seqsch-train-'));
+const made: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'seqsch-train-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Everything in a log row except wall-clock time. */
 const curve = (h: LogEntry[]) => h.map(({ seconds: _s, ...rest }) => rest);
