@@ -6,11 +6,14 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { envCommand } from './commands/env.js';
+import { experimentCommand } from './commands/experiment.js';
+import { logitsCommand } from './commands/logits.js';
 import { makeDataCommand } from './commands/make-data.js';
+import { simulateCommand } from './commands/simulate.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [envCommand, makeDataCommand, tokenizeCommand];
+const commands: CommandModule<any, any>[] = [envCommand, experimentCommand, logitsCommand, makeDataCommand, simulateCommand, tokenizeCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('seqsch')

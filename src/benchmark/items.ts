@@ -40,7 +40,7 @@ function readLengths(path: string): Map<string, Record<string, number>> {
 export interface LoadItemsOptions {
   data: string;
   lengths?: string;
-  /** sample this many queries (all when omitted) */
+  /** sample this many queries with numpy's permutation (all, in file order, when omitted) */
   numData?: number;
   seed: number;
   /** count prompt tokens with the LLaMA tokenizer (the simulator's prefill cost); default true */
@@ -53,7 +53,9 @@ export function loadBenchItems(o: LoadItemsOptions): BenchItem[] {
   if (o.numData !== undefined && (o.numData < 1 || o.numData > convs.length)) {
     throw new Error(`--num-data ${o.numData}: ${o.data} has ${convs.length} queries`);
   }
-  return sampleIndices(convs.length, o.numData, o.seed).map((k, index) => {
+  // upstream samples only when --num-data is given; otherwise the file's order is kept
+  const picked = o.numData === undefined ? convs.map((_, k) => k) : sampleIndices(convs.length, o.numData, o.seed);
+  return picked.map((k, index) => {
     const c = convs[k];
     const real = lengths?.get(c.id);
     if (lengths && !real) throw new Error(`${o.lengths}: no recorded lengths for query id ${c.id}`);

@@ -1,0 +1,43 @@
+/**
+ * The stage registry of the experiment runner. A stage is a named step (simulate, later lenpred, construct,
+ * train, eval, benchmark) with its own zod schema for one resolved configuration point, and a `run` that
+ * turns one point into a flat record of results. The runner core knows stages only through this registry.
+ */
+import type { z } from 'zod';
+
+export type Scalar = string | number | boolean | null;
+
+/** Shared across the points of one experiment run: memoize expensive loads (e.g. sampled queries). */
+export interface StageContext {
+  cache<T>(key: string, make: () => T): T;
+  /** the run's results folder (stages may write side files there) */
+  outDir: string;
+}
+
+export interface StageDef<S extends z.ZodObject = z.ZodObject> {
+  /** one configuration point: a strict object schema (unknown keys are errors) */
+  schema: S;
+  /** files the point reads, by config key; all must exist (or be produced by an earlier stage) before any work */
+  files?(cfg: z.infer<S>): { key: string; path: string }[];
+  /** files the point writes, so later stages may read them */
+  outputs?(cfg: z.infer<S>): string[];
+  /** run one point; the record becomes one row of results.csv */
+  run(cfg: z.infer<S>, ctx: StageContext): Promise<{ record: Record<string, Scalar>; detail?: unknown }>;
+  /** table.md section for this stage's rows; a plain table of every record key when absent */
+  table?(rows: { label: string; swept: Record<string, Scalar>; record: Record<string, Scalar> }[]): string;
+}
+
+const registry = new Map<string, StageDef>();
+
+export function registerStage<S extends z.ZodObject>(name: string, def: StageDef<S>): void {
+  if (registry.has(name)) throw new Error(`experiment stage "${name}" is registered twice`);
+  registry.set(name, def as unknown as StageDef);
+}
+
+export function getStage(name: string): StageDef | undefined {
+  return registry.get(name);
+}
+
+export function stageNames(): string[] {
+  return [...registry.keys()];
+}

@@ -1,0 +1,114 @@
+/**
+ * Run a validated experiment: every configuration point through its stage, one progress bar over all
+ * points, then the results folder `results/<experiment>-<timestamp>/` (resolved config, results.csv,
+ * results.json, table.md), written under a temporary name and renamed when complete. Parsing and
+ * validation are in config.ts; what a stage computes is in its own module.
+ */
+import { mkdirSync, renameSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { stringify as yamlStringify } from 'yaml';
+import { loadExperiment, type ConfigPoint, type Experiment } from './config.js';
+import { getStage, type Scalar, type StageContext } from './registry.js';
+import { progress } from '../util/progress.js';
+import { writeFileAtomic, writeJson } from '../util/fs.js';
+
+export interface PointResult {
+  stage: string;
+  stageIndex: number;
+  label: string;
+  swept: Record<string, Scalar>;
+  record: Record<string, Scalar>;
+  config: Record<string, unknown>;
+  detail?: unknown;
+}
+
+export interface RunOptions {
+  /** parent of the run folder (default "results") */
+  resultsRoot?: string;
+  /** timestamp in the folder name (default now) */
+  now?: Date;
+  /** keep per-point details (e.g. per-query results) in results.json */
+  details?: boolean;
+}
+
+const stamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
+
+/** Run every point; returns the results without writing anything. */
+export async function runPoints(exp: Experiment, outDir: string): Promise<PointResult[]> {
+  const memo = new Map<string, unknown>();
+  const ctx: StageContext = {
+    outDir,
+    cache: <T>(key: string, make: () => T) => {
+      if (!memo.has(key)) memo.set(key, make());
+      return memo.get(key) as T;
+    },
+  };
+  const bar = progress(exp.name, exp.points.length);
+  const out: PointResult[] = [];
+  try {
+    for (const p of exp.points) {
+      const { record, detail } = await getStage(p.stage)!.run(p.config as never, ctx);
+      out.push({ stage: p.stage, stageIndex: p.stageIndex, label: p.label, swept: p.swept, record, config: p.config, detail });
+      bar.tick(1);
+    }
+  } finally {
+    bar.stop();
+  }
+  return out;
+}
+
+function defaultTable(rows: PointResult[]): string {
+  const keys = [...new Set(rows.flatMap((r) => [...Object.keys(r.swept), ...Object.keys(r.record)]))];
+  const head = ['label', ...keys];
+  const cell = (v: Scalar | undefined) => (typeof v === 'number' ? String(Number(v.toFixed(4))) : String(v ?? ''));
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => ' --- ').join('|')}|`,
+    ...rows.map((r) => `| ${[r.label, ...keys.map((k) => cell(r.swept[k] ?? r.record[k]))].join(' | ')} |`),
+  ].join('\n') + '\n';
+}
+
+export function tableMarkdown(exp: Experiment, results: PointResult[]): string {
+  const parts = [`# ${exp.name}\n`, exp.description ? `${exp.description.trim()}\n` : '', `From \`${exp.file}\`.\n`];
+  const stages = [...new Set(results.map((r) => r.stageIndex))];
+  for (const si of stages) {
+    const rows = results.filter((r) => r.stageIndex === si);
+    const def = getStage(rows[0].stage)!;
+    parts.push(`\n## stages[${si}]: ${rows[0].stage}\n\n`, def.table ? def.table(rows) : defaultTable(rows));
+  }
+  return parts.join('');
+}
+
+export function resultsCsv(results: PointResult[]): string {
+  const swept = [...new Set(results.flatMap((r) => Object.keys(r.swept)))];
+  const rec = [...new Set(results.flatMap((r) => Object.keys(r.record)))];
+  const columns = ['stage', 'label', ...swept.map((k) => `sweep.${k}`), ...rec];
+  const rows = results.map((r) => [r.stage, r.label, ...swept.map((k) => r.swept[k] ?? ''), ...rec.map((k) => r.record[k] ?? '')]);
+  return stringify([columns, ...rows], { cast: { boolean: (v) => String(v) } });
+}
+
+/** Load, validate (file, key, line; missing files) and run an experiment file; returns the results folder. */
+export async function runExperiment(file: string, opts: RunOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
+  const exp = loadExperiment(file);
+  const root = opts.resultsRoot ?? 'results';
+  let dir = join(root, `${exp.name}-${stamp(opts.now ?? new Date())}`);
+  for (let k = 2; existsSync(dir); k++) dir = join(root, `${exp.name}-${stamp(opts.now ?? new Date())}-${k}`);
+  const tmp = `${dir}.partial-${process.pid}`;
+  mkdirSync(tmp, { recursive: true });
+  const results = await runPoints(exp, tmp);
+  writeFileAtomic(join(tmp, 'config.yaml'), yamlStringify({
+    source: exp.file,
+    experiment: exp.raw,
+    points: exp.points.map((p) => ({ stage: p.stage, label: p.label, swept: p.swept, config: p.config })),
+  }));
+  writeFileAtomic(join(tmp, 'results.csv'), resultsCsv(results));
+  writeJson(join(tmp, 'results.json'), {
+    experiment: exp.name,
+    source: exp.file,
+    results: results.map((r) => ({ ...r, detail: opts.details ? r.detail : undefined })),
+  });
+  writeFileAtomic(join(tmp, 'table.md'), tableMarkdown(exp, results));
+  renameSync(tmp, dir);
+  return { dir, experiment: exp, results };
+}

@@ -1,0 +1,2 @@
+/** The built-in experiment stages; importing this module registers them. A new stage adds one import here. */
+import './simulate.js';

@@ -1,0 +1,105 @@
+/**
+ * The `simulate` experiment stage: one point = one trace-driven benchmark run (seqsch simulate) with every
+ * scheduling knob as a config key, so sweeps can vary the bucket cell, the VBS table, the FCR limit policy,
+ * batch/group size, max length and the seed. Defaults are the paper's.
+ */
+import { z } from 'zod';
+import { registerStage } from '../registry.js';
+import { loadBenchItems } from '../../benchmark/items.js';
+import { simulate } from '../../benchmark/simulate.js';
+import { markdownTable } from '../../benchmark/report.js';
+import type { BenchmarkResult } from '../../benchmark/driver.js';
+import { STRATEGIES } from '../../perception/predictor.js';
+import { PAPER_VBS_FALLBACK, PAPER_VBS_TABLE } from '../../scheduling/buckets.js';
+import { DEFAULT_SCHEDULE, parseFcrLimit } from '../../scheduling/schedule.js';
+
+const posInt = z.number().int().positive();
+const fcrLimit = z.string().refine((s) => {
+  try {
+    parseFcrLimit(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected bucket, off, x<factor> (e.g. x1.2) or +<tokens> (e.g. +32)');
+const vbsTable = z
+  .record(z.string().regex(/^\d+$/, 'bucket keys are token counts'), posInt)
+  .refine((t) => Object.keys(t).length > 0, 'the VBS table needs at least one bucket');
+
+export const simulateSchema = z.strictObject({
+  data: z.string(),
+  lengths: z.string(),
+  predictions: z.string().optional(),
+  strategy: z.enum(STRATEGIES as [string, ...string[]]).default('vanilla'),
+  vbs: z.boolean().default(false),
+  fcr: z.boolean().default(false),
+  fcr_limit: fcrLimit.default('bucket'),
+  fcr_recompute: z.enum(['failed', 'upstream']).default('failed'),
+  num_data: posInt.optional(),
+  seed: z.number().int().min(0).max(0xffffffff).default(42),
+  batch_size: posInt.default(DEFAULT_SCHEDULE.batchSize),
+  group_size: posInt.default(256),
+  max_length: posInt.default(512),
+  cell: posInt.default(DEFAULT_SCHEDULE.cell),
+  vbs_table: vbsTable.default(Object.fromEntries(Object.entries(PAPER_VBS_TABLE).map(([k, v]) => [String(k), v]))),
+  vbs_fallback: posInt.default(PAPER_VBS_FALLBACK),
+  tail_min: posInt.default(DEFAULT_SCHEDULE.tailMin),
+  real_lengths: z.string().default('L_t0.0'),
+  recorded_max_length: posInt.default(512),
+  cost_model: z.string().optional(),
+});
+export type SimulateConfig = z.infer<typeof simulateSchema>;
+
+export async function runSimulatePoint(c: SimulateConfig, items: Parameters<typeof simulate>[0]): Promise<BenchmarkResult> {
+  const policy = parseFcrLimit(c.fcr_limit);
+  return simulate(items, {
+    strategy: c.strategy as (typeof STRATEGIES)[number],
+    predictions: c.predictions,
+    schedule: {
+      batchSize: c.batch_size,
+      vbs: c.vbs,
+      cell: c.cell,
+      vbsTable: Object.fromEntries(Object.entries(c.vbs_table).map(([k, v]) => [Number(k), v])),
+      vbsFallback: c.vbs_fallback,
+      tailMin: c.tail_min,
+      fcr: c.fcr && policy !== null,
+      fcrLimit: policy ?? DEFAULT_SCHEDULE.fcrLimit,
+      fcrRecompute: c.fcr_recompute,
+    },
+    maxLength: c.max_length,
+    groupSize: c.group_size,
+    realLengths: c.real_lengths,
+    recordedMaxLength: c.recorded_max_length,
+    costModel: c.cost_model,
+  });
+}
+
+registerStage('simulate', {
+  schema: simulateSchema,
+  files: (c) => [
+    { key: 'data', path: c.data },
+    { key: 'lengths', path: c.lengths },
+    ...(c.predictions ? [{ key: 'predictions', path: c.predictions }] : []),
+    ...(c.cost_model ? [{ key: 'cost_model', path: c.cost_model }] : []),
+  ],
+  run: async (c, ctx) => {
+    const items = ctx.cache(`items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`, () =>
+      loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }));
+    const r = await runSimulatePoint(c, items);
+    return {
+      record: {
+        strategy: r.strategy, vbs: r.vbs, fcr: r.fcr, fcr_limit: c.fcr ? c.fcr_limit : 'off', num_samples: r.num_samples,
+        average_length: r.average_length, effective_token_ratio: r.effective_token_ratio, failure_ratio: r.failure_ratio,
+        num_batches: r.num_batches, decode_steps: r.decode_steps, simulated_seconds: r.seconds, throughput: r.throughput,
+      },
+      detail: { items: r.items, trace: r.trace },
+    };
+  },
+  table: (rows) => {
+    const swept = [...new Set(rows.flatMap((r) => Object.keys(r.swept)))];
+    return markdownTable(['Strategy', ...swept], rows.map((r) => ({
+      lead: [r.label, ...swept.map((k) => String(r.swept[k]))],
+      result: r.record as unknown as BenchmarkResult,
+    })));
+  },
+});
