@@ -7,6 +7,7 @@
  */
 import type { BenchItem } from '../benchmark/engine.js';
 import { readJson } from '../util/fs.js';
+import { LENGTH_KEYS } from '../data/conversation.js';
 
 export type StrategyName = 'vanilla' | 'gt' | 'po' | 'seqsch';
 export const STRATEGIES: StrategyName[] = ['vanilla', 'gt', 'po', 'seqsch'];
@@ -22,15 +23,13 @@ export const vanillaPredictor: LengthPredictor = {
   predict: async (items, maxLength) => ({ lengths: items.map(() => maxLength), seconds: 0 }),
 };
 
-/** The temperatures whose recorded lengths the oracle takes the max of (upstream `gt_dict`). */
-export const GT_TEMPERATURES = ['0.0', '0.3', '0.5', '0.7'];
-
 export const gtPredictor: LengthPredictor = {
   name: 'gt',
   predict: async (items) => ({
     lengths: items.map((it) => {
-      const ls = GT_TEMPERATURES.map((t) => it.realLengths?.[`L_t${t}`]);
-      if (ls.some((l) => l === undefined)) throw new Error(`gt predictor: query ${it.id} lacks one of L_t${GT_TEMPERATURES.join(', L_t')}`);
+      // upstream gt_dict: max over the recorded lengths at temperatures 0.0, 0.3, 0.5, 0.7 (L_max)
+      const ls = LENGTH_KEYS.map((k) => it.realLengths?.[k]);
+      if (ls.some((l) => l === undefined)) throw new Error(`gt predictor: query ${it.id} lacks one of ${LENGTH_KEYS.join(', ')}`);
       return Math.max(...(ls as number[]));
     }),
     seconds: 0,
