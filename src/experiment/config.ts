@@ -48,7 +48,8 @@ class Problems {
   private list: string[] = [];
   constructor(private file: string, private doc: Document, private lc: LineCounter) {}
   add(path: Path, message: string): void {
-    this.list.push(`${this.file}:${lineOf(this.doc, this.lc, path)}: ${fmtPath(path)}: ${message}`);
+    const m = `${this.file}:${lineOf(this.doc, this.lc, path)}: ${fmtPath(path)}: ${message}`;
+    if (!this.list.includes(m)) this.list.push(m); // a base key is checked alone and again in every point
   }
   zod(base: Path, issues: z.core.$ZodIssue[]): void {
     for (const is of issues) {
