@@ -1,12 +1,17 @@
 /**
- * How many OpenBLAS threads one sgemm call gets, from its shape. Small products (decode steps at
- * small batch) lose more to waking a second thread than they gain; large ones (prefill, training)
- * scale to both cores. The threshold comes from bench/threads.ts on the project machine (see README).
- * This module only decides; src/kernels/blas.ts passes the number to the addon.
+ * How many OpenBLAS threads one sgemm call gets, from its shape. Small or thin products (decode steps
+ * at batch ≤ 16) lose more to handing half the work to a second thread than they gain; from 32 rows
+ * up, or for big products like a batch-16 LM head, both cores win. The thresholds come from
+ * bench/threads.ts and scratch runs on the 2-core project machine (see the report in README). This
+ * module only decides; src/kernels/blas.ts passes the number to the addon.
  */
 
-/** Work (multiply-adds, M*N*K per matrix) below which one thread is faster. */
+/** Work (multiply-adds, M·K·N of one product) below which one thread is always faster. */
 export const SINGLE_THREAD_BELOW = 2 ** 21;
+/** Rows below which one thread stays faster unless the product is at least BIG_PRODUCT. */
+export const MIN_ROWS_FOR_THREADS = 32;
+export const BIG_PRODUCT = 2 ** 23;
+
 /** Fixed thread count for every call (bench/threads.ts measures with it); 0 = use the policy. */
 let forced = 0;
 
@@ -15,9 +20,14 @@ export function forceBlasThreads(n: number): void {
   forced = Math.max(0, Math.floor(n));
 }
 
-/** Threads for one call computing `batch` products of (M, K) @ (K, N). */
-export function threadsFor(M: number, N: number, K: number, batch: number, maxThreads: number): number {
+/**
+ * Threads for one sgemm of (M, K) @ (K, N). A batch of matrices is a loop of such calls in the addon,
+ * so `M, K, N` are per matrix.
+ */
+export function threadsFor(M: number, N: number, K: number, maxThreads: number): number {
   if (forced > 0) return Math.min(forced, maxThreads);
-  // A batch of matrices loops over single sgemm calls in the addon; each call decides alone.
-  return M * N * K < SINGLE_THREAD_BELOW ? 1 : maxThreads;
+  const work = M * N * K;
+  if (work < SINGLE_THREAD_BELOW) return 1;
+  if (M < MIN_ROWS_FOR_THREADS && work < BIG_PRODUCT) return 1;
+  return maxThreads;
 }

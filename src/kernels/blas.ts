@@ -209,7 +209,7 @@ function sgemmKernel(
   }
   p[P_ACT] = epilogue?.act ?? 0;
   p[P_ALPHA] = epilogue?.alpha ?? 0;
-  p[P_THREADS] = threadsFor(p[P_M], N, K, p[P_BATCH], maxThreads);
+  p[P_THREADS] = threadsFor(p[P_M], N, K, maxThreads);
   const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
   if (index) addon!.sgemm(heap, index);
   else addon!.sgemm(heap);
