@@ -57,7 +57,6 @@ export class Llama {
 
   private rope!: { length: number; cos: tf.Tensor2D; sin: tf.Tensor2D }; // (P, hd) each
   private readonly rotateHalf: tf.Tensor2D; // (hd, hd): x·R = rotate_half(x) = [−x₂, x₁]
-  private readonly causal = new Map<string, tf.Tensor4D>(); // key "T:past" → (1, 1, T, past+T)
   private tiedHead: { dataId: object; t: tf.Tensor2D } | null = null; // embedᵀ (d, V) for inference, and the embedding data it was made from
   private readonly c: { eps: tf.Scalar; scale: tf.Scalar; masked: tf.Scalar; one: tf.Scalar; oneI: tf.Scalar };
 
@@ -105,6 +104,7 @@ export class Llama {
       oneI: tf.keep(tf.scalar(1, 'int32')),
     }));
     this.buildRope(Math.max(config.maxPositionEmbeddings, 1));
+    if (config.tieWordEmbeddings) this.tiedHeadT(); // made now so a forward never changes the tensor count
   }
 
   /** A randomly initialised model (HF's init: N(0, 0.02) matrices, unit norms), reproducible from `seed`. */
@@ -239,12 +239,16 @@ export class Llama {
     // Tied: under a gradient tape use the embedding itself; for inference a cached transpose keeps the
     // matmul on XNNPACK's fast path (the wasm backend only takes it without transposes).
     if (training || tf.engine().state.gradientDepth > 0) return tf.matMul(x, this.embed, false, true);
-    // Variable.assign gives the variable a new dataId, so a changed embedding rebuilds the transpose.
+    return tf.matMul(x, this.tiedHeadT());
+  }
+
+  /** embedᵀ (d, V), rebuilt when the embedding changed (Variable.assign gives it a new dataId). */
+  private tiedHeadT(): tf.Tensor2D {
     if (!this.tiedHead || this.tiedHead.dataId !== this.embed.dataId) {
       this.tiedHead?.t.dispose();
       this.tiedHead = { dataId: this.embed.dataId, t: tf.keep(tf.transpose(this.embed as tf.Tensor2D)) };
     }
-    return tf.matMul(x, this.tiedHead!.t);
+    return this.tiedHead.t;
   }
 
   /** Flat position ids (posB·T) int32 and posB (B, or 1 when every row has the same positions). */
@@ -268,24 +272,15 @@ export class Llama {
     return bias;
   }
 
-  /** (1, 1, T, past + T): 0 where key j ≤ past + i, MASKED after; cached per shape. */
+  /**
+   * (1, 1, T, past + T): 0 where key j ≤ past + i, MASKED after. Only prefill/training (T > 1) needs it,
+   * once per forward, so it is built on the host rather than cached (no model-held tensors that grow).
+   */
   private causalBias(T: number, past: number): tf.Tensor4D {
-    const key = `${T}:${past}`;
-    let t = this.causal.get(key);
-    if (!t) {
-      if (this.causal.size >= 64) this.clearCausal();
-      const Tk = past + T;
-      const data = new Float32Array(T * Tk);
-      for (let i = 0; i < T; i++) for (let j = past + i + 1; j < Tk; j++) data[i * Tk + j] = MASKED;
-      t = tf.keep(tf.tensor4d(data, [1, 1, T, Tk]));
-      this.causal.set(key, t);
-    }
-    return t;
-  }
-
-  private clearCausal(): void {
-    for (const t of this.causal.values()) t.dispose();
-    this.causal.clear();
+    const Tk = past + T;
+    const data = new Float32Array(T * Tk);
+    for (let i = 0; i < T; i++) data.fill(MASKED, i * Tk + past + i + 1, (i + 1) * Tk);
+    return tf.tensor4d(data, [1, 1, T, Tk]);
   }
 
   /** cos/sin tables (P, hd) in HF's float32 arithmetic: inv_freq = 1/θ^(2i/hd), angle = pos·inv_freq, emb = [f, f]. */
@@ -411,7 +406,6 @@ export class Llama {
     this.rope.cos.dispose();
     this.rope.sin.dispose();
     this.rotateHalf.dispose();
-    this.clearCausal();
     this.tiedHead?.t.dispose();
     this.tiedHead = null;
     for (const s of Object.values(this.c)) s.dispose();

@@ -1,0 +1,231 @@
+/**
+ * The model's internal consistency where no HF reference exists: KV-cache decoding against full
+ * recompute (≤ 1e-5 rel., float32 summation-order noise is ~1e-7), grouped-query attention against the
+ * equivalent multi-head model with repeated key/value heads (HF's repeat_kv), LoRA on every target
+ * against PEFT's merge formula W + (alpha/r)·B·A computed independently in plain JS, and gradients.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../src/backend.js';
+import { Llama } from '../../src/model/llama.js';
+import { KVCache } from '../../src/model/kvcache.js';
+import { LORA_TARGETS, loraDims } from '../../src/model/lora.js';
+import { relError, tinyConfig } from './helpers.js';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+/** A left-padded batch: rows of lengths `lens` padded to max(lens). */
+function batch(lens: number[], vocab: number, seed = 1) {
+  const T = Math.max(...lens);
+  const ids = new Int32Array(lens.length * T);
+  const mask = new Int32Array(lens.length * T);
+  let s = seed;
+  lens.forEach((n, b) => {
+    for (let j = T - n; j < T; j++) {
+      s = (s * 1103515245 + 12345) % 2 ** 31;
+      ids[b * T + j] = 3 + (s % (vocab - 3));
+      mask[b * T + j] = 1;
+    }
+  });
+  return { ids, mask, T, B: lens.length };
+}
+
+function hfMap(m: Llama): Map<string, Float32Array> {
+  return new Map(m.hfWeights().map(([n, t]) => [n, ('data' in t ? t.data : t.read()) as Float32Array]));
+}
+
+describe('Llama forward', () => {
+  test.each([
+    ['MHA', tinyConfig()],
+    ['GQA (4 query heads on 2 key/value heads)', tinyConfig({ numKvHeads: 2 })],
+    ['MQA, tied embeddings', tinyConfig({ numKvHeads: 1, tieWordEmbeddings: true })],
+  ])('%s: KV-cache decoding of a left-padded batch gives the full-recompute logits', (_, cfg) => {
+    const model = Llama.random(cfg, 'cache');
+    const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize);
+    const V = cfg.vocabSize;
+    const full = tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }));
+    const fullData = full.dataSync();
+    // prefill the first P columns, then one column at a time with the mask of past + new
+    const P = 4;
+    const cache = new KVCache(cfg.numLayers);
+    const col = (a: Int32Array, c0: number, c1: number) => {
+      const out = new Int32Array(B * (c1 - c0));
+      for (let b = 0; b < B; b++) out.set(a.subarray(b * T + c0, b * T + c1), b * (c1 - c0));
+      return out;
+    };
+    for (let t = P; t <= T; t++) {
+      const c0 = t === P ? 0 : t - 1;
+      const step = tf.tidy(() =>
+        model.forward(tf.tensor2d(col(ids, c0, t), [B, t - c0], 'int32'), { attentionMask: tf.tensor2d(col(mask, 0, t), [B, t], 'int32'), cache }),
+      );
+      const got = step.dataSync();
+      step.dispose();
+      // compare the last new position of every row that is real there
+      const ours = new Float32Array(B * V);
+      const ref = new Float32Array(B * V);
+      const keep = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        ours.set(got.subarray((b * (t - c0) + t - c0 - 1) * V, (b * (t - c0) + t - c0) * V), b * V);
+        ref.set(fullData.subarray((b * T + t - 1) * V, (b * T + t) * V), b * V);
+        keep[b] = mask[b * T + t - 1];
+      }
+      expect(relError(ours, ref, V, keep)).toBeLessThan(1e-5);
+    }
+    expect(cache.length).toBe(T);
+    cache.dispose();
+    full.dispose();
+    model.dispose();
+  });
+
+  test('lastOnly returns the last position of the full logits', () => {
+    const cfg = tinyConfig();
+    const model = Llama.random(cfg, 'last');
+    const { ids, mask, T, B } = batch([6, 3], cfg.vocabSize);
+    const [full, last] = tf.tidy(() => {
+      const i = tf.tensor2d(ids, [B, T], 'int32');
+      const m = tf.tensor2d(mask, [B, T], 'int32');
+      return [model.forward(i, { attentionMask: m }), model.forward(i, { attentionMask: m, lastOnly: true })];
+    });
+    expect(last.shape).toEqual([B, 1, cfg.vocabSize]);
+    const ref = tf.tidy(() => tf.slice(full, [0, T - 1, 0], [B, 1, cfg.vocabSize]));
+    expect(relError(last.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
+    tf.dispose([full, last, ref]);
+    model.dispose();
+  });
+
+  test('grouped-query attention equals multi-head attention with each key/value head repeated (HF repeat_kv)', () => {
+    const gqaCfg = tinyConfig({ numHeads: 4, numKvHeads: 2 });
+    const gqa = Llama.random(gqaCfg, 'gqa');
+    const w = hfMap(gqa);
+    const { hiddenSize: d, headDim: hd } = gqaCfg;
+    const g = gqaCfg.numHeads / gqaCfg.numKvHeads;
+    const mha = new Llama({ ...gqaCfg, numKvHeads: gqaCfg.numHeads }, (name, shape) => {
+      if (!/\.(k|v)_proj\./.test(name)) return w.get(name)!;
+      // query head h reads key/value head floor(h / g): rows [kv·hd, (kv+1)·hd) of the GQA weight
+      const src = w.get(name)!;
+      const out = new Float32Array(shape[0] * shape[1]);
+      for (let h = 0; h < gqaCfg.numHeads; h++) out.set(src.subarray(Math.floor(h / g) * hd * d, (Math.floor(h / g) + 1) * hd * d), h * hd * d);
+      return out;
+    });
+    const { ids, mask, T, B } = batch([7, 4], gqaCfg.vocabSize, 5);
+    const [a, b] = tf.tidy(() => {
+      const i = tf.tensor2d(ids, [B, T], 'int32');
+      const m = tf.tensor2d(mask, [B, T], 'int32');
+      return [gqa.forward(i, { attentionMask: m }), mha.forward(i, { attentionMask: m })];
+    });
+    expect(relError(a.dataSync(), b.dataSync(), gqaCfg.vocabSize, mask)).toBeLessThan(1e-5);
+    tf.dispose([a, b]);
+    gqa.dispose();
+    mha.dispose();
+  });
+
+  test('no tensors leak from forward (with and without a cache)', () => {
+    const cfg = tinyConfig({ numKvHeads: 2 });
+    const model = Llama.random(cfg, 'leak');
+    const before = tf.memory().numTensors;
+    const cache = new KVCache(cfg.numLayers);
+    const out = tf.tidy(() => model.forward(tf.tensor2d([[3, 4, 5]], [1, 3], 'int32'), { cache }));
+    out.dispose();
+    tf.tidy(() => model.forward(tf.tensor2d([[6]], [1, 1], 'int32'), { cache })).dispose();
+    cache.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
+describe('LoRA', () => {
+  test('adapters on all seven targets match PEFT merge W + (alpha/r)·B·A (computed in JS), and enable/disable switches them', () => {
+    const cfg = tinyConfig({ numKvHeads: 2 });
+    const model = Llama.random(cfg, 'lora');
+    const base = hfMap(model);
+    const lora = model.attachLora({ targetModules: [...LORA_TARGETS], r: 4, alpha: 12, dropout: 0 }, 'x');
+    expect(lora.scaling).toBe(3);
+    // give B non-zero values so the adapter does something; keep A, B in PEFT layout for the JS reference
+    const peft = new Map<string, { a: Float32Array; b: Float32Array }>();
+    let s = 7;
+    const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
+    for (let l = 0; l < cfg.numLayers; l++) {
+      for (const t of LORA_TARGETS) {
+        const [inF, outF] = loraDims(cfg, t);
+        const a = Float32Array.from({ length: 4 * inF }, rnd);
+        const b = Float32Array.from({ length: outF * 4 }, rnd);
+        lora.set(l, t, a, b);
+        peft.set(`${l}.${t}`, { a, b });
+      }
+    }
+    expect(model.trainableVariables()).toHaveLength(2 * LORA_TARGETS.length * cfg.numLayers);
+    expect(model.baseVariables().every((v) => !v.trainable)).toBe(true);
+
+    const { ids, mask, T, B } = batch([6, 3], cfg.vocabSize, 9);
+    const run = () => tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }).dataSync());
+    const withLora = run();
+    lora.enabled = false;
+    const off = run();
+    lora.enabled = true;
+    model.mergeLora();
+    expect(model.lora).toBeNull();
+    expect(model.baseVariables().every((v) => v.trainable)).toBe(true);
+    const merged = run();
+    expect(relError(withLora, merged, cfg.vocabSize, mask)).toBeLessThan(1e-5);
+    expect(relError(off, withLora, cfg.vocabSize, mask)).toBeGreaterThan(1e-2);
+
+    // the merged HF weights equal W + scaling·B·A, computed here without tfjs
+    const after = hfMap(model);
+    let worst = 0;
+    for (let l = 0; l < cfg.numLayers; l++) {
+      for (const t of LORA_TARGETS) {
+        const name = `model.layers.${l}.${['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn'}.${t}.weight`;
+        const [inF, outF] = loraDims(cfg, t);
+        const { a, b } = peft.get(`${l}.${t}`)!;
+        const w0 = base.get(name)!;
+        const w1 = after.get(name)!;
+        for (let o = 0; o < outF; o++) {
+          for (let i = 0; i < inF; i++) {
+            let ba = 0;
+            for (let k = 0; k < 4; k++) ba += b[o * 4 + k] * a[k * inF + i];
+            worst = Math.max(worst, Math.abs(w1[o * inF + i] - (w0[o * inF + i] + 3 * ba)));
+          }
+        }
+      }
+    }
+    expect(worst).toBeLessThan(1e-6);
+    model.dispose();
+  });
+
+  test('gradients reach only the LoRA variables; B starts at zero so the adapter starts as a no-op; dropout only in training', () => {
+    const cfg = tinyConfig({ tieWordEmbeddings: true });
+    const model = Llama.random(cfg, 'grad');
+    const { ids, T, B } = batch([5, 5], cfg.vocabSize, 3);
+    const plain = tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { training: true }).dataSync());
+    const lora = model.attachLora({ dropout: 0.5 }, 1);
+    const fresh = tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { training: true }).dataSync());
+    expect(relError(fresh, plain)).toBe(0); // B = 0: dropout on the adapter input changes nothing
+    const vars = model.trainableVariables();
+    const { value, grads } = tf.tidy(() =>
+      tf.variableGrads(() => tf.mean(tf.square(model.forward(tf.tensor2d(ids, [B, T], 'int32'), { training: true }))) as tf.Scalar, vars),
+    );
+    expect(Object.keys(grads).sort()).toEqual(vars.map((v) => v.name).sort());
+    const norm = (v: tf.Variable) => tf.tidy(() => tf.norm(grads[v.name]).dataSync()[0]);
+    expect([...lora.bT.values()].every((v) => norm(v) > 0)).toBe(true);
+    expect([...lora.aT.values()].every((v) => norm(v) === 0)).toBe(true); // dL/dA = Bᵀ·… = 0 while B = 0
+    // with B ≠ 0, training mode drops adapter inputs: outputs differ from inference
+    for (const [k, v] of lora.bT) v.assign(tf.fill(v.shape, 0.1));
+    const inf = tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32')).dataSync());
+    const tr = tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { training: true }).dataSync());
+    expect(relError(tr, inf)).toBeGreaterThan(1e-4);
+    tf.dispose([value, ...Object.values(grads)]);
+    model.dispose();
+  });
+
+  test('full fine-tuning without an adapter: every base weight (tied embedding included) gets a gradient', () => {
+    const cfg = tinyConfig({ tieWordEmbeddings: true });
+    const model = Llama.random(cfg, 'full');
+    const vars = model.trainableVariables();
+    expect(vars).toHaveLength(model.baseVariables().length);
+    const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.mean(tf.square(model.forward(tf.tensor2d([[3, 4, 5, 6]], [1, 4], 'int32'), { training: true })))) as tf.Scalar, vars);
+    for (const v of vars) expect(tf.tidy(() => tf.norm(grads[v.name]).dataSync()[0])).toBeGreaterThan(0);
+    tf.dispose([value, ...Object.values(grads)]);
+    model.dispose();
+  });
+});
