@@ -32,18 +32,19 @@ function nodeGypCommand() {
 
 /** Why the build failed, in a few words, from the compiler output. */
 function diagnose(out) {
-  if (/cblas\.h: No such file|cannot find -lopenblas|openblas.*not found/i.test(out))
-    return 'OpenBLAS not found (Debian/Ubuntu: apt-get install libopenblas-dev)';
-  if (/(g\+\+|c\+\+|make): (not found|No such file|command not found)|not found: make|No C\+\+ compiler/i.test(out))
-    return 'no C++ compiler or make (Debian/Ubuntu: apt-get install build-essential)';
-  if (/node_api\.h: No such file|ENOTFOUND|EAI_AGAIN|getaddrinfo/i.test(out))
-    return "Node headers unavailable (node-gyp could not find or download them)";
-  return `node-gyp failed (see ${log})`;
+  if (/cblas\.h: No such file|cannot find -lopenblas/.test(out)) return 'OpenBLAS not found (Debian/Ubuntu: apt-get install libopenblas-dev)';
+  if (/No such file or directory: '[^']*(g\+\+|c\+\+|gcc|cc|make)'|(g\+\+|c\+\+|make): (not found|command not found)|spawn (g\+\+|c\+\+|make) ENOENT/.test(out))
+    return 'no C++ compiler or make (Debian/Ubuntu: apt-get install g++ make)';
+  if (/node_api\.h: No such file|\bENOTFOUND\b|\bEAI_AGAIN\b|getaddrinfo/.test(out)) return 'Node headers unavailable (node-gyp could not find or download them)';
+  if (/python/i.test(out) && /not found|Could not find any Python/i.test(out)) return 'node-gyp found no python3';
+  return `node-gyp failed (see build/native-build.log)`;
 }
 
 function main() {
   if (process.env.SEQSCH_BLAS_BUILD === '0') return say('BLAS addon build skipped (SEQSCH_BLAS_BUILD=0); using plain wasm');
   mkdirSync(outDir, { recursive: true });
+  // A binary from an earlier build must not outlive a failed rebuild (it may not match the sources).
+  rmSync(target, { force: true });
   const gyp = nodeGypCommand();
   if (!gyp) return say('BLAS addon not built: node-gyp not found; using plain wasm');
   const args = [...gyp.slice(1), 'rebuild', '--directory', nativeDir];
