@@ -5,15 +5,20 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
+import { benchmarkCommand } from './commands/benchmark.js';
+import { calibrateCommand } from './commands/calibrate.js';
+import { constructCommand } from './commands/construct.js';
 import { envCommand } from './commands/env.js';
+import { evalCommand } from './commands/eval.js';
 import { experimentCommand } from './commands/experiment.js';
+import { lenpredCommand } from './commands/lenpred.js';
 import { logitsCommand } from './commands/logits.js';
 import { makeDataCommand } from './commands/make-data.js';
 import { simulateCommand } from './commands/simulate.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [envCommand, experimentCommand, logitsCommand, makeDataCommand, simulateCommand, tokenizeCommand];
+const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, simulateCommand, tokenizeCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('seqsch')

@@ -1,0 +1,78 @@
+/**
+ * One real-engine benchmark run from plain parameters: load an HF LLaMA (and optionally a PEFT adapter for
+ * the seqsch length predictor), pick the strategy's predictor, run the shared driver with the tfjs engine.
+ * Used by `seqsch benchmark` and the experiment runner's `benchmark` stage; the counterpart of simulate.ts.
+ * It loads model and tokenizer; queries come in already sampled (items.ts).
+ */
+import { runBenchmark, type BatchTrace, type BenchmarkResult } from './driver.js';
+import type { BenchItem } from './engine.js';
+import { TfjsEngine } from './engine-tfjs.js';
+import { filePredictor, gtPredictor, vanillaPredictor, type LengthPredictor, type StrategyName } from '../perception/predictor.js';
+import type { ScheduleConfig } from '../scheduling/schedule.js';
+import { loadLlama } from '../model/checkpoint.js';
+import { LoraAdapter } from '../model/lora.js';
+import type { Llama } from '../model/llama.js';
+import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
+import { generate } from '../generation/generate.js';
+import { LENGTH_KEYS } from '../data/conversation.js';
+
+export interface LoadedModel {
+  model: Llama;
+  tokenizer: Tokenizer;
+  modelDir: string;
+  loraDir?: string;
+}
+
+/** The base model and its tokenizer (from the same folder), with the adapter attached when given. */
+export async function loadBenchModel(modelDir: string, loraDir?: string): Promise<LoadedModel> {
+  const model = loadLlama(modelDir);
+  const tokenizer = await loadTokenizer(modelDir);
+  if (loraDir) model.setLora(LoraAdapter.load(loraDir, model.config));
+  return { model, tokenizer, modelDir, loraDir };
+}
+
+export interface RealBenchmarkParams {
+  strategy: StrategyName;
+  /** po/seqsch predictions file ([{ id, predicted }]); without it they need a model-backed predictor */
+  predictions?: string;
+  schedule: ScheduleConfig;
+  maxLength: number;
+  groupSize: number;
+  temperature?: number;
+  seed?: number;
+  onBatch?: (t: BatchTrace) => void;
+}
+
+/** The strategy's predictor for a real run. */
+export function realPredictor(strategy: StrategyName, _loaded: LoadedModel, predictions?: string): LengthPredictor {
+  if (strategy === 'vanilla') return vanillaPredictor;
+  if (strategy === 'gt') return gtPredictor;
+  if (predictions) return filePredictor(strategy, predictions);
+  throw new Error(`strategy ${strategy} needs --predictions FILE ([{ id, predicted }]) until a model-backed predictor is available`);
+}
+
+/** Run one generation before timing so one-time kernel setup is not charged to the first batch. */
+async function warmUp(m: LoadedModel): Promise<void> {
+  const was = m.model.lora?.enabled;
+  if (m.model.lora) m.model.lora.enabled = false;
+  try {
+    await generate(m.model, [m.tokenizer.encode('Hello.'), m.tokenizer.encode('Hi')], { maxNewTokens: 4, eosTokenId: null });
+  } finally {
+    if (m.model.lora) m.model.lora.enabled = was!;
+  }
+}
+
+export async function benchmarkReal(items: BenchItem[], loaded: LoadedModel, p: RealBenchmarkParams, predictor?: LengthPredictor): Promise<BenchmarkResult & { backend: string }> {
+  const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: p.temperature ?? 0, seed: p.seed ?? 0 });
+  await warmUp(loaded);
+  const r = await runBenchmark(items, engine, predictor ?? realPredictor(p.strategy, loaded, p.predictions), {
+    schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize, onBatch: p.onBatch,
+  });
+  return { ...r, backend: engine.backend };
+}
+
+/** L_max (max over the four temperatures) of a query, when its recorded lengths are known. */
+export function recordedLMax(it: BenchItem): number | undefined {
+  const ls = LENGTH_KEYS.map((k) => it.realLengths?.[k]);
+  return ls.every((l) => typeof l === 'number') ? Math.max(...(ls as number[])) : undefined;
+}
