@@ -102,8 +102,9 @@ async function genSeconds(B: number, n: number): Promise<number> {
 async function decodeRate(B: number, on: boolean): Promise<{ tokPerS: number; stepMs: number; totalS: number }> {
   return withPathAsync(on, async () => {
     await genSeconds(B, 2); // warm-up: kernels, caches, memory growth
-    const t1 = await genSeconds(B, 1);
-    const tn = await genSeconds(B, newTokens);
+    // Best of two: the machine may be shared, and other processes only ever add time.
+    const t1 = Math.min(await genSeconds(B, 1), await genSeconds(B, 1));
+    const tn = Math.min(await genSeconds(B, newTokens), await genSeconds(B, newTokens));
     const step = (tn - t1) / (newTokens - 1);
     return { tokPerS: B / step, stepMs: step * 1000, totalS: tn };
   });
@@ -150,11 +151,15 @@ function trainStep(): void {
 function stepTime(on: boolean, reps: number): number {
   return withPath(on, () => {
     trainStep(); // warm-up
-    const t0 = performance.now();
-    for (let i = 0; i < reps; i++) trainStep();
-    return (performance.now() - t0) / reps / 1000;
+    let best = Infinity; // best step: on a shared machine other processes only ever add time
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      trainStep();
+      best = Math.min(best, (performance.now() - t0) / 1000);
+    }
+    return best;
   });
 }
 const tOn = hasBlas ? stepTime(true, quick ? 2 : 5) : NaN;
-const tOff = skipOff ? NaN : stepTime(false, quick ? 1 : 2);
-log(`## LoRA training step (batch ${trainB} × ${trainT} tokens, r 8 on q_proj/v_proj, Adam): wasm ${fmt(tOff * 1000)} ms, ours ${fmt(tOn * 1000)} ms, speed-up ${fmt(tOff / tOn)}×`);
+const tOff = skipOff ? NaN : stepTime(false, quick ? 1 : 3);
+log(`## LoRA training step, best of several (batch ${trainB} × ${trainT} tokens, r 8 on q_proj/v_proj, Adam): wasm ${fmt(tOff * 1000)} ms, ours ${fmt(tOn * 1000)} ms, speed-up ${fmt(tOff / tOn)}×`);

@@ -230,6 +230,22 @@ function expectParity(f: () => tf.Tensor | tf.Tensor[], opts: { reference?: () =
     expectParity(f);
   });
 
+  test('Identity shares data without a copy, and the clone survives dispose and variable assignment', () => {
+    const a = tf.tensor1d([1, 2, 3]);
+    const c = tf.clone(a);
+    a.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1, 2, 3]);
+    const v = tf.variable(tf.tensor1d([4, 5, 6]));
+    const snap = tf.clone(v);
+    v.assign(tf.tensor1d([7, 8, 9]));
+    expect(Array.from(snap.dataSync())).toEqual([4, 5, 6]);
+    expect(Array.from(v.dataSync())).toEqual([7, 8, 9]);
+    // the same data id: no copy was made
+    const x = tf.tensor1d([1]);
+    expect(tf.clone(x).dataId).toBe(x.dataId);
+    expect(withoutBlas(() => tf.clone(x)).dataId).not.toBe(x.dataId);
+  });
+
   test('an output that grows the wasm memory is written to the new heap', () => {
     const heapBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
     const before = heapBytes();
