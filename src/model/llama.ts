@@ -4,18 +4,18 @@
  * in HF's rotate_half convention, SwiGLU, grouped-query attention, left-padded batches with
  * position ids = cumsum(attention_mask) − 1, a KV cache for incremental decoding).
  *
- * Weights are tf.Variables held in the layout the forward wants, not HF's: every projection is stored
- * transposed (in, out) so the forward computes x·W with no per-step transpose, and q/k/v (and gate/up)
- * are fused into one matrix so each block does one matmul. Load/save convert to and from HF names and
- * layouts (src/model/checkpoint.ts). LoRA adapters (src/model/lora.ts) are applied on the unfused
- * outputs, so they are exactly PEFT's. This file does not read files or sample tokens.
+ * Weights are tf.Variables under their HF names, each projection stored transposed (in, out) so the
+ * forward computes x·W with no per-step transpose (load/save convert, src/model/checkpoint.ts).
+ * q/k/v and gate/up are deliberately not fused into one matmul: splitting the fused output costs more
+ * than it saves on wasm, whose Slice kernel copies its whole input. LoRA adapters (src/model/lora.ts)
+ * add to each projection's output exactly as PEFT does. This file does not read files or sample tokens.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import type { LlamaConfig } from './config.js';
 import { countParameters } from './config.js';
 import type { KVCache } from './kvcache.js';
-import { DEFAULT_LORA, LoraAdapter, type LoraConfig, type LoraTarget } from './lora.js';
+import { DEFAULT_LORA, LORA_TARGETS, LoraAdapter, loraDims as projDims, type LoraConfig, type LoraTarget } from './lora.js';
 import type { TensorSource } from './safetensors.js';
 
 export interface ForwardOptions {
@@ -34,15 +34,24 @@ export interface ForwardOptions {
 /** Reads one HF-layout weight by name; must throw (naming tensor and file) if absent or of another shape. */
 export type WeightReader = (name: string, shape: number[]) => Float32Array;
 
-/** One decoder layer's weights, in the forward's layout. */
-interface DecoderLayer {
+/** One decoder layer's weights; projections transposed to (in, out). */
+interface DecoderLayer extends Record<LoraTarget, tf.Variable> {
   inputNorm: tf.Variable; // (d)
-  wqkv: tf.Variable; // (d, (nH + 2·nKv)·hd) = [Wqᵀ | Wkᵀ | Wvᵀ]
-  wo: tf.Variable; // (nH·hd, d) = Woᵀ
+  q_proj: tf.Variable; // (d, nH·hd)
+  k_proj: tf.Variable; // (d, nKv·hd)
+  v_proj: tf.Variable; // (d, nKv·hd)
+  o_proj: tf.Variable; // (nH·hd, d)
   postNorm: tf.Variable; // (d)
-  wgateup: tf.Variable; // (d, 2·I) = [Wgateᵀ | Wupᵀ]
-  wdown: tf.Variable; // (I, d) = Wdownᵀ
+  gate_proj: tf.Variable; // (d, I)
+  up_proj: tf.Variable; // (d, I)
+  down_proj: tf.Variable; // (I, d)
 }
+
+/** HF module path of a projection inside a decoder layer. */
+const MODULE: Record<LoraTarget, string> = {
+  q_proj: 'self_attn.q_proj', k_proj: 'self_attn.k_proj', v_proj: 'self_attn.v_proj', o_proj: 'self_attn.o_proj',
+  gate_proj: 'mlp.gate_proj', up_proj: 'mlp.up_proj', down_proj: 'mlp.down_proj',
+};
 
 /** Additive mask value: large enough to zero a softmax weight, finite so a fully padded row gives no NaN. */
 const MASKED = -1e9;
@@ -61,7 +70,7 @@ export class Llama {
   private readonly c: { eps: tf.Scalar; scale: tf.Scalar; masked: tf.Scalar; one: tf.Scalar; oneI: tf.Scalar };
 
   constructor(readonly config: LlamaConfig, read: WeightReader) {
-    const { hiddenSize: d, intermediateSize: I, numHeads: nH, numKvHeads: nKv, headDim: hd, vocabSize: V } = config;
+    const { hiddenSize: d, headDim: hd, vocabSize: V } = config;
     if (hd % 2 !== 0) throw new Error(`head_dim must be even for rotary embeddings, got ${hd}`);
     const variable = (t: tf.Tensor) => {
       const v = tf.variable(t, true);
@@ -70,24 +79,22 @@ export class Llama {
     };
     const vec = (name: string) => variable(tf.tensor1d(read(name, [d])));
     // HF (out, in) → ours (in, out)
-    const linT = (name: string, out: number, inF: number) => tf.transpose(tf.tensor2d(read(name, [out, inF]), [out, inF]));
+    const linT = (name: string, out: number, inF: number) => tf.tidy(() => tf.transpose(tf.tensor2d(read(name, [out, inF]), [out, inF])));
     this.embed = variable(tf.tensor2d(read('model.embed_tokens.weight', [V, d]), [V, d]));
     for (let l = 0; l < config.numLayers; l++) {
       const p = `model.layers.${l}`;
       const inputNorm = vec(`${p}.input_layernorm.weight`);
-      const wqkv = variable(tf.tidy(() => tf.concat([
-        linT(`${p}.self_attn.q_proj.weight`, nH * hd, d),
-        linT(`${p}.self_attn.k_proj.weight`, nKv * hd, d),
-        linT(`${p}.self_attn.v_proj.weight`, nKv * hd, d),
-      ], 1)));
-      const wo = variable(tf.tidy(() => linT(`${p}.self_attn.o_proj.weight`, d, nH * hd)));
-      const postNorm = vec(`${p}.post_attention_layernorm.weight`);
-      const wgateup = variable(tf.tidy(() => tf.concat([linT(`${p}.mlp.gate_proj.weight`, I, d), linT(`${p}.mlp.up_proj.weight`, I, d)], 1)));
-      const wdown = variable(tf.tidy(() => linT(`${p}.mlp.down_proj.weight`, d, I)));
-      this.layers.push({ inputNorm, wqkv, wo, postNorm, wgateup, wdown });
+      const proj = (t: LoraTarget) => {
+        const [inF, out] = projDims(config, t);
+        return variable(linT(`${p}.${MODULE[t]}.weight`, out, inF));
+      };
+      this.layers.push({
+        inputNorm, q_proj: proj('q_proj'), k_proj: proj('k_proj'), v_proj: proj('v_proj'), o_proj: proj('o_proj'),
+        postNorm: vec(`${p}.post_attention_layernorm.weight`), gate_proj: proj('gate_proj'), up_proj: proj('up_proj'), down_proj: proj('down_proj'),
+      });
     }
     this.norm = vec('model.norm.weight');
-    this.lmHeadT = config.tieWordEmbeddings ? null : variable(tf.tidy(() => linT('lm_head.weight', V, d)));
+    this.lmHeadT = config.tieWordEmbeddings ? null : variable(linT('lm_head.weight', V, d));
 
     const r = new Float32Array(hd * hd);
     const h2 = hd / 2;
@@ -169,19 +176,20 @@ export class Llama {
     l: number, x: tf.Tensor2D, B: number, T: number, cos: tf.Tensor, sin: tf.Tensor, bias: tf.Tensor | null,
     cache: KVCache | undefined, training: boolean,
   ): tf.Tensor2D {
-    const { numHeads: nH, numKvHeads: nKv, headDim: hd, intermediateSize: I } = this.config;
+    const { numHeads: nH, numKvHeads: nKv, headDim: hd } = this.config;
     const L = this.layers[l];
     const lora = this.lora?.enabled ? this.lora : null;
-    const adapt = (t: tf.Tensor2D, target: LoraTarget, input: tf.Tensor2D) =>
-      lora?.has(l, target) ? tf.add(t, lora.delta(l, target, input, training)) as tf.Tensor2D : t;
+    // input (N, in) → (N, out) through a projection, plus its LoRA update when one is attached
+    const proj = (target: LoraTarget, input: tf.Tensor2D): tf.Tensor2D => {
+      const y: tf.Tensor2D = tf.matMul(input, L[target]);
+      return lora?.has(l, target) ? (tf.add(y, lora.delta(l, target, input, training)) as tf.Tensor2D) : y;
+    };
 
     // ---- self-attention
     const h = this.rmsNorm(x, L.inputNorm); // (B·T, d)
-    const qkv = tf.matMul(h, L.wqkv); // (B·T, (nH + 2·nKv)·hd)
-    let [q, k, v] = tf.split(qkv, [nH * hd, nKv * hd, nKv * hd], 1) as tf.Tensor2D[]; // (B·T, nH·hd), (B·T, nKv·hd) ×2
-    q = adapt(q, 'q_proj', h);
-    k = adapt(k, 'k_proj', h);
-    v = adapt(v, 'v_proj', h);
+    const q = proj('q_proj', h); // (B·T, nH·hd)
+    const k = proj('k_proj', h); // (B·T, nKv·hd)
+    const v = proj('v_proj', h); // (B·T, nKv·hd)
     const qh = tf.mul(this.toHeads(this.applyRope(tf.reshape(q, [B, T, nH, hd]), cos, sin)), this.c.scale); // (B, nH, T, hd) · 1/√hd
     let kh = this.toHeads(this.applyRope(tf.reshape(k, [B, T, nKv, hd]), cos, sin)); // (B, nKv, T, hd)
     let vh = this.toHeads(tf.reshape(v, [B, T, nKv, hd])); // (B, nKv, T, hd)
@@ -196,15 +204,13 @@ export class Llama {
     const probs = tf.softmax(scores); // (B, nH, T, Tk)
     const ctx = tf.matMul(tf.reshape(probs, [B, nKv, g * T, Tk]), vh); // (B, nKv, g·T, hd)
     const o = this.fromHeads(tf.reshape(ctx, [B, nH, T, hd])); // (B·T, nH·hd)
-    x = tf.add(x, adapt(tf.matMul(o, L.wo), 'o_proj', o)); // (B·T, d)
+    x = tf.add(x, proj('o_proj', o)); // (B·T, d)
 
     // ---- SwiGLU MLP
     const h2 = this.rmsNorm(x, L.postNorm); // (B·T, d)
-    let [gate, up] = tf.split(tf.matMul(h2, L.wgateup), [I, I], 1) as tf.Tensor2D[]; // (B·T, I) ×2
-    gate = adapt(gate, 'gate_proj', h2);
-    up = adapt(up, 'up_proj', h2);
-    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D; // SiLU(gate)·up (B·T, I)
-    return tf.add(x, adapt(tf.matMul(act, L.wdown), 'down_proj', act)); // (B·T, d)
+    const gate = proj('gate_proj', h2); // (B·T, I)
+    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), proj('up_proj', h2)) as tf.Tensor2D; // SiLU(gate)·up (B·T, I)
+    return tf.add(x, proj('down_proj', act)); // (B·T, d)
   }
 
   /** RMSNorm: x / √(mean(x²) + eps) · w over the last axis; x (N, d). */
@@ -310,7 +316,7 @@ export class Llama {
   /** Every base weight variable (what full fine-tuning would update). */
   baseVariables(): tf.Variable[] {
     const vs = [this.embed];
-    for (const L of this.layers) vs.push(L.inputNorm, L.wqkv, L.wo, L.postNorm, L.wgateup, L.wdown);
+    for (const L of this.layers) vs.push(L.inputNorm, ...LORA_TARGETS.map((t) => L[t]), L.postNorm);
     vs.push(this.norm);
     if (this.lmHeadT) vs.push(this.lmHeadT);
     return vs;
@@ -338,17 +344,10 @@ export class Llama {
   mergeLora(): void {
     const lora = this.lora;
     if (!lora) throw new Error('mergeLora: no LoRA adapter attached');
-    const { numHeads: nH, numKvHeads: nKv, headDim: hd, intermediateSize: I, hiddenSize: d } = this.config;
     this.layers.forEach((L, l) => {
-      const fused = (v: tf.Variable, parts: [LoraTarget, number][]) => {
-        if (!parts.some(([t]) => lora.aT.has(`${l}.${t}`))) return;
-        const rows = v.shape[0];
-        tf.tidy(() => v.assign(tf.add(v, tf.concat(parts.map(([t, w]) => (lora.aT.has(`${l}.${t}`) ? lora.denseDeltaT(l, t) : tf.zeros([rows, w]))), 1))));
-      };
-      fused(L.wqkv, [['q_proj', nH * hd], ['k_proj', nKv * hd], ['v_proj', nKv * hd]]);
-      fused(L.wo, [['o_proj', d]]);
-      fused(L.wgateup, [['gate_proj', I], ['up_proj', I]]);
-      fused(L.wdown, [['down_proj', d]]);
+      for (const t of lora.config.targetModules) {
+        tf.tidy(() => L[t].assign(tf.add(L[t], lora.denseDeltaT(l, t)))); // (in, out) += scaling·Aᵀ·Bᵀ
+      }
     });
     this.setLora(null);
   }
@@ -358,27 +357,21 @@ export class Llama {
    * when the writer asks for it (one tensor in host memory at a time).
    */
   hfWeights(): [string, TensorSource][] {
-    const { hiddenSize: d, intermediateSize: I, numHeads: nH, numKvHeads: nKv, headDim: hd, vocabSize: V } = this.config;
     const out: [string, TensorSource][] = [];
     const whole = (name: string, v: tf.Variable) => out.push([name, { dtype: 'float32', shape: v.shape.slice(), read: () => v.dataSync() as Float32Array }]);
-    // columns [c0, c0 + w) of an (in, out) matrix, transposed back to HF's (w, in)
-    const cols = (name: string, v: tf.Variable, c0: number, w: number) =>
-      out.push([name, { dtype: 'float32', shape: [w, v.shape[0]], read: () => tf.tidy(() => tf.transpose(tf.slice(v, [0, c0], [v.shape[0], w]))).dataSync() as Float32Array }]);
+    // (in, out) back to HF's (out, in)
+    const transposed = (name: string, v: tf.Variable) =>
+      out.push([name, { dtype: 'float32', shape: [v.shape[1]!, v.shape[0]], read: () => tf.tidy(() => tf.transpose(v)).dataSync() as Float32Array }]);
     whole('model.embed_tokens.weight', this.embed);
     this.layers.forEach((L, l) => {
       const p = `model.layers.${l}`;
       whole(`${p}.input_layernorm.weight`, L.inputNorm);
-      cols(`${p}.self_attn.q_proj.weight`, L.wqkv, 0, nH * hd);
-      cols(`${p}.self_attn.k_proj.weight`, L.wqkv, nH * hd, nKv * hd);
-      cols(`${p}.self_attn.v_proj.weight`, L.wqkv, (nH + nKv) * hd, nKv * hd);
-      cols(`${p}.self_attn.o_proj.weight`, L.wo, 0, d);
+      for (const t of ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const) transposed(`${p}.${MODULE[t]}.weight`, L[t]);
       whole(`${p}.post_attention_layernorm.weight`, L.postNorm);
-      cols(`${p}.mlp.gate_proj.weight`, L.wgateup, 0, I);
-      cols(`${p}.mlp.up_proj.weight`, L.wgateup, I, I);
-      cols(`${p}.mlp.down_proj.weight`, L.wdown, 0, d);
+      for (const t of ['gate_proj', 'up_proj', 'down_proj'] as const) transposed(`${p}.${MODULE[t]}.weight`, L[t]);
     });
     whole('model.norm.weight', this.norm);
-    if (this.lmHeadT) cols('lm_head.weight', this.lmHeadT, 0, V);
+    if (this.lmHeadT) transposed('lm_head.weight', this.lmHeadT);
     return out;
   }
 
