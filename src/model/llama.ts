@@ -15,7 +15,7 @@ import seedrandom from 'seedrandom';
 import type { LlamaConfig } from './config.js';
 import { countParameters } from './config.js';
 import type { KVCache } from './kvcache.js';
-import { DEFAULT_LORA, LORA_TARGETS, LoraAdapter, loraDims as projDims, type LoraConfig, type LoraTarget } from './lora.js';
+import { DEFAULT_LORA, LORA_TARGETS, LoraAdapter, MODULE_PATH, loraDims as projDims, type LoraConfig, type LoraTarget } from './lora.js';
 import type { TensorSource } from './safetensors.js';
 
 export interface ForwardOptions {
@@ -46,12 +46,6 @@ interface DecoderLayer extends Record<LoraTarget, tf.Variable> {
   up_proj: tf.Variable; // (d, I)
   down_proj: tf.Variable; // (I, d)
 }
-
-/** HF module path of a projection inside a decoder layer. */
-const MODULE: Record<LoraTarget, string> = {
-  q_proj: 'self_attn.q_proj', k_proj: 'self_attn.k_proj', v_proj: 'self_attn.v_proj', o_proj: 'self_attn.o_proj',
-  gate_proj: 'mlp.gate_proj', up_proj: 'mlp.up_proj', down_proj: 'mlp.down_proj',
-};
 
 /** Additive mask value: large enough to zero a softmax weight, finite so a fully padded row gives no NaN. */
 const MASKED = -1e9;
@@ -86,7 +80,7 @@ export class Llama {
       const inputNorm = vec(`${p}.input_layernorm.weight`);
       const proj = (t: LoraTarget) => {
         const [inF, out] = projDims(config, t);
-        return variable(linT(`${p}.${MODULE[t]}.weight`, out, inF));
+        return variable(linT(`${p}.${MODULE_PATH[t]}.weight`, out, inF));
       };
       this.layers.push({
         inputNorm, q_proj: proj('q_proj'), k_proj: proj('k_proj'), v_proj: proj('v_proj'), o_proj: proj('o_proj'),
@@ -366,9 +360,9 @@ export class Llama {
     this.layers.forEach((L, l) => {
       const p = `model.layers.${l}`;
       whole(`${p}.input_layernorm.weight`, L.inputNorm);
-      for (const t of ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const) transposed(`${p}.${MODULE[t]}.weight`, L[t]);
+      for (const t of ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const) transposed(`${p}.${MODULE_PATH[t]}.weight`, L[t]);
       whole(`${p}.post_attention_layernorm.weight`, L.postNorm);
-      for (const t of ['gate_proj', 'up_proj', 'down_proj'] as const) transposed(`${p}.${MODULE[t]}.weight`, L[t]);
+      for (const t of ['gate_proj', 'up_proj', 'down_proj'] as const) transposed(`${p}.${MODULE_PATH[t]}.weight`, L[t]);
     });
     whole('model.norm.weight', this.norm);
     if (this.lmHeadT) transposed('lm_head.weight', this.lmHeadT);

@@ -6,7 +6,7 @@
  * (`adapter.enabled = false`): the paper uses one base model both to predict response lengths (adapter
  * on) and to generate (adapter off). Save/load use PEFT's files (adapter_config.json +
  * adapter_model.safetensors) so adapters move between this project and PyTorch. Merging into the base
- * weights is the model's job (src/model/llama.ts, which knows its fused weight layout).
+ * weights is the model's job (src/model/llama.ts, which holds the base weights).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
@@ -47,13 +47,14 @@ export function loraDims(cfg: LlamaConfig, target: LoraTarget): [number, number]
   }
 }
 
-/** HF module path of a target inside a decoder layer. */
-export function modulePath(target: LoraTarget): string {
-  return ['gate_proj', 'up_proj', 'down_proj'].includes(target) ? `mlp.${target}` : `self_attn.${target}`;
-}
+/** HF module path of each projection inside a decoder layer. */
+export const MODULE_PATH: Record<LoraTarget, string> = {
+  q_proj: 'self_attn.q_proj', k_proj: 'self_attn.k_proj', v_proj: 'self_attn.v_proj', o_proj: 'self_attn.o_proj',
+  gate_proj: 'mlp.gate_proj', up_proj: 'mlp.up_proj', down_proj: 'mlp.down_proj',
+};
 
 function peftName(layer: number, target: LoraTarget, which: 'A' | 'B'): string {
-  return `base_model.model.model.layers.${layer}.${modulePath(target)}.lora_${which}.weight`;
+  return `base_model.model.model.layers.${layer}.${MODULE_PATH[target]}.lora_${which}.weight`;
 }
 
 export class LoraAdapter {
