@@ -1,2 +1,5 @@
 /** The built-in experiment stages; importing this module registers them. A new stage adds one import here. */
 import './simulate.js';
+import './lenpred.js';
+import './construct.js';
+import './eval.js';

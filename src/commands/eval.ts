@@ -1,0 +1,49 @@
+/**
+ * `seqsch eval`: score a length predictor on the first N queries of a validation file (upstream src/eval.py):
+ * seqsch = the LoRA adapter answers the query prompt; po = the base model states a length in advance (PiA).
+ * Prints Error / Acc-50 / Acc-100 beside the best constant predictors on the same queries and the count of
+ * answers with no number (scored as 0); optionally writes the per-query predictions for the simulator.
+ */
+import type { CommandModule } from 'yargs';
+import { initBackend, type BackendChoice } from '../backend.js';
+import { PAPER_PERCEPTION, runEval } from '../perception/pipeline.js';
+import type { ModelStrategy } from '../perception/model-predictors.js';
+import { report, withBackend, withJson } from './common.js';
+
+interface Args {
+  model: string; tokenizer?: string; lora?: string; data: string; lengths: string; 'num-data': number; strategy: ModelStrategy;
+  'batch-size': number; 'max-new-tokens'?: number; out?: string; backend: BackendChoice; json: boolean;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+export const evalCommand: CommandModule<object, Args> = {
+  command: 'eval',
+  describe: 'Error / Acc-50 / Acc-100 of the seqsch (LoRA) or po (PiA) length predictor against L_max',
+  builder: (y) =>
+    withJson(withBackend(y))
+      .option('model', { type: 'string', demandOption: true, describe: 'HF checkpoint folder of the base model' })
+      .option('tokenizer', { type: 'string', describe: "tokenizer ('llama' or a folder; default the model folder)" })
+      .option('lora', { type: 'string', describe: 'PEFT adapter folder of the length predictor (seqsch)' })
+      .option('data', { type: 'string', demandOption: true, describe: 'validation conversations JSON' })
+      .option('lengths', { type: 'string', demandOption: true, describe: 'lenpred records of the validation queries (for L_max)' })
+      .option('num-data', { type: 'number', default: 1000, describe: 'score the first N queries (file order)' })
+      .option('strategy', { choices: ['seqsch', 'po'] as const, default: 'seqsch' as ModelStrategy })
+      .option('batch-size', { type: 'number', default: 64 })
+      .option('max-new-tokens', { type: 'number', describe: 'default 32 (seqsch, upstream eval.py), 16 (po)' })
+      .option('out', { type: 'string', describe: 'write per-query predictions [{id, predicted, L_max, answer}]' }) as never,
+  handler: async (argv) => {
+    const info = await initBackend(argv.backend);
+    const s = await runEval({
+      model: argv.model, tokenizer: argv.tokenizer, lora: argv.lora, data: argv.data, lengths: argv.lengths, numData: argv['num-data'],
+      strategy: argv.strategy, batchSize: argv['batch-size'], maxNewTokens: argv['max-new-tokens'], out: argv.out,
+    });
+    const c = s.constants;
+    report(argv.json, { ...s, backend: info.name, paper: PAPER_PERCEPTION }, () => [
+      `${s.strategy} on ${s.n} queries (${s.seconds.toFixed(1)} s, ${info.name}): Error ${s.error.toFixed(1)}, Acc-50 ${pct(s.acc50)}, Acc-100 ${pct(s.acc100)}; ${s.unparseable} answers without a number (scored as 0)`,
+      `best constants: ${c.minError.constant} (median) Error ${c.minError.error.toFixed(1)}; ${c.maxAcc50.constant} Acc-50 ${pct(c.maxAcc50.acc50)}; ${c.maxAcc100.constant} Acc-100 ${pct(c.maxAcc100.acc100)}`,
+      `paper (Vicuna-7B, LoRA): Error ${PAPER_PERCEPTION.error}, Acc-50 ${pct(PAPER_PERCEPTION.acc50)}, Acc-100 ${pct(PAPER_PERCEPTION.acc100)}`,
+      ...(argv.out ? [`wrote ${argv.out}`] : []),
+    ].join('\n'));
+  },
+};
