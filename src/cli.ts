@@ -16,9 +16,10 @@ import { logitsCommand } from './commands/logits.js';
 import { makeDataCommand } from './commands/make-data.js';
 import { simulateCommand } from './commands/simulate.js';
 import { tokenizeCommand } from './commands/tokenize.js';
+import { trainCommand } from './commands/train.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, simulateCommand, tokenizeCommand];
+const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, simulateCommand, tokenizeCommand, trainCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('seqsch')

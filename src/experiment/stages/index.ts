@@ -3,3 +3,4 @@ import './simulate.js';
 import './lenpred.js';
 import './construct.js';
 import './eval.js';
+import './train.js';
