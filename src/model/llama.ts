@@ -307,13 +307,23 @@ export class Llama {
 
   // ================================================================================= weights
 
+  /** Base weight variables under their HF names; projections and lm_head are held transposed, (in, out). */
+  namedVariables(): Map<string, tf.Variable> {
+    const m = new Map<string, tf.Variable>([['model.embed_tokens.weight', this.embed]]);
+    this.layers.forEach((L, l) => {
+      const p = `model.layers.${l}`;
+      m.set(`${p}.input_layernorm.weight`, L.inputNorm);
+      for (const t of LORA_TARGETS) m.set(`${p}.${MODULE_PATH[t]}.weight`, L[t]);
+      m.set(`${p}.post_attention_layernorm.weight`, L.postNorm);
+    });
+    m.set('model.norm.weight', this.norm);
+    if (this.lmHeadT) m.set('lm_head.weight', this.lmHeadT);
+    return m;
+  }
+
   /** Every base weight variable (what full fine-tuning would update). */
   baseVariables(): tf.Variable[] {
-    const vs = [this.embed];
-    for (const L of this.layers) vs.push(L.inputNorm, ...LORA_TARGETS.map((t) => L[t]), L.postNorm);
-    vs.push(this.norm);
-    if (this.lmHeadT) vs.push(this.lmHeadT);
-    return vs;
+    return [...this.namedVariables().values()];
   }
 
   /** What a trainer should update: the LoRA variables when an adapter is attached (base frozen), else the base. */

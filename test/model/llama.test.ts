@@ -223,6 +223,7 @@ describe('LoRA', () => {
     const model = Llama.random(cfg, 'full');
     const vars = model.trainableVariables();
     expect(vars).toHaveLength(model.baseVariables().length);
+    expect([...model.namedVariables().keys()].sort()).toEqual(Llama.hfWeightNames(cfg).sort());
     const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.mean(tf.square(model.forward(tf.tensor2d([[3, 4, 5, 6]], [1, 4], 'int32'), { training: true })))) as tf.Scalar, vars);
     for (const v of vars) expect(tf.tidy(() => tf.norm(grads[v.name]).dataSync()[0])).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads)]);
