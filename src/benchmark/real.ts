@@ -15,6 +15,7 @@ import type { Llama } from '../model/llama.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
 import { generate } from '../generation/generate.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
+import { poPredictor, seqschPredictor } from '../perception/model-predictors.js';
 
 export interface LoadedModel {
   model: Llama;
@@ -43,28 +44,51 @@ export interface RealBenchmarkParams {
   onBatch?: (t: BatchTrace) => void;
 }
 
-/** The strategy's predictor for a real run. */
-export function realPredictor(strategy: StrategyName, _loaded: LoadedModel, predictions?: string): LengthPredictor {
+/**
+ * The strategy's predictor for a real run: vanilla, gt (recorded lengths), or po/seqsch — from a predictions
+ * file when one is given, else the model itself (seqsch: the loaded LoRA adapter; po: the base model's PiA
+ * answer), timed as part of the benchmark.
+ */
+export function realPredictor(strategy: StrategyName, loaded: LoadedModel, predictions?: string): LengthPredictor {
   if (strategy === 'vanilla') return vanillaPredictor;
   if (strategy === 'gt') return gtPredictor;
   if (predictions) return filePredictor(strategy, predictions);
-  throw new Error(`strategy ${strategy} needs --predictions FILE ([{ id, predicted }]) until a model-backed predictor is available`);
+  if (strategy === 'seqsch') {
+    if (!loaded.model.lora) throw new Error(`strategy seqsch needs the length-perception adapter (--lora DIR / lora:) or a predictions file`);
+    return seqschPredictor(loaded.model, loaded.tokenizer);
+  }
+  return poPredictor(loaded.model, loaded.tokenizer);
 }
 
-/** Run one generation before timing so one-time kernel setup is not charged to the first batch. */
-async function warmUp(m: LoadedModel): Promise<void> {
+/**
+ * Run one untimed generation as large as the run's largest batch (rows × the longest prompt, a few steps), so
+ * one-time costs — the wasm heap growing to its working size, first-use kernel setup — are not charged to
+ * whichever row happens to run first. Once per loaded model and size.
+ */
+const warmed = new WeakMap<LoadedModel, number>();
+async function warmUp(m: LoadedModel, items: BenchItem[], rows: number): Promise<void> {
+  if ((warmed.get(m) ?? 0) >= rows || items.length === 0) return;
+  const longest = items.reduce((a, b) => (b.prompt.length > a.prompt.length ? b : a)).prompt;
+  const ids = m.tokenizer.encode(longest);
   const was = m.model.lora?.enabled;
   if (m.model.lora) m.model.lora.enabled = false;
   try {
-    await generate(m.model, [m.tokenizer.encode('Hello.'), m.tokenizer.encode('Hi')], { maxNewTokens: 4, eosTokenId: null });
+    await generate(m.model, Array.from({ length: rows }, () => ids), { maxNewTokens: 8, eosTokenId: null });
   } finally {
     if (m.model.lora) m.model.lora.enabled = was!;
   }
+  warmed.set(m, rows);
+}
+
+/** The largest batch a schedule can form over `n` queries. */
+function largestBatch(s: ScheduleConfig, n: number, groupSize: number): number {
+  const cap = s.vbs ? Math.max(s.batchSize, s.vbsFallback, ...Object.values(s.vbsTable)) : s.batchSize;
+  return Math.max(1, Math.min(cap, n, groupSize));
 }
 
 export async function benchmarkReal(items: BenchItem[], loaded: LoadedModel, p: RealBenchmarkParams, predictor?: LengthPredictor): Promise<BenchmarkResult & { backend: string }> {
   const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: p.temperature ?? 0, seed: p.seed ?? 0 });
-  await warmUp(loaded);
+  await warmUp(loaded, items, largestBatch(p.schedule, items.length, p.groupSize));
   const r = await runBenchmark(items, engine, predictor ?? realPredictor(p.strategy, loaded, p.predictions), {
     schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize, onBatch: p.onBatch,
   });

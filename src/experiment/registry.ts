@@ -12,6 +12,8 @@ export interface StageContext {
   cache<T>(key: string, make: () => T): T;
   /** the run's results folder (stages may write side files there) */
   outDir: string;
+  /** the point being run: its row label and sweep values (set by the runner for each point) */
+  point?: { label: string; swept: Record<string, Scalar> };
 }
 
 export interface StageDef<S extends z.ZodObject = z.ZodObject> {

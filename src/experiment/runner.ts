@@ -1,7 +1,7 @@
 /**
  * Run a validated experiment: every configuration point through its stage, one progress bar over all
  * points, then the results folder `results/<experiment>-<timestamp>/` (resolved config, results.csv,
- * results.json, table.md), written under a temporary name and renamed when complete. Parsing and
+ * results.json, table.md, report.html), written under a temporary name and renamed when complete. Parsing and
  * validation are in config.ts; what a stage computes is in its own module.
  */
 import { mkdirSync, renameSync, existsSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { loadExperiment, type ConfigPoint, type Experiment } from './config.js';
 import { getStage, type Scalar, type StageContext } from './registry.js';
 import { progress } from '../util/progress.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
+import { reportHtml } from './report-html.js';
 
 export interface PointResult {
   stage: string;
@@ -48,7 +49,7 @@ export async function runPoints(exp: Experiment, outDir: string): Promise<PointR
   const out: PointResult[] = [];
   try {
     for (const p of exp.points) {
-      const { record, detail } = await getStage(p.stage)!.run(p.config as never, ctx);
+      const { record, detail } = await getStage(p.stage)!.run(p.config as never, { ...ctx, point: { label: p.label, swept: p.swept } });
       out.push({ stage: p.stage, stageIndex: p.stageIndex, label: p.label, swept: p.swept, record, config: p.config, detail });
       bar.tick(1);
     }
@@ -108,7 +109,9 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
     source: exp.file,
     results: results.map((r) => ({ ...r, detail: opts.details ? r.detail : undefined })),
   });
-  writeFileAtomic(join(tmp, 'table.md'), tableMarkdown(exp, results));
+  const table = tableMarkdown(exp, results);
+  writeFileAtomic(join(tmp, 'table.md'), table);
+  writeFileAtomic(join(tmp, 'report.html'), await reportHtml(exp, results, table));
   renameSync(tmp, dir);
   return { dir, experiment: exp, results };
 }

@@ -1,7 +1,7 @@
 /**
  * The real engine through the shared driver on a tiny random model: every batch the driver asks for is
  * exactly what `generate` produces for those prompts and that limit (decode steps, EOS per row), each row's
- * count is upstream's (the decoded answer re-tokenized with LLaMA-1, BOS included), the driver's per-query
+ * count is upstream's (the answer sliced from the decoded prompt + answer, re-tokenized with LLaMA-1, BOS included), the driver's per-query
  * results and trace are those batches, and the LoRA adapter is off while generating and restored after.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -47,6 +47,14 @@ class RecordingEngine implements Engine {
   }
 }
 
+/** upstream generate.py: sentence = decode(prompt + answer); output = sentence[len(prompt):]; len(tokenizer(output).input_ids) */
+function upstreamCount(promptIds: number[], outputIds: number[]): number {
+  const prompt = tok.decode(promptIds);
+  const sentence = tok.decode([...promptIds, ...outputIds]);
+  expect(sentence.startsWith(prompt)).toBe(true);
+  return countTokens(sentence.slice(prompt.length));
+}
+
 /** Fixed predictions (by query index) so the schedule and FCR limits are known. */
 const fixedPredictor = (lengths: number[]): LengthPredictor => ({
   name: 'seqsch',
@@ -58,7 +66,7 @@ async function expectBatchesMatchGenerate(rec: RecordingEngine): Promise<void> {
     const g = await generate(model, call.items.map((it) => tok.encode(it.prompt)), { maxNewTokens: call.limit, eosTokenId: tok.eosId });
     expect(call.out.decodeSteps).toBe(g.decodeSteps);
     expect(call.out.rows.map((r) => r.isFinished)).toEqual(g.items.map((it) => it.isFinished));
-    expect(call.out.rows.map((r) => r.numOutputTokens)).toEqual(g.items.map((it) => countTokens(tok.decode(it.outputIds))));
+    expect(call.out.rows.map((r) => r.numOutputTokens)).toEqual(g.items.map((it, b) => upstreamCount(tok.encode(call.items[b].prompt), it.outputIds)));
   }
 }
 
@@ -118,7 +126,7 @@ test('the adapter is off while generating and switched back on after; no tensor 
     lora.enabled = true;
     const withLora = await generate(model, items.slice(0, 3).map((it) => tok.encode(it.prompt)), { maxNewTokens: 8, eosTokenId: tok.eosId });
     expect(withLora.items.map((it) => it.outputIds)).not.toEqual(base.items.map((it) => it.outputIds)); // the adapter matters
-    expect(out.rows.map((r) => r.numOutputTokens)).toEqual(base.items.map((it) => countTokens(tok.decode(it.outputIds))));
+    expect(out.rows.map((r) => r.numOutputTokens)).toEqual(base.items.map((it, b) => upstreamCount(tok.encode(items[b].prompt), it.outputIds)));
     expect(out.decodeSteps).toBe(base.decodeSteps);
   } finally {
     model.setLora(null);

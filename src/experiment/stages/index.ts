@@ -4,3 +4,5 @@ import './lenpred.js';
 import './construct.js';
 import './eval.js';
 import './train.js';
+import './benchmark.js';
+import './calibrate.js';

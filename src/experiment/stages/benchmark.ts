@@ -1,0 +1,118 @@
+/**
+ * The `benchmark` experiment stage: one point = one real-engine benchmark run (seqsch benchmark) with every
+ * scheduling knob of the `simulate` stage plus the model, adapter, temperature and backend. Each run's
+ * per-batch trace and per-query results are written to `<run>/benchmark/<label>.json` and kept for the
+ * `calibrate` stage of the same experiment. Model and queries are loaded once per experiment run.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { registerStage, type StageContext } from '../registry.js';
+import { simulateSchema } from './simulate.js';
+import { loadBenchItems } from '../../benchmark/items.js';
+import { benchmarkReal, loadBenchModel, recordedLMax, type LoadedModel } from '../../benchmark/real.js';
+import { markdownTable } from '../../benchmark/report.js';
+import type { BenchmarkResult } from '../../benchmark/driver.js';
+import type { BenchItem } from '../../benchmark/engine.js';
+import type { StrategyName } from '../../perception/predictor.js';
+import { initBackend, BACKEND_CHOICES } from '../../backend.js';
+import { DEFAULT_SCHEDULE, parseFcrLimit, type ScheduleConfig } from '../../scheduling/schedule.js';
+import { progress } from '../../util/progress.js';
+import { writeJson } from '../../util/fs.js';
+
+export const benchmarkSchema = simulateSchema
+  .omit({ real_lengths: true, recorded_max_length: true, cost_model: true })
+  .extend({
+    model: z.string(),
+    lora: z.string().optional(),
+    lengths: z.string().optional(),
+    temperature: z.number().min(0).default(0),
+    backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('wasm'),
+  });
+export type BenchmarkConfig = z.infer<typeof benchmarkSchema>;
+
+/** A finished benchmark point, kept for the calibrate stage and the report. */
+export interface BenchRun {
+  label: string;
+  config: BenchmarkConfig;
+  items: BenchItem[];
+  result: BenchmarkResult & { backend: string };
+}
+
+/** The benchmark runs of this experiment run so far, in order. */
+export const benchRuns = (ctx: StageContext) => ctx.cache('benchmark:runs', () => [] as BenchRun[]);
+
+export function scheduleOf(c: Pick<BenchmarkConfig, 'batch_size' | 'vbs' | 'cell' | 'vbs_table' | 'vbs_fallback' | 'tail_min' | 'fcr' | 'fcr_limit' | 'fcr_recompute'>): ScheduleConfig {
+  const policy = parseFcrLimit(c.fcr_limit);
+  return {
+    batchSize: c.batch_size,
+    vbs: c.vbs,
+    cell: c.cell,
+    vbsTable: Object.fromEntries(Object.entries(c.vbs_table).map(([k, v]) => [Number(k), v])),
+    vbsFallback: c.vbs_fallback,
+    tailMin: c.tail_min,
+    fcr: c.fcr && policy !== null,
+    fcrLimit: policy ?? DEFAULT_SCHEDULE.fcrLimit,
+    fcrRecompute: c.fcr_recompute,
+  };
+}
+
+const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '') || 'row';
+
+registerStage('benchmark', {
+  schema: benchmarkSchema,
+  files: (c) => [
+    { key: 'model', path: c.model },
+    { key: 'data', path: c.data },
+    ...(c.lora ? [{ key: 'lora', path: c.lora }] : []),
+    ...(c.lengths ? [{ key: 'lengths', path: c.lengths }] : []),
+    ...(c.predictions ? [{ key: 'predictions', path: c.predictions }] : []),
+  ],
+  run: async (c, ctx) => {
+    if (c.strategy === 'gt' && !c.lengths) throw new Error('benchmark stage: strategy gt needs `lengths` (the recorded lengths it predicts)');
+    await initBackend(c.backend as (typeof BACKEND_CHOICES)[number]);
+    const loaded = await ctx.cache<Promise<LoadedModel>>(`model:${c.model}|${c.lora ?? ''}`, () => loadBenchModel(c.model, c.lora));
+    const items = ctx.cache(`items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`, () =>
+      loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }));
+    const label = ctx.point?.label ?? c.strategy;
+    const bar = progress(`bench ${label}`.slice(0, 24), items.length, { s: '0.0' });
+    let seconds = 0;
+    const r = await benchmarkReal(items, loaded, {
+      strategy: c.strategy as StrategyName,
+      predictions: c.predictions,
+      schedule: scheduleOf(c),
+      maxLength: c.max_length,
+      groupSize: c.group_size,
+      temperature: c.temperature,
+      seed: c.seed,
+      onBatch: (t) => {
+        seconds += t.seconds;
+        bar.tick(t.phase === 'schedule' ? t.size : 0, { s: seconds.toFixed(1) });
+      },
+    }).finally(() => bar.stop());
+    benchRuns(ctx).push({ label, config: c, items, result: r });
+
+    // per query: what was predicted, what the recorded lengths say (L_max), what the engine produced
+    const perQuery = r.items.map((it) => ({ ...it, real: recordedLMax(items[it.index]) ?? null }));
+    mkdirSync(join(ctx.outDir, 'benchmark'), { recursive: true });
+    writeJson(join(ctx.outDir, 'benchmark', `${slug(label)}.json`), {
+      label, config: c, backend: r.backend, seconds: r.seconds, predict_seconds: r.predict_seconds, trace: r.trace, items: perQuery,
+    });
+    return {
+      record: {
+        strategy: r.strategy, vbs: r.vbs, fcr: r.fcr, fcr_limit: r.fcr ? c.fcr_limit : 'off', num_samples: r.num_samples,
+        average_length: r.average_length, effective_token_ratio: r.effective_token_ratio, failure_ratio: r.failure_ratio,
+        num_batches: r.num_batches, decode_steps: r.decode_steps, seconds: r.seconds, predict_seconds: r.predict_seconds,
+        throughput: r.throughput, backend: r.backend,
+      },
+      detail: { items: perQuery, trace: r.trace },
+    };
+  },
+  table: (rows) => {
+    const swept = [...new Set(rows.flatMap((r) => Object.keys(r.swept)))];
+    return markdownTable(['Strategy', ...swept, 'Time (s)'], rows.map((r) => ({
+      lead: [r.label, ...swept.map((k) => String(r.swept[k])), Number(r.record.seconds).toFixed(1)],
+      result: r.record as unknown as BenchmarkResult,
+    })));
+  },
+});
