@@ -72,7 +72,7 @@ describe('experiment run', () => {
     const b = await runExperiment(f, { resultsRoot: root, now: new Date('2024-01-02T03:04:05Z') });
     expect(a.dir).toBe(join(root, 'tiny-2024-01-02T03-04-05'));
     expect(b.dir).toBe(join(root, 'tiny-2024-01-02T03-04-05-2'));
-    expect(readdirSync(a.dir).sort()).toEqual(['config.yaml', 'results.csv', 'results.json', 'table.md']);
+    expect(readdirSync(a.dir).sort()).toEqual(['config.yaml', 'report.html', 'results.csv', 'results.json', 'table.md']);
     expect(readdirSync(root).some((n) => n.includes('partial'))).toBe(false);
     const ja = JSON.parse(readFileSync(join(a.dir, 'results.json'), 'utf8'));
     const jb = JSON.parse(readFileSync(join(b.dir, 'results.json'), 'utf8'));
