@@ -11,14 +11,20 @@ import { join, relative } from 'node:path';
 import type { Scalar } from './registry.js';
 import { writeJson } from '../util/fs.js';
 
-/** sha256 of a file's bytes, or of a folder's files (relative names and bytes, sorted by name; `*.stage.json` and temporaries skipped). */
+/**
+ * Folder entries that are not a stage's input: stamps, temporaries, and what a training run writes beside its
+ * weights (curve, summaries, cards, intermediate checkpoints), so editing a model card does not rerun a stage.
+ */
+const NOT_INPUT = /(\.stage\.json|\.md|\.csv|^train_done\.json|^train_summary\.json)$|\.tmp-|\.partial|^checkpoint-/;
+
+/** sha256 of a file's bytes, or of a folder's files (relative names and bytes, sorted by name; NOT_INPUT entries skipped). */
 export function hashPath(path: string): string {
   if (!existsSync(path)) throw new Error(`${path}: input not found`);
   const h = createHash('sha256');
   const walk = (p: string) => {
     if (statSync(p).isDirectory()) {
       for (const name of readdirSync(p).sort()) {
-        if (name.endsWith('.stage.json') || name.includes('.tmp-') || name.includes('.partial')) continue;
+        if (NOT_INPUT.test(name)) continue;
         walk(join(p, name));
       }
     } else {

@@ -31,13 +31,17 @@ test('skips with the same inputs and config; reruns when an input, the config or
   expect(runs).toBe(4);
 });
 
-test('a folder hashes its files by name and bytes; stamps and temporaries inside are ignored', () => {
+test('a folder hashes its files by name and bytes; stamps, temporaries and training side files are ignored', () => {
   const m = join(dir, 'model');
   mkdirSync(m);
   writeFileSync(join(m, 'a.bin'), 'aa');
   const h1 = hashPath(m);
   writeFileSync(join(m, 'x.stage.json'), '{}');
   writeFileSync(join(m, 'b.json.tmp-123'), 'partial');
+  writeFileSync(join(m, 'README.md'), 'card');
+  writeFileSync(join(m, 'log.csv'), 'step,loss');
+  mkdirSync(join(m, 'checkpoint-5'));
+  writeFileSync(join(m, 'checkpoint-5', 'w.bin'), 'w');
   expect(hashPath(m)).toBe(h1);
   writeFileSync(join(m, 'a.bin'), 'ab');
   expect(hashPath(m)).not.toBe(h1);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend.js';
 import { runCached } from '../stage-cache.js';
 import { PAPER_PERCEPTION, runEval } from '../../perception/pipeline.js';
 
@@ -22,6 +23,8 @@ export const evalSchema = z.strictObject({
   strategy: z.enum(['seqsch', 'po']).default('seqsch'),
   batch_size: posInt.default(64),
   max_new_tokens: posInt.optional(),
+  /** tfjs backend the stage runs on (the wasm default is the acceptance setting: 2 CPU cores) */
+  backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('wasm'),
 });
 
 registerStage('eval', {
@@ -36,6 +39,7 @@ registerStage('eval', {
     const inputs = [c.model, c.data, c.lengths, ...(c.lora && c.strategy === 'seqsch' ? [c.lora] : []), ...(c.tokenizer ? [c.tokenizer] : [])];
     return {
       record: await runCached({ outputs: [c.out], inputs, config: c }, async () => {
+        await initBackend(c.backend as BackendChoice);
         const s = await runEval({
           model: c.model, tokenizer: c.tokenizer, lora: c.lora, data: c.data, lengths: c.lengths, numData: c.num_data,
           strategy: c.strategy, batchSize: c.batch_size, maxNewTokens: c.max_new_tokens, out: c.out,

@@ -6,3 +6,4 @@ import './eval.js';
 import './train.js';
 import './benchmark.js';
 import './calibrate.js';
+import './check-perception.js';

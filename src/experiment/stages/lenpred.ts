@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend.js';
 import { runCached } from '../stage-cache.js';
 import { runLenpred } from '../../perception/pipeline.js';
 
@@ -23,6 +24,8 @@ export const lenpredSchema = z.strictObject({
   /** the first this many queries in file order */
   first: posInt.optional(),
   seed: z.number().int().min(0).max(0xffffffff).default(1),
+  /** tfjs backend the stage runs on (the wasm default is the acceptance setting: 2 CPU cores) */
+  backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('wasm'),
 });
 
 registerStage('lenpred', {
@@ -31,6 +34,7 @@ registerStage('lenpred', {
   outputs: (c) => [c.out],
   run: async (c) => ({
     record: await runCached({ outputs: [c.out], inputs: [c.model, c.data, ...(c.tokenizer ? [c.tokenizer] : [])], config: c }, async () => {
+      await initBackend(c.backend as BackendChoice);
       const s = await runLenpred({
         model: c.model, tokenizer: c.tokenizer, data: c.data, out: c.out, maxLength: c.max_length, temperatures: c.temperatures,
         batchSize: c.batch_size, numData: c.num_data, first: c.first, seed: c.seed,
