@@ -127,3 +127,41 @@ export function fmt(x: number): string {
   if (x >= 10) return x.toFixed(1);
   return x.toFixed(2);
 }
+
+/**
+ * numpy seconds for the weight matmuls of one whole decode step with *distinct* weights per layer
+ * (the 5M model's 21 MB of weights streamed once per step, as a real step does), per row count; the
+ * better of 1 and default OpenBLAS threads. Undefined when python3/numpy is missing.
+ */
+export function numpyStepSeconds(rowsList: number[], shapes: (rows: number) => Shape[], counts: number[], budgetS = 0.5): number[] | undefined {
+  const spec = rowsList.map((r) => shapes(r).map((s, i) => [s.m, s.k, s.n, counts[i]]));
+  const py = `
+import json, sys, time
+import numpy as np
+spec = json.loads(sys.argv[1]); budget = float(sys.argv[2])
+rng = np.random.default_rng(0)
+out = []
+for shapes in spec:
+    ops = []
+    for (m, k, n, c) in shapes:
+        for _ in range(c):
+            ops.append((rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)))
+    def step():
+        for a, b in ops: a @ b
+    step()
+    best = 1e9
+    end = time.perf_counter() + budget
+    while best == 1e9 or time.perf_counter() < end:
+        t0 = time.perf_counter(); step(); best = min(best, time.perf_counter() - t0)
+    out.append(best)
+print(json.dumps(out))
+`;
+  let best: number[] | undefined;
+  for (const env of [{ OPENBLAS_NUM_THREADS: '1' }, {}]) {
+    const r = spawnSync('python3', ['-c', py, JSON.stringify(spec), String(budgetS)], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, ...env } });
+    if (r.error || r.status !== 0) return best;
+    const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as number[];
+    best = best ? best.map((x, i) => Math.min(x, t[i])) : t;
+  }
+  return best;
+}
