@@ -7,3 +7,4 @@ import './train.js';
 import './benchmark.js';
 import './calibrate.js';
 import './check-perception.js';
+import './proxy.js';

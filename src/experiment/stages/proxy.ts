@@ -1,0 +1,142 @@
+/**
+ * Experiment stages of the proxy length predictor (src/proxy): `train-predictor` (one point = one trained
+ * predictor folder; re-running a finished folder resumes at its last checkpoint, so it only re-evaluates) and
+ * `predict` (a predictions file `[{id, predicted}]` for the first N queries or the simulator's sample, scored
+ * against L_max beside the paper's Vicuna-7B self-perception and the constant predictors when lengths are given).
+ */
+import { z } from 'zod';
+import { join } from 'node:path';
+import { registerStage } from '../registry.js';
+import { initBackend, activeBackend } from '../../backend.js';
+import { trainPredictor } from '../../proxy/train.js';
+import { DECODE_RULES, HEAD_KINDS } from '../../proxy/heads.js';
+import { CONFIG_FILE, ENCODER_KINDS, loadProxyModel } from '../../proxy/model.js';
+import { loadQueries } from '../../proxy/data.js';
+import { predictLengths } from '../../proxy/predict.js';
+import { evaluatePredictions } from '../../proxy/evaluate.js';
+import { writeJson } from '../../util/fs.js';
+
+const posInt = z.number().int().positive();
+const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '');
+const num = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '');
+
+async function ensureBackend(): Promise<void> {
+  if (!activeBackend()) await initBackend('wasm');
+}
+
+export const trainPredictorSchema = z.strictObject({
+  data: z.string(),
+  lengths: z.string(),
+  exclude: z.array(z.string()).default([]),
+  out: z.string(),
+  encoder: z.enum(ENCODER_KINDS as [string, ...string[]]).default('bow'),
+  hidden_size: posInt.default(128),
+  layers: posInt.default(2),
+  heads: posInt.default(4),
+  intermediate_size: posInt.default(256),
+  max_tokens: posInt.default(128),
+  head: z.enum(HEAD_KINDS as [string, ...string[]]).default('buckets'),
+  cell: posInt.default(16),
+  sigma: z.number().min(0).default(16),
+  decode: z.enum(DECODE_RULES as [string, ...string[]]).default('window50'),
+  max_length: posInt.default(512),
+  epochs: posInt.default(2),
+  batch_size: posInt.default(32),
+  lr: z.number().positive().default(3e-3),
+  weight_decay: z.number().min(0).default(0.01),
+  warmup_ratio: z.number().min(0).max(1).default(0.05),
+  holdout: z.number().min(0).max(0.9).default(0.15),
+  seed: z.number().int().min(0).default(0),
+  select_by: z.enum(['error', 'acc50', 'acc100']).default('acc50'),
+  num_data: posInt.optional(),
+});
+
+registerStage('train-predictor', {
+  schema: trainPredictorSchema,
+  files: (c) => [{ key: 'data', path: c.data }, { key: 'lengths', path: c.lengths }, ...c.exclude.map((p) => ({ key: 'exclude', path: p }))],
+  outputs: (c) => [c.out, join(c.out, CONFIG_FILE)],
+  run: async (c) => {
+    await ensureBackend();
+    const s = await trainPredictor({
+      data: c.data, lengths: c.lengths, exclude: c.exclude, outDir: c.out,
+      encoder: c.encoder as never, hiddenSize: c.hidden_size, numLayers: c.layers, numHeads: c.heads,
+      intermediateSize: c.intermediate_size, maxTokens: c.max_tokens,
+      head: { kind: c.head as never, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as never },
+      epochs: c.epochs, batchSize: c.batch_size, lr: c.lr, weightDecay: c.weight_decay, warmupRatio: c.warmup_ratio,
+      holdout: c.holdout, seed: c.seed, selectBy: c.select_by, numData: c.num_data,
+    });
+    return {
+      record: {
+        out: c.out, encoder: c.encoder, head: c.head, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
+        train_queries: s.trainQueries, held_out_queries: s.heldOutQueries, dropped_as_leaks: s.droppedAsLeaks,
+        train_seconds: s.trainSeconds, held_out_error: s.heldOut.error, held_out_acc50: s.heldOut.acc50, held_out_acc100: s.heldOut.acc100,
+      },
+      detail: s.curve,
+    };
+  },
+  table: (rows) => [
+    '| Predictor | Parameters | Train queries (held out) | Train s | Decode | Held-out Error | Acc-50 | Acc-100 |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    ...rows.map(({ label, record: r }) =>
+      `| ${label} (${r.encoder}, ${r.head}) | ${r.parameters} | ${r.train_queries} (${r.held_out_queries}) | ${num(r.train_seconds, 0)} | ${r.decode} | ${num(r.held_out_error)} | ${pct(r.held_out_acc50)} | ${pct(r.held_out_acc100)} |`),
+  ].join('\n') + '\n',
+});
+
+export const predictSchema = z.strictObject({
+  model: z.string(),
+  data: z.string(),
+  out: z.string(),
+  num_data: posInt.optional(),
+  /** sample num_data queries as the simulate stage does (numpy permutation with this seed) */
+  sample_seed: z.number().int().min(0).max(0xffffffff).optional(),
+  lengths: z.string().optional(),
+  train_lengths: z.string().optional(),
+  batch_size: posInt.default(64),
+});
+
+registerStage('proxy-predict', {
+  schema: predictSchema,
+  files: (c) => [
+    { key: 'model', path: join(c.model, CONFIG_FILE) }, { key: 'data', path: c.data },
+    ...(c.lengths ? [{ key: 'lengths', path: c.lengths }] : []), ...(c.train_lengths ? [{ key: 'train_lengths', path: c.train_lengths }] : []),
+  ],
+  outputs: (c) => [c.out],
+  run: async (c) => {
+    await ensureBackend();
+    const queries = loadQueries(c.data, { numData: c.num_data, sampleSeed: c.sample_seed });
+    const model = loadProxyModel(c.model);
+    try {
+      const { lengths, seconds } = await predictLengths(model, queries.map((q) => q.text), c.batch_size);
+      const preds = queries.map((q, i) => ({ id: q.id, predicted: lengths[i] }));
+      writeJson(c.out, preds);
+      const record: Record<string, string | number> = { out: c.out, queries: preds.length, seconds, parameters: model.numParameters() };
+      if (c.lengths) {
+        const ev = evaluatePredictions(preds, c.lengths, c.train_lengths, model.config.head.maxLength);
+        Object.assign(record, { error: ev.model.error, acc50: ev.model.acc50, acc100: ev.model.acc100 });
+        if (ev.constants) {
+          const k = ev.constants;
+          Object.assign(record, {
+            const_median: k.trainMedian.value, const_error: k.trainMedian.metrics.error, const_acc50: k.trainMedian.metrics.acc50, const_acc100: k.trainMedian.metrics.acc100,
+            oracle_const_error: k.oracle.error.metrics.error, oracle_const_acc50: k.oracle.acc50.metrics.acc50, oracle_const_acc100: k.oracle.acc100.metrics.acc100,
+          });
+        }
+      }
+      return { record };
+    } finally {
+      model.dispose();
+    }
+  },
+  table: (rows) => {
+    const lines = ['| Predictor (target L_max) | Queries | Predict s | Error | Acc-50 | Acc-100 |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+    for (const { label, record: r } of rows) {
+      lines.push(`| ${label} | ${r.queries} | ${num(r.seconds, 2)} | ${num(r.error)} | ${pct(r.acc50)} | ${pct(r.acc100)} |`);
+      if (typeof r.error !== 'number') continue;
+      lines.push(`| paper: Vicuna-7B + LoRA (perception in advance) | 1000 | | 62 | 59% | 81% |`);
+      if (typeof r.const_error === 'number') {
+        lines.push(`| constant ${r.const_median} (train median) | ${r.queries} | | ${num(r.const_error)} | ${pct(r.const_acc50)} | ${pct(r.const_acc100)} |`);
+        lines.push(`| best constant in hindsight, per metric | ${r.queries} | | ${num(r.oracle_const_error)} | ${pct(r.oracle_const_acc50)} | ${pct(r.oracle_const_acc100)} |`);
+      }
+    }
+    return lines.join('\n') + '\n';
+  },
+});

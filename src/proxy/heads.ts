@@ -1,0 +1,150 @@
+/**
+ * Output heads of the proxy length predictor: what the A numbers a model emits per query mean, their training
+ * loss against L_max, and how they become one predicted length.
+ *  - `buckets`: a distribution over length bins [k·cell, (k+1)·cell) (k = 0..K−1, the last bin holds max_length),
+ *    trained with cross-entropy on soft labels (a Gaussian of width `sigma` tokens around L_max, so a near miss
+ *    costs less than a far one), decoded by a rule chosen for the metric: `median` (minimises the expected
+ *    absolute error), `mean`, or `window50`/`window100` (the length whose ±50/±100 window holds the most
+ *    probability: maximises the expected Acc-50/Acc-100).
+ *  - `l1`: one number, L_max ≈ CENTER + SCALE·out, trained with the absolute error (a median regressor).
+ *  - `log-mse`: one number, log(1 + L_max) ≈ LOG_CENTER + out, trained with the squared error.
+ * It does not know the encoder that produced the outputs (./model.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export type HeadKind = 'buckets' | 'l1' | 'log-mse';
+export type DecodeRule = 'median' | 'mean' | 'window50' | 'window100';
+export const HEAD_KINDS: HeadKind[] = ['buckets', 'l1', 'log-mse'];
+export const DECODE_RULES: DecodeRule[] = ['median', 'mean', 'window50', 'window100'];
+
+export interface HeadConfig {
+  kind: HeadKind;
+  /** largest length a query can have (the generation limit the lengths were recorded with) */
+  maxLength: number;
+  /** buckets: bin width in tokens */
+  cell: number;
+  /** buckets: width (tokens) of the Gaussian soft label; 0 = one-hot */
+  sigma: number;
+  /** buckets: how the distribution becomes a length (regression heads ignore it) */
+  decode: DecodeRule;
+}
+
+// regression heads' output scaling: outputs start near 0 (small init), so the prediction starts near the
+// typical length (train median ≈ 142, mean ≈ 166) and a unit of output is ~ one standard deviation (≈ 120)
+const CENTER = 150;
+const SCALE = 100;
+const LOG_CENTER = 4.8; // ≈ log(1 + 120)
+
+export function numBins(h: HeadConfig): number {
+  return Math.floor(h.maxLength / h.cell) + 1;
+}
+
+/** How many numbers the encoder must produce per query. */
+export function headOutputs(h: HeadConfig): number {
+  return h.kind === 'buckets' ? numBins(h) : 1;
+}
+
+/** Soft label of one length over the bins: Gaussian mass per bin (σ > 0) or one-hot; sums to 1. (K,) */
+export function softLabel(h: HeadConfig, length: number): Float32Array {
+  const K = numBins(h);
+  const out = new Float32Array(K);
+  const y = Math.min(Math.max(length, 0), h.maxLength);
+  if (h.sigma <= 0) {
+    out[Math.min(Math.floor(y / h.cell), K - 1)] = 1;
+    return out;
+  }
+  let sum = 0;
+  for (let k = 0; k < K; k++) {
+    const c = (k + 0.5) * h.cell;
+    out[k] = Math.exp(-0.5 * ((c - y) / h.sigma) ** 2);
+    sum += out[k];
+  }
+  for (let k = 0; k < K; k++) out[k] /= sum;
+  return out;
+}
+
+/** Mean training loss of a batch: outputs (B, A), target lengths (B,). */
+export function headLoss(h: HeadConfig, outputs: tf.Tensor2D, targets: number[]): tf.Scalar {
+  const B = targets.length;
+  return tf.tidy(() => {
+    if (h.kind === 'buckets') {
+      const K = numBins(h);
+      const labels = new Float32Array(B * K);
+      targets.forEach((y, i) => labels.set(softLabel(h, y), i * K));
+      const logp = tf.logSoftmax(outputs); // (B, K)
+      return tf.neg(tf.mean(tf.sum(tf.mul(tf.tensor2d(labels, [B, K]), logp), 1))) as tf.Scalar;
+    }
+    const out = tf.reshape(outputs, [B]);
+    if (h.kind === 'l1') {
+      // |CENTER + SCALE·out − y| / SCALE: the absolute error in units of SCALE tokens
+      const y = tf.tensor1d(targets.map((t) => (t - CENTER) / SCALE));
+      return tf.mean(tf.abs(tf.sub(out, y))) as tf.Scalar;
+    }
+    const y = tf.tensor1d(targets.map((t) => Math.log1p(t) - LOG_CENTER));
+    return tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar;
+  });
+}
+
+/** Bin probabilities → one length by `rule`; density is uniform within a bin. probs (K,) */
+export function decodeBins(h: HeadConfig, probs: ArrayLike<number>, rule: DecodeRule): number {
+  const K = probs.length;
+  const lo = (k: number) => k * h.cell;
+  const hi = (k: number) => Math.min((k + 1) * h.cell, h.maxLength + 1);
+  if (rule === 'mean') {
+    let m = 0;
+    for (let k = 0; k < K; k++) m += probs[k] * (lo(k) + hi(k)) / 2;
+    return m;
+  }
+  if (rule === 'median') {
+    let cum = 0;
+    for (let k = 0; k < K; k++) {
+      if (cum + probs[k] >= 0.5) return lo(k) + ((0.5 - cum) / Math.max(probs[k], 1e-12)) * (hi(k) - lo(k));
+      cum += probs[k];
+    }
+    return h.maxLength;
+  }
+  // window: argmax over integer c of P(|L − c| ≤ w); ties → the smaller c
+  const w = rule === 'window50' ? 50 : 100;
+  let best = 0;
+  let bestMass = -1;
+  for (let c = 0; c <= h.maxLength; c++) {
+    const a = c - w;
+    const b = c + w + 1; // integer lengths c−w..c+w ↔ [c−w, c+w+1) in the continuous bins
+    let mass = 0;
+    for (let k = Math.max(0, Math.floor(a / h.cell)); k < K && lo(k) < b; k++) {
+      const overlap = Math.min(b, hi(k)) - Math.max(a, lo(k));
+      if (overlap > 0) mass += (probs[k] * overlap) / (hi(k) - lo(k));
+    }
+    if (mass > bestMass + 1e-12) {
+      bestMass = mass;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** Outputs (B·A values, row-major) → predicted lengths for every decode rule that applies. */
+export function decodeAll(h: HeadConfig, outputs: Float32Array, B: number): Partial<Record<DecodeRule, number[]>> {
+  const A = headOutputs(h);
+  if (outputs.length !== B * A) throw new Error(`decode: ${outputs.length} outputs for ${B} queries × ${A}`);
+  const clamp = (x: number) => Math.min(Math.max(x, 1), h.maxLength);
+  if (h.kind === 'l1') return { median: Array.from(outputs, (o) => clamp(CENTER + SCALE * o)) };
+  if (h.kind === 'log-mse') return { median: Array.from(outputs, (o) => clamp(Math.expm1(LOG_CENTER + o))) };
+  const res: Partial<Record<DecodeRule, number[]>> = {};
+  for (const rule of DECODE_RULES) res[rule] = [];
+  for (let i = 0; i < B; i++) {
+    const row = outputs.subarray(i * A, (i + 1) * A);
+    const m = Math.max(...row);
+    const e = Array.from(row, (x) => Math.exp(x - m));
+    const s = e.reduce((a, b) => a + b, 0);
+    const p = e.map((x) => x / s);
+    for (const rule of DECODE_RULES) res[rule]!.push(clamp(decodeBins(h, p, rule)));
+  }
+  return res;
+}
+
+/** The prediction of the head's configured rule (regression heads have one). */
+export function decode(h: HeadConfig, outputs: Float32Array, B: number): number[] {
+  const all = decodeAll(h, outputs, B);
+  return (h.kind === 'buckets' ? all[h.decode] : all.median)!;
+}
