@@ -131,6 +131,10 @@ function expectParity(f: () => tf.Tensor | tf.Tensor[], opts: { reference?: () =
     ['2-D @ 3-D (a broadcast)', [5, 6], [3, 6, 7], false, false],
     ['batch 1 against batch 4', [1, 5, 6], [4, 7, 6], false, true],
     ['rank 4 @ rank 3 with transposes', [2, 3, 6, 5], [3, 7, 6], true, true],
+    ['one row (matrix-vector path)', [1, 33], [33, 29], false, false],
+    ['one row, transposeB', [1, 33], [29, 33], false, true],
+    ['one row, transposeA', [33, 1], [33, 29], true, false],
+    ['one row per matrix, batched, both transposed (attention at decode)', [4, 6, 1], [4, 7, 6], true, true],
   ])('batchMatMul: %s', (_name, aShape, bShape, ta, tb) => {
     const a = rand(aShape as number[]);
     const b = rand(bShape as number[]);
