@@ -1,0 +1,91 @@
+/**
+ * The proxy predictor on the real Alpaca split (../shared): no validation query (by id or instruction text) is
+ * in what training reads; a tiny training run lowers the loss; a trained folder saves and loads to the same
+ * predictions; and `seqsch predict`'s `[{id, predicted}]` file goes through the simulator unchanged (every
+ * simulated query carries exactly our prediction for its id).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend } from '../../src/backend.js';
+import { excludeLeaks, instructionKey, loadQueries, splitHoldout } from '../../src/proxy/data.js';
+import { loadProxyModel } from '../../src/proxy/model.js';
+import { predictLengths } from '../../src/proxy/predict.js';
+import { trainPredictor, type TrainPredictorOptions } from '../../src/proxy/train.js';
+import { loadBenchItems } from '../../src/benchmark/items.js';
+import { simulate } from '../../src/benchmark/simulate.js';
+import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
+import { readJson, writeJson } from '../../src/util/fs.js';
+import { describeShared, sharedPath } from '../helpers/shared.js';
+
+const TRAIN = 'data/alpaca/alpaca-train-10k.json';
+const TRAIN_LEN = 'data/alpaca/alpaca-train-10k-length.json';
+const VAL = 'data/alpaca/alpaca-val-10k.json';
+
+test('excludeLeaks drops by id and by instruction text (case and spaces folded), keeps the rest', () => {
+  const tpl = (instr: string) => `Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\n${instr}\n\n### Response:`;
+  const train = [{ id: '1', text: tpl('Name a color.') }, { id: '2', text: tpl('Write  a POEM.') }, { id: '3', text: tpl('Add 2 and 3.') }];
+  const val = [{ id: '1', text: tpl('Something else.') }, { id: '9', text: tpl('write a poem.') }];
+  const { kept, dropped } = excludeLeaks(train, val);
+  expect(kept.map((q) => q.id)).toEqual(['3']);
+  expect(dropped).toBe(2);
+  const s = splitHoldout([...Array(10).keys()], 0.3, 1);
+  expect(s.held).toHaveLength(3);
+  expect([...s.fit, ...s.held].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+});
+
+describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], () => {
+  let dir: string;
+  const opts = (): TrainPredictorOptions => ({
+    data: sharedPath(TRAIN), lengths: sharedPath(TRAIN_LEN), exclude: [sharedPath(VAL)], outDir: join(dir, 'model'),
+    encoder: 'bow', hiddenSize: 16, numLayers: 1, numHeads: 1, intermediateSize: 32, maxTokens: 64,
+    head: { kind: 'buckets', maxLength: 512, cell: 32, sigma: 16, decode: 'median' },
+    epochs: 4, batchSize: 32, lr: 1e-2, weightDecay: 0, warmupRatio: 0, holdout: 0.2, seed: 3, selectBy: 'error', numData: 320,
+  });
+  beforeAll(async () => {
+    await initBackend('wasm');
+    dir = mkdtempSync(join(tmpdir(), 'seqsch-proxy-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('no validation query is in the training data, by id or by instruction text', () => {
+    const val = loadQueries(sharedPath(VAL));
+    const train = loadQueries(sharedPath(TRAIN));
+    const { kept } = excludeLeaks(train, val);
+    const valIds = new Set(val.map((q) => q.id));
+    const valTexts = new Set(val.map((q) => instructionKey(q.text)));
+    expect(kept.length).toBeGreaterThan(9000); // the split is disjoint: nothing (or next to nothing) is dropped
+    expect(kept.filter((q) => valIds.has(q.id) || valTexts.has(instructionKey(q.text)))).toEqual([]);
+    expect(valTexts.size).toBeGreaterThan(9000); // the keys are real instructions, not one shared template
+  });
+
+  test('a tiny run lowers the loss, records no leaks, and its saved folder predicts the simulator-ready file', async () => {
+    const s = await trainPredictor(opts());
+    expect(s.trainQueries + s.heldOutQueries).toBe(320);
+    expect(s.droppedAsLeaks).toBe(0);
+    expect(s.curve).toHaveLength(4);
+    // soft-label cross-entropy over 17 bins starts near log(17) ≈ 2.83 with outputs ≈ 0
+    expect(s.curve[0].loss).toBeGreaterThan(2.3);
+    expect(s.curve[3].loss).toBeLessThan(s.curve[0].loss - 0.15);
+
+    // predictions for the simulator's own sample of val (numpy permutation, seed 42)
+    const queries = loadQueries(sharedPath(VAL), { numData: 48, sampleSeed: 42 });
+    const model = loadProxyModel(join(dir, 'model'));
+    const { lengths } = await predictLengths(model, queries.map((q) => q.text));
+    model.dispose();
+    const file = join(dir, 'pred.json');
+    writeJson(file, queries.map((q, i) => ({ id: q.id, predicted: lengths[i] })));
+    expect(readJson<{ id: string; predicted: number }[]>(file).every((p) => typeof p.id === 'string' && Number.isFinite(p.predicted))).toBe(true);
+
+    const items = loadBenchItems({ data: sharedPath(VAL), lengths: sharedPath('data/alpaca/alpaca-val-10k-length.json'), numData: 48, seed: 42 });
+    expect(items.map((it) => it.id)).toEqual(queries.map((q) => q.id));
+    const r = await simulate(items, {
+      strategy: 'seqsch', predictions: file, schedule: { ...DEFAULT_SCHEDULE, batchSize: 16 },
+      maxLength: 512, groupSize: 16, realLengths: 'L_t0.0', recordedMaxLength: 512,
+    });
+    const ours = new Map(queries.map((q, i) => [q.id, lengths[i]]));
+    const first = r.items.filter((it) => !it.recomputed);
+    expect(first).toHaveLength(48);
+    for (const it of first) expect(it.predicted).toBe(ours.get(it.id));
+  }, 60_000);
+});
