@@ -56,7 +56,9 @@ export interface TrainJob {
   idmapFrom?: string[];
   /** conversation files, concatenated in order */
   data: string[];
-  /** use only the first N conversations of the concatenation */
+  /** leave out the first N conversations of the concatenation (e.g. a continued run on the next slice) */
+  skipData?: number;
+  /** then use only the first N conversations */
   numData?: number;
   /** a synthetic-corpus folder whose missing split files (pretrain.json) are generated first */
   synthetic?: string;
@@ -160,7 +162,9 @@ export async function runTrainJob(job: TrainJob, opts: { skipIfDone?: boolean } 
   const { model, tokenizer } = await modelAndTokenizer(job);
   try {
     let conversations = readConversations(job.data);
+    if (job.skipData) conversations = conversations.slice(job.skipData);
     if (job.numData !== undefined) conversations = conversations.slice(0, job.numData);
+    if (conversations.length === 0) throw new Error(`train: no conversations left in ${job.data.join(', ')} after skipping ${job.skipData ?? 0}`);
     const r = await finetune({
       model,
       tokenizer,
@@ -203,6 +207,7 @@ interface Args {
   'idmap-from'?: string;
   data: string;
   'num-data'?: number;
+  'skip-data'?: number;
   out: string;
   mode: FinetuneMode;
   'lora-r': number;
@@ -247,7 +252,8 @@ export const trainCommand: CommandModule<object, Args> = {
         .option('tokenizer', { type: 'string', describe: "tokenizer name or folder (default: the model folder's, else 'llama')" })
         .option('idmap-from', { type: 'string', describe: 'with --init-config: comma-separated conversation files whose LLaMA-1 ids form the model vocabulary' })
         .option('data', { type: 'string', demandOption: true, describe: 'comma-separated FastChat conversation files' })
-        .option('num-data', { type: 'number', describe: 'train on the first N conversations only' })
+        .option('skip-data', { type: 'number', describe: 'leave out the first N conversations' })
+        .option('num-data', { type: 'number', describe: 'train on the first N conversations only (after --skip-data)' })
         .option('out', { type: 'string', demandOption: true, describe: 'output folder (result, log.csv, checkpoints)' })
         .option('mode', { choices: ['full', 'lora'] as const, default: TRAIN_DEFAULTS.mode, describe: 'full-parameter or LoRA-only training' })
         .option('lora-r', { type: 'number', default: TRAIN_DEFAULTS.loraR })
@@ -279,6 +285,7 @@ export const trainCommand: CommandModule<object, Args> = {
       tokenizer: argv.tokenizer,
       idmapFrom: list(argv['idmap-from']),
       data: list(argv.data)!,
+      skipData: argv['skip-data'],
       numData: argv['num-data'],
       out: argv.out,
       mode: argv.mode,

@@ -21,6 +21,7 @@ export const trainSchema = z.strictObject({
   tokenizer: z.string().optional(),
   idmap_from: files.optional(),
   data: files,
+  skip_data: z.number().int().min(0).optional(),
   num_data: posInt.optional(),
   synthetic: z.string().optional(),
   out: z.string(),
@@ -47,7 +48,7 @@ export type TrainConfig = z.infer<typeof trainSchema>;
 export function trainJobOf(c: TrainConfig): TrainJob {
   return {
     model: c.model, initConfig: c.init_config, initSeed: c.init_seed, tokenizer: c.tokenizer, idmapFrom: c.idmap_from,
-    data: c.data, numData: c.num_data, synthetic: c.synthetic, out: c.out, mode: c.mode,
+    data: c.data, skipData: c.skip_data, numData: c.num_data, synthetic: c.synthetic, out: c.out, mode: c.mode,
     loraR: c.lora_r, loraAlpha: c.lora_alpha, loraDropout: c.lora_dropout, loraTargets: c.lora_targets,
     epochs: c.epochs, batchSize: c.batch_size, gradAccum: c.grad_accum, lr: c.lr, weightDecay: c.weight_decay,
     warmupRatio: c.warmup_ratio, maxLength: c.max_length, seed: c.seed, saveEvery: c.save_every,
