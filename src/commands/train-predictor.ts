@@ -35,6 +35,7 @@ interface Args {
   seed: number;
   'select-by': 'error' | 'acc50' | 'acc100';
   'num-data'?: number;
+  members: number;
   backend: BackendChoice;
   json: boolean;
 }
@@ -69,7 +70,8 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
         .option('holdout', { type: 'number', default: 0.15, describe: 'fraction of TRAIN held out for model selection' })
         .option('seed', { type: 'number', default: 0 })
         .option('select-by', { choices: ['error', 'acc50', 'acc100'] as const, default: 'acc50' as const, describe: 'held-out metric that picks the decode rule' })
-        .option('num-data', { type: 'number', describe: 'use only the first N training queries' }),
+        .option('num-data', { type: 'number', describe: 'use only the first N training queries' })
+        .option('members', { type: 'number', default: 1, describe: 'ensemble size (bucket distributions averaged)' }),
     )) as never,
   handler: async (argv) => {
     await initBackend(argv.backend);
@@ -79,14 +81,14 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
       intermediateSize: argv['intermediate-size'], maxTokens: argv['max-tokens'],
       head: { kind: argv.head, maxLength: argv['max-length'], cell: argv.cell, sigma: argv.sigma, decode: argv.decode },
       epochs: argv.epochs, batchSize: argv['batch-size'], lr: argv.lr, weightDecay: argv['weight-decay'],
-      warmupRatio: argv['warmup-ratio'], holdout: argv.holdout, seed: argv.seed, selectBy: argv['select-by'], numData: argv['num-data'],
+      warmupRatio: argv['warmup-ratio'], holdout: argv.holdout, seed: argv.seed, selectBy: argv['select-by'], numData: argv['num-data'], members: argv.members,
     };
     const s = await trainPredictor(o);
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     report(argv.json, { out: argv.out, ...s }, () => [
       `predictor: ${argv.out} (${argv.encoder}, ${s.parameters} parameters, vocabulary ${s.keptVocab})`,
       `trained on ${s.trainQueries} queries (${s.droppedAsLeaks} dropped as leaks), ${s.heldOutQueries} held out; ${s.trainSeconds.toFixed(1)} s`,
-      ...s.curve.map((c) => `epoch ${c.epoch}: loss ${c.loss.toFixed(4)}`),
+      ...s.curve.map((c) => `member ${c.member} epoch ${c.epoch}: loss ${c.loss.toFixed(4)}`),
       `held out (decode ${s.decode}): Error ${s.heldOut.error.toFixed(1)}, Acc-50 ${pct(s.heldOut.acc50)}, Acc-100 ${pct(s.heldOut.acc100)}`,
     ].join('\n'));
   },

@@ -255,10 +255,70 @@ function readProxyWeights(config: ProxyConfig, tok: RemappedTokenizer, dir: stri
 
 export function loadProxyModel(dir: string): ProxyModel {
   const file = join(dir, CONFIG_FILE);
-  const config = readJson<ProxyConfig>(file);
-  if (config?.format !== 'seqsch-proxy-1') throw new Error(`${file}: not a proxy predictor config (format must be "seqsch-proxy-1")`);
+  const raw = readJson<ProxyConfig | EnsembleFile>(file);
+  if (raw?.format === ENSEMBLE_FORMAT) {
+    const e = raw as EnsembleFile;
+    if (!Array.isArray(e.members) || e.members.length === 0) throw new Error(`${file}: "members" must list the member folders`);
+    const members: ProxyModel[] = [];
+    try {
+      for (const m of e.members) members.push(loadProxyModel(join(dir, m)));
+      return ensembleOf(members);
+    } catch (err) {
+      for (const m of members) m.dispose();
+      throw err;
+    }
+  }
+  const config = raw as ProxyConfig;
+  if (config?.format !== 'seqsch-proxy-1') throw new Error(`${file}: not a proxy predictor config (format must be "seqsch-proxy-1" or "${ENSEMBLE_FORMAT}")`);
   const { base, keptIds } = loadIdMap(dir);
   if (base !== 'llama-1') throw new Error(`${dir}/tokenizer_idmap.json: base tokenizer "${base}", expected "llama-1"`);
   if (keptIds.length !== config.keptVocab) throw new Error(`${dir}: tokenizer_idmap.json keeps ${keptIds.length} ids, ${CONFIG_FILE} says ${config.keptVocab}`);
   return readProxyWeights(config, remapTokenizer(llamaTokenizer(), keptIds), dir);
+}
+
+// ─── ensembles ────────────────────────────────────────────────────────────────────────────────────────
+
+const ENSEMBLE_FORMAT = 'seqsch-proxy-ensemble-1';
+interface EnsembleFile {
+  format: typeof ENSEMBLE_FORMAT;
+  members: string[];
+}
+
+/**
+ * Members with the same config and vocabulary combined: the buckets head averages the members' bin
+ * probabilities (outputs = log of the mean, so the head's softmax gives the mean back); regression heads
+ * average the outputs.
+ */
+export function ensembleOf(members: ProxyModel[]): ProxyModel {
+  const c0 = members[0].config;
+  for (const m of members) {
+    if (JSON.stringify({ ...m.config, head: { ...m.config.head, decode: '' } }) !== JSON.stringify({ ...c0, head: { ...c0.head, decode: '' } })) {
+      throw new Error('ensemble: members must share the config (encoder, sizes, vocabulary, head)');
+    }
+  }
+  return {
+    get config() {
+      return members[0].config;
+    },
+    tokenizer: members[0].tokenizer,
+    outputs: (b, training = false) =>
+      tf.tidy(() => {
+        const outs = members.map((m) => m.outputs(b, training));
+        if (c0.head.kind !== 'buckets') return tf.div(tf.addN(outs), members.length) as tf.Tensor2D;
+        return tf.log(tf.div(tf.addN(outs.map((o) => tf.softmax(o))), members.length)) as tf.Tensor2D; // (B, K)
+      }),
+    variables: () => members.flatMap((m) => m.variables()),
+    numParameters: () => members.reduce((s, m) => s + m.numParameters(), 0),
+    save: () => {
+      throw new Error('ensemble: save with saveEnsemble');
+    },
+    dispose: () => members.forEach((m) => m.dispose()),
+  };
+}
+
+/** Each member in DIR/member-k (a whole predictor folder), and DIR/proxy_config.json listing them. */
+export function saveEnsemble(members: ProxyModel[], dir: string): void {
+  const names = members.map((_, k) => `member-${k}`);
+  members.forEach((m, k) => saveProxyModel(m, join(dir, names[k])));
+  writeJson(join(dir, CONFIG_FILE), { format: ENSEMBLE_FORMAT, members: names } satisfies EnsembleFile);
 }

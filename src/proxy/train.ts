@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { llamaTokenizer } from '../tokenizer/llama.js';
-import { buildIdMap } from '../tokenizer/idmap.js';
+import { buildIdMap, remapTokenizer } from '../tokenizer/idmap.js';
 import { train } from '../training/trainer.js';
 import { epochBatches, type Example } from '../training/batches.js';
 import { writeJson } from '../util/fs.js';
@@ -17,8 +17,8 @@ import { DECODE_RULES, headLoss, type DecodeRule, type HeadConfig } from './head
 import { excludeLeaks, loadQueries, splitHoldout, type LabeledQuery } from './data.js';
 import { lengthMetrics, type LengthMetrics } from './metrics.js';
 import {
-  createProxyModel, encodeQuery, loadProxyWeights, NUM_FEATURES, saveProxyModel, saveProxyWeights,
-  type EncoderKind, type ProxyConfig, type ProxyModel,
+  createProxyModel, encodeQuery, ensembleOf, loadProxyWeights, NUM_FEATURES, saveEnsemble, saveProxyModel, saveProxyWeights,
+  type EncodedQuery, type EncoderKind, type ProxyConfig, type ProxyModel,
 } from './model.js';
 import { predictAllRules } from './predict.js';
 import { predictorText, queryParts } from './query.js';
@@ -48,6 +48,8 @@ export interface TrainPredictorOptions {
   selectBy: 'error' | 'acc50' | 'acc100';
   /** train on at most this many queries (quick runs and tests) */
   numData?: number;
+  /** ensemble size: members differ in initialisation and batch order; their bucket distributions are averaged */
+  members?: number;
 }
 
 export interface TrainPredictorSummary {
@@ -58,9 +60,11 @@ export interface TrainPredictorSummary {
   droppedAsLeaks: number;
   trainSeconds: number;
   /** held-out metrics per decode rule after each epoch */
-  curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, LengthMetrics>> }[];
+  curve: { member: number; epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, LengthMetrics>> }[];
   decode: DecodeRule;
   heldOut: LengthMetrics;
+  /** the final (ensembled) predictor's held-out metrics under every decode rule */
+  heldOutByRule: Partial<Record<DecodeRule, LengthMetrics>>;
 }
 
 /** Better-is-larger score of a metric, for choosing a decode rule. */
@@ -92,72 +96,43 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
     keptVocab: keptIds.length,
     head: { ...o.head },
   };
-  const model = createProxyModel(config, keptIds, o.seed);
+  const enc = fit.map((q) => encodeQuery(remapTokenizer(base, keptIds), q.text, o.maxTokens));
+  const targets = fit.map((q) => q.target!);
+  const heldEnc = held.map((q) => encodeQuery(remapTokenizer(base, keptIds), q.text, o.maxTokens));
+  const heldTargets = held.map((q) => q.target!);
+  const evalHeld = async (model: ProxyModel) => {
+    if (held.length === 0) return {};
+    const all = await predictAllRules(model, heldEnc);
+    return Object.fromEntries(Object.entries(all).map(([rule, p]) => [rule, lengthMetrics(p, heldTargets)]));
+  };
+
+  // ---- fit each member (members differ in initialisation and batch order only), then combine
+  const members = o.members ?? 1;
+  if (!(Number.isInteger(members) && members >= 1)) throw new Error(`train-predictor: members must be a positive integer, got ${members}`);
+  const models: ProxyModel[] = [];
+  const curve: TrainPredictorSummary['curve'] = [];
+  let trainSeconds = 0;
   try {
-    const enc = fit.map((q) => encodeQuery(model.tokenizer, q.text, o.maxTokens));
-    const targets = fit.map((q) => q.target!);
-    const heldEnc = held.map((q) => encodeQuery(model.tokenizer, q.text, o.maxTokens));
-    const heldTargets = held.map((q) => q.target!);
-    const examples: Example[] = enc.map((e) => ({ ids: e.ids, labelMask: e.ids.map(() => 0) }));
-
-    const evalHeld = async () => {
-      if (held.length === 0) return {};
-      const all = await predictAllRules(model, heldEnc);
-      return Object.fromEntries(Object.entries(all).map(([rule, p]) => [rule, lengthMetrics(p, heldTargets)]));
-    };
-
-    // ---- fit with the project's trainer; the batch's queries are recovered from the trainer's seeded plan
-    let plan: { epoch: number; batches: number[][] } | undefined;
-    const curve: TrainPredictorSummary['curve'] = [];
-    const stepsPerEpoch = Math.ceil(enc.length / o.batchSize);
-    let epochLoss = 0;
-    const t0 = performance.now();
-    const result = await train({
-      params: model.variables(),
-      examples,
-      batchSize: o.batchSize,
-      epochs: o.epochs,
-      lr: o.lr,
-      weightDecay: o.weightDecay,
-      warmupRatio: o.warmupRatio,
-      seed: o.seed,
-      padSide: 'left', // the head reads the last column (EOS)
-      padId: 0,
-      outDir: join(o.outDir, 'run'),
-      keepCheckpoints: 1,
-      label: `train-predictor (${o.encoder})`,
-      lossFn: (batch, micro) => {
-        if (plan?.epoch !== micro.epoch) plan = { epoch: micro.epoch, batches: epochBatches(enc.length, o.batchSize, o.seed, micro.epoch) };
-        const idx = plan.batches[micro.microBatch];
-        if (!idx || idx.length !== batch.inputIds.shape[0]) throw new Error(`train-predictor: batch ${micro.microBatch} of epoch ${micro.epoch} does not match the trainer's plan`);
-        const feats = tf.tensor2d(idx.flatMap((i) => enc[i].features), [idx.length, NUM_FEATURES]);
-        const out = model.outputs({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, features: feats }, true);
-        return headLoss(config.head, out, idx.map((i) => targets[i]));
-      },
-      saveState: async (dir) => saveProxyWeights(model, dir),
-      loadState: async (dir) => loadProxyWeights(model, dir),
-      onLog: async (entry) => {
-        epochLoss += entry.loss;
-        if (entry.step % stepsPerEpoch === 0) {
-          curve.push({ epoch: entry.step / stepsPerEpoch, loss: epochLoss / stepsPerEpoch, heldOut: await evalHeld() });
-          epochLoss = 0;
-        }
-      },
-    });
-    // the trainer's clock (includes steps done before a resume and the per-epoch held-out evaluations)
-    const trainSeconds = result.history.length ? result.history[result.history.length - 1].seconds : (performance.now() - t0) / 1000;
-    if (!result.finished) throw new Error(`train-predictor: stopped at step ${result.step} of ${result.totalSteps}`);
+    for (let k = 0; k < members; k++) {
+      const model = createProxyModel(config, keptIds, o.seed + k);
+      models.push(model);
+      const r = await fitMember(o, model, enc, targets, o.seed + k, join(o.outDir, members > 1 ? `member-${k}` : '', 'run'), evalHeld);
+      trainSeconds += r.seconds;
+      curve.push(...r.curve.map((c) => ({ ...c, member: k })));
+    }
+    const combined = members > 1 ? ensembleOf(models) : models[0];
 
     // ---- choose the decode rule on held-out data and save
-    const last = curve.length ? curve[curve.length - 1].heldOut : await evalHeld();
+    const last = await evalHeld(combined);
     const rules = (Object.keys(last) as DecodeRule[]).filter((r) => DECODE_RULES.includes(r));
-    let decode = config.head.decode;
+    let decode: DecodeRule = 'median';
     if (config.head.kind === 'buckets' && rules.length) decode = rules.reduce((a, b) => (score(last[b]!, o.selectBy) > score(last[a]!, o.selectBy) ? b : a));
-    if (config.head.kind !== 'buckets') decode = 'median';
-    (model.config as ProxyConfig).head.decode = decode;
-    saveProxyModel(model, o.outDir);
+    if (held.length === 0) decode = config.head.decode;
+    for (const m of models) m.config.head.decode = decode;
+    if (members === 1) saveProxyModel(models[0], o.outDir);
+    else saveEnsemble(models, o.outDir);
     const summary: TrainPredictorSummary = {
-      parameters: model.numParameters(),
+      parameters: combined.numParameters(),
       keptVocab: keptIds.length,
       trainQueries: fit.length,
       heldOutQueries: held.length,
@@ -166,18 +141,61 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
       curve,
       decode,
       heldOut: last[decode] ?? last.median!,
+      heldOutByRule: last,
     };
     writeJson(join(o.outDir, 'train_summary.json'), { options: o, ...summary });
     return summary;
   } finally {
-    model.dispose();
+    for (const m of models) m.dispose();
   }
 }
 
-/** The model's parameter count without training it (for size checks). */
-export function describeModel(model: ProxyModel): string {
-  const c = model.config;
-  return c.encoder === 'llama'
-    ? `llama encoder: ${c.numLayers} layers, d=${c.hiddenSize}, ${c.numHeads} heads, SwiGLU ${c.intermediateSize}, vocab ${c.keptVocab}+length tokens; ${model.numParameters()} parameters`
-    : `bag of embeddings: d=${c.hiddenSize}, hidden ${c.intermediateSize}, vocab ${c.keptVocab}; ${model.numParameters()} parameters`;
+/** Fit one network with the project's trainer; held-out metrics after every epoch. */
+async function fitMember(
+  o: TrainPredictorOptions, model: ProxyModel, enc: EncodedQuery[], targets: number[], seed: number, runDir: string,
+  evalHeld: (m: ProxyModel) => Promise<Partial<Record<DecodeRule, LengthMetrics>>>,
+): Promise<{ seconds: number; curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, LengthMetrics>> }[] }> {
+  const examples: Example[] = enc.map((e) => ({ ids: e.ids, labelMask: e.ids.map(() => 0) }));
+  // the batch's queries are recovered from the trainer's seeded plan (epochBatches), checked by size
+  let plan: { epoch: number; batches: number[][] } | undefined;
+  const curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, LengthMetrics>> }[] = [];
+  const stepsPerEpoch = Math.ceil(enc.length / o.batchSize);
+  let epochLoss = 0;
+  const t0 = performance.now();
+  const result = await train({
+    params: model.variables(),
+    examples,
+    batchSize: o.batchSize,
+    epochs: o.epochs,
+    lr: o.lr,
+    weightDecay: o.weightDecay,
+    warmupRatio: o.warmupRatio,
+    seed,
+    padSide: 'left', // the head reads the last column (EOS)
+    padId: 0,
+    outDir: runDir,
+    keepCheckpoints: 1,
+    label: `train-predictor (${o.encoder}, seed ${seed})`,
+    lossFn: (batch, micro) => {
+      if (plan?.epoch !== micro.epoch) plan = { epoch: micro.epoch, batches: epochBatches(enc.length, o.batchSize, seed, micro.epoch) };
+      const idx = plan.batches[micro.microBatch];
+      if (!idx || idx.length !== batch.inputIds.shape[0]) throw new Error(`train-predictor: batch ${micro.microBatch} of epoch ${micro.epoch} does not match the trainer's plan`);
+      const feats = tf.tensor2d(idx.flatMap((i) => enc[i].features), [idx.length, NUM_FEATURES]);
+      const out = model.outputs({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, features: feats }, true);
+      return headLoss(model.config.head, out, idx.map((i) => targets[i]));
+    },
+    saveState: async (dir) => saveProxyWeights(model, dir),
+    loadState: async (dir) => loadProxyWeights(model, dir),
+    onLog: async (entry) => {
+      epochLoss += entry.loss;
+      if (entry.step % stepsPerEpoch === 0) {
+        curve.push({ epoch: entry.step / stepsPerEpoch, loss: epochLoss / stepsPerEpoch, heldOut: await evalHeld(model) });
+        epochLoss = 0;
+      }
+    },
+  });
+  if (!result.finished) throw new Error(`train-predictor: stopped at step ${result.step} of ${result.totalSteps}`);
+  // the trainer's clock (includes steps done before a resume and the per-epoch held-out evaluations)
+  const seconds = result.history.length ? result.history[result.history.length - 1].seconds : (performance.now() - t0) / 1000;
+  return { seconds, curve };
 }

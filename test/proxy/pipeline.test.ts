@@ -1,7 +1,7 @@
 /**
  * The proxy predictor on the real Alpaca split (../shared): no validation query (by id or instruction text) is
  * in what training reads; a tiny training run lowers the loss; a trained folder saves and loads to the same
- * predictions; and `seqsch predict`'s `[{id, predicted}]` file goes through the simulator unchanged (every
+ * predictions, an ensemble's bin probabilities are its members' mean; and `seqsch predict`'s `[{id, predicted}]` file goes through the simulator unchanged (every
  * simulated query carries exactly our prediction for its id).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { initBackend } from '../../src/backend.js';
 import { excludeLeaks, instructionKey, loadQueries, splitHoldout } from '../../src/proxy/data.js';
 import { loadProxyModel } from '../../src/proxy/model.js';
-import { predictLengths } from '../../src/proxy/predict.js';
+import { lengthMetrics } from '../../src/proxy/metrics.js';
+import { encodeAll, predictLengths, predictOutputs } from '../../src/proxy/predict.js';
 import { trainPredictor, type TrainPredictorOptions } from '../../src/proxy/train.js';
 import { loadBenchItems } from '../../src/benchmark/items.js';
 import { simulate } from '../../src/benchmark/simulate.js';
@@ -40,7 +41,7 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
     data: sharedPath(TRAIN), lengths: sharedPath(TRAIN_LEN), exclude: [sharedPath(VAL)], outDir: join(dir, 'model'),
     encoder: 'bow', hiddenSize: 16, numLayers: 1, numHeads: 1, intermediateSize: 32, maxTokens: 64,
     head: { kind: 'buckets', maxLength: 512, cell: 32, sigma: 16, decode: 'median' },
-    epochs: 4, batchSize: 32, lr: 1e-2, weightDecay: 0, warmupRatio: 0, holdout: 0.2, seed: 3, selectBy: 'error', numData: 320,
+    epochs: 4, batchSize: 32, lr: 1e-2, weightDecay: 0, warmupRatio: 0, holdout: 0.2, seed: 3, selectBy: 'error', numData: 320, members: 2,
   });
   beforeAll(async () => {
     await initBackend('wasm');
@@ -63,15 +64,37 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
     const s = await trainPredictor(opts());
     expect(s.trainQueries + s.heldOutQueries).toBe(320);
     expect(s.droppedAsLeaks).toBe(0);
-    expect(s.curve).toHaveLength(4);
-    // soft-label cross-entropy over 17 bins starts near log(17) ≈ 2.83 with outputs ≈ 0
-    expect(s.curve[0].loss).toBeGreaterThan(2.3);
-    expect(s.curve[3].loss).toBeLessThan(s.curve[0].loss - 0.15);
+    expect(s.curve).toHaveLength(8); // 2 members × 4 epochs
+    for (const member of [0, 1]) {
+      const c = s.curve.filter((e) => e.member === member);
+      // soft-label cross-entropy over 17 bins starts near log(17) ≈ 2.83 with outputs ≈ 0
+      expect(c[0].loss).toBeGreaterThan(2.3);
+      expect(c[3].loss).toBeLessThan(c[0].loss - 0.15);
+    }
 
     // predictions for the simulator's own sample of val (numpy permutation, seed 42)
     const queries = loadQueries(sharedPath(VAL), { numData: 48, sampleSeed: 42 });
     const model = loadProxyModel(join(dir, 'model'));
     const { lengths } = await predictLengths(model, queries.map((q) => q.text));
+    // the ensemble's bin probabilities are the mean of its members' (members saved as whole folders)
+    const enc = encodeAll(model, queries.map((q) => q.text));
+    const softmaxRows = (x: Float32Array, A: number) => Array.from({ length: x.length / A }, (_, i) => {
+      const row = Array.from(x.subarray(i * A, (i + 1) * A));
+      const m = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - m));
+      const z = e.reduce((a, b) => a + b, 0);
+      return e.map((v) => v / z);
+    });
+    const A = 17;
+    const pe = softmaxRows(await predictOutputs(model, enc), A);
+    const members = [0, 1].map((k) => loadProxyModel(join(dir, 'model', `member-${k}`)));
+    const pm = await Promise.all(members.map(async (m) => softmaxRows(await predictOutputs(m, enc), A)));
+    for (let i = 0; i < pe.length; i++) for (let k = 0; k < A; k++) expect(pe[i][k]).toBeCloseTo((pm[0][i][k] + pm[1][i][k]) / 2, 6); // float32 softmax/log round trip
+    members.forEach((m) => m.dispose());
+    // save → load: the loaded folder reproduces the held-out metrics measured on the in-memory model
+    const held = splitHoldout(loadQueries(sharedPath(TRAIN), { lengths: sharedPath(TRAIN_LEN), numData: 320 }), 0.2, 3).held;
+    const heldPred = await predictLengths(model, held.map((q) => q.text));
+    expect(lengthMetrics(heldPred.lengths, held.map((q) => q.target!))).toEqual(s.heldOut);
     model.dispose();
     const file = join(dir, 'pred.json');
     writeJson(file, queries.map((q, i) => ({ id: q.id, predicted: lengths[i] })));

@@ -49,6 +49,7 @@ export const trainPredictorSchema = z.strictObject({
   seed: z.number().int().min(0).default(0),
   select_by: z.enum(['error', 'acc50', 'acc100']).default('acc50'),
   num_data: posInt.optional(),
+  members: posInt.default(1),
 });
 
 registerStage('train-predictor', {
@@ -63,11 +64,11 @@ registerStage('train-predictor', {
       intermediateSize: c.intermediate_size, maxTokens: c.max_tokens,
       head: { kind: c.head as never, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as never },
       epochs: c.epochs, batchSize: c.batch_size, lr: c.lr, weightDecay: c.weight_decay, warmupRatio: c.warmup_ratio,
-      holdout: c.holdout, seed: c.seed, selectBy: c.select_by, numData: c.num_data,
+      holdout: c.holdout, seed: c.seed, selectBy: c.select_by, numData: c.num_data, members: c.members,
     });
     return {
       record: {
-        out: c.out, encoder: c.encoder, head: c.head, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
+        out: c.out, encoder: c.encoder, head: c.head, members: c.members, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
         train_queries: s.trainQueries, held_out_queries: s.heldOutQueries, dropped_as_leaks: s.droppedAsLeaks,
         train_seconds: s.trainSeconds, held_out_error: s.heldOut.error, held_out_acc50: s.heldOut.acc50, held_out_acc100: s.heldOut.acc100,
       },
@@ -78,7 +79,7 @@ registerStage('train-predictor', {
     '| Predictor | Parameters | Train queries (held out) | Train s | Decode | Held-out Error | Acc-50 | Acc-100 |',
     '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
     ...rows.map(({ label, record: r }) =>
-      `| ${label} (${r.encoder}, ${r.head}) | ${r.parameters} | ${r.train_queries} (${r.held_out_queries}) | ${num(r.train_seconds, 0)} | ${r.decode} | ${num(r.held_out_error)} | ${pct(r.held_out_acc50)} | ${pct(r.held_out_acc100)} |`),
+      `| ${label} (${r.encoder}${r.members !== 1 ? ` ×${r.members}` : ''}, ${r.head}) | ${r.parameters} | ${r.train_queries} (${r.held_out_queries}) | ${num(r.train_seconds, 0)} | ${r.decode} | ${num(r.held_out_error)} | ${pct(r.held_out_acc50)} | ${pct(r.held_out_acc100)} |`),
   ].join('\n') + '\n',
 });
 
