@@ -11,6 +11,7 @@ import { loadProxyModel } from '../proxy/model.js';
 import { predictLengths } from '../proxy/predict.js';
 import { evaluatePredictions, evaluationTable } from '../proxy/evaluate.js';
 import { writeJson } from '../util/fs.js';
+import { DECODE_RULES, type DecodeRule } from '../proxy/heads.js';
 
 interface Args {
   model: string;
@@ -21,6 +22,7 @@ interface Args {
   lengths?: string;
   'train-lengths'?: string;
   'batch-size': number;
+  decode?: DecodeRule;
   backend: BackendChoice;
   json: boolean;
 }
@@ -38,14 +40,15 @@ export const predictCommand: CommandModule<object, Args> = {
         .option('out', { type: 'string', demandOption: true, describe: 'predictions JSON to write' })
         .option('lengths', { type: 'string', describe: 'recorded lengths of --data: score against L_max' })
         .option('train-lengths', { type: 'string', describe: 'TRAIN lengths: add the constant predictors to the score' })
-        .option('batch-size', { type: 'number', default: 64 }),
+        .option('batch-size', { type: 'number', default: 64 })
+        .option('decode', { choices: DECODE_RULES, describe: 'buckets head: decode rule (default: the one chosen on held-out data)' }),
     )) as never,
   handler: async (argv) => {
     await initBackend(argv.backend);
     const queries = loadQueries(argv.data, { numData: argv['num-data'], sampleSeed: argv['sample-seed'] });
     const model = loadProxyModel(argv.model);
     try {
-      const { lengths, seconds } = await predictLengths(model, queries.map((q) => q.text), argv['batch-size']);
+      const { lengths, seconds } = await predictLengths(model, queries.map((q) => q.text), argv['batch-size'], argv.decode);
       const preds = queries.map((q, i) => ({ id: q.id, predicted: lengths[i] }));
       writeJson(argv.out, preds);
       const ev = argv.lengths ? evaluatePredictions(preds, argv.lengths, argv['train-lengths'], model.config.head.maxLength) : undefined;

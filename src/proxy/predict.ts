@@ -28,11 +28,11 @@ export function encodeAll(model: ProxyModel, texts: string[]): EncodedQuery[] {
   return texts.map((t) => encodeQuery(model.tokenizer, t, model.config.maxTokens));
 }
 
-/** Predicted lengths (tokens) by the model's decode rule, and the seconds taken (tokenizing included). */
-export async function predictLengths(model: ProxyModel, texts: string[], batchSize = 64): Promise<{ lengths: number[]; seconds: number }> {
+/** Predicted lengths (tokens) by the model's decode rule (or `rule`), and the seconds taken (tokenizing included). */
+export async function predictLengths(model: ProxyModel, texts: string[], batchSize = 64, rule?: DecodeRule): Promise<{ lengths: number[]; seconds: number }> {
   const t0 = performance.now();
   const out = await predictOutputs(model, encodeAll(model, texts), batchSize);
-  const lengths = decode(model.config.head, out, texts.length);
+  const lengths = decode({ ...model.config.head, decode: rule ?? model.config.head.decode }, out, texts.length);
   return { lengths, seconds: (performance.now() - t0) / 1000 };
 }
 
