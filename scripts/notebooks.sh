@@ -51,7 +51,8 @@ kernels=$("$JUPYTER" kernelspec list 2>/dev/null || true)
 spec=$(awk '$1 == "tslab" { print $2 "/kernel.json" }' <<<"$kernels")
 tslab_cmd=$([ -n "$spec" ] && [ -f "$spec" ] && node -p "JSON.parse(require('fs').readFileSync('$spec', 'utf8')).argv[0]" || true)
 if [ -z "$tslab_cmd" ] || ! command -v "$tslab_cmd" >/dev/null; then
-  node_modules/.bin/tslab install --python="$(dirname "$JUPYTER")/python3" --binary="$ROOT/node_modules/.bin/tslab"
+  where=$([ "$(id -u)" = 0 ] || echo --user) # system-wide as root, else in ~/.local/share/jupyter
+  node_modules/.bin/tslab install --python="$(dirname "$JUPYTER")/python3" --binary="$ROOT/node_modules/.bin/tslab" $where
 fi
 
 TMP=$(mktemp -d)
@@ -98,7 +99,10 @@ YAML
   RUN_DIR=${RUN_DIR%/}
   echo "notebooks: ran $yaml into $RUN_DIR in $((SECONDS - t0)) s"
 fi
+# the notebooks run in notebooks/: make folders given relative to the repo root absolute
+[ -d "$RUN_DIR" ] && RUN_DIR=$(cd "$RUN_DIR" && pwd)
 export RUN_DIR
+if [ -n "${MODEL_DIR:-}" ] && [ -d "$MODEL_DIR" ]; then MODEL_DIR=$(cd "$MODEL_DIR" && pwd); export MODEL_DIR; fi
 
 status=0
 for nb in notebooks/results.ipynb notebooks/single-batch.ipynb; do
