@@ -12,7 +12,10 @@ import type { EncodeOptions, Tokenizer } from './tokenizer.js';
 
 /** Load FILE (an HF tokenizer.json); special tokens come from tokenizer_config.json, else conventional names. */
 export async function hfTokenizer(file: string): Promise<Tokenizer> {
-  const transformers = await import('@xenova/transformers');
+  // A computed specifier keeps bundlers (the GPU bundle, scripts/bundle-gpu.sh) from pulling in
+  // @xenova/transformers' native onnxruntime/sharp dependencies; it is loaded only when needed.
+  const pkg = '@xenova/transformers';
+  const transformers = (await import(pkg)) as typeof import('@xenova/transformers');
   transformers.env.allowRemoteModels = false; // belt and braces: nothing in seqsch may download a model
   const json = readJson<Record<string, unknown>>(file);
   for (const key of ['model', 'added_tokens']) {
