@@ -42,6 +42,7 @@ export const evalCommand: CommandModule<object, Args> = {
     report(argv.json, { ...s, backend: info.name, paper: PAPER_PERCEPTION }, () => [
       `${s.strategy} on ${s.n} queries (${s.seconds.toFixed(1)} s, ${info.name}): Error ${s.error.toFixed(1)}, Acc-50 ${pct(s.acc50)}, Acc-100 ${pct(s.acc100)}; ${s.unparseable} answers without a number (scored as 0)`,
       `best constants: ${c.minError.constant} (median) Error ${c.minError.error.toFixed(1)}; ${c.maxAcc50.constant} Acc-50 ${pct(c.maxAcc50.acc50)}; ${c.maxAcc100.constant} Acc-100 ${pct(c.maxAcc100.acc100)}`,
+      `bucket oracle (buckit(L_max, 50), the construct target): Error ${s.bucketOracle.error.toFixed(1)}`,
       `paper (Vicuna-7B, LoRA): Error ${PAPER_PERCEPTION.error}, Acc-50 ${pct(PAPER_PERCEPTION.acc50)}, Acc-100 ${pct(PAPER_PERCEPTION.acc100)}`,
       ...(argv.out ? [`wrote ${argv.out}`] : []),
     ].join('\n'));

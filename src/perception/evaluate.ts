@@ -5,6 +5,7 @@
  * with the least Error (a median of L_max) and the constants with the highest Acc-50 and Acc-100. Running the
  * model is model-predictors.ts's job; this module only does arithmetic.
  */
+import { buckit } from '../scheduling/buckets.js';
 
 export interface PerceptionScore {
   n: number;
@@ -69,6 +70,15 @@ export function constantBaselines(lMax: number[]): ConstantBaselines {
     maxAcc50: scored(bestWindowConstant(sorted, 50)),
     maxAcc100: scored(bestWindowConstant(sorted, 100)),
   };
+}
+
+/**
+ * The score of the bucket oracle: predicting buckit(L_max, cell) exactly, i.e. the construct target itself. A
+ * predictor tuned on bucketed targets cannot beat its Error (it rounds every length up, by cell/2 on average
+ * and by up to cell − 1), so it is the floor to read a predictor's Error against.
+ */
+export function bucketOracle(lMax: number[], cell = 50): PerceptionScore {
+  return scorePredictions(lMax.map((l) => buckit(l, cell)), lMax);
 }
 
 /** Pearson correlation of two equally long series (NaN when either is constant). */

@@ -13,8 +13,8 @@ import { firstTurn, lMax, loadConversations, loadLengths, saveConversations, sav
 import { sampleIndices } from '../data/sample.js';
 import { collectLengths, finishedShare, lengthKey, type CollectedRecord } from './lenpred.js';
 import { constructInstructData } from './construct.js';
-import { constantBaselines, pearson, scorePredictions, type ConstantBaselines, type PerceptionScore } from './evaluate.js';
-import { askLengths, PO_MAX_NEW_TOKENS, type ModelStrategy } from './model-predictors.js';
+import { bucketOracle, constantBaselines, pearson, scorePredictions, type ConstantBaselines, type PerceptionScore } from './evaluate.js';
+import { askLengths, PO_MAX_NEW_TOKENS, type AskResult, type ModelStrategy } from './model-predictors.js';
 import { readJson, writeJson } from '../util/fs.js';
 
 /** The paper's figures for the Vicuna-7B LoRA predictor on 1000 Alpaca val queries (Table 2). */
@@ -150,6 +150,8 @@ export interface EvalSummary extends PerceptionScore {
   /** answers with no number in them; scored as a prediction of UNPARSEABLE_LENGTH (0) */
   unparseable: number;
   constants: ConstantBaselines;
+  /** predicting buckit(L_max, 50) exactly: the floor of a predictor tuned on construct's bucketed targets */
+  bucketOracle: PerceptionScore;
   seconds: number;
 }
 
@@ -169,7 +171,7 @@ export async function runEval(a: EvalArgs): Promise<EvalSummary> {
   if (a.strategy === 'seqsch' && !a.lora) throw new Error('eval --strategy seqsch needs --lora (the length-perception adapter)');
   const targets = evalTargets(a.data, a.lengths, a.numData);
   const { model, tokenizer } = await loadModelAndTokenizer(a.model, a.tokenizer, a.strategy === 'seqsch' ? a.lora : undefined);
-  let r;
+  let r: AskResult;
   try {
     r = await askLengths(model, tokenizer, targets.map((t) => t.prompt), {
       strategy: a.strategy,
@@ -186,6 +188,7 @@ export async function runEval(a: EvalArgs): Promise<EvalSummary> {
     ...scorePredictions(r.lengths, lm),
     unparseable: r.parsed.filter((p) => !p).length,
     constants: constantBaselines(lm),
+    bucketOracle: bucketOracle(lm),
     seconds: r.seconds,
   };
 }

@@ -3,7 +3,7 @@
  * |pred − L_max| ≤ k), and the best constant predictors checked against a brute-force search over every
  * integer constant.
  */
-import { constantBaselines, pearson, scorePredictions } from '../../src/perception/evaluate.js';
+import { bucketOracle, constantBaselines, pearson, scorePredictions } from '../../src/perception/evaluate.js';
 
 test('Error, Acc-50 and Acc-100 by hand', () => {
   // |d| = 0, 50, 51, 100, 101
@@ -54,4 +54,10 @@ test('pearson: exact on a linear relation, −1 reversed, matches the textbook v
   expect(pearson([1, 2, 3], [3, 2, 1])).toBeCloseTo(-1, 12);
   // x = 1..5, y = [2, 4, 5, 4, 5]: r = 6 / sqrt(10 · 6) = 0.7745966692
   expect(pearson([1, 2, 3, 4, 5], [2, 4, 5, 4, 5])).toBeCloseTo(0.7745966692, 9);
+});
+
+test('bucket oracle: Error of predicting buckit(L_max) exactly (the construct target)', () => {
+  // 1 → 50 (49), 50 → 50 (0), 51 → 100 (49), 120 → 150 (30)
+  expect(bucketOracle([1, 50, 51, 120])).toEqual({ n: 4, error: (49 + 0 + 49 + 30) / 4, acc50: 1, acc100: 1 });
+  expect(bucketOracle([1, 50, 51, 120], 10).error).toBeCloseTo((9 + 0 + 9 + 0) / 4, 12);
 });

@@ -51,6 +51,7 @@ registerStage('eval', {
           const_acc50_at: k.maxAcc50.constant, const_acc50: k.maxAcc50.acc50,
           const_acc100_at: k.maxAcc100.constant, const_acc100: k.maxAcc100.acc100,
           error_over_const: s.error / k.minError.error,
+          oracle_bucket_error: s.bucketOracle.error,
           paper_error: PAPER_PERCEPTION.error, paper_acc50: PAPER_PERCEPTION.acc50, paper_acc100: PAPER_PERCEPTION.acc100,
           seconds: s.seconds,
         };
