@@ -17,6 +17,7 @@ import { loadBenchItems } from '../../src/benchmark/items.js';
 import { simulate } from '../../src/benchmark/simulate.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 import { readJson, writeJson } from '../../src/util/fs.js';
+import { loadConversations } from '../../src/data/conversation.js';
 import { describeShared, sharedPath } from '../helpers/shared.js';
 
 const TRAIN = 'data/alpaca/alpaca-train-10k.json';
@@ -38,7 +39,7 @@ test('excludeLeaks drops by id and by instruction text (case and spaces folded),
 describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], () => {
   let dir: string;
   const opts = (): TrainPredictorOptions => ({
-    data: sharedPath(TRAIN), lengths: sharedPath(TRAIN_LEN), exclude: [sharedPath(VAL)], outDir: join(dir, 'model'),
+    data: sharedPath(TRAIN), lengths: sharedPath(TRAIN_LEN), exclude: [sharedPath(VAL), join(dir, 'planted.json')], outDir: join(dir, 'model'),
     encoder: 'bow', hiddenSize: 16, numLayers: 1, numHeads: 1, intermediateSize: 32, maxTokens: 64,
     head: { kind: 'buckets', maxLength: 512, cell: 32, sigma: 16, decode: 'median' },
     epochs: 4, batchSize: 32, lr: 1e-2, weightDecay: 0, warmupRatio: 0, holdout: 0.2, seed: 3, selectBy: 'error', numData: 320, members: 2,
@@ -46,6 +47,11 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
   beforeAll(async () => {
     await initBackend('wasm');
     dir = mkdtempSync(join(tmpdir(), 'seqsch-proxy-'));
+    // an excluded file that shares 3 training instructions under new ids and 2 training ids with new texts
+    const convs = loadConversations(sharedPath(TRAIN)).slice(0, 5);
+    writeJson(join(dir, 'planted.json'), convs.map((c, i) => (i < 3
+      ? { id: `planted-${i}`, conversations: c.conversations.map((t) => ({ ...t, value: t.value.replace(/(### Instruction:\n)([^\n]*)/, (_, h, instr) => `${h}  ${instr.toUpperCase()} `) })) }
+      : { id: c.id, conversations: [{ from: 'human', value: `an unrelated query ${i}` }] })));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,10 +66,10 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
     expect(valTexts.size).toBeGreaterThan(9000); // the keys are real instructions, not one shared template
   });
 
-  test('a tiny run lowers the loss, records no leaks, and its saved folder predicts the simulator-ready file', async () => {
+  test('a tiny run drops planted leaks, lowers the loss, and its saved folder predicts the simulator-ready file', async () => {
     const s = await trainPredictor(opts());
-    expect(s.trainQueries + s.heldOutQueries).toBe(320);
-    expect(s.droppedAsLeaks).toBe(0);
+    expect(s.droppedAsLeaks).toBe(5); // the planted five; the real val split shares nothing with train
+    expect(s.trainQueries + s.heldOutQueries).toBe(315);
     expect(s.curve).toHaveLength(8); // 2 members × 4 epochs
     for (const member of [0, 1]) {
       const c = s.curve.filter((e) => e.member === member);
@@ -92,7 +98,8 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
     for (let i = 0; i < pe.length; i++) for (let k = 0; k < A; k++) expect(pe[i][k]).toBeCloseTo((pm[0][i][k] + pm[1][i][k]) / 2, 6); // float32 softmax/log round trip
     members.forEach((m) => m.dispose());
     // save → load: the loaded folder reproduces the held-out metrics measured on the in-memory model
-    const held = splitHoldout(loadQueries(sharedPath(TRAIN), { lengths: sharedPath(TRAIN_LEN), numData: 320 }), 0.2, 3).held;
+    const kept = excludeLeaks(loadQueries(sharedPath(TRAIN), { lengths: sharedPath(TRAIN_LEN), numData: 320 }), loadQueries(join(dir, 'planted.json'))).kept;
+    const held = splitHoldout(kept, 0.2, 3).held;
     const heldPred = await predictLengths(model, held.map((q) => q.text));
     expect(lengthMetrics(heldPred.lengths, held.map((q) => q.target!))).toEqual(s.heldOut);
     model.dispose();
