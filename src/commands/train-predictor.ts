@@ -40,7 +40,7 @@ interface Args {
   json: boolean;
 }
 
-/** The defaults are the configuration chosen by measurement (README of experiments/proxy-predictor.yaml). */
+/** The defaults are the configuration chosen by measurement (the header of experiments/proxy-predictor.yaml). */
 export const trainPredictorCommand: CommandModule<object, Args> = {
   command: 'train-predictor',
   describe: 'train the small proxy response-length predictor (L_max from the query text)',
@@ -51,7 +51,7 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
         .option('lengths', { type: 'string', demandOption: true, describe: 'their recorded lengths (alpaca-train-10k-length.json)' })
         .option('exclude', { type: 'string', array: true, default: [] as string[], describe: 'conversations never to train on (by id and instruction), e.g. the val file' })
         .option('out', { type: 'string', demandOption: true, describe: 'predictor folder to write' })
-        .option('encoder', { choices: ENCODER_KINDS, default: 'bow' as EncoderKind })
+        .option('encoder', { choices: ENCODER_KINDS, default: 'llama' as EncoderKind })
         .option('hidden-size', { type: 'number', default: 128 })
         .option('layers', { type: 'number', default: 2, describe: 'llama encoder: decoder layers' })
         .option('heads', { type: 'number', default: 4, describe: 'llama encoder: attention heads' })
@@ -64,14 +64,14 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
         .option('max-length', { type: 'number', default: 512, describe: 'largest response length (the recording limit)' })
         .option('epochs', { type: 'number', default: 2 })
         .option('batch-size', { type: 'number', default: 32 })
-        .option('lr', { type: 'number', default: 3e-3 })
+        .option('lr', { type: 'number', default: 1e-3 })
         .option('weight-decay', { type: 'number', default: 0.01 })
         .option('warmup-ratio', { type: 'number', default: 0.05 })
         .option('holdout', { type: 'number', default: 0.15, describe: 'fraction of TRAIN held out for model selection' })
         .option('seed', { type: 'number', default: 0 })
         .option('select-by', { choices: ['error', 'acc50', 'acc100'] as const, default: 'acc50' as const, describe: 'held-out metric that picks the decode rule' })
         .option('num-data', { type: 'number', describe: 'use only the first N training queries' })
-        .option('members', { type: 'number', default: 1, describe: 'ensemble size (bucket distributions averaged)' }),
+        .option('members', { type: 'number', default: 3, describe: 'ensemble size (bucket distributions averaged)' }),
     )) as never,
   handler: async (argv) => {
     await initBackend(argv.backend);

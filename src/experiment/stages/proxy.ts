@@ -29,7 +29,7 @@ export const trainPredictorSchema = z.strictObject({
   lengths: z.string(),
   exclude: z.array(z.string()).default([]),
   out: z.string(),
-  encoder: z.enum(ENCODER_KINDS as [string, ...string[]]).default('bow'),
+  encoder: z.enum(ENCODER_KINDS as [string, ...string[]]).default('llama'),
   hidden_size: posInt.default(128),
   layers: posInt.default(2),
   heads: posInt.default(4),
@@ -42,14 +42,14 @@ export const trainPredictorSchema = z.strictObject({
   max_length: posInt.default(512),
   epochs: posInt.default(2),
   batch_size: posInt.default(32),
-  lr: z.number().positive().default(3e-3),
+  lr: z.number().positive().default(1e-3),
   weight_decay: z.number().min(0).default(0.01),
   warmup_ratio: z.number().min(0).max(1).default(0.05),
   holdout: z.number().min(0).max(0.9).default(0.15),
   seed: z.number().int().min(0).default(0),
   select_by: z.enum(['error', 'acc50', 'acc100']).default('acc50'),
   num_data: posInt.optional(),
-  members: posInt.default(1),
+  members: posInt.default(3),
 });
 
 registerStage('train-predictor', {
