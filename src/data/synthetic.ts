@@ -5,10 +5,10 @@
  * count tokens or write files (see src/commands/make-data.ts).
  */
 import { Rand } from './synthetic/random.js';
-import { FAMILIES, type Family, type Task } from './synthetic/families.js';
+import { FAMILIES, type Family, type Task, type CorpusVersion } from './synthetic/families.js';
 import type { Conversation } from './conversation.js';
 
-export { FAMILIES, type Family, type Task, type LengthControl } from './synthetic/families.js';
+export { FAMILIES, type Family, type Task, type LengthControl, type CorpusVersion } from './synthetic/families.js';
 export { Rand } from './synthetic/random.js';
 export type { Conversation } from './conversation.js';
 
@@ -26,33 +26,37 @@ export interface SyntheticOptions {
   exclude?: ReadonlySet<string>;
   /** Every instruction at most once within this call. */
   unique?: boolean;
+  /** Corpus version (see CorpusVersion in synthetic/families.ts); default 1, the original corpus. */
+  version?: CorpusVersion;
 }
 
 export const DEFAULT_MAX_LENGTH = 256;
 export const DEFAULT_SIZES = { train: 4000, val: 1000, pretrain: 24000 } as const;
 
 /** Draw one task: a family by weight, then an instruction from it. */
-export function drawTask(r: Rand, scale: number): { family: Family; task: Task } {
+export function drawTask(r: Rand, scale: number, version: CorpusVersion = 1): { family: Family; task: Task } {
   const family = FAMILIES[r.weighted(FAMILIES.map((f) => f.weight))];
-  return { family, task: family.make(r, scale) };
+  return { family, task: version === 1 ? family.make(r, scale) : family.make(r, scale, version) };
 }
 
 /** How many redraws a colliding instruction gets before we conclude the instruction space is exhausted. */
 const MAX_REDRAWS = 200;
 
 export function makeSynthetic(opts: SyntheticOptions): Conversation[] {
-  const { n, seed, maxLength = DEFAULT_MAX_LENGTH, startId = 1, stream = 'train', exclude, unique = false } = opts;
+  const { n, seed, maxLength = DEFAULT_MAX_LENGTH, startId = 1, stream = 'train', exclude, unique = false, version = 1 } = opts;
+  if (version !== 1 && version !== 2) throw new Error(`makeSynthetic: version must be 1 or 2, got ${String(version)}`);
   if (!Number.isInteger(n) || n < 0) throw new Error(`makeSynthetic: n must be a non-negative integer, got ${n}`);
   if (!(maxLength >= 16)) throw new Error(`makeSynthetic: maxLength must be ≥ 16, got ${maxLength}`);
   const scale = maxLength / DEFAULT_MAX_LENGTH;
-  const r = new Rand(`seqsch-synthetic/${seed}/${stream}`);
+  // Version 2 draws from its own stream, so it is not a re-formatting of version 1's draws.
+  const r = new Rand(version === 1 ? `seqsch-synthetic/${seed}/${stream}` : `seqsch-synthetic-v${version}/${seed}/${stream}`);
   const seen = new Set<string>();
   const out: Conversation[] = [];
   for (let i = 0; i < n; i++) {
-    let drawn = drawTask(r, scale);
+    let drawn = drawTask(r, scale, version);
     for (let tries = 0; exclude?.has(drawn.task.instruction) || (unique && seen.has(drawn.task.instruction)); tries++) {
       if (tries >= MAX_REDRAWS) throw new Error(`makeSynthetic(${stream}): instruction space exhausted after ${i} conversations`);
-      drawn = drawTask(r, scale);
+      drawn = drawTask(r, scale, version);
     }
     const { instruction } = drawn.task;
     seen.add(instruction);
@@ -83,15 +87,16 @@ export function makeSyntheticSplits(opts: {
   train?: number;
   val?: number;
   pretrain?: number;
+  version?: CorpusVersion;
 }): SyntheticSplits {
-  const { seed, maxLength = DEFAULT_MAX_LENGTH } = opts;
+  const { seed, maxLength = DEFAULT_MAX_LENGTH, version = 1 } = opts;
   const nTrain = opts.train ?? DEFAULT_SIZES.train;
   const nVal = opts.val ?? DEFAULT_SIZES.val;
   const nPre = opts.pretrain ?? DEFAULT_SIZES.pretrain;
-  const val = makeSynthetic({ n: nVal, seed, maxLength, stream: 'val', unique: true, startId: nTrain + 1 });
+  const val = makeSynthetic({ n: nVal, seed, maxLength, stream: 'val', unique: true, startId: nTrain + 1, version });
   const exclude = new Set(val.map(instructionOf));
-  const train = makeSynthetic({ n: nTrain, seed, maxLength, stream: 'train', exclude, startId: 1 });
-  const pretrain = makeSynthetic({ n: nPre, seed, maxLength, stream: 'pretrain', exclude, startId: nTrain + nVal + 1 });
+  const train = makeSynthetic({ n: nTrain, seed, maxLength, stream: 'train', exclude, startId: 1, version });
+  const pretrain = makeSynthetic({ n: nPre, seed, maxLength, stream: 'pretrain', exclude, startId: nTrain + nVal + 1, version });
   return { train, val, pretrain };
 }
 

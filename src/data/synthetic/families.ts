@@ -12,6 +12,15 @@ import {
   REPEAT_WORDS, type Noun,
 } from './words.js';
 
+/**
+ * Corpus version. 1: the original corpus (counts as words or digits, markers count up: "1. Cat", "Step 1:",
+ * "First, ..."). 2: counts always as digits and the counting families' markers count DOWN to 1 ("7. Cat\n6. Dog
+ * ...\n1. Owl", "Step 5: ...", "3. Cats are red. 2. ...", "5 moon, 4 moon, ..., 1 moon"), so a tiny model copies
+ * the number once from the instruction and then only decrements and stops after 1 (a local step, no counting).
+ * Version 1 draws and text are unchanged byte for byte.
+ */
+export type CorpusVersion = 1 | 2;
+
 /** How strongly the instruction sets the answer length. */
 export type LengthControl = 'fixed' | 'loose' | 'open';
 
@@ -29,7 +38,7 @@ export interface Family {
   /** Share of the corpus (normalised over all families). */
   weight: number;
   /** `scale` = maxLength / 256: long families stretch their counts with it. */
-  make: (r: Rand, scale: number) => Task;
+  make: (r: Rand, scale: number, version?: CorpusVersion) => Task;
 }
 
 // ---- small text helpers ----------------------------------------------------------------------------------
@@ -40,6 +49,10 @@ const article = (w: string) => (/^[aeiou]/.test(w) ? `an ${w}` : `a ${w}`);
 const nounPhrase = (n: Noun) => (n.pl === n.sg ? n.sg : article(n.sg));
 /** Small counts are written as words half of the time, larger ones always as digits. */
 const countWord = (r: Rand, n: number) => (n < NUMBER_WORDS.length && r.chance(0.5) ? NUMBER_WORDS[n] : String(n));
+/** Version 2 always writes the count as digits (and draws nothing for it). */
+const countText = (r: Rand, n: number, v: CorpusVersion) => (v === 2 ? String(n) : countWord(r, n));
+/** The marker number of item i (0-based) of n: counting up in version 1, down to 1 in version 2. */
+const marker = (i: number, n: number, v: CorpusVersion) => (v === 2 ? n - i : i + 1);
 const sc = (n: number, scale: number) => Math.max(1, Math.round(n * scale));
 
 function topic(r: Rand): { noun: Noun; cat: string } {
@@ -73,17 +86,17 @@ function topicSentence(r: Rand, t: { noun: Noun; cat: string }): string {
 /** "List seven animals." → "1. Cat\n2. Dog\n..." */
 const list: Family = {
   name: 'list', control: 'fixed', weight: 12,
-  make(r, scale) {
+  make(r, scale, v = 1) {
     const cat = r.pick(CATEGORY_NAMES);
     const items = CATEGORIES[cat];
     const n = r.int(2, Math.min(items.length, sc(20, scale)));
     const form = r.int(0, 2);
     const what = n === 1 ? CATEGORY_SG[cat] : cat;
-    const instruction = form === 0 ? `List ${countWord(r, n)} ${what}.`
-      : form === 1 ? `Name ${countWord(r, n)} ${what}, one per line.` : `Give me a list of ${countWord(r, n)} ${what}.`;
+    const instruction = form === 0 ? `List ${countText(r, n, v)} ${what}.`
+      : form === 1 ? `Name ${countText(r, n, v)} ${what}, one per line.` : `Give me a list of ${countText(r, n, v)} ${what}.`;
     return {
       instruction, count: n,
-      respond: (q) => q.sample(items, n).map((it, i) => `${i + 1}. ${cap(it.sg)}`).join('\n'),
+      respond: (q) => q.sample(items, n).map((it, i) => `${marker(i, n, v)}. ${cap(it.sg)}`).join('\n'),
     };
   },
 };
@@ -105,13 +118,13 @@ const count: Family = {
 /** "Write 5 steps to make tea." → "Step 1: Get the cup.\nStep 2: ..." */
 const steps: Family = {
   name: 'steps', control: 'fixed', weight: 13,
-  make(r, scale) {
+  make(r, scale, v = 1) {
     const t = r.pick(TASKS);
     const n = r.int(2, sc(14, scale));
-    const instruction = r.chance(0.5) ? `Write ${countWord(r, n)} steps to ${t.task}.` : `How do I ${t.task}? Give ${countWord(r, n)} steps.`;
+    const instruction = r.chance(0.5) ? `Write ${countText(r, n, v)} steps to ${t.task}.` : `How do I ${t.task}? Give ${countText(r, n, v)} steps.`;
     return {
       instruction, count: n,
-      respond: (q) => Array.from({ length: n }, (_, i) => `Step ${i + 1}: ${q.pick(STEP_VERBS)} the ${q.pick(t.things)}${q.pick(STEP_TAILS)}.`).join('\n'),
+      respond: (q) => Array.from({ length: n }, (_, i) => `Step ${marker(i, n, v)}: ${q.pick(STEP_VERBS)} the ${q.pick(t.things)}${q.pick(STEP_TAILS)}.`).join('\n'),
     };
   },
 };
@@ -119,13 +132,14 @@ const steps: Family = {
 /** "Write 4 sentences about dogs." → "First, ... Second, ..." */
 const sentences: Family = {
   name: 'sentences', control: 'fixed', weight: 11,
-  make(r, scale) {
+  make(r, scale, v = 1) {
     const t = topic(r);
     const n = r.int(2, Math.min(ORDINALS.length - 1, sc(14, scale)));
     return {
-      instruction: `Write ${countWord(r, n)} sentences about ${t.noun.pl}.`, count: n,
+      instruction: `Write ${countText(r, n, v)} sentences about ${t.noun.pl}.`, count: n,
       respond: (q) => Array.from({ length: n }, (_, i) => {
         const s = topicSentence(q, t);
+        if (v === 2) return `${marker(i, n, v)}. ${s}`;
         return `${ORDINALS[i + 1]}, ${s.startsWith('I ') ? s : s.charAt(0).toLowerCase() + s.slice(1)}`;
       }).join(' '),
     };
@@ -135,9 +149,12 @@ const sentences: Family = {
 /** "Repeat the word moon 12 times." → "moon moon ... moon" */
 const repeat: Family = {
   name: 'repeat', control: 'fixed', weight: 3,
-  make(r, scale) {
+  make(r, scale, v = 1) {
     const w = r.pick(REPEAT_WORDS);
     const n = r.logInt(2, sc(24, scale));
+    if (v === 2) {
+      return { instruction: `Repeat the word ${w} ${n} times.`, count: n, respond: () => Array.from({ length: n }, (_, i) => `${marker(i, n, v)} ${w}`).join(', ') };
+    }
     return { instruction: `Repeat the word ${w} ${countWord(r, n)} times.`, count: n, respond: () => Array(n).fill(w).join(' ') };
   },
 };

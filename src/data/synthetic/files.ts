@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSyntheticSplits, quantiles, instructionOf, answerOf, FAMILIES, drawTask, Rand, DEFAULT_MAX_LENGTH, type SyntheticSplits } from '../synthetic.js';
+import { makeSyntheticSplits, quantiles, instructionOf, answerOf, FAMILIES, drawTask, Rand, DEFAULT_MAX_LENGTH, type SyntheticSplits, type CorpusVersion } from '../synthetic.js';
 import { saveConversations, type Conversation } from '../conversation.js';
 import { countTokens, llamaTokenizer } from '../../tokenizer/llama.js';
 import { readJson, writeJson } from '../../util/fs.js';
@@ -22,6 +22,8 @@ export interface SyntheticParams {
   train: number;
   val: number;
   pretrain: number;
+  /** Corpus version; absent in version 1 manifests (their params stay as they were). */
+  version?: CorpusVersion;
 }
 
 export interface SplitStats {
@@ -116,12 +118,12 @@ export function ensureSyntheticData(dir: string): SyntheticManifest {
  * over `n` drawn tasks: the best a model that samples the reference distribution can reach for
  * Pearson(L_t0.0, L_gt), so it must stay well above the acceptance bar of 0.8.
  */
-export function resamplePearson(n: number, seed: string, maxLength: number): number {
+export function resamplePearson(n: number, seed: string, maxLength: number, version: CorpusVersion = 1): number {
   const r = new Rand(`seqsch-synthetic-resample/${seed}`);
   const a: number[] = [];
   const b: number[] = [];
   for (let i = 0; i < n; i++) {
-    const { task } = drawTask(r, maxLength / DEFAULT_MAX_LENGTH);
+    const { task } = drawTask(r, maxLength / DEFAULT_MAX_LENGTH, version);
     a.push(countTokens(task.respond(r)));
     b.push(countTokens(task.respond(r)));
   }
