@@ -43,9 +43,16 @@ export class TfjsEngine implements Engine {
     const t0 = performance.now();
     const prompts = items.map((it) => this.tokenizer.encode(it.prompt)); // BOS first, as upstream's tokenizer(prompt)
     const maxPos = this.model.config.maxPositionEmbeddings;
-    const width = Math.max(...prompts.map((p) => p.length)) + maxNewTokens;
-    if (width > maxPos) {
-      throw new Error(`batch needs ${width} positions (prompt ${width - maxNewTokens} + ${maxNewTokens} new tokens) but the model has max_position_embeddings ${maxPos}`);
+    const promptWidth = Math.max(...prompts.map((p) => p.length));
+    if (promptWidth >= maxPos) {
+      throw new Error(`batch prompts need ${promptWidth} positions but the model has max_position_embeddings ${maxPos}`);
+    }
+    // With FCR the limit is the predicted bucket, which a predictor may set anywhere: 0 (an unparseable or
+    // zero prediction) generates nothing, and a limit past the model's positions is cut there. Either way
+    // the rows that did not finish are failures, which FCR recomputes at max_length.
+    const budget = Math.min(maxNewTokens, maxPos - promptWidth);
+    if (budget <= 0) {
+      return { rows: items.map(() => ({ numOutputTokens: 1, isFinished: false })), decodeSteps: 0, seconds: (performance.now() - t0) / 1000 };
     }
     // generation runs the plain base model; the adapter stays attached for the next length prediction
     const lora = this.model.lora;
@@ -54,7 +61,7 @@ export class TfjsEngine implements Engine {
     let g;
     try {
       g = await generate(this.model, prompts, {
-        maxNewTokens,
+        maxNewTokens: budget,
         temperature: this.opts.temperature ?? 0,
         seed: `${this.opts.seed ?? 0}:${this.batches++}`,
         eosTokenId: this.tokenizer.eosId,

@@ -133,6 +133,23 @@ test('the adapter is off while generating and switched back on after; no tensor 
   }
 });
 
-test('a batch wider than max_position_embeddings is refused with the numbers', async () => {
-  await expect(new TfjsEngine(model, tok).generateBatch(items.slice(0, 2), 200)).rejects.toThrow(/max_position_embeddings 128/);
+test('a limit past max_position_embeddings is cut at the model\'s last position; the rows that did not finish are failures', async () => {
+  const prompts = items.slice(0, 2).map((it) => tok.encode(it.prompt));
+  const room = 128 - Math.max(...prompts.map((p) => p.length)); // positions left after the widest prompt
+  const out = await new TfjsEngine(model, tok).generateBatch(items.slice(0, 2), 200);
+  const ref = await generate(model, prompts, { maxNewTokens: room, temperature: 0, eosTokenId: tok.eosId });
+  expect(out.decodeSteps).toBe(ref.decodeSteps);
+  expect(out.decodeSteps).toBeLessThanOrEqual(room);
+  expect(out.rows.map((r) => r.isFinished)).toEqual(ref.items.map((r) => r.isFinished));
+});
+
+test('a limit of 0 (a zero or unparseable prediction under FCR) generates nothing and fails every row', async () => {
+  const out = await new TfjsEngine(model, tok).generateBatch(items.slice(0, 3), 0);
+  expect(out.decodeSteps).toBe(0);
+  expect(out.rows).toEqual([0, 1, 2].map(() => ({ numOutputTokens: 1, isFinished: false })));
+});
+
+test('prompts that alone fill max_position_embeddings are refused with the numbers', async () => {
+  const long = { ...items[0], prompt: vicunaPrompt('List three animals. '.repeat(40)) };
+  await expect(new TfjsEngine(model, tok).generateBatch([long], 8)).rejects.toThrow(/max_position_embeddings 128/);
 });
