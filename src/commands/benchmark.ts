@@ -11,29 +11,17 @@ import { initBackend } from '../backend.js';
 import { loadBenchItems } from '../benchmark/items.js';
 import { benchmarkReal, loadBenchModel } from '../benchmark/real.js';
 import { upstreamBlock } from '../benchmark/report.js';
-import { STRATEGIES, type StrategyName } from '../perception/predictor.js';
-import { DEFAULT_SCHEDULE, formatFcrLimit, parseFcrLimit } from '../scheduling/schedule.js';
+import { withScheduleOptions, scheduleParams, type ScheduleArgs } from './schedule-options.js';
+import { formatFcrLimit } from '../scheduling/schedule.js';
 import { progress } from '../util/progress.js';
 import { writeJson } from '../util/fs.js';
 
-interface Args {
+interface Args extends ScheduleArgs {
   model: string;
   lora?: string;
   data: string;
   lengths?: string;
-  predictions?: string;
-  strategy: StrategyName;
-  vbs: boolean;
-  fcr: boolean;
-  'num-data'?: number;
-  seed: number;
-  'batch-size': number;
-  'group-size': number;
-  'max-length': number;
   temperature: number;
-  cell: number;
-  'fcr-limit': string;
-  trace?: string;
   backend: BackendChoice;
   json: boolean;
 }
@@ -43,47 +31,23 @@ export const benchmarkCommand: CommandModule<object, Args> = {
   describe: 'run the benchmark on a real model (tfjs LLaMA): predict, schedule, generate, FCR, metrics',
   builder: (y) =>
     withJson(withBackend(
-      y
+      withScheduleOptions(y
         .option('model', { type: 'string', demandOption: true, describe: 'HF LLaMA folder (config.json, safetensors, tokenizer)' })
         .option('lora', { type: 'string', describe: 'PEFT adapter folder of the seqsch length predictor' })
         .option('data', { type: 'string', demandOption: true, describe: 'conversations JSON (FastChat format)' })
-        .option('lengths', { type: 'string', describe: 'recorded lengths JSON ({id, L_gt, L_t0.0, …}); needed by gt' })
-        .option('predictions', { type: 'string', describe: 'predicted lengths JSON ([{id, predicted}]) for po/seqsch' })
-        .option('strategy', { choices: STRATEGIES, default: 'vanilla' as StrategyName })
-        .option('vbs', { type: 'boolean', default: false, describe: 'variable batch size' })
-        .option('fcr', { type: 'boolean', default: false, describe: 'failure collection and recomputation' })
-        .option('num-data', { type: 'number', describe: 'sample this many queries (numpy permutation)' })
-        .option('seed', { type: 'number', default: 42 })
-        .option('batch-size', { type: 'number', default: DEFAULT_SCHEDULE.batchSize })
-        .option('group-size', { type: 'number', default: 256 })
-        .option('max-length', { type: 'number', default: 512, describe: 'max new tokens' })
-        .option('temperature', { type: 'number', default: 0 })
-        .option('cell', { type: 'number', default: DEFAULT_SCHEDULE.cell, describe: 'VBS bucket cell (tokens)' })
-        .option('fcr-limit', { type: 'string', default: 'bucket', describe: 'FCR batch limit: bucket | x<factor> | +<tokens>' })
-        .option('trace', { type: 'string', describe: 'write the per-batch trace and per-query results to this JSON file' }),
+        .option('lengths', { type: 'string', describe: 'recorded lengths JSON ({id, L_gt, L_t0.0, …}); needed by gt' }))
+        .option('temperature', { type: 'number', default: 0 }),
     )) as never,
   handler: async (argv) => {
     const info = await initBackend(argv.backend);
     if (argv.strategy === 'gt' && !argv.lengths) throw new Error('--strategy gt needs --lengths (the recorded lengths it predicts)');
     const items = loadBenchItems({ data: argv.data, lengths: argv.lengths, numData: argv['num-data'], seed: argv.seed });
     const loaded = await loadBenchModel(argv.model, argv.lora);
-    const fcrLimit = parseFcrLimit(argv['fcr-limit']);
-    const schedule = {
-      ...DEFAULT_SCHEDULE,
-      batchSize: argv['batch-size'],
-      vbs: argv.vbs,
-      cell: argv.cell,
-      fcr: argv.fcr && fcrLimit !== null,
-      fcrLimit: fcrLimit ?? DEFAULT_SCHEDULE.fcrLimit,
-    };
+    const params = scheduleParams(argv);
     const bar = progress(`benchmark ${argv.strategy}`, items.length, { s: '0' });
     let done = 0;
     const r = await benchmarkReal(items, loaded, {
-      strategy: argv.strategy,
-      predictions: argv.predictions,
-      schedule,
-      maxLength: argv['max-length'],
-      groupSize: argv['group-size'],
+      ...params,
       temperature: argv.temperature,
       seed: argv.seed,
       onBatch: (t) => {
@@ -95,7 +59,7 @@ export const benchmarkCommand: CommandModule<object, Args> = {
     if (argv.trace) {
       writeJson(argv.trace, {
         model: argv.model, lora: argv.lora ?? null, backend: info.name, strategy: r.strategy, vbs: r.vbs, fcr: r.fcr,
-        fcr_limit: formatFcrLimit(schedule), batch_size: argv['batch-size'], group_size: argv['group-size'], max_length: argv['max-length'],
+        fcr_limit: formatFcrLimit(params.schedule), batch_size: argv['batch-size'], group_size: argv['group-size'], max_length: argv['max-length'],
         seconds: r.seconds, predict_seconds: r.predict_seconds, trace: r.trace, items: r.items,
       });
     }

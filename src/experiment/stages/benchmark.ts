@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { registerStage, type StageContext } from '../registry.js';
-import { simulateSchema } from './simulate.js';
+import { scheduleFields, scheduleOf } from './schedule-fields.js';
 import { loadBenchItems } from '../../benchmark/items.js';
 import { benchmarkReal, loadBenchModel, recordedLMax, type LoadedModel } from '../../benchmark/real.js';
 import { markdownTable } from '../../benchmark/report.js';
@@ -16,19 +16,17 @@ import type { BenchmarkResult } from '../../benchmark/driver.js';
 import type { BenchItem } from '../../benchmark/engine.js';
 import type { StrategyName } from '../../perception/predictor.js';
 import { initBackend, BACKEND_CHOICES } from '../../backend.js';
-import { DEFAULT_SCHEDULE, parseFcrLimit, type ScheduleConfig } from '../../scheduling/schedule.js';
 import { progress } from '../../util/progress.js';
 import { writeJson } from '../../util/fs.js';
 
-export const benchmarkSchema = simulateSchema
-  .omit({ real_lengths: true, recorded_max_length: true, cost_model: true })
-  .extend({
-    model: z.string(),
-    lora: z.string().optional(),
-    lengths: z.string().optional(),
-    temperature: z.number().min(0).default(0),
-    backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('wasm'),
-  });
+export const benchmarkSchema = z.strictObject({
+  ...scheduleFields,
+  lengths: z.string().optional(), // only the gt strategy needs the recorded lengths
+  model: z.string(),
+  lora: z.string().optional(),
+  temperature: z.number().min(0).default(0),
+  backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('wasm'),
+});
 export type BenchmarkConfig = z.infer<typeof benchmarkSchema>;
 
 /** A finished benchmark point, kept for the calibrate stage and the report. */
@@ -42,20 +40,8 @@ export interface BenchRun {
 /** The benchmark runs of this experiment run so far, in order. */
 export const benchRuns = (ctx: StageContext) => ctx.cache('benchmark:runs', () => [] as BenchRun[]);
 
-export function scheduleOf(c: Pick<BenchmarkConfig, 'batch_size' | 'vbs' | 'cell' | 'vbs_table' | 'vbs_fallback' | 'tail_min' | 'fcr' | 'fcr_limit' | 'fcr_recompute'>): ScheduleConfig {
-  const policy = parseFcrLimit(c.fcr_limit);
-  return {
-    batchSize: c.batch_size,
-    vbs: c.vbs,
-    cell: c.cell,
-    vbsTable: Object.fromEntries(Object.entries(c.vbs_table).map(([k, v]) => [Number(k), v])),
-    vbsFallback: c.vbs_fallback,
-    tailMin: c.tail_min,
-    fcr: c.fcr && policy !== null,
-    fcrLimit: policy ?? DEFAULT_SCHEDULE.fcrLimit,
-    fcrRecompute: c.fcr_recompute,
-  };
-}
+// the calibrate stage replays a run's schedule through this
+export { scheduleOf };
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '') || 'row';
 

@@ -10,62 +10,21 @@ import { simulate } from '../../benchmark/simulate.js';
 import { markdownTable } from '../../benchmark/report.js';
 import type { BenchmarkResult } from '../../benchmark/driver.js';
 import { STRATEGIES } from '../../perception/predictor.js';
-import { PAPER_VBS_FALLBACK, PAPER_VBS_TABLE } from '../../scheduling/buckets.js';
-import { DEFAULT_SCHEDULE, parseFcrLimit } from '../../scheduling/schedule.js';
-
-const posInt = z.number().int().positive();
-const fcrLimit = z.string().refine((s) => {
-  try {
-    parseFcrLimit(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'expected bucket, off, x<factor> (e.g. x1.2) or +<tokens> (e.g. +32)');
-const vbsTable = z
-  .record(z.string().regex(/^\d+$/, 'bucket keys are token counts'), posInt)
-  .refine((t) => Object.keys(t).length > 0, 'the VBS table needs at least one bucket');
+import { scheduleFields, scheduleOf } from './schedule-fields.js';
 
 export const simulateSchema = z.strictObject({
-  data: z.string(),
-  lengths: z.string(),
-  predictions: z.string().optional(),
-  strategy: z.enum(STRATEGIES as [string, ...string[]]).default('vanilla'),
-  vbs: z.boolean().default(false),
-  fcr: z.boolean().default(false),
-  fcr_limit: fcrLimit.default('bucket'),
-  fcr_recompute: z.enum(['failed', 'upstream']).default('failed'),
-  num_data: posInt.optional(),
-  seed: z.number().int().min(0).max(0xffffffff).default(42),
-  batch_size: posInt.default(DEFAULT_SCHEDULE.batchSize),
-  group_size: posInt.default(256),
-  max_length: posInt.default(512),
-  cell: posInt.default(DEFAULT_SCHEDULE.cell),
-  vbs_table: vbsTable.default(Object.fromEntries(Object.entries(PAPER_VBS_TABLE).map(([k, v]) => [String(k), v]))),
-  vbs_fallback: posInt.default(PAPER_VBS_FALLBACK),
-  tail_min: posInt.default(DEFAULT_SCHEDULE.tailMin),
+  ...scheduleFields,
   real_lengths: z.string().default('L_t0.0'),
-  recorded_max_length: posInt.default(512),
+  recorded_max_length: z.number().int().positive().default(512),
   cost_model: z.string().optional(),
 });
 export type SimulateConfig = z.infer<typeof simulateSchema>;
 
 export async function runSimulatePoint(c: SimulateConfig, items: Parameters<typeof simulate>[0]): Promise<BenchmarkResult> {
-  const policy = parseFcrLimit(c.fcr_limit);
   return simulate(items, {
     strategy: c.strategy as (typeof STRATEGIES)[number],
     predictions: c.predictions,
-    schedule: {
-      batchSize: c.batch_size,
-      vbs: c.vbs,
-      cell: c.cell,
-      vbsTable: Object.fromEntries(Object.entries(c.vbs_table).map(([k, v]) => [Number(k), v])),
-      vbsFallback: c.vbs_fallback,
-      tailMin: c.tail_min,
-      fcr: c.fcr && policy !== null,
-      fcrLimit: policy ?? DEFAULT_SCHEDULE.fcrLimit,
-      fcrRecompute: c.fcr_recompute,
-    },
+    schedule: scheduleOf(c),
     maxLength: c.max_length,
     groupSize: c.group_size,
     realLengths: c.real_lengths,
