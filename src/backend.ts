@@ -95,7 +95,8 @@ async function tryCpu(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new Error('backend cpu did not initialise');
 }
 
-function gpuDevicePresent(): boolean {
+/** A GPU device node exists (probing Dawn without one only prints Vulkan loader warnings). */
+export function gpuDevicePresent(): boolean {
   return existsSync('/dev/nvidia0') || existsSync('/dev/dri') || process.platform !== 'linux';
 }
 

@@ -2,7 +2,7 @@
 import type { CommandModule } from 'yargs';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
-import { initBackend, findGpuAdapter } from '../backend.js';
+import { initBackend, findGpuAdapter, gpuDevicePresent } from '../backend.js';
 import { withBackend, withJson, report } from './common.js';
 
 const require = createRequire(import.meta.url);
@@ -22,6 +22,7 @@ export const envCommand: CommandModule<object, { backend: string; json: boolean 
     const info = await initBackend(argv.backend as never);
     let gpu: string;
     try {
+      if (!info.gpuAdapter && !gpuDevicePresent()) throw new Error('no /dev/nvidia0 or /dev/dri on this machine');
       gpu = info.gpuAdapter ?? (await findGpuAdapter());
     } catch (e) {
       gpu = `none (${(e as Error).message})`;
