@@ -66,7 +66,7 @@ export class LoraAdapter {
   /** key `${layer}.${target}`: Bᵀ (r, out) */
   readonly bT = new Map<string, tf.Variable>();
   private readonly scalingT: tf.Scalar;
-  private readonly dropoutRng: seedrandom.PRNG;
+  private dropoutRng: seedrandom.PRNG;
 
   /** A fresh adapter: A kaiming-uniform (PEFT's a=√5, i.e. U(±1/√in)) from `seed`, B zero. */
   constructor(readonly model: LlamaConfig, readonly config: LoraConfig, seed: string | number = 0, init = true) {
@@ -108,6 +108,14 @@ export class LoraAdapter {
 
   has(layer: number, target: LoraTarget): boolean {
     return this.enabled && this.aT.has(`${layer}.${target}`);
+  }
+
+  /**
+   * Restart the dropout mask stream from `seed`. The trainer calls this once per micro-batch with a seed that
+   * depends only on (run seed, epoch, micro-batch), so a resumed run draws the same masks as an uninterrupted one.
+   */
+  reseedDropout(seed: string | number): void {
+    this.dropoutRng = seedrandom(`lora-dropout:${seed}`);
   }
 
   /** The adapter's contribution for input x (N, in): scaling · (dropout(x)·Aᵀ)·Bᵀ → (N, out). */

@@ -10,14 +10,18 @@ import { LoraAdapter } from '../model/lora.js';
 import { loadLlama, saveLlama } from '../model/checkpoint.js';
 import type { Batch } from './batches.js';
 import { causalLmLoss } from './losses.js';
-import type { TrainOptions } from './trainer.js';
+import type { MicroStep, TrainOptions } from './trainer.js';
 
 export type ModelHooks = Pick<TrainOptions, 'params' | 'lossFn' | 'saveState' | 'loadState'>;
 
-/** Mean target-token cross-entropy of a batch under `model` (LoRA dropout on). */
-export function llamaLoss(model: Llama): (batch: Batch) => tf.Scalar {
-  return (batch) =>
+/**
+ * Mean target-token cross-entropy of a batch under `model` (LoRA dropout on; its masks are drawn from the
+ * micro-batch's seed, so a resumed run repeats them).
+ */
+export function llamaLoss(model: Llama): (batch: Batch, micro?: MicroStep) => tf.Scalar {
+  return (batch, micro) =>
     tf.tidy(() => {
+      if (micro) model.lora?.reseedDropout(micro.seed);
       const logits = model.forward(batch.inputIds, { attentionMask: batch.attentionMask, training: true }); // (B, T, V)
       return causalLmLoss(logits, batch.inputIds, batch.labelMask);
     });

@@ -83,18 +83,18 @@ describe('training the LLaMA model', () => {
     model.dispose();
   });
 
-  test('LoRA training killed and resumed ends with the same adapter and curve (dropout 0)', async () => {
-    const ref = setup(0);
+  test.each([0, 0.05])('LoRA training killed and resumed ends with the same adapter and curve (dropout %p)', async (dropout) => {
+    const ref = setup(dropout);
     const full = await train(opts(ref, tmp(), undefined, { epochs: 4 }));
     const refAdapter = ref.lora!.variables().map((v) => Array.from(v.dataSync()));
 
     const out = tmp();
-    const killed = setup(0);
+    const killed = setup(dropout);
     await expect(
       train(opts(killed, out, undefined, { epochs: 4, saveEvery: 3, onLog: (e) => { if (e.step === 5) throw new Error('kill'); } })),
     ).rejects.toThrow('kill');
     killed.dispose();
-    const resumed = setup(0);
+    const resumed = setup(dropout);
     const res = await train(opts(resumed, out, undefined, { epochs: 4, saveEvery: 3 }));
     expect(res.resumedFrom).toBe(3);
     expect(resumed.lora!.variables().map((v) => Array.from(v.dataSync()))).toEqual(refAdapter);
