@@ -3,8 +3,7 @@
  * skip-if-done logic, and a real check of the committed tiny base model (ckpts/tiny).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend.js';
 import { Llama } from '../../src/model/llama.js';
@@ -22,18 +21,13 @@ import { generate } from '../../src/generation/generate.js';
 import { getStage } from '../../src/experiment/registry.js';
 import '../../src/experiment/stages/train.js';
 import { REPO_ROOT } from '../helpers/shared.js';
+import { tmpDirs } from '../helpers/tmp.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
-const made: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'seqsch-finetune-'));
-  made.push(d);
-  return d;
-};
-afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tmpDirs('seqsch-finetune-');
 
 // 20 short conversations of the synthetic corpus (answers ≤ 12 LLaMA tokens keep the toy runs fast)
 const CONVS: Conversation[] = loadConversations(join(REPO_ROOT, 'data/synthetic/train.json'))

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/backend.js';
 import type { LlamaConfig } from '../../src/model/config.js';
@@ -10,18 +9,13 @@ import { fullHooks, loraHooks } from '../../src/training/llama-hooks.js';
 import { causalLmLoss } from '../../src/training/losses.js';
 import { train, type TrainOptions } from '../../src/training/trainer.js';
 import type { LogEntry } from '../../src/training/checkpoint.js';
+import { tmpDirs } from '../helpers/tmp.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
-const made: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'seqsch-train-llama-'));
-  made.push(d);
-  return d;
-};
-afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tmpDirs('seqsch-train-llama-');
 
 const CONFIG: LlamaConfig = {
   hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1, headDim: 8, rmsNormEps: 1e-6,

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,19 +8,14 @@ import { REPO_ROOT } from '../helpers/shared.js';
 import { train, type TrainOptions } from '../../src/training/trainer.js';
 import type { LogEntry } from '../../src/training/checkpoint.js';
 import { Toy, toyTrainOptions as options, TOY_EXAMPLES as EXAMPLES } from './toy.js';
+import { tmpDirs } from '../helpers/tmp.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
 });
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const made: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'seqsch-train-'));
-  made.push(d);
-  return d;
-};
-afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tmpDirs('seqsch-train-');
 
 /** Everything in a log row except wall-clock time. */
 const curve = (h: LogEntry[]) => h.map(({ seconds: _s, ...rest }) => rest);
