@@ -31,16 +31,17 @@ export const makeDataCommand: CommandModule<object, Args> = {
         .option('pretrain', { type: 'number', default: DEFAULT_SIZES.pretrain, describe: 'conversations for training the tiny base model' })
         .option('seed', { type: 'string', default: '0', describe: 'random seed (same seed and sizes → byte-identical files)' })
         .option('max-length', { type: 'number', default: DEFAULT_MAX_LENGTH, describe: 'max new tokens of the embedded default; answer lengths scale with it' })
-        .option('corpus-version', { type: 'number', default: 1, describe: 'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2)' }),
+        .option('corpus-version', { type: 'number', default: 1, describe: 'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)' }),
     ) as never,
   handler: async (argv) => {
     for (const k of ['train', 'val', 'pretrain', 'max-length'] as const) {
       if (!Number.isInteger(argv[k]) || argv[k] < 0) throw new Error(`--${k} must be a non-negative integer, got ${argv[k]}`);
     }
-    if (argv['corpus-version'] !== 1 && argv['corpus-version'] !== 2) throw new Error(`--corpus-version must be 1 or 2, got ${argv['corpus-version']}`);
+    const version = argv['corpus-version'];
+    if (version !== 1 && version !== 2 && version !== 3) throw new Error(`--corpus-version must be 1, 2 or 3, got ${version}`);
     const m = writeSyntheticData(argv.out, {
       seed: argv.seed, maxLength: argv['max-length'], train: argv.train, val: argv.val, pretrain: argv.pretrain,
-      ...(argv['corpus-version'] === 2 ? { version: 2 as const } : {}),
+      ...(version !== 1 ? { version } : {}),
     });
     report(argv.json, { out: argv.out, ...m }, () => {
       const head = `answer length (LLaMA-1 tokens, BOS incl.) at q = ${REPORT_QUANTILES.join(' ')}`;

@@ -44,12 +44,13 @@ const MAX_REDRAWS = 200;
 
 export function makeSynthetic(opts: SyntheticOptions): Conversation[] {
   const { n, seed, maxLength = DEFAULT_MAX_LENGTH, startId = 1, stream = 'train', exclude, unique = false, version = 1 } = opts;
-  if (version !== 1 && version !== 2) throw new Error(`makeSynthetic: version must be 1 or 2, got ${String(version)}`);
+  if (version !== 1 && version !== 2 && version !== 3) throw new Error(`makeSynthetic: version must be 1, 2 or 3, got ${String(version)}`);
   if (!Number.isInteger(n) || n < 0) throw new Error(`makeSynthetic: n must be a non-negative integer, got ${n}`);
   if (!(maxLength >= 16)) throw new Error(`makeSynthetic: maxLength must be ≥ 16, got ${maxLength}`);
   const scale = maxLength / DEFAULT_MAX_LENGTH;
-  // Version 2 draws from its own stream, so it is not a re-formatting of version 1's draws.
-  const r = new Rand(version === 1 ? `seqsch-synthetic/${seed}/${stream}` : `seqsch-synthetic-v${version}/${seed}/${stream}`);
+  // Version 2 draws from its own stream, so it is not a re-formatting of version 1's draws; version 3 shares
+  // version 2's stream (it re-formats the count family; redraws of colliding instructions then diverge).
+  const r = new Rand(version === 1 ? `seqsch-synthetic/${seed}/${stream}` : `seqsch-synthetic-v2/${seed}/${stream}`);
   const seen = new Set<string>();
   const out: Conversation[] = [];
   for (let i = 0; i < n; i++) {

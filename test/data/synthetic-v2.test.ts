@@ -77,7 +77,7 @@ describe('synthetic corpus version 2: countdown markers', () => {
     const v1 = makeSynthetic({ n: 50, seed: 3, stream: 'val' });
     expect(makeSynthetic({ n: 50, seed: 3, stream: 'val', version: 1 })).toEqual(v1);
     expect(makeSynthetic({ n: 50, seed: 3, stream: 'val', version: 2 })).not.toEqual(v1);
-    expect(() => makeSynthetic({ n: 1, seed: 3, version: 3 as never })).toThrow(/version must be 1 or 2/);
+    expect(() => makeSynthetic({ n: 1, seed: 3, version: 4 as never })).toThrow(/version must be 1, 2 or 3, got 4/);
   });
 });
 

@@ -17,9 +17,14 @@ import {
  * "First, ..."). 2: counts always as digits and the counting families' markers count DOWN to 1 ("7. Cat\n6. Dog
  * ...\n1. Owl", "Step 5: ...", "3. Cats are red. 2. ...", "5 moon, 4 moon, ..., 1 moon"), so a tiny model copies
  * the number once from the instruction and then only decrements and stops after 1 (a local step, no counting).
- * Version 1 draws and text are unchanged byte for byte.
+ * 3: version 2 with "Count from a to b" answered as "a of b, a+1 of b, ..., b of b." (and "Count down from b to
+ * a" as "b to a, b-1 to a, ..., a to a."): every item restates the end, so stopping is a local check (the two
+ * numbers of the last item are equal) instead of a comparison with a number far back in the prompt, which a
+ * 2M-parameter model trained on version 2 failed at (it kept counting past b). Items are twice as long, so the
+ * span is half the drawn one. Version 3 uses version 2's random stream, but halved spans make more instructions
+ * collide and be redrawn, so the two corpora part ways early. Version 1 draws and text are unchanged byte for byte.
  */
-export type CorpusVersion = 1 | 2;
+export type CorpusVersion = 1 | 2 | 3;
 
 /** How strongly the instruction sets the answer length. */
 export type LengthControl = 'fixed' | 'loose' | 'open';
@@ -49,10 +54,10 @@ const article = (w: string) => (/^[aeiou]/.test(w) ? `an ${w}` : `a ${w}`);
 const nounPhrase = (n: Noun) => (n.pl === n.sg ? n.sg : article(n.sg));
 /** Small counts are written as words half of the time, larger ones always as digits. */
 const countWord = (r: Rand, n: number) => (n < NUMBER_WORDS.length && r.chance(0.5) ? NUMBER_WORDS[n] : String(n));
-/** Version 2 always writes the count as digits (and draws nothing for it). */
-const countText = (r: Rand, n: number, v: CorpusVersion) => (v === 2 ? String(n) : countWord(r, n));
-/** The marker number of item i (0-based) of n: counting up in version 1, down to 1 in version 2. */
-const marker = (i: number, n: number, v: CorpusVersion) => (v === 2 ? n - i : i + 1);
+/** Versions 2 and 3 always write the count as digits (and draws nothing for it). */
+const countText = (r: Rand, n: number, v: CorpusVersion) => (v >= 2 ? String(n) : countWord(r, n));
+/** The marker number of item i (0-based) of n: counting up in version 1, down to 1 from version 2 on. */
+const marker = (i: number, n: number, v: CorpusVersion) => (v >= 2 ? n - i : i + 1);
 const sc = (n: number, scale: number) => Math.max(1, Math.round(n * scale));
 
 function topic(r: Rand): { noun: Noun; cat: string } {
@@ -101,17 +106,22 @@ const list: Family = {
   },
 };
 
-/** "Count from 3 to 17." → "3, 4, ..., 17." (and counting down). The long right tail comes mostly from here. */
+/**
+ * "Count from 3 to 17." → "3, 4, ..., 17." (and counting down). The long right tail comes mostly from here.
+ * Version 3: "3 of 17, 4 of 17, ..., 17 of 17." / "17 to 3, 16 to 3, ..., 3 to 3." over half the drawn span.
+ */
 const count: Family = {
   name: 'count', control: 'fixed', weight: 12,
-  make(r, scale) {
-    const span = r.logInt(3, sc(80, scale));
+  make(r, scale, v = 1) {
+    const drawn = r.logInt(3, sc(80, scale));
+    const span = v === 3 ? Math.max(2, Math.round(drawn / 2)) : drawn;
     const a = r.chance(0.4) ? 1 : r.int(1, sc(60, scale));
     const b = a + span - 1;
     const down = r.chance(0.3);
     const nums = Array.from({ length: span }, (_, i) => (down ? b - i : a + i));
     const instruction = down ? `Count down from ${b} to ${a}.` : `Count from ${a} to ${b}.`;
-    return { instruction, count: span, respond: () => `${nums.join(', ')}.` };
+    const items = v === 3 ? nums.map((k) => (down ? `${k} to ${a}` : `${k} of ${b}`)) : nums;
+    return { instruction, count: span, respond: () => `${items.join(', ')}.` };
   },
 };
 
@@ -139,7 +149,7 @@ const sentences: Family = {
       instruction: `Write ${countText(r, n, v)} sentences about ${t.noun.pl}.`, count: n,
       respond: (q) => Array.from({ length: n }, (_, i) => {
         const s = topicSentence(q, t);
-        if (v === 2) return `${marker(i, n, v)}. ${s}`;
+        if (v >= 2) return `${marker(i, n, v)}. ${s}`;
         return `${ORDINALS[i + 1]}, ${s.startsWith('I ') ? s : s.charAt(0).toLowerCase() + s.slice(1)}`;
       }).join(' '),
     };
@@ -152,7 +162,7 @@ const repeat: Family = {
   make(r, scale, v = 1) {
     const w = r.pick(REPEAT_WORDS);
     const n = r.logInt(2, sc(24, scale));
-    if (v === 2) {
+    if (v >= 2) {
       return { instruction: `Repeat the word ${w} ${n} times.`, count: n, respond: () => Array.from({ length: n }, (_, i) => `${marker(i, n, v)} ${w}`).join(', ') };
     }
     return { instruction: `Repeat the word ${w} ${countWord(r, n)} times.`, count: n, respond: () => Array(n).fill(w).join(' ') };

@@ -1,0 +1,81 @@
+/**
+ * Corpus version 3 (data/synthetic-v3, the corpus of ckpts/tiny-v3): version 2 with "Count from a to b" answered
+ * as "a of b, …, b of b." and "Count down from b to a" as "b to a, …, a to a." over half the drawn span; every
+ * other family's draws and text are version 2's, and the length distribution stays Vicuna-like.
+ */
+import { mkdtempSync, copyFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { makeSyntheticSplits, drawTask, Rand, quantiles, answerOf, DEFAULT_MAX_LENGTH } from '../../src/data/synthetic.js';
+import { ensureSyntheticData, splitStats, MANIFEST_FILE, SPLITS, type SyntheticManifest } from '../../src/data/synthetic/files.js';
+import { countTokens } from '../../src/tokenizer/llama.js';
+import { readJson } from '../../src/util/fs.js';
+import { describeShared, sharedPath, REPO_ROOT } from '../helpers/shared.js';
+
+const V3_DIR = resolve(REPO_ROOT, 'data/synthetic-v3');
+
+describe('synthetic corpus version 3: counting restates the end in every item', () => {
+  const r2 = new Rand('length-control-v3');
+  const r3 = new Rand('length-control-v3');
+  const pairs = Array.from({ length: 3000 }, () => {
+    const v2 = drawTask(r2, 1, 2);
+    const v3 = drawTask(r3, 1, 3);
+    // answers drawn from the same state as well, so the streams stay in step
+    return { v2: { ...v2, answer: v2.task.respond(r2) }, v3: { ...v3, answer: v3.task.respond(r3) } };
+  });
+
+  test('"Count from a to b." → "a of b, a+1 of b, …, b of b."; down → "b to a, …, a to a."', () => {
+    const counts = pairs.filter((p) => p.v3.family.name === 'count').map((p) => p.v3);
+    expect(counts.length).toBeGreaterThan(200);
+    let down = 0;
+    for (const { task, answer } of counts) {
+      const up = task.instruction.match(/^Count from (\d+) to (\d+)\.$/);
+      const dn = task.instruction.match(/^Count down from (\d+) to (\d+)\.$/);
+      expect(up || dn).toBeTruthy();
+      const [x, y] = (up ?? dn)!.slice(1, 3).map(Number);
+      const nums = up ? Array.from({ length: y - x + 1 }, (_, i) => x + i) : Array.from({ length: x - y + 1 }, (_, i) => x - i);
+      expect(nums.length).toBe(task.count);
+      expect(answer).toBe(`${nums.map((k) => (up ? `${k} of ${y}` : `${k} to ${y}`)).join(', ')}.`);
+      if (dn) down++;
+    }
+    expect(down).toBeGreaterThan(30);
+  });
+
+  test('the span is half of version 2\'s draw (at least 2); every other family is version 2 byte for byte', () => {
+    for (const { v2, v3 } of pairs) {
+      expect(v3.family.name).toBe(v2.family.name);
+      if (v3.family.name === 'count') expect(v3.task.count).toBe(Math.max(2, Math.round(v2.task.count! / 2)));
+      else expect([v3.task.instruction, v3.answer]).toEqual([v2.task.instruction, v2.answer]);
+    }
+  });
+});
+
+describeShared('synthetic corpus version 3: answer lengths shaped like Vicuna-7B on Alpaca, scaled to 256', ['data/alpaca/alpaca-val-10k-length.json'], () => {
+  // Same bound as versions 1 and 2 (each quantile 10–99% within ±25% or ±4 tokens of Vicuna's, scaled by 256/512).
+  const vicuna = readJson<{ 'L_t0.0': number }[]>(sharedPath('data/alpaca/alpaca-val-10k-length.json')).map((r) => r['L_t0.0']);
+  const levels = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
+
+  test('val split quantiles and the share over max_length', () => {
+    const { val, train } = makeSyntheticSplits({ seed: 0, pretrain: 0, version: 3 });
+    const ours = quantiles(val.map((c) => countTokens(answerOf(c))), levels);
+    const ref = quantiles(vicuna, levels).map((q) => (q * DEFAULT_MAX_LENGTH) / 512);
+    ours.forEach((q, i) => expect(Math.abs(q - ref[i])).toBeLessThanOrEqual(Math.max(0.25 * ref[i], 4)));
+    const st = splitStats(train, DEFAULT_MAX_LENGTH);
+    expect(st.overMaxLength).toBeGreaterThanOrEqual(0.004);
+    expect(st.overMaxLength).toBeLessThanOrEqual(0.025);
+  });
+});
+
+const committed = existsSync(join(V3_DIR, MANIFEST_FILE));
+(committed ? test : test.skip)('the committed data/synthetic-v3 files are what the generator makes for their manifest', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'seqsch-synth-v3-'));
+  try {
+    for (const f of [MANIFEST_FILE, 'train.json', 'val.json']) copyFileSync(join(V3_DIR, f), join(dir, f));
+    const m = ensureSyntheticData(dir); // regenerates pretrain.json, checks train/val byte for byte
+    expect(SPLITS.every((s) => existsSync(join(dir, `${s}.json`)))).toBe(true);
+    expect(m.params.version).toBe(3);
+    expect(m.params).toEqual(readJson<SyntheticManifest>(join(V3_DIR, MANIFEST_FILE)).params);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
