@@ -5,10 +5,10 @@
   "targets": [
     {
       "target_name": "seqsch_blas",
-      "sources": ["blas.cc"],
+      "sources": ["blas.cc", "fused.cc"],
       "include_dirs": ["<!(node -p \"require('path').dirname(require.resolve('node-addon-api/package.json'))\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-O3", "-std=c++17"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-trapping-math", "-fno-math-errno"],
       "libraries": ["-lopenblas"]
     }
   ]

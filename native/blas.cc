@@ -204,4 +204,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace
 
-NODE_API_MODULE(seqsch_blas, Init)
+void RegisterFused(Napi::Env env, Napi::Object exports);  // native/fused.cc
+
+namespace {
+Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  Init(env, exports);
+  RegisterFused(env, exports);
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(seqsch_blas, InitAll)

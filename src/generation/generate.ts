@@ -82,7 +82,8 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
   const lastPos = Int32Array.from(prompts, (p) => p.length - 1);
 
   const sampler = new Sampler(opts.temperature ?? 0, opts.seed ?? 0);
-  const cache = new KVCache(model.config.numLayers);
+  // room for the prompt and every new token: the in-place cache (native path) then never grows
+  const cache = new KVCache(model.config.numLayers, { capacity: T0 + maxNew });
   const outputs: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(B).fill(false);
   let steps = 0;

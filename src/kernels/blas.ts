@@ -16,8 +16,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { threadsFor } from './blas-threads.js';
 
-/** The addon's exports (native/blas.cc). */
-interface BlasAddon {
+/** The addon's exports (native/blas.cc; the fused inference kernels of native/fused.cc are typed in ./fused.ts). */
+export interface BlasAddon {
   setParams(params: Float64Array): void;
   sgemm(heap: ArrayBuffer, batchIndex?: Int32Array): void;
   info(): { config: string; corename: string; threads: number; parallel: number };
@@ -60,6 +60,14 @@ let calls = 0;
 
 export function blasStatus(): BlasStatus {
   return status;
+}
+
+/**
+ * The loaded addon while the provider is installed and switched on, else undefined: src/kernels/fused.ts
+ * runs its inference kernels only then, so SEQSCH_BLAS=0 and setBlasEnabled(false) turn them off too.
+ */
+export function activeBlasAddon(): BlasAddon | undefined {
+  return enabled && status.active ? addon : undefined;
 }
 
 /** Number of matmul kernels the addon has run since the process started. */

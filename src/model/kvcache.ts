@@ -1,30 +1,121 @@
 /**
  * Key/value cache for incremental decoding: per layer, the rotated keys and the values of every
- * position seen so far, laid out head-major as attention consumes them.
+ * position seen so far, laid out head-major as attention consumes them, (B, nKvHeads, positions, headDim).
  *
- * The cache owns its tensors (kept outside any tidy) and frees the previous step's when it appends.
- * It holds no attention mask: the caller passes the mask of past + new positions to each forward,
- * as Hugging Face does. It does not evict or reorder rows (a finished row just keeps being padded).
+ * Two storage modes, fixed at the first write. In place (wasm with the native kernels active, see
+ * src/kernels/fused.ts): per layer one preallocated (B, nKv, capacity, hd) buffer for keys and one for
+ * values, written row by row (the native decode-attention kernel writes its own rows), grown by
+ * doubling when full; attention reads the filled prefix. Concat (everywhere else): each append
+ * concatenates, as before. The buffers belong to the cache alone — never reshaped, cloned or handed
+ * to another kernel that could keep their dataId. The cache holds no attention mask (the caller passes
+ * the mask of past + new positions to each forward, as Hugging Face does) and never evicts rows.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { fusedKernelsActive } from '../kernels/fused.js';
+
+export interface KVCacheOptions {
+  /** positions to reserve at the first write (prompt + new tokens); the in-place buffers double beyond it */
+  capacity?: number;
+}
+
+/** The in-place buffers of one layer, for a kernel that writes row `past` itself. */
+export interface CacheSlot {
+  k: tf.Tensor4D; // (B, nKv, capacity, hd)
+  v: tf.Tensor4D;
+  past: number;
+}
 
 export class KVCache {
-  /** per layer: (B, nKvHeads, pastLength, headDim) */
+  /** per layer: concat mode (B, nKv, length, hd); in-place mode (B, nKv, capacity, hd) */
   private keys: (tf.Tensor4D | null)[];
   private values: (tf.Tensor4D | null)[];
+  /** positions cached per layer */
+  private lengths: number[];
+  private mode: 'concat' | 'inPlace' | undefined;
   /** number of cached positions (identical for every layer once a forward has finished) */
   length = 0;
 
-  constructor(readonly numLayers: number) {
+  constructor(readonly numLayers: number, private readonly opts: KVCacheOptions = {}) {
     this.keys = new Array(numLayers).fill(null);
     this.values = new Array(numLayers).fill(null);
+    this.lengths = new Array(numLayers).fill(0);
+  }
+
+  /** Whether this cache stores in place (decided at the first write from fusedKernelsActive()). */
+  get inPlace(): boolean {
+    this.mode ??= fusedKernelsActive() ? 'inPlace' : 'concat';
+    return this.mode === 'inPlace';
   }
 
   /**
    * Append this step's keys/values for `layer` ((B, nKv, T, hd) each) and return the full
-   * (B, nKv, past + T, hd) tensors. The returned tensors belong to the cache: do not dispose them.
+   * (B, nKv, past + T, hd) tensors. In concat mode the returned tensors belong to the cache (do not
+   * dispose them); in place they are `k`/`v` themselves when the cache was empty, else copies of the
+   * filled prefix (tracked by the caller's tidy).
    */
   append(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+    if (!this.inPlace) return this.concat(layer, k, v);
+    const [B, H, T, hd] = k.shape;
+    const { k: kb, v: vb, past } = this.slot(layer, B, H, hd, T);
+    write(k, kb, past);
+    write(v, vb, past);
+    this.commit(layer, T);
+    if (past === 0) return [k, v];
+    return [tf.slice(kb, [0, 0, 0, 0], [B, H, past + T, hd]), tf.slice(vb, [0, 0, 0, 0], [B, H, past + T, hd])];
+  }
+
+  /**
+   * In-place mode: the buffers of `layer` with room for `T` more positions (grown by doubling when
+   * full), for a kernel that writes rows [past, past + T) itself; call commit(layer, T) afterwards.
+   */
+  slot(layer: number, B: number, nKv: number, hd: number, T = 1): CacheSlot {
+    if (!this.inPlace) throw new Error('KVCache.slot: this cache stores by concatenation (native kernels were not active at its first write)');
+    const past = this.lengths[layer];
+    let kb = this.keys[layer];
+    if (kb && (kb.shape[0] !== B || kb.shape[1] !== nKv || kb.shape[3] !== hd)) {
+      throw new Error(`KVCache layer ${layer}: holds [${kb.shape[0]}, ${kb.shape[1]}, ·, ${kb.shape[3]}], got keys for [${B}, ${nKv}, ·, ${hd}]`);
+    }
+    if (!kb || kb.shape[2] < past + T) {
+      const cap = Math.max(past + T, kb ? 2 * kb.shape[2] : (this.opts.capacity ?? 0));
+      const [nk, nv] = [tf.keep(tf.zeros([B, nKv, cap, hd])) as tf.Tensor4D, tf.keep(tf.zeros([B, nKv, cap, hd])) as tf.Tensor4D];
+      if (kb) {
+        copyPrefix(kb, nk, past);
+        copyPrefix(this.values[layer]!, nv, past);
+        kb.dispose();
+        this.values[layer]!.dispose();
+      }
+      this.keys[layer] = kb = nk;
+      this.values[layer] = nv;
+    }
+    return { k: kb, v: this.values[layer]!, past };
+  }
+
+  /** Record that rows [past, past + T) of `layer` were written. */
+  commit(layer: number, T: number): void {
+    this.lengths[layer] += T;
+    if (layer === this.numLayers - 1) this.length = this.lengths[layer];
+  }
+
+  /** Past length seen by `layer` before this step's append. */
+  pastLength(layer = 0): number {
+    return this.lengths[layer];
+  }
+
+  /** Positions the in-place buffers of `layer` hold room for (0 before the first write or in concat mode). */
+  capacity(layer = 0): number {
+    return this.mode === 'inPlace' ? (this.keys[layer]?.shape[2] ?? 0) : 0;
+  }
+
+  dispose(): void {
+    for (const t of [...this.keys, ...this.values]) t?.dispose();
+    this.keys.fill(null);
+    this.values.fill(null);
+    this.lengths.fill(0);
+    this.length = 0;
+  }
+
+  private concat(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
     const oldK = this.keys[layer];
     const oldV = this.values[layer];
     const newK = oldK ? tf.concat4d([oldK, k], 2) : k.clone();
@@ -35,19 +126,28 @@ export class KVCache {
     if (oldV) oldV.dispose();
     this.keys[layer] = newK;
     this.values[layer] = newV;
-    if (layer === this.numLayers - 1) this.length = newK.shape[2];
+    this.commit(layer, k.shape[2]);
     return [newK, newV];
   }
+}
 
-  /** Past length seen by `layer` before this step's append. */
-  pastLength(layer = 0): number {
-    return this.keys[layer]?.shape[2] ?? 0;
-  }
+/** Float32 view of a wasm tensor's heap data (taken after any allocation: growing memory detaches views). */
+function heapView(t: tf.Tensor): Float32Array {
+  return (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
+}
 
-  dispose(): void {
-    for (const t of [...this.keys, ...this.values]) t?.dispose();
-    this.keys.fill(null);
-    this.values.fill(null);
-    this.length = 0;
-  }
+/** src (B, H, T, hd) → rows [at, at + T) of dst (B, H, cap, hd). */
+function write(src: tf.Tensor4D, dst: tf.Tensor4D, at: number): void {
+  const [B, H, T, hd] = src.shape;
+  const cap = dst.shape[2];
+  const s = heapView(src), d = heapView(dst);
+  for (let bh = 0; bh < B * H; bh++) d.set(s.subarray(bh * T * hd, (bh + 1) * T * hd), (bh * cap + at) * hd);
+}
+
+/** Rows [0, rows) of src (B, H, capS, hd) → the same rows of dst (B, H, capD, hd). */
+function copyPrefix(src: tf.Tensor4D, dst: tf.Tensor4D, rows: number): void {
+  const [B, H, capS, hd] = src.shape;
+  const capD = dst.shape[2];
+  const s = heapView(src), d = heapView(dst);
+  for (let bh = 0; bh < B * H; bh++) d.set(s.subarray(bh * capS * hd, (bh * capS + rows) * hd), bh * capD * hd);
 }

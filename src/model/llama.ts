@@ -15,6 +15,7 @@ import seedrandom from 'seedrandom';
 import type { LlamaConfig } from './config.js';
 import { countParameters } from './config.js';
 import type { KVCache } from './kvcache.js';
+import { addRmsNorm, decodeAttention, nativeInference, rmsNorm, swiGLU, type DecodeStep, type Eps } from './fused.js';
 import { DEFAULT_LORA, LORA_TARGETS, LoraAdapter, MODULE_PATH, loraDims as projDims, type LoraConfig, type LoraTarget } from './lora.js';
 import type { TensorSource } from './safetensors.js';
 
@@ -47,6 +48,22 @@ interface DecoderLayer extends Record<LoraTarget, tf.Variable> {
   down_proj: tf.Variable; // (I, d)
 }
 
+/** What every layer of one forward shares. */
+interface ForwardContext {
+  B: number;
+  T: number;
+  cache?: KVCache;
+  training: boolean;
+  /** small ops as native kernels (src/model/fused.ts: inference on wasm with the addon active) */
+  native: boolean;
+  /** composite attention: rotary angles (B|1, T, 1, hd) and the causal + padding bias (B|1, 1, T, past + T) or null */
+  cos?: tf.Tensor;
+  sin?: tf.Tensor;
+  bias: tf.Tensor | null;
+  /** set instead for a native decode step (T = 1) against an in-place cache */
+  decode?: DecodeStep;
+}
+
 /** Additive mask value: large enough to zero a softmax weight, finite so a fully padded row gives no NaN. */
 const MASKED = -1e9;
 
@@ -62,6 +79,7 @@ export class Llama {
   private readonly rotateHalf: tf.Tensor2D; // (hd, hd): x·R = rotate_half(x) = [−x₂, x₁]
   private tiedHead: { dataId: object; t: tf.Tensor2D } | null = null; // embedᵀ (d, V) for inference, and the embedding data it was made from
   private readonly c: { eps: tf.Scalar; scale: tf.Scalar; masked: tf.Scalar; one: tf.Scalar; oneI: tf.Scalar };
+  private readonly eps: Eps;
 
   constructor(readonly config: LlamaConfig, read: WeightReader) {
     const { hiddenSize: d, headDim: hd, vocabSize: V } = config;
@@ -104,6 +122,7 @@ export class Llama {
       one: tf.keep(tf.scalar(1)),
       oneI: tf.keep(tf.scalar(1, 'int32')),
     }));
+    this.eps = { value: config.rmsNormEps, scalar: this.c.eps };
     this.buildRope(Math.max(config.maxPositionEmbeddings, 1));
     if (config.tieWordEmbeddings) this.tiedHeadT(); // made now so a forward never changes the tensor count
   }
@@ -146,18 +165,27 @@ export class Llama {
     const training = opts.training ?? false;
     if (past + T > this.rope.length) this.buildRope(2 * (past + T)); // positions never exceed past + T − 1
     const lastOnly = (opts.lastOnly ?? false) && T > 1;
+    const native = nativeInference(training);
     return tf.tidy(() => {
-      // ---- rotary angles (shared by all layers): cos/sin (B or 1, T, 1, hd)
       const [pos, posB] = this.positions(B, T, past, mask, opts.positionIds); // (posB·T) int32
-      const cos = tf.reshape(tf.gather(this.rope.cos, pos), [posB, T, 1, hd]);
-      const sin = tf.reshape(tf.gather(this.rope.sin, pos), [posB, T, 1, hd]);
-      // ---- causal + padding bias (shared by all layers): (B or 1, 1, T, past + T), or none
-      const bias = this.attentionBias(B, T, past, mask);
+      const f: ForwardContext = { B, T, cache, training, native, bias: null };
+      if (native && T === 1 && cache?.inPlace) {
+        // ---- decode step in native kernels: rotary tables + position ids and the raw mask go to the kernel
+        const { numHeads, numKvHeads } = this.config;
+        const m = mask && mask.dtype !== 'int32' && mask.dtype !== 'float32' ? tf.cast(mask, 'int32') : mask;
+        f.decode = { numHeads, numKvHeads, headDim: hd, cos: this.rope.cos, sin: this.rope.sin, pos, mask: m as tf.Tensor2D | undefined };
+      } else {
+        // ---- rotary angles (shared by all layers): cos/sin (B or 1, T, 1, hd)
+        f.cos = tf.reshape(tf.gather(this.rope.cos, pos), [posB, T, 1, hd]);
+        f.sin = tf.reshape(tf.gather(this.rope.sin, pos), [posB, T, 1, hd]);
+        // ---- causal + padding bias (shared by all layers): (B or 1, 1, T, past + T), or none
+        f.bias = this.attentionBias(B, T, past, mask);
+      }
       // ---- token embeddings: (B·T, d)
       let x = tf.gather(this.embed, tf.reshape(inputIds, [B * T])) as tf.Tensor2D;
-      for (let l = 0; l < this.layers.length; l++) x = this.decoderLayer(l, x, B, T, cos, sin, bias, cache, training);
+      for (let l = 0; l < this.layers.length; l++) x = this.decoderLayer(l, x, f);
       // ---- final norm and LM head
-      x = this.rmsNorm(x, this.norm); // (B·T, d)
+      x = rmsNorm(x, this.norm, this.eps, native); // (B·T, d)
       const Tout = lastOnly ? 1 : T;
       if (lastOnly) x = tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d]); // left padding: the last column is real
       const logits = this.lmHead(x, training); // (B·Tout, V)
@@ -166,26 +194,35 @@ export class Llama {
   }
 
   /** One pre-norm decoder layer on the residual stream x (B·T, d). */
-  private decoderLayer(
-    l: number, x: tf.Tensor2D, B: number, T: number, cos: tf.Tensor, sin: tf.Tensor, bias: tf.Tensor | null,
-    cache: KVCache | undefined, training: boolean,
-  ): tf.Tensor2D {
-    const { numHeads: nH, numKvHeads: nKv, headDim: hd } = this.config;
+  private decoderLayer(l: number, x: tf.Tensor2D, f: ForwardContext): tf.Tensor2D {
     const L = this.layers[l];
     const lora = this.lora?.enabled ? this.lora : null;
     // input (N, in) → (N, out) through a projection, plus its LoRA update when one is attached
     const proj = (target: LoraTarget, input: tf.Tensor2D): tf.Tensor2D => {
       const y: tf.Tensor2D = tf.matMul(input, L[target]);
-      return lora?.has(l, target) ? (tf.add(y, lora.delta(l, target, input, training)) as tf.Tensor2D) : y;
+      return lora?.has(l, target) ? (tf.add(y, lora.delta(l, target, input, f.training)) as tf.Tensor2D) : y;
     };
 
     // ---- self-attention
-    const h = this.rmsNorm(x, L.inputNorm); // (B·T, d)
+    const h = rmsNorm(x, L.inputNorm, this.eps, f.native); // (B·T, d)
     const q = proj('q_proj', h); // (B·T, nH·hd)
     const k = proj('k_proj', h); // (B·T, nKv·hd)
     const v = proj('v_proj', h); // (B·T, nKv·hd)
-    const qh = tf.mul(this.toHeads(this.applyRope(tf.reshape(q, [B, T, nH, hd]), cos, sin)), this.c.scale); // (B, nH, T, hd) · 1/√hd
-    let kh = this.toHeads(this.applyRope(tf.reshape(k, [B, T, nKv, hd]), cos, sin)); // (B, nKv, T, hd)
+    const o = f.decode ? decodeAttention(f.cache!, l, q, k, v, f.decode) : this.attention(l, q, k, v, f); // (B·T, nH·hd)
+    let h2: tf.Tensor2D;
+    [x, h2] = addRmsNorm(x, proj('o_proj', o), L.postNorm, this.eps, f.native); // x + attention, its norm (B·T, d)
+
+    // ---- SwiGLU MLP
+    const act = swiGLU(proj('gate_proj', h2), proj('up_proj', h2), f.native); // SiLU(gate)·up (B·T, I)
+    return tf.add(x, proj('down_proj', act)); // (B·T, d)
+  }
+
+  /** Composite self-attention of one layer: q (B·T, nH·hd), k/v (B·T, nKv·hd) → (B·T, nH·hd); appends k/v to the cache. */
+  private attention(l: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, f: ForwardContext): tf.Tensor2D {
+    const { numHeads: nH, numKvHeads: nKv, headDim: hd } = this.config;
+    const { B, T, cos, sin, bias, cache } = f;
+    const qh = tf.mul(this.toHeads(this.applyRope(tf.reshape(q, [B, T, nH, hd]), cos!, sin!)), this.c.scale); // (B, nH, T, hd) · 1/√hd
+    let kh = this.toHeads(this.applyRope(tf.reshape(k, [B, T, nKv, hd]), cos!, sin!)); // (B, nKv, T, hd)
     let vh = this.toHeads(tf.reshape(v, [B, T, nKv, hd])); // (B, nKv, T, hd)
     if (cache) [kh, vh] = cache.append(l, kh, vh); // (B, nKv, past + T, hd)
     const Tk = kh.shape[2];
@@ -197,20 +234,7 @@ export class Llama {
     if (bias) scores = tf.add(scores, bias);
     const probs = tf.softmax(scores); // (B, nH, T, Tk)
     const ctx = tf.matMul(tf.reshape(probs, [B, nKv, g * T, Tk]), vh); // (B, nKv, g·T, hd)
-    const o = this.fromHeads(tf.reshape(ctx, [B, nH, T, hd])); // (B·T, nH·hd)
-    x = tf.add(x, proj('o_proj', o)); // (B·T, d)
-
-    // ---- SwiGLU MLP
-    const h2 = this.rmsNorm(x, L.postNorm); // (B·T, d)
-    const gate = proj('gate_proj', h2); // (B·T, I)
-    const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), proj('up_proj', h2)) as tf.Tensor2D; // SiLU(gate)·up (B·T, I)
-    return tf.add(x, proj('down_proj', act)); // (B·T, d)
-  }
-
-  /** RMSNorm: x / √(mean(x²) + eps) · w over the last axis; x (N, d). */
-  private rmsNorm(x: tf.Tensor2D, w: tf.Tensor): tf.Tensor2D {
-    const ms = tf.mean(tf.square(x), -1, true); // (N, 1)
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.c.eps))), w);
+    return this.fromHeads(tf.reshape(ctx, [B, nH, T, hd])); // (B·T, nH·hd)
   }
 
   /** Rotary embedding, HF convention: x·cos + rotate_half(x)·sin; x (B, T, H, hd), cos/sin (B|1, T, 1, hd). */

@@ -8,6 +8,7 @@ import { initBackend } from '../../src/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { generate } from '../../src/generation/generate.js';
 import { tinyConfig } from '../model/helpers.js';
+import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';
 
 let model: Llama;
 const prompts = [[1, 7, 8, 9, 10, 11], [1, 12, 13], [1, 14, 15, 16, 17], [1]];
@@ -22,6 +23,16 @@ test('no tensor leaks: tf.memory().numTensors is the same before and after gener
   const before = tf.memory().numTensors;
   await generate(model, prompts, { maxNewTokens: 6 });
   await generate(model, prompts, { maxNewTokens: 6, temperature: 0.8, seed: 3 });
+  expect(tf.memory().numTensors).toBe(before);
+});
+
+test('the native decode path (in-place cache, fused kernels) gives the composite path\'s greedy tokens and counts', async () => {
+  if (!fusedKernelsActive()) return console.warn('native generate comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)');
+  const before = tf.memory().numTensors;
+  const native = await generate(model, prompts, { maxNewTokens: 12, eosTokenId: null });
+  const was = setFusedEnabled(false);
+  const composite = await generate(model, prompts, { maxNewTokens: 12, eosTokenId: null }).finally(() => setFusedEnabled(was));
+  expect(native.items).toEqual(composite.items);
   expect(tf.memory().numTensors).toBe(before);
 });
 

@@ -3,11 +3,14 @@
  * recompute (≤ 1e-5 rel., float32 summation-order noise is ~1e-7), grouped-query attention against the
  * equivalent multi-head model with repeated key/value heads (HF's repeat_kv), LoRA on every target
  * against PEFT's merge formula W + (alpha/r)·B·A computed independently in plain JS, and gradients.
+ * With the native addon active, KV-cache decoding runs the in-place cache and the fused decode kernels
+ * (src/model/fused.ts); they are checked against full recompute and against the composite path.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { KVCache } from '../../src/model/kvcache.js';
+import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';
 import { LORA_TARGETS, loraDims } from '../../src/model/lora.js';
 import { relError, tinyConfig } from './helpers.js';
 
@@ -73,8 +76,62 @@ describe('Llama forward', () => {
       expect(relError(ours, ref, V, keep)).toBeLessThan(1e-5);
     }
     expect(cache.length).toBe(T);
+    // with the addon: stored in place, grown by doubling from the prefill's P positions
+    expect(cache.inPlace).toBe(fusedKernelsActive());
+    if (cache.inPlace) expect(cache.capacity()).toBe(4 * P);
     cache.dispose();
     full.dispose();
+    model.dispose();
+  });
+
+  test.each([
+    ['capacity given up front (no growth)', 12, 12],
+    ['capacity 2, below the prefill (3 positions, then doubled to 6 and 12)', 2, 12],
+  ])('in-place cache with native decode kernels equals the composite path, GQA + left padding: %s', (_, capacity, finalCapacity) => {
+    if (!fusedKernelsActive()) return console.warn('native decode comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)');
+    const cfg = tinyConfig({ numKvHeads: 2 });
+    const model = Llama.random(cfg, 'native');
+    const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize, 3);
+    const V = cfg.vocabSize;
+    const P = 3;
+    /** prefill P columns, then decode one at a time; logits of each step's last position (B·V each) */
+    const decode = (native: boolean) => {
+      const was = setFusedEnabled(native);
+      const cache = new KVCache(cfg.numLayers, { capacity });
+      const out: Float32Array[] = [];
+      try {
+        for (let t = P; t <= T; t++) {
+          const c0 = t === P ? 0 : t - 1;
+          const sub = (a: Int32Array, from: number, to: number) => {
+            const r = new Int32Array(B * (to - from));
+            for (let b = 0; b < B; b++) r.set(a.subarray(b * T + from, b * T + to), b * (to - from));
+            return r;
+          };
+          const step = tf.tidy(() => {
+            const lg = model.forward(tf.tensor2d(sub(ids, c0, t), [B, t - c0], 'int32'), { attentionMask: tf.tensor2d(sub(mask, 0, t), [B, t], 'int32'), cache });
+            return tf.slice(lg, [0, t - c0 - 1, 0], [B, 1, V]);
+          });
+          out.push(step.dataSync() as Float32Array);
+          step.dispose();
+        }
+        expect(cache.inPlace).toBe(native);
+        if (native) expect(cache.capacity()).toBe(finalCapacity);
+      } finally {
+        cache.dispose();
+        setFusedEnabled(was);
+      }
+      return out;
+    };
+    const before = tf.memory().numTensors;
+    const ours = decode(true);
+    const ref = decode(false);
+    expect(tf.memory().numTensors).toBe(before);
+    // rows whose newest column is real (padding columns' logits are meaningless on both paths)
+    ours.forEach((o, s) => {
+      const t = P + s;
+      const keep = Int32Array.from({ length: B }, (_, b) => mask[b * T + t - 1]);
+      expect(relError(o, ref[s], V, keep)).toBeLessThan(1e-5);
+    });
     model.dispose();
   });
 

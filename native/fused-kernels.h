@@ -1,0 +1,205 @@
+// The compute loops of seqsch's fused inference kernels (native/fused.cc holds the N-API glue):
+// RMSNorm, SiLU(gate)·up and decode attention on raw float pointers. Header-only so that a scratch
+// micro-benchmark can include it without Node; nothing here allocates heap memory of tfjs or checks
+// bounds (the glue does).
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace seqsch_fused {
+
+/** Additive bias of a padding key, as src/model/llama.ts's MASKED. */
+constexpr float MASKED = -1e9f;
+
+// exp(x) for x ≤ 88 without a libm call, so loops over it vectorise: Cephes' expf polynomial after
+// x = n·ln2 + r (|r| ≤ ln2/2), 2^n put into the exponent bits; max error ~2 ulp. x < -87.3 gives 0
+// (as expf underflows), which is what softmax needs for masked scores.
+inline float fastExp(float x) {
+  const float xc = x < -87.3f ? -87.3f : (x > 88.0f ? 88.0f : x);
+  // round-to-nearest of x·log2(e) by the 1.5·2^23 trick (no floorf call, which would not vectorise)
+  const float magic = 12582912.0f;
+  const float n = (xc * 1.44269504088896341f + magic) - magic;
+  const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return x < -87.3f ? 0.0f : p * scale;
+}
+
+/** Σ a[i]·b[i] over n floats with 8 independent partial sums (vectorises without -ffast-math). */
+inline float dot(const float* a, const float* b, int n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) acc[l] += a[i + l] * b[i + l];
+  float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+/**
+ * s[t] = q·K[t] for t < len, K (len, hd) row-major. Eight keys at a time, each with its own 8-lane
+ * partial sums: eight independent chains keep the FMA units busy where one dot per key would wait
+ * on its own additions.
+ */
+inline void scores(const float* q, const float* K, int hd, int64_t len, float* s) {
+  int64_t t = 0;
+  if (hd % 8 == 0) {
+    for (; t + 8 <= len; t += 8) {
+      float acc[8][8] = {};
+      for (int i = 0; i < hd; i += 8)
+        for (int kk = 0; kk < 8; kk++)
+          for (int l = 0; l < 8; l++) acc[kk][l] += q[i + l] * K[(t + kk) * hd + i + l];
+      for (int kk = 0; kk < 8; kk++)
+        s[t + kk] = ((acc[kk][0] + acc[kk][4]) + (acc[kk][1] + acc[kk][5])) + ((acc[kk][2] + acc[kk][6]) + (acc[kk][3] + acc[kk][7]));
+    }
+  }
+  for (; t < len; t++) s[t] = dot(q, K + t * hd, hd);
+}
+
+/** out = x·cos + rotate_half(x)·sin (HF: rotate_half(x) = [−x₂, x₁]), then ·scale. */
+inline void rope(const float* x, const float* cos, const float* sin, float scale, float* out, int hd) {
+  const int h2 = hd / 2;
+  for (int i = 0; i < h2; i++) out[i] = (x[i] * cos[i] + (-x[i + h2]) * sin[i]) * scale;
+  for (int i = h2; i < hd; i++) out[i] = (x[i] * cos[i] + x[i - h2] * sin[i]) * scale;
+}
+
+struct Attn {
+  int64_t B, nH, nKv, hd, qStride, kStride, vStride, posB, cap, past, maskLen;
+  const float *q, *k, *v, *cosT, *sinT;
+  const int32_t* pos;
+  float *kc, *vc, *out;
+  const int32_t* maskI;
+  const float* maskF;
+  float scale;
+};
+
+/** o = Σ_t p[t]·V[t] over len rows of V (len, hd); with HD known at compile time the sums stay in registers. */
+template <int HD>
+inline void weightedSum(const float* p, const float* V, int64_t len, int hdRun, float* o) {
+  const int hd = HD > 0 ? HD : hdRun;
+  if (HD > 0) {
+    float acc[HD > 0 ? HD : 1] = {};
+    for (int64_t t = 0; t < len; t++) {
+      const float w = p[t];
+      const float* vt = V + t * HD;
+      for (int i = 0; i < HD; i++) acc[i] += w * vt[i];
+    }
+    for (int i = 0; i < HD; i++) o[i] = acc[i];
+  } else {
+    for (int i = 0; i < hd; i++) o[i] = 0.0f;
+    for (int64_t t = 0; t < len; t++) {
+      const float w = p[t];
+      const float* vt = V + t * hd;
+      for (int i = 0; i < hd; i++) o[i] += w * vt[i];
+    }
+  }
+}
+
+/** softmax(s[0:len]) in place (max subtracted, as tf.softmax), in separate loops so each vectorises. */
+inline void softmaxInPlace(float* s, int64_t len) {
+  float part[8];
+  for (int l = 0; l < 8; l++) part[l] = s[0];
+  int64_t t = 0;
+  for (; t + 8 <= len; t += 8)
+    for (int l = 0; l < 8; l++) part[l] = s[t + l] > part[l] ? s[t + l] : part[l];
+  float mx = part[0];
+  for (int l = 1; l < 8; l++) mx = part[l] > mx ? part[l] : mx;
+  for (; t < len; t++) mx = s[t] > mx ? s[t] : mx;
+  for (t = 0; t < len; t++) s[t] = fastExp(s[t] - mx);
+  for (int l = 0; l < 8; l++) part[l] = 0.0f;
+  for (t = 0; t + 8 <= len; t += 8)
+    for (int l = 0; l < 8; l++) part[l] += s[t + l];
+  float sum = ((part[0] + part[4]) + (part[1] + part[5])) + ((part[2] + part[6]) + (part[3] + part[7]));
+  for (; t < len; t++) sum += s[t];
+  const float inv = 1.0f / sum;
+  for (t = 0; t < len; t++) s[t] *= inv;  // probabilities normalised before ·V, as tf.softmax then matMul
+}
+
+// The body is always inlined into the two entry points below, so it is compiled once for the
+// baseline ISA and once (on x86-64) for AVX2+FMA, picked at run time: no -march flags needed.
+template <int HD>
+__attribute__((always_inline)) inline void attentionBody(const Attn& a) {
+  const int64_t hd = HD > 0 ? HD : a.hd, g = a.nH / a.nKv, len = a.past + 1;
+  std::vector<float> qr(hd), s(len);
+  for (int64_t b = 0; b < a.B; b++) {
+    const int32_t p = a.pos[a.posB == 1 ? 0 : b];
+    const float* cos = a.cosT + (int64_t)p * hd;
+    const float* sin = a.sinT + (int64_t)p * hd;
+    for (int64_t kv = 0; kv < a.nKv; kv++) {
+      float* K = a.kc + (b * a.nKv + kv) * a.cap * hd;  // (cap, hd)
+      float* V = a.vc + (b * a.nKv + kv) * a.cap * hd;
+      // this step's key (rotated) and value go to row `past`
+      rope(a.k + b * a.kStride + kv * hd, cos, sin, 1.0f, K + a.past * hd, (int)hd);
+      std::memcpy(V + a.past * hd, a.v + b * a.vStride + kv * hd, sizeof(float) * hd);
+      for (int64_t j = 0; j < g; j++) {
+        const int64_t h = kv * g + j;  // query heads kv·g … kv·g + g − 1 share this key/value head
+        rope(a.q + b * a.qStride + h * hd, cos, sin, a.scale, qr.data(), (int)hd);
+        scores(qr.data(), K, (int)hd, len, s.data());
+        if (a.maskI != nullptr) {
+          const int32_t* m = a.maskI + b * a.maskLen;
+          for (int64_t t = 0; t < len; t++) s[t] += m[t] == 0 ? MASKED : 0.0f;
+        } else if (a.maskF != nullptr) {
+          const float* m = a.maskF + b * a.maskLen;
+          for (int64_t t = 0; t < len; t++) s[t] += m[t] == 0.0f ? MASKED : 0.0f;
+        }
+        softmaxInPlace(s.data(), len);
+        weightedSum<HD>(s.data(), V, len, (int)hd, a.out + b * a.nH * hd + h * hd);
+      }
+    }
+  }
+}
+
+__attribute__((always_inline)) inline void attentionAny(const Attn& a) {
+  switch (a.hd) {
+    case 32: return attentionBody<32>(a);
+    case 64: return attentionBody<64>(a);
+    case 128: return attentionBody<128>(a);
+    default: return attentionBody<0>(a);
+  }
+}
+
+void attentionDefault(const Attn& a) { attentionAny(a); }
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) void attentionAvx2(const Attn& a) { attentionAny(a); }
+bool detectAvx2() {
+  __builtin_cpu_init();  // may run before libgcc's own constructor has filled the CPU model
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+const bool hasAvx2 = detectAvx2();
+#else
+const bool hasAvx2 = false;
+void attentionAvx2(const Attn& a) { attentionAny(a); }
+#endif
+
+__attribute__((always_inline)) inline void swigluBody(const float* gate, int64_t gs, const float* up, int64_t us, float* out,
+                                                      int64_t rows, int64_t I) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* gr = gate + r * gs;
+    const float* ur = up + r * us;
+    float* o = out + r * I;
+    for (int64_t i = 0; i < I; i++) {
+      const float x = gr[i];
+      o[i] = (x * (1.0f / (1.0f + fastExp(-x)))) * ur[i];
+    }
+  }
+}
+void swigluDefault(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) { swigluBody(g, gs, u, us, o, r, I); }
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) void swigluAvx2(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) {
+  swigluBody(g, gs, u, us, o, r, I);
+}
+#else
+void swigluAvx2(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) { swigluBody(g, gs, u, us, o, r, I); }
+#endif
+
+}  // namespace seqsch_fused

@@ -1,0 +1,195 @@
+// seqsch fused inference kernels on the tfjs wasm heap: RMSNorm (optionally after a residual add),
+// SiLU(gate)·up, and one decode-attention step against an in-place KV cache (rotary on q and k,
+// this step's k/v written into the cache, q·Kᵀ·scale + padding bias, softmax, ·V; GQA aware).
+//
+// Like blas.cc, JS hands over the heap's ArrayBuffer and writes byte offsets and sizes into a
+// Float64Array registered once (setFusedParams); the slots of each op are listed below and mirrored
+// in src/kernels/fused.ts. The addon allocates nothing on the heap and keeps no pointer into it
+// between calls. It decides no shapes or fallbacks and has no gradients: inference only.
+#include <napi.h>
+#include "fused-kernels.h"
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+// ---- parameter slots (see src/kernels/fused.ts, F_*)
+// RmsNorm: out = (x [+ res]) / sqrt(mean((x [+ res])²) + eps) · w, and sum = x + res when res is given.
+enum NormParam { N_X = 0, N_RES, N_W, N_OUT, N_SUM, N_ROWS, N_D, N_EPS };
+// SwiGLU: out = gate·sigmoid(gate)·up, gate/up rows with their own strides (a fused gate|up output).
+enum GluParam { G_GATE = 0, G_GATE_STRIDE, G_UP, G_UP_STRIDE, G_OUT, G_ROWS, G_I };
+// DecodeAttention: one new position per batch row.
+enum AttnParam {
+  A_B = 0, A_NH, A_NKV, A_HD,
+  A_Q, A_Q_STRIDE, A_K, A_K_STRIDE, A_V, A_V_STRIDE,  // (B, ·) rows; stride in floats between rows
+  A_COS, A_SIN, A_ROPE_ROWS,                          // (P, hd) rotary tables
+  A_POS, A_POS_B,                                     // int32 position ids, B entries or 1 shared
+  A_KCACHE, A_VCACHE, A_CAP, A_PAST,                  // (B, nKv, cap, hd) caches, rows [0, past) filled
+  A_MASK, A_MASK_LEN, A_MASK_FLOAT,                   // (B, maskLen) 1 = real, 0 = padding; -1: none
+  A_OUT, A_SCALE,                                     // (B, nH·hd)
+  A_COUNT
+};
+constexpr int F_COUNT = 32;
+static_assert(A_COUNT <= F_COUNT, "parameter block too small");
+
+double* params = nullptr;
+Napi::Reference<Napi::Float64Array> paramsRef;
+
+using namespace seqsch_fused;
+
+// ---- N-API plumbing
+
+bool begin(const Napi::CallbackInfo& info, const char* name, uint8_t** heap, int64_t* heapBytes) {
+  Napi::Env env = info.Env();
+  if (params == nullptr) {
+    Napi::Error::New(env, std::string(name) + ": call setFusedParams first").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) {
+    Napi::TypeError::New(env, std::string(name) + "(heap: ArrayBuffer) expected").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::ArrayBuffer buf = info[0].As<Napi::ArrayBuffer>();
+  *heap = static_cast<uint8_t*>(buf.Data());
+  *heapBytes = static_cast<int64_t>(buf.ByteLength());
+  return true;
+}
+
+/** An operand of `count` 4-byte elements at byte offset `off` lies inside the heap and is aligned. */
+inline bool inHeap(int64_t off, int64_t count, int64_t heapBytes) {
+  return off >= 0 && off % 4 == 0 && count >= 0 && off + 4 * count <= heapBytes;
+}
+
+void rangeError(const Napi::CallbackInfo& info, const char* name) {
+  Napi::RangeError::New(info.Env(), std::string(name) + ": operand outside the heap, misaligned or bad size").ThrowAsJavaScriptException();
+}
+
+void SetFusedParams(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      info[0].As<Napi::Float64Array>().ElementLength() < F_COUNT) {
+    Napi::TypeError::New(env, "setFusedParams(params: Float64Array of fusedParamCount) expected").ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Float64Array p = info[0].As<Napi::Float64Array>();
+  paramsRef = Napi::Persistent(p);
+  params = p.Data();
+}
+
+void RmsNorm(const Napi::CallbackInfo& info) {
+  uint8_t* heap;
+  int64_t bytes;
+  if (!begin(info, "rmsNorm", &heap, &bytes)) return;
+  const double* p = params;
+  const int64_t rows = (int64_t)p[N_ROWS], d = (int64_t)p[N_D];
+  const int64_t xo = (int64_t)p[N_X], ro = (int64_t)p[N_RES], wo = (int64_t)p[N_W], oo = (int64_t)p[N_OUT], so = (int64_t)p[N_SUM];
+  const bool res = ro >= 0;
+  if (rows < 0 || d < 1 || !inHeap(xo, rows * d, bytes) || !inHeap(wo, d, bytes) || !inHeap(oo, rows * d, bytes) ||
+      (res && (!inHeap(ro, rows * d, bytes) || !inHeap(so, rows * d, bytes)))) {
+    return rangeError(info, "rmsNorm");
+  }
+  const float eps = (float)p[N_EPS];
+  const float* w = reinterpret_cast<const float*>(heap + wo);
+  for (int64_t r = 0; r < rows; r++) {
+    const float* x = reinterpret_cast<const float*>(heap + xo) + r * d;
+    float* o = reinterpret_cast<float*>(heap + oo) + r * d;
+    if (res) {
+      const float* y = reinterpret_cast<const float*>(heap + ro) + r * d;
+      float* s = reinterpret_cast<float*>(heap + so) + r * d;
+      for (int64_t i = 0; i < d; i++) s[i] = x[i] + y[i];
+      x = s;
+    }
+    double ss = 0;  // mean of squares in double: d ≤ a few thousand, one rounding at the end
+    for (int64_t i = 0; i < d; i++) ss += (double)x[i] * x[i];
+    const float inv = (float)(1.0 / std::sqrt((double)(float)(ss / d) + eps));
+    for (int64_t i = 0; i < d; i++) o[i] = (x[i] * inv) * w[i];
+  }
+}
+
+void SwiGLU(const Napi::CallbackInfo& info) {
+  uint8_t* heap;
+  int64_t bytes;
+  if (!begin(info, "swiglu", &heap, &bytes)) return;
+  const double* p = params;
+  const int64_t rows = (int64_t)p[G_ROWS], I = (int64_t)p[G_I], gs = (int64_t)p[G_GATE_STRIDE], us = (int64_t)p[G_UP_STRIDE];
+  const int64_t go = (int64_t)p[G_GATE], uo = (int64_t)p[G_UP], oo = (int64_t)p[G_OUT];
+  if (rows < 1 || I < 1 || gs < I || us < I || !inHeap(go, (rows - 1) * gs + I, bytes) || !inHeap(uo, (rows - 1) * us + I, bytes) ||
+      !inHeap(oo, rows * I, bytes)) {
+    return rangeError(info, "swiglu");
+  }
+  const float* g = reinterpret_cast<const float*>(heap + go);
+  const float* u = reinterpret_cast<const float*>(heap + uo);
+  float* o = reinterpret_cast<float*>(heap + oo);
+  if (hasAvx2) swigluAvx2(g, gs, u, us, o, rows, I);
+  else swigluDefault(g, gs, u, us, o, rows, I);
+}
+
+void DecodeAttention(const Napi::CallbackInfo& info) {
+  uint8_t* heap;
+  int64_t bytes;
+  if (!begin(info, "decodeAttention", &heap, &bytes)) return;
+  const double* p = params;
+  Attn a;
+  a.B = (int64_t)p[A_B];
+  a.nH = (int64_t)p[A_NH];
+  a.nKv = (int64_t)p[A_NKV];
+  a.hd = (int64_t)p[A_HD];
+  a.qStride = (int64_t)p[A_Q_STRIDE];
+  a.kStride = (int64_t)p[A_K_STRIDE];
+  a.vStride = (int64_t)p[A_V_STRIDE];
+  a.posB = (int64_t)p[A_POS_B];
+  a.cap = (int64_t)p[A_CAP];
+  a.past = (int64_t)p[A_PAST];
+  a.maskLen = (int64_t)p[A_MASK_LEN];
+  a.scale = (float)p[A_SCALE];
+  const int64_t ropeRows = (int64_t)p[A_ROPE_ROWS];
+  const int64_t qo = (int64_t)p[A_Q], ko = (int64_t)p[A_K], vo = (int64_t)p[A_V], co = (int64_t)p[A_COS], so = (int64_t)p[A_SIN];
+  const int64_t po = (int64_t)p[A_POS], kco = (int64_t)p[A_KCACHE], vco = (int64_t)p[A_VCACHE], mo = (int64_t)p[A_MASK];
+  const int64_t oo = (int64_t)p[A_OUT];
+  const int64_t hd = a.hd, B = a.B;
+  const bool shapesOk = B >= 1 && a.nKv >= 1 && a.nH >= a.nKv && a.nH % a.nKv == 0 && hd >= 2 && hd % 2 == 0 && a.past >= 0 &&
+                        a.cap > a.past && (a.posB == 1 || a.posB == B) && a.qStride >= a.nH * hd && a.kStride >= a.nKv * hd &&
+                        a.vStride >= a.nKv * hd && ropeRows >= 1 && (mo < 0 || a.maskLen == a.past + 1);
+  if (!shapesOk || !inHeap(qo, (B - 1) * a.qStride + a.nH * hd, bytes) || !inHeap(ko, (B - 1) * a.kStride + a.nKv * hd, bytes) ||
+      !inHeap(vo, (B - 1) * a.vStride + a.nKv * hd, bytes) || !inHeap(co, ropeRows * hd, bytes) || !inHeap(so, ropeRows * hd, bytes) ||
+      !inHeap(po, a.posB, bytes) || !inHeap(kco, B * a.nKv * a.cap * hd, bytes) || !inHeap(vco, B * a.nKv * a.cap * hd, bytes) ||
+      (mo >= 0 && !inHeap(mo, B * a.maskLen, bytes)) || !inHeap(oo, B * a.nH * hd, bytes)) {
+    return rangeError(info, "decodeAttention");
+  }
+  a.q = reinterpret_cast<const float*>(heap + qo);
+  a.k = reinterpret_cast<const float*>(heap + ko);
+  a.v = reinterpret_cast<const float*>(heap + vo);
+  a.cosT = reinterpret_cast<const float*>(heap + co);
+  a.sinT = reinterpret_cast<const float*>(heap + so);
+  a.pos = reinterpret_cast<const int32_t*>(heap + po);
+  for (int64_t i = 0; i < a.posB; i++) {
+    if (a.pos[i] < 0 || a.pos[i] >= ropeRows) {
+      Napi::RangeError::New(info.Env(), "decodeAttention: position id " + std::to_string(a.pos[i]) + " outside the rotary table of " +
+                                            std::to_string(ropeRows) + " rows").ThrowAsJavaScriptException();
+      return;
+    }
+  }
+  a.kc = reinterpret_cast<float*>(heap + kco);
+  a.vc = reinterpret_cast<float*>(heap + vco);
+  a.out = reinterpret_cast<float*>(heap + oo);
+  const bool maskFloat = p[A_MASK_FLOAT] != 0;
+  a.maskI = mo >= 0 && !maskFloat ? reinterpret_cast<const int32_t*>(heap + mo) : nullptr;
+  a.maskF = mo >= 0 && maskFloat ? reinterpret_cast<const float*>(heap + mo) : nullptr;
+  if (hasAvx2) attentionAvx2(a);
+  else attentionDefault(a);
+}
+
+}  // namespace
+
+/** Adds the fused kernels to the addon's exports (called from blas.cc's Init). */
+void RegisterFused(Napi::Env env, Napi::Object exports) {
+  exports.Set("setFusedParams", Napi::Function::New(env, SetFusedParams));
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
+  exports.Set("swiglu", Napi::Function::New(env, SwiGLU));
+  exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention));
+  exports.Set("fusedParamCount", Napi::Number::New(env, F_COUNT));
+  exports.Set("fusedIsa", Napi::String::New(env, hasAvx2 ? "avx2+fma" : "baseline"));
+}

@@ -1,0 +1,233 @@
+/**
+ * Fused inference kernels for the `wasm` backend, run by the native addon (native/fused.cc) on the
+ * wasm heap: RMSNorm (optionally after the residual add), SiLU(gate)·up, and one decode-attention
+ * step against an in-place KV cache (rotary on q/k, cache write, masked softmax, ·V, GQA aware).
+ *
+ * Each is a custom tfjs kernel (names `Seqsch*`, registered for 'wasm' on first use) so tidy, memory
+ * accounting and profiles see them as usual. They have no gradients: src/model/fused.ts calls them
+ * only for inference, and only while fusedKernelsActive() (wasm, addon loaded, provider switched on).
+ * This module decides no model semantics; src/model/fused.ts holds the composite equivalents.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { activeBlasAddon } from './blas.js';
+
+/** The fused exports of the addon (native/fused.cc); absent in an addon built before them. */
+interface FusedAddon {
+  setFusedParams(params: Float64Array): void;
+  rmsNorm(heap: ArrayBuffer): void;
+  swiglu(heap: ArrayBuffer): void;
+  decodeAttention(heap: ArrayBuffer): void;
+  fusedParamCount: number;
+  fusedIsa: string;
+}
+
+// Parameter slots, as the enums of native/fused.cc.
+const F_COUNT = 32;
+const N_X = 0, N_RES = 1, N_W = 2, N_OUT = 3, N_SUM = 4, N_ROWS = 5, N_D = 6, N_EPS = 7;
+const G_GATE = 0, G_GATE_STRIDE = 1, G_UP = 2, G_UP_STRIDE = 3, G_OUT = 4, G_ROWS = 5, G_I = 6;
+const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, A_K_STRIDE = 7, A_V = 8, A_V_STRIDE = 9,
+  A_COS = 10, A_SIN = 11, A_ROPE_ROWS = 12, A_POS = 13, A_POS_B = 14, A_KCACHE = 15, A_VCACHE = 16, A_CAP = 17, A_PAST = 18,
+  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23;
+
+export const RMS_NORM = 'SeqschRmsNorm';
+export const SWIGLU = 'SeqschSwiGLU';
+export const DECODE_ATTENTION = 'SeqschDecodeAttention';
+
+let addon: FusedAddon | undefined;
+let params: Float64Array;
+/** Runtime switch (tests and benchmarks compare fused and composite in one process). */
+let fusedOn = true;
+
+/** Switch the fused kernels off (composite tfjs ops run instead) or back on; returns the previous setting. */
+export function setFusedEnabled(on: boolean): boolean {
+  const was = fusedOn;
+  fusedOn = on;
+  return was;
+}
+
+/**
+ * Whether the fused kernels can run now: backend wasm, the BLAS provider installed and switched on,
+ * and an addon that has them. Registers the kernels on first success.
+ */
+export function fusedKernelsActive(): boolean {
+  if (!fusedOn || tf.getBackend() !== 'wasm') return false;
+  const a = activeBlasAddon() as unknown as Partial<FusedAddon> | undefined;
+  if (!a || typeof a.decodeAttention !== 'function' || a.fusedParamCount !== F_COUNT) return false;
+  if (!addon) {
+    addon = a as FusedAddon;
+    params = new Float64Array(F_COUNT);
+    addon.setFusedParams(params);
+    register();
+  }
+  return true;
+}
+
+/** The instruction set the addon's attention/SwiGLU loops run with ("avx2+fma" or "baseline"), if loaded. */
+export function fusedIsa(): string | undefined {
+  return fusedKernelsActive() ? addon!.fusedIsa : undefined;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+const heapOf = (backend: BackendWasm) => (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function requireFloat(name: string, ...ts: [string, tf.TensorInfo | undefined][]): void {
+  for (const [n, t] of ts) if (t && t.dtype !== 'float32') throw new Error(`${name}: ${n} must be float32, got ${t.dtype}`);
+}
+
+/** x (…, d), w (d), residual like x → normed (…, d), or [normed, x + residual] with a residual. */
+function rmsNormKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const be = backend as BackendWasm;
+  const { x, w, residual } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; residual?: tf.TensorInfo };
+  requireFloat(RMS_NORM, ['x', x], ['w', w], ['residual', residual]);
+  const d = x.shape[x.shape.length - 1];
+  if (w.shape.length !== 1 || w.shape[0] !== d) throw new Error(`${RMS_NORM}: weight has shape [${w.shape}], expected [${d}]`);
+  if (residual && residual.shape.join() !== x.shape.join()) throw new Error(`${RMS_NORM}: residual [${residual.shape}] ≠ x [${x.shape}]`);
+  const out = be.makeOutput(x.shape, 'float32');
+  const sum = residual ? be.makeOutput(x.shape, 'float32') : undefined;
+  const p = params;
+  p[N_X] = offsetOf(be, x);
+  p[N_RES] = residual ? offsetOf(be, residual) : -1;
+  p[N_W] = offsetOf(be, w);
+  p[N_OUT] = offsetOf(be, out);
+  p[N_SUM] = sum ? offsetOf(be, sum) : -1;
+  p[N_ROWS] = size(x.shape) / d;
+  p[N_D] = d;
+  p[N_EPS] = (attrs as { eps: number }).eps;
+  addon!.rmsNorm(heapOf(be));
+  return sum ? [out, sum] : out;
+}
+
+/** gate, up (N, ≥ I) read from columns gateCol / upCol (they may be one fused tensor) → (N, I). */
+function swigluKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as BackendWasm;
+  const { gate, up } = inputs as { gate: tf.TensorInfo; up: tf.TensorInfo };
+  const { width: I, gateCol, upCol } = attrs as { width: number; gateCol: number; upCol: number };
+  requireFloat(SWIGLU, ['gate', gate], ['up', up]);
+  if (gate.shape.length !== 2 || up.shape.length !== 2 || gate.shape[0] !== up.shape[0] || gateCol + I > gate.shape[1] || upCol + I > up.shape[1]) {
+    throw new Error(`${SWIGLU}: gate [${gate.shape}] / up [${up.shape}] do not hold ${I} columns at ${gateCol} / ${upCol}`);
+  }
+  const N = gate.shape[0];
+  const out = be.makeOutput([N, I], 'float32');
+  const p = params;
+  p[G_GATE] = offsetOf(be, gate) + 4 * gateCol;
+  p[G_GATE_STRIDE] = gate.shape[1];
+  p[G_UP] = offsetOf(be, up) + 4 * upCol;
+  p[G_UP_STRIDE] = up.shape[1];
+  p[G_OUT] = offsetOf(be, out);
+  p[G_ROWS] = N;
+  p[G_I] = I;
+  addon!.swiglu(heapOf(be));
+  return out;
+}
+
+export interface DecodeAttentionAttrs {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  /** positions already in the cache; this step's key/value go to row `past` */
+  past: number;
+  /** column where q / k / v start in their (B, ·) inputs (q, k and v may be one fused tensor) */
+  qCol: number;
+  kCol: number;
+  vCol: number;
+  /** 1/√headDim */
+  scale: number;
+}
+
+/**
+ * q (B, ·), k (B, ·), v (B, ·); cos/sin tables (P, hd); pos int32 (B) or (1); kCache/vCache
+ * (B, nKv, cap, hd), written at row `past`; mask (B, past + 1) int32 or float32, optional
+ * → attention output (B, nH·hd).
+ */
+function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as BackendWasm;
+  const { q, k, v, cos, sin, pos, kCache, vCache, mask } = inputs as Record<string, tf.TensorInfo>;
+  const a = attrs as unknown as DecodeAttentionAttrs;
+  const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
+  requireFloat(DECODE_ATTENTION, ['q', q], ['k', k], ['v', v], ['cos', cos], ['sin', sin], ['kCache', kCache], ['vCache', vCache]);
+  const B = q.shape[0];
+  const cap = kCache.shape[2];
+  const bad = (what: string) => new Error(`${DECODE_ATTENTION}: ${what}`);
+  if (kCache.shape.join() !== [B, nKv, cap, hd].join() || vCache.shape.join() !== kCache.shape.join()) throw bad(`caches [${kCache.shape}] / [${vCache.shape}], expected [${B}, ${nKv}, cap, ${hd}]`);
+  if (a.qCol + nH * hd > q.shape[1] || a.kCol + nKv * hd > k.shape[1] || a.vCol + nKv * hd > v.shape[1] || k.shape[0] !== B || v.shape[0] !== B) throw bad(`q [${q.shape}] / k [${k.shape}] / v [${v.shape}] too narrow`);
+  if (pos.dtype !== 'int32' || (size(pos.shape) !== B && size(pos.shape) !== 1)) throw bad(`pos must be int32 of ${B} or 1 entries, got ${pos.dtype} [${pos.shape}]`);
+  if (mask && (mask.shape.join() !== [B, a.past + 1].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32'))) throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + 1}]`);
+  if (a.past >= cap) throw bad(`cache full (past ${a.past}, capacity ${cap})`);
+  const out = be.makeOutput([B, nH * hd], 'float32');
+  const p = params;
+  p[A_B] = B;
+  p[A_NH] = nH;
+  p[A_NKV] = nKv;
+  p[A_HD] = hd;
+  p[A_Q] = offsetOf(be, q) + 4 * a.qCol;
+  p[A_Q_STRIDE] = q.shape[1];
+  p[A_K] = offsetOf(be, k) + 4 * a.kCol;
+  p[A_K_STRIDE] = k.shape[1];
+  p[A_V] = offsetOf(be, v) + 4 * a.vCol;
+  p[A_V_STRIDE] = v.shape[1];
+  p[A_COS] = offsetOf(be, cos);
+  p[A_SIN] = offsetOf(be, sin);
+  p[A_ROPE_ROWS] = cos.shape[0];
+  p[A_POS] = offsetOf(be, pos);
+  p[A_POS_B] = size(pos.shape);
+  p[A_KCACHE] = offsetOf(be, kCache);
+  p[A_VCACHE] = offsetOf(be, vCache);
+  p[A_CAP] = cap;
+  p[A_PAST] = a.past;
+  p[A_MASK] = mask ? offsetOf(be, mask) : -1;
+  p[A_MASK_LEN] = a.past + 1;
+  p[A_MASK_FLOAT] = mask?.dtype === 'float32' ? 1 : 0;
+  p[A_OUT] = offsetOf(be, out);
+  p[A_SCALE] = a.scale;
+  addon!.decodeAttention(heapOf(be));
+  return out;
+}
+
+function register(): void {
+  for (const [kernelName, kernelFunc] of [[RMS_NORM, rmsNormKernel], [SWIGLU, swigluKernel], [DECODE_ATTENTION, decodeAttentionKernel]] as const) {
+    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+}
+
+/** Run a custom kernel through the engine (tidy, memory accounting, profiles); absent optional inputs dropped. */
+function run(name: string, inputs: Record<string, tf.Tensor | undefined>, attrs: object) {
+  const given: tf.NamedTensorMap = {};
+  for (const [k, t] of Object.entries(inputs)) if (t) given[k] = t;
+  return tf.engine().runKernel(name, given, attrs as tf.NamedAttrMap);
+}
+
+/** RMSNorm of x (…, d) with weight w (d): x / √(mean(x²) + eps) · w. */
+export function rmsNormNative<T extends tf.Tensor>(x: T, w: tf.Tensor, eps: number): T {
+  return run(RMS_NORM, { x, w }, { eps }) as T;
+}
+
+/** [RMSNorm(x + residual) · w, x + residual] in one kernel. */
+export function addRmsNormNative<T extends tf.Tensor>(x: T, residual: T, w: tf.Tensor, eps: number): [T, T] {
+  return run(RMS_NORM, { x, w, residual }, { eps }) as unknown as [T, T];
+}
+
+/** SiLU(gate)·up for gate/up (N, I), or for one fused (N, ≥ 2I) tensor with gate at gateCol and up at upCol. */
+export function swigluNative(gate: tf.Tensor2D, up: tf.Tensor2D, width = gate.shape[1], gateCol = 0, upCol = 0): tf.Tensor2D {
+  return run(SWIGLU, { gate, up }, { width, gateCol, upCol }) as tf.Tensor2D;
+}
+
+export interface DecodeAttentionInputs {
+  q: tf.Tensor2D;
+  k: tf.Tensor2D;
+  v: tf.Tensor2D;
+  cos: tf.Tensor2D;
+  sin: tf.Tensor2D;
+  pos: tf.Tensor;
+  kCache: tf.Tensor4D;
+  vCache: tf.Tensor4D;
+  mask?: tf.Tensor2D;
+}
+
+/** One decode step of attention for every batch row; writes this step's k/v into the caches (in place). */
+export function decodeAttentionNative(inputs: DecodeAttentionInputs, attrs: DecodeAttentionAttrs): tf.Tensor2D {
+  return run(DECODE_ATTENTION, inputs as unknown as Record<string, tf.Tensor>, attrs) as tf.Tensor2D;
+}

@@ -1,0 +1,73 @@
+/**
+ * The small ops of a LLaMA layer, each either one native kernel (src/kernels/fused.ts) or the composite
+ * tfjs ops it replaces: RMSNorm (alone or after the residual add), SiLU(gate)·up, and decode attention
+ * against an in-place KV cache. `native` comes from nativeInference(): true only for inference (no
+ * gradient tape, not training) on wasm with the native addon active; everywhere else the composite ops
+ * run, exactly as before the native kernels existed. This module holds no weights and no state.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { addRmsNormNative, decodeAttentionNative, fusedKernelsActive, rmsNormNative, swigluNative } from '../kernels/fused.js';
+import type { KVCache } from './kvcache.js';
+
+/** RMSNorm's epsilon as a number (native) and as the scalar tensor the composite ops use. */
+export interface Eps {
+  value: number;
+  scalar: tf.Scalar;
+}
+
+/** Whether a forward may use the native kernels: not training, no gradient tape, fused kernels active. */
+export function nativeInference(training: boolean): boolean {
+  return !training && tf.engine().state.gradientDepth === 0 && fusedKernelsActive();
+}
+
+/** RMSNorm: x / √(mean(x²) + eps) · w over the last axis; x (N, d). */
+export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor, eps: Eps, native: boolean): tf.Tensor2D {
+  if (native) return rmsNormNative(x, w, eps.value);
+  const ms = tf.mean(tf.square(x), -1, true); // (N, 1)
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps.scalar))), w);
+}
+
+/** The residual add and the next norm: [x + delta, RMSNorm(x + delta)·w]; x, delta (N, d). */
+export function addRmsNorm(x: tf.Tensor2D, delta: tf.Tensor2D, w: tf.Tensor, eps: Eps, native: boolean): [tf.Tensor2D, tf.Tensor2D] {
+  if (native) {
+    const [h, sum] = addRmsNormNative(x, delta, w, eps.value);
+    return [sum, h];
+  }
+  const sum = tf.add(x, delta) as tf.Tensor2D;
+  return [sum, rmsNorm(sum, w, eps, false)];
+}
+
+/** SwiGLU's gating: SiLU(gate)·up, (N, I) each. */
+export function swiGLU(gate: tf.Tensor2D, up: tf.Tensor2D, native: boolean): tf.Tensor2D {
+  if (native) return swigluNative(gate, up);
+  return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor2D;
+}
+
+export interface DecodeStep {
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  /** rotary tables (P, hd) and this step's position ids (B or 1 entries, int32) */
+  cos: tf.Tensor2D;
+  sin: tf.Tensor2D;
+  pos: tf.Tensor;
+  /** (B, past + 1), 1 = real, 0 = padding; none = all real */
+  mask?: tf.Tensor2D;
+}
+
+/**
+ * One decode step (one new position per row) of layer `layer`'s attention in one native kernel:
+ * rotary on q/k, this step's k/v written into the in-place cache, softmax(q·Kᵀ/√hd + padding bias)·V
+ * over the filled prefix, grouped-query aware. q (B, nH·hd), k/v (B, nKv·hd) → (B, nH·hd).
+ * Native only: the caller takes this path when nativeInference() and cache.inPlace hold.
+ */
+export function decodeAttention(cache: KVCache, layer: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: DecodeStep): tf.Tensor2D {
+  const B = q.shape[0];
+  const slot = cache.slot(layer, B, s.numKvHeads, s.headDim);
+  const out = decodeAttentionNative(
+    { q, k, v, cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot.k, vCache: slot.v, mask: s.mask },
+    { numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot.past, qCol: 0, kCol: 0, vCol: 0, scale: 1 / Math.sqrt(s.headDim) },
+  );
+  cache.commit(layer, 1);
+  return out;
+}
