@@ -16,6 +16,7 @@ interface Args {
   seed: string;
   'max-length': number;
   'corpus-version': number;
+  'pretrain-weight': string[];
   json: boolean;
 }
 
@@ -31,7 +32,8 @@ export const makeDataCommand: CommandModule<object, Args> = {
         .option('pretrain', { type: 'number', default: DEFAULT_SIZES.pretrain, describe: 'conversations for training the tiny base model' })
         .option('seed', { type: 'string', default: '0', describe: 'random seed (same seed and sizes → byte-identical files)' })
         .option('max-length', { type: 'number', default: DEFAULT_MAX_LENGTH, describe: 'max new tokens of the embedded default; answer lengths scale with it' })
-        .option('corpus-version', { type: 'number', default: 1, describe: 'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)' }),
+        .option('corpus-version', { type: 'number', default: 1, describe: 'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)' })
+        .option('pretrain-weight', { type: 'string', array: true, default: [], describe: 'FAMILY=X: multiply that family\'s weight in the pretrain split only (e.g. count=4); val and train keep the mixture' }),
     ) as never,
   handler: async (argv) => {
     for (const k of ['train', 'val', 'pretrain', 'max-length'] as const) {
@@ -39,9 +41,11 @@ export const makeDataCommand: CommandModule<object, Args> = {
     }
     const version = argv['corpus-version'];
     if (version !== 1 && version !== 2 && version !== 3) throw new Error(`--corpus-version must be 1, 2 or 3, got ${version}`);
+    const pretrainWeights = parseWeights(argv['pretrain-weight']);
     const m = writeSyntheticData(argv.out, {
       seed: argv.seed, maxLength: argv['max-length'], train: argv.train, val: argv.val, pretrain: argv.pretrain,
       ...(version !== 1 ? { version } : {}),
+      ...(pretrainWeights ? { pretrainWeights } : {}),
     });
     report(argv.json, { out: argv.out, ...m }, () => {
       const head = `answer length (LLaMA-1 tokens, BOS incl.) at q = ${REPORT_QUANTILES.join(' ')}`;
@@ -55,3 +59,15 @@ export const makeDataCommand: CommandModule<object, Args> = {
     });
   },
 };
+
+/** ["count=4", "story=0.5"] → { count: 4, story: 0.5 } (undefined when none); family names are checked by the generator. */
+function parseWeights(items: string[]): Record<string, number> | undefined {
+  if (items.length === 0) return undefined;
+  const out: Record<string, number> = {};
+  for (const it of items) {
+    const m = /^([\w-]+)=([0-9.eE+-]+)$/.exec(it);
+    if (!m || !Number.isFinite(Number(m[2]))) throw new Error(`--pretrain-weight must look like FAMILY=NUMBER (e.g. count=4), got ${JSON.stringify(it)}`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}

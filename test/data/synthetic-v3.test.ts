@@ -6,7 +6,7 @@
 import { mkdtempSync, copyFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { makeSyntheticSplits, drawTask, Rand, quantiles, answerOf, DEFAULT_MAX_LENGTH } from '../../src/data/synthetic.js';
+import { makeSyntheticSplits, makeSynthetic, drawTask, Rand, quantiles, answerOf, DEFAULT_MAX_LENGTH } from '../../src/data/synthetic.js';
 import { ensureSyntheticData, splitStats, MANIFEST_FILE, SPLITS, type SyntheticManifest } from '../../src/data/synthetic/files.js';
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { readJson } from '../../src/util/fs.js';
@@ -47,6 +47,26 @@ describe('synthetic corpus version 3: counting restates the end in every item', 
       if (v3.family.name === 'count') expect(v3.task.count).toBe(Math.max(2, Math.round(v2.task.count! / 2)));
       else expect([v3.task.instruction, v3.answer]).toEqual([v2.task.instruction, v2.answer]);
     }
+  });
+});
+
+describe('pretrain family weights (data/synthetic-v3-count)', () => {
+  test('val and train stay the corpus mixture; pretrain gets the count family ×5', () => {
+    const base = makeSyntheticSplits({ seed: 0, train: 300, val: 200, pretrain: 3000, version: 3 });
+    const heavy = makeSyntheticSplits({ seed: 0, train: 300, val: 200, pretrain: 3000, version: 3, pretrainWeights: { count: 5 } });
+    expect(heavy.val).toEqual(base.val);
+    expect(heavy.train).toEqual(base.train);
+    const share = (cs: typeof base.pretrain) => cs.filter((c) => /^Count /.test(c.conversations[0].value)).length / cs.length;
+    // count weight 12 of 94 → 12.8%; ×5: 60 of 142 → 42.3% (binomial sd ~0.9% at n 3000, so ±3% is > 3 sd)
+    expect(share(base.pretrain)).toBeCloseTo(12 / 94, 1);
+    expect(Math.abs(share(heavy.pretrain) - 60 / 142)).toBeLessThan(0.03);
+    const valIns = new Set(heavy.val.map((c) => c.conversations[0].value));
+    expect(heavy.pretrain.some((c) => valIns.has(c.conversations[0].value))).toBe(false);
+  });
+
+  test('an unknown family or a negative weight is an error naming it', () => {
+    expect(() => makeSynthetic({ n: 1, seed: 0, weights: { counting: 2 } })).toThrow(/unknown family "counting".*count/);
+    expect(() => makeSynthetic({ n: 1, seed: 0, weights: { count: -1 } })).toThrow(/"count" must be a finite number ≥ 0, got -1/);
   });
 });
 

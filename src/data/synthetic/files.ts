@@ -24,6 +24,8 @@ export interface SyntheticParams {
   pretrain: number;
   /** Corpus version; absent in version 1 manifests (their params stay as they were). */
   version?: CorpusVersion;
+  /** Family-weight multipliers of the pretrain split (e.g. { count: 4 }); absent = the corpus mixture. */
+  pretrainWeights?: Record<string, number>;
 }
 
 export interface SplitStats {
