@@ -5,7 +5,9 @@
  *    training at 1024 rows): numpy/OpenBLAS (python3, when numpy exists), plain tfjs wasm, and our
  *    path (tf.matMul through the OpenBLAS provider), plus each one's per-call overhead (1×1×1).
  * 2. Decode tokens/s of that model at batch 1/16/64 (prompt 64, 128 new tokens, greedy, no early
- *    stop), provider on and off, and the whole decode step's rate against numpy on the same shapes.
+ *    stop), provider on and off, and the whole decode step's rate against numpy on the same shapes;
+ *    then, at batch 16, kernels per decode step and the step with the fused native kernels off
+ *    (OpenBLAS matmuls, composite small ops, concat KV cache) against on.
  * 3. One LoRA training step (batch 8 × 128 tokens, r 8 on q/v), provider on and off.
  * Options: --quick (fewer tokens, shorter timing), --skip-off (our path only; the off runs are slow).
  * Numbers only; nothing is asserted.
@@ -14,6 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
 import { initBackend } from '../src/backend.js';
 import { blasStatus, setBlasEnabled } from '../src/kernels/blas.js';
+import { fusedIsa, setFusedEnabled } from '../src/kernels/fused.js';
+import { KVCache } from '../src/model/kvcache.js';
 import { flops, fmt, modelShapes, numpyRates, numpyStepSeconds, shapeCounts, table, timeIt, type Shape } from './lib.js';
 import { Llama } from '../src/model/llama.js';
 import type { LlamaConfig } from '../src/model/config.js';
@@ -146,7 +150,31 @@ for (const [i, B] of decodeBatches.entries()) {
 }
 log(table(['batch', 'tok/s wasm', 'tok/s ours', 'speed-up', 'step ms ours', 'matmuls-only ms ours', 'numpy ms same matmuls', 'ours/numpy', 'step GF/s ours'], decRows));
 log('(a step = one token for every row. "same matmuls": the step\'s weight matmuls alone, distinct weights per layer;');
-log(' ours/numpy = numpy time for them ÷ our whole step, which also runs attention, norms, rotary, softmax, KV cache, sampling, dispatch)');
+ log(' ours/numpy = numpy time for them ÷ our whole step, which also runs attention, norms, rotary, softmax, KV cache, sampling, dispatch)');
+
+/** Kernels one decode step (batch B, after a prefill of the prompt) runs, counted by tf.profile. */
+async function kernelsPerStep(B: number): Promise<number> {
+  const cache = new KVCache(config.numLayers, { capacity: promptLen + 2 });
+  try {
+    const ids = prompts(B);
+    tf.tidy(() => model.forward(tf.tensor2d(ids.flat(), [B, promptLen], 'int32'), { cache, lastOnly: true }));
+    const prof = await tf.profile(() => tf.tidy(() => tf.argMax(tf.reshape(model.forward(tf.tensor2d(ids.map((r) => r[0]), [B, 1], 'int32'), { cache }), [B, config.vocabSize]), -1)));
+    return prof.kernels.length;
+  } finally {
+    cache.dispose();
+  }
+}
+if (hasBlas) {
+  const B = 16;
+  const fusedWas = setFusedEnabled(false);
+  const unfused = await decodeRate(B, true);
+  const kUnfused = await withPathAsync(true, () => kernelsPerStep(B));
+  setFusedEnabled(fusedWas);
+  const fused = await decodeRate(B, true);
+  const kFused = await withPathAsync(true, () => kernelsPerStep(B));
+  const isa = withPath(true, () => fusedIsa());
+  log(`decode step at batch ${B}: ${fmt(unfused.stepMs)} ms with OpenBLAS matmuls alone (${kUnfused} kernels/step), ${fmt(fused.stepMs)} ms with the fused native kernels too (${kFused} kernels/step${isa ? `, ${isa}` : ', fused kernels unavailable'}), ${fmt(unfused.stepMs / fused.stepMs)}×`);
+}
 log();
 
 // ---- 3. LoRA training step ------------------------------------------------------------------------

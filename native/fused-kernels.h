@@ -6,6 +6,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace seqsch_fused {
@@ -127,59 +131,156 @@ inline void softmaxInPlace(float* s, int64_t len) {
 
 // The body is always inlined into the two entry points below, so it is compiled once for the
 // baseline ISA and once (on x86-64) for AVX2+FMA, picked at run time: no -march flags needed.
+// One call handles the (batch row, kv head) pairs [from, to): their cache rows and the g query heads
+// that share each kv head. Pairs are independent, so threads may split them.
 template <int HD>
-__attribute__((always_inline)) inline void attentionBody(const Attn& a) {
+__attribute__((always_inline)) inline void attentionBody(const Attn& a, int64_t from, int64_t to) {
   const int64_t hd = HD > 0 ? HD : a.hd, g = a.nH / a.nKv, len = a.past + 1;
-  std::vector<float> qr(hd), s(len);
-  for (int64_t b = 0; b < a.B; b++) {
+  thread_local std::vector<float> qr, s;  // per thread, reused across calls
+  if ((int64_t)qr.size() < hd) qr.resize(hd);
+  if ((int64_t)s.size() < len) s.resize(len);
+  for (int64_t item = from; item < to; item++) {
+    const int64_t b = item / a.nKv, kv = item % a.nKv;
     const int32_t p = a.pos[a.posB == 1 ? 0 : b];
     const float* cos = a.cosT + (int64_t)p * hd;
     const float* sin = a.sinT + (int64_t)p * hd;
-    for (int64_t kv = 0; kv < a.nKv; kv++) {
-      float* K = a.kc + (b * a.nKv + kv) * a.cap * hd;  // (cap, hd)
-      float* V = a.vc + (b * a.nKv + kv) * a.cap * hd;
-      // this step's key (rotated) and value go to row `past`
-      rope(a.k + b * a.kStride + kv * hd, cos, sin, 1.0f, K + a.past * hd, (int)hd);
-      std::memcpy(V + a.past * hd, a.v + b * a.vStride + kv * hd, sizeof(float) * hd);
-      for (int64_t j = 0; j < g; j++) {
-        const int64_t h = kv * g + j;  // query heads kv·g … kv·g + g − 1 share this key/value head
-        rope(a.q + b * a.qStride + h * hd, cos, sin, a.scale, qr.data(), (int)hd);
-        scores(qr.data(), K, (int)hd, len, s.data());
-        if (a.maskI != nullptr) {
-          const int32_t* m = a.maskI + b * a.maskLen;
-          for (int64_t t = 0; t < len; t++) s[t] += m[t] == 0 ? MASKED : 0.0f;
-        } else if (a.maskF != nullptr) {
-          const float* m = a.maskF + b * a.maskLen;
-          for (int64_t t = 0; t < len; t++) s[t] += m[t] == 0.0f ? MASKED : 0.0f;
-        }
-        softmaxInPlace(s.data(), len);
-        weightedSum<HD>(s.data(), V, len, (int)hd, a.out + b * a.nH * hd + h * hd);
+    float* K = a.kc + (b * a.nKv + kv) * a.cap * hd;  // (cap, hd)
+    float* V = a.vc + (b * a.nKv + kv) * a.cap * hd;
+    // this step's key (rotated) and value go to row `past`
+    rope(a.k + b * a.kStride + kv * hd, cos, sin, 1.0f, K + a.past * hd, (int)hd);
+    std::memcpy(V + a.past * hd, a.v + b * a.vStride + kv * hd, sizeof(float) * hd);
+    for (int64_t j = 0; j < g; j++) {
+      const int64_t h = kv * g + j;  // query heads kv·g … kv·g + g − 1 share this key/value head
+      rope(a.q + b * a.qStride + h * hd, cos, sin, a.scale, qr.data(), (int)hd);
+      scores(qr.data(), K, (int)hd, len, s.data());
+      if (a.maskI != nullptr) {
+        const int32_t* m = a.maskI + b * a.maskLen;
+        for (int64_t t = 0; t < len; t++) s[t] += m[t] == 0 ? MASKED : 0.0f;
+      } else if (a.maskF != nullptr) {
+        const float* m = a.maskF + b * a.maskLen;
+        for (int64_t t = 0; t < len; t++) s[t] += m[t] == 0.0f ? MASKED : 0.0f;
       }
+      softmaxInPlace(s.data(), len);
+      weightedSum<HD>(s.data(), V, len, (int)hd, a.out + b * a.nH * hd + h * hd);
     }
   }
 }
 
-__attribute__((always_inline)) inline void attentionAny(const Attn& a) {
+__attribute__((always_inline)) inline void attentionAny(const Attn& a, int64_t from, int64_t to) {
   switch (a.hd) {
-    case 32: return attentionBody<32>(a);
-    case 64: return attentionBody<64>(a);
-    case 128: return attentionBody<128>(a);
-    default: return attentionBody<0>(a);
+    case 32: return attentionBody<32>(a, from, to);
+    case 64: return attentionBody<64>(a, from, to);
+    case 128: return attentionBody<128>(a, from, to);
+    default: return attentionBody<0>(a, from, to);
   }
 }
 
-void attentionDefault(const Attn& a) { attentionAny(a); }
+inline void attentionDefault(const Attn& a, int64_t from, int64_t to) { attentionAny(a, from, to); }
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) void attentionAvx2(const Attn& a) { attentionAny(a); }
-bool detectAvx2() {
+__attribute__((target("avx2,fma"))) inline void attentionAvx2(const Attn& a, int64_t from, int64_t to) { attentionAny(a, from, to); }
+inline bool detectAvx2() {
   __builtin_cpu_init();  // may run before libgcc's own constructor has filled the CPU model
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 const bool hasAvx2 = detectAvx2();
 #else
 const bool hasAvx2 = false;
-void attentionAvx2(const Attn& a) { attentionAny(a); }
+inline void attentionAvx2(const Attn& a, int64_t from, int64_t to) { attentionAny(a, from, to); }
 #endif
+
+/**
+ * A few persistent worker threads that help the calling thread through items [0, n). Items are
+ * claimed one at a time from a ticket that also carries the call's generation, so the caller never
+ * waits for a worker to wake up: a late (descheduled) worker finds nothing left, or a newer
+ * generation, and goes back to sleep. The caller waits only for items a worker has already claimed.
+ * Created on first use and never destroyed (threads parked on the condition variable at exit).
+ */
+class Pool {
+ public:
+  using Fn = void (*)(const void* ctx, int64_t item);
+
+  void run(int64_t n, int threads, Fn fn, const void* ctx) {
+    if (threads <= 1 || n <= 1) {
+      for (int64_t i = 0; i < n; i++) fn(ctx, i);
+      return;
+    }
+    std::lock_guard<std::mutex> caller(run_);  // one call at a time (callers from several JS threads queue)
+    uint32_t g;
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      while ((int)workers_.size() < threads - 1) workers_.emplace_back([this] { loop(); });
+      g = ++gen_;
+      total_ = n;
+      fn_ = fn;
+      ctx_ = ctx;
+      done_.store(0, std::memory_order_relaxed);
+      ticket_.store((uint64_t)g << 32, std::memory_order_release);
+    }
+    cv_.notify_all();
+    work(g, n, fn, ctx);
+    while (done_.load(std::memory_order_acquire) < n) std::this_thread::yield();
+  }
+
+ private:
+  void work(uint32_t g, int64_t n, Fn fn, const void* ctx) {
+    for (;;) {
+      uint64_t t = ticket_.load(std::memory_order_acquire);
+      if ((uint32_t)(t >> 32) != g || (int64_t)(t & 0xffffffffu) >= n) return;
+      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
+      fn(ctx, (int64_t)(t & 0xffffffffu));
+      done_.fetch_add(1, std::memory_order_acq_rel);
+    }
+  }
+  void loop() {
+    uint32_t seen = 0;
+    for (;;) {
+      uint32_t g;
+      int64_t n;
+      Fn fn;
+      const void* ctx;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        cv_.wait(lock, [&] { return gen_ != seen; });
+        seen = g = gen_;
+        n = total_;
+        fn = fn_;
+        ctx = ctx_;
+      }
+      work(g, n, fn, ctx);
+    }
+  }
+  std::mutex run_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+  std::atomic<uint64_t> ticket_{0};  // (generation << 32) | next item
+  std::atomic<int64_t> done_{0};
+  uint32_t gen_ = 0;
+  int64_t total_ = 0;
+  Fn fn_ = nullptr;
+  const void* ctx_ = nullptr;
+};
+
+inline Pool& pool() {
+  static Pool* p = new Pool();  // never deleted: no destructor races parked threads at exit
+  return *p;
+}
+
+/** Decode attention over every (row, kv head) pair, on up to `threads` threads when the work is big enough. */
+inline void attention(const Attn& a, int threads) {
+  const int64_t items = a.B * a.nKv;
+  // below ~0.5 M multiply-adds a thread hand-off costs more than it saves
+  const int64_t work = a.B * a.nH * (a.past + 1) * a.hd * 2;
+  const int64_t chunks = threads > 1 && work >= (1 << 19) ? items : 1;
+  struct Ctx { const Attn* a; int64_t items, chunks; };
+  const Ctx ctx{&a, items, chunks};
+  pool().run(chunks, chunks > 1 ? threads : 1, [](const void* c, int64_t i) {
+    const Ctx& x = *static_cast<const Ctx*>(c);
+    const int64_t from = i * x.items / x.chunks, to = (i + 1) * x.items / x.chunks;
+    if (hasAvx2) attentionAvx2(*x.a, from, to);
+    else attentionDefault(*x.a, from, to);
+  }, &ctx);
+}
 
 __attribute__((always_inline)) inline void swigluBody(const float* gate, int64_t gs, const float* up, int64_t us, float* out,
                                                       int64_t rows, int64_t I) {
@@ -193,13 +294,13 @@ __attribute__((always_inline)) inline void swigluBody(const float* gate, int64_t
     }
   }
 }
-void swigluDefault(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) { swigluBody(g, gs, u, us, o, r, I); }
+inline void swigluDefault(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) { swigluBody(g, gs, u, us, o, r, I); }
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2,fma"))) void swigluAvx2(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) {
+__attribute__((target("avx2,fma"))) inline void swigluAvx2(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) {
   swigluBody(g, gs, u, us, o, r, I);
 }
 #else
-void swigluAvx2(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) { swigluBody(g, gs, u, us, o, r, I); }
+inline void swigluAvx2(const float* g, int64_t gs, const float* u, int64_t us, float* o, int64_t r, int64_t I) { swigluBody(g, gs, u, us, o, r, I); }
 #endif
 
 }  // namespace seqsch_fused

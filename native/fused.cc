@@ -30,6 +30,7 @@ enum AttnParam {
   A_KCACHE, A_VCACHE, A_CAP, A_PAST,                  // (B, nKv, cap, hd) caches, rows [0, past) filled
   A_MASK, A_MASK_LEN, A_MASK_FLOAT,                   // (B, maskLen) 1 = real, 0 = padding; -1: none
   A_OUT, A_SCALE,                                     // (B, nH·hd)
+  A_THREADS,                                          // threads that may share the work
   A_COUNT
 };
 constexpr int F_COUNT = 32;
@@ -178,8 +179,7 @@ void DecodeAttention(const Napi::CallbackInfo& info) {
   const bool maskFloat = p[A_MASK_FLOAT] != 0;
   a.maskI = mo >= 0 && !maskFloat ? reinterpret_cast<const int32_t*>(heap + mo) : nullptr;
   a.maskF = mo >= 0 && maskFloat ? reinterpret_cast<const float*>(heap + mo) : nullptr;
-  if (hasAvx2) attentionAvx2(a);
-  else attentionDefault(a);
+  attention(a, (int)p[A_THREADS]);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Install-time build of the optional BLAS addon (native/ → build/seqsch_blas.node) with node-gyp.
+ * Install-time build of the optional BLAS addon (native/ → build/seqsch_blas.node) with node-gyp: OpenBLAS
+ * matmuls (native/blas.cc) and the fused inference kernels (native/fused.cc).
  *
  * It never fails the install: when there is no compiler, no OpenBLAS (Debian: libopenblas-dev) or no
  * node-gyp, it prints one line saying so and exits 0, and seqsch runs on plain wasm. The full
@@ -58,13 +59,13 @@ function main() {
   if (r.status !== 0 || !existsSync(built)) return say(`BLAS addon not built: ${diagnose(out)}; using plain wasm`);
   copyFileSync(built, target);
   // Load it in a child process: a missing libopenblas.so at run time shows up here, not in the build.
-  const check = spawnSync(process.execPath, ['-e', `const a=require(${JSON.stringify(target)});const i=a.info();console.log(i.corename+' '+i.threads)`], { encoding: 'utf8' });
+  const check = spawnSync(process.execPath, ['-e', `const a=require(${JSON.stringify(target)});const i=a.info();console.log(i.corename+' '+i.threads+' '+(a.fusedIsa||'none'))`], { encoding: 'utf8' });
   if (check.status !== 0) {
     rmSync(target, { force: true });
     return say(`BLAS addon built but does not load (${(check.stderr.split('\n').find((l) => /Error/.test(l)) ?? '').trim()}); using plain wasm`);
   }
-  const [core, threads] = check.stdout.trim().split(' ');
-  say(`BLAS addon built: build/seqsch_blas.node (OpenBLAS ${core}, ${threads} threads)`);
+  const [core, threads, isa] = check.stdout.trim().split(' ');
+  say(`BLAS addon built: build/seqsch_blas.node (OpenBLAS ${core}, ${threads} threads; fused inference kernels: ${isa})`);
 }
 
 try {

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { activeBlasAddon } from './blas.js';
+import { activeBlasAddon, blasStatus } from './blas.js';
 
 /** The fused exports of the addon (native/fused.cc); absent in an addon built before them. */
 interface FusedAddon {
@@ -28,7 +28,7 @@ const N_X = 0, N_RES = 1, N_W = 2, N_OUT = 3, N_SUM = 4, N_ROWS = 5, N_D = 6, N_
 const G_GATE = 0, G_GATE_STRIDE = 1, G_UP = 2, G_UP_STRIDE = 3, G_OUT = 4, G_ROWS = 5, G_I = 6;
 const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, A_K_STRIDE = 7, A_V = 8, A_V_STRIDE = 9,
   A_COS = 10, A_SIN = 11, A_ROPE_ROWS = 12, A_POS = 13, A_POS_B = 14, A_KCACHE = 15, A_VCACHE = 16, A_CAP = 17, A_PAST = 18,
-  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23;
+  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24;
 
 export const RMS_NORM = 'SeqschRmsNorm';
 export const SWIGLU = 'SeqschSwiGLU';
@@ -38,6 +38,15 @@ let addon: FusedAddon | undefined;
 let params: Float64Array;
 /** Runtime switch (tests and benchmarks compare fused and composite in one process). */
 let fusedOn = true;
+/** Threads the decode-attention kernel may use (the BLAS provider's budget: SEQSCH_BLAS_THREADS or all cores). */
+let attentionThreads = 1;
+
+/** Set the decode-attention kernel's thread budget (for measurements); returns the previous one. */
+export function setAttentionThreads(n: number): number {
+  const was = attentionThreads;
+  attentionThreads = Math.max(1, Math.floor(n));
+  return was;
+}
 
 /** Switch the fused kernels off (composite tfjs ops run instead) or back on; returns the previous setting. */
 export function setFusedEnabled(on: boolean): boolean {
@@ -58,6 +67,7 @@ export function fusedKernelsActive(): boolean {
     addon = a as FusedAddon;
     params = new Float64Array(F_COUNT);
     addon.setFusedParams(params);
+    attentionThreads = blasStatus().maxThreads ?? 1;
     register();
   }
   return true;
@@ -183,6 +193,7 @@ function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.Tenso
   p[A_MASK_FLOAT] = mask?.dtype === 'float32' ? 1 : 0;
   p[A_OUT] = offsetOf(be, out);
   p[A_SCALE] = a.scale;
+  p[A_THREADS] = attentionThreads;
   addon!.decodeAttention(heapOf(be));
   return out;
 }

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { initBackend } from '../../src/backend.js';
 import { ADDON_PATH } from '../../src/kernels/blas.js';
-import { decodeAttentionNative, fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';
+import { decodeAttentionNative, fusedKernelsActive, setAttentionThreads, setFusedEnabled } from '../../src/kernels/fused.js';
 import { addRmsNorm, rmsNorm, swiGLU, type Eps } from '../../src/model/fused.js';
 
 const disabled = process.env.SEQSCH_BLAS === '0';
@@ -145,6 +145,31 @@ const rand = (shape: number[], lo = -1, hi = 1) => tf.randomUniform(shape, lo, h
       expect(relDiff(kRow, ref.kNew)).toBeLessThan(REL);
       expect(relDiff(vRow, vIn)).toBe(0);
       tf.dispose([kCache, vCache]);
+    });
+  });
+
+  test('decode attention with a 2-thread budget equals 1 thread bit for bit (output and cache rows)', () => {
+    // big enough (16·8·41·64·2 ≈ 0.67 M multiply-adds) for the kernel to hand work to a second thread
+    const B = 16, nH = 8, hd = 64, past = 40, cap = 48;
+    tf.tidy(() => {
+      const q = rand([B, nH * hd]) as tf.Tensor2D, k = rand([B, nH * hd]) as tf.Tensor2D, v = rand([B, nH * hd]) as tf.Tensor2D;
+      const cos = rand([64, hd]) as tf.Tensor2D, sin = rand([64, hd]) as tf.Tensor2D, pos = tf.fill([B], past, 'int32');
+      const k0 = rand([B, nH, cap, hd]), v0 = rand([B, nH, cap, hd]);
+      const runWith = (threads: number) => {
+        const was = setAttentionThreads(threads);
+        const kCache = tf.add(k0, 0) as tf.Tensor4D, vCache = tf.add(v0, 0) as tf.Tensor4D; // fresh own-data copies
+        try {
+          const out = decodeAttentionNative({ q, k, v, cos, sin, pos, kCache, vCache },
+            { numHeads: nH, numKvHeads: nH, headDim: hd, past, qCol: 0, kCol: 0, vCol: 0, scale: 1 / Math.sqrt(hd) });
+          return [out.dataSync(), kCache.dataSync()];
+        } finally {
+          setAttentionThreads(was);
+        }
+      };
+      const [o1, c1] = runWith(1);
+      const [o2, c2] = runWith(2);
+      expect(Array.from(o2)).toEqual(Array.from(o1));
+      expect(Array.from(c2)).toEqual(Array.from(c1));
     });
   });
 
