@@ -77,8 +77,12 @@ inline void rope(const float* x, const float* cos, const float* sin, float scale
   for (int i = h2; i < hd; i++) out[i] = (x[i] * cos[i] + x[i - h2] * sin[i]) * scale;
 }
 
+/**
+ * T new positions per batch row (T = 1: a decode step; T > 1: a prefill, causal within the T).
+ * q/k/v/out rows are (b·T + t); pos has posB·T entries (posB = 1: shared by every row).
+ */
 struct Attn {
-  int64_t B, nH, nKv, hd, qStride, kStride, vStride, posB, cap, past, maskLen;
+  int64_t B, T, nH, nKv, hd, qStride, kStride, vStride, posB, cap, past, maskLen;
   const float *q, *k, *v, *cosT, *sinT;
   const int32_t* pos;
   float *kc, *vc, *out;
@@ -135,33 +139,36 @@ inline void softmaxInPlace(float* s, int64_t len) {
 // that share each kv head. Pairs are independent, so threads may split them.
 template <int HD>
 __attribute__((always_inline)) inline void attentionBody(const Attn& a, int64_t from, int64_t to) {
-  const int64_t hd = HD > 0 ? HD : a.hd, g = a.nH / a.nKv, len = a.past + 1;
+  const int64_t hd = HD > 0 ? HD : a.hd, g = a.nH / a.nKv, T = a.T;
   thread_local std::vector<float> qr, s;  // per thread, reused across calls
   if ((int64_t)qr.size() < hd) qr.resize(hd);
-  if ((int64_t)s.size() < len) s.resize(len);
+  if ((int64_t)s.size() < a.past + T) s.resize(a.past + T);
   for (int64_t item = from; item < to; item++) {
     const int64_t b = item / a.nKv, kv = item % a.nKv;
-    const int32_t p = a.pos[a.posB == 1 ? 0 : b];
-    const float* cos = a.cosT + (int64_t)p * hd;
-    const float* sin = a.sinT + (int64_t)p * hd;
+    const int32_t* pos = a.pos + (a.posB == 1 ? 0 : b) * T;  // (T) position ids of this row
     float* K = a.kc + (b * a.nKv + kv) * a.cap * hd;  // (cap, hd)
     float* V = a.vc + (b * a.nKv + kv) * a.cap * hd;
-    // this step's key (rotated) and value go to row `past`
-    rope(a.k + b * a.kStride + kv * hd, cos, sin, 1.0f, K + a.past * hd, (int)hd);
-    std::memcpy(V + a.past * hd, a.v + b * a.vStride + kv * hd, sizeof(float) * hd);
+    // the new keys (rotated) and values go to rows [past, past + T)
+    for (int64_t t = 0; t < T; t++) {
+      rope(a.k + (b * T + t) * a.kStride + kv * hd, a.cosT + (int64_t)pos[t] * hd, a.sinT + (int64_t)pos[t] * hd, 1.0f, K + (a.past + t) * hd, (int)hd);
+      std::memcpy(V + (a.past + t) * hd, a.v + (b * T + t) * a.vStride + kv * hd, sizeof(float) * hd);
+    }
     for (int64_t j = 0; j < g; j++) {
       const int64_t h = kv * g + j;  // query heads kv·g … kv·g + g − 1 share this key/value head
-      rope(a.q + b * a.qStride + h * hd, cos, sin, a.scale, qr.data(), (int)hd);
-      scores(qr.data(), K, (int)hd, len, s.data());
-      if (a.maskI != nullptr) {
-        const int32_t* m = a.maskI + b * a.maskLen;
-        for (int64_t t = 0; t < len; t++) s[t] += m[t] == 0 ? MASKED : 0.0f;
-      } else if (a.maskF != nullptr) {
-        const float* m = a.maskF + b * a.maskLen;
-        for (int64_t t = 0; t < len; t++) s[t] += m[t] == 0.0f ? MASKED : 0.0f;
+      for (int64_t t = 0; t < T; t++) {
+        const int64_t len = a.past + t + 1;  // causal: keys up to this query's own position
+        rope(a.q + (b * T + t) * a.qStride + h * hd, a.cosT + (int64_t)pos[t] * hd, a.sinT + (int64_t)pos[t] * hd, a.scale, qr.data(), (int)hd);
+        scores(qr.data(), K, (int)hd, len, s.data());
+        if (a.maskI != nullptr) {
+          const int32_t* m = a.maskI + b * a.maskLen;
+          for (int64_t u = 0; u < len; u++) s[u] += m[u] == 0 ? MASKED : 0.0f;
+        } else if (a.maskF != nullptr) {
+          const float* m = a.maskF + b * a.maskLen;
+          for (int64_t u = 0; u < len; u++) s[u] += m[u] == 0.0f ? MASKED : 0.0f;
+        }
+        softmaxInPlace(s.data(), len);
+        weightedSum<HD>(s.data(), V, len, (int)hd, a.out + (b * T + t) * a.nH * hd + h * hd);
       }
-      softmaxInPlace(s.data(), len);
-      weightedSum<HD>(s.data(), V, len, (int)hd, a.out + b * a.nH * hd + h * hd);
     }
   }
 }
@@ -266,11 +273,11 @@ inline Pool& pool() {
   return *p;
 }
 
-/** Decode attention over every (row, kv head) pair, on up to `threads` threads when the work is big enough. */
+/** Attention over every (row, kv head) pair, on up to `threads` threads when the work is big enough. */
 inline void attention(const Attn& a, int threads) {
   const int64_t items = a.B * a.nKv;
   // below ~0.5 M multiply-adds a thread hand-off costs more than it saves
-  const int64_t work = a.B * a.nH * (a.past + 1) * a.hd * 2;
+  const int64_t work = a.B * a.nH * (a.past + a.T) * a.T * a.hd * 2;
   const int64_t chunks = threads > 1 && work >= (1 << 19) ? items : 1;
   struct Ctx { const Attn* a; int64_t items, chunks; };
   const Ctx ctx{&a, items, chunks};

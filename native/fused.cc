@@ -21,7 +21,9 @@ namespace {
 enum NormParam { N_X = 0, N_RES, N_W, N_OUT, N_SUM, N_ROWS, N_D, N_EPS };
 // SwiGLU: out = gate·sigmoid(gate)·up, gate/up rows with their own strides (a fused gate|up output).
 enum GluParam { G_GATE = 0, G_GATE_STRIDE, G_UP, G_UP_STRIDE, G_OUT, G_ROWS, G_I };
-// DecodeAttention: one new position per batch row.
+// Attention: T new positions per batch row (T = 1: a decode step; T > 1: a prefill, causal within the T).
+// GatherRows: out[i] = x[idx[i]] for rows of rowFloats 4-byte elements (GatherV2, axis 0, batchDims 0).
+enum GatherParam { R_X = 0, R_ROWS, R_ROW_FLOATS, R_IDX, R_N, R_OUT };
 enum AttnParam {
   A_B = 0, A_NH, A_NKV, A_HD,
   A_Q, A_Q_STRIDE, A_K, A_K_STRIDE, A_V, A_V_STRIDE,  // (B, ·) rows; stride in floats between rows
@@ -31,6 +33,7 @@ enum AttnParam {
   A_MASK, A_MASK_LEN, A_MASK_FLOAT,                   // (B, maskLen) 1 = real, 0 = padding; -1: none
   A_OUT, A_SCALE,                                     // (B, nH·hd)
   A_THREADS,                                          // threads that may share the work
+  A_T,                                                // new positions per row; q/k/v/out rows are b·T + t, pos posB·T entries
   A_COUNT
 };
 constexpr int F_COUNT = 32;
@@ -128,6 +131,32 @@ void SwiGLU(const Napi::CallbackInfo& info) {
   else swigluDefault(g, gs, u, us, o, rows, I);
 }
 
+/**
+ * Copies rows x[idx[i]] → out[i]; returns -1, or the position in idx of the first index outside
+ * [0, rows) (nothing is guaranteed written then; JS throws tfjs's message).
+ */
+Napi::Value GatherRows(const Napi::CallbackInfo& info) {
+  uint8_t* heap;
+  int64_t bytes;
+  if (!begin(info, "gatherRows", &heap, &bytes)) return info.Env().Undefined();
+  const double* p = params;
+  const int64_t rows = (int64_t)p[R_ROWS], rf = (int64_t)p[R_ROW_FLOATS], n = (int64_t)p[R_N];
+  const int64_t xo = (int64_t)p[R_X], io = (int64_t)p[R_IDX], oo = (int64_t)p[R_OUT];
+  if (rows < 0 || rf < 0 || n < 0 || !inHeap(xo, rows * rf, bytes) || !inHeap(io, n, bytes) || !inHeap(oo, n * rf, bytes)) {
+    rangeError(info, "gatherRows");
+    return info.Env().Undefined();
+  }
+  const int32_t* idx = reinterpret_cast<const int32_t*>(heap + io);
+  for (int64_t i = 0; i < n; i++) {
+    if (idx[i] < 0 || idx[i] >= rows) return Napi::Number::New(info.Env(), (double)i);
+  }
+  const uint8_t* x = heap + xo;
+  uint8_t* out = heap + oo;
+  const size_t rowBytes = 4 * (size_t)rf;
+  for (int64_t i = 0; i < n; i++) std::memcpy(out + i * rowBytes, x + (int64_t)idx[i] * rowBytes, rowBytes);
+  return Napi::Number::New(info.Env(), -1);
+}
+
 void DecodeAttention(const Napi::CallbackInfo& info) {
   uint8_t* heap;
   int64_t bytes;
@@ -135,6 +164,7 @@ void DecodeAttention(const Napi::CallbackInfo& info) {
   const double* p = params;
   Attn a;
   a.B = (int64_t)p[A_B];
+  a.T = (int64_t)p[A_T];
   a.nH = (int64_t)p[A_NH];
   a.nKv = (int64_t)p[A_NKV];
   a.hd = (int64_t)p[A_HD];
@@ -150,14 +180,14 @@ void DecodeAttention(const Napi::CallbackInfo& info) {
   const int64_t qo = (int64_t)p[A_Q], ko = (int64_t)p[A_K], vo = (int64_t)p[A_V], co = (int64_t)p[A_COS], so = (int64_t)p[A_SIN];
   const int64_t po = (int64_t)p[A_POS], kco = (int64_t)p[A_KCACHE], vco = (int64_t)p[A_VCACHE], mo = (int64_t)p[A_MASK];
   const int64_t oo = (int64_t)p[A_OUT];
-  const int64_t hd = a.hd, B = a.B;
-  const bool shapesOk = B >= 1 && a.nKv >= 1 && a.nH >= a.nKv && a.nH % a.nKv == 0 && hd >= 2 && hd % 2 == 0 && a.past >= 0 &&
-                        a.cap > a.past && (a.posB == 1 || a.posB == B) && a.qStride >= a.nH * hd && a.kStride >= a.nKv * hd &&
-                        a.vStride >= a.nKv * hd && ropeRows >= 1 && (mo < 0 || a.maskLen == a.past + 1);
-  if (!shapesOk || !inHeap(qo, (B - 1) * a.qStride + a.nH * hd, bytes) || !inHeap(ko, (B - 1) * a.kStride + a.nKv * hd, bytes) ||
-      !inHeap(vo, (B - 1) * a.vStride + a.nKv * hd, bytes) || !inHeap(co, ropeRows * hd, bytes) || !inHeap(so, ropeRows * hd, bytes) ||
-      !inHeap(po, a.posB, bytes) || !inHeap(kco, B * a.nKv * a.cap * hd, bytes) || !inHeap(vco, B * a.nKv * a.cap * hd, bytes) ||
-      (mo >= 0 && !inHeap(mo, B * a.maskLen, bytes)) || !inHeap(oo, B * a.nH * hd, bytes)) {
+  const int64_t hd = a.hd, B = a.B, T = a.T, N = a.B * a.T;  // N: q/k/v/out rows
+  const bool shapesOk = B >= 1 && T >= 1 && a.nKv >= 1 && a.nH >= a.nKv && a.nH % a.nKv == 0 && hd >= 2 && hd % 2 == 0 && a.past >= 0 &&
+                        a.cap >= a.past + T && (a.posB == 1 || a.posB == B) && a.qStride >= a.nH * hd && a.kStride >= a.nKv * hd &&
+                        a.vStride >= a.nKv * hd && ropeRows >= 1 && (mo < 0 || a.maskLen == a.past + T);
+  if (!shapesOk || !inHeap(qo, (N - 1) * a.qStride + a.nH * hd, bytes) || !inHeap(ko, (N - 1) * a.kStride + a.nKv * hd, bytes) ||
+      !inHeap(vo, (N - 1) * a.vStride + a.nKv * hd, bytes) || !inHeap(co, ropeRows * hd, bytes) || !inHeap(so, ropeRows * hd, bytes) ||
+      !inHeap(po, a.posB * T, bytes) || !inHeap(kco, B * a.nKv * a.cap * hd, bytes) || !inHeap(vco, B * a.nKv * a.cap * hd, bytes) ||
+      (mo >= 0 && !inHeap(mo, B * a.maskLen, bytes)) || !inHeap(oo, N * a.nH * hd, bytes)) {
     return rangeError(info, "decodeAttention");
   }
   a.q = reinterpret_cast<const float*>(heap + qo);
@@ -166,7 +196,7 @@ void DecodeAttention(const Napi::CallbackInfo& info) {
   a.cosT = reinterpret_cast<const float*>(heap + co);
   a.sinT = reinterpret_cast<const float*>(heap + so);
   a.pos = reinterpret_cast<const int32_t*>(heap + po);
-  for (int64_t i = 0; i < a.posB; i++) {
+  for (int64_t i = 0; i < a.posB * T; i++) {
     if (a.pos[i] < 0 || a.pos[i] >= ropeRows) {
       Napi::RangeError::New(info.Env(), "decodeAttention: position id " + std::to_string(a.pos[i]) + " outside the rotary table of " +
                                             std::to_string(ropeRows) + " rows").ThrowAsJavaScriptException();
@@ -190,6 +220,7 @@ void RegisterFused(Napi::Env env, Napi::Object exports) {
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNorm));
   exports.Set("swiglu", Napi::Function::New(env, SwiGLU));
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention));
+  exports.Set("gatherRows", Napi::Function::New(env, GatherRows));
   exports.Set("fusedParamCount", Napi::Number::New(env, F_COUNT));
   exports.Set("fusedIsa", Napi::String::New(env, hasAvx2 ? "avx2+fma" : "baseline"));
 }

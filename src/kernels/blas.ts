@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { threadsFor } from './blas-threads.js';
+import { installNativeGather, type GatherAddon } from './gather.js';
 
 /** The addon's exports (native/blas.cc; the fused inference kernels of native/fused.cc are typed in ./fused.ts). */
 export interface BlasAddon {
@@ -340,11 +341,12 @@ export async function installBlasKernels(): Promise<string> {
     return off(`self-check failed (max rel. diff ${diff} against the wasm kernel)`);
   }
   const info = addon.info();
+  const gather = installNativeGather(addon as Partial<GatherAddon>, () => activeBlasAddon() as unknown as GatherAddon | undefined);
   status = {
     active: true,
     corename: info.corename,
     maxThreads,
-    note: `BLAS matmul: active — OpenBLAS (${info.corename}) via ${relative(process.cwd(), ADDON_PATH) || ADDON_PATH}, up to ${maxThreads} threads; MatMul/_FusedMatMul on wasm use cblas_sgemm, Identity shares data`,
+    note: `BLAS matmul: active — OpenBLAS (${info.corename}) via ${relative(process.cwd(), ADDON_PATH) || ADDON_PATH}, up to ${maxThreads} threads; MatMul/_FusedMatMul on wasm use cblas_sgemm, Identity shares data; ${gather}`,
   };
   return status.note;
 }

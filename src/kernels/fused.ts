@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { activeBlasAddon, blasStatus } from './blas.js';
+import { F_COUNT, fusedParams } from './fused-params.js';
 
 /** The fused exports of the addon (native/fused.cc); absent in an addon built before them. */
 interface FusedAddon {
@@ -23,12 +24,11 @@ interface FusedAddon {
 }
 
 // Parameter slots, as the enums of native/fused.cc.
-const F_COUNT = 32;
 const N_X = 0, N_RES = 1, N_W = 2, N_OUT = 3, N_SUM = 4, N_ROWS = 5, N_D = 6, N_EPS = 7;
 const G_GATE = 0, G_GATE_STRIDE = 1, G_UP = 2, G_UP_STRIDE = 3, G_OUT = 4, G_ROWS = 5, G_I = 6;
 const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, A_K_STRIDE = 7, A_V = 8, A_V_STRIDE = 9,
   A_COS = 10, A_SIN = 11, A_ROPE_ROWS = 12, A_POS = 13, A_POS_B = 14, A_KCACHE = 15, A_VCACHE = 16, A_CAP = 17, A_PAST = 18,
-  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24;
+  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24, A_T = 25;
 
 export const RMS_NORM = 'SeqschRmsNorm';
 export const SWIGLU = 'SeqschSwiGLU';
@@ -65,8 +65,7 @@ export function fusedKernelsActive(): boolean {
   if (!a || typeof a.decodeAttention !== 'function' || a.fusedParamCount !== F_COUNT) return false;
   if (!addon) {
     addon = a as FusedAddon;
-    params = new Float64Array(F_COUNT);
-    addon.setFusedParams(params);
+    params = fusedParams(addon);
     attentionThreads = blasStatus().maxThreads ?? 1;
     register();
   }
@@ -135,10 +134,12 @@ function swigluKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
 }
 
 export interface DecodeAttentionAttrs {
+  /** new positions per batch row (default 1, a decode step; > 1: a prefill, causal within them) */
+  T?: number;
   numHeads: number;
   numKvHeads: number;
   headDim: number;
-  /** positions already in the cache; this step's key/value go to row `past` */
+  /** positions already in the cache; this step's keys/values go to rows [past, past + T) */
   past: number;
   /** column where q / k / v start in their (B, ·) inputs (q, k and v may be one fused tensor) */
   qCol: number;
@@ -149,27 +150,37 @@ export interface DecodeAttentionAttrs {
 }
 
 /**
- * q (B, ·), k (B, ·), v (B, ·); cos/sin tables (P, hd); pos int32 (B) or (1); kCache/vCache
- * (B, nKv, cap, hd), written at row `past`; mask (B, past + 1) int32 or float32, optional
- * → attention output (B, nH·hd).
+ * q (B·T, ·), k (B·T, ·), v (B·T, ·) (rows b·T + t); cos/sin tables (P, hd); pos int32 (B·T) or (T);
+ * kCache/vCache (B, nKv, cap, hd), written at rows [past, past + T) — or absent (no cache: scratch
+ * buffers of T rows, freed after the call); mask (B, past + T) int32 or float32, optional
+ * → attention output (B·T, nH·hd), causal within the T new positions.
  */
 function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const be = backend as BackendWasm;
-  const { q, k, v, cos, sin, pos, kCache, vCache, mask } = inputs as Record<string, tf.TensorInfo>;
+  const { q, k, v, cos, sin, pos, mask } = inputs as Record<string, tf.TensorInfo>;
+  let { kCache, vCache } = inputs as Record<string, tf.TensorInfo | undefined>;
   const a = attrs as unknown as DecodeAttentionAttrs;
   const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
+  const T = a.T ?? 1;
   requireFloat(DECODE_ATTENTION, ['q', q], ['k', k], ['v', v], ['cos', cos], ['sin', sin], ['kCache', kCache], ['vCache', vCache]);
-  const B = q.shape[0];
-  const cap = kCache.shape[2];
   const bad = (what: string) => new Error(`${DECODE_ATTENTION}: ${what}`);
-  if (kCache.shape.join() !== [B, nKv, cap, hd].join() || vCache.shape.join() !== kCache.shape.join()) throw bad(`caches [${kCache.shape}] / [${vCache.shape}], expected [${B}, ${nKv}, cap, ${hd}]`);
-  if (a.qCol + nH * hd > q.shape[1] || a.kCol + nKv * hd > k.shape[1] || a.vCol + nKv * hd > v.shape[1] || k.shape[0] !== B || v.shape[0] !== B) throw bad(`q [${q.shape}] / k [${k.shape}] / v [${v.shape}] too narrow`);
-  if (pos.dtype !== 'int32' || (size(pos.shape) !== B && size(pos.shape) !== 1)) throw bad(`pos must be int32 of ${B} or 1 entries, got ${pos.dtype} [${pos.shape}]`);
-  if (mask && (mask.shape.join() !== [B, a.past + 1].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32'))) throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + 1}]`);
-  if (a.past >= cap) throw bad(`cache full (past ${a.past}, capacity ${cap})`);
-  const out = be.makeOutput([B, nH * hd], 'float32');
+  if (!Number.isInteger(T) || T < 1 || q.shape[0] % T !== 0) throw bad(`q has ${q.shape[0]} rows, not a multiple of T = ${T}`);
+  const B = q.shape[0] / T;
+  if (!kCache !== !vCache) throw bad('give both caches or neither');
+  if (!kCache && a.past !== 0) throw bad(`past ${a.past} without a cache`);
+  const cap = kCache ? kCache.shape[2] : T;
+  if (kCache && (kCache.shape.join() !== [B, nKv, cap, hd].join() || vCache!.shape.join() !== kCache.shape.join())) throw bad(`caches [${kCache.shape}] / [${vCache!.shape}], expected [${B}, ${nKv}, cap, ${hd}]`);
+  if (a.qCol + nH * hd > q.shape[1] || a.kCol + nKv * hd > k.shape[1] || a.vCol + nKv * hd > v.shape[1] || k.shape[0] !== B * T || v.shape[0] !== B * T) throw bad(`q [${q.shape}] / k [${k.shape}] / v [${v.shape}] too narrow`);
+  if (pos.dtype !== 'int32' || (size(pos.shape) !== B * T && size(pos.shape) !== T)) throw bad(`pos must be int32 of ${B * T} or ${T} entries, got ${pos.dtype} [${pos.shape}]`);
+  if (mask && (mask.shape.join() !== [B, a.past + T].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32'))) throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + T}]`);
+  if (a.past + T > cap) throw bad(`cache full (past ${a.past} + ${T} new, capacity ${cap})`);
+  const out = be.makeOutput([B * T, nH * hd], 'float32');
+  // no cache: the rotated keys and the values live in scratch buffers for this call only
+  const scratch = kCache ? [] : [be.makeOutput([B, nKv, T, hd], 'float32'), be.makeOutput([B, nKv, T, hd], 'float32')];
+  if (!kCache) [kCache, vCache] = scratch;
   const p = params;
   p[A_B] = B;
+  p[A_T] = T;
   p[A_NH] = nH;
   p[A_NKV] = nKv;
   p[A_HD] = hd;
@@ -183,18 +194,22 @@ function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.Tenso
   p[A_SIN] = offsetOf(be, sin);
   p[A_ROPE_ROWS] = cos.shape[0];
   p[A_POS] = offsetOf(be, pos);
-  p[A_POS_B] = size(pos.shape);
-  p[A_KCACHE] = offsetOf(be, kCache);
-  p[A_VCACHE] = offsetOf(be, vCache);
+  p[A_POS_B] = size(pos.shape) / T;
+  p[A_KCACHE] = offsetOf(be, kCache!);
+  p[A_VCACHE] = offsetOf(be, vCache!);
   p[A_CAP] = cap;
   p[A_PAST] = a.past;
   p[A_MASK] = mask ? offsetOf(be, mask) : -1;
-  p[A_MASK_LEN] = a.past + 1;
+  p[A_MASK_LEN] = a.past + T;
   p[A_MASK_FLOAT] = mask?.dtype === 'float32' ? 1 : 0;
   p[A_OUT] = offsetOf(be, out);
   p[A_SCALE] = a.scale;
   p[A_THREADS] = attentionThreads;
-  addon!.decodeAttention(heapOf(be));
+  try {
+    addon!.decodeAttention(heapOf(be));
+  } finally {
+    for (const t of scratch) be.disposeData(t.dataId);
+  }
   return out;
 }
 
@@ -233,12 +248,16 @@ export interface DecodeAttentionInputs {
   cos: tf.Tensor2D;
   sin: tf.Tensor2D;
   pos: tf.Tensor;
-  kCache: tf.Tensor4D;
-  vCache: tf.Tensor4D;
+  /** none: no cache (past must be 0) */
+  kCache?: tf.Tensor4D;
+  vCache?: tf.Tensor4D;
   mask?: tf.Tensor2D;
 }
 
-/** One decode step of attention for every batch row; writes this step's k/v into the caches (in place). */
+/**
+ * Attention of T new positions (attrs.T, default 1: one decode step) for every batch row, causal
+ * among them; writes their rotated k and v into the caches (in place) when given.
+ */
 export function decodeAttentionNative(inputs: DecodeAttentionInputs, attrs: DecodeAttentionAttrs): tf.Tensor2D {
   return run(DECODE_ATTENTION, inputs as unknown as Record<string, tf.Tensor>, attrs) as tf.Tensor2D;
 }
