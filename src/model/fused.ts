@@ -1,7 +1,7 @@
 /**
  * The small ops of a LLaMA layer, each either one native kernel (src/kernels/fused.ts) or the composite
- * tfjs ops it replaces: RMSNorm (alone or after the residual add), SiLU(gate)·up, and decode attention
- * against an in-place KV cache. `native` comes from nativeInference(): true only for inference (no
+ * tfjs ops it replaces: RMSNorm (alone or after the residual add), SiLU(gate)·up, and attention of
+ * a decode step or a prefill (against an in-place KV cache, or none). `native` comes from nativeInference(): true only for inference (no
  * gradient tape, not training) on wasm with the native addon active; everywhere else the composite ops
  * run, exactly as before the native kernels existed. This module holds no weights and no state.
  */
@@ -13,6 +13,21 @@ import type { KVCache } from './kvcache.js';
 export interface Eps {
   value: number;
   scalar: tf.Scalar;
+}
+
+/** Runtime switch for the native prefill attention (T > 1), so measurements compare both in one process. */
+let prefillOn = true;
+
+/** Switch native attention for prefills (T > 1) off (composite ops) or on; returns the previous setting. */
+export function setPrefillFused(on: boolean): boolean {
+  const was = prefillOn;
+  prefillOn = on;
+  return was;
+}
+
+/** Whether a prefill (T > 1) may run its attention natively (given nativeInference()). */
+export function prefillFused(): boolean {
+  return prefillOn;
 }
 
 /** Whether a forward may use the native kernels: not training, no gradient tape, fused kernels active. */
@@ -47,27 +62,28 @@ export interface DecodeStep {
   numHeads: number;
   numKvHeads: number;
   headDim: number;
-  /** rotary tables (P, hd) and this step's position ids (B or 1 entries, int32) */
+  /** rotary tables (P, hd) and this step's position ids ((B or 1)·T entries, int32) */
   cos: tf.Tensor2D;
   sin: tf.Tensor2D;
   pos: tf.Tensor;
-  /** (B, past + 1), 1 = real, 0 = padding; none = all real */
+  /** (B, past + T), 1 = real, 0 = padding; none = all real */
   mask?: tf.Tensor2D;
 }
 
 /**
- * One decode step (one new position per row) of layer `layer`'s attention in one native kernel:
- * rotary on q/k, this step's k/v written into the in-place cache, softmax(q·Kᵀ/√hd + padding bias)·V
- * over the filled prefix, grouped-query aware. q (B, nH·hd), k/v (B, nKv·hd) → (B, nH·hd).
- * Native only: the caller takes this path when nativeInference() and cache.inPlace hold.
+ * Layer `layer`'s attention for T new positions per row (T = 1: a decode step; T > 1: a prefill,
+ * causal within them) in one native kernel: rotary on q/k, the new k/v written into the in-place
+ * cache (or, without a cache, into scratch buffers), softmax(q·Kᵀ/√hd + padding bias)·V over each
+ * query's prefix, grouped-query aware. q (B·T, nH·hd), k/v (B·T, nKv·hd) → (B·T, nH·hd).
+ * Native only: the caller takes this path when nativeInference() holds and the cache, if any, is in place.
  */
-export function decodeAttention(cache: KVCache, layer: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: DecodeStep): tf.Tensor2D {
-  const B = q.shape[0];
-  const slot = cache.slot(layer, B, s.numKvHeads, s.headDim);
+export function decodeAttention(cache: KVCache | undefined, layer: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: DecodeStep, T = 1): tf.Tensor2D {
+  const B = q.shape[0] / T;
+  const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
   const out = decodeAttentionNative(
-    { q, k, v, cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot.k, vCache: slot.v, mask: s.mask },
-    { numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot.past, qCol: 0, kCol: 0, vCol: 0, scale: 1 / Math.sqrt(s.headDim) },
+    { q, k, v, cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask },
+    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, qCol: 0, kCol: 0, vCol: 0, scale: 1 / Math.sqrt(s.headDim) },
   );
-  cache.commit(layer, 1);
+  cache?.commit(layer, T);
   return out;
 }

@@ -15,7 +15,7 @@ import seedrandom from 'seedrandom';
 import type { LlamaConfig } from './config.js';
 import { countParameters } from './config.js';
 import type { KVCache } from './kvcache.js';
-import { addRmsNorm, decodeAttention, nativeInference, rmsNorm, swiGLU, type DecodeStep, type Eps } from './fused.js';
+import { addRmsNorm, decodeAttention, nativeInference, prefillFused, rmsNorm, swiGLU, type DecodeStep, type Eps } from './fused.js';
 import { DEFAULT_LORA, LORA_TARGETS, LoraAdapter, MODULE_PATH, loraDims as projDims, type LoraConfig, type LoraTarget } from './lora.js';
 import type { TensorSource } from './safetensors.js';
 
@@ -60,7 +60,7 @@ interface ForwardContext {
   cos?: tf.Tensor;
   sin?: tf.Tensor;
   bias: tf.Tensor | null;
-  /** set instead for a native decode step (T = 1) against an in-place cache */
+  /** set instead for native attention: a decode step (T = 1) against an in-place cache, or a prefill (T > 1) */
   decode?: DecodeStep;
 }
 
@@ -169,8 +169,8 @@ export class Llama {
     return tf.tidy(() => {
       const [pos, posB] = this.positions(B, T, past, mask, opts.positionIds); // (posB·T) int32
       const f: ForwardContext = { B, T, cache, training, native, bias: null };
-      if (native && T === 1 && cache?.inPlace) {
-        // ---- decode step in native kernels: rotary tables + position ids and the raw mask go to the kernel
+      if (native && (T === 1 ? cache?.inPlace : prefillFused() && (!cache || cache.inPlace))) {
+        // ---- decode step or prefill in native kernels: rotary tables + position ids and the raw mask go to the kernel
         const { numHeads, numKvHeads } = this.config;
         const m = mask && mask.dtype !== 'int32' && mask.dtype !== 'float32' ? tf.cast(mask, 'int32') : mask;
         f.decode = { numHeads, numKvHeads, headDim: hd, cos: this.rope.cos, sin: this.rope.sin, pos, mask: m as tf.Tensor2D | undefined };
@@ -208,7 +208,7 @@ export class Llama {
     const q = proj('q_proj', h); // (B·T, nH·hd)
     const k = proj('k_proj', h); // (B·T, nKv·hd)
     const v = proj('v_proj', h); // (B·T, nKv·hd)
-    const o = f.decode ? decodeAttention(f.cache!, l, q, k, v, f.decode) : this.attention(l, q, k, v, f); // (B·T, nH·hd)
+    const o = f.decode ? decodeAttention(f.cache, l, q, k, v, f.decode, f.T) : this.attention(l, q, k, v, f); // (B·T, nH·hd)
     let h2: tf.Tensor2D;
     [x, h2] = addRmsNorm(x, proj('o_proj', o), L.postNorm, this.eps, f.native); // x + attention, its norm (B·T, d)
 

@@ -4,13 +4,15 @@
  * equivalent multi-head model with repeated key/value heads (HF's repeat_kv), LoRA on every target
  * against PEFT's merge formula W + (alpha/r)·B·A computed independently in plain JS, and gradients.
  * With the native addon active, KV-cache decoding runs the in-place cache and the fused decode kernels
- * (src/model/fused.ts); they are checked against full recompute and against the composite path.
+ * (src/model/fused.ts); they are checked against full recompute and against the composite path, and
+ * so is the native prefill attention (T > 1: without a cache, into an empty cache, after a filled one).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { KVCache } from '../../src/model/kvcache.js';
 import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';
+import { setPrefillFused } from '../../src/model/fused.js';
 import { LORA_TARGETS, loraDims } from '../../src/model/lora.js';
 import { relError, tinyConfig } from './helpers.js';
 
@@ -132,6 +134,52 @@ describe('Llama forward', () => {
       const keep = Int32Array.from({ length: B }, (_, b) => mask[b * T + t - 1]);
       expect(relError(o, ref[s], V, keep)).toBeLessThan(1e-5);
     });
+    model.dispose();
+  });
+
+  test.each([
+    ['no cache, left padding, GQA', { numKvHeads: 2 }, 'mask', false],
+    ['no cache, no mask (shared positions), MHA', {}, 'none', false],
+    ['no cache, explicit position ids', { numKvHeads: 1 }, 'positionIds', false],
+    ['in-place cache: prefill 4, then a 5-column chunk (past > 0)', { numKvHeads: 2 }, 'mask', true],
+  ] as const)('native prefill attention equals the composite ops: %s', (_n, over, kind, chunked) => {
+    if (!fusedKernelsActive()) return console.warn('native prefill comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)');
+    const cfg = tinyConfig(over);
+    const model = Llama.random(cfg, 'prefill');
+    const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize, 5);
+    const V = cfg.vocabSize;
+    const pids = Int32Array.from({ length: B * T }, (_, i) => (i % T) * 2 + (i / T | 0)); // any valid positions
+    const run = (native: boolean) => {
+      const was = setPrefillFused(native);
+      try {
+        return tf.tidy(() => {
+          const idsT = tf.tensor2d(ids, [B, T], 'int32');
+          if (!chunked) {
+            const opts = kind === 'mask' ? { attentionMask: tf.tensor2d(mask, [B, T], 'int32') } : kind === 'positionIds' ? { positionIds: tf.tensor2d(pids, [B, T], 'int32') } : {};
+            return model.forward(idsT, opts).dataSync() as Float32Array;
+          }
+          const cache = new KVCache(cfg.numLayers);
+          try {
+            const m = tf.tensor2d(mask, [B, T], 'int32');
+            model.forward(tf.slice(idsT, [0, 0], [B, 4]), { attentionMask: tf.slice(m, [0, 0], [B, 4]), cache });
+            expect(cache.inPlace).toBe(true);
+            return model.forward(tf.slice(idsT, [0, 4], [B, T - 4]), { attentionMask: m, cache }).dataSync() as Float32Array;
+          } finally {
+            cache.dispose();
+          }
+        });
+      } finally {
+        setPrefillFused(was);
+      }
+    };
+    const before = tf.memory().numTensors;
+    const ours = run(true);
+    const ref = run(false);
+    expect(tf.memory().numTensors).toBe(before);
+    const Tout = chunked ? T - 4 : T;
+    // every position whose token is real (padding positions' logits are meaningless on both paths)
+    const keep = Int32Array.from({ length: B * Tout }, (_, i) => (kind === 'mask' ? mask[(i / Tout | 0) * T + T - Tout + (i % Tout)] : 1));
+    expect(relError(ours, ref, V, keep)).toBeLessThan(1e-5);
     model.dispose();
   });
 
