@@ -37,6 +37,14 @@ export function nativeGatherCount(): number {
   return calls;
 }
 
+/** Runtime switch (benchmarks compare both kernels in one process); returns the previous setting. */
+let gatherOn = true;
+export function setNativeGather(on: boolean): boolean {
+  const was = gatherOn;
+  gatherOn = on;
+  return was;
+}
+
 const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
 
 /** Whether GatherV2 with these inputs/attrs is a plain row copy we run natively. */
@@ -48,7 +56,7 @@ function rowCopyCase(x: tf.TensorInfo, indices: tf.TensorInfo, attrs: { axis: nu
 }
 
 function gatherV2(args: KernelArgs): tf.TensorInfo {
-  const addon = activeAddon();
+  const addon = gatherOn ? activeAddon() : undefined;
   const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
   if (!addon || !params || !rowCopyCase(x, indices, args.attrs as unknown as { axis: number; batchDims: number })) return original!(args);
   const be = args.backend as BackendWasm;
