@@ -62,7 +62,8 @@ export function setFusedEnabled(on: boolean): boolean {
 export function fusedKernelsActive(): boolean {
   if (!fusedOn || tf.getBackend() !== 'wasm') return false;
   const a = activeBlasAddon() as unknown as Partial<FusedAddon> | undefined;
-  if (!a || typeof a.decodeAttention !== 'function' || a.fusedParamCount !== F_COUNT) return false;
+  // gatherRows came with the attention kernel's T slot: an addon without it reads T > 1 as a decode step, so it counts as stale
+  if (!a || typeof a.decodeAttention !== 'function' || typeof (a as { gatherRows?: unknown }).gatherRows !== 'function' || a.fusedParamCount !== F_COUNT) return false;
   if (!addon) {
     addon = a as FusedAddon;
     params = fusedParams(addon);
