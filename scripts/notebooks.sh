@@ -9,7 +9,7 @@
 #   RUN_DIR     results folder for results.ipynb; default: a small simulator experiment run here first
 #               (experiments/sim-paper.yaml when ../shared exists, else the synthetic val set, reference answer
 #               lengths standing in for recorded ones; NB_SYNTHETIC=1 forces the latter)
-#   MODEL_DIR   model for single-batch.ipynb (default ckpts/tiny-v2; a random tiny model when that is missing)
+#   MODEL_DIR   model for single-batch.ipynb (default ckpts/tiny-v3; a random tiny model when that is missing)
 #   NB_OUT      where the executed notebooks go (default: a temp dir, removed unless KEEP_OUTPUT=1)
 # Exits non-zero when any cell fails.
 set -euo pipefail
@@ -70,7 +70,7 @@ if [ -z "${RUN_DIR:-}" ]; then
     # for the model's recorded lengths at every temperature
     node --input-type=module -e "
       const s = await import('$ROOT/notebooks/.build/seqsch.mjs');
-      const recs = s.loadConversations('data/synthetic-v2/val.json').map((c) => {
+      const recs = s.loadConversations('data/synthetic-v3/val.json').map((c) => {
         const n = s.countTokens(s.answerOf(c));
         return { id: c.id, L_gt: n, 'L_t0.0': n, 'L_t0.3': n, 'L_t0.5': n, 'L_t0.7': n };
       });
@@ -81,7 +81,7 @@ experiment: sim-synthetic
 description: the paper's rows simulated on the synthetic val set (reference answer lengths), for the notebooks' CI run
 stages:
   - stage: simulate
-    data: data/synthetic-v2/val.json
+    data: data/synthetic-v3/val.json
     lengths: $TMP/val-length.json
     batch_size: 16
     group_size: 256
