@@ -1,16 +1,14 @@
 /**
- * How many OpenBLAS threads one sgemm call gets, from its shape. Small or thin products (decode steps
- * at batch ≤ 16) lose more to handing half the work to a second thread than they gain; from 32 rows
- * up, or for big products like a batch-16 LM head, both cores win. The thresholds come from
- * bench/threads.ts and scratch runs on the 2-core project machine (see the report in README). This
- * module only decides; src/kernels/blas.ts passes the number to the addon.
+ * How many OpenBLAS threads one sgemm call gets, from its shape: one below 2^18 multiply-adds, else all.
+ * Measured on the 2-core project machine: a product timed alone in a loop (bench/threads.ts) favours one
+ * thread up to 16 rows, but inside a whole decode step (fused native kernels, 2 to 4 products per layer
+ * back to back) two threads win at batch 16 (bench model step 3.4 → 2.6 ms) and cost nothing at batch 1
+ * or 64, because the second thread stays hot from one call to the next. This module only decides;
+ * src/kernels/blas.ts passes the number to the addon.
  */
 
-/** Work (multiply-adds, M·K·N of one product) below which one thread is always faster. */
-export const SINGLE_THREAD_BELOW = 2 ** 21;
-/** Rows below which one thread stays faster unless the product is at least BIG_PRODUCT. */
-export const MIN_ROWS_FOR_THREADS = 32;
-export const BIG_PRODUCT = 2 ** 23;
+/** Work (multiply-adds, M·K·N of one product) below which one thread is faster even inside a step. */
+export const SINGLE_THREAD_BELOW = 2 ** 18;
 
 /** Fixed thread count for every call (bench/threads.ts measures with it); 0 = use the policy. */
 let forced = 0;
@@ -28,6 +26,5 @@ export function threadsFor(M: number, N: number, K: number, maxThreads: number):
   if (forced > 0) return Math.min(forced, maxThreads);
   const work = M * N * K;
   if (work < SINGLE_THREAD_BELOW) return 1;
-  if (M < MIN_ROWS_FOR_THREADS && work < BIG_PRODUCT) return 1;
   return maxThreads;
 }
