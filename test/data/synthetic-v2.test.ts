@@ -3,14 +3,11 @@
  * counting families ("7. Cat" … "1. Owl"), the same length control and Vicuna-like length distribution as
  * version 1, and version 1 left byte-identical (a version-1 call with and without `version: 1` gives the same).
  */
-import { mkdtempSync, copyFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { makeSynthetic, makeSyntheticSplits, drawTask, Rand, quantiles, answerOf, DEFAULT_MAX_LENGTH } from '../../src/data/synthetic.js';
-import { ensureSyntheticData, resamplePearson, splitStats, MANIFEST_FILE, SPLITS, type SyntheticManifest } from '../../src/data/synthetic/files.js';
-import { countTokens } from '../../src/tokenizer/llama.js';
-import { readJson } from '../../src/util/fs.js';
-import { describeShared, sharedPath, REPO_ROOT } from '../helpers/shared.js';
+import { resolve } from 'node:path';
+import { makeSynthetic, drawTask, Rand, DEFAULT_MAX_LENGTH } from '../../src/data/synthetic.js';
+import { resamplePearson } from '../../src/data/synthetic/files.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { describeVicunaShape, testCommittedCorpus } from '../helpers/corpus.js';
 
 const V2_DIR = resolve(REPO_ROOT, 'data/synthetic-v2');
 
@@ -81,32 +78,5 @@ describe('synthetic corpus version 2: countdown markers', () => {
   });
 });
 
-describeShared('synthetic corpus version 2: answer lengths shaped like Vicuna-7B on Alpaca, scaled to 256', ['data/alpaca/alpaca-val-10k-length.json'], () => {
-  // Same bound as version 1's test (each quantile 10–99% within ±25% or ±4 tokens of Vicuna's, scaled by 256/512).
-  const vicuna = readJson<{ 'L_t0.0': number }[]>(sharedPath('data/alpaca/alpaca-val-10k-length.json')).map((r) => r['L_t0.0']);
-  const levels = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
-
-  test('val split quantiles and the share over max_length', () => {
-    const { val, train } = makeSyntheticSplits({ seed: 0, pretrain: 0, version: 2 });
-    const ours = quantiles(val.map((c) => countTokens(answerOf(c))), levels);
-    const ref = quantiles(vicuna, levels).map((q) => (q * DEFAULT_MAX_LENGTH) / 512);
-    ours.forEach((q, i) => expect(Math.abs(q - ref[i])).toBeLessThanOrEqual(Math.max(0.25 * ref[i], 4)));
-    const st = splitStats(train, DEFAULT_MAX_LENGTH);
-    expect(st.overMaxLength).toBeGreaterThanOrEqual(0.004);
-    expect(st.overMaxLength).toBeLessThanOrEqual(0.025);
-  });
-});
-
-const committed = existsSync(join(V2_DIR, MANIFEST_FILE));
-(committed ? test : test.skip)('the committed data/synthetic-v2 files are what the generator makes for their manifest', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'seqsch-synth-v2-'));
-  try {
-    for (const f of [MANIFEST_FILE, 'train.json', 'val.json']) copyFileSync(join(V2_DIR, f), join(dir, f));
-    const m = ensureSyntheticData(dir); // regenerates pretrain.json, checks train/val byte for byte
-    expect(SPLITS.every((s) => existsSync(join(dir, `${s}.json`)))).toBe(true);
-    expect(m.params.version).toBe(2);
-    expect(m.params).toEqual(readJson<SyntheticManifest>(join(V2_DIR, MANIFEST_FILE)).params);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+describeVicunaShape(2);
+testCommittedCorpus(V2_DIR, 'data/synthetic-v2', (params) => expect(params.version).toBe(2));

@@ -15,6 +15,7 @@ import {
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { readJson } from '../../src/util/fs.js';
 import { describeShared, sharedPath, REPO_ROOT } from '../helpers/shared.js';
+import { testCommittedCorpus } from '../helpers/corpus.js';
 
 const DATA_DIR = resolve(REPO_ROOT, 'data/synthetic');
 
@@ -203,18 +204,5 @@ describe('synthetic corpus on disk', () => {
     }
   });
 
-  const committed = existsSync(join(DATA_DIR, MANIFEST_FILE));
-  (committed ? test : test.skip)('the committed data/synthetic files are what the generator makes for their manifest', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'seqsch-synth-'));
-    try {
-      for (const f of [MANIFEST_FILE, 'train.json', 'val.json']) copyFileSync(join(DATA_DIR, f), join(dir, f));
-      const m = ensureSyntheticData(dir); // regenerates pretrain.json, checks train/val byte for byte
-      expect(SPLITS.every((s) => existsSync(join(dir, `${s}.json`)))).toBe(true);
-      const params = readJson<SyntheticManifest>(join(DATA_DIR, MANIFEST_FILE)).params;
-      expect(m.params).toEqual(params);
-      expect(params.val).toBeGreaterThanOrEqual(1000);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  testCommittedCorpus(DATA_DIR, 'data/synthetic', (params) => expect(params.val).toBeGreaterThanOrEqual(1000));
 });
