@@ -18,6 +18,9 @@
  * - `isFinished`: the row produced EOS within maxNewTokens.
  * After its EOS a row is fed the pad token (with attention mask 1, as HF does); its later tokens are
  * never reported. Text decoding is the tokenizer's job (src/tokenizer), not this module's.
+ * Beyond upstream: a token prefix shared by every prompt (the system prompt: 34 of ~48 tokens on the
+ * embedded default) is run once at batch 1 and its keys/values copied to every row (`sharePrefix`),
+ * which changes no position, mask or count, only how often the prefix is computed.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama } from '../model/llama.js';
@@ -36,6 +39,26 @@ export interface GenerateOptions {
   stopAtEos?: boolean;
   /** id used for left padding and fed to finished rows; default the model's */
   padTokenId?: number;
+  /**
+   * Compute the keys/values of a token prefix that every prompt shares (e.g. the system prompt) once, at
+   * batch 1, instead of once per row; default true. The rows then hold [prefix][padding][rest] instead of
+   * [padding][prefix][rest]: same positions, same attended keys, so the same answers up to float rounding.
+   */
+  sharePrefix?: boolean;
+}
+
+/** A shared prefix shorter than this is computed per row (one extra forward does not pay for itself). */
+export const MIN_SHARED_PREFIX = 8;
+
+/** Tokens every prompt starts with, leaving each at least one of its own (0 if fewer than MIN_SHARED_PREFIX). */
+export function sharedPrefixLength(prompts: number[][]): number {
+  if (prompts.length < 2) return 0;
+  let n = Math.min(...prompts.map((p) => p.length)) - 1;
+  for (let i = 0; i < n; i++) {
+    const t = prompts[0][i];
+    if (prompts.some((p) => p[i] !== t)) n = i;
+  }
+  return n >= MIN_SHARED_PREFIX ? n : 0;
 }
 
 export interface GeneratedItem {
@@ -69,21 +92,35 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
     for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`prompt ${i} holds token id ${t}, outside [0, ${V})`);
   });
 
-  // ---- left padding: ids and mask (B, T0)
-  const T0 = Math.max(...prompts.map((p) => p.length));
-  const padded = prompts.some((p) => p.length < T0);
+  // ---- shared prefix (P tokens, cached once), then left padding of the rest: ids (B, T0), mask (B, P + T0)
+  const P = opts.sharePrefix === false ? 0 : sharedPrefixLength(prompts);
+  const rest = prompts.map((p) => p.slice(P));
+  const T0 = Math.max(...rest.map((p) => p.length));
+  const padded = rest.some((p) => p.length < T0);
   const ids = new Int32Array(B * T0).fill(pad);
-  let mask = new Int32Array(B * T0);
-  prompts.forEach((p, b) => {
+  let mask = new Int32Array(B * (P + T0));
+  rest.forEach((p, b) => {
     ids.set(p, b * T0 + T0 - p.length);
-    mask.fill(1, b * T0 + T0 - p.length, (b + 1) * T0);
+    mask.fill(1, b * (P + T0), b * (P + T0) + P);
+    mask.fill(1, (b + 1) * (P + T0) - p.length, (b + 1) * (P + T0));
   });
   // position id of each row's latest token (cumsum(mask) − 1, as HF); the token fed at decode step s sits one further
   const lastPos = Int32Array.from(prompts, (p) => p.length - 1);
 
   const sampler = new Sampler(opts.temperature ?? 0, opts.seed ?? 0);
   // room for the prompt and every new token: the in-place cache (native path) then never grows
-  const cache = new KVCache(model.config.numLayers, { capacity: T0 + maxNew });
+  const cache = new KVCache(model.config.numLayers, { capacity: P + T0 + maxNew });
+  if (P > 0) {
+    const shared = new KVCache(model.config.numLayers, { capacity: P });
+    try {
+      tf.tidy(() => {
+        model.forward(tf.tensor2d(prompts[0].slice(0, P), [1, P], 'int32'), { cache: shared, lastOnly: true });
+      });
+      cache.broadcastFrom(shared, B);
+    } finally {
+      shared.dispose();
+    }
+  }
   const outputs: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(B).fill(false);
   let steps = 0;
@@ -96,7 +133,7 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
         if (steps === 0) {
           // prefill: (B, T0) → last position's logits (B, 1, V); positions from the mask
           const inp = tf.tensor2d(ids, [B, T0], 'int32');
-          const am = padded ? tf.tensor2d(mask, [B, T0], 'int32') : undefined;
+          const am = padded ? tf.tensor2d(mask, [B, P + T0], 'int32') : undefined;
           logits = model.forward(inp, { attentionMask: am, cache, lastOnly: true });
         } else {
           // decode: one token per row against the cache
@@ -138,7 +175,7 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
 
   const items = outputs.map((out, b) => ({
     outputIds: out,
-    numInputTokens: T0,
+    numInputTokens: P + T0,
     promptTokens: prompts[b].length,
     numOutputTokens: out.length + (finished[b] ? 1 : 0),
     length: steps + 1,

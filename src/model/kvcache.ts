@@ -91,6 +91,31 @@ export class KVCache {
     return { k: kb, v: this.values[layer]!, past };
   }
 
+  /**
+   * Start this empty cache with the positions of `src`, a one-row cache (a prompt prefix every row shares,
+   * computed once), repeated for each of `B` rows: per layer (1, nKv, P, hd) → rows [0, P) of (B, nKv, ·, hd).
+   */
+  broadcastFrom(src: KVCache, B: number): void {
+    if (this.lengths.some((n) => n > 0)) throw new Error('KVCache.broadcastFrom: this cache already holds positions');
+    for (let layer = 0; layer < this.numLayers; layer++) {
+      tf.tidy(() => {
+        const [k, v] = src.filled(layer);
+        if (k.shape[0] !== 1) throw new Error(`KVCache.broadcastFrom: the source holds ${k.shape[0]} rows, expected 1`);
+        this.append(layer, tf.tile(k, [B, 1, 1, 1]), tf.tile(v, [B, 1, 1, 1]));
+      });
+    }
+  }
+
+  /** The filled positions of `layer`, (B, nKv, length, hd) each (a slice of the in-place buffers; call inside a tidy). */
+  filled(layer: number): [tf.Tensor4D, tf.Tensor4D] {
+    const k = this.keys[layer], v = this.values[layer];
+    if (!k || !v) throw new Error(`KVCache layer ${layer}: nothing cached`);
+    const n = this.lengths[layer];
+    if (k.shape[2] === n) return [k, v];
+    const [B, H, , hd] = k.shape;
+    return [tf.slice(k, [0, 0, 0, 0], [B, H, n, hd]), tf.slice(v, [0, 0, 0, 0], [B, H, n, hd])];
+  }
+
   /** Record that rows [past, past + T) of `layer` were written. */
   commit(layer: number, T: number): void {
     this.lengths[layer] += T;

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend.js';
 import { Llama } from '../../src/model/llama.js';
-import { generate } from '../../src/generation/generate.js';
+import { generate, sharedPrefixLength, MIN_SHARED_PREFIX } from '../../src/generation/generate.js';
 import { tinyConfig } from '../model/helpers.js';
 import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';
 
@@ -34,6 +34,38 @@ test('the native decode path (in-place cache, fused kernels) gives the composite
   const composite = await generate(model, prompts, { maxNewTokens: 12, eosTokenId: null }).finally(() => setFusedEnabled(was));
   expect(native.items).toEqual(composite.items);
   expect(tf.memory().numTensors).toBe(before);
+});
+
+test('sharedPrefixLength: the common start, leaving every prompt a token of its own, 0 below MIN_SHARED_PREFIX or for one prompt', () => {
+  const pre = Array.from({ length: 10 }, (_, i) => 20 + i);
+  expect(sharedPrefixLength([[...pre, 1, 2], [...pre, 3], [...pre, 1, 4, 5]])).toBe(10);
+  expect(sharedPrefixLength([[...pre, 1], [...pre, 1]])).toBe(10); // identical prompts: the last token stays per row
+  expect(sharedPrefixLength([[...pre], [...pre, 1]])).toBe(9);
+  expect(sharedPrefixLength([[...pre, 1]])).toBe(0);
+  expect(sharedPrefixLength([pre.slice(0, MIN_SHARED_PREFIX), pre.slice(0, MIN_SHARED_PREFIX)])).toBe(0); // 7 < 8
+  expect(sharedPrefixLength([[1, ...pre], [2, ...pre]])).toBe(0);
+});
+
+test('a shared prompt prefix computed once gives the same tokens and counts as computing it per row (greedy and sampled)', async () => {
+  // 10 shared tokens, then rests of 1–6 tokens: the rows hold [prefix][padding][rest] instead of [padding][prefix][rest]
+  const pre = [1, 30, 31, 32, 33, 34, 35, 36, 37, 38];
+  const shared = [[...pre, 7, 8, 9, 10, 11, 12], [...pre, 13], [...pre, 14, 15, 16], [...pre, 17, 18]];
+  expect(sharedPrefixLength(shared)).toBe(10);
+  const before = tf.memory().numTensors;
+  for (const o of [{ maxNewTokens: 12, eosTokenId: 5 }, { maxNewTokens: 12, temperature: 0.8, seed: 4 }]) {
+    const once = await generate(model, shared, o);
+    const perRow = await generate(model, shared, { ...o, sharePrefix: false });
+    expect(once.items).toEqual(perRow.items);
+    expect(once.decodeSteps).toBe(perRow.decodeSteps);
+    expect(once.items[1].numInputTokens).toBe(16); // upstream's padded prompt length, prefix included
+  }
+  expect(tf.memory().numTensors).toBe(before);
+  // and each row as if generated alone (no padding, no sharing)
+  const batched = await generate(model, shared, { maxNewTokens: 10, eosTokenId: null });
+  for (let b = 0; b < shared.length; b++) {
+    const single = await generate(model, [shared[b]], { maxNewTokens: 10, eosTokenId: null });
+    expect(batched.items[b].outputIds).toEqual(single.items[0].outputIds);
+  }
 });
 
 test('batched greedy equals per-row unbatched greedy for left-padded rows', async () => {
