@@ -99,9 +99,17 @@ export class KVCache {
     if (this.lengths.some((n) => n > 0)) throw new Error('KVCache.broadcastFrom: this cache already holds positions');
     for (let layer = 0; layer < this.numLayers; layer++) {
       tf.tidy(() => {
-        const [k, v] = src.filled(layer);
-        if (k.shape[0] !== 1) throw new Error(`KVCache.broadcastFrom: the source holds ${k.shape[0]} rows, expected 1`);
-        this.append(layer, tf.tile(k, [B, 1, 1, 1]), tf.tile(v, [B, 1, 1, 1]));
+        const [k, v] = src.filled(layer); // (1, nKv, P, hd)
+        const [rows, H, P, hd] = k.shape;
+        if (rows !== 1) throw new Error(`KVCache.broadcastFrom: the source holds ${rows} rows, expected 1`);
+        if (!this.inPlace) return void this.append(layer, tf.tile(k, [B, 1, 1, 1]), tf.tile(v, [B, 1, 1, 1]));
+        // in place: copy the row into each of the B rows on the heap (tfjs-wasm's Tile took 280 ms for 128 rows)
+        const { k: kb, v: vb } = this.slot(layer, B, H, hd, P);
+        for (let b = 0; b < B; b++) {
+          write(k, kb, 0, b);
+          write(v, vb, 0, b);
+        }
+        this.commit(layer, P);
       });
     }
   }
@@ -161,12 +169,13 @@ function heapView(t: tf.Tensor): Float32Array {
   return (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
 }
 
-/** src (B, H, T, hd) → rows [at, at + T) of dst (B, H, cap, hd). */
-function write(src: tf.Tensor4D, dst: tf.Tensor4D, at: number): void {
+/** src (B, H, T, hd) → rows [at, at + T) of dst (B, H, cap, hd); with `toRow`, src's single row goes to dst's row toRow. */
+function write(src: tf.Tensor4D, dst: tf.Tensor4D, at: number, toRow = 0): void {
   const [B, H, T, hd] = src.shape;
   const cap = dst.shape[2];
   const s = heapView(src), d = heapView(dst);
-  for (let bh = 0; bh < B * H; bh++) d.set(s.subarray(bh * T * hd, (bh + 1) * T * hd), (bh * cap + at) * hd);
+  const first = toRow * H; // dst's (row, head) index of src's first (row, head)
+  for (let bh = 0; bh < B * H; bh++) d.set(s.subarray(bh * T * hd, (bh + 1) * T * hd), ((first + bh) * cap + at) * hd);
 }
 
 /** Rows [0, rows) of src (B, H, capS, hd) → the same rows of dst (B, H, capD, hd). */
