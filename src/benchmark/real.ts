@@ -15,7 +15,8 @@ import type { Llama } from '../model/llama.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
 import { generate } from '../generation/generate.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
-import { poPredictor, seqschPredictor } from '../perception/model-predictors.js';
+import { poPredictor, seqschPredictor, PREDICT_BATCH, SEQSCH_MAX_NEW_TOKENS } from '../perception/model-predictors.js';
+import { insertLengthPrompt, QUERY_PROMPT } from '../data/prompts.js';
 
 export interface LoadedModel {
   model: Llama;
@@ -61,8 +62,9 @@ export function realPredictor(strategy: StrategyName, loaded: LoadedModel, predi
 }
 
 /**
- * Run one untimed generation as large as the run's largest batch (rows × the longest prompt, a few steps), so
- * one-time costs — the wasm heap growing to its working size, first-use kernel setup — are not charged to
+ * Run one untimed generation as large as the run's largest batch (rows × the longest prompt, a few steps), and
+ * with a length-perception adapter one untimed prediction-sized batch with it on, so one-time costs — the wasm
+ * heap growing to its working size, first-use kernel setup, the adapter's first use — are not charged to
  * whichever row happens to run first. Once per loaded model and size.
  */
 const warmed = new WeakMap<LoadedModel, number>();
@@ -73,7 +75,14 @@ async function warmUp(m: LoadedModel, items: BenchItem[], rows: number): Promise
   const was = m.model.lora?.enabled;
   if (m.model.lora) m.model.lora.enabled = false;
   try {
-    await generate(m.model, Array.from({ length: rows }, () => ids), { maxNewTokens: 8, eosTokenId: null });
+    // sharePrefix off: identical prompts would share all but one token, and the prefill would stay small
+    await generate(m.model, Array.from({ length: rows }, () => ids), { maxNewTokens: 8, eosTokenId: null, sharePrefix: false });
+    if (m.model.lora) {
+      m.model.lora.enabled = true;
+      const asked = m.tokenizer.encode(insertLengthPrompt(longest, QUERY_PROMPT));
+      const n = Math.min(PREDICT_BATCH, items.length);
+      await generate(m.model, Array.from({ length: n }, () => asked), { maxNewTokens: SEQSCH_MAX_NEW_TOKENS, eosTokenId: null, sharePrefix: false });
+    }
   } finally {
     if (m.model.lora) m.model.lora.enabled = was!;
   }
