@@ -53,11 +53,9 @@ export const MIN_SHARED_PREFIX = 8;
 /** Tokens every prompt starts with, leaving each at least one of its own (0 if fewer than MIN_SHARED_PREFIX). */
 export function sharedPrefixLength(prompts: number[][]): number {
   if (prompts.length < 2) return 0;
-  let n = Math.min(...prompts.map((p) => p.length)) - 1;
-  for (let i = 0; i < n; i++) {
-    const t = prompts[0][i];
-    if (prompts.some((p) => p[i] !== t)) n = i;
-  }
+  const most = Math.min(...prompts.map((p) => p.length)) - 1;
+  let n = 0;
+  while (n < most && prompts.every((p) => p[n] === prompts[0][n])) n++;
   return n >= MIN_SHARED_PREFIX ? n : 0;
 }
 
