@@ -60,6 +60,12 @@ function peftName(layer: number, target: LoraTarget, which: 'A' | 'B'): string {
 export class LoraAdapter {
   /** switch the adapter off to run the plain base model (same weights, no copy) */
   enabled = true;
+  /**
+   * Inference (not training) runs each targeted projection as one matmul with W + ΔW, a copy the model caches
+   * per adapter (PEFT's merge, kept beside the base weights so `enabled = false` still runs the plain model).
+   * Costs one extra weight matrix per targeted projection; false runs PEFT's unmerged x·W + s·(x·Aᵀ)·Bᵀ.
+   */
+  mergeForInference = true;
   readonly scaling: number;
   /** key `${layer}.${target}`: Aᵀ (in, r), stored transposed so the forward needs no transpose */
   readonly aT = new Map<string, tf.Variable>();

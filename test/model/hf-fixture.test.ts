@@ -63,6 +63,8 @@ describeShared('HF fixture hf-llama-tiny (wasm)', [`${FIX}/model/config.json`, `
     expect(logitsError('logits')).toBeLessThan(1e-4);
     model.lora!.enabled = true;
     expect(logitsError('lora_logits')).toBeLessThan(1e-4);
+    model.lora!.mergeForInference = false; // PEFT's unmerged arithmetic, x·W + s·(x·Aᵀ)·Bᵀ
+    expect(logitsError('lora_logits')).toBeLessThan(1e-4);
     model.setLora(null);
   });
 

@@ -240,6 +240,36 @@ describe('Llama forward', () => {
 });
 
 describe('LoRA', () => {
+  test('inference folds the adapter into cached W + ΔW: same logits as the unmerged path, rebuilt when a weight changes, no leak', () => {
+    const cfg = tinyConfig({ numKvHeads: 2 });
+    const model = Llama.random(cfg, 'merge');
+    const lora = model.attachLora({ r: 4, alpha: 8, dropout: 0 }, 'm');
+    for (const v of lora.bT.values()) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', 5)));
+    const { ids, mask, T, B } = batch([6, 3], cfg.vocabSize, 4);
+    const run = () => tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }).dataSync());
+    const unmerged = () => {
+      lora.mergeForInference = false;
+      const out = run();
+      lora.mergeForInference = true;
+      return out;
+    };
+    const merged = run(); // builds the cache: 2 targets × layers weight copies
+    const tensors = tf.memory().numTensors;
+    expect(relError(unmerged(), merged, cfg.vocabSize, mask)).toBeLessThan(1e-5);
+    expect(run()).toEqual(merged); // served from the cache
+    expect(tf.memory().numTensors).toBe(tensors);
+    // a trainer-style update of one adapter matrix replaces its data: the cached copy must follow
+    const b0 = lora.bT.get('0.q_proj')!;
+    tf.tidy(() => b0.assign(tf.mul(b0, 3)));
+    const updated = run();
+    expect(relError(merged, updated, cfg.vocabSize, mask)).toBeGreaterThan(1e-3);
+    expect(relError(unmerged(), updated, cfg.vocabSize, mask)).toBeLessThan(1e-5);
+    expect(tf.memory().numTensors).toBe(tensors); // the stale copy was disposed
+    model.setLora(null); // detaching frees the cache with the adapter: 2 copies and 2 × (A, B) per layer, and its scaling
+    expect(tf.memory().numTensors).toBe(tensors - 2 * cfg.numLayers - 2 * 2 * cfg.numLayers - 1);
+    model.dispose();
+  });
+
   test('adapters on all seven targets match PEFT merge W + (alpha/r)·B·A (computed in JS), and enable/disable switches them', () => {
     const cfg = tinyConfig({ numKvHeads: 2 });
     const model = Llama.random(cfg, 'lora');
