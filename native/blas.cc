@@ -7,6 +7,7 @@
 // grows). It does not decide shapes, broadcasting or fallbacks: src/kernels/blas.ts does.
 #include <napi.h>
 #include <cblas.h>
+#include "fused-kernels.h"  // seqsch_fused::pool(), the worker threads the attention kernel uses too
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -30,7 +31,7 @@ enum Param {
   P_BIAS_LEN,      // 1 (scalar bias) or N (one per output column)
   P_ACT,           // activation, see Act
   P_ALPHA,         // leakyrelu slope
-  P_THREADS,       // OpenBLAS threads for this call (0: leave as is)
+  P_THREADS,       // threads for this call (0: leave as is); see gemmPool
   P_COUNT
 };
 enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_SIGMOID = 4, ACT_ELU = 5 };
@@ -38,6 +39,63 @@ enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_S
 double* params = nullptr;           // points into the registered Float64Array's (non-wasm) buffer
 Napi::Reference<Napi::Float64Array> paramsRef;  // keeps that buffer alive
 int currentThreads = -1;
+// Where a call's threads come from. true: OpenBLAS runs single-threaded and a product is split into
+// row or column blocks over seqsch_fused::pool() — the same two threads the attention kernel uses, so
+// no OpenBLAS worker spins on a core the attention kernel needs. false: OpenBLAS's own threads.
+bool gemmPool = true;
+
+/** One (M, K)·(K, N) product, op(A) and op(B) as cblas sees them; lda/ldb/ldc as for cblas_sgemm. */
+struct Gemm {
+  bool ta, tb;
+  int64_t M, N, K;
+  const float *A, *B;
+  float* C;
+  int lda, ldb, ldc;
+};
+
+/** Output rows [m0, m1) and columns [n0, n1) of one product, single-threaded. */
+void gemmBlock(const Gemm& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  const int64_t m = m1 - m0, n = n1 - n0;
+  if (m <= 0 || n <= 0) return;
+  const float* A = g.A + (g.ta ? m0 : m0 * g.lda);  // op(A) rows m0…: stored (K, M) when transposed
+  const float* B = g.B + (g.tb ? n0 * g.ldb : n0);  // op(B) columns n0…: stored (N, K) when transposed
+  float* C = g.C + m0 * g.ldc + n0;
+  if (g.K == 0) {
+    for (int64_t i = 0; i < m; i++) std::memset(C + i * g.ldc, 0, sizeof(float) * n);
+  } else if (m == 1 && n > 1) {
+    // One output row (decode at batch 1, attention per head): a matrix-vector product. OpenBLAS
+    // 0.3.21's sgemm packs B even for one row; sgemv reads it once (4-10x faster here).
+    // op(A) is a contiguous K-vector either way (A is (1, K), or (K, 1) when transposed).
+    if (g.tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)g.K, 1.0f, B, g.ldb, A, 1, 0.0f, C, 1);
+    else cblas_sgemv(CblasRowMajor, CblasTrans, (int)g.K, (int)n, 1.0f, B, g.ldb, A, 1, 0.0f, C, 1);
+  } else {
+    cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)g.K, 1.0f, A,
+                g.lda, B, g.ldb, 0.0f, C, g.ldc);
+  }
+}
+
+/**
+ * One product on up to `threads` pool threads: tall outputs (M ≥ N) split by rows (each block packs all of
+ * the small B, as a prefill's weight), wide ones by columns (a decode step's few rows against a weight).
+ * Blocks are multiples of 16 so each keeps whole SIMD tiles; the caller computes blocks too, and takes
+ * over any block a late worker has not claimed.
+ */
+void gemmSplit(const Gemm& g, int threads) {
+  const bool rows = g.M >= g.N;
+  const int64_t extent = rows ? g.M : g.N;
+  int64_t blocks = threads;
+  if (blocks > (extent + 15) / 16) blocks = (extent + 15) / 16;
+  if (blocks <= 1) return gemmBlock(g, 0, g.M, 0, g.N);
+  struct Ctx { const Gemm* g; bool rows; int64_t extent, blocks; };
+  const Ctx ctx{&g, rows, extent, blocks};
+  seqsch_fused::pool().run(blocks, (int)blocks, [](const void* c, int64_t i) {
+    const Ctx& x = *static_cast<const Ctx*>(c);
+    // block i covers [i·extent/blocks, (i+1)·extent/blocks) rounded to multiples of 16
+    const int64_t lo = (i * x.extent / x.blocks + 15) / 16 * 16, hi = i + 1 == x.blocks ? x.extent : ((i + 1) * x.extent / x.blocks + 15) / 16 * 16;
+    if (x.rows) gemmBlock(*x.g, lo, hi < x.extent ? hi : x.extent, 0, x.g->N);
+    else gemmBlock(*x.g, 0, x.g->M, lo, hi < x.extent ? hi : x.extent);
+  }, &ctx);
+}
 
 void SetParams(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -143,31 +201,31 @@ void Sgemm(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "sgemm: operand outside the heap or misaligned").ThrowAsJavaScriptException();
     return;
   }
-  if (threads > 0 && threads != currentThreads) {
-    openblas_set_num_threads(threads);
-    currentThreads = threads;
+  const int poolThreads = gemmPool ? (threads > 0 ? threads : 1) : 1;
+  const int blasThreads = gemmPool ? 1 : threads;
+  if (blasThreads > 0 && blasThreads != currentThreads) {
+    openblas_set_num_threads(blasThreads);
+    currentThreads = blasThreads;
   }
   const float* A = reinterpret_cast<const float*>(heap + aOff);
   const float* B = reinterpret_cast<const float*>(heap + bOff);
   float* C = reinterpret_cast<float*>(heap + cOff);
   const float* bias = biasOff >= 0 ? reinterpret_cast<const float*>(heap + biasOff) : nullptr;
   const int lda = ta ? (int)M : (int)K, ldb = tb ? (int)K : (int)N, ldc = (int)N;
-  for (int64_t i = 0; i < batch; i++) {
-    const float* Ai = A + (index ? (int64_t)index[2 * i] * M * K : i * aStride);
-    const float* Bi = B + (index ? (int64_t)index[2 * i + 1] * K * N : i * bStride);
-    float* Ci = C + i * M * N;
-    if (K == 0) {
-      std::memset(Ci, 0, sizeof(float) * M * N);
-    } else if (M == 1 && N > 1) {
-      // One output row (decode at batch 1, attention per head): a matrix-vector product. OpenBLAS
-      // 0.3.21's sgemm packs B even for one row; sgemv reads it once (4-10x faster here).
-      // op(A) is a contiguous K-vector either way (A is (1, K), or (K, 1) when transposed).
-      if (tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)K, 1.0f, Bi, ldb, Ai, 1, 0.0f, Ci, 1);
-      else cblas_sgemv(CblasRowMajor, CblasTrans, (int)K, (int)N, 1.0f, Bi, ldb, Ai, 1, 0.0f, Ci, 1);
-    } else if (M > 0 && N > 0) {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                  (int)K, 1.0f, Ai, lda, Bi, ldb, 0.0f, Ci, ldc);
-    }
+  auto product = [&](int64_t i) {
+    return Gemm{ta, tb, M, N, K, A + (index ? (int64_t)index[2 * i] * M * K : i * aStride),
+                B + (index ? (int64_t)index[2 * i + 1] * K * N : i * bStride), C + i * M * N, lda, ldb, ldc};
+  };
+  if (poolThreads > 1 && batch >= poolThreads) {
+    // many products (attention heads, a batched matmul): whole products per thread
+    struct Ctx { decltype(product)* f; };
+    Ctx ctx{&product};
+    seqsch_fused::pool().run(batch, poolThreads, [](const void* c, int64_t i) {
+      const Gemm g = (*static_cast<const Ctx*>(c)->f)(i);
+      gemmBlock(g, 0, g.M, 0, g.N);
+    }, &ctx);
+  } else {
+    for (int64_t i = 0; i < batch; i++) gemmSplit(product(i), poolThreads);
   }
   applyEpilogue(C, batch * M, N, bias, biasLen, act, alpha);
 }
@@ -179,6 +237,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("corename", Napi::String::New(env, openblas_get_corename()));
   o.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
   o.Set("parallel", Napi::Number::New(env, openblas_get_parallel()));
+  o.Set("gemmPool", Napi::Boolean::New(env, gemmPool));
   return o;
 }
 
@@ -198,6 +257,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setGemmPool", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsBoolean()) {
+      Napi::TypeError::New(info.Env(), "setGemmPool(on: boolean) expected").ThrowAsJavaScriptException();
+      return;
+    }
+    gemmPool = info[0].As<Napi::Boolean>().Value();
+    currentThreads = -1;  // the next call sets OpenBLAS's count for the chosen mode
+    // beside OpenBLAS's own spinning workers the attention kernel's worker must not spin too (2 cores: 3 hot threads)
+    seqsch_fused::pool().spinMicros = gemmPool ? 500 : 0;
+  }));
   exports.Set("paramCount", Napi::Number::New(env, P_COUNT));
   return exports;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -205,6 +206,8 @@ inline void attentionAvx2(const Attn& a, int64_t from, int64_t to) { attentionAn
 class Pool {
  public:
   using Fn = void (*)(const void* ctx, int64_t item);
+  /** how long an idle worker spins for the next call before it sleeps (µs) */
+  int spinMicros = 500;
 
   void run(int64_t n, int threads, Fn fn, const void* ctx) {
     if (threads <= 1 || n <= 1) {
@@ -216,12 +219,13 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(m_);
       while ((int)workers_.size() < threads - 1) workers_.emplace_back([this] { loop(); });
-      g = ++gen_;
+      g = gen_.load(std::memory_order_relaxed) + 1;
       total_ = n;
       fn_ = fn;
       ctx_ = ctx;
       done_.store(0, std::memory_order_relaxed);
       ticket_.store((uint64_t)g << 32, std::memory_order_release);
+      gen_.store(g, std::memory_order_release);  // last: a spinning worker that sees g finds the call complete
     }
     cv_.notify_all();
     work(g, n, fn, ctx);
@@ -241,14 +245,18 @@ class Pool {
   void loop() {
     uint32_t seen = 0;
     for (;;) {
+      // Stay hot for a while before sleeping: a decode step calls in every ~10-100 µs (products and the
+      // attention kernel back to back), and a wake-up through the condition variable costs about as much.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spinMicros);
+      while (gen_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) relax();
       uint32_t g;
       int64_t n;
       Fn fn;
       const void* ctx;
       {
         std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [&] { return gen_ != seen; });
-        seen = g = gen_;
+        cv_.wait(lock, [&] { return gen_.load(std::memory_order_relaxed) != seen; });
+        seen = g = gen_.load(std::memory_order_relaxed);
         n = total_;
         fn = fn_;
         ctx = ctx_;
@@ -256,13 +264,18 @@ class Pool {
       work(g, n, fn, ctx);
     }
   }
+  static inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
   std::mutex run_;
   std::mutex m_;
   std::condition_variable cv_;
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> ticket_{0};  // (generation << 32) | next item
   std::atomic<int64_t> done_{0};
-  uint32_t gen_ = 0;
+  std::atomic<uint32_t> gen_{0};
   int64_t total_ = 0;
   Fn fn_ = nullptr;
   const void* ctx_ = nullptr;

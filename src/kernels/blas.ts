@@ -21,8 +21,10 @@ import { installNativeGather, type GatherAddon } from './gather.js';
 export interface BlasAddon {
   setParams(params: Float64Array): void;
   sgemm(heap: ArrayBuffer, batchIndex?: Int32Array): void;
-  info(): { config: string; corename: string; threads: number; parallel: number };
+  info(): { config: string; corename: string; threads: number; parallel: number; gemmPool?: boolean };
   setThreads(n: number): void;
+  /** true (default): OpenBLAS single-threaded, products split over the addon's own threads (shared with attention) */
+  setGemmPool?(on: boolean): void;
   paramCount: number;
 }
 
@@ -319,6 +321,8 @@ export async function installBlasKernels(): Promise<string> {
   const envThreads = Number(process.env.SEQSCH_BLAS_THREADS);
   maxThreads = Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism();
   addon.setThreads(maxThreads);
+  // SEQSCH_BLAS_POOL=0: OpenBLAS's own threads (whose idle worker spins on a core the attention kernel's thread needs)
+  addon.setGemmPool?.(process.env.SEQSCH_BLAS_POOL !== '0');
 
   original.batchMatMul = replaceKernel(tf.BatchMatMul, batchMatMul);
   original.fusedMatMul = replaceKernel(tf._FusedMatMul, fusedMatMul);
@@ -346,7 +350,7 @@ export async function installBlasKernels(): Promise<string> {
     active: true,
     corename: info.corename,
     maxThreads,
-    note: `BLAS matmul: active — OpenBLAS (${info.corename}) via ${relative(process.cwd(), ADDON_PATH) || ADDON_PATH}, up to ${maxThreads} threads; MatMul/_FusedMatMul on wasm use cblas_sgemm, Identity shares data; ${gather}`,
+    note: `BLAS matmul: active — OpenBLAS (${info.corename}) via ${relative(process.cwd(), ADDON_PATH) || ADDON_PATH}, up to ${maxThreads} threads (${info.gemmPool ? "the addon's thread pool, OpenBLAS single-threaded" : "OpenBLAS's threads"}); MatMul/_FusedMatMul on wasm use cblas_sgemm, Identity shares data; ${gather}`,
   };
   return status.note;
 }
