@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { initBackend } from '../../src/backend.js';
-import { ADDON_PATH, blasCallCount, blasStatus, withoutBlas } from '../../src/kernels/blas.js';
+import { ADDON_PATH, activeBlasAddon, blasCallCount, blasStatus, withoutBlas } from '../../src/kernels/blas.js';
 
 const disabled = process.env.SEQSCH_BLAS === '0';
 const built = existsSync(ADDON_PATH);
@@ -174,6 +174,26 @@ function expectParity(f: () => tf.Tensor | tf.Tensor[], opts: { reference?: () =
     expectParity(() => tf.matMul(a, b, ta as boolean, tb as boolean), {
       reference: () => naiveMatMul(a, b, ta as boolean, tb as boolean),
     });
+  });
+
+  test("OpenBLAS's own threads (SEQSCH_BLAS_POOL=0) and the addon's pool give the same products", () => {
+    const addon = activeBlasAddon()!;
+    expect(blasStatus().note).toMatch(/addon's thread pool/);
+    const a = rand([501, 96]);
+    const b = rand([96, 300]);
+    const x = rand([3, 200]);
+    const w = rand([200, 1000]);
+    const run = () => [tf.matMul(a, b), tf.matMul(x, w)];
+    const pooled = run();
+    try {
+      addon.setGemmPool!(false);
+      const own = run();
+      own.forEach((o, i) => expect(relDiff(o, pooled[i])).toBeLessThan(REL));
+      tf.dispose(own);
+    } finally {
+      addon.setGemmPool!(true);
+      tf.dispose(pooled);
+    }
   });
 
   test('empty inner dimension gives zeros like tfjs', () => {
