@@ -135,6 +135,14 @@ function expectParity(f: () => tf.Tensor | tf.Tensor[], opts: { reference?: () =
     ['one row, transposeB', [1, 33], [29, 33], false, true],
     ['one row, transposeA', [33, 1], [33, 29], true, false],
     ['one row per matrix, batched, both transposed (attention at decode)', [4, 6, 1], [4, 7, 6], true, true],
+    // above 2^18 multiply-adds, so the addon splits them over its threads (native/blas.cc gemmSplit)
+    ['pool, tall: split by rows, 501 rows (not a multiple of 16)', [501, 96], [96, 70], false, false],
+    ['pool, tall, both transposed', [96, 501], [70, 96], true, true],
+    ['pool, wide: split by columns', [3, 200], [200, 1000], false, false],
+    ['pool, wide, transposeB', [3, 200], [1000, 200], false, true],
+    ['pool, one row, 1000 columns (matrix-vector halves)', [1, 512], [512, 1000], false, false],
+    ['pool, one row, transposeB', [1, 512], [1000, 512], false, true],
+    ['pool, batched: whole products per thread', [4, 100, 64], [4, 64, 80], false, false],
   ])('batchMatMul: %s', (_name, aShape, bShape, ta, tb) => {
     const a = rand(aShape as number[]);
     const b = rand(bShape as number[]);
@@ -157,23 +165,6 @@ function expectParity(f: () => tf.Tensor | tf.Tensor[], opts: { reference?: () =
       const x = rand([m, 256]);
       expectParity(() => tf.matMul(x, w));
     }
-  });
-
-  test.each([
-    // above 2^18 multiply-adds, so the addon splits them over its threads (native/blas.cc gemmSplit)
-    ['tall: split by rows, 501 rows (not a multiple of 16)', [501, 96], [96, 70], false, false],
-    ['tall, both transposed', [96, 501], [70, 96], true, true],
-    ['wide: split by columns', [3, 200], [200, 1000], false, false],
-    ['wide, transposeB', [3, 200], [1000, 200], false, true],
-    ['one row, 1000 columns (matrix-vector halves)', [1, 512], [512, 1000], false, false],
-    ['one row, transposeB', [1, 512], [1000, 512], false, true],
-    ['batched: whole products per thread', [4, 100, 64], [4, 64, 80], false, false],
-  ])('products split over the thread pool: %s', (_name, aShape, bShape, ta, tb) => {
-    const a = rand(aShape as number[]);
-    const b = rand(bShape as number[]);
-    expectParity(() => tf.matMul(a, b, ta as boolean, tb as boolean), {
-      reference: () => naiveMatMul(a, b, ta as boolean, tb as boolean),
-    });
   });
 
   test("OpenBLAS's own threads (SEQSCH_BLAS_POOL=0) and the addon's pool give the same products", () => {
