@@ -201,8 +201,9 @@ export class Llama {
     const lora = this.lora?.enabled ? this.lora : null;
     // input (N, in) → (N, out) through a projection, plus its LoRA update when one is attached
     // In inference an enabled adapter is folded into a cached copy of the weight (one matmul instead of
-    // three matmuls, a scale and an add per projection); training keeps PEFT's separate path (dropout, gradients).
-    const merge = lora !== null && !f.training && lora.mergeForInference;
+    // three matmuls, a scale and an add per projection); training, and any forward under a gradient tape (a cached
+    // copy would cut the path from the loss to A and B), keep PEFT's separate path.
+    const merge = lora !== null && !f.training && lora.mergeForInference && tf.engine().state.gradientDepth === 0;
     const proj = (target: LoraTarget, input: tf.Tensor2D): tf.Tensor2D => {
       if (!lora?.has(l, target)) return tf.matMul(input, L[target]);
       if (merge) return tf.matMul(input, this.mergedWeight(lora, l, target));

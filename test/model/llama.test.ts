@@ -265,6 +265,14 @@ describe('LoRA', () => {
     expect(relError(merged, updated, cfg.vocabSize, mask)).toBeGreaterThan(1e-3);
     expect(relError(unmerged(), updated, cfg.vocabSize, mask)).toBeLessThan(1e-5);
     expect(tf.memory().numTensors).toBe(tensors); // the stale copy was disposed
+    // gradients taken through an inference-mode forward still reach A and B (the tape bypasses the cached copy)
+    const a0 = lora.aT.get('0.q_proj')!;
+    const gradMax = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(model.forward(tf.tensor2d(ids, [B, T], 'int32'))), [a0]);
+      value.dispose();
+      return tf.max(tf.abs(grads[a0.name])).dataSync()[0];
+    });
+    expect(gradMax).toBeGreaterThan(0);
     model.setLora(null); // detaching frees the cache with the adapter: 2 copies and 2 × (A, B) per layer, and its scaling
     expect(tf.memory().numTensors).toBe(tensors - 2 * cfg.numLayers - 2 * 2 * cfg.numLayers - 1);
     model.dispose();
