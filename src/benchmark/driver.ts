@@ -44,6 +44,8 @@ export interface BenchmarkResult extends Metrics {
   failed: number;
   /** seconds spent predicting lengths (included in `seconds`) */
   predict_seconds: number;
+  /** seconds of FCR's recomputation batches (included in `seconds`; the scheduled batches took the rest) */
+  fcr_seconds: number;
   /** per query, in input order */
   items: ItemResult[];
   trace: BatchTrace[];
@@ -138,6 +140,7 @@ export async function runBenchmark(
     decode_steps: trace.reduce((s, t) => s + t.decodeSteps, 0),
     failed: failedTotal,
     predict_seconds: predictSeconds,
+    fcr_seconds: trace.reduce((s, t) => s + (t.phase === 'fcr' ? t.seconds : 0), 0),
     items: results,
     trace,
   };

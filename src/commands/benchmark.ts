@@ -60,7 +60,7 @@ export const benchmarkCommand: CommandModule<object, Args> = {
       writeJson(argv.trace, {
         model: argv.model, lora: argv.lora ?? null, backend: info.name, strategy: r.strategy, vbs: r.vbs, fcr: r.fcr,
         fcr_limit: formatFcrLimit(params.schedule), batch_size: argv['batch-size'], group_size: argv['group-size'], max_length: argv['max-length'],
-        seconds: r.seconds, predict_seconds: r.predict_seconds, trace: r.trace, items: r.items,
+        seconds: r.seconds, predict_seconds: r.predict_seconds, fcr_seconds: r.fcr_seconds, trace: r.trace, items: r.items,
       });
     }
     const out = {
@@ -68,7 +68,7 @@ export const benchmarkCommand: CommandModule<object, Args> = {
       average_length: r.average_length, effective_token_ratio: r.effective_token_ratio, failure_ratio: r.failure_ratio,
       // simulated_seconds: null — nothing simulated here; the key is kept so both commands' summaries line up
       num_batches: r.num_batches, decode_steps: r.decode_steps, simulated_seconds: null, throughput: r.throughput,
-      seconds: r.seconds, predict_seconds: r.predict_seconds, backend: info.name,
+      seconds: r.seconds, predict_seconds: r.predict_seconds, fcr_seconds: r.fcr_seconds, backend: info.name,
     };
     report(argv.json, out, () => upstreamBlock(r, argv['group-size'], argv['batch-size']));
   },

@@ -82,8 +82,10 @@ describe('benchmark driver', () => {
     expect(r.trace.map((t) => [t.phase, t.size, t.limit, t.decodeSteps])).toEqual([
       ['schedule', 2, 10, 10], ['schedule', 2, 40, 35], ['fcr', 1, 100, 25],
     ]);
-    // time = prediction (0.5 s per group) + 10 + 35 + 25 steps
+    // time = prediction (0.5 s per group) + 10 + 35 + 25 steps; of it the FCR batch's 25 steps
     expect(r.seconds).toBeCloseTo(0.5 + 0.07, 12);
+    expect(r.predict_seconds).toBeCloseTo(0.5, 12);
+    expect(r.fcr_seconds).toBeCloseTo(0.025, 12);
   });
 
   test("FCR 'upstream' recompute regenerates the query at the failed row's batch-order position", async () => {

@@ -82,22 +82,26 @@ registerStage('benchmark', {
     const perQuery = r.items.map((it) => ({ ...it, real: recordedLMax(items[it.index]) ?? null }));
     mkdirSync(join(ctx.outDir, 'benchmark'), { recursive: true });
     writeJson(join(ctx.outDir, 'benchmark', `${slug(label)}.json`), {
-      label, config: c, backend: r.backend, seconds: r.seconds, predict_seconds: r.predict_seconds, trace: r.trace, items: perQuery,
+      label, config: c, backend: r.backend, seconds: r.seconds, predict_seconds: r.predict_seconds, fcr_seconds: r.fcr_seconds,
+      trace: r.trace, items: perQuery,
     });
     return {
       record: {
         strategy: r.strategy, vbs: r.vbs, fcr: r.fcr, fcr_limit: r.fcr ? c.fcr_limit : 'off', num_samples: r.num_samples,
         average_length: r.average_length, effective_token_ratio: r.effective_token_ratio, failure_ratio: r.failure_ratio,
         num_batches: r.num_batches, decode_steps: r.decode_steps, seconds: r.seconds, predict_seconds: r.predict_seconds,
-        throughput: r.throughput, backend: r.backend,
+        fcr_seconds: r.fcr_seconds, throughput: r.throughput, backend: r.backend,
       },
       detail: { items: perQuery, trace: r.trace },
     };
   },
   table: (rows) => {
     const swept = [...new Set(rows.flatMap((r) => Object.keys(r.swept)))];
-    return markdownTable(['Strategy', ...swept, 'Time (s)'], rows.map((r) => ({
-      lead: [r.label, ...swept.map((k) => String(r.swept[k])), Number(r.record.seconds).toFixed(1)],
+    // where a row's time went: length prediction, the scheduled batches, FCR's recomputation
+    const s1 = (k: string, r: (typeof rows)[number]) => Number(r.record[k] ?? 0).toFixed(2);
+    return markdownTable(['Strategy', ...swept, 'Time (s)', 'Predict (s)', 'Batches (s)', 'FCR (s)'], rows.map((r) => ({
+      lead: [r.label, ...swept.map((k) => String(r.swept[k])), Number(r.record.seconds).toFixed(1), s1('predict_seconds', r),
+        (Number(r.record.seconds) - Number(r.record.predict_seconds ?? 0) - Number(r.record.fcr_seconds ?? 0)).toFixed(2), s1('fcr_seconds', r)],
       result: r.record as unknown as BenchmarkResult,
     })));
   },
