@@ -1,5 +1,7 @@
 /**
- * How many OpenBLAS threads one sgemm call gets, from its shape: one below 2^18 multiply-adds, else all.
+ * How many threads one sgemm call gets, from its shape: one below 2^18 multiply-adds, else all. The addon splits
+ * the product over its own thread pool (OpenBLAS single-threaded), or hands the count to OpenBLAS when
+ * SEQSCH_BLAS_POOL=0.
  * Measured on the 2-core project machine: a product timed alone in a loop (bench/threads.ts) favours one
  * thread up to 16 rows, but inside a whole decode step (fused native kernels, 2 to 4 products per layer
  * back to back) two threads win at batch 16 (bench model step 3.4 → 2.6 ms) and cost nothing at batch 1

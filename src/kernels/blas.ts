@@ -294,7 +294,8 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
 /**
  * Install the OpenBLAS kernels on the (already initialised) wasm backend. Idempotent. Returns the
  * one-line note `seqsch env` prints: active with how many threads, or why plain wasm runs.
- * Disabled by SEQSCH_BLAS=0; SEQSCH_BLAS_THREADS caps the OpenBLAS threads (default: all cores).
+ * Disabled by SEQSCH_BLAS=0; SEQSCH_BLAS_THREADS caps the threads of products and attention (default: all cores);
+ * SEQSCH_BLAS_POOL=0 hands products to OpenBLAS's own threads instead of the addon's pool.
  */
 export async function installBlasKernels(): Promise<string> {
   if (status.active) {
