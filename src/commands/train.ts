@@ -20,7 +20,7 @@ import { configFromHF } from '../model/config.js';
 import { DEFAULT_LORA, LORA_TARGETS, type LoraTarget } from '../model/lora.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
 import { buildIdMap, remapTokenizer } from '../tokenizer/idmap.js';
-import { finetune, idMapTexts, writeFinetuneSummary, type FinetuneMode } from '../training/finetune.js';
+import { finetune, idMapTexts, writeFinetuneSummary, type FinetuneMode, type FinetuneOptions } from '../training/finetune.js';
 import { readJson, writeJson } from '../util/fs.js';
 
 /** Upstream train.sh's values (LoRA instruction tuning of Vicuna-7B). */
@@ -43,7 +43,9 @@ export const TRAIN_DEFAULTS = {
 
 export const DONE_FILE = 'train_done.json';
 
-export interface TrainJob {
+/** One `seqsch train` run: the optimiser settings are FinetuneOptions' own, the rest says what to load and where to write. */
+export interface TrainJob
+  extends Pick<FinetuneOptions, 'mode' | 'epochs' | 'batchSize' | 'gradAccum' | 'lr' | 'weightDecay' | 'warmupRatio' | 'maxLength' | 'seed'> {
   /** HF model folder to start from; exactly one of model / initConfig */
   model?: string;
   /** random init: an HF config.json file or its object (vocab_size may be left out: the tokenizer's size) */
@@ -63,19 +65,10 @@ export interface TrainJob {
   /** a synthetic-corpus folder whose missing split files (pretrain.json) are generated first */
   synthetic?: string;
   out: string;
-  mode: FinetuneMode;
   loraR: number;
   loraAlpha: number;
   loraDropout: number;
   loraTargets: LoraTarget[];
-  epochs: number;
-  batchSize: number;
-  gradAccum: number;
-  lr: number;
-  weightDecay: number;
-  warmupRatio: number;
-  maxLength?: number;
-  seed: number;
   saveEvery: number;
   packLength?: number;
   maxGradNorm: number;

@@ -13,29 +13,24 @@ import { buildIdMap, remapTokenizer } from '../tokenizer/idmap.js';
 import { train } from '../training/trainer.js';
 import { epochBatches, type Example } from '../training/batches.js';
 import { writeJson } from '../util/fs.js';
-import { DECODE_RULES, headLoss, type DecodeRule, type HeadConfig } from './heads.js';
+import { DECODE_RULES, headLoss, type DecodeRule } from './heads.js';
 import { excludeLeaks, loadQueries, splitHoldout, type LabeledQuery } from './data.js';
 import { lengthMetrics, type LengthMetrics } from './metrics.js';
 import {
   createProxyModel, encodeQuery, ensembleOf, loadProxyWeights, NUM_FEATURES, saveEnsemble, saveProxyModel, saveProxyWeights,
-  type EncodedQuery, type EncoderKind, type ProxyConfig, type ProxyModel,
+  type EncodedQuery, type ProxyConfig, type ProxyModel,
 } from './model.js';
 import { predictAllRules } from './predict.js';
 import { predictorText, queryParts } from './query.js';
 
-export interface TrainPredictorOptions {
+/** The model's shape as ProxyConfig holds it (the vocabulary is counted from the data), plus the training run. */
+export interface TrainPredictorOptions
+  extends Pick<ProxyConfig, 'encoder' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'intermediateSize' | 'maxTokens' | 'head'> {
   data: string;
   lengths: string;
   /** conversations files whose queries must not be trained on (by id and by instruction text) */
   exclude: string[];
   outDir: string;
-  encoder: EncoderKind;
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  intermediateSize: number;
-  maxTokens: number;
-  head: HeadConfig;
   epochs: number;
   batchSize: number;
   lr: number;
