@@ -98,11 +98,11 @@ registerStage('benchmark', {
   table: (rows) => {
     const swept = [...new Set(rows.flatMap((r) => Object.keys(r.swept)))];
     // where a row's time went: length prediction, the scheduled batches, FCR's recomputation
-    const s1 = (k: string, r: (typeof rows)[number]) => Number(r.record[k] ?? 0).toFixed(2);
-    return markdownTable(['Strategy', ...swept, 'Time (s)', 'Predict (s)', 'Batches (s)', 'FCR (s)'], rows.map((r) => ({
-      lead: [r.label, ...swept.map((k) => String(r.swept[k])), Number(r.record.seconds).toFixed(1), s1('predict_seconds', r),
-        (Number(r.record.seconds) - Number(r.record.predict_seconds ?? 0) - Number(r.record.fcr_seconds ?? 0)).toFixed(2), s1('fcr_seconds', r)],
-      result: r.record as unknown as BenchmarkResult,
+    const secs = (v: unknown) => Number(v ?? 0);
+    return markdownTable(['Strategy', ...swept, 'Time (s)', 'Predict (s)', 'Batches (s)', 'FCR (s)'], rows.map(({ label, swept: sw, record: rec }) => ({
+      lead: [label, ...swept.map((k) => String(sw[k])), secs(rec.seconds).toFixed(1), secs(rec.predict_seconds).toFixed(2),
+        (secs(rec.seconds) - secs(rec.predict_seconds) - secs(rec.fcr_seconds)).toFixed(2), secs(rec.fcr_seconds).toFixed(2)],
+      result: rec as unknown as BenchmarkResult,
     })));
   },
 });
