@@ -6,9 +6,8 @@
 #
 # Needs Jupyter from Debian (apt-get install -y --no-install-recommends jupyter-nbconvert python3-ipykernel
 # jupyter-client) and `npm ci` (tslab, esbuild). Environment:
-#   RUN_DIR     results folder for results.ipynb; default: a small simulator experiment run here first
-#               (experiments/sim-paper.yaml when ../shared exists, else the synthetic val set, reference answer
-#               lengths standing in for recorded ones; NB_SYNTHETIC=1 forces the latter)
+#   RUN_DIR     results folder for results.ipynb; default: experiments/sim-paper.yaml (the simulator on the
+#               shipped Alpaca traces, ~2 s) run here first
 #   MODEL_DIR   model for single-batch.ipynb (default ckpts/tiny-v3; a random tiny model when that is missing)
 #   NB_OUT      where the executed notebooks go (default: a temp dir, removed unless KEEP_OUTPUT=1)
 # Exits non-zero when any cell fails.
@@ -63,37 +62,7 @@ trap cleanup EXIT
 
 if [ -z "${RUN_DIR:-}" ]; then
   t0=$SECONDS
-  if [ "${NB_SYNTHETIC:-0}" != 1 ] && [ -f ../shared/data/alpaca/alpaca-val-10k-length.json ]; then
-    yaml=experiments/sim-paper.yaml
-  else
-    # no reference data: the paper's rows on the synthetic val set, each reference answer's length standing in
-    # for the model's recorded lengths at every temperature
-    node --input-type=module -e "
-      const s = await import('$ROOT/notebooks/.build/seqsch.mjs');
-      const recs = s.loadConversations('data/synthetic-v3/val.json').map((c) => {
-        const n = s.countTokens(s.answerOf(c));
-        return { id: c.id, L_gt: n, 'L_t0.0': n, 'L_t0.3': n, 'L_t0.5': n, 'L_t0.7': n };
-      });
-      s.saveLengths('$TMP/val-length.json', recs);"
-    yaml=$TMP/sim-synthetic.yaml
-    cat >"$yaml" <<YAML
-experiment: sim-synthetic
-description: the paper's rows simulated on the synthetic val set (reference answer lengths), for the notebooks' CI run
-stages:
-  - stage: simulate
-    data: data/synthetic-v3/val.json
-    lengths: $TMP/val-length.json
-    batch_size: 16
-    group_size: 256
-    max_length: 256
-    recorded_max_length: 256
-    rows:
-      - { label: vanilla, strategy: vanilla }
-      - { label: gt, strategy: gt }
-      - { label: gt + VBS, strategy: gt, vbs: true }
-      - { label: gt + VBS + FCR, strategy: gt, vbs: true, fcr: true }
-YAML
-  fi
+  yaml=experiments/sim-paper.yaml
   node bin/seqsch.js experiment "$yaml" --details --results "$TMP/results" >/dev/null
   RUN_DIR=$(ls -d "$TMP"/results/*/ | head -n 1)
   RUN_DIR=${RUN_DIR%/}

@@ -25,7 +25,7 @@ export const tokenizeCommand: CommandModule<object, Args> = {
         if ((a.data === undefined) === (a.text === undefined)) throw new Error('give exactly one of --data or --text');
         return true;
       })
-      .example('$0 tokenize --data ../shared/data/alpaca/alpaca-val-10k.json --count', 'L_gt of every answer') as never,
+      .example('$0 tokenize --data data/alpaca/alpaca-val-10k.json.gz --count', 'L_gt of every answer') as never,
   handler: async (argv) => {
     const tok = await loadTokenizer(argv.tokenizer);
     const items = argv.text !== undefined

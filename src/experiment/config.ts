@@ -7,7 +7,7 @@
  *   description: …
  *   stages:
  *     - stage: simulate               # a registered stage; its other keys are that stage's config
- *       data: ../shared/…
+ *       data: data/alpaca/alpaca-val-10k.json.gz
  *       sweep: { cell: [25, 50] }     # grid over any of the stage's keys
  *       rows:                         # one result row per entry (label + overrides) per sweep point
  *         - { label: vanilla, strategy: vanilla }

@@ -3,16 +3,14 @@
  * generation, where a batch's composition changes fp16 results and so the lengths, so the simulation is held
  * to 3% (relative) on average length and 3 percentage points on ETR, as the issue states.
  */
-import { describeShared, sharedPath } from '../helpers/shared.js';
+import { ALPACA } from '../helpers/paths.js';
 import { loadBenchItems } from '../../src/benchmark/items.js';
 import { simulate } from '../../src/benchmark/simulate.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 
-const DATA = 'data/alpaca/alpaca-val-10k.json';
-const LENGTHS = 'data/alpaca/alpaca-val-10k-length.json';
 
-describeShared('simulated paper table (alpaca val, 1024 queries, seed 42)', [DATA, LENGTHS], () => {
-  const items = loadBenchItems({ data: sharedPath(DATA), lengths: sharedPath(LENGTHS), numData: 1024, seed: 42 });
+describe('simulated paper table (alpaca val, 1024 queries, seed 42)', () => {
+  const items = loadBenchItems({ data: ALPACA.valData, lengths: ALPACA.valLengths, numData: 1024, seed: 42 });
   const run = (strategy: 'vanilla' | 'gt', vbs: boolean, fcr: boolean) =>
     simulate(items, {
       strategy, schedule: { ...DEFAULT_SCHEDULE, vbs, fcr }, maxLength: 512, groupSize: 256,

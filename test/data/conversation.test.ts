@@ -10,7 +10,7 @@ import {
   trainingExample, vicunaPrompt, vicunaTrainingText, type Conversation, type LengthRecord,
 } from '../../src/data/conversation.js';
 import { llamaTokenizer } from '../../src/tokenizer/llama.js';
-import { describeShared, sharedPath } from '../helpers/shared.js';
+import { ALPACA } from '../helpers/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seqsch-conv-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -57,9 +57,9 @@ function fastchatMask(instruction: string, answer: string): { ids: number[]; mas
   return { ids, mask };
 }
 
-describeShared('trainingExample = FastChat on Alpaca val', ['data/alpaca/alpaca-val-10k.json'], () => {
+describe('trainingExample = FastChat on Alpaca val', () => {
   test('first 1000 items: same ids, same mask; prompt ids are a prefix of the example', () => {
-    const convs = loadConversations(sharedPath('data/alpaca/alpaca-val-10k.json')).slice(0, 1000);
+    const convs = loadConversations(ALPACA.valData).slice(0, 1000);
     for (const c of convs) {
       const [instruction, answer] = [firstTurn(c, 'human'), firstTurn(c, 'gpt')];
       if (answer.includes(' ASSISTANT: ')) continue; // FastChat's split would break; none in Alpaca
@@ -114,9 +114,9 @@ describe('conversation and length files', () => {
   });
 });
 
-describeShared('upstream length file', ['data/alpaca/alpaca-val-10k-length.json'], () => {
+describe('upstream length file', () => {
   test('alpaca-val-10k-length.json loads; L_max of id 1 is 126 (max of 115, 126, 53, 61)', () => {
-    const recs = loadLengths(sharedPath('data/alpaca/alpaca-val-10k-length.json'));
+    const recs = loadLengths(ALPACA.valLengths);
     expect(recs).toHaveLength(10000);
     expect(recs[0]).toEqual({ id: '1', L_gt: 54, 'L_t0.0': 115, 'L_t0.3': 126, 'L_t0.5': 53, 'L_t0.7': 61 });
     expect(lMax(recs[0])).toBe(126);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { MT19937, numpyPermutation, sampleIndices } from '../../src/data/sample.js';
 
 interface Case { seed: number; n: number; first: number[]; last?: number[] }

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { makeSynthetic, drawTask, Rand, DEFAULT_MAX_LENGTH } from '../../src/data/synthetic.js';
 import { resamplePearson } from '../../src/data/synthetic/files.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { describeVicunaShape, testCommittedCorpus } from '../helpers/corpus.js';
 
 const V2_DIR = resolve(REPO_ROOT, 'data/synthetic-v2');

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { makeSyntheticSplits, makeSynthetic, drawTask, Rand } from '../../src/data/synthetic.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { describeVicunaShape, testCommittedCorpus } from '../helpers/corpus.js';
 
 const V3_DIR = resolve(REPO_ROOT, 'data/synthetic-v3');

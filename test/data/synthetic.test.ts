@@ -14,7 +14,7 @@ import {
 } from '../../src/data/synthetic/files.js';
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { readJson } from '../../src/util/fs.js';
-import { describeShared, sharedPath, REPO_ROOT } from '../helpers/shared.js';
+import { ALPACA, REPO_ROOT } from '../helpers/paths.js';
 import { testCommittedCorpus } from '../helpers/corpus.js';
 
 const DATA_DIR = resolve(REPO_ROOT, 'data/synthetic');
@@ -149,12 +149,12 @@ describe('synthetic corpus: fixed families produce exactly the length the instru
 
 const LEVELS = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
 
-describeShared('synthetic corpus: answer lengths shaped like Vicuna-7B on Alpaca, scaled to max_length', ['data/alpaca/alpaca-val-10k-length.json'], () => {
+describe('synthetic corpus: answer lengths shaped like Vicuna-7B on Alpaca, scaled to max_length', () => {
   // Vicuna-7B's greedy lengths (L_t0.0) on the Alpaca val set, max_length 512, scaled by 256/512 — what the
   // tiny model imitating our references should produce. Bound: each quantile from the 10th to the 99th
   // within ±25% or ±4 tokens, whichever is wider (the families are coarse; 1000 val answers give ±10%
   // sampling noise on the upper quantiles; the shortest answers, "Yes." = 3 tokens, do not scale down).
-  const vicuna = readJson<{ 'L_t0.0': number }[]>(sharedPath('data/alpaca/alpaca-val-10k-length.json')).map((r) => r['L_t0.0']);
+  const vicuna = readJson<{ 'L_t0.0': number }[]>(ALPACA.valLengths).map((r) => r['L_t0.0']);
 
   // At 128 only the median and up: the short families (one word, one sentence, "7 plus 5 is 12.") keep their
   // length whatever max_length is, so the lower quantiles do not halve.

@@ -8,7 +8,7 @@ import { makeSyntheticSplits, quantiles, answerOf, DEFAULT_MAX_LENGTH, type Corp
 import { ensureSyntheticData, splitStats, MANIFEST_FILE, SPLITS, type SyntheticManifest } from '../../src/data/synthetic/files.js';
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { readJson } from '../../src/util/fs.js';
-import { describeShared, sharedPath } from './shared.js';
+import { ALPACA } from './paths.js';
 import { tmpDirs } from './tmp.js';
 
 /** A test (skipped when `dir` holds no manifest) that regenerates pretrain.json in a copy and checks train/val byte for byte. */
@@ -30,9 +30,9 @@ export function testCommittedCorpus(dir: string, name: string, check?: (params: 
  * scaled by 256/512, and 0.4–2.5% of train answers over max_length (Vicuna: ~1% cut at 512).
  */
 export function describeVicunaShape(version: CorpusVersion): void {
-  describeShared(`synthetic corpus version ${version}: answer lengths shaped like Vicuna-7B on Alpaca, scaled to 256`, ['data/alpaca/alpaca-val-10k-length.json'], () => {
+  describe(`synthetic corpus version ${version}: answer lengths shaped like Vicuna-7B on Alpaca, scaled to 256`, () => {
     test('val split quantiles and the share over max_length', () => {
-      const vicuna = readJson<{ 'L_t0.0': number }[]>(sharedPath('data/alpaca/alpaca-val-10k-length.json')).map((r) => r['L_t0.0']);
+      const vicuna = readJson<{ 'L_t0.0': number }[]>(ALPACA.valLengths).map((r) => r['L_t0.0']);
       const levels = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
       const { val, train } = makeSyntheticSplits({ seed: 0, pretrain: 0, version });
       const ours = quantiles(val.map((c) => countTokens(answerOf(c))), levels);

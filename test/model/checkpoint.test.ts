@@ -13,7 +13,7 @@ import { loadLlama, saveLlama } from '../../src/model/checkpoint.js';
 import { configFromHF, configToHF } from '../../src/model/config.js';
 import { LoraAdapter } from '../../src/model/lora.js';
 import { SafetensorsFile, readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
-import { describeShared, sharedPath } from '../helpers/shared.js';
+import { HF_FIXTURE } from '../helpers/paths.js';
 import { tinyConfig } from './helpers.js';
 
 let tmp: string;
@@ -100,12 +100,12 @@ describe('checkpoint round trip', () => {
   });
 });
 
-describeShared('HF fixture checkpoint', ['fixtures/hf-llama-tiny/model/model.safetensors'], () => {
+describe('HF fixture checkpoint', () => {
   test('loading the fixture and saving it again reproduces every tensor bit for bit', () => {
-    const m = loadLlama(sharedPath('fixtures/hf-llama-tiny/model'));
+    const m = loadLlama(join(HF_FIXTURE, 'model'));
     const dir = join(tmp, 'fixture-resave');
     saveLlama(m, dir);
-    const orig = readSafetensors(sharedPath('fixtures/hf-llama-tiny/model/model.safetensors'));
+    const orig = readSafetensors(join(HF_FIXTURE, 'model/model.safetensors'));
     const ours = readSafetensors(join(dir, 'model.safetensors'));
     expect([...ours.keys()].sort()).toEqual([...orig.keys()].sort());
     for (const [n, t] of orig) {

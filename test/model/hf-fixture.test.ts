@@ -11,12 +11,12 @@ import { LoraAdapter } from '../../src/model/lora.js';
 import { readSafetensors, type HostTensor } from '../../src/model/safetensors.js';
 import type { Llama } from '../../src/model/llama.js';
 import { generate } from '../../src/generation/generate.js';
-import { describeShared, sharedPath } from '../helpers/shared.js';
+import { join } from 'node:path';
+import { HF_FIXTURE } from '../helpers/paths.js';
 import { relError } from './helpers.js';
 
-const FIX = 'fixtures/hf-llama-tiny';
 
-describeShared('HF fixture hf-llama-tiny (wasm)', [`${FIX}/model/config.json`, `${FIX}/lora/adapter_config.json`, `${FIX}/expected.safetensors`], () => {
+describe('HF fixture hf-llama-tiny (wasm)', () => {
   let model: Llama;
   let ex: Map<string, HostTensor>;
   let B: number, T: number, V: number;
@@ -24,8 +24,8 @@ describeShared('HF fixture hf-llama-tiny (wasm)', [`${FIX}/model/config.json`, `
 
   beforeAll(async () => {
     await initBackend('wasm');
-    model = loadLlama(sharedPath(FIX, 'model'));
-    ex = readSafetensors(sharedPath(FIX, 'expected.safetensors'));
+    model = loadLlama(join(HF_FIXTURE, 'model'));
+    ex = readSafetensors(join(HF_FIXTURE, 'expected.safetensors'));
     [B, T] = ex.get('input_ids')!.shape;
     V = model.config.vocabSize;
     ids = tf.tensor2d(ex.get('input_ids')!.data, [B, T], 'int32');
@@ -56,7 +56,7 @@ describeShared('HF fixture hf-llama-tiny (wasm)', [`${FIX}/model/config.json`, `
   });
 
   test('with the PEFT adapter enabled: lora_logits; disabled again: logits', () => {
-    model.setLora(LoraAdapter.load(sharedPath(FIX, 'lora'), model.config));
+    model.setLora(LoraAdapter.load(join(HF_FIXTURE, 'lora'), model.config));
     expect(model.lora!.scaling).toBe(2); // alpha 16 / r 8
     expect(logitsError('lora_logits')).toBeLessThan(1e-4);
     model.lora!.enabled = false;

@@ -7,24 +7,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors } from '../../src/model/safetensors.js';
-import { describeShared, sharedPath, REPO_ROOT } from '../helpers/shared.js';
+import { HF_FIXTURE, REPO_ROOT } from '../helpers/paths.js';
 import { relError } from './helpers.js';
 
-const FIX = 'fixtures/hf-llama-tiny';
 
-describeShared('seqsch logits on the HF fixture', [`${FIX}/expected.safetensors`, `${FIX}/lora/adapter_config.json`], () => {
+describe('seqsch logits on the HF fixture', () => {
   test('writes lora_logits-equal logits (B,T,V) and the 16 greedy ids of the base model', () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqsch-logits-'));
     try {
       const run = (extra: string[], out: string) => {
         const stdout = execFileSync(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), 'logits', '--backend', 'wasm', '--json',
-          '--model', sharedPath(FIX, 'model'), '--input', sharedPath(FIX, 'expected.safetensors'), '--output', out, ...extra], { encoding: 'utf8' });
+          '--model', join(HF_FIXTURE, 'model'), '--input', join(HF_FIXTURE, 'expected.safetensors'), '--output', out, ...extra], { encoding: 'utf8' });
         return JSON.parse(stdout.trim().split('\n').pop()!);
       };
-      const ex = readSafetensors(sharedPath(FIX, 'expected.safetensors'));
+      const ex = readSafetensors(join(HF_FIXTURE, 'expected.safetensors'));
       const mask = ex.get('attention_mask')!.data;
       const withLora = join(dir, 'lora.safetensors');
-      expect(run(['--lora', sharedPath(FIX, 'lora')], withLora)).toMatchObject({ batch: 3, length: 12, vocab: 512, backend: 'wasm' });
+      expect(run(['--lora', join(HF_FIXTURE, 'lora')], withLora)).toMatchObject({ batch: 3, length: 12, vocab: 512, backend: 'wasm' });
       const a = readSafetensors(withLora).get('logits')!;
       expect(a.shape).toEqual([3, 12, 512]);
       expect(relError(a.data, ex.get('lora_logits')!.data, 512, mask)).toBeLessThan(1e-4);

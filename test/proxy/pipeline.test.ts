@@ -18,11 +18,8 @@ import { simulate } from '../../src/benchmark/simulate.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 import { readJson, writeJson } from '../../src/util/fs.js';
 import { loadConversations } from '../../src/data/conversation.js';
-import { describeShared, sharedPath } from '../helpers/shared.js';
+import { ALPACA } from '../helpers/paths.js';
 
-const TRAIN = 'data/alpaca/alpaca-train-10k.json';
-const TRAIN_LEN = 'data/alpaca/alpaca-train-10k-length.json';
-const VAL = 'data/alpaca/alpaca-val-10k.json';
 
 test('excludeLeaks drops by id and by instruction text (case and spaces folded), keeps the rest', () => {
   const tpl = (instr: string) => `Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\n${instr}\n\n### Response:`;
@@ -36,10 +33,10 @@ test('excludeLeaks drops by id and by instruction text (case and spaces folded),
   expect([...s.fit, ...s.held].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
 });
 
-describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], () => {
+describe('proxy predictor on the Alpaca split', () => {
   let dir: string;
   const opts = (): TrainPredictorOptions => ({
-    data: sharedPath(TRAIN), lengths: sharedPath(TRAIN_LEN), exclude: [sharedPath(VAL), join(dir, 'planted.json')], outDir: join(dir, 'model'),
+    data: ALPACA.trainData, lengths: ALPACA.trainLengths, exclude: [ALPACA.valData, join(dir, 'planted.json')], outDir: join(dir, 'model'),
     encoder: 'bow', hiddenSize: 16, numLayers: 1, numHeads: 1, intermediateSize: 32, maxTokens: 64,
     head: { kind: 'buckets', maxLength: 512, cell: 32, sigma: 16, decode: 'median' },
     epochs: 4, batchSize: 32, lr: 1e-2, weightDecay: 0, warmupRatio: 0, holdout: 0.2, seed: 3, selectBy: 'error', numData: 320, members: 2,
@@ -48,7 +45,7 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
     await initBackend('wasm');
     dir = mkdtempSync(join(tmpdir(), 'seqsch-proxy-'));
     // an excluded file that shares 3 training instructions under new ids and 2 training ids with new texts
-    const convs = loadConversations(sharedPath(TRAIN)).slice(0, 5);
+    const convs = loadConversations(ALPACA.trainData).slice(0, 5);
     writeJson(join(dir, 'planted.json'), convs.map((c, i) => (i < 3
       ? { id: `planted-${i}`, conversations: c.conversations.map((t) => ({ ...t, value: t.value.replace(/(### Instruction:\n)([^\n]*)/, (_, h, instr) => `${h}  ${instr.toUpperCase()} `) })) }
       : { id: c.id, conversations: [{ from: 'human', value: `an unrelated query ${i}` }] })));
@@ -56,8 +53,8 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('no validation query is in the training data, by id or by instruction text', () => {
-    const val = loadQueries(sharedPath(VAL));
-    const train = loadQueries(sharedPath(TRAIN));
+    const val = loadQueries(ALPACA.valData);
+    const train = loadQueries(ALPACA.trainData);
     const { kept } = excludeLeaks(train, val);
     const valIds = new Set(val.map((q) => q.id));
     const valTexts = new Set(val.map((q) => instructionKey(q.text)));
@@ -79,7 +76,7 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
     }
 
     // predictions for the simulator's own sample of val (numpy permutation, seed 42)
-    const queries = loadQueries(sharedPath(VAL), { numData: 48, sampleSeed: 42 });
+    const queries = loadQueries(ALPACA.valData, { numData: 48, sampleSeed: 42 });
     const model = loadProxyModel(join(dir, 'model'));
     const { lengths } = await predictLengths(model, queries.map((q) => q.text));
     // the ensemble's bin probabilities are the mean of its members' (members saved as whole folders)
@@ -98,7 +95,7 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
     for (let i = 0; i < pe.length; i++) for (let k = 0; k < A; k++) expect(pe[i][k]).toBeCloseTo((pm[0][i][k] + pm[1][i][k]) / 2, 6); // float32 softmax/log round trip
     members.forEach((m) => m.dispose());
     // save → load: the loaded folder reproduces the held-out metrics measured on the in-memory model
-    const kept = excludeLeaks(loadQueries(sharedPath(TRAIN), { lengths: sharedPath(TRAIN_LEN), numData: 320 }), loadQueries(join(dir, 'planted.json'))).kept;
+    const kept = excludeLeaks(loadQueries(ALPACA.trainData, { lengths: ALPACA.trainLengths, numData: 320 }), loadQueries(join(dir, 'planted.json'))).kept;
     const held = splitHoldout(kept, 0.2, 3).held;
     const heldPred = await predictLengths(model, held.map((q) => q.text));
     expect(lengthMetrics(heldPred.lengths, held.map((q) => q.target!))).toEqual(s.heldOut);
@@ -107,7 +104,7 @@ describeShared('proxy predictor on the Alpaca split', [TRAIN, TRAIN_LEN, VAL], (
     writeJson(file, queries.map((q, i) => ({ id: q.id, predicted: lengths[i] })));
     expect(readJson<{ id: string; predicted: number }[]>(file).every((p) => typeof p.id === 'string' && Number.isFinite(p.predicted))).toBe(true);
 
-    const items = loadBenchItems({ data: sharedPath(VAL), lengths: sharedPath('data/alpaca/alpaca-val-10k-length.json'), numData: 48, seed: 42 });
+    const items = loadBenchItems({ data: ALPACA.valData, lengths: ALPACA.valLengths, numData: 48, seed: 42 });
     expect(items.map((it) => it.id)).toEqual(queries.map((q) => q.id));
     const r = await simulate(items, {
       strategy: 'seqsch', predictions: file, schedule: { ...DEFAULT_SCHEDULE, batchSize: 16 },

@@ -2,9 +2,9 @@
  * The built-in LLaMA-1 tokenizer against reference ids of HF's slow LlamaTokenizer, and `countTokens` against
  * the paper's recorded L_gt (token count of the reference answer, BOS included) on the Alpaca split.
  */
-import { readFileSync } from 'node:fs';
+import { readJson } from '../../src/util/fs.js';
 import { countTokens, llamaTokenizer } from '../../src/tokenizer/llama.js';
-import { describeShared, sharedPath } from '../helpers/shared.js';
+import { repoPath } from '../helpers/paths.js';
 
 const tok = llamaTokenizer();
 
@@ -68,10 +68,10 @@ describe('llamaTokenizer', () => {
 type Conv = { id: string; conversations: { from: string; value: string }[] };
 type Len = { id: string; L_gt: number };
 
-describeShared('countTokens = the paper\'s L_gt on Alpaca', ['data/alpaca/alpaca-val-10k.json', 'data/alpaca/alpaca-train-10k.json'], () => {
+describe('countTokens = the paper\'s L_gt on Alpaca', () => {
   test.each(['val', 'train'])('alpaca-%s-10k: countTokens(gpt answer) == L_gt for >= 99.5% of items', (split) => {
-    const convs = JSON.parse(readFileSync(sharedPath(`data/alpaca/alpaca-${split}-10k.json`), 'utf8')) as Conv[];
-    const lens = JSON.parse(readFileSync(sharedPath(`data/alpaca/alpaca-${split}-10k-length.json`), 'utf8')) as Len[];
+    const convs = readJson<Conv[]>(repoPath(`data/alpaca/alpaca-${split}-10k.json.gz`));
+    const lens = readJson<Len[]>(repoPath(`data/alpaca/alpaca-${split}-10k-length.json.gz`));
     expect(convs.length).toBe(10000);
     expect(lens.length).toBe(convs.length);
     let match = 0;

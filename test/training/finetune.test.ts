@@ -20,7 +20,7 @@ import { causalLmLoss } from '../../src/training/losses.js';
 import { generate } from '../../src/generation/generate.js';
 import { getStage } from '../../src/experiment/registry.js';
 import '../../src/experiment/stages/train.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';
 
 beforeAll(async () => {

@@ -11,7 +11,7 @@ import { loadTokenizer } from '../../src/tokenizer/tokenizer.js';
 import type { RemappedTokenizer } from '../../src/tokenizer/idmap.js';
 import { firstTurn, loadConversations, vicunaPrompt } from '../../src/data/conversation.js';
 import { generate } from '../../src/generation/generate.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
 const DIR = join(REPO_ROOT, 'ckpts/tiny-v2');
 

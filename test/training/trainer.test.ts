@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../../src/backend.js';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { train, type TrainOptions } from '../../src/training/trainer.js';
 import type { LogEntry } from '../../src/training/checkpoint.js';
 import { Toy, toyTrainOptions as options, TOY_EXAMPLES as EXAMPLES } from './toy.js';
