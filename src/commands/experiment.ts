@@ -34,7 +34,7 @@ export const experimentCommand: CommandModule<object, Args> = {
           describe: 'run shard INDEX/COUNT of the swept points (points k, k+n, … of the non-prepared points) into <results>/<experiment>-shard-<k>of<n>/; ' +
             'default: from SLURM_ARRAY_TASK_ID/_COUNT or JOB_COMPLETION_INDEX (+ --shards) when set; "none": one process',
         })
-        .option('shards', { type: 'number', describe: 'shard count for a Kubernetes Indexed Job (index from JOB_COMPLETION_INDEX)' })
+        .option('shards', { type: 'number', describe: "the sweep's shard count; the index is then the task's own SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (so --array=1 reruns shard 1)" })
         .option('prepare', {
           type: 'boolean', default: false,
           describe: 'run only the points whose outputs other points read (lenpred, construct, train, eval, …) into <results>/<experiment>-prepare/, once before the shards',

@@ -75,7 +75,8 @@ function checkParts(parts: LoadedPart[]): Experiment {
     };
     throw new Error(`missing ${missing.length} part(s) of ${exp.name}:\n  ${missing.map(describe).join('\n  ')}`);
   }
-  const unexpected = parts.filter((p) => !expected.some((e) => partKey(e) === partKey(p.manifest.part)));
+  // a prepare folder with no points (the experiment has nothing to prepare) is accepted: submit.sh always runs the step
+  const unexpected = parts.filter((p) => !expected.some((e) => partKey(e) === partKey(p.manifest.part)) && p.manifest.points.length > 0);
   if (unexpected.length) throw new Error(`parts this experiment does not have: ${unexpected.map((p) => `${p.dir} (${partName(p.manifest.part)})`).join(', ')}`);
 
   // every point exactly once: each part holds the points the assignment gives it

@@ -55,22 +55,22 @@ const intVar = (env: NodeJS.ProcessEnv, name: string): number | undefined => {
 
 /**
  * The shard of this task from the scheduler's environment, or null outside a job array:
- * - Slurm: index = SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN, count = SLURM_ARRAY_TASK_COUNT (else MAX − MIN + 1);
- *   the array must be a dense range (`--array=0-(n-1)`; a step or a list is refused).
+ * - Slurm without `count`: index = SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN, count = SLURM_ARRAY_TASK_COUNT
+ *   (else MAX − MIN + 1); the array must be a dense range (`--array=0-(n-1)`; a step or a list is refused).
+ * - Slurm with `count` (--shards N): index = SLURM_ARRAY_TASK_ID itself, so `--array=1` reruns shard 1 of N.
  * - Kubernetes Indexed Job: index = JOB_COMPLETION_INDEX; the count is not in the environment, so `count`
  *   (the Job's `completions`, passed as --shards) is required.
- * A `count` given with Slurm must agree with the array's.
  */
 export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): ShardSpec | null {
   const id = intVar(env, 'SLURM_ARRAY_TASK_ID');
   if (id !== undefined) {
+    if (count !== undefined) return checkedShard(id, count, `SLURM_ARRAY_TASK_ID=${id} with --shards ${count}`);
     const min = intVar(env, 'SLURM_ARRAY_TASK_MIN') ?? 0;
     const max = intVar(env, 'SLURM_ARRAY_TASK_MAX');
     const n = intVar(env, 'SLURM_ARRAY_TASK_COUNT') ?? (max !== undefined ? max - min + 1 : undefined);
     const where = `SLURM_ARRAY_TASK_ID=${id} (MIN=${env.SLURM_ARRAY_TASK_MIN ?? '?'}, MAX=${env.SLURM_ARRAY_TASK_MAX ?? '?'}, COUNT=${env.SLURM_ARRAY_TASK_COUNT ?? '?'})`;
-    if (n === undefined) throw new Error(`${where}: neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX is set, so the shard count is unknown`);
-    if (max !== undefined && max - min + 1 !== n) throw new Error(`${where}: the array is not a dense range; submit it as --array=0-${n - 1}`);
-    if (count !== undefined && count !== n) throw new Error(`--shards ${count} disagrees with the Slurm array's ${n} tasks (${where})`);
+    if (n === undefined) throw new Error(`${where}: neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX is set, so the shard count is unknown; pass --shards N`);
+    if (max !== undefined && max - min + 1 !== n) throw new Error(`${where}: the array is not a dense range; submit it as --array=0-${n - 1} or pass --shards N`);
     return checkedShard(id - min, n, where);
   }
   const k = intVar(env, 'JOB_COMPLETION_INDEX');
