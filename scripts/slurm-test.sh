@@ -32,23 +32,31 @@ stop_pid() { # NAME PID
   say "$name (pid $pid) ignored TERM for 10 s; killing it"
   kill -KILL "$pid" 2>/dev/null || true
 }
+# job steps (slurmstepd) of our cluster that are alive: found by our SLURM_CONF in their environment
+our_steps() {
+  local p
+  for p in $(pgrep -x slurmstepd 2>/dev/null); do
+    [ "$(awk '{print $3}' 2>/dev/null </proc/"$p"/stat)" = Z ] && continue
+    tr '\0' '\n' 2>/dev/null </proc/"$p"/environ | grep -qx "SLURM_CONF=$T/slurm.conf" && echo "$p"
+  done
+  return 0
+}
 cleanup() {
   local rc=$? i p
   set +e
   trap - INT TERM
-  if [ -n "${daemon[slurmctld]:-}" ]; then
-    scancel --quiet --user=root 2>/dev/null # every job of this private cluster is ours
-    for i in $(seq 1 30); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
+  if [ -n "${daemon[slurmctld]:-}" ] && kill -0 "${daemon[slurmctld]}" 2>/dev/null; then
+    timeout 10 scancel --quiet --user=root 2>/dev/null # every job of this private cluster is ours
+    for i in $(seq 1 40); do [ -z "$(timeout 5 squeue -h 2>/dev/null)" ] && [ -z "$(our_steps)" ] && break; sleep 0.5; done
   fi
   if [ "$rc" != 0 ]; then
     for f in "$T"/*.log "$T"/sweep-*/logs/*; do [ -f "$f" ] && { echo "---- $f (last lines)"; tail -n 25 "$f"; }; done
   fi
   for name in slurmd slurmctld munged; do [ -n "${daemon[$name]:-}" ] && stop_pid "$name" "${daemon[$name]}"; done
-  # job steps (slurmstepd) of our cluster that outlived slurmd: found by our SLURM_CONF, ended with their session
-  for p in $(pgrep -x slurmstepd 2>/dev/null); do
-    if tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qx "SLURM_CONF=$T/slurm.conf"; then
-      say "ending job step $p left behind"; pkill -KILL -s "$(ps -o sid= -p "$p" | tr -d ' ')" 2>/dev/null
-    fi
+  for p in $(our_steps); do # a job step that outlived slurmd (it blocks TERM): end it and its processes (its session)
+    say "ending job step $p left behind"
+    pkill -KILL -s "$(ps -o sid= -p "$p" | tr -d ' ')" 2>/dev/null
+    kill -KILL "$p" 2>/dev/null
   done
   [ -n "$policy_added" ] && rm -f /usr/sbin/policy-rc.d
   rm -rf "$T"
@@ -71,7 +79,7 @@ say "$(slurmctld -V), $(munged -V 2>&1 | head -n 1)"
 # ---- munge: a fresh key, our own socket
 dd if=/dev/urandom of="$T/munge.key" bs=1024 count=1 status=none
 chmod 400 "$T/munge.key"
-munged -F --key-file="$T/munge.key" --socket="$T/munge.sock" --pid-file="$T/munged.pid" --seed-file="$T/munge.seed" --log-file="$T/munged.log" >"$T/munged.log" 2>&1 &
+setsid munged -F --key-file="$T/munge.key" --socket="$T/munge.sock" --pid-file="$T/munged.pid" --seed-file="$T/munge.seed" --log-file="$T/munged.log" >"$T/munged.log" 2>&1 &
 daemon[munged]=$!
 for i in $(seq 1 50); do munge -S "$T/munge.sock" -n </dev/null >/dev/null 2>&1 && break; sleep 0.2; done
 munge -S "$T/munge.sock" -n </dev/null | unmunge -S "$T/munge.sock" >/dev/null || die "munged does not answer on $T/munge.sock"
@@ -115,12 +123,12 @@ $(slurmd -C | head -n 1 | sed 's/^NodeName=[^ ]*/NodeName='"$host"' NodeAddr=127
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$T/slurm.conf
-slurmctld -D -f "$SLURM_CONF" >"$T/slurmctld.out.log" 2>&1 &
+setsid slurmctld -D -f "$SLURM_CONF" >"$T/slurmctld.out.log" 2>&1 &
 daemon[slurmctld]=$!
-slurmd -D -f "$SLURM_CONF" >"$T/slurmd.out.log" 2>&1 &
+setsid slurmd -D -f "$SLURM_CONF" >"$T/slurmd.out.log" 2>&1 &
 daemon[slurmd]=$!
 for i in $(seq 1 60); do
-  state=$(sinfo -h -n "$host" -o %T 2>/dev/null || true)
+  state=$(timeout 5 sinfo -h -n "$host" -o %T 2>/dev/null || true)
   [ "$state" = idle ] && break
   for name in munged slurmctld slurmd; do kill -0 "${daemon[$name]}" 2>/dev/null || die "$name exited at start"; done
   sleep 0.5
@@ -129,7 +137,7 @@ done
 say "cluster up: $(sinfo -h -o '%P %D node(s) %c CPUs %T')"
 
 # ---- wait for a job to end; fail unless COMPLETED
-job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -n 1 | cut -d= -f2; }
+job_state() { timeout 10 scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -n 1 | cut -d= -f2; }
 wait_job() { # JOBID TIMEOUT_S
   local id=$1 limit=$2 t0 s
   t0=$(date +%s)
@@ -144,24 +152,22 @@ wait_job() { # JOBID TIMEOUT_S
   done
 }
 
-# ---- one sweep: submit.sh with 3 shards, wait for the merge; prints the sweep folder
+# ---- one sweep: submit.sh with 3 shards, wait for the merge; sets $dir (no subshell, so a signal is handled at once)
 sweep() { # EXPERIMENT TIMEOUT_S
-  local exp=$1 dir ids
+  local exp=$1 ids merge prep array t0
   dir=$T/sweep-$(basename "$exp" .yaml)
   ids=$(SWEEP_DIR=$dir DETAILS=1 bash deploy/slurm/submit.sh "$exp" 3 --time=15)
-  local merge prep array t0
   merge=$(sed -n 's/^MERGE=//p' <<<"$ids")
   prep=$(sed -n 's/^PREPARE=//p' <<<"$ids")
   array=$(sed -n 's/^SHARDS_JOB=//p' <<<"$ids")
   t0=$(date +%s)
   wait_job "$merge" "$2"
-  say "$exp: prepare $prep → array $array (3 tasks) → merge $merge done in $(( $(date +%s) - t0 )) s" >&2
+  say "$exp: prepare $prep → array $array (3 tasks) → merge $merge done in $(( $(date +%s) - t0 )) s"
   [ "$(ls "$dir"/logs/shard-*.out | wc -l)" = 3 ] || die "expected 3 shard logs in $dir/logs"
-  echo "$dir"
 }
 
 # 1. simulated: 54 points over 3 shards; everything must match a single run exactly
-dir=$(sweep experiments/sim-ablation.yaml 300)
+sweep experiments/sim-ablation.yaml 300
 node bin/seqsch.js experiment experiments/sim-ablation.yaml --results "$T/single" --details >/dev/null
 ref=$(ls -d "$T"/single/sim-ablation-*)
 node scripts/compare-results.mjs "$dir/merged" "$ref"
@@ -170,7 +176,7 @@ cmp "$dir/merged/table.md" "$ref/table.md" || die "table.md differs"
 # 2. real engine: the prepare step computes lenpred; each run starts without its output, so each computes it
 work=results/work/sweep-smoke
 rm -rf "$work"
-dir=$(sweep experiments/sweep-smoke.yaml 600)
+sweep experiments/sweep-smoke.yaml 600
 cp "$work/val-length.json" "$T/val-length.slurm.json"
 rm -rf "$work"
 node bin/seqsch.js experiment experiments/sweep-smoke.yaml --results "$T/single" --details >/dev/null
