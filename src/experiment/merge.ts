@@ -104,7 +104,13 @@ export async function mergeParts(args: string[], opts: MergeOptions = {}): Promi
   const notes: string[] = [];
   const dirs = [...new Set(args.flatMap((a) => expand(a, notes)))];
   const parts: LoadedPart[] = dirs.map((dir) => ({ dir, manifest: readJson<PartManifest>(join(dir, MANIFEST)) }));
-  const exp = checkParts(parts);
+  let exp: Experiment;
+  try {
+    exp = checkParts(parts);
+  } catch (e) {
+    // a missing shard is often the half-written one: say so beside the error
+    throw notes.length ? new Error(`${(e as Error).message}\n  ${notes.join('\n  ')}`) : e;
+  }
 
   const byPoint: PointResult[] = new Array(exp.points.length);
   for (const p of parts) {

@@ -56,7 +56,7 @@ export async function runPart(file: string, part: Part, opts: { resultsRoot?: st
   const points = partPoints(exp, part);
   const hash = experimentHash(exp);
   if (part.kind === 'shard') requirePrepared(exp, hash, root);
-  console.error(`${exp.name} ${partName(part)}: ${points.length} of ${exp.points.length} points${points.length ? ` (${points.slice(0, 8).join(', ')}${points.length > 8 ? ', …' : ''})` : ''}`);
+  process.stderr.write(`${exp.name} ${partName(part)}: ${points.length} of ${exp.points.length} points${points.length ? ` (${points.slice(0, 8).join(', ')}${points.length > 8 ? ', …' : ''})` : ''}\n`);
 
   const dir = join(root, partFolder(exp.name, part));
   const tmp = `${dir}.partial-${process.pid}`;
