@@ -5,7 +5,8 @@
  * Before writing anything it checks that every part comes from the same experiment (content hash) and that
  * together they hold every point exactly once; a missing, duplicate or half-written part is named.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Experiment } from './config.js';
 import { newRunDir, writeRunFiles, type PointResult } from './runner.js';
@@ -123,18 +124,23 @@ export async function mergeParts(args: string[], opts: MergeOptions = {}): Promi
 
   const dir = opts.out ?? newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
   if (existsSync(dir)) throw new Error(`${dir}: already exists; merge writes a new folder (choose another --out)`);
-  const tmp = `${dir}.partial-${process.pid}`;
+  const tmp = `${dir}.partial-${hostname()}-${process.pid}`;
   mkdirSync(tmp, { recursive: true });
-  // side files: from the part whose point wrote them last
-  const source = new Map<string, { dir: string; point: number }>();
-  for (const p of parts) {
-    for (const [f, point] of Object.entries(p.manifest.sideFiles)) if (!source.has(f) || source.get(f)!.point < point) source.set(f, { dir: p.dir, point });
+  try {
+    // side files: from the part whose point wrote them last
+    const source = new Map<string, { dir: string; point: number }>();
+    for (const p of parts) {
+      for (const [f, point] of Object.entries(p.manifest.sideFiles)) if (!source.has(f) || source.get(f)!.point < point) source.set(f, { dir: p.dir, point });
+    }
+    for (const [f, s] of source) {
+      mkdirSync(dirname(join(tmp, f)), { recursive: true });
+      copyFileSync(join(s.dir, f), join(tmp, f));
+    }
+    await writeRunFiles(tmp, exp, results, { details: opts.details ?? parts.every((p) => p.manifest.details) });
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
   }
-  for (const [f, s] of source) {
-    mkdirSync(dirname(join(tmp, f)), { recursive: true });
-    copyFileSync(join(s.dir, f), join(tmp, f));
-  }
-  await writeRunFiles(tmp, exp, results, { details: opts.details ?? parts.every((p) => p.manifest.details) });
-  renameSync(tmp, dir);
   return { dir, experiment: exp, results, parts: dirs, notes };
 }

@@ -4,10 +4,12 @@
  * points only, into `<root>/<experiment>-prepare` or `<root>/<experiment>-shard-<k>of<n>`, plus `shard.json`
  * (its identity, the experiment's content hash, its point indices, the files its points wrote). Its results.json
  * always keeps per-point details (the merged report.html plots them). The folder is written under
- * `<dir>.partial-<pid>` and renamed when complete, so a part killed midway never looks complete; a rerun of a
+ * `<dir>.partial-<host>-<pid>` (containers of a Kubernetes Job all run as PID 1; their host names differ) and
+ * renamed when complete, so a part killed midway never looks complete; a failed part removes it; a rerun of a
  * finished part replaces its folder.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadExperiment, type Experiment } from './config.js';
 import { runPoints, writeRunFiles, type PointResult } from './runner.js';
@@ -59,28 +61,34 @@ export async function runPart(file: string, part: Part, opts: { resultsRoot?: st
   process.stderr.write(`${exp.name} ${partName(part)}: ${points.length} of ${exp.points.length} points${points.length ? ` (${points.slice(0, 8).join(', ')}${points.length > 8 ? ', …' : ''})` : ''}\n`);
 
   const dir = join(root, partFolder(exp.name, part));
-  const tmp = `${dir}.partial-${process.pid}`;
+  const tmp = `${dir}.partial-${hostname()}-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true }); // same host and PID as ours: its writer is gone
   mkdirSync(tmp, { recursive: true });
-  // which point wrote which side file (benchmark/<row>.json, …): merge.ts keeps the last writer's, as one run would
-  const sideFiles: Record<string, number> = {};
-  let before = fileStates(tmp);
-  const results = await runPoints(exp, tmp, points, (i) => {
-    const after = fileStates(tmp);
-    for (const [f, s] of after) if (before.get(f) !== s) sideFiles[f] = i;
-    before = after;
-  });
-  await writeRunFiles(tmp, exp, results, { details: true });
-  const manifest: PartManifest = {
-    format: 'seqsch-part-1', part, hash, points, sideFiles, details: opts.details ?? false,
-    experiment: { file: exp.file, name: exp.name, description: exp.description, raw: exp.raw, points: exp.points },
-  };
-  writeJson(join(tmp, MANIFEST), manifest);
-  if (existsSync(dir)) {
-    // a rerun of a finished part: swap the folders, then drop the old one
-    const old = `${tmp}-replaced`;
-    renameSync(dir, old);
-    renameSync(tmp, dir);
-    rmSync(old, { recursive: true, force: true });
-  } else renameSync(tmp, dir);
-  return { dir, experiment: exp, part, points, results };
+  try {
+    // which point wrote which side file (benchmark/<row>.json, …): merge.ts keeps the last writer's, as one run would
+    const sideFiles: Record<string, number> = {};
+    let before = fileStates(tmp);
+    const results = await runPoints(exp, tmp, points, (i) => {
+      const after = fileStates(tmp);
+      for (const [f, s] of after) if (before.get(f) !== s) sideFiles[f] = i;
+      before = after;
+    });
+    await writeRunFiles(tmp, exp, results, { details: true });
+    const manifest: PartManifest = {
+      format: 'seqsch-part-1', part, hash, points, sideFiles, details: opts.details ?? false,
+      experiment: { file: exp.file, name: exp.name, description: exp.description, raw: exp.raw, points: exp.points },
+    };
+    writeJson(join(tmp, MANIFEST), manifest);
+    if (existsSync(dir)) {
+      // a rerun of a finished part: swap the folders, then drop the old one
+      const old = `${tmp}-replaced`;
+      renameSync(dir, old);
+      renameSync(tmp, dir);
+      rmSync(old, { recursive: true, force: true });
+    } else renameSync(tmp, dir);
+    return { dir, experiment: exp, part, points, results };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
 }
