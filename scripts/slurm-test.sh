@@ -163,6 +163,13 @@ sweep() { # EXPERIMENT TIMEOUT_S
   t0=$(date +%s)
   wait_job "$merge" "$2"
   say "$exp: prepare $prep → array $array (3 tasks) → merge $merge done in $(( $(date +%s) - t0 )) s"
+  # what the dependencies cost: from the prepare step's end to the first shard's start, from the last shard's end
+  # to the merge's start (Slurm's times have 1 s resolution)
+  times() { timeout 10 scontrol -o show job "$1" | grep -o "$2=[0-9T:-]*" | cut -d= -f2 | xargs -I{} date -d {} +%s | sort -n; }
+  local prep_end first_start last_end merge_start
+  prep_end=$(times "$prep" EndTime | tail -n 1); first_start=$(times "$array" StartTime | head -n 1)
+  last_end=$(times "$array" EndTime | tail -n 1); merge_start=$(times "$merge" StartTime | head -n 1)
+  say "$exp: prepare ran $(( prep_end - $(times "$prep" StartTime | head -n 1) )) s; array started $(( first_start - prep_end )) s after it; shards ran $(( last_end - first_start )) s; merge started $(( merge_start - last_end )) s after the last shard, ran $(( $(times "$merge" EndTime | tail -n 1) - merge_start )) s"
   [ "$(ls "$dir"/logs/shard-*.out | wc -l)" = 3 ] || die "expected 3 shard logs in $dir/logs"
 }
 
