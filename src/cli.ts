@@ -14,6 +14,7 @@ import { experimentCommand } from './commands/experiment.js';
 import { lenpredCommand } from './commands/lenpred.js';
 import { logitsCommand } from './commands/logits.js';
 import { makeDataCommand } from './commands/make-data.js';
+import { mergeCommand } from './commands/merge.js';
 import { predictCommand } from './commands/predict.js';
 import { simulateCommand } from './commands/simulate.js';
 import { tokenizeCommand } from './commands/tokenize.js';
@@ -21,7 +22,7 @@ import { trainCommand } from './commands/train.js';
 import { trainPredictorCommand } from './commands/train-predictor.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, predictCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
+const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, mergeCommand, predictCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('seqsch')

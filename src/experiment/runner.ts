@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { stringify as yamlStringify } from 'yaml';
-import { loadExperiment, type ConfigPoint, type Experiment } from './config.js';
+import { loadExperiment, type Experiment } from './config.js';
 import { getStage, type Scalar, type StageContext } from './registry.js';
 import { progress } from '../util/progress.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
@@ -35,8 +35,13 @@ export interface RunOptions {
 
 const stamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
 
-/** Run every point; returns the results without writing anything. */
-export async function runPoints(exp: Experiment, outDir: string): Promise<PointResult[]> {
+/**
+ * Run the points at `indices` (default: every point) in file order; returns their results without writing
+ * anything but what the stages write into `outDir`. `afterPoint` is called after each point with its index.
+ */
+export async function runPoints(
+  exp: Experiment, outDir: string, indices: number[] = exp.points.map((_, i) => i), afterPoint?: (index: number) => void,
+): Promise<PointResult[]> {
   const memo = new Map<string, unknown>();
   const ctx: StageContext = {
     outDir,
@@ -45,12 +50,14 @@ export async function runPoints(exp: Experiment, outDir: string): Promise<PointR
       return memo.get(key) as T;
     },
   };
-  const bar = progress(exp.name, exp.points.length);
+  const bar = progress(exp.name, indices.length);
   const out: PointResult[] = [];
   try {
-    for (const p of exp.points) {
+    for (const i of indices) {
+      const p = exp.points[i];
       const { record, detail } = await getStage(p.stage)!.run(p.config as never, { ...ctx, point: { label: p.label, swept: p.swept } });
       out.push({ stage: p.stage, stageIndex: p.stageIndex, label: p.label, swept: p.swept, record, config: p.config, detail });
+      afterPoint?.(i);
       bar.tick(1);
     }
   } finally {
@@ -89,29 +96,42 @@ export function resultsCsv(results: PointResult[]): string {
   return stringify([columns, ...rows], { cast: { boolean: (v) => String(v) } });
 }
 
-/** Load, validate (file, key, line; missing files) and run an experiment file; returns the results folder. */
-export async function runExperiment(file: string, opts: RunOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
-  const exp = loadExperiment(file);
-  const root = opts.resultsRoot ?? 'results';
-  let dir = join(root, `${exp.name}-${stamp(opts.now ?? new Date())}`);
-  for (let k = 2; existsSync(dir); k++) dir = join(root, `${exp.name}-${stamp(opts.now ?? new Date())}-${k}`);
-  const tmp = `${dir}.partial-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
-  const results = await runPoints(exp, tmp);
-  writeFileAtomic(join(tmp, 'config.yaml'), yamlStringify({
+/**
+ * The files of a results folder (config.yaml, results.csv, results.json, table.md, report.html) for `results`
+ * in this order, written into `dir`. A full run, each shard and a merge write them here, and only here.
+ */
+export async function writeRunFiles(dir: string, exp: Experiment, results: PointResult[], opts: { details?: boolean } = {}): Promise<void> {
+  writeFileAtomic(join(dir, 'config.yaml'), yamlStringify({
     source: exp.file,
     experiment: exp.raw,
     points: exp.points.map((p) => ({ stage: p.stage, label: p.label, swept: p.swept, config: p.config })),
   }));
-  writeFileAtomic(join(tmp, 'results.csv'), resultsCsv(results));
-  writeJson(join(tmp, 'results.json'), {
+  writeFileAtomic(join(dir, 'results.csv'), resultsCsv(results));
+  writeJson(join(dir, 'results.json'), {
     experiment: exp.name,
     source: exp.file,
     results: results.map((r) => ({ ...r, detail: opts.details ? r.detail : undefined })),
   });
   const table = tableMarkdown(exp, results);
-  writeFileAtomic(join(tmp, 'table.md'), table);
-  writeFileAtomic(join(tmp, 'report.html'), await reportHtml(exp, results, table));
+  writeFileAtomic(join(dir, 'table.md'), table);
+  writeFileAtomic(join(dir, 'report.html'), await reportHtml(exp, results, table));
+}
+
+/** A new folder `<root>/<name>-<timestamp>` (`-2`, `-3`, … when taken); not created. */
+export function newRunDir(root: string, name: string, now = new Date()): string {
+  let dir = join(root, `${name}-${stamp(now)}`);
+  for (let k = 2; existsSync(dir); k++) dir = join(root, `${name}-${stamp(now)}-${k}`);
+  return dir;
+}
+
+/** Load, validate (file, key, line; missing files) and run an experiment file; returns the results folder. */
+export async function runExperiment(file: string, opts: RunOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
+  const exp = loadExperiment(file);
+  const dir = newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
+  const tmp = `${dir}.partial-${process.pid}`;
+  mkdirSync(tmp, { recursive: true });
+  const results = await runPoints(exp, tmp);
+  await writeRunFiles(tmp, exp, results, { details: opts.details });
   renameSync(tmp, dir);
   return { dir, experiment: exp, results };
 }
