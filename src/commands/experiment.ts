@@ -3,28 +3,22 @@
  * (unknown keys, wrong types and missing data files stop it before any work, naming file, key and line),
  * run every point and write results/<experiment>-<timestamp>/. Prints table.md, or with --json a summary.
  */
-import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withJson, report } from './common.js';
+import { JSON_OPTION, report } from './common.js';
+import { command, defineOptions } from '../options/spec.js';
 
-interface Args {
-  file: string;
-  results: string;
-  details: boolean;
-  json: boolean;
-}
+export const experimentOptions = defineOptions({
+  file: { type: 'string', positional: true, required: true, describe: 'experiment YAML (see experiments/)' },
+  results: { type: 'string', default: 'results', describe: 'parent folder of the run folder' },
+  details: { type: 'boolean', default: false, describe: 'keep per-query results and batch traces in results.json' },
+  json: JSON_OPTION,
+});
 
-export const experimentCommand: CommandModule<object, Args> = {
+export const experimentCommand = command({
   command: 'experiment <file>',
   describe: 'run a YAML experiment (stages × sweeps × rows) and write results/<experiment>-<timestamp>/',
-  builder: (y) =>
-    withJson(
-      y
-        .positional('file', { type: 'string', demandOption: true, describe: 'experiment YAML (see experiments/)' })
-        .option('results', { type: 'string', default: 'results', describe: 'parent folder of the run folder' })
-        .option('details', { type: 'boolean', default: false, describe: 'keep per-query results and batch traces in results.json' }),
-    ) as never,
+  options: experimentOptions,
   handler: async (argv) => {
     const t0 = performance.now();
     const { runExperiment } = await import('../experiment/runner.js');
@@ -36,4 +30,4 @@ export const experimentCommand: CommandModule<object, Args> = {
       () => `${readFileSync(join(dir, 'table.md'), 'utf8')}\nwrote ${dir}/ (${results.length} points, ${seconds.toFixed(1)} s)`,
     );
   },
-};
+});

@@ -1,18 +1,20 @@
 /**
  * Run a validated experiment: every configuration point through its stage, one progress bar over all
  * points, then the results folder `results/<experiment>-<timestamp>/` (resolved config, results.csv,
- * results.json, table.md, report.html), written under a temporary name and renamed when complete. Parsing and
+ * results.json, table.md, report.html), written under a temporary name and renamed when complete
+ * (run-folder.ts: removed on failure, those of killed runs removed at the next start). Parsing and
  * validation are in config.ts; what a stage computes is in its own module.
  */
-import { mkdirSync, renameSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { stringify as yamlStringify } from 'yaml';
 import { loadExperiment, type ConfigPoint, type Experiment } from './config.js';
 import { getStage, type Scalar, type StageContext } from './registry.js';
-import { progress } from '../util/progress.js';
+import { note, progress } from '../util/progress.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
 import { reportHtml } from './report-html.js';
+import { startRunFolder } from './run-folder.js';
 
 export interface PointResult {
   stage: string;
@@ -48,9 +50,12 @@ export async function runPoints(exp: Experiment, outDir: string): Promise<PointR
   const bar = progress(exp.name, exp.points.length);
   const out: PointResult[] = [];
   try {
-    for (const p of exp.points) {
+    for (const [i, p] of exp.points.entries()) {
+      const t0 = performance.now();
+      note(`${exp.name}: point ${i + 1}/${exp.points.length}, stages[${p.stageIndex}] ${p.stage} "${p.label}"${Object.keys(p.swept).length ? ` ${JSON.stringify(p.swept)}` : ''}`);
       const { record, detail } = await getStage(p.stage)!.run(p.config as never, { ...ctx, point: { label: p.label, swept: p.swept } });
       out.push({ stage: p.stage, stageIndex: p.stageIndex, label: p.label, swept: p.swept, record, config: p.config, detail });
+      note(`${exp.name}: point ${i + 1}/${exp.points.length} done in ${((performance.now() - t0) / 1000).toFixed(1)} s${record.skipped === true ? ' (reused)' : ''}`);
       bar.tick(1);
     }
   } finally {
@@ -95,9 +100,22 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
   const root = opts.resultsRoot ?? 'results';
   let dir = join(root, `${exp.name}-${stamp(opts.now ?? new Date())}`);
   for (let k = 2; existsSync(dir); k++) dir = join(root, `${exp.name}-${stamp(opts.now ?? new Date())}-${k}`);
-  const tmp = `${dir}.partial-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
-  const results = await runPoints(exp, tmp);
+  const run = startRunFolder(dir); // <dir>.partial-<host>-<pid> until complete; removed if the run fails
+  const tmp = run.tmp;
+  try {
+    const results = run.relocate(await runPoints(exp, tmp));
+    await writeRunFiles(tmp, exp, results, opts);
+    run.commit();
+    return { dir, experiment: exp, results };
+  } catch (e) {
+    run.abort();
+    throw e;
+  }
+}
+
+/** The files of a results folder (config.yaml, results.csv, results.json, table.md, report.html), written into `dir`. */
+export async function writeRunFiles(dir: string, exp: Experiment, results: PointResult[], opts: { details?: boolean } = {}): Promise<void> {
+  const tmp = dir;
   writeFileAtomic(join(tmp, 'config.yaml'), yamlStringify({
     source: exp.file,
     experiment: exp.raw,
@@ -112,6 +130,4 @@ export async function runExperiment(file: string, opts: RunOptions = {}): Promis
   const table = tableMarkdown(exp, results);
   writeFileAtomic(join(tmp, 'table.md'), table);
   writeFileAtomic(join(tmp, 'report.html'), await reportHtml(exp, results, table));
-  renameSync(tmp, dir);
-  return { dir, experiment: exp, results };
 }

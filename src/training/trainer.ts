@@ -9,6 +9,12 @@
  * fewer micro-batches. (HF 4.28 uses floor and carries the leftover gradient into the next epoch; with
  * micro-batches divisible by gradAccum both agree.) Optimizer step s (1-based) uses the schedule's value
  * at s − 1, so the first update of a run with warmup has lr 0, as in HF.
+ *
+ * Health: settings are checked before the first step (lr finite and > 0, …); a run stops with an error naming
+ * the step — before writing any further checkpoint, so the newest one on disk is the last good state — when the
+ * loss or the gradient norm is not finite, when an update leaves a non-finite weight, or when the gradient norm
+ * is exactly 0 for `stallSteps` steps in a row (or at the last step) while the loss is not: a saturated model
+ * (e.g. lr 1e9) that no further step can change.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync } from 'node:fs';
@@ -74,6 +80,8 @@ export interface TrainOptions {
   onLog?: (entry: LogEntry) => void | Promise<void>;
   /** stop (after checkpointing) once this optimizer step is done, e.g. to split a run under a time budget */
   stopAtStep?: number;
+  /** stop with an error after this many steps in a row with a gradient norm of exactly 0 (default 3) */
+  stallSteps?: number;
   /** progress-bar label */
   label?: string;
 }
@@ -118,6 +126,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   for (const [key, v] of [['batchSize', o.batchSize], ['gradAccum', gradAccum], ['epochs', o.epochs]] as const) {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`train: ${key} must be a positive integer, got ${v}`);
   }
+  if (!(Number.isFinite(o.lr) && o.lr > 0)) throw new Error(`train: lr must be a finite number > 0, got ${o.lr}`);
+  for (const [key, v] of [['weightDecay', weightDecay], ['warmupRatio', warmupRatio], ['maxGradNorm', maxGradNorm]] as const) {
+    if (!(Number.isFinite(v) && v >= 0)) throw new Error(`train: ${key} must be a finite number ≥ 0, got ${v}`);
+  }
+  const stallSteps = o.stallSteps ?? 3;
   const plan = makePlan(o.examples.length, o.batchSize, gradAccum, o.epochs);
   const config: RunConfig = {
     examples: o.examples.length,
@@ -161,6 +174,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const started = performance.now();
     let tokensThisRun = 0;
     const bar = progress(o.label ?? 'train', plan.totalSteps - step, { loss: '-', lr: '-', tok_s: '-' });
+    let zeroGradSteps = 0;
     let epochOrder: { epoch: number; batches: number[][] } | undefined;
     try {
       while (step < plan.totalSteps && !(o.stopAtStep !== undefined && step >= o.stopAtStep)) {
@@ -192,6 +206,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         };
         history.push(entry);
         appendCurve(o.outDir, entry);
+        const kept = checkpoint ? ` The newest checkpoint, ${checkpoint}, is kept` : ' No checkpoint was written';
+        const bad = await nonFiniteParams(o.params);
+        if (bad.length) {
+          throw new Error(`training stopped at optimizer step ${step}: the update (lr ${entry.lr.toExponential(2)}) left non-finite values in ` +
+            `${bad.length} of ${o.params.length} trained tensors (the first is #${bad[0]}, shape [${o.params[bad[0]].shape}]).${kept}; nothing is marked done.`);
+        }
+        zeroGradSteps = gradNorm === 0 && loss > 0 ? zeroGradSteps + 1 : 0;
+        if (zeroGradSteps >= stallSteps || (zeroGradSteps > 0 && step === plan.totalSteps)) {
+          throw new Error(`training stopped at optimizer step ${step}: the gradient norm has been 0 for ${zeroGradSteps} step${zeroGradSteps > 1 ? 's' : ''} ` +
+            `while the loss is ${loss.toFixed(4)}, so no further step can change the weights (saturated outputs: lr ${o.lr} too high?).${kept}; nothing is marked done.`);
+        }
         bar.tick(1, { loss: loss.toFixed(4), lr: entry.lr.toExponential(2), tok_s: Math.round(tokensThisRun / seconds) });
         if (o.onLog) await o.onLog(entry);
 
@@ -277,7 +302,8 @@ async function optimizerStep(o: TrainOptions, optimizer: AdamW, s: StepPlan): Pr
     normT.dispose();
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm} (loss ${loss})`;
-      throw new Error(`training diverged at optimizer step ${s.step} (epoch ${s.epoch + 1}, micro-batches ${s.micro[0].index}-${s.micro[n - 1].index}): ${what}`);
+      throw new Error(`training diverged at optimizer step ${s.step} (epoch ${s.epoch + 1}, micro-batches ${s.micro[0].index}-${s.micro[n - 1].index}): ${what}; ` +
+        'the weights of the step before are unchanged and no checkpoint was written for it; nothing is marked done.');
     }
     // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
     const coef = s.maxGradNorm > 0 ? s.maxGradNorm / (gradNorm + 1e-6) : 1;
@@ -294,4 +320,12 @@ async function optimizerStep(o: TrainOptions, optimizer: AdamW, s: StepPlan): Pr
   } finally {
     tf.dispose([lossSum, ...acc.filter((g): g is tf.Tensor => g !== undefined)]);
   }
+}
+
+/** Indices of the variables holding a NaN or ±Infinity (one reduction per variable, one read back). */
+export async function nonFiniteParams(params: tf.Variable[]): Promise<number[]> {
+  const flags = tf.tidy(() => tf.stack(params.map((p) => tf.all(tf.isFinite(p)))));
+  const ok = await flags.data();
+  flags.dispose();
+  return params.map((_, i) => i).filter((i) => !ok[i]);
 }
