@@ -67,7 +67,7 @@ export const trainCommand = command({
     report(argv.json, r, () => r.skipped
       ? `${r.out} already holds this result (hash ${r.hash.slice(0, 12)}); nothing to do`
       : `trained ${r.mode} (${s.trainableParameters} trainable parameters) on ${s.examples} conversations: ${s.steps}/${s.totalSteps} steps, ` +
-        `loss ${Number(s.firstLoss).toFixed(4)} → ${Number(s.finalLoss).toFixed(4)}${s.lossMoved ? '' : Number(s.steps) < 2 ? ' (one step: no change of the loss to judge)' : ' (the loss did not move: lr too low, or too few steps?)'} ` +
+        `loss ${Number(s.firstLoss).toFixed(4)} → ${Number(s.finalLoss).toFixed(4)}${s.lossMoved ? '' : ` (the loss did not move: ${Number(s.firstStepLossNow).toFixed(4)} on step 1's batches after training; lr too low, or too few steps?)`} ` +
         `in ${Number(s.seconds).toFixed(1)} s; wrote ${(s.files as string[]).join(', ')} to ${r.out}`);
   },
 });

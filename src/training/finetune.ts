@@ -15,7 +15,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { saveIdMap, type RemappedTokenizer } from '../tokenizer/idmap.js';
 import { firstTurn, trainingExample, vicunaPrompt, type Conversation } from '../data/conversation.js';
 import { insertLengthPrompt, PIA_PROMPT, QUERY_PROMPT } from '../data/prompts.js';
-import { nonFiniteParams, train, type TrainResult } from './trainer.js';
+import { nonFiniteParams, stepLossNow, train, type TrainOptions, type TrainResult } from './trainer.js';
 import { fullHooks, loraHooks } from './llama-hooks.js';
 import { removeCheckpoints } from './checkpoint.js';
 import { curvePath } from './curve.js';
@@ -78,7 +78,9 @@ export interface FinetuneResult {
   firstLoss: number;
   finalLoss: number;
   finalLossMean10: number;
-  /** whether the loss changed by more than 0.1 % over the run (false: one step only, or a flat curve: lr too low?) */
+  /** the loss of step 1's batches under the final weights (firstLoss: the same batches before the first update) */
+  firstStepLossNow: number;
+  /** whether training changed the loss on step 1's batches by more than 0.1 % (false: lr too low, or too few steps) */
   lossMoved: boolean;
   seconds: number;
   /** files of the result in outDir */
@@ -170,7 +172,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   };
   const trainableParameters = hooks.params.reduce((s, v) => s + v.size, 0);
 
-  const result = await train({
+  const trainOptions: TrainOptions = {
     ...hooks,
     examples,
     batchSize: o.batchSize,
@@ -188,7 +190,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     saveEvery: o.saveEvery ?? 0,
     stopAtStep: o.stopAtStep,
     label: o.label ?? `train ${o.mode}`,
-  });
+  };
+  const result = await train(trainOptions);
+  const firstStepLossNow = result.step > 0 ? await stepLossNow(trainOptions, 1) : NaN;
 
   const files: string[] = [];
   if (result.finished) {
@@ -220,18 +224,20 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     firstLoss,
     finalLoss,
     finalLossMean10: last10.reduce((s, e) => s + e.loss, 0) / Math.max(1, last10.length),
-    lossMoved: lossMoved(h.map((e) => e.loss)),
+    firstStepLossNow,
+    lossMoved: lossMoved(firstLoss, firstStepLossNow),
     seconds: h[h.length - 1]?.seconds ?? 0,
     files,
   };
   return summary;
 }
 
-/** Whether a loss curve moved: its last value differs from its first by more than 0.1 % (one step: it cannot have). */
-export function lossMoved(losses: number[]): boolean {
-  if (losses.length < 2) return false;
-  const [a, b] = [losses[0], losses[losses.length - 1]];
-  return Math.abs(b - a) > 1e-3 * Math.max(Math.abs(a), 1e-8);
+/**
+ * Whether training moved the loss: the loss of the same batches (step 1's) before and after differs by more than
+ * 0.1 %. The logged curve cannot tell: successive steps see other batches, whose losses differ by ~10 % here.
+ */
+export function lossMoved(before: number, after: number): boolean {
+  return Number.isFinite(before) && Number.isFinite(after) && Math.abs(after - before) > 1e-3 * Math.max(Math.abs(before), 1e-8);
 }
 
 /** Write the run's summary (without the curve, which is in log.csv) as outDir/train_summary.json. */

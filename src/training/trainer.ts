@@ -175,21 +175,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let tokensThisRun = 0;
     const bar = progress(o.label ?? 'train', plan.totalSteps - step, { loss: '-', lr: '-', tok_s: '-' });
     let zeroGradSteps = 0;
-    let epochOrder: { epoch: number; batches: number[][] } | undefined;
+    let epochOrder: EpochOrder | undefined;
     try {
       while (step < plan.totalSteps && !(o.stopAtStep !== undefined && step >= o.stopAtStep)) {
-        const epoch = Math.floor(step / plan.stepsPerEpoch);
-        const first = (step % plan.stepsPerEpoch) * gradAccum; // first micro-batch of this step in the epoch
-        const last = Math.min(first + gradAccum, plan.microPerEpoch);
-        if (epochOrder?.epoch !== epoch) epochOrder = { epoch, batches: epochBatches(o.examples.length, o.batchSize, o.seed, epoch) };
+        const sp = stepPlanOf(o, plan, step, gradAccum, { padSide, padId, maxLength: o.maxLength }, epochOrder);
+        epochOrder = sp.order;
+        const { epoch } = sp;
+        const last = sp.micro[sp.micro.length - 1].index + 1;
         const { loss, gradNorm, tokens: stepTokens } = await optimizerStep(o, optimizer, {
-          step: step + 1,
-          epoch,
-          micro: epochOrder.batches.slice(first, last).map((b, k) => ({ indices: b, index: first + k })),
+          ...sp,
           lr: learningRate(step, o.lr, plan.totalSteps, warmupRatio),
-          microGlobalOffset: epoch * plan.microPerEpoch,
           maxGradNorm,
-          collateOpts: { padSide, padId, maxLength: o.maxLength },
         });
         step += 1;
         tokens += stepTokens;
@@ -252,6 +248,48 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 }
 
+type EpochOrder = { epoch: number; batches: number[][] };
+
+/** The micro-batches and settings of optimizer step `done + 1` (`order`: the epoch's shuffle, reused while it lasts). */
+function stepPlanOf(
+  o: TrainOptions, plan: Plan, done: number, gradAccum: number, collateOpts: StepPlan['collateOpts'], order?: EpochOrder,
+): Omit<StepPlan, 'lr' | 'maxGradNorm'> & { order: EpochOrder } {
+  const epoch = Math.floor(done / plan.stepsPerEpoch);
+  const first = (done % plan.stepsPerEpoch) * gradAccum; // first micro-batch of this step in the epoch
+  const last = Math.min(first + gradAccum, plan.microPerEpoch);
+  if (order?.epoch !== epoch) order = { epoch, batches: epochBatches(o.examples.length, o.batchSize, o.seed, epoch) };
+  return {
+    step: done + 1, epoch, microGlobalOffset: epoch * plan.microPerEpoch, collateOpts, order,
+    micro: order.batches.slice(first, last).map((b, k) => ({ indices: b, index: first + k })),
+  };
+}
+
+/** The dropout seed of a micro-batch: depends only on (run seed, epoch, micro-batch), so a resumed run repeats it. */
+const microSeed = (o: TrainOptions, s: Pick<StepPlan, 'microGlobalOffset'>, index: number) => (o.seed * 1_000_003 + s.microGlobalOffset + index) % 2_147_483_647;
+
+/**
+ * The loss of optimizer step `step`'s micro-batches (same batches, same dropout masks) under the current weights,
+ * forward only, as that step logged it. After training, step 1's beside history[0].loss says whether training
+ * changed the loss at all, free of the batch-to-batch noise of the curve.
+ */
+export async function stepLossNow(o: TrainOptions, step = 1): Promise<number> {
+  const gradAccum = o.gradAccum ?? 1;
+  const plan = makePlan(o.examples.length, o.batchSize, gradAccum, o.epochs);
+  const s = stepPlanOf(o, plan, step - 1, gradAccum, { padSide: o.padSide ?? 'right', padId: o.padId ?? 0, maxLength: o.maxLength });
+  let sum = 0;
+  for (const { indices, index } of s.micro) {
+    const batch = batchTensors(collate(indices.map((i) => o.examples[i]), s.collateOpts));
+    try {
+      const l = o.lossFn(batch, { step: s.step, epoch: s.epoch, microBatch: index, seed: microSeed(o, s, index) });
+      sum += (await l.data())[0];
+      l.dispose();
+    } finally {
+      disposeBatch(batch);
+    }
+  }
+  return sum / s.micro.length;
+}
+
 interface StepPlan {
   step: number;
   epoch: number;
@@ -276,7 +314,7 @@ async function optimizerStep(o: TrainOptions, optimizer: AdamW, s: StepPlan): Pr
         step: s.step,
         epoch: s.epoch,
         microBatch: index,
-        seed: (o.seed * 1_000_003 + s.microGlobalOffset + index) % 2_147_483_647,
+        seed: microSeed(o, s, index),
       };
       let value: tf.Scalar;
       let grads: tf.NamedTensorMap;
