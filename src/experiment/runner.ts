@@ -47,7 +47,7 @@ export async function runPoints(exp: Experiment, outDir: string): Promise<PointR
       return memo.get(key) as T;
     },
   };
-  const bar = progress(exp.name, exp.points.length);
+  const bar = progress(exp.name, exp.points.length, {}, { lines: false }); // without a TTY: the note() lines below
   const out: PointResult[] = [];
   try {
     for (const [i, p] of exp.points.entries()) {

@@ -46,8 +46,9 @@ function lineProgress(label: string, total: number, fields: Record<string, strin
   };
 }
 
-export function progress(label: string, total: number, fields: Record<string, string | number> = {}): Progress {
-  if (!process.stderr.isTTY || process.env.CI) return lineProgress(label, total, fields);
+/** `lines: false`: no lines in place of the bar (a caller that writes its own with `note`). */
+export function progress(label: string, total: number, fields: Record<string, string | number> = {}, opts: { lines?: boolean } = {}): Progress {
+  if (!process.stderr.isTTY || process.env.CI) return opts.lines === false ? { tick() {}, stop() {} } : lineProgress(label, total, fields);
   const extra = Object.keys(fields).map((k) => ` ${k} {${k}}`).join('');
   const bar = new cliProgress.SingleBar(
     {
