@@ -40,7 +40,7 @@ export const scheduleOptions = defineOptions({
       .refine((t) => Object.keys(t).length > 0, 'the VBS table needs at least one bucket'),
   },
   'vbs-fallback': { type: 'number', int: true, min: 1, default: PAPER_VBS_FALLBACK, describe: 'VBS: batch size of buckets above every table key' },
-  'tail-min': { type: 'number', int: true, min: 1, default: DEFAULT_SCHEDULE.tailMin, describe: 'VBS: smallest tail chunk kept in its own bucket' },
+  'tail-min': { type: 'number', int: true, min: 1, default: DEFAULT_SCHEDULE.tailMin, describe: 'VBS: a chunk smaller than max(batch / 2, this) moves up to the next bucket' },
 });
 
 /** The schedule keys of a simulate/benchmark config (stage keys; the CLI's args through stageConfigOf). */

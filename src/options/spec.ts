@@ -234,7 +234,8 @@ export function parseArgs<T extends OptionTable>(table: T, argv: Record<string, 
       if (spec.yaml !== false && spec.default !== undefined) out[name] = spec.yamlDefault ?? spec.default;
       continue;
     }
-    const v = spec.type === 'list' ? splitList(spec, argv[name]) : argv[name];
+    const given = argv[name] ?? spec.default; // yargs fills defaults; a handler called directly gets them here
+    const v = spec.type === 'list' ? splitList(spec, given) : given;
     const problem = checkValue(spec, v);
     if (problem) throw new Error(`${spec.positional ? name : `--${name}`}: ${problem}`);
     out[name] = v;
