@@ -24,7 +24,9 @@ import { trainPredictorCommand } from './commands/train-predictor.js';
 // One line per command; keep alphabetical.
 const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, mergeCommand, predictCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
 
-const cli = yargs(hideBin(process.argv))
+const args = hideBin(process.argv);
+const name = args.find((a) => !a.startsWith('-')); // the command, when one is named
+const cli = yargs(args)
   .scriptName('seqsch')
   .usage('$0 <command> [options]\n\nResponse length perception and sequence scheduling (Zheng et al. 2023) in TensorFlow.js.')
   .strict()
@@ -35,9 +37,12 @@ const cli = yargs(hideBin(process.argv))
     if (err) {
       console.error(`seqsch: ${err.message}`);
       if (process.env.SEQSCH_DEBUG) console.error(err.stack);
-    } else {
+    } else if (name === undefined) {
       y.showHelp();
       console.error(`\n${msg}`);
+    } else {
+      // a bad flag or value of a named command: the message, not 30 lines of help before it
+      console.error(`seqsch ${name}: ${msg}\n(seqsch ${name} --help lists the options)`);
     }
     process.exit(1);
   });

@@ -5,41 +5,32 @@
  * A sweep split over a job array runs `--prepare` once, then one `--shard k/n` per task (in a Slurm array or
  * a Kubernetes Indexed Job the index comes from the environment), then `seqsch merge` (docs/sweeps.md).
  */
-import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withJson, report } from './common.js';
+import { JSON_OPTION, report } from './common.js';
+import { command, defineOptions } from '../options/spec.js';
 
-interface Args {
-  file: string;
-  results: string;
-  details: boolean;
-  shard?: string;
-  shards?: number;
-  prepare: boolean;
-  json: boolean;
-}
+export const experimentOptions = defineOptions({
+  file: { type: 'string', positional: true, required: true, describe: 'experiment YAML (see experiments/)' },
+  results: { type: 'string', default: 'results', describe: 'parent folder of the run folder' },
+  details: { type: 'boolean', default: false, describe: 'keep per-query results and batch traces in results.json' },
+  shard: {
+    type: 'string',
+    describe: 'run shard INDEX/COUNT of the swept points (points k, k+n, … of the non-prepared points) into <results>/<experiment>-shard-<k>of<n>/; ' +
+      'default: from SLURM_ARRAY_TASK_ID/_COUNT or JOB_COMPLETION_INDEX (+ --shards) when set; "none": one process',
+  },
+  shards: { type: 'number', int: true, min: 1, describe: "the sweep's shard count; the index is then the task's own SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (so --array=1 reruns shard 1)" },
+  prepare: {
+    type: 'boolean', default: false,
+    describe: 'run only the points whose outputs other points read (lenpred, construct, train, eval, …) into <results>/<experiment>-prepare/, once before the shards',
+  },
+  json: JSON_OPTION,
+});
 
-export const experimentCommand: CommandModule<object, Args> = {
+export const experimentCommand = command({
   command: 'experiment <file>',
   describe: 'run a YAML experiment (stages × sweeps × rows) and write results/<experiment>-<timestamp>/',
-  builder: (y) =>
-    withJson(
-      y
-        .positional('file', { type: 'string', demandOption: true, describe: 'experiment YAML (see experiments/)' })
-        .option('results', { type: 'string', default: 'results', describe: 'parent folder of the run folder' })
-        .option('details', { type: 'boolean', default: false, describe: 'keep per-query results and batch traces in results.json' })
-        .option('shard', {
-          type: 'string',
-          describe: 'run shard INDEX/COUNT of the swept points (points k, k+n, … of the non-prepared points) into <results>/<experiment>-shard-<k>of<n>/; ' +
-            'default: from SLURM_ARRAY_TASK_ID/_COUNT or JOB_COMPLETION_INDEX (+ --shards) when set; "none": one process',
-        })
-        .option('shards', { type: 'number', describe: "the sweep's shard count; the index is then the task's own SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (so --array=1 reruns shard 1)" })
-        .option('prepare', {
-          type: 'boolean', default: false,
-          describe: 'run only the points whose outputs other points read (lenpred, construct, train, eval, …) into <results>/<experiment>-prepare/, once before the shards',
-        }),
-    ) as never,
+  options: experimentOptions,
   handler: async (argv) => {
     const t0 = performance.now();
     const { parseShard, shardFromEnv, partName } = await import('../experiment/shard.js');
@@ -67,4 +58,4 @@ export const experimentCommand: CommandModule<object, Args> = {
       () => `${readFileSync(join(dir, 'table.md'), 'utf8')}\nwrote ${dir}/ (${what}, ${seconds.toFixed(1)} s)`,
     );
   },
-};
+});

@@ -3,30 +3,23 @@
  * folder holding them) back into the results folder one process would have written. Stops before writing,
  * naming the folders, when parts come from different experiments or a part is missing, duplicated or half-written.
  */
-import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withJson, report } from './common.js';
+import { JSON_OPTION, report } from './common.js';
+import { command, defineOptions } from '../options/spec.js';
 
-interface Args {
-  dirs: string[];
-  out?: string;
-  results: string;
-  details?: boolean;
-  json: boolean;
-}
+export const mergeOptions = defineOptions({
+  dirs: { type: 'list', of: 'string', positional: true, required: true, describe: 'part folders (<experiment>-prepare, <experiment>-shard-<k>of<n>) or a folder holding them' },
+  out: { type: 'string', describe: 'the merged folder (default <results>/<experiment>-<timestamp>); must not exist' },
+  results: { type: 'string', default: 'results', describe: 'parent folder of the merged folder when --out is not given' },
+  details: { type: 'boolean', describe: 'keep per-query results and batch traces in results.json (default: when the shards were run with --details)' },
+  json: JSON_OPTION,
+});
 
-export const mergeCommand: CommandModule<object, Args> = {
+export const mergeCommand = command({
   command: 'merge <dirs..>',
   describe: 'merge the shard folders of a sweep (seqsch experiment --prepare / --shard k/n) into one results folder',
-  builder: (y) =>
-    withJson(
-      y
-        .positional('dirs', { type: 'string', array: true, demandOption: true, describe: 'part folders (<experiment>-prepare, <experiment>-shard-<k>of<n>) or a folder holding them' })
-        .option('out', { type: 'string', describe: 'the merged folder (default <results>/<experiment>-<timestamp>); must not exist' })
-        .option('results', { type: 'string', default: 'results', describe: 'parent folder of the merged folder when --out is not given' })
-        .option('details', { type: 'boolean', describe: 'keep per-query results and batch traces in results.json (default: when the shards were run with --details)' }),
-    ) as never,
+  options: mergeOptions,
   handler: async (argv) => {
     const { mergeParts } = await import('../experiment/merge.js');
     const r = await mergeParts(argv.dirs, { out: argv.out, resultsRoot: argv.results, details: argv.details });
@@ -37,4 +30,4 @@ export const mergeCommand: CommandModule<object, Args> = {
       () => `${readFileSync(join(r.dir, 'table.md'), 'utf8')}\nwrote ${r.dir}/ (${r.results.length} points from ${r.parts.length} parts)`,
     );
   },
-};
+});

@@ -5,13 +5,13 @@
  * Before writing anything it checks that every part comes from the same experiment (content hash) and that
  * together they hold every point exactly once; a missing, duplicate or half-written part is named.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Experiment } from './config.js';
 import { newRunDir, writeRunFiles, type PointResult } from './runner.js';
 import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
 import { readJson } from '../util/fs.js';
+import { startRunFolder } from './run-folder.js';
 import './stages/index.js'; // the stages' tables and kinds
 
 interface LoadedPart {
@@ -124,8 +124,8 @@ export async function mergeParts(args: string[], opts: MergeOptions = {}): Promi
 
   const dir = opts.out ?? newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
   if (existsSync(dir)) throw new Error(`${dir}: already exists; merge writes a new folder (choose another --out)`);
-  const tmp = `${dir}.partial-${hostname()}-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
+  const run = startRunFolder(dir);
+  const tmp = run.tmp;
   try {
     // side files: from the part whose point wrote them last
     const source = new Map<string, { dir: string; point: number }>();
@@ -137,9 +137,9 @@ export async function mergeParts(args: string[], opts: MergeOptions = {}): Promi
       copyFileSync(join(s.dir, f), join(tmp, f));
     }
     await writeRunFiles(tmp, exp, results, { details: opts.details ?? parts.every((p) => p.manifest.details) });
-    renameSync(tmp, dir);
+    run.commit();
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    run.abort();
     throw e;
   }
   return { dir, experiment: exp, results, parts: dirs, notes };

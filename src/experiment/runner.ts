@@ -1,18 +1,20 @@
 /**
  * Run a validated experiment: every configuration point through its stage, one progress bar over all
  * points, then the results folder `results/<experiment>-<timestamp>/` (resolved config, results.csv,
- * results.json, table.md, report.html), written under a temporary name and renamed when complete. Parsing and
+ * results.json, table.md, report.html), written under a temporary name and renamed when complete
+ * (run-folder.ts: removed on failure, those of killed runs removed at the next start). Parsing and
  * validation are in config.ts; what a stage computes is in its own module.
  */
-import { mkdirSync, renameSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { stringify as yamlStringify } from 'yaml';
 import { loadExperiment, type Experiment } from './config.js';
 import { getStage, type Scalar, type StageContext } from './registry.js';
-import { progress } from '../util/progress.js';
+import { note, progress } from '../util/progress.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
 import { reportHtml } from './report-html.js';
+import { startRunFolder } from './run-folder.js';
 
 export interface PointResult {
   stage: string;
@@ -50,13 +52,17 @@ export async function runPoints(
       return memo.get(key) as T;
     },
   };
-  const bar = progress(exp.name, indices.length);
+  const bar = progress(exp.name, indices.length, {}, { lines: false }); // without a TTY: the note() lines below
   const out: PointResult[] = [];
   try {
-    for (const i of indices) {
+    for (const [k, i] of indices.entries()) {
       const p = exp.points[i];
+      const t0 = performance.now();
+      const where = `${exp.name}: point ${k + 1}/${indices.length}`;
+      note(`${where}, stages[${p.stageIndex}] ${p.stage} "${p.label}"${Object.keys(p.swept).length ? ` ${JSON.stringify(p.swept)}` : ''}`);
       const { record, detail } = await getStage(p.stage)!.run(p.config as never, { ...ctx, point: { label: p.label, swept: p.swept } });
       out.push({ stage: p.stage, stageIndex: p.stageIndex, label: p.label, swept: p.swept, record, config: p.config, detail });
+      note(`${where} done in ${((performance.now() - t0) / 1000).toFixed(1)} s${record.skipped === true ? ' (reused)' : ''}`);
       afterPoint?.(i);
       bar.tick(1);
     }
@@ -128,10 +134,14 @@ export function newRunDir(root: string, name: string, now = new Date()): string 
 export async function runExperiment(file: string, opts: RunOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
   const exp = loadExperiment(file);
   const dir = newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
-  const tmp = `${dir}.partial-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
-  const results = await runPoints(exp, tmp);
-  await writeRunFiles(tmp, exp, results, { details: opts.details });
-  renameSync(tmp, dir);
-  return { dir, experiment: exp, results };
+  const run = startRunFolder(dir); // <dir>.partial-<host>-<pid> until complete; removed if the run fails
+  try {
+    const results = run.relocate(await runPoints(exp, run.tmp));
+    await writeRunFiles(run.tmp, exp, results, { details: opts.details });
+    run.commit();
+    return { dir, experiment: exp, results };
+  } catch (e) {
+    run.abort();
+    throw e;
+  }
 }

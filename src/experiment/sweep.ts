@@ -8,13 +8,13 @@
  * renamed when complete, so a part killed midway never looks complete; a failed part removes it; a rerun of a
  * finished part replaces its folder.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadExperiment, type Experiment } from './config.js';
 import { runPoints, writeRunFiles, type PointResult } from './runner.js';
 import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
 import { readJson, writeJson } from '../util/fs.js';
+import { startRunFolder } from './run-folder.js';
 
 /** Every file under `dir` (relative path → size and mtime), temporaries left out. */
 function fileStates(dir: string): Map<string, string> {
@@ -61,18 +61,17 @@ export async function runPart(file: string, part: Part, opts: { resultsRoot?: st
   process.stderr.write(`${exp.name} ${partName(part)}: ${points.length} of ${exp.points.length} points${points.length ? ` (${points.slice(0, 8).join(', ')}${points.length > 8 ? ', …' : ''})` : ''}\n`);
 
   const dir = join(root, partFolder(exp.name, part));
-  const tmp = `${dir}.partial-${hostname()}-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true }); // same host and PID as ours: its writer is gone
-  mkdirSync(tmp, { recursive: true });
+  const run = startRunFolder(dir); // <dir>.partial-<host>-<pid>; dead writers' partial folders are removed first
+  const tmp = run.tmp;
   try {
     // which point wrote which side file (benchmark/<row>.json, …): merge.ts keeps the last writer's, as one run would
     const sideFiles: Record<string, number> = {};
     let before = fileStates(tmp);
-    const results = await runPoints(exp, tmp, points, (i) => {
+    const results = run.relocate(await runPoints(exp, tmp, points, (i) => {
       const after = fileStates(tmp);
       for (const [f, s] of after) if (before.get(f) !== s) sideFiles[f] = i;
       before = after;
-    });
+    }));
     await writeRunFiles(tmp, exp, results, { details: true });
     const manifest: PartManifest = {
       format: 'seqsch-part-1', part, hash, points, sideFiles, details: opts.details ?? false,
@@ -85,10 +84,10 @@ export async function runPart(file: string, part: Part, opts: { resultsRoot?: st
       renameSync(dir, old);
       renameSync(tmp, dir);
       rmSync(old, { recursive: true, force: true });
-    } else renameSync(tmp, dir);
+    } else run.commit();
     return { dir, experiment: exp, part, points, results };
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    run.abort();
     throw e;
   }
 }
