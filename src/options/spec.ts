@@ -183,7 +183,10 @@ function yargsOption(spec: OptionSpec): Options {
   if (spec.required && !spec.positional) o.demandOption = true;
   switch (spec.type) {
     case 'number':
-      o.type = 'number';
+      // parsed here rather than by yargs, so a non-number reaches the check as the text the user typed
+      // (`--lr fast` → got "fast", not NaN)
+      o.type = 'string';
+      o.coerce = toNumberIfNumeric;
       break;
     case 'string':
       o.type = 'string';
@@ -204,6 +207,14 @@ function yargsOption(spec: OptionSpec): Options {
   const bounds = spec.type === 'number' && (spec.int || spec.min !== undefined || spec.max !== undefined || spec.gt !== undefined || spec.lt !== undefined);
   if (bounds) o.describe = `${spec.describe ? spec.describe + '; ' : ''}${describeNumber(spec as NumberBounds)}`;
   return o;
+}
+
+/** `"1e-3"` → 0.001; anything that is not a finite number (`"fast"`, `"NaN"`, `""`) stays as given, for the check to name. */
+function toNumberIfNumeric(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(toNumberIfNumeric);
+  if (typeof v !== 'string' || v.trim() === '') return v;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : v;
 }
 
 /** Declare every flag (and positional) of a table on a yargs builder. */
