@@ -15,13 +15,14 @@ import { lenpredCommand } from './commands/lenpred.js';
 import { logitsCommand } from './commands/logits.js';
 import { makeDataCommand } from './commands/make-data.js';
 import { predictCommand } from './commands/predict.js';
+import { serveBenchCommand } from './commands/serve-bench.js';
 import { simulateCommand } from './commands/simulate.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { trainCommand } from './commands/train.js';
 import { trainPredictorCommand } from './commands/train-predictor.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, predictCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
+const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, predictCommand, serveBenchCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('seqsch')

@@ -14,12 +14,11 @@ import { z } from 'zod';
 import { registerStage, type Scalar, type StageContext } from '../registry.js';
 import { benchRuns, scheduleOf, type BenchRun } from './benchmark.js';
 import { costModelFile, fitCostModel, replaySeconds, type Calibration } from '../../benchmark/calibrate.js';
-import { batchSeconds, costModelFromPoints, loadCostModel, type CostModel } from '../../benchmark/costmodel.js';
+import { costModelFromPoints, loadCostModel, type CostModel } from '../../benchmark/costmodel.js';
 import { SimulatedEngine } from '../../benchmark/engine-sim.js';
 import { runBenchmark } from '../../benchmark/driver.js';
 import type { LengthPredictor, StrategyName } from '../../perception/predictor.js';
-import { insertLengthPrompt, PIA_PROMPT, QUERY_PROMPT } from '../../data/prompts.js';
-import { countTokens } from '../../tokenizer/llama.js';
+import { perceptionSeconds } from '../../perception/perception-cost.js';
 import { writeJson } from '../../util/fs.js';
 
 const posInt = z.number().int().positive();
@@ -70,21 +69,14 @@ function replayedPredictor(run: BenchRun): LengthPredictor {
   };
 }
 
-/** Seconds a cost model charges for the row's length prediction: generate calls of its mini-batches. */
+/** Seconds a cost model charges for the row's length prediction: generate calls of its mini-batches, per group. */
 function predictionSeconds(cm: CostModel, run: BenchRun, c: CalibrateConfig): number {
   const s = run.result.strategy;
   if (s !== 'seqsch' && s !== 'po') return 0;
-  const extra = countTokens(insertLengthPrompt(' ASSISTANT:', s === 'seqsch' ? QUERY_PROMPT : PIA_PROMPT)) - countTokens(' ASSISTANT:');
-  const steps = s === 'seqsch' ? c.seqsch_predict_tokens : c.po_predict_tokens;
-  const groups = Math.ceil(run.items.length / run.config.group_size);
+  const o = { strategy: s, batch: c.predict_batch, steps: s === 'seqsch' ? c.seqsch_predict_tokens : c.po_predict_tokens } as const;
   let total = 0;
-  for (let g = 0; g < groups; g++) {
-    const group = run.items.slice(g * run.config.group_size, (g + 1) * run.config.group_size);
-    for (let i = 0; i < group.length; i += c.predict_batch) {
-      const batch = group.slice(i, i + c.predict_batch);
-      const width = Math.max(...batch.map((it) => it.promptTokens ?? c.default_prompt_tokens)) + extra;
-      total += batchSeconds(cm, batch.length, width, steps);
-    }
+  for (let g = 0; g < run.items.length; g += run.config.group_size) {
+    total += perceptionSeconds(cm, run.items.slice(g, g + run.config.group_size).map((it) => it.promptTokens ?? c.default_prompt_tokens), o);
   }
   return total;
 }
