@@ -1,40 +1,112 @@
 /**
- * Calibrate the serving simulator on the real step engine's calls, as `calibrate` does for batches
- * (src/benchmark/calibrate.ts, whose non-negative least squares this reuses): the same five coefficients,
- *   decode step of bs rows, mean attended ctx:   step(bs, ctx) = a + b·bs + c·bs·ctx
- *   prefill of n prompts padded to P:            prefill(n, P) + step(n, P) = e + f·n·P + a + b·n + c·n·P
- * so the fit is a cost model in the usual file format, and the predictor's calls as seconds = base + perItem·n.
- * It fits only; replaying a workload is the simulated engine's job.
+ * Calibrate the serving simulator on the real step engine's calls (the `calibrate` stage's job for batches,
+ * src/benchmark/calibrate.ts, whose least squares this reuses):
+ *   decode step of bs rows attending Σctx positions:  ms = a(bs) + c·Σctx
+ *   prefill of n prompts, T new positions each:       ms = e + f·n·T
+ * with one intercept a(bs) per measured batch size — measured step times on this CPU are not linear in bs
+ * (the BLAS kernels block rows by 4 and 16: a step of 4 rows is faster than one of 3) — and the context slope c
+ * shared (within-batch-size least squares, c ≥ 0). As a cost model (what the simulated engines charge):
+ *   stepMs(bs, ctx) = a(bs) + c·bs·ctx, a interpolated between measured sizes;
+ *   prefillMs(n, P) = e + f·n·P − stepMs(n, P), because the engines charge a prefill as prefill + one step.
+ * Predictor calls are fitted as seconds = base + perItem·n. It fits only; replaying is the engines' job.
  */
-import { fittedCostModel, nonNegativeLeastSquares, type Calibration, type CostFit } from '../benchmark/calibrate.js';
+import { nonNegativeLeastSquares } from '../benchmark/calibrate.js';
+import type { CostModel, CostModelFile } from '../benchmark/costmodel.js';
 import type { EngineCall } from './engine.js';
 import type { PredictorCall } from './intake.js';
 
-/** One call's features, in CostFit's order (stepBaseMs, stepPerRowMs, stepPerRowTokenMs, prefillBaseMs, prefillPerTokenMs). */
-function features(c: EngineCall): number[] {
-  const tokens = c.rows * c.context;
-  return c.kind === 'decode' ? [1, c.rows, tokens, 0, 0] : [1, c.rows, tokens, 1, tokens];
+export interface StepFit {
+  /** [batch size, a(bs) ms], ascending */
+  stepBaseMs: [number, number][];
+  /** c: ms per attended position, summed over rows */
+  contextMs: number;
+  prefillBaseMs: number;
+  prefillPerTokenMs: number;
+  calls: number;
+  measuredSeconds: number;
+  fittedSeconds: number;
+  /** rms and max of |fitted − measured| / measured over calls */
+  rmsRelError: number;
+  maxRelError: number;
 }
 
-/** The fit, in the batch calibration's terms (`batches` counts engine calls; errors are per call). */
-export function fitStepCosts(calls: { kind: string; rows: number; context: number; seconds: number }[]): Calibration {
-  const rows = calls.filter((c): c is EngineCall => (c.kind === 'prefill' || c.kind === 'decode') && c.rows > 0);
-  if (rows.length === 0) throw new Error('serving calibration: no engine calls to fit');
-  for (const [i, c] of rows.entries()) if (!(c.seconds >= 0)) throw new Error(`serving calibration: call ${i} has seconds = ${c.seconds}`);
-  const coef = nonNegativeLeastSquares(rows.map(features), rows.map((c) => c.seconds * 1000));
-  if (!coef) throw new Error('serving calibration: no non-negative fit (the calls do not vary enough)');
-  const [stepBaseMs, stepPerRowMs, stepPerRowTokenMs, prefillBaseMs, prefillPerTokenMs] = coef;
-  const fit: CostFit = { stepBaseMs, stepPerRowMs, stepPerRowTokenMs, prefillBaseMs, prefillPerTokenMs };
-  const cm = fittedCostModel(fit);
-  const charged = rows.map((c) => (c.kind === 'decode' ? cm.stepMs(c.rows, c.context) : cm.prefillMs(c.rows, c.context) + cm.stepMs(c.rows, c.context)) / 1000);
-  const rel = rows.map((c, i) => (c.seconds > 0 ? Math.abs(charged[i] - c.seconds) / c.seconds : 0));
+/** a(bs) interpolated linearly between measured sizes, constant beyond them. */
+function interpolate(points: [number, number][], x: number): number {
+  if (x <= points[0][0]) return points[0][1];
+  for (let i = 1; i < points.length; i++) {
+    const [x1, y1] = points[i];
+    if (x <= x1) {
+      const [x0, y0] = points[i - 1];
+      return y0 + ((x - x0) / (x1 - x0)) * (y1 - y0);
+    }
+  }
+  return points[points.length - 1][1];
+}
+
+/** The fit as a cost model (stepMs per row-averaged context, prefillMs beyond the step the engines add). */
+export function stepCostModel(f: StepFit): CostModel {
+  const stepMs = (bs: number, ctx: number) => interpolate(f.stepBaseMs, bs) + f.contextMs * bs * ctx;
   return {
-    fit,
-    batches: rows.length,
-    measuredSeconds: rows.reduce((s, c) => s + c.seconds, 0),
-    fittedSeconds: charged.reduce((s, x) => s + x, 0),
-    rmsRelError: Math.sqrt(rel.reduce((s, r) => s + r * r, 0) / rel.length),
-    maxRelError: Math.max(...rel),
+    description: `serving calibration: step a(bs) + ${f.contextMs.toExponential(3)}·Σctx ms (a from ${f.stepBaseMs.length} batch sizes), prefill ${f.prefillBaseMs.toPrecision(4)} + ${f.prefillPerTokenMs.toPrecision(4)}·n·T ms`,
+    stepMs,
+    prefillMs: (n, P) => Math.max(0, f.prefillBaseMs + f.prefillPerTokenMs * n * P - stepMs(n, P)),
+  };
+}
+
+export function fitStepCosts(callsIn: { kind: string; rows: number; context: number; seconds: number }[]): StepFit {
+  const calls = callsIn.filter((c): c is EngineCall => (c.kind === 'prefill' || c.kind === 'decode') && c.rows > 0);
+  for (const [i, c] of calls.entries()) if (!(c.seconds >= 0)) throw new Error(`serving calibration: call ${i} has seconds = ${c.seconds}`);
+  const decode = calls.filter((c) => c.kind === 'decode');
+  const prefill = calls.filter((c) => c.kind === 'prefill');
+  if (decode.length === 0 || prefill.length === 0) throw new Error(`serving calibration: needs decode steps and prefills (got ${decode.length} and ${prefill.length})`);
+  // decode: per batch size, ms = a(bs) + c·Σctx; c from the deviations within each size
+  const groups = new Map<number, { x: number[]; y: number[] }>();
+  for (const c of decode) {
+    const g = groups.get(c.rows) ?? { x: [], y: [] };
+    g.x.push(c.rows * c.context);
+    g.y.push(c.seconds * 1000);
+    groups.set(c.rows, g);
+  }
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  let sxy = 0, sxx = 0;
+  for (const { x, y } of groups.values()) {
+    const [mx, my] = [mean(x), mean(y)];
+    x.forEach((xi, i) => ((sxy += (xi - mx) * (y[i] - my)), (sxx += (xi - mx) ** 2)));
+  }
+  const contextMs = sxx > 0 ? Math.max(0, sxy / sxx) : 0;
+  const stepBaseMs = [...groups].sort((p, q) => p[0] - q[0]).map(([bs, { x, y }]): [number, number] => [bs, Math.max(0, mean(y) - contextMs * mean(x))]);
+  // prefill: ms = e + f·n·T
+  const pre = nonNegativeLeastSquares(prefill.map((c) => [1, c.rows * c.context]), prefill.map((c) => c.seconds * 1000));
+  if (!pre) throw new Error('serving calibration: the prefills do not vary enough to fit');
+  const fit: StepFit = {
+    stepBaseMs, contextMs, prefillBaseMs: pre[0], prefillPerTokenMs: pre[1],
+    calls: calls.length, measuredSeconds: 0, fittedSeconds: 0, rmsRelError: 0, maxRelError: 0,
+  };
+  const cm = stepCostModel(fit);
+  const charged = calls.map((c) => (c.kind === 'decode' ? cm.stepMs(c.rows, c.context) : cm.prefillMs(c.rows, c.context) + cm.stepMs(c.rows, c.context)) / 1000);
+  const rel = calls.map((c, i) => (c.seconds > 0 ? Math.abs(charged[i] - c.seconds) / c.seconds : 0));
+  fit.measuredSeconds = calls.reduce((s, c) => s + c.seconds, 0);
+  fit.fittedSeconds = charged.reduce((s, x) => s + x, 0);
+  fit.rmsRelError = Math.sqrt(rel.reduce((s, r) => s + r * r, 0) / rel.length);
+  fit.maxRelError = Math.max(...rel);
+  return fit;
+}
+
+const CONTEXT_NODES = [0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+
+/**
+ * The fit in the cost-model file format: step points at every batch size from 1 to the largest measured (and
+ * the context nodes; linear in context, so exact), prefill points at the same sizes and context nodes.
+ */
+export function stepCostModelFile(f: StepFit, description: string): CostModelFile & { serving_fit: StepFit } {
+  const cm = stepCostModel(f);
+  const r = (x: number) => Number(x.toPrecision(8));
+  const sizes = Array.from({ length: f.stepBaseMs[f.stepBaseMs.length - 1][0] }, (_, i) => i + 1);
+  return {
+    description: `${description}; ${cm.description}`,
+    points: sizes.flatMap((bs) => CONTEXT_NODES.map((ctx) => ({ batch_size: bs, context: ctx, ms_per_step: r(cm.stepMs(bs, ctx)) }))),
+    prefill: sizes.flatMap((bs) => CONTEXT_NODES.map((p) => ({ batch_size: bs, prompt_tokens: p, ms: r(cm.prefillMs(bs, p)) }))),
+    serving_fit: f,
   };
 }
 

@@ -51,7 +51,8 @@ export interface ServeContext {
 
 const memo = <T>(ctx: ServeContext, key: string, make: () => T): T => (ctx.cache ? ctx.cache(key, make) : make());
 
-function workloadItems(c: ServeConfig, ctx: ServeContext): BenchItem[] {
+/** The workload's queries (memoized). */
+export function workloadItems(c: ServeConfig, ctx: ServeContext): BenchItem[] {
   if (c.trace_requests) {
     const { rows } = memo(ctx, `trace:${c.trace}`, () => loadTrace(c.trace!));
     return traceItems(rows, c.num_data ?? rows.length, c.real_lengths);
@@ -59,10 +60,15 @@ function workloadItems(c: ServeConfig, ctx: ServeContext): BenchItem[] {
   return memo(ctx, `items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`, () => loadBenchItems({ data: c.data!, lengths: c.lengths, numData: c.num_data, seed: c.seed }));
 }
 
+/** The real engine's model and tokenizer, with the adapter when the config names one (memoized). */
+export function loadedModel(c: ServeConfig, ctx: ServeContext): Promise<LoadedModel> {
+  return memo(ctx, `model:${c.model}|${c.lora ?? ''}`, () => loadBenchModel(c.model!, c.lora));
+}
+
 /** What a capacity measurement depends on: the engine and its limits on these queries, not arrivals or policy. */
 function capacityKey(c: ServeConfig): string {
-  const { engine, data, lengths, num_data, seed, trace_requests, max_batch, kv_budget, max_length, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens } = c;
-  return `capacity:${JSON.stringify({ engine, data, lengths, num_data, seed, trace_requests, trace: trace_requests ? c.trace : undefined, max_batch, kv_budget, max_length, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens })}`;
+  const { engine, data, lengths, num_data, seed, trace_requests, max_batch, kv_budget, max_length, prefix_cache, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens } = c;
+  return `capacity:${JSON.stringify({ engine, data, lengths, num_data, seed, trace_requests, trace: trace_requests ? c.trace : undefined, max_batch, kv_budget, max_length, prefix_cache, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens })}`;
 }
 
 /** The engine's capacity (requests/s): the throughput of an offline FCFS run of the same engine and queries. */
@@ -153,7 +159,7 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
 
   if (c.engine === 'tfjs') {
     backend = await initBackend(c.backend as BackendChoice).then((b) => b.name);
-    const loaded = await memo(ctx, `model:${c.model}|${c.lora ?? ''}`, () => loadBenchModel(c.model!, c.lora));
+    const loaded = await loadedModel(c, ctx);
     await warmUp(loaded, items, c.max_batch);
     const predictor = makePredictor(c, loaded, ctx);
     if (c.policy === 'static') {

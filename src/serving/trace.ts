@@ -26,22 +26,31 @@ interface Layout {
   time: string;
   prompt: string;
   response: string;
-  /** time column → seconds (absolute or relative; rows are shifted to start at 0) */
-  parseTime: (s: string) => number;
+  /** time column → [whole seconds, fraction] (absolute or relative; rows are shifted to start at 0) */
+  parseTime: (s: string) => [number, number];
 }
 
-/** "YYYY-MM-DD HH:MM:SS[.fffffff]" (UTC) → seconds, keeping all the fraction digits (Date.parse keeps 3). */
-export function parseAzureTimestamp(s: string): number {
+/**
+ * "YYYY-MM-DD HH:MM:SS[.fffffff]" (UTC) → [whole seconds since the epoch, fraction]: kept apart because a double
+ * holding ~1.7e9 s resolves only ~2e-7 s, and the trace gives 1e-7 (Date.parse keeps 3 digits).
+ */
+export function parseAzureTimestamp(s: string): [number, number] {
   const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(s.trim());
-  if (!m) return NaN;
+  if (!m) return [NaN, 0];
   const day = Date.parse(`${m[1]}T00:00:00Z`) / 1000;
-  return day + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]) + (m[5] ? Number(m[5]) : 0);
+  return [day + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]), m[5] ? Number(m[5]) : 0];
+}
+
+/** A number of seconds → [whole, fraction]. */
+function seconds(s: string): [number, number] {
+  const x = s.trim() === '' ? NaN : Number(s);
+  return [Math.floor(x), x - Math.floor(x)];
 }
 
 const LAYOUTS: Layout[] = [
   { format: 'azure', time: 'TIMESTAMP', prompt: 'ContextTokens', response: 'GeneratedTokens', parseTime: parseAzureTimestamp },
-  { format: 'burstgpt', time: 'Timestamp', prompt: 'Request tokens', response: 'Response tokens', parseTime: Number },
-  { format: 'plain', time: 'timestamp', prompt: 'prompt_tokens', response: 'response_tokens', parseTime: Number },
+  { format: 'burstgpt', time: 'Timestamp', prompt: 'Request tokens', response: 'Response tokens', parseTime: seconds },
+  { format: 'plain', time: 'timestamp', prompt: 'prompt_tokens', response: 'response_tokens', parseTime: seconds },
 ];
 
 /** Split one CSV line (fields may be double-quoted, "" escapes a quote). */
@@ -75,11 +84,11 @@ export function loadTrace(path: string): { format: TraceFormat; rows: TraceRow[]
       `(TIMESTAMP,ContextTokens,GeneratedTokens), BurstGPT (Timestamp,…,Request tokens,Response tokens,…) or timestamp,prompt_tokens,response_tokens`);
   }
   const [ti, pi, ri] = [layout.time, layout.prompt, layout.response].map((c) => header.indexOf(c));
-  const rows: TraceRow[] = [];
+  const rows: (TraceRow & { frac: number })[] = [];
   lines.slice(1).forEach((line, k) => {
     const f = csvFields(line);
     const where = `${path}:${k + 2}`;
-    const t = layout.parseTime(f[ti] ?? '');
+    const [t, frac] = layout.parseTime(f[ti] ?? '');
     const p = Number(f[pi]);
     const r = Number(f[ri]);
     if (!Number.isFinite(t)) throw new Error(`${where}: column ${layout.time} holds "${f[ti]}", not a time`);
@@ -87,11 +96,10 @@ export function loadTrace(path: string): { format: TraceFormat; rows: TraceRow[]
       if (!Number.isInteger(v) || v < 0) throw new Error(`${where}: column ${name} holds "${f[name === layout.prompt ? pi : ri]}", not a token count ≥ 0`);
     }
     if (layout.format === 'burstgpt' && r === 0) return; // a failed request
-    rows.push({ t, promptTokens: p, responseTokens: r });
+    rows.push({ t, frac, promptTokens: p, responseTokens: r });
   });
   if (rows.length === 0) throw new Error(`${path}: no request rows`);
-  rows.sort((a, b) => a.t - b.t);
-  const t0 = rows[0].t;
-  for (const row of rows) row.t -= t0;
-  return { format: layout.format, rows };
+  rows.sort((a, b) => a.t - b.t || a.frac - b.frac);
+  const [t0, f0] = [rows[0].t, rows[0].frac];
+  return { format: layout.format, rows: rows.map((r) => ({ t: r.t - t0 + (r.frac - f0), promptTokens: r.promptTokens, responseTokens: r.responseTokens })) };
 }

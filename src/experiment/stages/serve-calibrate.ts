@@ -1,18 +1,19 @@
 /**
- * The `serve-calibrate` experiment stage: after the real-engine `serve` points of the same run, fit the serving
- * simulator's cost model on their engine calls (src/serving/calibrate.ts; once, written to
- * `<run>/costmodel-serving.json`), then, one point per real run (matched by its name: label and sweep values),
- * re-run the same workload — same queries, same arrival rate, same policy and predictions — through the
- * simulated engine on the recorded lengths, with the predictor charged as a fit of the real run's predictor
- * calls, and put measured and simulated throughput and latency side by side. The static rows are simulated too
- * (batches charged by the same fit). Fitting is calibrate.ts's job, running is run.ts's.
+ * The `serve-calibrate` experiment stage: after the real-engine `serve` points of the same run, calibrate the
+ * simulator on their measured calls — the step engine's prefills and decode steps (src/serving/calibrate.ts,
+ * written to `<run>/costmodel-serving.json`) and the static pipeline's batches (the benchmark's calibration,
+ * `<run>/costmodel-serving-batches.json`) — then, one point per real run (matched by its name: label and sweep
+ * values), re-run the same workload — same queries, same arrival rate, same policy and predictions — through the
+ * simulated engine on the recorded lengths, the predictor charged as a fit of the real run's predictor calls,
+ * and put measured and simulated throughput and latency side by side. Fitting is calibrate.ts's job, running run.ts's.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
 import { registerStage, type Scalar, type StageContext } from '../registry.js';
 import { serveRuns, servePointName, type ServePoint } from './serve.js';
-import { costModelFile, type Calibration } from '../../benchmark/calibrate.js';
-import { fitPredictorCost, fitStepCosts } from '../../serving/calibrate.js';
+import { costModelFile, fitCostModel } from '../../benchmark/calibrate.js';
+import { fitPredictorCost, fitStepCosts, stepCostModelFile, type StepFit } from '../../serving/calibrate.js';
+import type { BatchCall } from '../../serving/harness.js';
 import { writeJson } from '../../util/fs.js';
 
 export const serveCalibrateSchema = z.strictObject({
@@ -28,39 +29,65 @@ type ServeCalibrateConfig = z.infer<typeof serveCalibrateSchema>;
 
 const nameOf = (p: ServePoint) => servePointName(p.label, p.swept);
 
-function calibration(ctx: StageContext, c: ServeCalibrateConfig): { cal: Calibration; file: string } {
+/** The fits, once per experiment run and set of points, written beside the results. */
+function calibration(ctx: StageContext, c: ServeCalibrateConfig): { fit: StepFit; file: string; batchFile: string | null } {
   const real = serveRuns(ctx).filter((p) => p.run.engine === 'tfjs');
-  const use = c.fit_on ? real.filter((p) => c.fit_on!.includes(nameOf(p))) : real.filter((p) => p.config.policy !== 'static');
-  return ctx.cache(`serve-calibration:${use.map(nameOf).join('|')}`, () => {
-    if (use.length === 0) throw new Error(`serve-calibrate stage: no real continuous serve points to fit on (real points: ${real.map(nameOf).join(', ') || 'none'})`);
-    const cal = fitStepCosts(use.flatMap((p) => p.run.result.calls));
+  const chosen = c.fit_on ? real.filter((p) => c.fit_on!.includes(nameOf(p))) : real;
+  const steps = chosen.filter((p) => p.config.policy !== 'static');
+  const batches = chosen.filter((p) => p.config.policy === 'static');
+  return ctx.cache(`serve-calibration:${chosen.map(nameOf).join('|')}`, () => {
+    if (steps.length === 0) throw new Error(`serve-calibrate stage: no real continuous serve points to fit on (real points: ${real.map(nameOf).join(', ') || 'none'})`);
+    const fit = fitStepCosts(steps.flatMap((p) => p.run.result.calls));
     const file = join(ctx.outDir, 'costmodel-serving.json');
-    writeJson(file, costModelFile(cal, `fitted by the serve-calibrate stage on the engine calls of ${use.map(nameOf).join(', ')} (${use[0].run.backend})`));
-    return { cal, file };
+    writeJson(file, stepCostModelFile(fit, `fitted by the serve-calibrate stage on the engine calls of ${steps.map(nameOf).join(', ')} (${steps[0].run.backend})`));
+    let batchFile: string | null = null;
+    if (batches.length) {
+      const trace = batches.flatMap((p) => p.run.result.calls.filter((x): x is BatchCall & { at: number } => x.kind === 'batch'))
+        .map((b) => ({ size: b.rows, promptTokens: b.context, decodeSteps: b.steps, seconds: b.seconds }));
+      batchFile = join(ctx.outDir, 'costmodel-serving-batches.json');
+      writeJson(batchFile, costModelFile(fitCostModel(trace), `fitted by the serve-calibrate stage on the batches of ${batches.map(nameOf).join(', ')}`));
+    }
+    return { fit, file, batchFile };
   });
 }
 
 registerStage('serve-calibrate', {
   schema: serveCalibrateSchema,
   run: async (c, ctx) => {
-    const { runServe } = await import('../../serving/run.js');
+    const { runServe, workloadItems, loadedModel } = await import('../../serving/run.js');
+    const { realPredictor } = await import('../../benchmark/real.js');
     const name = c.row ?? ctx.point?.label ?? "";
     const points = serveRuns(ctx);
-    const target = points.find((p) => nameOf(p) === name && p.run.engine === 'tfjs');
+    const matches = points.filter((p) => nameOf(p) === name && p.run.engine === 'tfjs');
+    if (matches.length > 1) throw new Error(`serve-calibrate stage: ${matches.length} real serve points are named "${name}"; give them distinct labels`);
+    const target = matches[0];
     if (!target) throw new Error(`serve-calibrate stage: no real serve point named "${name}" (points: ${points.filter((p) => p.run.engine === 'tfjs').map(nameOf).join(', ') || 'none'})`);
     if (!target.config.lengths) throw new Error(`serve-calibrate stage: point "${name}" has no \`lengths\` file for the simulator to replay`);
-    const { cal, file } = calibration(ctx, c);
+    const { fit, file, batchFile } = calibration(ctx, c);
     const t = target.config;
-    // the real run's predictions, replayed with its measured prediction cost (base + per request, fitted on its calls)
-    const predictions = join(ctx.outDir, 'serve-calibrate', `${name.replace(/[^A-Za-z0-9_.=-]+/g, '_')}-predictions.json`);
-    const usesPrediction = t.predictor !== 'none';
-    if (usesPrediction) writeJson(predictions, target.run.result.records.map((r) => ({ id: r.id, predicted: r.predicted })));
+    const costModel = t.policy === 'static' ? batchFile! : file;
+    // the real run's predictor, charged as a fit of its measured calls (base + per request). A model run live is
+    // replayed from a file of its answers: the real run's, and — for requests it never had to predict (no
+    // contention) — the same model's answers computed here, untimed, in case the simulated run needs them.
     const cost = fitPredictorCost(target.run.result.predictorCalls);
+    let replay: Partial<typeof t> = {};
+    if (t.predictor !== 'none') replay = { predictor_cost: 'linear', predictor_call_s: cost.base, predictor_item_s: cost.perItem };
+    if ((t.predictor === 'seqsch' || t.predictor === 'po') && !t.predictions) {
+      const predicted = new Map(target.run.result.records.map((r) => [r.id, r.predicted]));
+      const missing = workloadItems(t, { cache: ctx.cache }).filter((it) => predicted.get(it.id) == null);
+      if (missing.length) {
+        const answers = await realPredictor(t.predictor, await loadedModel(t, { cache: ctx.cache })).predict(missing, t.max_length);
+        missing.forEach((it, i) => predicted.set(it.id, answers.lengths[i]));
+      }
+      const predictions = join(ctx.outDir, 'serve-calibrate', `${name.replace(/[^A-Za-z0-9_.=-]+/g, '_')}-predictions.json`);
+      writeJson(predictions, [...predicted].map(([id, p]) => ({ id, predicted: p })));
+      replay = { ...replay, predictions };
+    }
     const sim = await runServe({
-      ...t, engine: 'sim', cost_model: file, model: undefined, lora: undefined,
+      ...t, engine: 'sim', cost_model: costModel, model: undefined, lora: undefined,
       real_lengths: c.real_lengths, recorded_max_length: c.recorded_max_length ?? t.max_length,
       ...(t.arrival === 'offline' ? {} : { rate: target.run.rate ?? undefined, load: undefined, capacity: undefined }),
-      ...(usesPrediction ? { predictor: 'seqsch', predictions, predictor_cost: 'linear', predictor_call_s: cost.base, predictor_item_s: cost.perItem } : {}),
+      ...replay,
     }, { cache: ctx.cache });
     const m = target.run.metrics, s = sim.metrics;
     const rel = (x: number, y: number) => (y !== 0 ? (x - y) / y : null);
@@ -70,8 +97,8 @@ registerStage('serve-calibrate', {
       measured_latency_mean: m.latency_mean, simulated_latency_mean: s.latency_mean, latency_error: rel(s.latency_mean, m.latency_mean),
       measured_latency_p99: m.latency_p99, simulated_latency_p99: s.latency_p99,
       predictor_call_s: cost.base, predictor_item_s: cost.perItem,
-      fit_step_base_ms: cal.fit.stepBaseMs, fit_step_per_row_ms: cal.fit.stepPerRowMs, fit_step_per_row_token_ms: cal.fit.stepPerRowTokenMs,
-      fit_prefill_base_ms: cal.fit.prefillBaseMs, fit_prefill_per_token_ms: cal.fit.prefillPerTokenMs, fit_rms_call_error: cal.rmsRelError, cost_model: file,
+      fit_step_ms: fit.stepBaseMs.map(([bs, ms]) => `${bs}:${ms.toFixed(3)}`).join(' '), fit_context_ms: fit.contextMs,
+      fit_prefill_base_ms: fit.prefillBaseMs, fit_prefill_per_token_ms: fit.prefillPerTokenMs, fit_rms_call_error: fit.rmsRelError, cost_model: costModel,
     };
     return { record };
   },
@@ -86,8 +113,9 @@ registerStage('serve-calibrate', {
     }
     const x = rows[0]?.record;
     if (x) {
-      lines.push('', `Calibrated on the real engine's calls: decode step(bs, ctx) = ${f(x.fit_step_base_ms)} + ${f(x.fit_step_per_row_ms, 4)}·bs + ${Number(x.fit_step_per_row_token_ms).toExponential(3)}·Σctx ms; ` +
-        `prefill(n, P) = ${f(x.fit_prefill_base_ms)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·n·P ms (+ one step); per-call rms error ${pct(x.fit_rms_call_error)}.`);
+      lines.push('', `Calibrated on the real engine's calls: decode step = a(bs) + ${Number(x.fit_context_ms).toExponential(3)}·Σctx ms with a(bs) [bs:ms] = ${x.fit_step_ms}; ` +
+        `prefill of n prompts, T new tokens each = ${f(x.fit_prefill_base_ms)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·n·T ms; per-call rms error ${pct(x.fit_rms_call_error)}. ` +
+        'Static rows: their batches fitted as the `calibrate` stage fits them.');
     }
     return lines.join('\n') + '\n';
   },

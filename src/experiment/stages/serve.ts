@@ -14,6 +14,7 @@ import type { ServeRun } from '../../serving/run.js';
 import { servingTable } from '../../serving/report.js';
 import type { ServingMetrics } from '../../serving/metrics.js';
 import { progress } from '../../util/progress.js';
+import { foreignCpuMeter } from '../../util/cpu-share.js';
 import { writeJson } from '../../util/fs.js';
 
 /** A finished serve point, kept for serve-calibrate and the report. */
@@ -44,20 +45,23 @@ registerStage('serve', {
     const swept = ctx.point?.swept ?? {};
     const name = servePointName(label, swept);
     const bar = progress(`serve ${name}`.slice(0, 24), c.num_data ?? 0);
+    const meter = foreignCpuMeter();
     const run = await runServe(c, { cache: ctx.cache, onFinish: () => bar.tick() }).finally(() => bar.stop());
+    const foreign = c.engine === 'tfjs' ? meter.stop() : null; // wall-clock timing is only valid on an otherwise idle machine
     serveRuns(ctx).push({ label, swept, config: c, run });
     const m = run.metrics;
     mkdirSync(join(ctx.outDir, 'serve'), { recursive: true });
     writeJson(join(ctx.outDir, 'serve', `${slug(name)}.json`), {
-      label, swept, config: c, engine: run.engine, backend: run.backend, rate: run.rate, capacity: run.capacity, metrics: m,
+      label, swept, config: c, engine: run.engine, backend: run.backend, rate: run.rate, capacity: run.capacity, foreign_cpu: foreign, metrics: m,
       records: run.result.records, calls: run.result.calls, predictor_calls: run.result.predictorCalls,
     });
     if (!process.stderr.isTTY) {
       console.error(`serve ${name}: ${m.num_requests} requests, ${m.throughput.toFixed(2)} req/s, latency mean ${m.latency_mean.toFixed(3)} s / p99 ${m.latency_p99.toFixed(3)} s`);
     }
+    if (foreign !== null && foreign > 0.05) console.error(`serve ${name}: warning: other processes used ${(foreign * 100).toFixed(0)} % of the CPUs during this point; its timings are disturbed`);
     const record: Record<string, Scalar> = {
       engine: run.engine, policy: c.policy, predictor: c.predictor, max_batch: c.max_batch, arrival: c.arrival,
-      load: c.load ?? null, rate: run.rate, capacity: run.capacity, backend: run.backend, ...m,
+      load: c.load ?? null, rate: run.rate, capacity: run.capacity, backend: run.backend, foreign_cpu: foreign, ...m,
     };
     return { record, detail: { latencies: run.result.records.map((r) => r.finish - r.arrival) } };
   },
