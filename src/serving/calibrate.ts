@@ -88,7 +88,7 @@ export function fitStepCosts(callsIn: { kind: string; rows: number; context: num
   fit.measuredSeconds = calls.reduce((s, c) => s + c.seconds, 0);
   fit.fittedSeconds = charged.reduce((s, x) => s + x, 0);
   fit.rmsRelError = Math.sqrt(rel.reduce((s, r) => s + r * r, 0) / rel.length);
-  fit.maxRelError = Math.max(...rel);
+  fit.maxRelError = rel.reduce((a, b) => Math.max(a, b), 0); // not Math.max(...rel): tens of thousands of calls overflow the stack
   return fit;
 }
 

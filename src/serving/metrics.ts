@@ -68,7 +68,7 @@ export function servingMetrics(records: RequestRecord[], predictorSeconds: numbe
   }
   const latency = records.map((r) => r.finish - r.arrival);
   const ttft = records.map((r) => r.firstToken - r.arrival);
-  const makespan = Math.max(0, ...records.map((r) => r.finish));
+  const makespan = records.reduce((m, r) => Math.max(m, r.finish), 0);
   const tokens = records.reduce((s, r) => s + outputTokens(r), 0);
   const length = records.reduce((s, r) => s + r.length, 0);
   return {

@@ -168,7 +168,7 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
     } else {
       const engine = new TfjsStepEngine(loaded.model, loaded.tokenizer, {
         ...engineOpts, temperature: c.temperature, seed: c.seed, prefix: commonPrefix(c, items, loaded.tokenizer),
-        capacity: Math.min(loaded.model.config.maxPositionEmbeddings, Math.max(...items.map((it) => it.promptTokens ?? 0)) + c.max_length + 8),
+        capacity: Math.min(loaded.model.config.maxPositionEmbeddings, items.reduce((m, it) => Math.max(m, it.promptTokens ?? 0), 0) + c.max_length + 8),
       });
       try {
         await warmContinuous(engine, items);

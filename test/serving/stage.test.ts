@@ -14,10 +14,8 @@ import { tmpDirs } from '../helpers/tmp.js';
 
 const tmp = tmpDirs('seqsch-serve-stage-');
 
-const base = (extra: string) => `
-experiment: serve-test
-stages:
-  - stage: serve
+/** A serve stage on the simulator (48 Alpaca queries, H100 cost model, 8 slots), then `extra` keys. */
+const stage = (extra: string) => `  - stage: serve
     engine: sim
     data: ${repoPath('data/alpaca/alpaca-val-10k.json.gz')}
     lengths: ${repoPath('data/alpaca/alpaca-val-10k-length.json.gz')}
@@ -25,20 +23,14 @@ stages:
     num_data: 48
     max_batch: 8
 ${extra}`;
+const base = (extra: string) => `experiment: serve-test\nstages:\n${stage(extra)}`;
 
 test('a load sweep writes timelines, the serving table and the report plots; capacity = the offline FCFS throughput', async () => {
   const dir = tmp();
   const file = join(dir, 'serve.yaml');
   writeFileSync(file, base(`    rows:
       - { label: fcfs offline }
-  - stage: serve
-    engine: sim
-    data: ${repoPath('data/alpaca/alpaca-val-10k.json.gz')}
-    lengths: ${repoPath('data/alpaca/alpaca-val-10k-length.json.gz')}
-    cost_model: ${repoPath('data/costmodels/h100-hf-llama7b-fp16.json')}
-    num_data: 48
-    max_batch: 8
-    arrival: poisson
+${stage('')}    arrival: poisson
     sweep: { load: [0.5, 0.9] }
     rows:
       - { label: fcfs }

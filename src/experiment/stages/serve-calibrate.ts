@@ -19,8 +19,11 @@ import { writeJson } from '../../util/fs.js';
 export const serveCalibrateSchema = z.strictObject({
   /** the serve point (label and sweep values, e.g. "sjf seqsch load=0.8") this point reports; default the point's label */
   row: z.string().optional(),
-  /** serve points whose engine calls the fit uses; default every real continuous point before this stage */
-  fit_on: z.array(z.string()).min(1).optional(),
+  /**
+   * serve points whose engine calls the fit uses: default every real point before this stage; `self`: the
+   * reported point's own calls (separates the simulator's queueing from the machine's speed drifting between runs)
+   */
+  fit_on: z.union([z.array(z.string()).min(1), z.literal('self')]).optional(),
   /** recorded length that plays the real response, and the max_length it was recorded with */
   real_lengths: z.string().default('L_t0.0'),
   recorded_max_length: z.number().int().positive().optional(),
@@ -30,21 +33,26 @@ type ServeCalibrateConfig = z.infer<typeof serveCalibrateSchema>;
 const nameOf = (p: ServePoint) => servePointName(p.label, p.swept);
 
 /** The fits, once per experiment run and set of points, written beside the results. */
-function calibration(ctx: StageContext, c: ServeCalibrateConfig): { fit: StepFit; file: string; batchFile: string | null } {
+function calibration(ctx: StageContext, c: ServeCalibrateConfig, target: ServePoint): { fit: StepFit | null; file: string | null; batchFile: string | null } {
   const real = serveRuns(ctx).filter((p) => p.run.engine === 'tfjs');
-  const chosen = c.fit_on ? real.filter((p) => c.fit_on!.includes(nameOf(p))) : real;
+  const on = c.fit_on;
+  const chosen = on === 'self' ? [target] : on ? real.filter((p) => on.includes(nameOf(p))) : real;
+  const tag = on === 'self' ? `-${nameOf(target).replace(/[^A-Za-z0-9_.=-]+/g, '_')}` : '';
   const steps = chosen.filter((p) => p.config.policy !== 'static');
   const batches = chosen.filter((p) => p.config.policy === 'static');
   return ctx.cache(`serve-calibration:${chosen.map(nameOf).join('|')}`, () => {
-    if (steps.length === 0) throw new Error(`serve-calibrate stage: no real continuous serve points to fit on (real points: ${real.map(nameOf).join(', ') || 'none'})`);
-    const fit = fitStepCosts(steps.flatMap((p) => p.run.result.calls));
-    const file = join(ctx.outDir, 'costmodel-serving.json');
-    writeJson(file, stepCostModelFile(fit, `fitted by the serve-calibrate stage on the engine calls of ${steps.map(nameOf).join(', ')} (${steps[0].run.backend})`));
+    if (steps.length === 0 && batches.length === 0) throw new Error(`serve-calibrate stage: no real serve points to fit on (real points: ${real.map(nameOf).join(', ') || 'none'})`);
+    let fit: StepFit | null = null, file: string | null = null;
+    if (steps.length) {
+      fit = fitStepCosts(steps.flatMap((p) => p.run.result.calls));
+      file = join(ctx.outDir, 'serve-calibrate', `costmodel-serving${tag}.json`);
+      writeJson(file, stepCostModelFile(fit, `fitted by the serve-calibrate stage on the engine calls of ${steps.map(nameOf).join(', ')} (${steps[0].run.backend})`));
+    }
     let batchFile: string | null = null;
     if (batches.length) {
       const trace = batches.flatMap((p) => p.run.result.calls.filter((x): x is BatchCall & { at: number } => x.kind === 'batch'))
         .map((b) => ({ size: b.rows, promptTokens: b.context, decodeSteps: b.steps, seconds: b.seconds }));
-      batchFile = join(ctx.outDir, 'costmodel-serving-batches.json');
+      batchFile = join(ctx.outDir, 'serve-calibrate', `costmodel-serving-batches${tag}.json`);
       writeJson(batchFile, costModelFile(fitCostModel(trace), `fitted by the serve-calibrate stage on the batches of ${batches.map(nameOf).join(', ')}`));
     }
     return { fit, file, batchFile };
@@ -63,9 +71,10 @@ registerStage('serve-calibrate', {
     const target = matches[0];
     if (!target) throw new Error(`serve-calibrate stage: no real serve point named "${name}" (points: ${points.filter((p) => p.run.engine === 'tfjs').map(nameOf).join(', ') || 'none'})`);
     if (!target.config.lengths) throw new Error(`serve-calibrate stage: point "${name}" has no \`lengths\` file for the simulator to replay`);
-    const { fit, file, batchFile } = calibration(ctx, c);
+    const { fit, file, batchFile } = calibration(ctx, c, target);
     const t = target.config;
-    const costModel = t.policy === 'static' ? batchFile! : file;
+    const costModel = t.policy === 'static' ? batchFile : file;
+    if (!costModel) throw new Error(`serve-calibrate stage: no ${t.policy === 'static' ? 'static' : 'continuous'} real points were fitted for "${name}"`);
     // the real run's predictor, charged as a fit of its measured calls (base + per request). A model run live is
     // replayed from a file of its answers: the real run's, and — for requests it never had to predict (no
     // contention) — the same model's answers computed here, untimed, in case the simulated run needs them.
@@ -97,21 +106,24 @@ registerStage('serve-calibrate', {
       measured_latency_mean: m.latency_mean, simulated_latency_mean: s.latency_mean, latency_error: rel(s.latency_mean, m.latency_mean),
       measured_latency_p99: m.latency_p99, simulated_latency_p99: s.latency_p99,
       predictor_call_s: cost.base, predictor_item_s: cost.perItem,
-      fit_step_ms: fit.stepBaseMs.map(([bs, ms]) => `${bs}:${ms.toFixed(3)}`).join(' '), fit_context_ms: fit.contextMs,
-      fit_prefill_base_ms: fit.prefillBaseMs, fit_prefill_per_token_ms: fit.prefillPerTokenMs, fit_rms_call_error: fit.rmsRelError, cost_model: costModel,
+      fit_on: c.fit_on === 'self' ? 'self' : 'all', cost_model: costModel,
+      ...(fit && c.fit_on !== 'self' ? {
+        fit_step_ms: fit.stepBaseMs.map(([bs, ms]) => `${bs}:${ms.toFixed(3)}`).join(' '), fit_context_ms: fit.contextMs,
+        fit_prefill_base_ms: fit.prefillBaseMs, fit_prefill_per_token_ms: fit.prefillPerTokenMs, fit_rms_call_error: fit.rmsRelError,
+      } : {}),
     };
     return { record };
   },
   table: (rows) => {
     const f = (v: Scalar | undefined, d = 3) => (typeof v === 'number' ? v.toFixed(d) : '—');
     const pct = (v: Scalar | undefined) => (typeof v === 'number' ? `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %` : '—');
-    const head = ['Row', 'Measured thr (req/s)', 'Simulated thr', 'Thr err', 'Measured lat mean (s)', 'Simulated lat mean', 'Lat err', 'Measured p99', 'Simulated p99'];
+    const head = ['Row', 'Fit on', 'Measured thr (req/s)', 'Simulated thr', 'Thr err', 'Measured lat mean (s)', 'Simulated lat mean', 'Lat err', 'Measured p99', 'Simulated p99'];
     const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i ? ' ---: ' : ' --- ')).join('|')}|`];
     for (const { label, record: x } of rows) {
-      lines.push(`| ${[label, f(x.measured_throughput, 2), f(x.simulated_throughput, 2), pct(x.throughput_error), f(x.measured_latency_mean), f(x.simulated_latency_mean),
+      lines.push(`| ${[label, String(x.fit_on), f(x.measured_throughput, 2), f(x.simulated_throughput, 2), pct(x.throughput_error), f(x.measured_latency_mean), f(x.simulated_latency_mean),
         pct(x.latency_error), f(x.measured_latency_p99), f(x.simulated_latency_p99)].join(' | ')} |`);
     }
-    const x = rows[0]?.record;
+    const x = rows.find((r) => r.record.fit_step_ms !== undefined)?.record;
     if (x) {
       lines.push('', `Calibrated on the real engine's calls: decode step = a(bs) + ${Number(x.fit_context_ms).toExponential(3)}·Σctx ms with a(bs) [bs:ms] = ${x.fit_step_ms}; ` +
         `prefill of n prompts, T new tokens each = ${f(x.fit_prefill_base_ms)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·n·T ms; per-call rms error ${pct(x.fit_rms_call_error)}. ` +

@@ -4,13 +4,8 @@
  * step with the running ones, which a better-ranked request may preempt while they have generated fewer than
  * `k` tokens (KV kept). Unlike srpt it does not subtract what a request has generated: a score is not a length.
  */
-import { byKey, type Policy } from './policy.js';
+import { belowK, byKey, type Policy } from './policy.js';
 
 export function ltr(k: number): Policy {
-  if (!Number.isInteger(k) || k < 0) throw new Error(`ltr: the preemption limit k must be an integer ≥ 0, got ${k}`);
-  return {
-    name: 'ltr',
-    order: (entries) => byKey(entries, (e) => e.predicted),
-    preemptible: (e) => e.generated < k,
-  };
+  return { name: 'ltr', order: (entries) => byKey(entries, (e) => e.predicted), preemptible: belowK(k, 'ltr') };
 }

@@ -4,13 +4,8 @@
  * has generated fewer than `k` tokens (its KV stays in memory, so resuming costs nothing), which bounds the
  * memory that paused requests hold and the work a long request can lose its place on.
  */
-import { byKey, type Policy } from './policy.js';
+import { belowK, byKey, type Policy } from './policy.js';
 
 export function srpt(k: number): Policy {
-  if (!Number.isInteger(k) || k < 0) throw new Error(`srpt: the preemption limit k must be an integer ≥ 0, got ${k}`);
-  return {
-    name: 'srpt',
-    order: (entries) => byKey(entries, (e) => e.remaining),
-    preemptible: (e) => e.generated < k,
-  };
+  return { name: 'srpt', order: (entries) => byKey(entries, (e) => e.remaining), preemptible: belowK(k, 'srpt') };
 }
