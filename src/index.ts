@@ -88,4 +88,4 @@ export {
   renderSvg, metricsSpec, lengthScatterSpec, timelineSpec, errorHistogramSpec, latencyLoadSpec, latencyCdfSpec,
   type MetricRow, type LengthPoint, type TimelineBatch, type LoadPoint, type LatencySample,
 } from './experiment/plots.js';
-export { PAPER_BENCHMARK, reportHtml } from './experiment/report-html.js';
+export { PAPER_BENCHMARK, reportHtml, speedupRows } from './experiment/report-html.js';

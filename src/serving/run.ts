@@ -15,7 +15,7 @@ import { answerText } from '../perception/lenpred.js';
 import { countTokens, llamaTokenizer } from '../tokenizer/llama.js';
 import { sharedPrefixLength } from '../generation/generate.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { scheduleOf } from '../experiment/stages/schedule-fields.js';
+import { scheduleOf } from '../options/schedule.js';
 import { SimClock, WallClock } from './clock.js';
 import { checkServeConfig, type ServeConfig } from './config.js';
 import { SimStepEngine, type SimStepRequest } from './engine-sim.js';

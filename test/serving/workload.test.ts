@@ -11,8 +11,9 @@ import { loadTrace, parseAzureTimestamp } from '../../src/serving/trace.js';
 import { quantile, servingMetrics, type RequestRecord } from '../../src/serving/metrics.js';
 import { fitPredictorCost, fitStepCosts, stepCostModel, stepCostModelFile } from '../../src/serving/calibrate.js';
 import { costModelFromPoints } from '../../src/benchmark/costmodel.js';
-import { checkServeConfig, serveSchema } from '../../src/serving/config.js';
-import { repoPath } from '../helpers/paths.js';
+import { checkServeConfig, cliFlag, serveSchema } from '../../src/serving/config.js';
+import { seqsch } from '../reliability/helpers.js';
+import { ALPACA, repoPath } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';
 
 const tmp = tmpDirs('seqsch-serve-');
@@ -109,13 +110,26 @@ test('serving calibration recovers the per-batch-size step costs, the context sl
 
 test('bad serving configurations get errors naming the key', () => {
   const parse = (o: object) => checkServeConfig(serveSchema.parse({ engine: 'sim', data: 'd.json', lengths: 'l.json', ...o }));
-  expect(() => serveSchema.parse({ rate: -2 })).toThrow('the arrival rate must be > 0 requests/s');
-  expect(() => serveSchema.parse({ policy: 'lifo' })).toThrow(/policy|Invalid option/);
+  expect(() => serveSchema.parse({ rate: -2 })).toThrow('expected a number > 0, got -2');
+  expect(() => serveSchema.parse({ policy: 'lifo' })).toThrow(/lifo.*is not one of fcfs, sjf, srpt, ltr, static/);
   expect(() => serveSchema.parse({ max_bach: 3 })).toThrow(/max_bach/);
-  expect(() => parse({ policy: 'sjf' })).toThrow('policy sjf orders by predicted length: set a predictor');
-  expect(() => parse({ arrival: 'poisson' })).toThrow('arrival poisson needs `rate` (requests/s) or `load` (fraction of capacity)');
+  expect(() => parse({ policy: 'sjf' })).toThrow('`policy` sjf orders by predicted length: set `predictor`');
+  expect(() => parse({ arrival: 'poisson' })).toThrow('`arrival` poisson needs `rate` (requests/s) or `load` (fraction of capacity)');
   expect(() => parse({ arrival: 'poisson', rate: 3, load: 0.5 })).toThrow('give `rate` or `load`, not both');
-  expect(() => parse({ predictor: 'constant', policy: 'sjf' })).toThrow('predictor constant needs `constant`');
-  expect(() => parse({ engine: 'tfjs' })).toThrow('engine tfjs needs `model`');
+  expect(() => parse({ predictor: 'constant', policy: 'sjf' })).toThrow('`predictor` constant needs `constant`');
+  expect(() => parse({ engine: 'tfjs' })).toThrow('`engine` tfjs needs `model`');
+  // the CLI names its flags
+  expect(() => checkServeConfig(serveSchema.parse({ engine: 'sim', data: 'd.json', lengths: 'l.json', arrival: 'poisson', rate: 3, load: 0.5 }), cliFlag))
+    .toThrow('give --rate or --load, not both');
   expect(parse({ policy: 'sjf', predictor: 'gt', arrival: 'poisson', load: 0.8 }).starvation_steps).toBeUndefined();
+});
+
+test('serve-bench refuses a negative rate and an unknown policy naming the flag', () => {
+  const base = ['serve-bench', '--engine', 'sim', '--data', ALPACA.valData, '--lengths', ALPACA.valLengths, '--json'];
+  const neg = seqsch([...base, '--arrival', 'poisson', '--rate', '-1']);
+  expect(neg.status).toBe(1);
+  expect(neg.stderr).toContain('--rate: expected a number > 0, got -1');
+  const pol = seqsch([...base, '--policy', 'lifo']);
+  expect(pol.status).toBe(1);
+  expect(pol.stderr).toMatch(/policy[\s\S]*lifo/);
 });
