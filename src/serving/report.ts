@@ -4,6 +4,7 @@
  * table.md section and by `seqsch serve-bench`. Latencies in seconds, normalized latency in ms per token.
  */
 import type { ServingMetrics } from './metrics.js';
+import { markdownRows } from '../util/markdown.js';
 
 export const SERVING_COLUMNS = ['Thr (req/s)', 'Tok/s', 'Lat mean (s)', 'p50', 'p90', 'p99', 'TTFT mean', 'TTFT p99', 'Norm (ms/tok)', 'Queue (s)', 'ETR (%)', 'Preempt', 'Predict (s)'];
 
@@ -20,8 +21,5 @@ export function servingCells(m: ServingMetrics): string[] {
 
 /** A markdown table: given leading columns, then the serving metrics. */
 export function servingTable(lead: string[], rows: { lead: string[]; metrics: ServingMetrics }[]): string {
-  const head = [...lead, ...SERVING_COLUMNS];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < lead.length ? ' --- ' : ' ---: ')).join('|')}|`];
-  for (const r of rows) lines.push(`| ${[...r.lead, ...servingCells(r.metrics)].join(' | ')} |`);
-  return lines.join('\n') + '\n';
+  return markdownRows([...lead, ...SERVING_COLUMNS], lead.length, rows.map((r) => [...r.lead, ...servingCells(r.metrics)]));
 }

@@ -20,6 +20,7 @@ import { runBenchmark } from '../../benchmark/driver.js';
 import type { LengthPredictor, StrategyName } from '../../perception/predictor.js';
 import { perceptionSeconds } from '../../perception/perception-cost.js';
 import { writeJson } from '../../util/fs.js';
+import { markdownRows, numCell, signedPctCell } from '../../util/markdown.js';
 
 const posInt = z.number().int().positive();
 
@@ -132,19 +133,14 @@ registerStage('calibrate', {
     return { record };
   },
   table: (rows) => {
-    const f = (v: Scalar | undefined, d = 2) => (typeof v === 'number' ? v.toFixed(d) : '—');
-    const pct = (v: Scalar | undefined) => (typeof v === 'number' ? `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %` : '—');
+    const f = numCell;
+    const pct = signedPctCell;
     const head = ['Row', 'Measured (s)', 'Replay (s)', 'Replay err', 'Simulated (s)', 'Sim err', 'Measured speedup', 'GPU (s)', 'GPU throughput', 'GPU speedup'];
-    const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i ? ' ---: ' : ' --- ')).join('|')}|`];
-    for (const { label, record: x } of rows) {
-      lines.push(`| ${[label, f(x.measured_seconds, 1), f(x.replay_seconds, 1), pct(x.replay_error), f(x.simulated_seconds, 1), pct(x.simulated_error),
-        f(x.measured_speedup), f(x.gpu_seconds, 1), f(x.gpu_throughput), f(x.gpu_speedup)].join(' | ')} |`);
-    }
+    const cells = rows.map(({ label, record: x }) => [label, f(x.measured_seconds, 1), f(x.replay_seconds, 1), pct(x.replay_error), f(x.simulated_seconds, 1),
+      pct(x.simulated_error), f(x.measured_speedup), f(x.gpu_seconds, 1), f(x.gpu_throughput), f(x.gpu_speedup)]);
     const x = rows[0]?.record;
-    if (x) {
-      lines.push('', `Calibrated step(bs, ctx) = ${f(x.fit_step_base_ms, 3)} + ${f(x.fit_step_per_row_ms, 4)}·bs + ${Number(x.fit_step_per_row_token_ms).toExponential(3)}·bs·ctx ms; ` +
-        `prefill(bs, P) = ${f(x.fit_prefill_base_ms, 3)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·bs·P ms; per-batch rms error ${pct(x.fit_rms_batch_error)}.`);
-    }
-    return lines.join('\n') + '\n';
+    const note = x ? `\nCalibrated step(bs, ctx) = ${f(x.fit_step_base_ms, 3)} + ${f(x.fit_step_per_row_ms, 4)}·bs + ${Number(x.fit_step_per_row_token_ms).toExponential(3)}·bs·ctx ms; ` +
+      `prefill(bs, P) = ${f(x.fit_prefill_base_ms, 3)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·bs·P ms; per-batch rms error ${pct(x.fit_rms_batch_error)}.\n` : '';
+    return markdownRows(head, 1, cells) + note;
   },
 });

@@ -15,6 +15,7 @@ import { costModelFile, fitCostModel } from '../../benchmark/calibrate.js';
 import { fitPredictorCost, fitStepCosts, stepCostModelFile, type StepFit } from '../../serving/calibrate.js';
 import type { BatchCall } from '../../serving/harness.js';
 import { writeJson } from '../../util/fs.js';
+import { markdownRows, numCell, signedPctCell } from '../../util/markdown.js';
 
 export const serveCalibrateSchema = z.strictObject({
   /** the serve point (label and sweep values, e.g. "sjf seqsch load=0.8") this point reports; default the point's label */
@@ -115,20 +116,18 @@ registerStage('serve-calibrate', {
     return { record };
   },
   table: (rows) => {
-    const f = (v: Scalar | undefined, d = 3) => (typeof v === 'number' ? v.toFixed(d) : '—');
-    const pct = (v: Scalar | undefined) => (typeof v === 'number' ? `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %` : '—');
+    const f = numCell;
+    const pct = signedPctCell;
     const head = ['Row', 'Fit on', 'Measured thr (req/s)', 'Simulated thr', 'Thr err', 'Measured lat mean (s)', 'Simulated lat mean', 'Lat err', 'Measured p99', 'Simulated p99'];
-    const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i ? ' ---: ' : ' --- ')).join('|')}|`];
-    for (const { label, record: x } of rows) {
-      lines.push(`| ${[label, String(x.fit_on), f(x.measured_throughput, 2), f(x.simulated_throughput, 2), pct(x.throughput_error), f(x.measured_latency_mean), f(x.simulated_latency_mean),
-        pct(x.latency_error), f(x.measured_latency_p99), f(x.simulated_latency_p99)].join(' | ')} |`);
-    }
+    const cells = rows.map(({ label, record: x }) => [label, String(x.fit_on), f(x.measured_throughput, 2), f(x.simulated_throughput, 2), pct(x.throughput_error),
+      f(x.measured_latency_mean, 3), f(x.simulated_latency_mean, 3), pct(x.latency_error), f(x.measured_latency_p99, 3), f(x.simulated_latency_p99, 3)]);
     const x = rows.find((r) => r.record.fit_step_ms !== undefined)?.record;
+    const notes: string[] = [];
     if (x) {
-      lines.push('', `Calibrated on the real engine's calls: decode step = a(bs) + ${Number(x.fit_context_ms).toExponential(3)}·Σctx ms with a(bs) [bs:ms] = ${x.fit_step_ms}; ` +
-        `prefill of n prompts, T new tokens each = ${f(x.fit_prefill_base_ms)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·n·T ms; per-call rms error ${pct(x.fit_rms_call_error)}. ` +
-        'Static rows: their batches fitted as the `calibrate` stage fits them.');
+      notes.push('', `Calibrated on the real engine's calls: decode step = a(bs) + ${Number(x.fit_context_ms).toExponential(3)}·Σctx ms with a(bs) [bs:ms] = ${x.fit_step_ms}; ` +
+        `prefill of n prompts, T new tokens each = ${f(x.fit_prefill_base_ms, 3)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·n·T ms; per-call rms error ${pct(x.fit_rms_call_error)}. ` +
+        'Static rows: their batches fitted as the `calibrate` stage fits them.', '');
     }
-    return lines.join('\n') + '\n';
+    return markdownRows(head, 2, cells) + notes.join('\n');
   },
 });
