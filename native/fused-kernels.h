@@ -86,6 +86,10 @@ struct Attn {
   int64_t B, T, nH, nKv, hd, qStride, kStride, vStride, posB, cap, past, maskLen;
   const float *q, *k, *v, *cosT, *sinT;
   const int32_t* pos;
+  // Continuous batching (optional, nullptr = off): batch row b reads/writes cache row rowSlot[b] and has rowPast[b]
+  // positions cached (past is then their maximum); rows at different positions share one call.
+  const int32_t* rowSlot = nullptr;
+  const int32_t* rowPast = nullptr;
   float *kc, *vc, *out;
   const int32_t* maskI;
   const float* maskF;
@@ -146,18 +150,20 @@ __attribute__((always_inline)) inline void attentionBody(const Attn& a, int64_t 
   if ((int64_t)s.size() < a.past + T) s.resize(a.past + T);
   for (int64_t item = from; item < to; item++) {
     const int64_t b = item / a.nKv, kv = item % a.nKv;
+    const int64_t cb = a.rowSlot != nullptr ? a.rowSlot[b] : b;  // this row's cache row
+    const int64_t past = a.rowPast != nullptr ? a.rowPast[b] : a.past;  // positions it has cached
     const int32_t* pos = a.pos + (a.posB == 1 ? 0 : b) * T;  // (T) position ids of this row
-    float* K = a.kc + (b * a.nKv + kv) * a.cap * hd;  // (cap, hd)
-    float* V = a.vc + (b * a.nKv + kv) * a.cap * hd;
+    float* K = a.kc + (cb * a.nKv + kv) * a.cap * hd;  // (cap, hd)
+    float* V = a.vc + (cb * a.nKv + kv) * a.cap * hd;
     // the new keys (rotated) and values go to rows [past, past + T)
     for (int64_t t = 0; t < T; t++) {
-      rope(a.k + (b * T + t) * a.kStride + kv * hd, a.cosT + (int64_t)pos[t] * hd, a.sinT + (int64_t)pos[t] * hd, 1.0f, K + (a.past + t) * hd, (int)hd);
-      std::memcpy(V + (a.past + t) * hd, a.v + (b * T + t) * a.vStride + kv * hd, sizeof(float) * hd);
+      rope(a.k + (b * T + t) * a.kStride + kv * hd, a.cosT + (int64_t)pos[t] * hd, a.sinT + (int64_t)pos[t] * hd, 1.0f, K + (past + t) * hd, (int)hd);
+      std::memcpy(V + (past + t) * hd, a.v + (b * T + t) * a.vStride + kv * hd, sizeof(float) * hd);
     }
     for (int64_t j = 0; j < g; j++) {
       const int64_t h = kv * g + j;  // query heads kv·g … kv·g + g − 1 share this key/value head
       for (int64_t t = 0; t < T; t++) {
-        const int64_t len = a.past + t + 1;  // causal: keys up to this query's own position
+        const int64_t len = past + t + 1;  // causal: keys up to this query's own position
         rope(a.q + (b * T + t) * a.qStride + h * hd, a.cosT + (int64_t)pos[t] * hd, a.sinT + (int64_t)pos[t] * hd, a.scale, qr.data(), (int)hd);
         scores(qr.data(), K, (int)hd, len, s.data());
         if (a.maskI != nullptr) {

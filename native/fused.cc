@@ -34,6 +34,8 @@ enum AttnParam {
   A_OUT, A_SCALE,                                     // (B, nH·hd)
   A_THREADS,                                          // threads that may share the work
   A_T,                                                // new positions per row; q/k/v/out rows are b·T + t, pos posB·T entries
+  A_ROW_SLOT, A_ROW_PAST, A_CACHE_ROWS,               // optional (-1: off) int32 (B) cache row and cached positions of each
+                                                      // batch row (continuous batching); the caches then hold cacheRows rows
   A_COUNT
 };
 constexpr int F_COUNT = 32;
@@ -180,13 +182,16 @@ void DecodeAttention(const Napi::CallbackInfo& info) {
   const int64_t qo = (int64_t)p[A_Q], ko = (int64_t)p[A_K], vo = (int64_t)p[A_V], co = (int64_t)p[A_COS], so = (int64_t)p[A_SIN];
   const int64_t po = (int64_t)p[A_POS], kco = (int64_t)p[A_KCACHE], vco = (int64_t)p[A_VCACHE], mo = (int64_t)p[A_MASK];
   const int64_t oo = (int64_t)p[A_OUT];
+  const int64_t rso = (int64_t)p[A_ROW_SLOT], rpo = (int64_t)p[A_ROW_PAST];
   const int64_t hd = a.hd, B = a.B, T = a.T, N = a.B * a.T;  // N: q/k/v/out rows
+  const int64_t R = rso >= 0 ? (int64_t)p[A_CACHE_ROWS] : B;  // rows the caches hold
   const bool shapesOk = B >= 1 && T >= 1 && a.nKv >= 1 && a.nH >= a.nKv && a.nH % a.nKv == 0 && hd >= 2 && hd % 2 == 0 && a.past >= 0 &&
                         a.cap >= a.past + T && (a.posB == 1 || a.posB == B) && a.qStride >= a.nH * hd && a.kStride >= a.nKv * hd &&
                         a.vStride >= a.nKv * hd && ropeRows >= 1 && (mo < 0 || a.maskLen == a.past + T);
   if (!shapesOk || !inHeap(qo, (N - 1) * a.qStride + a.nH * hd, bytes) || !inHeap(ko, (N - 1) * a.kStride + a.nKv * hd, bytes) ||
       !inHeap(vo, (N - 1) * a.vStride + a.nKv * hd, bytes) || !inHeap(co, ropeRows * hd, bytes) || !inHeap(so, ropeRows * hd, bytes) ||
-      !inHeap(po, a.posB * T, bytes) || !inHeap(kco, B * a.nKv * a.cap * hd, bytes) || !inHeap(vco, B * a.nKv * a.cap * hd, bytes) ||
+      !inHeap(po, a.posB * T, bytes) || !inHeap(kco, R * a.nKv * a.cap * hd, bytes) || !inHeap(vco, R * a.nKv * a.cap * hd, bytes) ||
+      (rso >= 0 && !inHeap(rso, B, bytes)) || (rpo >= 0 && !inHeap(rpo, B, bytes)) ||
       (mo >= 0 && !inHeap(mo, B * a.maskLen, bytes)) || !inHeap(oo, N * a.nH * hd, bytes)) {
     return rangeError(info, "decodeAttention");
   }
@@ -202,6 +207,21 @@ void DecodeAttention(const Napi::CallbackInfo& info) {
                                             std::to_string(ropeRows) + " rows").ThrowAsJavaScriptException();
       return;
     }
+  }
+  if (rso >= 0 || rpo >= 0) {
+    // every batch row on its own cache row inside the caches, with at most `past` positions cached
+    const int32_t* slot = rso >= 0 ? reinterpret_cast<const int32_t*>(heap + rso) : nullptr;
+    const int32_t* rp = rpo >= 0 ? reinterpret_cast<const int32_t*>(heap + rpo) : nullptr;
+    for (int64_t b = 0; b < B; b++) {
+      if ((slot != nullptr && (slot[b] < 0 || slot[b] >= R)) || (rp != nullptr && (rp[b] < 0 || rp[b] > a.past))) {
+        Napi::RangeError::New(info.Env(), "decodeAttention: batch row " + std::to_string(b) + " has cache row " + std::to_string(slot ? slot[b] : b) +
+                                              " (of " + std::to_string(R) + ") or cached positions " + std::to_string(rp ? rp[b] : a.past) +
+                                              " (at most " + std::to_string(a.past) + ")").ThrowAsJavaScriptException();
+        return;
+      }
+    }
+    a.rowSlot = slot;
+    a.rowPast = rp;
   }
   a.kc = reinterpret_cast<float*>(heap + kco);
   a.vc = reinterpret_cast<float*>(heap + vco);
@@ -222,5 +242,6 @@ void RegisterFused(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention));
   exports.Set("gatherRows", Napi::Function::New(env, GatherRows));
   exports.Set("fusedParamCount", Napi::Number::New(env, F_COUNT));
+  exports.Set("attentionRowSlots", Napi::Boolean::New(env, true));  // A_ROW_SLOT / A_ROW_PAST are read
   exports.Set("fusedIsa", Napi::String::New(env, hasAvx2 ? "avx2+fma" : "baseline"));
 }

@@ -63,10 +63,29 @@ export { batchSeconds, defaultCostModel, loadCostModel, costModelFromPoints, typ
 export { fitCostModel, fittedCostModel, replaySeconds, costModelFile, type Calibration, type CostFit } from './benchmark/calibrate.js';
 export { upstreamBlock, markdownTable, metricCells } from './benchmark/report.js';
 
+// ─── serving: continuous batching beside the static pipeline — step engines, policies, workloads, metrics ─
+export type { StepEngine, StepRequest, RowUpdate, EngineCall } from './serving/engine.js';
+export { TfjsStepEngine, type TfjsStepRequest, type TfjsStepEngineOptions } from './serving/engine-tfjs.js';
+export { SimStepEngine, type SimStepRequest } from './serving/engine-sim.js';
+export { SlotKVCache } from './serving/slot-cache.js';
+export { serveContinuous, type ServeResult, type ContinuousOptions } from './serving/harness.js';
+export { serveStatic } from './serving/static.js';
+export { makePolicy, type Policy, type QueueEntry } from './serving/policies/index.js';
+export { plan } from './serving/policies/plan.js';
+export type { ServingPredictor, Prediction, RunningQuery } from './serving/predictors.js';
+export { arrivalTimes, makeRequests, traceItems, type ServeRequest, type ArrivalSpec } from './serving/workload.js';
+export { loadTrace, type TraceRow } from './serving/trace.js';
+export { servingMetrics, quantile, type ServingMetrics, type RequestRecord } from './serving/metrics.js';
+export { fitStepCosts, stepCostModel, stepCostModelFile } from './serving/calibrate.js';
+export { runServe, measureCapacity, type ServeRun } from './serving/run.js';
+export { serveSchema, type ServeConfig } from './serving/config.js';
+export { WallClock, SimClock } from './serving/clock.js';
+
 // ─── experiment: YAML experiments, the results folder, the report's plots ──────────────────────────
 export { loadExperiment, ConfigError, type Experiment, type ConfigPoint } from './experiment/config.js';
 export { runExperiment, tableMarkdown, resultsCsv, type PointResult, type RunOptions } from './experiment/runner.js';
 export {
-  renderSvg, metricsSpec, lengthScatterSpec, timelineSpec, errorHistogramSpec, type MetricRow, type LengthPoint, type TimelineBatch,
+  renderSvg, metricsSpec, lengthScatterSpec, timelineSpec, errorHistogramSpec, latencyLoadSpec, latencyCdfSpec,
+  type MetricRow, type LengthPoint, type TimelineBatch, type LoadPoint, type LatencySample,
 } from './experiment/plots.js';
 export { PAPER_BENCHMARK, reportHtml, speedupRows } from './experiment/report-html.js';

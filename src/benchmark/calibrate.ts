@@ -74,32 +74,38 @@ function leastSquares(X: number[][], y: number[], cols: number[]): number[] | nu
 }
 
 /**
- * Non-negative least squares over the five features: the best of the unconstrained fits on every subset of
- * features whose coefficients are all ≥ 0 (exact NNLS for 5 unknowns: the NNLS optimum is the unconstrained
- * optimum on its own support). Columns are scaled to unit norm before solving.
+ * Non-negative least squares of y ≈ X·c, c ≥ 0, for a few columns: the best of the unconstrained fits on every
+ * subset of columns whose coefficients are all ≥ 0 (exact NNLS for few unknowns: the NNLS optimum is the
+ * unconstrained optimum on its own support). Columns are scaled to unit norm before solving. Null when every
+ * subset is singular. Also used by the serving simulator's calibration (src/serving/calibrate.ts).
  */
+export function nonNegativeLeastSquares(raw: number[][], y: number[]): number[] | null {
+  const k = raw[0]?.length ?? 0;
+  const norms = Array.from({ length: k }, (_, j) => Math.sqrt(raw.reduce((s, r) => s + r[j] * r[j], 0)) || 1);
+  const X = raw.map((r) => r.map((v, j) => v / norms[j]));
+  let best: { coef: number[]; sse: number } | null = null;
+  for (let mask = 1; mask < 1 << k; mask++) {
+    const cols = norms.map((_, j) => j).filter((j) => mask & (1 << j));
+    const sol = leastSquares(X, y, cols);
+    if (!sol || sol.some((c) => c < 0)) continue;
+    const coef = new Array<number>(k).fill(0);
+    cols.forEach((j, i) => (coef[j] = sol[i]));
+    const sse = X.reduce((s, r, n) => s + (r.reduce((a, v, j) => a + v * coef[j], 0) - y[n]) ** 2, 0);
+    if (!best || sse < best.sse - 1e-12 * Math.max(1, best.sse)) best = { coef, sse };
+  }
+  return best ? best.coef.map((c, j) => c / norms[j]) : null;
+}
+
+/** Fit the five-feature cost model (NNLS) on a trace's batches. */
 export function fitCostModel(trace: TraceBatch[], defaultPromptTokens = 64): Calibration {
   const rows = trace.filter((t) => t.size > 0 && t.decodeSteps > 0);
   if (rows.length === 0) throw new Error('calibrate: the trace has no batch with size > 0 and decode steps > 0');
   for (const [i, t] of rows.entries()) {
     if (!Number.isFinite(t.seconds) || t.seconds < 0) throw new Error(`calibrate: batch ${i} has seconds = ${t.seconds}`);
   }
-  const raw = rows.map((t) => features(t, defaultPromptTokens));
-  const y = rows.map((t) => t.seconds * 1000);
-  const norms = FEATURES.map((_, j) => Math.sqrt(raw.reduce((s, r) => s + r[j] * r[j], 0)) || 1);
-  const X = raw.map((r) => r.map((v, j) => v / norms[j]));
-  let best: { coef: number[]; sse: number } | null = null;
-  for (let mask = 1; mask < 1 << FEATURES.length; mask++) {
-    const cols = FEATURES.map((_, j) => j).filter((j) => mask & (1 << j));
-    const sol = leastSquares(X, y, cols);
-    if (!sol || sol.some((c) => c < 0)) continue;
-    const coef = new Array<number>(FEATURES.length).fill(0);
-    cols.forEach((j, i) => (coef[j] = sol[i]));
-    const sse = X.reduce((s, r, n) => s + (r.reduce((a, v, j) => a + v * coef[j], 0) - y[n]) ** 2, 0);
-    if (!best || sse < best.sse - 1e-12 * Math.max(1, best.sse)) best = { coef, sse };
-  }
-  if (!best) throw new Error('calibrate: no non-negative fit (every subset of features is singular)');
-  const fit = Object.fromEntries(FEATURES.map((f, j) => [f, best!.coef[j] / norms[j]])) as unknown as CostFit;
+  const coef = nonNegativeLeastSquares(rows.map((t) => features(t, defaultPromptTokens)), rows.map((t) => t.seconds * 1000));
+  if (!coef) throw new Error('calibrate: no non-negative fit (every subset of features is singular)');
+  const fit = Object.fromEntries(FEATURES.map((f, j) => [f, coef[j]])) as unknown as CostFit;
   const cm = fittedCostModel(fit);
   const rel = rows.map((t) => {
     const s = batchSeconds(cm, t.size, t.promptTokens ?? defaultPromptTokens, t.decodeSteps);

@@ -45,6 +45,9 @@ export class SimulatedEngine implements Engine {
       return { numOutputTokens: finished ? it.realLengths![this.opts.realLengths] : decodeSteps + 1, isFinished: finished };
     });
     const prompt = Math.max(...items.map((it) => it.promptTokens ?? this.opts.defaultPromptTokens));
-    return { rows, decodeSteps, seconds: batchSeconds(this.opts.costModel, items.length, prompt, decodeSteps) };
+    const cm = this.opts.costModel;
+    // the prefill forward is the batch's first step: its tokens come after prefill(bs, P) + step(bs, P)
+    const firstTokenSeconds = decodeSteps > 0 ? (cm.prefillMs(items.length, prompt) + cm.stepMs(items.length, prompt)) / 1000 : 0;
+    return { rows, decodeSteps, seconds: batchSeconds(cm, items.length, prompt, decodeSteps), firstTokenSeconds };
   }
 }

@@ -58,6 +58,7 @@ export class TfjsEngine implements Engine {
     const lora = this.model.lora;
     const wasEnabled = lora?.enabled ?? false;
     if (lora) lora.enabled = false;
+    const tGenerate = performance.now();
     let g;
     try {
       g = await generate(this.model, prompts, {
@@ -74,6 +75,6 @@ export class TfjsEngine implements Engine {
       // upstream: num_output_tokens = len(tokenizer(output).input_ids), the answer re-tokenized with BOS
       return { numOutputTokens: countTokens(text), isFinished: it.isFinished, ...(this.opts.keepText ? { text } : {}) };
     });
-    return { rows, decodeSteps: g.decodeSteps, seconds: (performance.now() - t0) / 1000 };
+    return { rows, decodeSteps: g.decodeSteps, seconds: (performance.now() - t0) / 1000, firstTokenSeconds: (tGenerate - t0) / 1000 + g.firstTokenSeconds };
   }
 }

@@ -33,6 +33,8 @@ export interface BatchOutcome {
   decodeSteps: number;
   /** wall seconds of the batch (measured, or charged by a cost model) */
   seconds: number;
+  /** seconds from the batch's start until its first tokens (the prefill), when the engine knows */
+  firstTokenSeconds?: number;
 }
 
 export interface Engine {

@@ -68,7 +68,7 @@ export function realPredictor(strategy: StrategyName, loaded: LoadedModel, predi
  * whichever row happens to run first. Once per loaded model and size.
  */
 const warmed = new WeakMap<LoadedModel, number>();
-async function warmUp(m: LoadedModel, items: BenchItem[], rows: number): Promise<void> {
+export async function warmUp(m: LoadedModel, items: BenchItem[], rows: number): Promise<void> {
   if ((warmed.get(m) ?? 0) >= rows || items.length === 0) return;
   const longest = items.reduce((a, b) => (b.prompt.length > a.prompt.length ? b : a)).prompt;
   const ids = m.tokenizer.encode(longest);

@@ -3,6 +3,7 @@
  * token ratio, Failure ratio, in upstream's units and 2 decimals) and the same figures as a markdown table row.
  */
 import type { BenchmarkResult } from './driver.js';
+import { markdownRows } from '../util/markdown.js';
 
 const py = (b: boolean) => (b ? 'True' : 'False');
 const f2 = (x: number) => x.toFixed(2);
@@ -29,8 +30,5 @@ export function metricCells(r: Pick<BenchmarkResult, 'throughput' | 'average_len
 
 /** A markdown table: given leading columns, then the four upstream metrics. */
 export function markdownTable(lead: string[], rows: { lead: string[]; result: BenchmarkResult }[]): string {
-  const head = [...lead, ...TABLE_METRICS];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < lead.length ? ' --- ' : ' ---: ')).join('|')}|`];
-  for (const r of rows) lines.push(`| ${[...r.lead, ...metricCells(r.result)].join(' | ')} |`);
-  return lines.join('\n') + '\n';
+  return markdownRows([...lead, ...TABLE_METRICS], lead.length, rows.map((r) => [...r.lead, ...metricCells(r.result)]));
 }

@@ -127,3 +127,64 @@ export function errorHistogramSpec(points: LengthPoint[]): vl.TopLevelSpec {
     },
   } as vl.TopLevelSpec;
 }
+
+export interface LoadPoint {
+  /** panel: engine and limits (e.g. "tfjs, max batch 16") */
+  group: string;
+  /** line: policy and predictor */
+  series: string;
+  /** arrival rate as a fraction of the capacity */
+  load: number;
+  metric: 'mean' | 'p99';
+  /** seconds */
+  latency: number;
+}
+
+/** Latency (mean and p99, log scale) against load, one line per policy/predictor, one panel row per engine setting. */
+export function latencyLoadSpec(points: LoadPoint[]): vl.TopLevelSpec {
+  return {
+    data: { values: points },
+    facet: {
+      row: { field: 'group', type: 'nominal', title: null, sort: [...new Set(points.map((p) => p.group))] },
+      column: { field: 'metric', type: 'nominal', title: null, sort: ['mean', 'p99'] },
+    },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 300,
+      height: 180,
+      mark: { type: 'line', point: true, tooltip: true },
+      encoding: {
+        x: { field: 'load', type: 'quantitative', title: 'load (fraction of capacity)', scale: { zero: false } },
+        y: { field: 'latency', type: 'quantitative', title: 'latency (s)', scale: { type: 'log' } },
+        color: { field: 'series', type: 'nominal', title: 'policy / predictor' },
+      },
+    },
+  } as vl.TopLevelSpec;
+}
+
+export interface LatencySample {
+  /** panel: the workload (engine, limits, load) */
+  group: string;
+  series: string;
+  latency: number;
+}
+
+/** Empirical CDF of request latency (log scale) per policy/predictor, one panel per workload. */
+export function latencyCdfSpec(samples: LatencySample[]): vl.TopLevelSpec {
+  return {
+    data: { values: samples },
+    transform: [{ window: [{ op: 'cume_dist', as: 'cdf' }], sort: [{ field: 'latency' }], groupby: ['group', 'series'] }],
+    facet: { row: { field: 'group', type: 'nominal', title: null, sort: [...new Set(samples.map((s) => s.group))] } },
+    resolve: { scale: { x: 'independent' } },
+    spec: {
+      width: 560,
+      height: 160,
+      mark: { type: 'line', interpolate: 'step-after' },
+      encoding: {
+        x: { field: 'latency', type: 'quantitative', title: 'request latency (s)', scale: { type: 'log' } },
+        y: { field: 'cdf', type: 'quantitative', title: 'fraction of requests' },
+        color: { field: 'series', type: 'nominal', title: 'policy / predictor' },
+      },
+    },
+  } as vl.TopLevelSpec;
+}

@@ -8,7 +8,10 @@ import type { Experiment } from './config.js';
 import type { PointResult } from './runner.js';
 import type { Scalar } from './registry.js';
 import type { BatchTrace } from '../benchmark/driver.js';
-import { errorHistogramSpec, lengthScatterSpec, metricsSpec, renderSvg, timelineSpec, type LengthPoint, type MetricRow, type TimelineBatch } from './plots.js';
+import {
+  errorHistogramSpec, latencyCdfSpec, latencyLoadSpec, lengthScatterSpec, metricsSpec, renderSvg, timelineSpec,
+  type LatencySample, type LengthPoint, type LoadPoint, type MetricRow, type TimelineBatch,
+} from './plots.js';
 
 /** The upstream README's benchmark figures (Vicuna-7B, A100, 1024 Alpaca val queries, max 512 new tokens). */
 export const PAPER_BENCHMARK: { key: string; label: string; throughput: number; average_length: number; effective_token_ratio: number; failure_ratio: number | null }[] = [
@@ -143,6 +146,35 @@ async function plots(points: PointResult[]): Promise<string> {
   return `<h2>Plots</h2>\n${out.join('\n')}`;
 }
 
+/**
+ * The serving plots of `serve` points: latency against load per policy/predictor (points with a `load`), and the
+ * latency CDF of every point, one panel per workload (engine, max batch, arrival, load).
+ */
+async function servingPlots(results: PointResult[]): Promise<string> {
+  const serve = results.filter((r) => r.stage === 'serve');
+  if (!serve.length) return '';
+  const rec = (p: PointResult) => p.record as Record<string, Scalar>;
+  const group = (p: PointResult) => `${rec(p).engine}, max batch ${rec(p).max_batch}`;
+  const series = (p: PointResult) => p.label;
+  const out: string[] = [];
+  const loadPts: LoadPoint[] = serve.filter((p) => typeof rec(p).load === 'number').flatMap((p) => (['mean', 'p99'] as const).map((metric) => ({
+    group: group(p), series: series(p), load: Number(rec(p).load), metric, latency: Number(rec(p)[metric === 'mean' ? 'latency_mean' : 'latency_p99']),
+  })));
+  if (loadPts.length) {
+    out.push(`<h3>Latency vs load</h3>\n<p class="note">Mean and p99 request latency (arrival → last token, log scale) against the arrival rate as a fraction of the engine's capacity (its offline FCFS throughput at that max batch); one line per policy / predictor.</p>\n<div class="plot">${await renderSvg(latencyLoadSpec(loadPts))}</div>`);
+  }
+  const samples: LatencySample[] = serve.flatMap((p) => {
+    const lat = (p.detail as { latencies?: number[] } | undefined)?.latencies ?? [];
+    const load = rec(p).load;
+    const g = `${group(p)}, ${rec(p).arrival}${typeof load === 'number' ? ` at load ${load}` : ''}`;
+    return lat.map((latency) => ({ group: g, series: series(p), latency: Math.max(latency, 1e-6) }));
+  });
+  if (samples.length) {
+    out.push(`<h3>Latency CDF</h3>\n<p class="note">Fraction of requests finished within a latency (log scale), per policy / predictor; one panel per workload.</p>\n<div class="plot">${await renderSvg(latencyCdfSpec(samples))}</div>`);
+  }
+  return `<h2>Serving</h2>\n${out.join('\n')}`;
+}
+
 export async function reportHtml(exp: Experiment, results: PointResult[], tableMd: string): Promise<string> {
   const points = results.filter((r) => r.stage === 'benchmark' || r.stage === 'simulate');
   const preferred = points.some((p) => p.stage === 'benchmark') ? points.filter((p) => p.stage === 'benchmark') : points;
@@ -160,6 +192,7 @@ ${paperTable(preferred)}
 <h2>Results</h2>
 ${markdownToHtml(tableMd.replace(/^# .*\n/, ''))}
 ${await plots(points)}
+${await servingPlots(results)}
 </body></html>
 `;
 }

@@ -73,12 +73,14 @@ export interface GenerateResult {
   decodeSteps: number;
   /** wall-clock seconds of the whole call (prefill + decoding) */
   seconds: number;
+  /** wall-clock seconds until the prefill's tokens were on the host (time to first token) */
+  firstTokenSeconds: number;
 }
 
 export async function generate(model: Llama, prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
   const t0 = performance.now();
   const B = prompts.length;
-  if (B === 0) return { items: [], decodeSteps: 0, seconds: 0 };
+  if (B === 0) return { items: [], decodeSteps: 0, seconds: 0, firstTokenSeconds: 0 };
   const maxNew = opts.maxNewTokens;
   if (!Number.isInteger(maxNew) || maxNew < 1) throw new Error(`maxNewTokens must be a positive integer, got ${maxNew}`);
   const eos = opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId;
@@ -123,6 +125,7 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
   const finished = new Array<boolean>(B).fill(false);
   let steps = 0;
   let tokens: Int32Array | null = null; // last sampled ids, (B)
+  let firstTokenSeconds = 0;
   try {
     while (steps < maxNew) {
       const Tk = cache.length + (steps === 0 ? T0 : 1);
@@ -145,6 +148,7 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
       });
       const sampled = (await next.data()) as Int32Array;
       next.dispose();
+      if (steps === 0) firstTokenSeconds = (performance.now() - t0) / 1000;
       steps++;
       for (let b = 0; b < B; b++) {
         if (finished[b]) {
@@ -179,5 +183,5 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
     length: steps + 1,
     isFinished: finished[b],
   }));
-  return { items, decodeSteps: steps, seconds: (performance.now() - t0) / 1000 };
+  return { items, decodeSteps: steps, seconds: (performance.now() - t0) / 1000, firstTokenSeconds };
 }

@@ -21,6 +21,8 @@ interface FusedAddon {
   decodeAttention(heap: ArrayBuffer): void;
   fusedParamCount: number;
   fusedIsa: string;
+  /** true when decodeAttention reads per-row cache rows and cached positions (A_ROW_SLOT / A_ROW_PAST) */
+  attentionRowSlots?: boolean;
 }
 
 // Parameter slots, as the enums of native/fused.cc.
@@ -28,7 +30,8 @@ const N_X = 0, N_RES = 1, N_W = 2, N_OUT = 3, N_SUM = 4, N_ROWS = 5, N_D = 6, N_
 const G_GATE = 0, G_GATE_STRIDE = 1, G_UP = 2, G_UP_STRIDE = 3, G_OUT = 4, G_ROWS = 5, G_I = 6;
 const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, A_K_STRIDE = 7, A_V = 8, A_V_STRIDE = 9,
   A_COS = 10, A_SIN = 11, A_ROPE_ROWS = 12, A_POS = 13, A_POS_B = 14, A_KCACHE = 15, A_VCACHE = 16, A_CAP = 17, A_PAST = 18,
-  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24, A_T = 25;
+  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24, A_T = 25,
+  A_ROW_SLOT = 26, A_ROW_PAST = 27, A_CACHE_ROWS = 28;
 
 export const RMS_NORM = 'SeqschRmsNorm';
 export const SWIGLU = 'SeqschSwiGLU';
@@ -71,6 +74,14 @@ export function fusedKernelsActive(): boolean {
     register();
   }
   return true;
+}
+
+/**
+ * Whether the attention kernel can run rows at different positions in one call (continuous batching:
+ * per-row cache rows and cached positions); false with fused kernels off or an addon built before it.
+ */
+export function rowSlotAttentionActive(): boolean {
+  return fusedKernelsActive() && addon!.attentionRowSlots === true;
 }
 
 /** The instruction set the addon's attention/SwiGLU loops run with ("avx2+fma" or "baseline"), if loaded. */
@@ -158,7 +169,7 @@ export interface DecodeAttentionAttrs {
  */
 function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const be = backend as BackendWasm;
-  const { q, k, v, cos, sin, pos, mask } = inputs as Record<string, tf.TensorInfo>;
+  const { q, k, v, cos, sin, pos, mask, rowSlot, rowPast } = inputs as Record<string, tf.TensorInfo>;
   let { kCache, vCache } = inputs as Record<string, tf.TensorInfo | undefined>;
   const a = attrs as unknown as DecodeAttentionAttrs;
   const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
@@ -170,7 +181,13 @@ function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.Tenso
   if (!kCache !== !vCache) throw bad('give both caches or neither');
   if (!kCache && a.past !== 0) throw bad(`past ${a.past} without a cache`);
   const cap = kCache ? kCache.shape[2] : T;
-  if (kCache && (kCache.shape.join() !== [B, nKv, cap, hd].join() || vCache!.shape.join() !== kCache.shape.join())) throw bad(`caches [${kCache.shape}] / [${vCache!.shape}], expected [${B}, ${nKv}, cap, ${hd}]`);
+  // with rowSlot the caches hold any number of rows (the running batch's slots); batch row b uses row rowSlot[b]
+  const rows = kCache && rowSlot ? kCache.shape[0] : B;
+  if (kCache && (kCache.shape.join() !== [rows, nKv, cap, hd].join() || vCache!.shape.join() !== kCache.shape.join())) throw bad(`caches [${kCache.shape}] / [${vCache!.shape}], expected [${rows}, ${nKv}, cap, ${hd}]`);
+  if ((rowSlot || rowPast) && !kCache) throw bad('rowSlot / rowPast need a cache');
+  for (const [n, t] of [['rowSlot', rowSlot], ['rowPast', rowPast]] as const) {
+    if (t && (t.dtype !== 'int32' || size(t.shape) !== B)) throw bad(`${n} must be int32 of ${B} entries, got ${t.dtype} [${t.shape}]`);
+  }
   if (a.qCol + nH * hd > q.shape[1] || a.kCol + nKv * hd > k.shape[1] || a.vCol + nKv * hd > v.shape[1] || k.shape[0] !== B * T || v.shape[0] !== B * T) throw bad(`q [${q.shape}] / k [${k.shape}] / v [${v.shape}] too narrow`);
   if (pos.dtype !== 'int32' || (size(pos.shape) !== B * T && size(pos.shape) !== T)) throw bad(`pos must be int32 of ${B * T} or ${T} entries, got ${pos.dtype} [${pos.shape}]`);
   if (mask && (mask.shape.join() !== [B, a.past + T].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32'))) throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + T}]`);
@@ -206,6 +223,9 @@ function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.Tenso
   p[A_OUT] = offsetOf(be, out);
   p[A_SCALE] = a.scale;
   p[A_THREADS] = attentionThreads;
+  p[A_ROW_SLOT] = rowSlot ? offsetOf(be, rowSlot) : -1;
+  p[A_ROW_PAST] = rowPast ? offsetOf(be, rowPast) : -1;
+  p[A_CACHE_ROWS] = rows;
   try {
     addon!.decodeAttention(heapOf(be));
   } finally {
@@ -253,6 +273,10 @@ export interface DecodeAttentionInputs {
   kCache?: tf.Tensor4D;
   vCache?: tf.Tensor4D;
   mask?: tf.Tensor2D;
+  /** continuous batching: int32 (B) cache row of each batch row (the caches may hold more rows) … */
+  rowSlot?: tf.Tensor1D;
+  /** … and its cached positions (attrs.past is then their maximum); needs rowSlotAttentionActive() */
+  rowPast?: tf.Tensor1D;
 }
 
 /**

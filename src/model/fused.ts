@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { addRmsNormNative, decodeAttentionNative, fusedKernelsActive, rmsNormNative, swigluNative } from '../kernels/fused.js';
-import type { KVCache } from './kvcache.js';
+import type { AttentionCache } from './kvcache.js';
 
 /** RMSNorm's epsilon as a number (native) and as the scalar tensor the composite ops use. */
 export interface Eps {
@@ -77,11 +77,11 @@ export interface DecodeStep {
  * query's prefix, grouped-query aware. q (B·T, nH·hd), k/v (B·T, nKv·hd) → (B·T, nH·hd).
  * Native only: the caller takes this path when nativeInference() holds and the cache, if any, is in place.
  */
-export function decodeAttention(cache: KVCache | undefined, layer: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: DecodeStep, T = 1): tf.Tensor2D {
+export function decodeAttention(cache: AttentionCache | undefined, layer: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: DecodeStep, T = 1): tf.Tensor2D {
   const B = q.shape[0] / T;
   const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
   const out = decodeAttentionNative(
-    { q, k, v, cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask },
+    { q, k, v, cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask, rowSlot: slot?.rowSlot, rowPast: slot?.rowPast },
     { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, qCol: 0, kCol: 0, vCol: 0, scale: 1 / Math.sqrt(s.headDim) },
   );
   cache?.commit(layer, T);

@@ -24,9 +24,29 @@ export interface CacheSlot {
   k: tf.Tensor4D; // (B, nKv, capacity, hd)
   v: tf.Tensor4D;
   past: number;
+  /**
+   * Rows at different positions (continuous batching, src/serving/slot-cache.ts): int32 (B) cache row of each
+   * batch row (k/v then hold any number of rows) and its cached positions (`past` is their maximum).
+   */
+  rowSlot?: tf.Tensor1D;
+  rowPast?: tf.Tensor1D;
 }
 
-export class KVCache {
+/**
+ * What the model's forward needs of a cache: this file's KVCache (every row at the same position), or the
+ * serving engine's slot cache (rows at different positions, src/serving/slot-cache.ts).
+ */
+export interface AttentionCache {
+  /** the native attention kernel reads and writes the buffers itself (slot/commit); else append() */
+  readonly inPlace: boolean;
+  /** positions cached before this forward (the widest row's, for rows at different positions) */
+  pastLength(layer?: number): number;
+  append(layer: number, k: tf.Tensor4D, v: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D];
+  slot(layer: number, B: number, nKv: number, hd: number, T?: number): CacheSlot;
+  commit(layer: number, T: number): void;
+}
+
+export class KVCache implements AttentionCache {
   /** per layer: concat mode (B, nKv, length, hd); in-place mode (B, nKv, capacity, hd) */
   private keys: (tf.Tensor4D | null)[];
   private values: (tf.Tensor4D | null)[];
@@ -165,7 +185,7 @@ export class KVCache {
 }
 
 /** Float32 view of a wasm tensor's heap data (taken after any allocation: growing memory detaches views). */
-function heapView(t: tf.Tensor): Float32Array {
+export function heapView(t: tf.Tensor): Float32Array {
   return (tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array;
 }
 

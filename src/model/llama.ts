@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
 import type { LlamaConfig } from './config.js';
 import { countParameters } from './config.js';
-import type { KVCache } from './kvcache.js';
+import type { AttentionCache } from './kvcache.js';
 import { addRmsNorm, decodeAttention, nativeInference, prefillFused, rmsNorm, swiGLU, type DecodeStep, type Eps } from './fused.js';
 import { DEFAULT_LORA, LORA_TARGETS, LoraAdapter, MODULE_PATH, loraDims as projDims, type LoraConfig, type LoraTarget } from './lora.js';
 import type { TensorSource } from './safetensors.js';
@@ -25,11 +25,16 @@ export interface ForwardOptions {
   /** (B, T) int32; default cumsum(attentionMask) − 1 over past + T (padding → 1, as HF), else past + arange(T) */
   positionIds?: tf.Tensor2D;
   /** incremental decoding: keys/values of the past are read from and this step's appended to it */
-  cache?: KVCache;
+  cache?: AttentionCache;
   /** applies LoRA dropout and keeps every op on the gradient tape's variables */
   training?: boolean;
   /** return logits of the last position only, (B, 1, V): what generation needs after prefill */
   lastOnly?: boolean;
+  /**
+   * return logits of one position per row only, (B, 1, V): int32 (B), row b's position in [0, T) — the last real
+   * token of right-padded prompts (continuous batching's prefill, src/serving/engine-tfjs.ts)
+   */
+  logitsAt?: tf.Tensor1D;
 }
 
 /** Reads one HF-layout weight by name; must throw (naming tensor and file) if absent or of another shape. */
@@ -52,7 +57,7 @@ interface DecoderLayer extends Record<LoraTarget, tf.Variable> {
 interface ForwardContext {
   B: number;
   T: number;
-  cache?: KVCache;
+  cache?: AttentionCache;
   training: boolean;
   /** small ops as native kernels (src/model/fused.ts: inference on wasm with the addon active) */
   native: boolean;
@@ -167,6 +172,9 @@ export class Llama {
     const training = opts.training ?? false;
     if (past + T > this.rope.length) this.buildRope(2 * (past + T)); // positions never exceed past + T − 1
     const lastOnly = (opts.lastOnly ?? false) && T > 1;
+    if (opts.logitsAt && (opts.logitsAt.shape[0] !== B || opts.logitsAt.dtype !== 'int32')) {
+      throw new Error(`logitsAt has shape [${opts.logitsAt.shape}] ${opts.logitsAt.dtype}, expected int32 [${B}] (one position per row)`);
+    }
     const native = nativeInference(training);
     return tf.tidy(() => {
       const [pos, posB] = this.positions(B, T, past, mask, opts.positionIds); // (posB·T) int32
@@ -188,8 +196,9 @@ export class Llama {
       for (let l = 0; l < this.layers.length; l++) x = this.decoderLayer(l, x, f);
       // ---- final norm and LM head
       x = rmsNorm(x, this.norm, this.eps, native); // (B·T, d)
-      const Tout = lastOnly ? 1 : T;
-      if (lastOnly) x = tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d]); // left padding: the last column is real
+      const Tout = lastOnly || opts.logitsAt ? 1 : T;
+      if (opts.logitsAt) x = tf.gather(x, tf.add(tf.range(0, B * T, T, 'int32'), opts.logitsAt)) as tf.Tensor2D; // rows b·T + at_b: (B, d)
+      else if (lastOnly) x = tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d]); // left padding: the last column is real
       const logits = this.lmHead(x, training); // (B·Tout, V)
       return tf.reshape(logits, [B, Tout, V]) as tf.Tensor3D;
     });

@@ -14,13 +14,13 @@ import { z } from 'zod';
 import { registerStage, type Scalar, type StageContext } from '../registry.js';
 import { benchRuns, scheduleOf, type BenchRun } from './benchmark.js';
 import { costModelFile, fitCostModel, replaySeconds, type Calibration } from '../../benchmark/calibrate.js';
-import { batchSeconds, costModelFromPoints, loadCostModel, type CostModel } from '../../benchmark/costmodel.js';
+import { costModelFromPoints, loadCostModel, type CostModel } from '../../benchmark/costmodel.js';
 import { SimulatedEngine } from '../../benchmark/engine-sim.js';
 import { runBenchmark } from '../../benchmark/driver.js';
 import type { LengthPredictor, StrategyName } from '../../perception/predictor.js';
-import { insertLengthPrompt, PIA_PROMPT, QUERY_PROMPT } from '../../data/prompts.js';
-import { countTokens } from '../../tokenizer/llama.js';
+import { perceptionSeconds } from '../../perception/perception-cost.js';
 import { writeJson } from '../../util/fs.js';
+import { markdownRows, numCell, signedPctCell } from '../../util/markdown.js';
 
 const posInt = z.number().int().positive();
 
@@ -70,21 +70,14 @@ function replayedPredictor(run: BenchRun): LengthPredictor {
   };
 }
 
-/** Seconds a cost model charges for the row's length prediction: generate calls of its mini-batches. */
+/** Seconds a cost model charges for the row's length prediction: generate calls of its mini-batches, per group. */
 function predictionSeconds(cm: CostModel, run: BenchRun, c: CalibrateConfig): number {
   const s = run.result.strategy;
   if (s !== 'seqsch' && s !== 'po') return 0;
-  const extra = countTokens(insertLengthPrompt(' ASSISTANT:', s === 'seqsch' ? QUERY_PROMPT : PIA_PROMPT)) - countTokens(' ASSISTANT:');
-  const steps = s === 'seqsch' ? c.seqsch_predict_tokens : c.po_predict_tokens;
-  const groups = Math.ceil(run.items.length / run.config.group_size);
+  const o = { strategy: s, batch: c.predict_batch, steps: s === 'seqsch' ? c.seqsch_predict_tokens : c.po_predict_tokens } as const;
   let total = 0;
-  for (let g = 0; g < groups; g++) {
-    const group = run.items.slice(g * run.config.group_size, (g + 1) * run.config.group_size);
-    for (let i = 0; i < group.length; i += c.predict_batch) {
-      const batch = group.slice(i, i + c.predict_batch);
-      const width = Math.max(...batch.map((it) => it.promptTokens ?? c.default_prompt_tokens)) + extra;
-      total += batchSeconds(cm, batch.length, width, steps);
-    }
+  for (let g = 0; g < run.items.length; g += run.config.group_size) {
+    total += perceptionSeconds(cm, run.items.slice(g, g + run.config.group_size).map((it) => it.promptTokens ?? c.default_prompt_tokens), o);
   }
   return total;
 }
@@ -140,19 +133,14 @@ registerStage('calibrate', {
     return { record };
   },
   table: (rows) => {
-    const f = (v: Scalar | undefined, d = 2) => (typeof v === 'number' ? v.toFixed(d) : '—');
-    const pct = (v: Scalar | undefined) => (typeof v === 'number' ? `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)} %` : '—');
+    const f = numCell;
+    const pct = signedPctCell;
     const head = ['Row', 'Measured (s)', 'Replay (s)', 'Replay err', 'Simulated (s)', 'Sim err', 'Measured speedup', 'GPU (s)', 'GPU throughput', 'GPU speedup'];
-    const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i ? ' ---: ' : ' --- ')).join('|')}|`];
-    for (const { label, record: x } of rows) {
-      lines.push(`| ${[label, f(x.measured_seconds, 1), f(x.replay_seconds, 1), pct(x.replay_error), f(x.simulated_seconds, 1), pct(x.simulated_error),
-        f(x.measured_speedup), f(x.gpu_seconds, 1), f(x.gpu_throughput), f(x.gpu_speedup)].join(' | ')} |`);
-    }
+    const cells = rows.map(({ label, record: x }) => [label, f(x.measured_seconds, 1), f(x.replay_seconds, 1), pct(x.replay_error), f(x.simulated_seconds, 1),
+      pct(x.simulated_error), f(x.measured_speedup), f(x.gpu_seconds, 1), f(x.gpu_throughput), f(x.gpu_speedup)]);
     const x = rows[0]?.record;
-    if (x) {
-      lines.push('', `Calibrated step(bs, ctx) = ${f(x.fit_step_base_ms, 3)} + ${f(x.fit_step_per_row_ms, 4)}·bs + ${Number(x.fit_step_per_row_token_ms).toExponential(3)}·bs·ctx ms; ` +
-        `prefill(bs, P) = ${f(x.fit_prefill_base_ms, 3)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·bs·P ms; per-batch rms error ${pct(x.fit_rms_batch_error)}.`);
-    }
-    return lines.join('\n') + '\n';
+    const note = x ? `\nCalibrated step(bs, ctx) = ${f(x.fit_step_base_ms, 3)} + ${f(x.fit_step_per_row_ms, 4)}·bs + ${Number(x.fit_step_per_row_token_ms).toExponential(3)}·bs·ctx ms; ` +
+      `prefill(bs, P) = ${f(x.fit_prefill_base_ms, 3)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·bs·P ms; per-batch rms error ${pct(x.fit_rms_batch_error)}.\n` : '';
+    return markdownRows(head, 1, cells) + note;
   },
 });

@@ -8,3 +8,5 @@ import './benchmark.js';
 import './calibrate.js';
 import './check-perception.js';
 import './proxy.js';
+import './serve.js';
+import './serve-calibrate.js';

@@ -1,0 +1,191 @@
+/**
+ * The continuous-batching serving loop, one copy for both step engines. Each iteration: take the requests that
+ * have arrived (predicted on arrival, intake.ts), ask the policy for an order and let plan.ts turn it into
+ * admissions, preemptions and resumptions within the engine's slots and KV budget; prefill the admitted in a
+ * forward of their own; run one decode step for every running row; evict what finished. When nothing can run
+ * the clock jumps to the next arrival. It records every request's timeline (metrics.ts) and every engine call
+ * (for calibration). It knows neither how tokens are generated nor how time is measured.
+ */
+import type { Clock } from './clock.js';
+import type { CallOutcome, EngineCall, StepEngine, StepRequest } from './engine.js';
+import { Intake, type PredictorCall } from './intake.js';
+import type { RequestRecord } from './metrics.js';
+import { plan, type EngineLimits } from './policies/plan.js';
+import type { Policy, QueueEntry } from './policies/policy.js';
+import type { ServingPredictor } from './predictors.js';
+import type { ServeRequest } from './workload.js';
+
+/** A batch of the static pipeline: rows, padded prompt width, decode steps (the prefill included). */
+export interface BatchCall {
+  kind: 'batch';
+  rows: number;
+  context: number;
+  steps: number;
+  seconds: number;
+}
+
+/** An engine call with the clock time it started. */
+export type TimedCall = (EngineCall | BatchCall) & { at: number };
+
+export interface ServeResult {
+  records: RequestRecord[];
+  calls: TimedCall[];
+  predictorCalls: PredictorCall[];
+  predictorSeconds: number;
+}
+
+export interface ContinuousOptions<R extends StepRequest> {
+  policy: Policy;
+  /** null: no prediction (the policy reads none) */
+  predictor: ServingPredictor | null;
+  /** predict every request on arrival, or only once requests compete for slots (default) */
+  predictOn?: 'arrival' | 'contention';
+  clock: Clock;
+  /** the engine's request for a workload request (prompt ids, capped new tokens, recorded length) */
+  toEngine(r: ServeRequest): R;
+  /** called once per finished request */
+  onFinish?(r: RequestRecord): void;
+}
+
+/** The engine's limits as plan.ts reads them. */
+function limits<R extends StepRequest>(engine: StepEngine<R>, byId: Map<string, R>): EngineLimits {
+  return {
+    maxBatch: engine.maxBatch,
+    cacheRows: engine.maxBatch + engine.pausedRows,
+    kvBudget: engine.kvBudget,
+    kvReserved: engine.kvReserved(),
+    reservation: (id) => engine.reservation(byId.get(id)!),
+  };
+}
+
+export async function serveContinuous<R extends StepRequest>(
+  requests: ServeRequest[],
+  engine: StepEngine<R>,
+  o: ContinuousOptions<R>,
+): Promise<ServeResult> {
+  const { clock } = o;
+  // every request's engine form up front, so a request that can never fit is refused before anything runs
+  const engineReq = new Map(requests.map((r) => [r.id, o.toEngine(r)]));
+  if (engine.kvBudget !== null) {
+    for (const r of requests) {
+      const need = engine.reservation(engineReq.get(r.id)!);
+      if (need > engine.kvBudget) {
+        throw new Error(`request ${r.id} needs ${need} KV tokens (prompt ${engineReq.get(r.id)!.promptTokens} + up to ${engineReq.get(r.id)!.maxNewTokens} new), more than the KV budget of ${engine.kvBudget}`);
+      }
+    }
+  }
+  const byId = new Map(requests.map((r) => [r.id, r]));
+  const intake = new Intake(requests, o.predictor, clock);
+  const entries = new Map<string, QueueEntry>(); // arrived and not finished
+  const records = new Map<string, RequestRecord>();
+  const calls: TimedCall[] = [];
+  const arrivedAtStep = new Map<string, number>();
+  let steps = 0; // decode steps so far: the starvation guard's clock
+  let done = 0;
+
+  const call = async (f: () => Promise<CallOutcome>) => {
+    const at = clock.now();
+    const out = await f();
+    clock.elapsed(out.call.seconds);
+    calls.push({ ...out.call, at });
+    return { out, at, end: clock.now() };
+  };
+  const settle = (out: CallOutcome, end: number) => {
+    for (const u of out.updates) {
+      const e = entries.get(u.id)!;
+      e.generated = u.generated;
+      e.remaining = Math.max(0, e.predicted - u.generated); // NaN while not predicted
+      if (!u.finished) continue;
+      const rec = records.get(u.id)!;
+      rec.finish = end;
+      rec.finished = u.eos;
+      rec.length = u.generated + 1;
+      // the recorded-length convention (the answer + EOS; a cut row: its tokens + BOS); the real engine replaces it
+      // with upstream's re-tokenized count after the run (run.ts), outside the timed loop
+      rec.numOutputTokens = u.eos ? u.generated : u.generated + 1;
+      engine.evict(u.id);
+      entries.delete(u.id);
+      done++;
+      o.onFinish?.(rec);
+    }
+  };
+
+  /** Predict these entries (one call) and set their predicted and remaining lengths. */
+  const predict = async (es: QueueEntry[]) => {
+    await intake.predict(es.map((e) => byId.get(e.id)!));
+    for (const e of es) {
+      e.predicted = intake.predicted.get(e.id) ?? 0;
+      e.remaining = Math.max(0, e.predicted - e.generated);
+      records.get(e.id)!.predicted = e.predicted;
+    }
+  };
+
+  while (done < requests.length) {
+    const arrived = intake.poll();
+    for (const r of arrived) {
+      // not predicted yet: NaN until the predictor is asked
+      entries.set(r.id, { id: r.id, index: r.index, arrival: r.arrival, waited: 0, state: 'waiting', predicted: NaN, generated: 0, remaining: NaN });
+      arrivedAtStep.set(r.id, steps);
+      records.set(r.id, {
+        id: r.id, index: r.index, arrival: r.arrival, predicted: null,
+        admitted: NaN, firstToken: NaN, finish: NaN, numOutputTokens: 0, length: 0, finished: false, preemptions: 0,
+      });
+    }
+    if (o.predictor && (o.predictOn ?? 'contention') === 'arrival') await predict(arrived.map((r) => entries.get(r.id)!));
+    if (entries.size === 0) {
+      const next = intake.nextArrival();
+      if (next === undefined) throw new Error(`serving loop: ${requests.length - done} requests neither arrived nor finished`);
+      clock.idleUntil(next);
+      continue;
+    }
+
+    for (const e of entries.values()) e.waited = steps - arrivedAtStep.get(e.id)!;
+    if (o.predictor) {
+      // the order matters only when more requests compete than there are slots for them
+      const competing = [...entries.values()].filter((e) => e.state !== 'running' || o.policy.preemptible(e));
+      const slots = engine.maxBatch - (entries.size - competing.length); // less the running rows that keep theirs
+      if (competing.length > slots) await predict(competing.filter((e) => Number.isNaN(e.predicted)));
+    }
+    const p = plan(o.policy, [...entries.values()], clock.now(), limits(engine, engineReq));
+    for (const id of p.preempt) {
+      engine.preempt(id);
+      entries.get(id)!.state = 'paused';
+      records.get(id)!.preemptions++;
+    }
+    for (const id of p.resume) {
+      engine.resume(id);
+      entries.get(id)!.state = 'running';
+    }
+    if (p.admit.length) {
+      const { out, at, end } = await call(() => engine.admit(p.admit.map((id) => engineReq.get(id)!)));
+      for (const id of p.admit) {
+        entries.get(id)!.state = 'running';
+        Object.assign(records.get(id)!, { admitted: at, firstToken: end });
+      }
+      settle(out, end);
+    }
+    if (engine.running().length) {
+      const { out, end } = await call(() => engine.step());
+      steps++;
+      settle(out, end);
+      if (o.predictor?.remaining) {
+        const rows = [...entries.values()].filter((e) => e.state !== 'waiting');
+        const est = await o.predictor.remaining(rows.map((e) => ({ id: e.id, item: byId.get(e.id)!.item, generated: e.generated, predicted: e.predicted })));
+        if (est.charged) clock.charge(est.seconds);
+        intake.predictorSeconds += est.seconds;
+        rows.forEach((e, i) => (e.remaining = est.remaining[i]));
+      }
+    } else if (!p.admit.length) {
+      // nothing runs and nothing could be admitted: only a later arrival changes that
+      const next = intake.nextArrival();
+      if (next === undefined) throw new Error(`serving loop: ${entries.size} requests wait but none can be admitted (free slots ${engine.freeSlots()}, KV budget ${engine.kvBudget ?? '∞'})`);
+      clock.idleUntil(next);
+    }
+  }
+  return {
+    records: requests.map((r) => records.get(r.id)!),
+    calls,
+    predictorCalls: intake.calls,
+    predictorSeconds: intake.predictorSeconds,
+  };
+}

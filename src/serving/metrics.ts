@@ -1,0 +1,92 @@
+/**
+ * Per-request timeline → the serving metrics of one run. A request's latency runs from its arrival to its last
+ * token, time to first token (TTFT) to its first, queueing delay to the start of its first prefill (or batch);
+ * normalized latency is latency per output token (s/token, the mean over requests, as vLLM and Orca report it).
+ * Throughput is requests and output tokens per second of the whole run (first arrival at 0 to last finish).
+ * The effective token ratio is the paper's: Σ num_output_tokens / Σ length, where a request's length is the
+ * decode steps of the batch that produced its answer + 1 (continuous batching: its own steps + 1, no padding).
+ * Percentiles interpolate linearly between order statistics (numpy's default).
+ */
+
+export interface RequestRecord {
+  id: string;
+  index: number;
+  arrival: number;
+  /** predicted total length (null: the policy needed none) */
+  predicted: number | null;
+  /** start of the request's first prefill (continuous) or first batch (static) */
+  admitted: number;
+  firstToken: number;
+  finish: number;
+  /** upstream's count: the answer re-tokenized with BOS (real engine), the recorded length (simulator) */
+  numOutputTokens: number;
+  /** the paper's length: decode steps of the batch that produced the answer + 1 */
+  length: number;
+  /** ended with EOS within its limit */
+  finished: boolean;
+  preemptions: number;
+}
+
+export interface ServingMetrics {
+  num_requests: number;
+  makespan: number;
+  throughput: number;
+  output_tokens_per_s: number;
+  latency_mean: number;
+  latency_p50: number;
+  latency_p90: number;
+  latency_p99: number;
+  ttft_mean: number;
+  ttft_p99: number;
+  normalized_latency: number;
+  queueing_delay_mean: number;
+  effective_token_ratio: number;
+  preemptions: number;
+  predictor_seconds: number;
+  finished_ratio: number;
+}
+
+/** The q-quantile (0 ≤ q ≤ 1) of xs, linear between order statistics (numpy.percentile's default). */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const h = (s.length - 1) * q;
+  const lo = Math.floor(h);
+  return lo + 1 < s.length ? s[lo] + (h - lo) * (s[lo + 1] - s[lo]) : s[lo];
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+
+/** Answer tokens of a record: upstream's count less its BOS. */
+export const outputTokens = (r: RequestRecord) => Math.max(0, r.numOutputTokens - 1);
+
+export function servingMetrics(records: RequestRecord[], predictorSeconds: number): ServingMetrics {
+  for (const r of records) {
+    if (!(r.finish >= r.firstToken && r.firstToken >= r.admitted && r.admitted >= r.arrival)) {
+      throw new Error(`request ${r.id}: inconsistent timeline (arrival ${r.arrival}, admitted ${r.admitted}, first token ${r.firstToken}, finish ${r.finish})`);
+    }
+  }
+  const latency = records.map((r) => r.finish - r.arrival);
+  const ttft = records.map((r) => r.firstToken - r.arrival);
+  const makespan = records.reduce((m, r) => Math.max(m, r.finish), 0);
+  const tokens = records.reduce((s, r) => s + outputTokens(r), 0);
+  const length = records.reduce((s, r) => s + r.length, 0);
+  return {
+    num_requests: records.length,
+    makespan,
+    throughput: makespan > 0 ? records.length / makespan : 0,
+    output_tokens_per_s: makespan > 0 ? tokens / makespan : 0,
+    latency_mean: mean(latency),
+    latency_p50: quantile(latency, 0.5),
+    latency_p90: quantile(latency, 0.9),
+    latency_p99: quantile(latency, 0.99),
+    ttft_mean: mean(ttft),
+    ttft_p99: quantile(ttft, 0.99),
+    normalized_latency: mean(records.map((r, i) => latency[i] / Math.max(1, outputTokens(r)))),
+    queueing_delay_mean: mean(records.map((r) => r.admitted - r.arrival)),
+    effective_token_ratio: length > 0 ? records.reduce((s, r) => s + r.numOutputTokens, 0) / length : 0,
+    preemptions: records.reduce((s, r) => s + r.preemptions, 0),
+    predictor_seconds: predictorSeconds,
+    finished_ratio: records.length ? records.filter((r) => r.finished).length / records.length : 0,
+  };
+}

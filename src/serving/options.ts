@@ -1,0 +1,73 @@
+/**
+ * One serving configuration — engine, workload, policy, predictor, limits — as one option table (src/options/
+ * spec.ts): the flags of `seqsch serve-bench` and the keys of the `serve` experiment stage both come from it, so
+ * each bound is written once and a bad value is named by its flag (`--rate: expected a number > 0, got -1`) or
+ * its YAML key. The static pipeline's knobs are the benchmark's (src/options/schedule.ts); its batch size is
+ * `max-batch`. Checks across keys live in config.ts. No heavy imports: `seqsch serve-bench --help` loads this.
+ */
+import { defineOptions } from '../options/spec.js';
+import { scheduleOptions } from '../options/schedule.js';
+import { BACKEND_OPTION } from '../commands/common.js';
+import { ARRIVALS, POLICY_NAMES, PREDICTOR_COSTS, PREDICTOR_NAMES } from './names.js';
+
+const { vbs, fcr, cell, seed } = scheduleOptions;
+const s = scheduleOptions;
+
+export const serveOptions = defineOptions({
+  engine: { type: 'choice', choices: ['tfjs', 'sim'] as const, default: 'tfjs', describe: 'tfjs: the real model; sim: recorded lengths + a cost model' },
+  // ---- workload: queries (sampled as the benchmark samples them) and arrivals
+  data: { type: 'string', describe: 'conversations JSON (FastChat format)' },
+  lengths: { type: 'string', describe: "recorded lengths JSON ({id, L_gt, L_t0.0, …}): the simulator's responses, gt/lmax predictors" },
+  'num-data': s['num-data'],
+  seed,
+  arrival: { type: 'choice', choices: ARRIVALS, default: 'offline', describe: 'offline (all at t = 0), poisson, trace' },
+  rate: { type: 'number', gt: 0, describe: 'arrival rate, requests/s (poisson; trace: rescaled to this mean rate)' },
+  load: { type: 'number', gt: 0, describe: "arrival rate as a fraction of the capacity (the engine's offline FCFS throughput at this max batch)" },
+  capacity: { type: 'number', gt: 0, describe: 'requests/s that --load refers to (skips the measurement)' },
+  trace: { type: 'string', describe: 'arrival trace CSV (Azure LLM inference, BurstGPT, or timestamp,prompt_tokens,response_tokens)' },
+  'trace-requests': { type: 'boolean', default: false, describe: "simulator: the requests are the trace's own token counts (no text)" },
+  'arrival-seed': { type: 'number', int: true, min: 0, default: 0, describe: 'Poisson arrivals seed' },
+  // ---- policy and predictor
+  policy: { type: 'choice', choices: POLICY_NAMES, default: 'fcfs', describe: "fcfs | sjf | srpt | ltr | static (the paper's batch pipeline)" },
+  predictor: { type: 'choice', choices: PREDICTOR_NAMES, default: 'none', describe: 'length predictor' },
+  constant: { type: 'number', min: 0, describe: "the constant predictor's length" },
+  predictions: { type: 'string', describe: 'predictions JSON for seqsch / po / proxy ([{id, predicted}] or {seconds, predictions})' },
+  'gt-key': { type: 'string', default: 'L_t0.0', describe: 'recorded length the gt oracle reads' },
+  'predictor-cost': {
+    type: 'choice', choices: PREDICTOR_COSTS, default: 'measured',
+    describe: "how prediction time is charged: measured (wall time, or a file's seconds), perception (the LLM's own prediction under the cost model), free, linear (--predictor-call-s + --predictor-item-s × requests)",
+  },
+  'predictor-call-s': { type: 'number', min: 0, default: 0, describe: 'linear predictor cost: seconds per call' },
+  'predictor-item-s': { type: 'number', min: 0, default: 0, describe: 'linear predictor cost: seconds per request' },
+  'predict-on': { type: 'choice', choices: ['arrival', 'contention'] as const, default: 'contention', describe: 'predict on arrival, or once requests compete for slots' },
+  'preempt-k': { type: 'number', int: true, min: 0, default: 32, describe: 'srpt/ltr: a running request may be preempted while it has generated fewer tokens' },
+  'starvation-steps': { type: 'number', int: true, min: 1, describe: 'decode steps a request may wait before it goes first (default max-length)' },
+  // ---- engine limits
+  'max-batch': { type: 'number', int: true, min: 1, default: 16, describe: "decode slots; the static pipeline's batch size" },
+  'kv-budget': { type: 'number', int: true, min: 1, describe: 'KV tokens admitted requests may reserve (prompt + max new each)' },
+  'paused-rows': { type: 'number', int: true, min: 0, describe: 'cache rows for preempted requests (default max-batch for srpt/ltr, else 0)' },
+  'max-length': s['max-length'],
+  'prefix-cache': { type: 'boolean', default: true, describe: 'compute the prompt prefix every request shares once and copy it into new rows' },
+  // ---- the static pipeline (policy static)
+  vbs: { ...vbs, describe: 'static: variable batch size' },
+  fcr: { ...fcr, describe: 'static: failure collection and recomputation' },
+  'fcr-limit': s['fcr-limit'],
+  'fcr-recompute': s['fcr-recompute'],
+  cell,
+  'vbs-table': s['vbs-table'],
+  'vbs-fallback': s['vbs-fallback'],
+  'tail-min': s['tail-min'],
+  'group-size': s['group-size'],
+  // ---- real engine
+  model: { type: 'string', describe: 'HF LLaMA folder (tfjs engine)' },
+  lora: { type: 'string', describe: 'PEFT adapter of the seqsch length predictor' },
+  temperature: { type: 'number', min: 0, default: 0, describe: 'sampling temperature (0: greedy)' },
+  backend: { ...BACKEND_OPTION, default: 'wasm', describe: 'tfjs backend (the slot KV cache of the tfjs engine needs wasm)' },
+  // ---- simulator
+  'cost-model': { type: 'string', describe: 'simulator: cost model JSON (default: the analytic A100-like model)' },
+  'real-lengths': { type: 'string', default: 'L_t0.0', describe: 'simulator: recorded length that plays the response' },
+  'recorded-max-length': { type: 'number', int: true, min: 1, default: 512, describe: 'simulator: max_length of the recording' },
+  'default-prompt-tokens': { type: 'number', int: true, min: 1, default: 64, describe: 'simulator: prompt tokens of a request without text' },
+  'predict-batch': { type: 'number', int: true, min: 1, default: 128, describe: "perception cost: queries per length-prediction call (upstream's 128)" },
+  'predict-tokens': { type: 'number', int: true, min: 1, default: 8, describe: "perception cost: new tokens per length prediction (upstream's 8)" },
+});

@@ -1,0 +1,11 @@
+/**
+ * Learning to rank (Fu et al. 2024): requests ordered by the predictor's score for their total length — only
+ * the order of the scores matters, so a ranker that never predicts a length in tokens fits — re-ranked at every
+ * step with the running ones, which a better-ranked request may preempt while they have generated fewer than
+ * `k` tokens (KV kept). Unlike srpt it does not subtract what a request has generated: a score is not a length.
+ */
+import { belowK, byKey, type Policy } from './policy.js';
+
+export function ltr(k: number): Policy {
+  return { name: 'ltr', order: (entries) => byKey(entries, (e) => e.predicted), preemptible: belowK(k, 'ltr') };
+}

@@ -1,0 +1,11 @@
+/**
+ * Shortest job first on the predicted total length, non-preemptive: a free slot goes to the waiting request
+ * predicted shortest; a running request always finishes (SSJF, Qiu et al. 2024, with a proxy predictor).
+ */
+import { byKey, type Policy } from './policy.js';
+
+export const sjf: Policy = {
+  name: 'sjf',
+  order: (entries) => byKey(entries, (e) => e.predicted),
+  preemptible: () => false,
+};
