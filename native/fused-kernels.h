@@ -6,12 +6,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <vector>
+#include "pool.h"
 
 namespace seqsch_fused {
 
@@ -197,93 +193,41 @@ inline void attentionAvx2(const Attn& a, int64_t from, int64_t to) { attentionAn
 #endif
 
 /**
- * A few persistent worker threads that help the calling thread through items [0, n). Items are
- * claimed one at a time from a ticket that also carries the call's generation, so the caller never
- * waits for a worker to wake up: a late (descheduled) worker finds nothing left, or a newer
- * generation, and goes back to sleep. The caller waits only for items a worker has already claimed.
- * Created on first use and never destroyed (threads parked on the condition variable at exit).
+ * RMSNorm of rows [r0, r1) of x (rows, d): out = x / √(mean(x²) + eps) · w; with res, x + res first, written to sum.
+ * The mean of squares accumulates in double (d ≤ a few thousand, one rounding at the end).
  */
-class Pool {
- public:
-  using Fn = void (*)(const void* ctx, int64_t item);
-  /** how long an idle worker spins for the next call before it sleeps (µs) */
-  int spinMicros = 500;
+inline void rmsNormRows(const float* x0, const float* res, const float* w, float* out, float* sum, int64_t r0, int64_t r1, int64_t d, float eps) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* x = x0 + r * d;
+    float* o = out + r * d;
+    if (res != nullptr) {
+      const float* y = res + r * d;
+      float* s = sum + r * d;
+      for (int64_t i = 0; i < d; i++) s[i] = x[i] + y[i];
+      x = s;
+    }
+    double ss = 0;
+    for (int64_t i = 0; i < d; i++) ss += (double)x[i] * x[i];
+    const float inv = (float)(1.0 / std::sqrt((double)(float)(ss / d) + eps));
+    for (int64_t i = 0; i < d; i++) o[i] = (x[i] * inv) * w[i];
+  }
+}
 
-  void run(int64_t n, int threads, Fn fn, const void* ctx) {
-    if (threads <= 1 || n <= 1) {
-      for (int64_t i = 0; i < n; i++) fn(ctx, i);
-      return;
-    }
-    std::lock_guard<std::mutex> caller(run_);  // one call at a time (callers from several JS threads queue)
-    uint32_t g;
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      while ((int)workers_.size() < threads - 1) workers_.emplace_back([this] { loop(); });
-      g = gen_.load(std::memory_order_relaxed) + 1;
-      total_ = n;
-      fn_ = fn;
-      ctx_ = ctx;
-      done_.store(0, std::memory_order_relaxed);
-      ticket_.store((uint64_t)g << 32, std::memory_order_release);
-      gen_.store(g, std::memory_order_release);  // last: a spinning worker that sees g finds the call complete
-    }
-    cv_.notify_all();
-    work(g, n, fn, ctx);
-    while (done_.load(std::memory_order_acquire) < n) std::this_thread::yield();
-  }
-
- private:
-  void work(uint32_t g, int64_t n, Fn fn, const void* ctx) {
-    for (;;) {
-      uint64_t t = ticket_.load(std::memory_order_acquire);
-      if ((uint32_t)(t >> 32) != g || (int64_t)(t & 0xffffffffu) >= n) return;
-      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
-      fn(ctx, (int64_t)(t & 0xffffffffu));
-      done_.fetch_add(1, std::memory_order_acq_rel);
-    }
-  }
-  void loop() {
-    uint32_t seen = 0;
-    for (;;) {
-      // Stay hot for a while before sleeping: a decode step calls in every ~10-100 µs (products and the
-      // attention kernel back to back), and a wake-up through the condition variable costs about as much.
-      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spinMicros);
-      while (gen_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) relax();
-      uint32_t g;
-      int64_t n;
-      Fn fn;
-      const void* ctx;
-      {
-        std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [&] { return gen_.load(std::memory_order_relaxed) != seen; });
-        seen = g = gen_.load(std::memory_order_relaxed);
-        n = total_;
-        fn = fn_;
-        ctx = ctx_;
-      }
-      work(g, n, fn, ctx);
-    }
-  }
-  static inline void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-  std::mutex run_;
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::vector<std::thread> workers_;
-  std::atomic<uint64_t> ticket_{0};  // (generation << 32) | next item
-  std::atomic<int64_t> done_{0};
-  std::atomic<uint32_t> gen_{0};
-  int64_t total_ = 0;
-  Fn fn_ = nullptr;
-  const void* ctx_ = nullptr;
-};
-
-inline Pool& pool() {
-  static Pool* p = new Pool();  // never deleted: no destructor races parked threads at exit
-  return *p;
+/**
+ * fn(ctx, r0, r1) over row ranges covering [0, rows), on up to `threads` pool threads when rows·width is big
+ * enough to pay for the hand-off (row-wise ops: the split changes no result).
+ */
+template <typename F>
+inline void forRows(int64_t rows, int64_t width, int threads, const F& fn) {
+  constexpr int64_t minWork = 1 << 15;  // elements; below, one thread
+  const int64_t chunks = threads > 1 && rows * width >= minWork ? (rows < 4 * threads ? rows : 4 * threads) : 1;
+  if (chunks <= 1) return fn(0, rows);
+  struct Ctx { const F* fn; int64_t rows, chunks; };
+  const Ctx ctx{&fn, rows, chunks};
+  pool().run(chunks, threads, [](const void* c, int64_t i) {
+    const Ctx& x = *static_cast<const Ctx*>(c);
+    (*x.fn)(i * x.rows / x.chunks, (i + 1) * x.rows / x.chunks);
+  }, &ctx);
 }
 
 /** Attention over every (row, kv head) pair, on up to `threads` threads when the work is big enough. */

@@ -1,12 +1,13 @@
 /**
  * The small ops of a LLaMA layer, each either one native kernel (src/kernels/fused.ts) or the composite
  * tfjs ops it replaces: RMSNorm (alone or after the residual add), SiLU(gate)·up, and attention of
- * a decode step or a prefill (against an in-place KV cache, or none). `native` comes from nativeInference(): true only for inference (no
+ * a decode step or a prefill (against an in-place KV cache, or none); and, natively only, a whole decoder
+ * layer in one kernel. `native` comes from nativeInference(): true only for inference (no
  * gradient tape, not training) on wasm with the native addon active; everywhere else the composite ops
  * run, exactly as before the native kernels existed. This module holds no weights and no state.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addRmsNormNative, decodeAttentionNative, fusedKernelsActive, rmsNormNative, swigluNative } from '../kernels/fused.js';
+import { addRmsNormNative, decodeAttentionNative, decoderLayerNative, fusedKernelsActive, rmsNormNative, swigluNative, type DecoderLayerWeights } from '../kernels/fused.js';
 import type { KVCache } from './kvcache.js';
 
 /** RMSNorm's epsilon as a number (native) and as the scalar tensor the composite ops use. */
@@ -28,6 +29,21 @@ export function setPrefillFused(on: boolean): boolean {
 /** Whether a prefill (T > 1) may run its attention natively (given nativeInference()). */
 export function prefillFused(): boolean {
   return prefillOn;
+}
+
+/** Runtime switch for the one-kernel decoder layer (measurements compare it with the per-op kernels in one process). */
+let layerOn = true;
+
+/** Switch the one-kernel decoder layer off (per-op native kernels) or on; returns the previous setting. */
+export function setLayerFused(on: boolean): boolean {
+  const was = layerOn;
+  layerOn = on;
+  return was;
+}
+
+/** Whether a native forward may run each decoder layer as one kernel. */
+export function layerFused(): boolean {
+  return layerOn;
 }
 
 /** Whether a forward may use the native kernels: not training, no gradient tape, fused kernels active. */
@@ -83,6 +99,22 @@ export function decodeAttention(cache: KVCache | undefined, layer: number, q: tf
   const out = decodeAttentionNative(
     { q, k, v, cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask },
     { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, qCol: 0, kCol: 0, vCol: 0, scale: 1 / Math.sqrt(s.headDim) },
+  );
+  cache?.commit(layer, T);
+  return out;
+}
+
+/**
+ * Layer `layer` as one native kernel for T new positions per row: x (B·T, d) → x + attention + MLP (B·T, d),
+ * with the attention of decodeAttention() (cache written in place, or scratch without a cache). Bit-identical
+ * to the per-op path of src/model/llama.ts's decoderLayer; ~11 fewer tfjs dispatches per layer.
+ */
+export function decoderLayer(cache: KVCache | undefined, layer: number, x: tf.Tensor2D, w: DecoderLayerWeights, s: DecodeStep, eps: number, T = 1): tf.Tensor2D {
+  const B = x.shape[0] / T;
+  const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
+  const out = decoderLayerNative(
+    x, w, { cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask },
+    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps },
   );
   cache?.commit(layer, T);
   return out;
