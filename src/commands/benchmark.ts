@@ -6,14 +6,9 @@
  */
 import type { CommandModule } from 'yargs';
 import { withBackend, withJson, report } from './common.js';
-import type { BackendChoice } from '../backend.js';
-import { initBackend } from '../backend.js';
-import { loadBenchItems } from '../benchmark/items.js';
-import { benchmarkReal, loadBenchModel } from '../benchmark/real.js';
-import { upstreamBlock } from '../benchmark/report.js';
+import { initBackend, type BackendChoice } from '../backend.js';
 import { withScheduleOptions, scheduleParams, type ScheduleArgs } from './schedule-options.js';
 import { formatFcrLimit } from '../scheduling/schedule.js';
-import { progress } from '../util/progress.js';
 import { writeJson } from '../util/fs.js';
 
 interface Args extends ScheduleArgs {
@@ -39,6 +34,8 @@ export const benchmarkCommand: CommandModule<object, Args> = {
         .option('temperature', { type: 'number', default: 0 }),
     )) as never,
   handler: async (argv) => {
+    const [{ loadBenchItems }, { benchmarkReal, loadBenchModel }, { upstreamBlock }, { progress }] = await Promise.all([
+      import('../benchmark/items.js'), import('../benchmark/real.js'), import('../benchmark/report.js'), import('../util/progress.js')]);
     const info = await initBackend(argv.backend);
     if (argv.strategy === 'gt' && !argv.lengths) throw new Error('--strategy gt needs --lengths (the recorded lengths it predicts)');
     const items = loadBenchItems({ data: argv.data, lengths: argv.lengths, numData: argv['num-data'], seed: argv.seed });

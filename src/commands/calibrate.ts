@@ -5,7 +5,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { withJson, report } from './common.js';
-import { costModelFile, fitCostModel, fittedCostModel, replaySeconds, type TraceBatch } from '../benchmark/calibrate.js';
+import type { TraceBatch } from '../benchmark/calibrate.js';
 import { readJson, writeJson } from '../util/fs.js';
 
 interface Args {
@@ -40,6 +40,7 @@ export const calibrateCommand: CommandModule<object, Args> = {
         .option('default-prompt-tokens', { type: 'number', default: 64, describe: 'prompt width for batches without promptTokens' }),
     ) as never,
   handler: async (argv) => {
+    const { costModelFile, fitCostModel, fittedCostModel, replaySeconds } = await import('../benchmark/calibrate.js');
     const traces = argv.trace.map((p) => ({ path: p, batches: readTrace(p) }));
     const cal = fitCostModel(traces.flatMap((t) => t.batches), argv['default-prompt-tokens']);
     writeJson(argv.out, costModelFile(cal, `fitted by seqsch calibrate on ${traces.map((t) => t.path).join(', ')}`));

@@ -4,7 +4,6 @@
  * src/construct.py). No model is loaded.
  */
 import type { CommandModule } from 'yargs';
-import { runConstruct } from '../perception/pipeline.js';
 import { report, withJson } from './common.js';
 
 interface Args { data: string; lengths: string; out: string; cell: number; json: boolean }
@@ -19,6 +18,7 @@ export const constructCommand: CommandModule<object, Args> = {
       .option('out', { type: 'string', demandOption: true, describe: 'instruction data JSON to write (FastChat format)' })
       .option('cell', { type: 'number', default: 50, describe: 'bucket cell of the target length (tokens)' }) as never,
   handler: async (argv) => {
+    const { runConstruct } = await import('../perception/pipeline.js');
     const s = runConstruct(argv);
     report(argv.json, s, () => `wrote ${s.out}: ${s.examples} examples, mean target ${s.target_mean.toFixed(1)} tokens`);
   },

@@ -1,6 +1,5 @@
 /** `seqsch env`: which backend runs, library versions, and whether a GPU adapter exists. */
 import type { CommandModule } from 'yargs';
-import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { initBackend, findGpuAdapter, gpuDevicePresent } from '../backend.js';
 import { withBackend, withJson, report } from './common.js';
@@ -20,6 +19,7 @@ export const envCommand: CommandModule<object, { backend: string; json: boolean 
   builder: (y) => withJson(withBackend(y)) as never,
   handler: async (argv) => {
     const info = await initBackend(argv.backend as never);
+    const tf = await import('@tensorflow/tfjs-core');
     let gpu: string;
     try {
       if (!info.gpuAdapter && !gpuDevicePresent()) throw new Error('no /dev/nvidia0 or /dev/dri on this machine');

@@ -6,7 +6,6 @@
  */
 import type { CommandModule } from 'yargs';
 import { initBackend, type BackendChoice } from '../backend.js';
-import { PAPER_PERCEPTION, runEval } from '../perception/pipeline.js';
 import type { ModelStrategy } from '../perception/model-predictors.js';
 import { report, withBackend, withJson } from './common.js';
 
@@ -33,6 +32,7 @@ export const evalCommand: CommandModule<object, Args> = {
       .option('max-new-tokens', { type: 'number', describe: 'default 32 (seqsch, upstream eval.py), 16 (po)' })
       .option('out', { type: 'string', describe: 'write per-query predictions [{id, predicted, L_max, answer}]' }) as never,
   handler: async (argv) => {
+    const { PAPER_PERCEPTION, runEval } = await import('../perception/pipeline.js');
     const info = await initBackend(argv.backend);
     const s = await runEval({
       model: argv.model, tokenizer: argv.tokenizer, lora: argv.lora, data: argv.data, lengths: argv.lengths, numData: argv['num-data'],

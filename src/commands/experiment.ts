@@ -7,7 +7,6 @@ import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withJson, report } from './common.js';
-import { runExperiment } from '../experiment/runner.js';
 
 interface Args {
   file: string;
@@ -28,6 +27,7 @@ export const experimentCommand: CommandModule<object, Args> = {
     ) as never,
   handler: async (argv) => {
     const t0 = performance.now();
+    const { runExperiment } = await import('../experiment/runner.js');
     const { dir, experiment, results } = await runExperiment(argv.file, { resultsRoot: argv.results, details: argv.details });
     const seconds = (performance.now() - t0) / 1000;
     report(

@@ -5,7 +5,6 @@
  */
 import type { CommandModule } from 'yargs';
 import { initBackend, type BackendChoice } from '../backend.js';
-import { runLenpred } from '../perception/pipeline.js';
 import { report, withBackend, withJson } from './common.js';
 
 interface Args {
@@ -34,6 +33,7 @@ export const lenpredCommand: CommandModule<object, Args> = {
       if (!Number.isFinite(t) || t < 0) throw new Error(`--temperatures: '${s}' is not a temperature ≥ 0`);
       return t;
     });
+    const { runLenpred } = await import('../perception/pipeline.js');
     const info = await initBackend(argv.backend);
     const s = await runLenpred({
       model: argv.model, tokenizer: argv.tokenizer, data: argv.data, out: argv.out, maxLength: argv['max-length'], temperatures,

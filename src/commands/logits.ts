@@ -5,12 +5,8 @@
  * (cumsum − 1, as HF). Greedy continuation assumes left padding and never stops at EOS.
  */
 import type { CommandModule } from 'yargs';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendChoice } from '../backend.js';
-import { loadLlama } from '../model/checkpoint.js';
-import { LoraAdapter } from '../model/lora.js';
-import { readSafetensors, writeSafetensors, type HostTensor } from '../model/safetensors.js';
-import { generate } from '../generation/generate.js';
+import type { HostTensor } from '../model/safetensors.js';
 import { withBackend, withJson, report } from './common.js';
 
 interface Args {
@@ -35,6 +31,9 @@ export const logitsCommand: CommandModule<object, Args> = {
       .option('greedy', { type: 'number', default: 0, describe: 'also continue each (left-padded) row greedily for N tokens, no EOS stop' }) as never,
   handler: async (argv) => {
     const info = await initBackend(argv.backend);
+    const [tf, { loadLlama }, { LoraAdapter }, { readSafetensors, writeSafetensors }, { generate }] = await Promise.all([
+      import('@tensorflow/tfjs-core'), import('../model/checkpoint.js'), import('../model/lora.js'), import('../model/safetensors.js'),
+      import('../generation/generate.js')]);
     const t0 = performance.now();
     const model = loadLlama(argv.model);
     if (argv.lora) model.setLora(LoraAdapter.load(argv.lora, model.config));

@@ -6,7 +6,6 @@
 import type { CommandModule } from 'yargs';
 import { withJson, report } from './common.js';
 import { DEFAULT_MAX_LENGTH, DEFAULT_SIZES } from '../data/synthetic.js';
-import { writeSyntheticData, SPLITS, REPORT_QUANTILES } from '../data/synthetic/files.js';
 
 interface Args {
   out: string;
@@ -42,6 +41,7 @@ export const makeDataCommand: CommandModule<object, Args> = {
     const version = argv['corpus-version'];
     if (version !== 1 && version !== 2 && version !== 3) throw new Error(`--corpus-version must be 1, 2 or 3, got ${version}`);
     const pretrainWeights = parseWeights(argv['pretrain-weight']);
+    const { writeSyntheticData, SPLITS, REPORT_QUANTILES } = await import('../data/synthetic/files.js');
     const m = writeSyntheticData(argv.out, {
       seed: argv.seed, maxLength: argv['max-length'], train: argv.train, val: argv.val, pretrain: argv.pretrain,
       ...(version !== 1 ? { version } : {}),

@@ -6,12 +6,8 @@
 import type { CommandModule } from 'yargs';
 import { withBackend, withJson, report } from './common.js';
 import { initBackend, type BackendChoice } from '../backend.js';
-import { loadQueries } from '../proxy/data.js';
-import { loadProxyModel } from '../proxy/model.js';
-import { predictLengths } from '../proxy/predict.js';
-import { evaluatePredictions, evaluationTable } from '../proxy/evaluate.js';
 import { writeJson } from '../util/fs.js';
-import { DECODE_RULES, type DecodeRule } from '../proxy/heads.js';
+import { DECODE_RULES, type DecodeRule } from '../proxy/kinds.js';
 
 interface Args {
   model: string;
@@ -44,6 +40,8 @@ export const predictCommand: CommandModule<object, Args> = {
         .option('decode', { choices: DECODE_RULES, describe: 'buckets head: decode rule (default: the one chosen on held-out data)' }),
     )) as never,
   handler: async (argv) => {
+    const [{ loadQueries }, { loadProxyModel }, { predictLengths }, { evaluatePredictions, evaluationTable }] = await Promise.all([
+      import('../proxy/data.js'), import('../proxy/model.js'), import('../proxy/predict.js'), import('../proxy/evaluate.js')]);
     await initBackend(argv.backend);
     const queries = loadQueries(argv.data, { numData: argv['num-data'], sampleSeed: argv['sample-seed'] });
     const model = loadProxyModel(argv.model);

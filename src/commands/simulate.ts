@@ -5,9 +5,6 @@
  */
 import type { CommandModule } from 'yargs';
 import { withJson, report } from './common.js';
-import { loadBenchItems } from '../benchmark/items.js';
-import { simulate } from '../benchmark/simulate.js';
-import { upstreamBlock } from '../benchmark/report.js';
 import { withScheduleOptions, scheduleParams, type ScheduleArgs } from './schedule-options.js';
 import { writeJson } from '../util/fs.js';
 
@@ -35,6 +32,8 @@ export const simulateCommand: CommandModule<object, Args> = {
         .option('fcr-recompute', { choices: ['failed', 'upstream'] as const, default: 'failed' as const }),
     ) as never,
   handler: async (argv) => {
+    const [{ loadBenchItems }, { simulate }, { upstreamBlock }] = await Promise.all([
+      import('../benchmark/items.js'), import('../benchmark/simulate.js'), import('../benchmark/report.js')]);
     const items = loadBenchItems({ data: argv.data, lengths: argv.lengths, numData: argv['num-data'], seed: argv.seed });
     const r = await simulate(items, {
       ...scheduleParams(argv, { fcrRecompute: argv['fcr-recompute'] }),

@@ -4,8 +4,7 @@
  * included) — the L_gt of a `*-length.json`. It does not write files; redirect stdout.
  */
 import type { CommandModule } from 'yargs';
-import { firstTurn, loadConversations, type Role } from '../data/conversation.js';
-import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import type { Role } from '../data/conversation.js';
 import { withJson } from './common.js';
 
 interface Args { data?: string; text?: string; count: boolean; tokenizer: string; role: Role; bos: boolean; json: boolean }
@@ -27,6 +26,7 @@ export const tokenizeCommand: CommandModule<object, Args> = {
       })
       .example('$0 tokenize --data data/alpaca/alpaca-val-10k.json.gz --count', 'L_gt of every answer') as never,
   handler: async (argv) => {
+    const [{ firstTurn, loadConversations }, { loadTokenizer }] = await Promise.all([import('../data/conversation.js'), import('../tokenizer/tokenizer.js')]);
     const tok = await loadTokenizer(argv.tokenizer);
     const items = argv.text !== undefined
       ? [{ id: 'text', value: argv.text }]

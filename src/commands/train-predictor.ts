@@ -6,9 +6,8 @@
 import type { CommandModule } from 'yargs';
 import { withBackend, withJson, report } from './common.js';
 import { initBackend, type BackendChoice } from '../backend.js';
-import { trainPredictor, type TrainPredictorOptions } from '../proxy/train.js';
-import { DECODE_RULES, HEAD_KINDS, type DecodeRule, type HeadKind } from '../proxy/heads.js';
-import { ENCODER_KINDS, type EncoderKind } from '../proxy/model.js';
+import type { TrainPredictorOptions } from '../proxy/train.js';
+import { DECODE_RULES, ENCODER_KINDS, HEAD_KINDS, type DecodeRule, type EncoderKind, type HeadKind } from '../proxy/kinds.js';
 
 interface Args {
   data: string;
@@ -83,6 +82,7 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
       epochs: argv.epochs, batchSize: argv['batch-size'], lr: argv.lr, weightDecay: argv['weight-decay'],
       warmupRatio: argv['warmup-ratio'], holdout: argv.holdout, seed: argv.seed, selectBy: argv['select-by'], numData: argv['num-data'], members: argv.members,
     };
+    const { trainPredictor } = await import('../proxy/train.js');
     const s = await trainPredictor(o);
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     report(argv.json, { out: argv.out, ...s }, () => [

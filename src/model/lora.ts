@@ -15,21 +15,9 @@ import { join } from 'node:path';
 import type { LlamaConfig } from './config.js';
 import { SafetensorsFile, writeSafetensors, type TensorSource } from './safetensors.js';
 import { readJson, writeJson } from '../util/fs.js';
+import { LORA_TARGETS, type LoraConfig, type LoraTarget } from './lora-config.js';
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
-
-export interface LoraConfig {
-  r: number;
-  alpha: number;
-  /** dropout on the adapter's input, applied only in training */
-  dropout: number;
-  targetModules: LoraTarget[];
-  /** rank-stabilised LoRA: scaling = alpha / sqrt(r) */
-  useRslora?: boolean;
-}
-
-export const DEFAULT_LORA: LoraConfig = { r: 8, alpha: 16, dropout: 0.05, targetModules: ['q_proj', 'v_proj'] };
+export { LORA_TARGETS, DEFAULT_LORA, type LoraConfig, type LoraTarget } from './lora-config.js';
 
 /** (in, out) features of a targeted projection. */
 export function loraDims(cfg: LlamaConfig, target: LoraTarget): [number, number] {

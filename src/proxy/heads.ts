@@ -11,11 +11,7 @@
  * It does not know the encoder that produced the outputs (./model.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-export type HeadKind = 'buckets' | 'l1' | 'log-mse';
-export type DecodeRule = 'median' | 'mean' | 'window50' | 'window100';
-export const HEAD_KINDS: HeadKind[] = ['buckets', 'l1', 'log-mse'];
-export const DECODE_RULES: DecodeRule[] = ['median', 'mean', 'window50', 'window100'];
+import { DECODE_RULES, type DecodeRule, type HeadKind } from './kinds.js';
 
 export interface HeadConfig {
   kind: HeadKind;

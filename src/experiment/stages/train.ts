@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { join } from 'node:path';
 import { registerStage } from '../registry.js';
-import { runTrainJob, TRAIN_DEFAULTS, DONE_FILE, type TrainJob } from '../../commands/train.js';
+import { runTrainJob, DONE_FILE, type TrainJob } from '../../training/job.js';
+import { TRAIN_DEFAULTS } from '../../training/defaults.js';
 import { LORA_TARGETS } from '../../model/lora.js';
 import { BACKEND_CHOICES } from '../../backend.js';
 
