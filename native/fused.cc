@@ -10,6 +10,7 @@
 #include <napi.h>
 #include "fused-kernels.h"
 #include "gemm.h"
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -47,7 +48,8 @@ enum LayerParam {
   L_WG, L_WU, L_WD,                         // (d, I) ×2, (I, d)
   L_D, L_I, L_EPS,
   L_THR,                                    // 7 slots: threads of the q, k, v, o, gate, up, down products
-  L_COUNT = L_THR + 7
+  L_LAST_ONLY = L_THR + 7,                  // 1: output only each batch row's last position, (B, d)
+  L_COUNT
 };
 constexpr int F_COUNT = 64;
 static_assert((int)A_COUNT <= (int)L_X && (int)L_COUNT <= F_COUNT, "parameter block too small");
@@ -251,6 +253,32 @@ struct Scratch {
   static constexpr size_t kKeepFloats = 8u << 20;  // 32 MB
 } layerScratch;
 
+// Where the layer kernel's time goes, summed over calls (layerProfile() reads and resets it): the elementwise
+// phases (norms, residual adds), the q/k/v products, attention, o, gate/up, SiLU·up, down.
+enum Phase { PH_NORM = 0, PH_QKV, PH_ATTN, PH_O, PH_GATE_UP, PH_SWIGLU, PH_DOWN, PH_COUNT };
+const char* const kPhaseNames[PH_COUNT] = {"norms+adds", "q/k/v", "attention", "o", "gate/up", "SiLU·up", "down"};
+double phaseSeconds[PH_COUNT] = {};
+double layerCalls = 0;
+
+struct LayerClock {
+  std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
+  LayerClock() { layerCalls++; }
+  void lap(Phase ph) {
+    const auto now = std::chrono::steady_clock::now();
+    phaseSeconds[ph] += std::chrono::duration<double>(now - t).count();
+    t = now;
+  }
+};
+
+Napi::Value LayerProfile(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  for (int i = 0; i < PH_COUNT; i++) o.Set(kPhaseNames[i], Napi::Number::New(info.Env(), phaseSeconds[i]));
+  o.Set("calls", Napi::Number::New(info.Env(), layerCalls));
+  for (double& x : phaseSeconds) x = 0;
+  layerCalls = 0;
+  return o;
+}
+
 /**
  * One pre-norm LLaMA decoder layer for T new positions per batch row, x (N = B·T, d) → out (N, d):
  *   h = RMSNorm(x)·w_in;  q, k, v = h·Wq, h·Wk, h·Wv;  a = attention (rotary, cache write, mask, softmax, ·V);
@@ -258,6 +286,10 @@ struct Scratch {
  * Each step is the code the separate kernels run (the same products with the same thread counts, which JS
  * passes per product), so the output is bit-identical to the per-op path; what it saves is ~11 tfjs dispatches
  * and their heap tensors per layer. Weights are (in, out) row-major as src/model/llama.ts holds them.
+ * lastOnly (a prefill's last layer when only the last position's logits are wanted, as llama.cpp does): keys and
+ * values of all T positions go to the cache, the rest — q, attention, o, the MLP — runs for each batch row's last
+ * position only, and out is (B, d). Those B rows equal the full layer's up to float rounding (products over B
+ * instead of B·T rows are blocked differently); the cache rows are bit-identical.
  */
 void DecoderLayer(const Napi::CallbackInfo& info) {
   uint8_t* heap;
@@ -268,20 +300,24 @@ void DecoderLayer(const Napi::CallbackInfo& info) {
   bool cacheGiven;
   if (!readAttention(info, "decoderLayer", p, heap, bytes, a, &cacheGiven)) return;
   const int64_t d = (int64_t)p[L_D], I = (int64_t)p[L_I], N = a.B * a.T, qW = a.nH * a.hd, kvW = a.nKv * a.hd;
+  // lastOnly: keys/values of every position (the cache needs them), the rest of the layer for each row's last only
+  const bool lastOnly = p[L_LAST_ONLY] != 0 && a.T > 1;
+  const int64_t M = lastOnly ? a.B : N;  // rows of q, attention, o and the MLP; of the output
   const int64_t xo = (int64_t)p[L_X], oo = (int64_t)p[L_OUT], wIn = (int64_t)p[L_W_IN], wPost = (int64_t)p[L_W_POST];
   const int64_t wq = (int64_t)p[L_WQ], wk = (int64_t)p[L_WK], wv = (int64_t)p[L_WV], wo = (int64_t)p[L_WO];
   const int64_t wg = (int64_t)p[L_WG], wu = (int64_t)p[L_WU], wd = (int64_t)p[L_WD];
-  if (d < 1 || I < 1 || !inHeap(xo, N * d, bytes) || !inHeap(oo, N * d, bytes) || !inHeap(wIn, d, bytes) || !inHeap(wPost, d, bytes) ||
-      !inHeap(wq, d * qW, bytes) || !inHeap(wk, d * kvW, bytes) || !inHeap(wv, d * kvW, bytes) || !inHeap(wo, qW * d, bytes) ||
-      !inHeap(wg, d * I, bytes) || !inHeap(wu, d * I, bytes) || !inHeap(wd, I * d, bytes)) {
+  if (d < 1 || I < 1 || (lastOnly && !cacheGiven) || !inHeap(xo, N * d, bytes) || !inHeap(oo, M * d, bytes) || !inHeap(wIn, d, bytes) ||
+      !inHeap(wPost, d, bytes) || !inHeap(wq, d * qW, bytes) || !inHeap(wk, d * kvW, bytes) || !inHeap(wv, d * kvW, bytes) ||
+      !inHeap(wo, qW * d, bytes) || !inHeap(wg, d * I, bytes) || !inHeap(wu, d * I, bytes) || !inHeap(wd, I * d, bytes)) {
     return rangeError(info, "decoderLayer");
   }
   const auto F = [&](int64_t off) { return reinterpret_cast<float*>(heap + off); };
   const float eps = (float)p[L_EPS];
   const int rowThreads = (int)p[A_THREADS];
   // scratch: h (N, d) | q (N, qW) | k, v (N, kvW) | att (N, qW) | o (N, d) | g, u (N, I) | caches when none is given
+  // | lastOnly: the last rows of x (B, d) and their position ids (B)
   const int64_t cacheFloats = cacheGiven ? 0 : 2 * a.B * a.nKv * a.T * a.hd;
-  const size_t need = (size_t)(N * (2 * d + 2 * qW + 2 * kvW + 2 * I) + cacheFloats);
+  const size_t need = (size_t)(N * (2 * d + 2 * qW + 2 * kvW + 2 * I) + cacheFloats + (lastOnly ? a.B * (d + 1) : 0));
   float* h = layerScratch.get(need);
   float* q = h + N * d;
   float* k = q + N * qW;
@@ -290,42 +326,78 @@ void DecoderLayer(const Napi::CallbackInfo& info) {
   float* o = att + N * qW;
   float* g = o + N * d;
   float* u = g + N * I;
+  float* tail = u + N * I;
   if (!cacheGiven) {
-    a.kc = u + N * I;
+    a.kc = tail;
     a.vc = a.kc + a.B * a.nKv * a.T * a.hd;
     a.cap = a.T;
+    tail = a.vc + a.B * a.nKv * a.T * a.hd;
   }
   const float* x = F(xo);
   float* out = F(oo);
   using seqsch_gemm::Gemm;
-  // (N, K)·(K, cols) with the thread count JS chose for it (slot L_THR + index)
-  const auto mm = [&](const float* A, int64_t K, int64_t woff, int64_t cols, float* C, int which) {
-    seqsch_gemm::product(Gemm{false, false, N, cols, K, A, F(woff), C, (int)K, (int)cols, (int)cols}, (int)p[L_THR + which]);
+  // (rows, K)·(K, cols) with the thread count JS chose for it (slot L_THR + index)
+  const auto mm = [&](int64_t rows, const float* A, int64_t K, int64_t woff, int64_t cols, float* C, int which) {
+    seqsch_gemm::product(Gemm{false, false, rows, cols, K, A, F(woff), C, (int)K, (int)cols, (int)cols}, (int)p[L_THR + which]);
   };
+  LayerClock clock;
 
   // ---- self-attention
   forRows(N, d, rowThreads, [&](int64_t r0, int64_t r1) { rmsNormRows(x, nullptr, F(wIn), h, nullptr, r0, r1, d, eps); });
-  mm(h, d, wq, qW, q, 0);
-  mm(h, d, wk, kvW, k, 1);
-  mm(h, d, wv, kvW, v, 2);
-  a.q = q, a.k = k, a.v = v, a.out = att;
+  clock.lap(PH_NORM);
+  mm(N, h, d, wk, kvW, k, 1);
+  mm(N, h, d, wv, kvW, v, 2);
+  a.k = k, a.v = v, a.out = att;
   a.qStride = qW, a.kStride = kvW, a.vStride = kvW;
-  attention(a, rowThreads);
-  mm(att, qW, wo, d, o, 3);
+  if (!lastOnly) {
+    mm(N, h, d, wq, qW, q, 0);
+    a.q = q;
+    clock.lap(PH_QKV);
+    attention(a, rowThreads);
+  } else {
+    // the last row of each batch row: its normed input and its query; positions 0 … T − 2 only go to the cache
+    float* xl = tail;
+    int32_t* posl = reinterpret_cast<int32_t*>(xl + a.B * d);
+    for (int64_t b = 0; b < a.B; b++) {
+      std::memcpy(xl + b * d, x + (b * a.T + a.T - 1) * d, sizeof(float) * d);
+      std::memcpy(o + b * d, h + (b * a.T + a.T - 1) * d, sizeof(float) * d);
+      posl[b] = a.pos[(a.posB == 1 ? 0 : b) * a.T + a.T - 1];
+    }
+    mm(a.B, o, d, wq, qW, q, 0);
+    clock.lap(PH_QKV);
+    cacheWrite(a, a.T - 1);
+    Attn last = a;  // one new position per row, after past + T − 1 cached ones
+    last.T = 1;
+    last.past = a.past + a.T - 1;
+    last.q = q;
+    last.k = k + (a.T - 1) * kvW, last.v = v + (a.T - 1) * kvW;
+    last.kStride = a.T * kvW, last.vStride = a.T * kvW;
+    last.pos = posl, last.posB = a.B;
+    attention(last, rowThreads);
+    x = xl;
+  }
+  clock.lap(PH_ATTN);
+  mm(M, att, qW, wo, d, o, 3);
+  clock.lap(PH_O);
   // x1 = x + o goes to `out`, its norm to h
-  forRows(N, d, rowThreads, [&](int64_t r0, int64_t r1) { rmsNormRows(x, o, F(wPost), h, out, r0, r1, d, eps); });
+  forRows(M, d, rowThreads, [&](int64_t r0, int64_t r1) { rmsNormRows(x, o, F(wPost), h, out, r0, r1, d, eps); });
+  clock.lap(PH_NORM);
 
   // ---- SwiGLU MLP; the activation overwrites the gate
-  mm(h, d, wg, I, g, 4);
-  mm(h, d, wu, I, u, 5);
-  forRows(N, I, rowThreads, [&](int64_t r0, int64_t r1) {
+  mm(M, h, d, wg, I, g, 4);
+  mm(M, h, d, wu, I, u, 5);
+  clock.lap(PH_GATE_UP);
+  forRows(M, I, rowThreads, [&](int64_t r0, int64_t r1) {
     if (hasAvx2) swigluAvx2(g + r0 * I, I, u + r0 * I, I, g + r0 * I, r1 - r0, I);
     else swigluDefault(g + r0 * I, I, u + r0 * I, I, g + r0 * I, r1 - r0, I);
   });
-  mm(g, I, wd, d, o, 6);
-  forRows(N, d, rowThreads, [&](int64_t r0, int64_t r1) {
+  clock.lap(PH_SWIGLU);
+  mm(M, g, I, wd, d, o, 6);
+  clock.lap(PH_DOWN);
+  forRows(M, d, rowThreads, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0 * d; i < r1 * d; i++) out[i] = out[i] + o[i];
   });
+  clock.lap(PH_NORM);
 }
 
 }  // namespace
@@ -337,6 +409,7 @@ void RegisterFused(Napi::Env env, Napi::Object exports) {
   exports.Set("swiglu", Napi::Function::New(env, SwiGLU));
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention));
   exports.Set("decoderLayer", Napi::Function::New(env, DecoderLayer));
+  exports.Set("layerProfile", Napi::Function::New(env, LayerProfile));
   exports.Set("gatherRows", Napi::Function::New(env, GatherRows));
   exports.Set("fusedParamCount", Napi::Number::New(env, F_COUNT));
   exports.Set("fusedIsa", Napi::String::New(env, hasAvx2 ? "avx2+fma" : "baseline"));

@@ -257,13 +257,13 @@ def main():
 
 
 def time_points(model, spec):
-    """Seconds of each timed point (the same points and prompts as bench/peer/ours.ts), `reps` runs each after a warm-up."""
+    """Seconds of each timed point (the same points and prompts as bench/peer/ours.ts), `reps` runs each after a warm-up run."""
     V = model.c['V']
     prompts = lambda B, T, ragged=False: [[3 + ((r * 131 + t * 17) % (V - 3)) for t in range(T - (r % 17 if ragged else 0))] for r in range(B)]
     res = {'decode': {}, 'prefill': None}
     for B in spec['batches']:
         ps = prompts(B, spec['promptLen'])
-        generate(model, ps, 8)  # warm-up
+        generate(model, ps, spec['newTokens'])  # warm-up: the same run (allocator and caches settled)
         ts = []
         for _ in range(spec['reps']):
             t0 = time.perf_counter()

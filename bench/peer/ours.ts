@@ -46,11 +46,11 @@ async function check(model: Llama, spec: CheckSpec, out: string): Promise<void> 
   logits.dispose();
 }
 
-/** Seconds of `spec.reps` runs of each point after one warm-up. */
+/** Seconds of `spec.reps` runs of each point after one warm-up run of the same size. */
 async function time(model: Llama, spec: TimeSpec): Promise<TimeResult> {
   const V = model.config.vocabSize;
   const run = async (prompts: number[][], n: number) => {
-    await greedy(model, prompts, Math.min(n, 8)); // warm-up: kernels, heap growth
+    await greedy(model, prompts, n); // warm-up, the same run: kernels compiled, heap grown, caches hot
     const ts: number[] = [];
     for (let i = 0; i < spec.reps; i++) {
       const t0 = performance.now();

@@ -22,6 +22,8 @@ interface FusedAddon {
   swiglu(heap: ArrayBuffer): void;
   decodeAttention(heap: ArrayBuffer): void;
   decoderLayer(heap: ArrayBuffer): void;
+  /** seconds per phase of the layer kernel since the last call, and the number of calls; resets */
+  layerProfile(): Record<string, number>;
   fusedParamCount: number;
   fusedIsa: string;
 }
@@ -33,7 +35,7 @@ const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, 
   A_COS = 10, A_SIN = 11, A_ROPE_ROWS = 12, A_POS = 13, A_POS_B = 14, A_KCACHE = 15, A_VCACHE = 16, A_CAP = 17, A_PAST = 18,
   A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24, A_T = 25;
 const L_X = 32, L_OUT = 33, L_W_IN = 34, L_W_POST = 35, L_WQ = 36, L_WK = 37, L_WV = 38, L_WO = 39, L_WG = 40, L_WU = 41, L_WD = 42,
-  L_D = 43, L_I = 44, L_EPS = 45, L_THR = 46;
+  L_D = 43, L_I = 44, L_EPS = 45, L_THR = 46, L_LAST_ONLY = 53;
 
 export const RMS_NORM = 'SeqschRmsNorm';
 export const SWIGLU = 'SeqschSwiGLU';
@@ -77,6 +79,11 @@ export function fusedKernelsActive(): boolean {
     register();
   }
   return true;
+}
+
+/** Seconds per phase (norms, q/k/v, attention, o, gate/up, SiLU·up, down) of the layer kernel since the last call; resets. */
+export function layerProfile(): Record<string, number> | undefined {
+  return fusedKernelsActive() ? addon!.layerProfile() : undefined;
 }
 
 /** The instruction set the addon's attention/SwiGLU loops run with ("avx2+fma" or "baseline"), if loaded. */
@@ -250,6 +257,11 @@ function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.Tenso
 export interface DecoderLayerAttrs extends AttentionAttrs {
   /** RMSNorm's epsilon */
   eps: number;
+  /**
+   * T > 1 only: write every position's keys/values to the cache (required) but compute the rest of the layer for
+   * each batch row's last position only; the output is then (B, d). For a prefill's last layer.
+   */
+  lastOnly?: boolean;
 }
 
 /** The inputs of one decoder layer: its weights as src/model/llama.ts holds them, (in, out). */
@@ -287,7 +299,10 @@ function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   ];
   requireFloat(DECODER_LAYER, ['x', x], ...expect.map(([name]) => [name, w[name]] as [string, tf.TensorInfo]));
   for (const [name, shape] of expect) if (w[name].shape.join() !== shape.join()) throw bad(`${name} has shape [${w[name].shape}], expected [${shape}]`);
-  const out = be.makeOutput([N, d], 'float32');
+  const lastOnly = (a.lastOnly ?? false) && T > 1;
+  if (lastOnly && !inputs.kCache) throw bad('lastOnly needs a cache (the other positions would be lost)');
+  const M = lastOnly ? N / T : N; // rows of q, attention, o, the MLP and the output
+  const out = be.makeOutput([M, d], 'float32');
   attentionSlots(DECODER_LAYER, be, inputs as unknown as AttentionInfos, a, N / T, T);
   const p = params;
   p[L_X] = offsetOf(be, x);
@@ -305,9 +320,10 @@ function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   p[L_I] = I;
   p[L_EPS] = a.eps;
   const max = blasStatus().maxThreads ?? 1;
-  // (K, cols) of the q, k, v, o, gate, up, down products, each (N, K)·(K, cols)
-  const products = [[d, nH * hd], [d, nKv * hd], [d, nKv * hd], [nH * hd, d], [d, I], [d, I], [I, d]];
-  products.forEach(([K, cols], i) => (p[L_THR + i] = threadsFor(N, cols, K, max)));
+  // (rows, K, cols) of the q, k, v, o, gate, up, down products, each (rows, K)·(K, cols)
+  const products = [[M, d, nH * hd], [N, d, nKv * hd], [N, d, nKv * hd], [M, nH * hd, d], [M, d, I], [M, d, I], [M, I, d]];
+  products.forEach(([rows, K, cols], i) => (p[L_THR + i] = threadsFor(rows, cols, K, max)));
+  p[L_LAST_ONLY] = lastOnly ? 1 : 0;
   addon!.decoderLayer(heapOf(be));
   return out;
 }
@@ -362,8 +378,9 @@ export function decodeAttentionNative(inputs: DecodeAttentionInputs, attrs: Deco
 }
 
 /**
- * One whole decoder layer for T new positions per row (attrs.T, default 1): x (B·T, d) → (B·T, d), writing the
- * layer's rotated keys and values into the caches (in place) when given. Bit-identical to the per-op kernels.
+ * One whole decoder layer for T new positions per row (attrs.T, default 1): x (B·T, d) → (B·T, d) — (B, d) with
+ * attrs.lastOnly — writing the layer's rotated keys and values into the caches (in place) when given.
+ * Bit-identical to the per-op kernels (lastOnly: up to float rounding of the B rows it keeps).
  */
 export function decoderLayerNative(x: tf.Tensor2D, w: DecoderLayerWeights, att: Omit<DecodeAttentionInputs, 'q' | 'k' | 'v'>, attrs: DecoderLayerAttrs): tf.Tensor2D {
   return run(DECODER_LAYER, { x, ...w, ...att } as Record<string, tf.Tensor | undefined>, attrs) as tf.Tensor2D;

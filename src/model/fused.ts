@@ -46,6 +46,16 @@ export function layerFused(): boolean {
   return layerOn;
 }
 
+/** Runtime switch: a lastOnly prefill's last layer computes only each row's last position (default on). */
+let lastRowsOn = true;
+
+/** Switch the last-rows-only last layer off (every row computed, then the last ones taken) or on; returns the previous setting. */
+export function setLastRowsOnly(on: boolean): boolean {
+  const was = lastRowsOn;
+  lastRowsOn = on;
+  return was;
+}
+
 /** Whether a forward may use the native kernels: not training, no gradient tape, fused kernels active. */
 export function nativeInference(training: boolean): boolean {
   return !training && tf.engine().state.gradientDepth === 0 && fusedKernelsActive();
@@ -107,14 +117,15 @@ export function decodeAttention(cache: KVCache | undefined, layer: number, q: tf
 /**
  * Layer `layer` as one native kernel for T new positions per row: x (B·T, d) → x + attention + MLP (B·T, d),
  * with the attention of decodeAttention() (cache written in place, or scratch without a cache). Bit-identical
- * to the per-op path of src/model/llama.ts's decoderLayer; ~11 fewer tfjs dispatches per layer.
+ * to the per-op path of src/model/llama.ts's decoderLayer; ~11 fewer tfjs dispatches per layer. lastOnly (with a
+ * cache): every position's keys/values are cached, the output is each row's last position only, (B, d).
  */
-export function decoderLayer(cache: KVCache | undefined, layer: number, x: tf.Tensor2D, w: DecoderLayerWeights, s: DecodeStep, eps: number, T = 1): tf.Tensor2D {
+export function decoderLayer(cache: KVCache | undefined, layer: number, x: tf.Tensor2D, w: DecoderLayerWeights, s: DecodeStep, eps: number, T = 1, lastOnly = false): tf.Tensor2D {
   const B = x.shape[0] / T;
   const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
   const out = decoderLayerNative(
     x, w, { cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask },
-    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps },
+    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps, lastOnly: lastOnly && lastRowsOn && !!cache },
   );
   cache?.commit(layer, T);
   return out;

@@ -63,6 +63,8 @@ interface ForwardContext {
   bias: tf.Tensor | null;
   /** set instead for native attention: a decode step (T = 1) against an in-place cache, or a prefill (T > 1) */
   decode?: DecodeStep;
+  /** only the last position's logits are wanted (T > 1): the native last layer may compute only those rows */
+  lastOnly: boolean;
 }
 
 /** Additive mask value: large enough to zero a softmax weight, finite so a fully padded row gives no NaN. */
@@ -171,7 +173,7 @@ export class Llama {
     const native = nativeInference(training);
     return tf.tidy(() => {
       const [pos, posB] = this.positions(B, T, past, mask, opts.positionIds); // (posB·T) int32
-      const f: ForwardContext = { B, T, cache, training, native, bias: null };
+      const f: ForwardContext = { B, T, cache, training, native, bias: null, lastOnly };
       if (native && (T === 1 ? cache?.inPlace : prefillFused() && (!cache || cache.inPlace))) {
         // ---- decode step or prefill in native kernels: rotary tables + position ids and the raw mask go to the kernel
         const { numHeads, numKvHeads } = this.config;
@@ -190,7 +192,7 @@ export class Llama {
       // ---- final norm and LM head; with lastOnly the rows b·T + T − 1 first (left padding: the last column is
       // real), a row copy where slicing (B, T, d) took 20 ms in a 128 × 80 prefill, and the norm of B rows only
       const Tout = lastOnly ? 1 : T;
-      if (lastOnly) x = tf.gather(x, tf.range(T - 1, B * T, T, 'int32')); // (B, d)
+      if (lastOnly && x.shape[0] === B * T) x = tf.gather(x, tf.range(T - 1, B * T, T, 'int32')); // (B, d), unless the last layer kept only those
       x = rmsNorm(x, this.norm, this.eps, native); // (B·Tout, d)
       const logits = this.lmHead(x, training); // (B·Tout, V)
       return tf.reshape(logits, [B, Tout, V]) as tf.Tensor3D;
@@ -218,7 +220,7 @@ export class Llama {
         inputNorm: L.inputNorm, postNorm: L.postNorm, q_proj: W('q_proj'), k_proj: W('k_proj'), v_proj: W('v_proj'), o_proj: W('o_proj'),
         gate_proj: W('gate_proj'), up_proj: W('up_proj'), down_proj: W('down_proj'),
       };
-      return decoderLayerFused(f.cache, l, x, w, f.decode, this.eps.value, f.T);
+      return decoderLayerFused(f.cache, l, x, w, f.decode, this.eps.value, f.T, f.lastOnly && l === this.layers.length - 1);
     }
 
     // ---- self-attention

@@ -208,7 +208,7 @@ describe('Llama forward', () => {
         tf.tidy(() => {
           const idsT = tf.tensor2d(ids, [B, T], 'int32'), m = tf.tensor2d(mask, [B, T], 'int32');
           out.push(...model.forward(idsT, { attentionMask: m }).dataSync());
-          out.push(...model.forward(tf.slice(idsT, [0, 0], [B, 6]), { attentionMask: tf.slice(m, [0, 0], [B, 6]), cache, lastOnly: true }).dataSync());
+          out.push(...model.forward(tf.slice(idsT, [0, 0], [B, 6]), { attentionMask: tf.slice(m, [0, 0], [B, 6]), cache }).dataSync());
           for (let t = 6; t < T; t++) {
             out.push(...model.forward(tf.slice(idsT, [0, t], [B, 1]), { attentionMask: tf.slice(m, [0, 0], [B, t + 1]), cache }).dataSync());
           }
@@ -243,6 +243,37 @@ describe('Llama forward', () => {
     const ref = tf.tidy(() => tf.slice(full, [0, T - 1, 0], [B, 1, cfg.vocabSize]));
     expect(relError(last.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
     tf.dispose([full, last, ref]);
+    model.dispose();
+  });
+
+  test('lastOnly into a cache (the native last layer computes only the last rows): same logits, same cache, same next steps', () => {
+    // with the native kernels the last layer runs q, attention, o and the MLP for B rows instead of B·T; keys and
+    // values of every position still go to the cache. Against the full layer: logits within float rounding
+    // (products over fewer rows are blocked differently; ~1e-7 measured), the cache and the next step bit for bit
+    const cfg = tinyConfig({ numKvHeads: 2, hiddenSize: 64, intermediateSize: 160 });
+    const model = Llama.random(cfg, 'last-cache');
+    const { ids, mask, T, B } = batch([7, 4, 6], cfg.vocabSize, 11);
+    const run = (lastOnly: boolean) => {
+      const cache = new KVCache(cfg.numLayers, { capacity: T + 2 });
+      try {
+        return tf.tidy(() => {
+          const m = tf.tensor2d(mask, [B, T], 'int32');
+          const pre = model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: m, cache, lastOnly });
+          const last = lastOnly ? pre : tf.slice(pre, [0, T - 1, 0], [B, 1, cfg.vocabSize]);
+          const m2 = tf.concat([m, tf.ones([B, 1], 'int32')], 1) as tf.Tensor2D;
+          const step = model.forward(tf.tensor2d([5, 6, 7], [B, 1], 'int32'), { attentionMask: m2, cache });
+          const k = cache.filled(cfg.numLayers - 1)[0];
+          return [last.dataSync(), step.dataSync(), k.dataSync()] as Float32Array[];
+        });
+      } finally {
+        cache.dispose();
+      }
+    };
+    const [lastA, stepA, kA] = run(true);
+    const [lastB, stepB, kB] = run(false);
+    expect(relError(lastA, lastB)).toBeLessThan(1e-6);
+    expect(Array.from(kA)).toEqual(Array.from(kB));
+    expect(Array.from(stepA)).toEqual(Array.from(stepB));
     model.dispose();
   });
 
