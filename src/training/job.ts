@@ -1,11 +1,19 @@
 /**
  * One training job as `seqsch train` and the `train` experiment stage run it: load (or randomly initialise) the
  * model and tokenizer, fine-tune (src/training/finetune.ts) and write OUT/train_done.json with a hash of the
- * inputs and the configuration; with `skipIfDone` a matching record is returned without training.
+ * inputs and the configuration and the sha256 of every result file; with `skipIfDone` a matching record whose
+ * files are unchanged is returned without training.
+ *
+ * A finished OUT is never modified in place. A run whose OUT holds no finished result trains in OUT itself
+ * (a killed run resumes from its checkpoints there; nothing in it looks finished). A run whose OUT holds a
+ * finished result (other options, changed files, or no --skip-if-done) trains beside it in `OUT.next-<hash>/`
+ * (where a killed run resumes) and, once that holds its own train_done.json, swaps it in: OUT → `OUT.prev`,
+ * `OUT.next-<hash>` → OUT, `OUT.prev` removed. A kill between the two renames is finished by the next job on
+ * OUT (`settleSwap`). So at any instant OUT is either the old finished result or the new one.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { initBackend, type BackendChoice } from '../backend.js';
 import { loadConversations, type Conversation } from '../data/conversation.js';
 import { ensureSyntheticData } from '../data/synthetic/files.js';
@@ -16,7 +24,10 @@ import type { LoraTarget } from '../model/lora-config.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
 import { buildIdMap, remapTokenizer } from '../tokenizer/idmap.js';
 import { finetune, idMapTexts, writeFinetuneSummary, type FinetuneMode, type FinetuneOptions } from './finetune.js';
+import { removeCheckpoints } from './checkpoint.js';
 import { readJson, writeJson } from '../util/fs.js';
+import type { StageConfigOf } from '../options/spec.js';
+import type { trainOptions } from '../commands/train.js';
 
 export const DONE_FILE = 'train_done.json';
 
@@ -52,6 +63,20 @@ export interface TrainJob
   backend: BackendChoice;
 }
 
+/** A `train` config: the stage's keys, or the command's flags through stageConfigOf. */
+export type TrainConfig = StageConfigOf<typeof trainOptions>;
+
+export function trainJobOf(c: TrainConfig): TrainJob {
+  return {
+    model: c.model, initConfig: c.init_config, initSeed: c.init_seed, tokenizer: c.tokenizer, idmapFrom: c.idmap_from,
+    data: c.data, skipData: c.skip_data, numData: c.num_data, synthetic: c.synthetic, out: c.out, mode: c.mode,
+    loraR: c.lora_r, loraAlpha: c.lora_alpha, loraDropout: c.lora_dropout, loraTargets: c.lora_targets,
+    epochs: c.epochs, batchSize: c.batch_size, gradAccum: c.grad_accum, lr: c.lr, weightDecay: c.weight_decay,
+    warmupRatio: c.warmup_ratio, maxLength: c.max_length, seed: c.seed, saveEvery: c.save_every,
+    packLength: c.pack_length, maxGradNorm: c.max_grad_norm, backend: c.backend,
+  };
+}
+
 export interface TrainJobResult {
   skipped: boolean;
   hash: string;
@@ -85,14 +110,74 @@ export function trainJobHash(job: TrainJob): { hash: string; inputs: Record<stri
   return { hash, inputs };
 }
 
-/** The record of a finished job in `out`, when its hash is `hash` and its result files are all there. */
-export function finishedJob(out: string, hash: string): Record<string, unknown> | null {
+/** sha256 of each result file (log.csv left out: it is a record of the run, not part of the result). */
+export function resultDigests(out: string, files: string[]): Record<string, string> {
+  return Object.fromEntries(files.filter((f) => f !== 'log.csv').map((f) => [f, sha256File(join(out, f))]));
+}
+
+/**
+ * The record of a finished job in `out` when its hash is `hash` and every result file still has the sha256
+ * recorded in train_done.json; otherwise null and, in `why`, the reason (for the log line of a rerun).
+ */
+export function finishedJob(out: string, hash: string, why: string[] = []): Record<string, unknown> | null {
   const file = join(out, DONE_FILE);
   if (!existsSync(file)) return null;
-  const done = readJson<{ hash?: string; summary?: { files?: string[] } }>(file);
-  if (done.hash !== hash) return null;
-  if (!(done.summary?.files ?? []).every((f) => existsSync(join(out, f)))) return null;
+  const done = readJson<{ hash?: string; outputs?: Record<string, string>; summary?: { files?: string[] } }>(file);
+  if (done.hash !== hash) {
+    why.push(`${file} is of other inputs or options`);
+    return null;
+  }
+  const files = (done.summary?.files ?? []).filter((f) => f !== 'log.csv');
+  if (!done.outputs) {
+    why.push(`${file} records no hashes of its result files (written before they were kept), so they cannot be checked`);
+    return null;
+  }
+  for (const f of files) {
+    const path = join(out, f);
+    if (!existsSync(path)) {
+      why.push(`${path} is missing`);
+      return null;
+    }
+    if (sha256File(path) !== done.outputs[f]) {
+      why.push(`${path} changed since ${file} was written`);
+      return null;
+    }
+  }
   return done as Record<string, unknown>;
+}
+
+/** The folder a job on `out` trains in when `out` holds a finished result it will replace. */
+export const stagingDir = (out: string, hash: string) => `${out.replace(/\/+$/, '')}.next-${hash.slice(0, 12)}`;
+const prevDir = (out: string) => `${out.replace(/\/+$/, '')}.prev`;
+
+/** Staging folders beside `out` (any hash). */
+function stagingDirs(out: string): string[] {
+  const parent = dirname(out);
+  const prefix = `${basename(out)}.next-`;
+  return existsSync(parent) ? readdirSync(parent).filter((n) => n.startsWith(prefix)).map((n) => join(parent, n)) : [];
+}
+
+/** Replace `out` by the finished `staged` folder: out → out.prev, staged → out, out.prev removed; then drop other staging folders. */
+export function swapIn(out: string, staged: string): void {
+  const prev = prevDir(out);
+  rmSync(prev, { recursive: true, force: true });
+  if (existsSync(out)) renameSync(out, prev);
+  renameSync(staged, out);
+  rmSync(prev, { recursive: true, force: true });
+  for (const d of stagingDirs(out)) rmSync(d, { recursive: true, force: true }); // attempts to replace the result just replaced
+}
+
+/** Finish a swap that a kill interrupted (out missing, out.prev present) or clear its leftover out.prev. */
+export function settleSwap(out: string): void {
+  const prev = prevDir(out);
+  if (!existsSync(prev)) return;
+  if (existsSync(out)) {
+    rmSync(prev, { recursive: true, force: true });
+    return;
+  }
+  const staged = stagingDirs(out).find((d) => existsSync(join(d, DONE_FILE)));
+  if (staged) swapIn(out, staged);
+  else renameSync(prev, out); // nothing finished to swap in: the old result stays
 }
 
 function readConversations(files: string[]): Conversation[] {
@@ -124,9 +209,17 @@ export async function runTrainJob(job: TrainJob, opts: { skipIfDone?: boolean } 
     if (!existsSync(f)) throw new Error(`${f}: conversation file not found`);
   }
   const { hash, inputs } = trainJobHash(job);
+  settleSwap(job.out);
+  const why: string[] = [];
   if (opts.skipIfDone) {
-    const done = finishedJob(job.out, hash);
+    const done = finishedJob(job.out, hash, why);
     if (done) return { skipped: true, hash, out: job.out, mode: job.mode, summary: done.summary as Record<string, unknown> };
+  }
+  // a finished result is replaced only once the new one is finished (see the header)
+  const dir = existsSync(join(job.out, DONE_FILE)) ? stagingDir(job.out, hash) : job.out;
+  if (dir !== job.out) {
+    const reason = why.length ? why.join('; ') : 'no --skip-if-done';
+    process.stderr.write(`train: ${job.out} holds a finished result (${reason}); training beside it in ${dir}, swapped in when finished\n`);
   }
   await initBackend(job.backend);
   const { model, tokenizer } = await modelAndTokenizer(job);
@@ -149,8 +242,9 @@ export async function runTrainJob(job: TrainJob, opts: { skipIfDone?: boolean } 
       warmupRatio: job.warmupRatio,
       maxLength: job.maxLength,
       seed: job.seed,
-      outDir: job.out,
+      outDir: dir,
       saveEvery: job.saveEvery,
+      keepCheckpoints: true, // removed below, once the result is marked done
       packLength: job.packLength,
       maxGradNorm: job.maxGradNorm,
       baseModelNameOrPath: job.model ?? null,
@@ -161,8 +255,13 @@ export async function runTrainJob(job: TrainJob, opts: { skipIfDone?: boolean } 
       ...rest, steps: t.step, totalSteps: t.totalSteps, finished: t.finished, resumedFrom: t.resumedFrom,
       parameters: model.numParameters(), vocabSize: model.config.vocabSize, tokenizer: tokenizer.name,
     };
-    writeFinetuneSummary(job.out, r, { parameters: model.numParameters(), tokenizer: tokenizer.name });
-    if (t.finished) writeJson(join(job.out, DONE_FILE), { format: 'seqsch-train-1', hash, config: { ...job, backend: undefined }, inputs, summary });
+    writeFinetuneSummary(dir, r, { parameters: model.numParameters(), tokenizer: tokenizer.name });
+    if (t.finished) {
+      const outputs = resultDigests(dir, r.files);
+      writeJson(join(dir, DONE_FILE), { format: 'seqsch-train-1', hash, config: { ...job, backend: undefined }, inputs, outputs, summary });
+      removeCheckpoints(dir);
+      if (dir !== job.out) swapIn(job.out, dir);
+    }
     return { skipped: false, hash, out: job.out, mode: job.mode, summary };
   } finally {
     model.dispose();

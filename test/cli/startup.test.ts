@@ -31,7 +31,7 @@ function run(args: string): { pkgs: string[]; stdout: string } {
   return { pkgs: r.stderr.split('\n').filter((l) => l.startsWith('IMPORT ')).map((l) => l.slice(7)), stdout: r.stdout };
 }
 
-test.each(['--help', 'simulate --help', 'train --help', 'benchmark --help'])('seqsch %s imports yargs and no heavy package', (args) => {
+test.each(['--help', 'simulate --help', 'train --help', 'benchmark --help', 'merge --help'])('seqsch %s imports yargs and no heavy package', (args) => {
   const { pkgs, stdout } = run(args);
   expect(stdout).toContain('seqsch');
   expect(pkgs).toContain('yargs'); // the hook sees bare imports: an empty list would mean it saw nothing

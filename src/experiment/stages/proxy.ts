@@ -9,14 +9,16 @@ import { join } from 'node:path';
 import { registerStage } from '../registry.js';
 import { initBackend, activeBackend } from '../../backend.js';
 import { trainPredictor } from '../../proxy/train.js';
-import { DECODE_RULES, ENCODER_KINDS, HEAD_KINDS, type DecodeRule } from '../../proxy/kinds.js';
+import type { DecodeRule } from '../../proxy/kinds.js';
 import { CONFIG_FILE, loadProxyModel } from '../../proxy/model.js';
 import { loadQueries } from '../../proxy/data.js';
 import { predictLengths } from '../../proxy/predict.js';
 import { evaluatePredictions } from '../../proxy/evaluate.js';
 import { writeJson } from '../../util/fs.js';
+import { stageFields } from '../../options/zod.js';
+import { trainPredictorOptions } from '../../commands/train-predictor.js';
+import { predictOptions } from '../../commands/predict.js';
 
-const posInt = z.number().int().positive();
 const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '');
 const num = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '');
 
@@ -24,33 +26,7 @@ async function ensureBackend(): Promise<void> {
   if (!activeBackend()) await initBackend('wasm');
 }
 
-export const trainPredictorSchema = z.strictObject({
-  data: z.string(),
-  lengths: z.string(),
-  exclude: z.array(z.string()).default([]),
-  out: z.string(),
-  encoder: z.enum(ENCODER_KINDS as [string, ...string[]]).default('llama'),
-  hidden_size: posInt.default(128),
-  layers: posInt.default(2),
-  heads: posInt.default(4),
-  intermediate_size: posInt.default(256),
-  max_tokens: posInt.default(128),
-  head: z.enum(HEAD_KINDS as [string, ...string[]]).default('buckets'),
-  cell: posInt.default(16),
-  sigma: z.number().min(0).default(16),
-  decode: z.enum(DECODE_RULES as [string, ...string[]]).default('window50'),
-  max_length: posInt.default(512),
-  epochs: posInt.default(2),
-  batch_size: posInt.default(32),
-  lr: z.number().positive().default(1e-3),
-  weight_decay: z.number().min(0).default(0.01),
-  warmup_ratio: z.number().min(0).max(1).default(0.05),
-  holdout: z.number().min(0).max(0.9).default(0.15),
-  seed: z.number().int().min(0).default(0),
-  select_by: z.enum(['error', 'acc50', 'acc100']).default('acc50'),
-  num_data: posInt.optional(),
-  members: posInt.default(3),
-});
+export const trainPredictorSchema = z.strictObject(stageFields(trainPredictorOptions));
 
 registerStage('train-predictor', {
   schema: trainPredictorSchema,
@@ -83,19 +59,7 @@ registerStage('train-predictor', {
   ].join('\n') + '\n',
 });
 
-export const predictSchema = z.strictObject({
-  model: z.string(),
-  data: z.string(),
-  out: z.string(),
-  num_data: posInt.optional(),
-  /** sample num_data queries as the simulate stage does (numpy permutation with this seed) */
-  sample_seed: z.number().int().min(0).max(0xffffffff).optional(),
-  lengths: z.string().optional(),
-  train_lengths: z.string().optional(),
-  batch_size: posInt.default(64),
-  /** buckets head: decode rule; default the one chosen on held-out data at training */
-  decode: z.enum(DECODE_RULES as [string, ...string[]]).optional(),
-});
+export const predictSchema = z.strictObject(stageFields(predictOptions));
 
 registerStage('proxy-predict', {
   schema: predictSchema,
