@@ -245,5 +245,6 @@ for (const model of models) {
 const result = { machine, spec: timeSpec, rounds, checks, summary, runs };
 if (argv.includes('--out')) writeFileSync(opt('out', ''), JSON.stringify(result, null, 1));
 if (jsonOut) log(JSON.stringify(result));
-// flush stdout before exit kills the busy loops and removes the scratch folder
+// stop the busy loops now: running children keep the event loop alive, so 'exit' (scratch folder removal) would never come
+stopLoops();
 tf.disposeVariables();

@@ -48,6 +48,8 @@ export function peerEngines({ python, root }: { python: string; root: string }):
     // this work's changes off, for side-by-side figures: the pool that never goes solo; and per-op kernels too
     { name: 'ours-static', tuned: false, command: ours({}, ['--static-pool']) },
     { name: 'ours-perop', tuned: false, command: ours({}, ['--static-pool', '--per-op']) },
+    // a prefill's last layer over every position (then the last rows taken), as before the last-rows-only layer
+    { name: 'ours-allrows', tuned: false, command: ours({}, ['--all-rows']) },
     { name: 'torch-1t', tuned: true, command: torch(1, { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...MALLOC_KEEP }) },
     { name: 'torch-2t', tuned: true, command: torch(2, { OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_NUM_THREADS: '1', ...MALLOC_KEEP }) },
     { name: 'torch-default', tuned: false, command: torch(0, {}) },

@@ -6,7 +6,8 @@
  * The engine is what `seqsch` runs: wasm backend with the native kernel provider, generate() greedy.
  * EOS detection is off (eosTokenId null) and no prefix is shared, so both sides do exactly the same work.
  * For side-by-side measurements of this work's changes: --static-pool (the thread pool never goes solo when
- * workers are late) and --per-op (each layer as ~12 kernels instead of one).
+ * workers are late), --per-op (each layer as ~12 kernels instead of one) and --all-rows (a prefill's last layer
+ * computes every position, not only each row's last one).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { loadLlama } from '../../src/model/checkpoint.js';
 import { generate } from '../../src/generation/generate.js';
 import type { Llama } from '../../src/model/llama.js';
 import { poolStats, setPoolAdaptive } from '../../src/kernels/blas.js';
-import { setLayerFused } from '../../src/model/fused.js';
+import { setLastRowsOnly, setLayerFused } from '../../src/model/fused.js';
 import { peerPrompts, type CheckSpec, type TimeSpec, type TimeResult } from './spec.js';
 
 /** The value of `--name`, or throws naming the flag. */
@@ -70,6 +71,7 @@ const command = process.argv.slice(2).find((a) => !a.startsWith('--'));
 await initBackend('wasm');
 if (process.argv.includes('--static-pool')) setPoolAdaptive(false);
 if (process.argv.includes('--per-op')) setLayerFused(false);
+if (process.argv.includes('--all-rows')) setLastRowsOnly(false);
 const model = loadLlama(arg('model'));
 const spec = JSON.parse(readFileSync(arg('spec'), 'utf8'));
 if (command === 'check') await check(model, spec as CheckSpec, arg('out'));

@@ -16,45 +16,39 @@ export interface Eps {
   scalar: tf.Scalar;
 }
 
-/** Runtime switch for the native prefill attention (T > 1), so measurements compare both in one process. */
-let prefillOn = true;
+/**
+ * A runtime switch, so measurements compare both settings in one process: get() the setting, set(on) it and get
+ * the previous one back.
+ */
+function runtimeSwitch(initial: boolean): { get: () => boolean; set: (on: boolean) => boolean } {
+  let value = initial;
+  return {
+    get: () => value,
+    set: (on) => {
+      const was = value;
+      value = on;
+      return was;
+    },
+  };
+}
+
+const prefillSwitch = runtimeSwitch(true), layerSwitch = runtimeSwitch(true), lastRowsSwitch = runtimeSwitch(true);
 
 /** Switch native attention for prefills (T > 1) off (composite ops) or on; returns the previous setting. */
-export function setPrefillFused(on: boolean): boolean {
-  const was = prefillOn;
-  prefillOn = on;
-  return was;
-}
-
+export const setPrefillFused = prefillSwitch.set;
 /** Whether a prefill (T > 1) may run its attention natively (given nativeInference()). */
-export function prefillFused(): boolean {
-  return prefillOn;
-}
-
-/** Runtime switch for the one-kernel decoder layer (measurements compare it with the per-op kernels in one process). */
-let layerOn = true;
+export const prefillFused = prefillSwitch.get;
 
 /** Switch the one-kernel decoder layer off (per-op native kernels) or on; returns the previous setting. */
-export function setLayerFused(on: boolean): boolean {
-  const was = layerOn;
-  layerOn = on;
-  return was;
-}
-
+export const setLayerFused = layerSwitch.set;
 /** Whether a native forward may run each decoder layer as one kernel. */
-export function layerFused(): boolean {
-  return layerOn;
-}
+export const layerFused = layerSwitch.get;
 
-/** Runtime switch: a lastOnly prefill's last layer computes only each row's last position (default on). */
-let lastRowsOn = true;
-
-/** Switch the last-rows-only last layer off (every row computed, then the last ones taken) or on; returns the previous setting. */
-export function setLastRowsOnly(on: boolean): boolean {
-  const was = lastRowsOn;
-  lastRowsOn = on;
-  return was;
-}
+/**
+ * Switch the last-rows-only last layer of a lastOnly prefill off (every row computed, then the last ones taken) or
+ * on (default); returns the previous setting.
+ */
+export const setLastRowsOnly = lastRowsSwitch.set;
 
 /** Whether a forward may use the native kernels: not training, no gradient tape, fused kernels active. */
 export function nativeInference(training: boolean): boolean {
@@ -125,7 +119,7 @@ export function decoderLayer(cache: KVCache | undefined, layer: number, x: tf.Te
   const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
   const out = decoderLayerNative(
     x, w, { cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask },
-    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps, lastOnly: lastOnly && lastRowsOn && !!cache },
+    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps, lastOnly: lastOnly && lastRowsSwitch.get() && !!cache },
   );
   cache?.commit(layer, T);
   return out;
