@@ -18,7 +18,7 @@ import { initBackend } from '../src/backend.js';
 import { blasStatus, setBlasEnabled } from '../src/kernels/blas.js';
 import { fusedIsa, setFusedEnabled } from '../src/kernels/fused.js';
 import { KVCache } from '../src/model/kvcache.js';
-import { flops, fmt, modelShapes, numpyRates, numpyStepSeconds, shapeCounts, table, timeIt, type Shape } from './lib.js';
+import { BENCH_MODEL, flops, fmt, modelShapes, numpyRates, numpyStepSeconds, shapeCounts, table, timeIt, type Shape } from './lib.js';
 import { Llama } from '../src/model/llama.js';
 import type { LlamaConfig } from '../src/model/config.js';
 import { generate } from '../src/generation/generate.js';
@@ -85,11 +85,7 @@ log(`per-call overhead (1x1x1 product): numpy ${fmt(np.overheadUs ?? NaN)} µs, 
 log();
 
 // ---- 2. decode ------------------------------------------------------------------------------------
-const config: LlamaConfig = {
-  hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 8, headDim: 32,
-  rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, vocabSize: 4000,
-  tieWordEmbeddings: false, bosTokenId: 1, eosTokenId: 2, padTokenId: 0,
-};
+const config: LlamaConfig = BENCH_MODEL;
 const model = Llama.random(config, 0);
 const nParams = model.baseVariables().reduce((n, v) => n + v.size, 0);
 const promptLen = 64;

@@ -4,6 +4,14 @@
  * and numpy/OpenBLAS sgemm rates through python3 when numpy exists. No assertions: numbers only.
  */
 import { spawnSync } from 'node:child_process';
+import type { LlamaConfig } from '../src/model/config.js';
+
+/** The ~5.2M-parameter LLaMA the engine benchmarks build (Llama.random(BENCH_MODEL, 0)): hidden 256, 4 layers, 8 heads, vocab 4000. */
+export const BENCH_MODEL: LlamaConfig = {
+  hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 8, headDim: 32,
+  rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, vocabSize: 4000,
+  tieWordEmbeddings: false, bosTokenId: 1, eosTokenId: 2, padTokenId: 0,
+};
 
 /** One product (M, K) @ (K, N). */
 export interface Shape {

@@ -7,7 +7,7 @@
 // grows). It does not decide shapes, broadcasting or fallbacks: src/kernels/blas.ts does.
 #include <napi.h>
 #include <cblas.h>
-#include "fused-kernels.h"  // seqsch_fused::pool(), the worker threads the attention kernel uses too
+#include "gemm.h"  // one product on the addon's thread pool (native/pool.h), shared with the fused kernels
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -38,64 +38,8 @@ enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_S
 
 double* params = nullptr;           // points into the registered Float64Array's (non-wasm) buffer
 Napi::Reference<Napi::Float64Array> paramsRef;  // keeps that buffer alive
-int currentThreads = -1;
-// Where a call's threads come from. true: OpenBLAS runs single-threaded and a product is split into
-// row or column blocks over seqsch_fused::pool() — the same two threads the attention kernel uses, so
-// no OpenBLAS worker spins on a core the attention kernel needs. false: OpenBLAS's own threads.
-bool gemmPool = true;
-
-/** One (M, K)·(K, N) product, op(A) and op(B) as cblas sees them; lda/ldb/ldc as for cblas_sgemm. */
-struct Gemm {
-  bool ta, tb;
-  int64_t M, N, K;
-  const float *A, *B;
-  float* C;
-  int lda, ldb, ldc;
-};
-
-/** Output rows [m0, m1) and columns [n0, n1) of one product, single-threaded. */
-void gemmBlock(const Gemm& g, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  const int64_t m = m1 - m0, n = n1 - n0;
-  if (m <= 0 || n <= 0) return;
-  const float* A = g.A + (g.ta ? m0 : m0 * g.lda);  // op(A) rows m0…: stored (K, M) when transposed
-  const float* B = g.B + (g.tb ? n0 * g.ldb : n0);  // op(B) columns n0…: stored (N, K) when transposed
-  float* C = g.C + m0 * g.ldc + n0;
-  if (g.K == 0) {
-    for (int64_t i = 0; i < m; i++) std::memset(C + i * g.ldc, 0, sizeof(float) * n);
-  } else if (m == 1 && n > 1) {
-    // One output row (decode at batch 1, attention per head): a matrix-vector product. OpenBLAS
-    // 0.3.21's sgemm packs B even for one row; sgemv reads it once (4-10x faster here).
-    // op(A) is a contiguous K-vector either way (A is (1, K), or (K, 1) when transposed).
-    if (g.tb) cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)g.K, 1.0f, B, g.ldb, A, 1, 0.0f, C, 1);
-    else cblas_sgemv(CblasRowMajor, CblasTrans, (int)g.K, (int)n, 1.0f, B, g.ldb, A, 1, 0.0f, C, 1);
-  } else {
-    cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)g.K, 1.0f, A,
-                g.lda, B, g.ldb, 0.0f, C, g.ldc);
-  }
-}
-
-/**
- * One product on up to `threads` pool threads: tall outputs (M ≥ N) split by rows (each block packs all of
- * the small B, as a prefill's weight), wide ones by columns (a decode step's few rows against a weight).
- * Blocks are multiples of 16 so each keeps whole SIMD tiles; the caller computes blocks too, and takes
- * over any block a late worker has not claimed.
- */
-void gemmSplit(const Gemm& g, int threads) {
-  const bool rows = g.M >= g.N;
-  const int64_t extent = rows ? g.M : g.N;
-  int64_t blocks = threads;
-  if (blocks > (extent + 15) / 16) blocks = (extent + 15) / 16;
-  if (blocks <= 1) return gemmBlock(g, 0, g.M, 0, g.N);
-  struct Ctx { const Gemm* g; bool rows; int64_t extent, blocks; };
-  const Ctx ctx{&g, rows, extent, blocks};
-  seqsch_fused::pool().run(blocks, (int)blocks, [](const void* c, int64_t i) {
-    const Ctx& x = *static_cast<const Ctx*>(c);
-    // block i covers [i·extent/blocks, (i+1)·extent/blocks) rounded to multiples of 16
-    const int64_t lo = (i * x.extent / x.blocks + 15) / 16 * 16, hi = i + 1 == x.blocks ? x.extent : ((i + 1) * x.extent / x.blocks + 15) / 16 * 16;
-    if (x.rows) gemmBlock(*x.g, lo, hi < x.extent ? hi : x.extent, 0, x.g->N);
-    else gemmBlock(*x.g, 0, x.g->M, lo, hi < x.extent ? hi : x.extent);
-  }, &ctx);
-}
+using seqsch_gemm::Gemm;
+using seqsch_gemm::gemmBlock;
 
 void SetParams(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -201,12 +145,7 @@ void Sgemm(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "sgemm: operand outside the heap or misaligned").ThrowAsJavaScriptException();
     return;
   }
-  const int poolThreads = gemmPool ? (threads > 0 ? threads : 1) : 1;
-  const int blasThreads = gemmPool ? 1 : threads;
-  if (blasThreads > 0 && blasThreads != currentThreads) {
-    openblas_set_num_threads(blasThreads);
-    currentThreads = blasThreads;
-  }
+  const int poolThreads = seqsch_gemm::gemmPool ? (threads > 0 ? threads : 1) : 1;
   const float* A = reinterpret_cast<const float*>(heap + aOff);
   const float* B = reinterpret_cast<const float*>(heap + bOff);
   float* C = reinterpret_cast<float*>(heap + cOff);
@@ -218,6 +157,7 @@ void Sgemm(const Napi::CallbackInfo& info) {
   };
   if (poolThreads > 1 && batch >= poolThreads) {
     // many products (attention heads, a batched matmul): whole products per thread
+    seqsch_gemm::setBlasThreads(1);
     struct Ctx { decltype(product)* f; };
     Ctx ctx{&product};
     seqsch_fused::pool().run(batch, poolThreads, [](const void* c, int64_t i) {
@@ -225,7 +165,7 @@ void Sgemm(const Napi::CallbackInfo& info) {
       gemmBlock(g, 0, g.M, 0, g.N);
     }, &ctx);
   } else {
-    for (int64_t i = 0; i < batch; i++) gemmSplit(product(i), poolThreads);
+    for (int64_t i = 0; i < batch; i++) seqsch_gemm::product(product(i), threads);
   }
   applyEpilogue(C, batch * M, N, bias, biasLen, act, alpha);
 }
@@ -237,7 +177,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("corename", Napi::String::New(env, openblas_get_corename()));
   o.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
   o.Set("parallel", Napi::Number::New(env, openblas_get_parallel()));
-  o.Set("gemmPool", Napi::Boolean::New(env, gemmPool));
+  o.Set("gemmPool", Napi::Boolean::New(env, seqsch_gemm::gemmPool));
   return o;
 }
 
@@ -248,8 +188,7 @@ void SetThreads(const Napi::CallbackInfo& info) {
   }
   int n = info[0].As<Napi::Number>().Int32Value();
   if (n < 1) n = 1;
-  openblas_set_num_threads(n);
-  currentThreads = n;
+  seqsch_gemm::setBlasThreads(n);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -262,10 +201,26 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Napi::TypeError::New(info.Env(), "setGemmPool(on: boolean) expected").ThrowAsJavaScriptException();
       return;
     }
-    gemmPool = info[0].As<Napi::Boolean>().Value();
-    currentThreads = -1;  // the next call sets OpenBLAS's count for the chosen mode
+    seqsch_gemm::gemmPool = info[0].As<Napi::Boolean>().Value();
+    seqsch_gemm::currentThreads = -1;  // the next call sets OpenBLAS's count for the chosen mode
     // beside OpenBLAS's own spinning workers the attention kernel's worker must not spin too (2 cores: 3 hot threads)
-    seqsch_fused::pool().spinMicros = gemmPool ? 500 : 0;
+    seqsch_fused::pool().spinMicros = seqsch_gemm::gemmPool ? 500 : 0;
+  }));
+  // the pool's contention record (native/pool.h): calls shared with workers, of them late, and calls run solo
+  exports.Set("poolStats", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const auto st = seqsch_fused::pool().stats();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("shared", Napi::Number::New(info.Env(), (double)st.shared));
+    o.Set("late", Napi::Number::New(info.Env(), (double)st.late));
+    o.Set("solo", Napi::Number::New(info.Env(), (double)st.solo));
+    return o;
+  }));
+  exports.Set("setPoolAdaptive", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsBoolean()) {
+      Napi::TypeError::New(info.Env(), "setPoolAdaptive(on: boolean) expected").ThrowAsJavaScriptException();
+      return;
+    }
+    seqsch_fused::pool().adaptive = info[0].As<Napi::Boolean>().Value();
   }));
   exports.Set("paramCount", Napi::Number::New(env, P_COUNT));
   return exports;

@@ -6,14 +6,24 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <vector>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+#include "pool.h"
 
 namespace seqsch_fused {
+
+// AVX2+FMA loops are chosen at run time (no -march flags): the always-inlined bodies below are compiled twice.
+#if defined(__x86_64__) && defined(__GNUC__)
+inline bool detectAvx2() {
+  __builtin_cpu_init();  // may run before libgcc's own constructor has filled the CPU model
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+const bool hasAvx2 = detectAvx2();
+#else
+const bool hasAvx2 = false;
+#endif
 
 /** Additive bias of a padding key, as src/model/llama.ts's MASKED. */
 constexpr float MASKED = -1e9f;
@@ -56,8 +66,44 @@ inline float dot(const float* a, const float* b, int n) {
  * partial sums: eight independent chains keep the FMA units busy where one dot per key would wait
  * on its own additions.
  */
+#if defined(__x86_64__) && defined(__GNUC__)
+/**
+ * scores()'s eight-key block in AVX2 intrinsics, bit-identical to it (the same fused multiply-adds per lane in
+ * the same order; the eight lane sums of each key added in the same tree, done for eight keys at once after an
+ * 8×8 transpose instead of key by key): 2.5–4.3× faster for hd 32–128 (measured on the project machine).
+ */
+__attribute__((target("avx2,fma"))) inline void scores8Avx2(const float* q, const float* K, int hd, float* s) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (int i = 0; i < hd; i += 8) {
+    const __m256 qv = _mm256_loadu_ps(q + i);
+    a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(K + 0 * hd + i), a0);
+    a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(K + 1 * hd + i), a1);
+    a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(K + 2 * hd + i), a2);
+    a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(K + 3 * hd + i), a3);
+    a4 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(K + 4 * hd + i), a4);
+    a5 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(K + 5 * hd + i), a5);
+    a6 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(K + 6 * hd + i), a6);
+    a7 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(K + 7 * hd + i), a7);
+  }
+  // transpose: lane kk of c_l is lane l of a_kk
+  const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1), t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+  const __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5), t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE), u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE), u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  const __m256 c0 = _mm256_permute2f128_ps(u0, u4, 0x20), c1 = _mm256_permute2f128_ps(u1, u5, 0x20), c2 = _mm256_permute2f128_ps(u2, u6, 0x20), c3 = _mm256_permute2f128_ps(u3, u7, 0x20);
+  const __m256 c4 = _mm256_permute2f128_ps(u0, u4, 0x31), c5 = _mm256_permute2f128_ps(u1, u5, 0x31), c6 = _mm256_permute2f128_ps(u2, u6, 0x31), c7 = _mm256_permute2f128_ps(u3, u7, 0x31);
+  // ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)), as scores() sums each key's lanes
+  _mm256_storeu_ps(s, _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c4), _mm256_add_ps(c1, c5)), _mm256_add_ps(_mm256_add_ps(c2, c6), _mm256_add_ps(c3, c7))));
+}
+#endif
+
 inline void scores(const float* q, const float* K, int hd, int64_t len, float* s) {
   int64_t t = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (hasAvx2 && hd % 8 == 0) {
+    for (; t + 8 <= len; t += 8) scores8Avx2(q, K + t * hd, hd, s + t);
+  }
+#endif
   if (hd % 8 == 0) {
     for (; t + 8 <= len; t += 8) {
       float acc[8][8] = {};
@@ -192,104 +238,76 @@ __attribute__((always_inline)) inline void attentionAny(const Attn& a, int64_t f
 inline void attentionDefault(const Attn& a, int64_t from, int64_t to) { attentionAny(a, from, to); }
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("avx2,fma"))) inline void attentionAvx2(const Attn& a, int64_t from, int64_t to) { attentionAny(a, from, to); }
-inline bool detectAvx2() {
-  __builtin_cpu_init();  // may run before libgcc's own constructor has filled the CPU model
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-const bool hasAvx2 = detectAvx2();
 #else
-const bool hasAvx2 = false;
 inline void attentionAvx2(const Attn& a, int64_t from, int64_t to) { attentionAny(a, from, to); }
 #endif
 
 /**
- * A few persistent worker threads that help the calling thread through items [0, n). Items are
- * claimed one at a time from a ticket that also carries the call's generation, so the caller never
- * waits for a worker to wake up: a late (descheduled) worker finds nothing left, or a newer
- * generation, and goes back to sleep. The caller waits only for items a worker has already claimed.
- * Created on first use and never destroyed (threads parked on the condition variable at exit).
+ * RMSNorm of rows [r0, r1) of x (rows, d): out = x / √(mean(x²) + eps) · w; with res, x + res first, written to sum.
+ * The mean of squares accumulates in double (d ≤ a few thousand, one rounding at the end).
  */
-class Pool {
- public:
-  using Fn = void (*)(const void* ctx, int64_t item);
-  /** how long an idle worker spins for the next call before it sleeps (µs) */
-  int spinMicros = 500;
+inline void rmsNormRows(const float* x0, const float* res, const float* w, float* out, float* sum, int64_t r0, int64_t r1, int64_t d, float eps) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* x = x0 + r * d;
+    float* o = out + r * d;
+    if (res != nullptr) {
+      const float* y = res + r * d;
+      float* s = sum + r * d;
+      for (int64_t i = 0; i < d; i++) s[i] = x[i] + y[i];
+      x = s;
+    }
+    double ss = 0;
+    for (int64_t i = 0; i < d; i++) ss += (double)x[i] * x[i];
+    const float inv = (float)(1.0 / std::sqrt((double)(float)(ss / d) + eps));
+    for (int64_t i = 0; i < d; i++) o[i] = (x[i] * inv) * w[i];
+  }
+}
 
-  void run(int64_t n, int threads, Fn fn, const void* ctx) {
-    if (threads <= 1 || n <= 1) {
-      for (int64_t i = 0; i < n; i++) fn(ctx, i);
-      return;
-    }
-    std::lock_guard<std::mutex> caller(run_);  // one call at a time (callers from several JS threads queue)
-    uint32_t g;
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      while ((int)workers_.size() < threads - 1) workers_.emplace_back([this] { loop(); });
-      g = gen_.load(std::memory_order_relaxed) + 1;
-      total_ = n;
-      fn_ = fn;
-      ctx_ = ctx;
-      done_.store(0, std::memory_order_relaxed);
-      ticket_.store((uint64_t)g << 32, std::memory_order_release);
-      gen_.store(g, std::memory_order_release);  // last: a spinning worker that sees g finds the call complete
-    }
-    cv_.notify_all();
-    work(g, n, fn, ctx);
-    while (done_.load(std::memory_order_acquire) < n) std::this_thread::yield();
-  }
+/**
+ * fn(ctx, r0, r1) over row ranges covering [0, rows), on up to `threads` pool threads when rows·width is big
+ * enough to pay for the hand-off (row-wise ops: the split changes no result).
+ */
+template <typename F>
+inline void forRows(int64_t rows, int64_t width, int threads, const F& fn) {
+  constexpr int64_t minWork = 1 << 15;  // elements; below, one thread
+  const int64_t chunks = threads > 1 && rows * width >= minWork ? (rows < 4 * threads ? rows : 4 * threads) : 1;
+  if (chunks <= 1) return fn(0, rows);
+  struct Ctx { const F* fn; int64_t rows, chunks; };
+  const Ctx ctx{&fn, rows, chunks};
+  pool().run(chunks, threads, [](const void* c, int64_t i) {
+    const Ctx& x = *static_cast<const Ctx*>(c);
+    (*x.fn)(i * x.rows / x.chunks, (i + 1) * x.rows / x.chunks);
+  }, &ctx);
+}
 
- private:
-  void work(uint32_t g, int64_t n, Fn fn, const void* ctx) {
-    for (;;) {
-      uint64_t t = ticket_.load(std::memory_order_acquire);
-      if ((uint32_t)(t >> 32) != g || (int64_t)(t & 0xffffffffu) >= n) return;
-      if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) continue;
-      fn(ctx, (int64_t)(t & 0xffffffffu));
-      done_.fetch_add(1, std::memory_order_acq_rel);
+/**
+ * Only the cache writes of attention: rotated keys and values of the first T1 of the T new positions of every
+ * batch row go to cache rows [past, past + T1), exactly as attentionBody writes them — compiled for the same ISA
+ * (rotary's multiply-adds contract to FMA under AVX2, so a baseline build would round differently). For a
+ * prefill whose last layer needs the output of each row's last position only (src/kernels/fused.ts lastOnly).
+ */
+__attribute__((always_inline)) inline void cacheWriteBody(const Attn& a, int64_t T1) {
+  const int64_t hd = a.hd, T = a.T;
+  for (int64_t item = 0; item < a.B * a.nKv; item++) {
+    const int64_t b = item / a.nKv, kv = item % a.nKv;
+    const int32_t* pos = a.pos + (a.posB == 1 ? 0 : b) * T;
+    float* K = a.kc + (b * a.nKv + kv) * a.cap * hd;
+    float* V = a.vc + (b * a.nKv + kv) * a.cap * hd;
+    for (int64_t t = 0; t < T1; t++) {
+      rope(a.k + (b * T + t) * a.kStride + kv * hd, a.cosT + (int64_t)pos[t] * hd, a.sinT + (int64_t)pos[t] * hd, 1.0f, K + (a.past + t) * hd, (int)hd);
+      std::memcpy(V + (a.past + t) * hd, a.v + (b * T + t) * a.vStride + kv * hd, sizeof(float) * hd);
     }
   }
-  void loop() {
-    uint32_t seen = 0;
-    for (;;) {
-      // Stay hot for a while before sleeping: a decode step calls in every ~10-100 µs (products and the
-      // attention kernel back to back), and a wake-up through the condition variable costs about as much.
-      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spinMicros);
-      while (gen_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) relax();
-      uint32_t g;
-      int64_t n;
-      Fn fn;
-      const void* ctx;
-      {
-        std::unique_lock<std::mutex> lock(m_);
-        cv_.wait(lock, [&] { return gen_.load(std::memory_order_relaxed) != seen; });
-        seen = g = gen_.load(std::memory_order_relaxed);
-        n = total_;
-        fn = fn_;
-        ctx = ctx_;
-      }
-      work(g, n, fn, ctx);
-    }
-  }
-  static inline void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+}
+inline void cacheWriteDefault(const Attn& a, int64_t T1) { cacheWriteBody(a, T1); }
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) inline void cacheWriteAvx2(const Attn& a, int64_t T1) { cacheWriteBody(a, T1); }
+#else
+inline void cacheWriteAvx2(const Attn& a, int64_t T1) { cacheWriteBody(a, T1); }
 #endif
-  }
-  std::mutex run_;
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::vector<std::thread> workers_;
-  std::atomic<uint64_t> ticket_{0};  // (generation << 32) | next item
-  std::atomic<int64_t> done_{0};
-  std::atomic<uint32_t> gen_{0};
-  int64_t total_ = 0;
-  Fn fn_ = nullptr;
-  const void* ctx_ = nullptr;
-};
-
-inline Pool& pool() {
-  static Pool* p = new Pool();  // never deleted: no destructor races parked threads at exit
-  return *p;
+inline void cacheWrite(const Attn& a, int64_t T1) {
+  if (hasAvx2) cacheWriteAvx2(a, T1);
+  else cacheWriteDefault(a, T1);
 }
 
 /** Attention over every (row, kv head) pair, on up to `threads` threads when the work is big enough. */

@@ -11,10 +11,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { threadsFor } from './blas-threads.js';
+import { threadBudget, threadsFor } from './blas-threads.js';
 import { installNativeGather, type GatherAddon } from './gather.js';
 
 /** The addon's exports (native/blas.cc; the fused inference kernels of native/fused.cc are typed in ./fused.ts). */
@@ -25,6 +24,10 @@ export interface BlasAddon {
   setThreads(n: number): void;
   /** true (default): OpenBLAS single-threaded, products split over the addon's own threads (shared with attention) */
   setGemmPool?(on: boolean): void;
+  /** the pool's contention record: calls shared with workers, of them late (the caller waited), calls run solo */
+  poolStats?(): PoolStats;
+  /** false: the pool never goes solo after a late worker (measurements compare both in one process) */
+  setPoolAdaptive?(on: boolean): void;
   paramCount: number;
 }
 
@@ -35,6 +38,13 @@ const P_TRANS_A = 0, P_TRANS_B = 1, P_M = 2, P_N = 3, P_K = 4, P_A_OFF = 5, P_B_
 
 /** Fused activations the addon applies itself (enum Act in native/blas.cc); others fall back. */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+
+/** Counts of the addon's thread pool since start (native/pool.h). */
+export interface PoolStats {
+  shared: number;
+  late: number;
+  solo: number;
+}
 
 export interface BlasStatus {
   /** true when MatMul/_FusedMatMul on wasm run through OpenBLAS */
@@ -71,6 +81,23 @@ export function blasStatus(): BlasStatus {
  */
 export function activeBlasAddon(): BlasAddon | undefined {
   return enabled && status.active ? addon : undefined;
+}
+
+/** The thread pool's counts since start, when the addon is loaded (and new enough to keep them). */
+export function poolStats(): PoolStats | undefined {
+  return addon?.poolStats?.();
+}
+
+/**
+ * Whether the thread pool may run calls solo after a worker was late (default true; native/pool.h). For
+ * measurements only: false shows what the pool did before it watched for contention. Returns the previous setting.
+ */
+let adaptive = true;
+export function setPoolAdaptive(on: boolean): boolean {
+  const was = adaptive;
+  adaptive = on;
+  addon?.setPoolAdaptive?.(on);
+  return was;
 }
 
 /** Number of matmul kernels the addon has run since the process started. */
@@ -294,7 +321,8 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
 /**
  * Install the OpenBLAS kernels on the (already initialised) wasm backend. Idempotent. Returns the
  * one-line note `seqsch env` prints: active with how many threads, or why plain wasm runs.
- * Disabled by SEQSCH_BLAS=0; SEQSCH_BLAS_THREADS caps the threads of products and attention (default: all cores);
+ * Disabled by SEQSCH_BLAS=0; SEQSCH_THREADS sets the threads of products and attention (default: the cores this
+ * process may use, cgroup quota included; see threadBudget);
  * SEQSCH_BLAS_POOL=0 hands products to OpenBLAS's own threads instead of the addon's pool.
  */
 /**
@@ -332,8 +360,8 @@ export async function installBlasKernels(): Promise<string> {
   addon = loaded;
   params = new Float64Array(P_COUNT);
   addon.setParams(params);
-  const envThreads = Number(process.env.SEQSCH_BLAS_THREADS);
-  maxThreads = Number.isInteger(envThreads) && envThreads > 0 ? envThreads : availableParallelism();
+  const budget = threadBudget();
+  maxThreads = budget.threads;
   addon.setThreads(maxThreads);
   // SEQSCH_BLAS_POOL=0: OpenBLAS's own threads (whose idle worker spins on a core the attention kernel's thread needs)
   addon.setGemmPool?.(process.env.SEQSCH_BLAS_POOL !== '0');
@@ -364,7 +392,7 @@ export async function installBlasKernels(): Promise<string> {
     active: true,
     corename: info.corename,
     maxThreads,
-    note: `BLAS matmul: active — OpenBLAS (${info.corename}) via ${relative(process.cwd(), ADDON_PATH) || ADDON_PATH}, up to ${maxThreads} threads (${info.gemmPool ? "the addon's thread pool, OpenBLAS single-threaded" : "OpenBLAS's threads"}); MatMul/_FusedMatMul on wasm use cblas_sgemm, Identity shares data; ${gather}`,
+    note: `BLAS matmul: active — OpenBLAS (${info.corename}) via ${relative(process.cwd(), ADDON_PATH) || ADDON_PATH}, up to ${maxThreads} threads (${budget.why}; ${info.gemmPool ? "the addon's thread pool, OpenBLAS single-threaded" : "OpenBLAS's threads"}); MatMul/_FusedMatMul on wasm use cblas_sgemm, Identity shares data; ${gather}`,
   };
   return status.note;
 }

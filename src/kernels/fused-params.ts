@@ -5,7 +5,7 @@
  */
 
 /** Slots in the block; equals the addon's fusedParamCount. */
-export const F_COUNT = 32;
+export const F_COUNT = 64;
 
 let block: { addon: object; params: Float64Array } | undefined;
 

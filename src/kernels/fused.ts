@@ -1,7 +1,8 @@
 /**
  * Fused inference kernels for the `wasm` backend, run by the native addon (native/fused.cc) on the
- * wasm heap: RMSNorm (optionally after the residual add), SiLU(gate)·up, and one decode-attention
- * step against an in-place KV cache (rotary on q/k, cache write, masked softmax, ·V, GQA aware).
+ * wasm heap: RMSNorm (optionally after the residual add), SiLU(gate)·up, one decode-attention
+ * step against an in-place KV cache (rotary on q/k, cache write, masked softmax, ·V, GQA aware), and a
+ * whole decoder layer in one kernel (those three and the layer's seven products, bit-identical to them).
  *
  * Each is a custom tfjs kernel (names `Seqsch*`, registered for 'wasm' on first use) so tidy, memory
  * accounting and profiles see them as usual. They have no gradients: src/model/fused.ts calls them
@@ -11,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { activeBlasAddon, blasStatus } from './blas.js';
+import { threadsFor } from './blas-threads.js';
 import { F_COUNT, fusedParams } from './fused-params.js';
 
 /** The fused exports of the addon (native/fused.cc); absent in an addon built before them. */
@@ -19,6 +21,9 @@ interface FusedAddon {
   rmsNorm(heap: ArrayBuffer): void;
   swiglu(heap: ArrayBuffer): void;
   decodeAttention(heap: ArrayBuffer): void;
+  decoderLayer(heap: ArrayBuffer): void;
+  /** seconds per phase of the layer kernel since the last call, and the number of calls; resets */
+  layerProfile(): Record<string, number>;
   fusedParamCount: number;
   fusedIsa: string;
   /** true when decodeAttention reads per-row cache rows and cached positions (A_ROW_SLOT / A_ROW_PAST) */
@@ -32,16 +37,19 @@ const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, 
   A_COS = 10, A_SIN = 11, A_ROPE_ROWS = 12, A_POS = 13, A_POS_B = 14, A_KCACHE = 15, A_VCACHE = 16, A_CAP = 17, A_PAST = 18,
   A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24, A_T = 25,
   A_ROW_SLOT = 26, A_ROW_PAST = 27, A_CACHE_ROWS = 28;
+const L_X = 32, L_OUT = 33, L_W_IN = 34, L_W_POST = 35, L_WQ = 36, L_WK = 37, L_WV = 38, L_WO = 39, L_WG = 40, L_WU = 41, L_WD = 42,
+  L_D = 43, L_I = 44, L_EPS = 45, L_THR = 46, L_LAST_ONLY = 53;
 
 export const RMS_NORM = 'SeqschRmsNorm';
 export const SWIGLU = 'SeqschSwiGLU';
 export const DECODE_ATTENTION = 'SeqschDecodeAttention';
+export const DECODER_LAYER = 'SeqschDecoderLayer';
 
 let addon: FusedAddon | undefined;
 let params: Float64Array;
 /** Runtime switch (tests and benchmarks compare fused and composite in one process). */
 let fusedOn = true;
-/** Threads the decode-attention kernel may use (the BLAS provider's budget: SEQSCH_BLAS_THREADS or all cores). */
+/** Threads the decode-attention kernel may use (the BLAS provider's budget: SEQSCH_THREADS or the cores available). */
 let attentionThreads = 1;
 
 /** Set the decode-attention kernel's thread budget (for measurements); returns the previous one. */
@@ -66,7 +74,7 @@ export function fusedKernelsActive(): boolean {
   if (!fusedOn || tf.getBackend() !== 'wasm') return false;
   const a = activeBlasAddon() as unknown as Partial<FusedAddon> | undefined;
   // gatherRows came with the attention kernel's T slot: an addon without it reads T > 1 as a decode step, so it counts as stale
-  if (!a || typeof a.decodeAttention !== 'function' || typeof (a as { gatherRows?: unknown }).gatherRows !== 'function' || a.fusedParamCount !== F_COUNT) return false;
+  if (!a || typeof a.decoderLayer !== 'function' || typeof (a as { gatherRows?: unknown }).gatherRows !== 'function' || a.fusedParamCount !== F_COUNT) return false;
   if (!addon) {
     addon = a as FusedAddon;
     params = fusedParams(addon);
@@ -82,6 +90,11 @@ export function fusedKernelsActive(): boolean {
  */
 export function rowSlotAttentionActive(): boolean {
   return fusedKernelsActive() && addon!.attentionRowSlots === true;
+}
+
+/** Seconds per phase (norms, q/k/v, attention, o, gate/up, SiLU·up, down) of the layer kernel since the last call; resets. */
+export function layerProfile(): Record<string, number> | undefined {
+  return fusedKernelsActive() ? addon!.layerProfile() : undefined;
 }
 
 /** The instruction set the addon's attention/SwiGLU loops run with ("avx2+fma" or "baseline"), if loaded. */
@@ -145,7 +158,8 @@ function swigluKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   return out;
 }
 
-export interface DecodeAttentionAttrs {
+/** What attention needs to know beside its inputs. */
+export interface AttentionAttrs {
   /** new positions per batch row (default 1, a decode step; > 1: a prefill, causal within them) */
   T?: number;
   numHeads: number;
@@ -153,12 +167,75 @@ export interface DecodeAttentionAttrs {
   headDim: number;
   /** positions already in the cache; this step's keys/values go to rows [past, past + T) */
   past: number;
+  /** 1/√headDim */
+  scale: number;
+}
+
+export interface DecodeAttentionAttrs extends AttentionAttrs {
   /** column where q / k / v start in their (B, ·) inputs (q, k and v may be one fused tensor) */
   qCol: number;
   kCol: number;
   vCol: number;
-  /** 1/√headDim */
-  scale: number;
+}
+
+/** Inputs of attention beside q/k/v: rotary tables, position ids, optional in-place caches and mask. */
+interface AttentionInfos {
+  cos: tf.TensorInfo;
+  sin: tf.TensorInfo;
+  pos: tf.TensorInfo;
+  kCache?: tf.TensorInfo;
+  vCache?: tf.TensorInfo;
+  mask?: tf.TensorInfo;
+  /** continuous batching: int32 (B) cache row and cached positions of each batch row (the caches then hold any number of rows) */
+  rowSlot?: tf.TensorInfo;
+  rowPast?: tf.TensorInfo;
+}
+
+/**
+ * Checks the attention inputs of B rows × T new positions against `a` and writes every attention slot except
+ * q/k/v/out; the cache slots are −1 when there is no cache (then past must be 0 and the capacity is T).
+ */
+function attentionSlots(name: string, be: BackendWasm, inp: AttentionInfos, a: AttentionAttrs, B: number, T: number): void {
+  const { cos, sin, pos, kCache, vCache, mask, rowSlot, rowPast } = inp;
+  const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
+  const bad = (what: string) => new Error(`${name}: ${what}`);
+  requireFloat(name, ['cos', cos], ['sin', sin], ['kCache', kCache], ['vCache', vCache]);
+  if (!kCache !== !vCache) throw bad('give both caches or neither');
+  if (!kCache && a.past !== 0) throw bad(`past ${a.past} without a cache`);
+  if ((rowSlot || rowPast) && !kCache) throw bad('rowSlot / rowPast need a cache');
+  const cap = kCache ? kCache.shape[2] : T;
+  // with rowSlot the caches hold any number of rows (the running batch's slots); batch row b uses row rowSlot[b]
+  const rows = kCache && rowSlot ? kCache.shape[0] : B;
+  if (kCache && (kCache.shape.join() !== [rows, nKv, cap, hd].join() || vCache!.shape.join() !== kCache.shape.join())) throw bad(`caches [${kCache.shape}] / [${vCache!.shape}], expected [${rows}, ${nKv}, cap, ${hd}]`);
+  for (const [n, t] of [['rowSlot', rowSlot], ['rowPast', rowPast]] as const) {
+    if (t && (t.dtype !== 'int32' || size(t.shape) !== B)) throw bad(`${n} must be int32 of ${B} entries, got ${t.dtype} [${t.shape}]`);
+  }
+  if (pos.dtype !== 'int32' || (size(pos.shape) !== B * T && size(pos.shape) !== T)) throw bad(`pos must be int32 of ${B * T} or ${T} entries, got ${pos.dtype} [${pos.shape}]`);
+  if (mask && (mask.shape.join() !== [B, a.past + T].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32'))) throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + T}]`);
+  if (a.past + T > cap) throw bad(`cache full (past ${a.past} + ${T} new, capacity ${cap})`);
+  const p = params;
+  p[A_B] = B;
+  p[A_T] = T;
+  p[A_NH] = nH;
+  p[A_NKV] = nKv;
+  p[A_HD] = hd;
+  p[A_COS] = offsetOf(be, cos);
+  p[A_SIN] = offsetOf(be, sin);
+  p[A_ROPE_ROWS] = cos.shape[0];
+  p[A_POS] = offsetOf(be, pos);
+  p[A_POS_B] = size(pos.shape) / T;
+  p[A_KCACHE] = kCache ? offsetOf(be, kCache) : -1;
+  p[A_VCACHE] = vCache ? offsetOf(be, vCache) : -1;
+  p[A_CAP] = cap;
+  p[A_PAST] = a.past;
+  p[A_MASK] = mask ? offsetOf(be, mask) : -1;
+  p[A_MASK_LEN] = a.past + T;
+  p[A_MASK_FLOAT] = mask?.dtype === 'float32' ? 1 : 0;
+  p[A_SCALE] = a.scale;
+  p[A_THREADS] = attentionThreads;
+  p[A_ROW_SLOT] = rowSlot ? offsetOf(be, rowSlot) : -1;
+  p[A_ROW_PAST] = rowPast ? offsetOf(be, rowPast) : -1;
+  p[A_CACHE_ROWS] = rows;
 }
 
 /**
@@ -169,63 +246,29 @@ export interface DecodeAttentionAttrs {
  */
 function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const be = backend as BackendWasm;
-  const { q, k, v, cos, sin, pos, mask, rowSlot, rowPast } = inputs as Record<string, tf.TensorInfo>;
-  let { kCache, vCache } = inputs as Record<string, tf.TensorInfo | undefined>;
+  const { q, k, v } = inputs as Record<string, tf.TensorInfo>;
+  const inp = inputs as unknown as AttentionInfos;
   const a = attrs as unknown as DecodeAttentionAttrs;
   const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
   const T = a.T ?? 1;
-  requireFloat(DECODE_ATTENTION, ['q', q], ['k', k], ['v', v], ['cos', cos], ['sin', sin], ['kCache', kCache], ['vCache', vCache]);
+  requireFloat(DECODE_ATTENTION, ['q', q], ['k', k], ['v', v]);
   const bad = (what: string) => new Error(`${DECODE_ATTENTION}: ${what}`);
   if (!Number.isInteger(T) || T < 1 || q.shape[0] % T !== 0) throw bad(`q has ${q.shape[0]} rows, not a multiple of T = ${T}`);
   const B = q.shape[0] / T;
-  if (!kCache !== !vCache) throw bad('give both caches or neither');
-  if (!kCache && a.past !== 0) throw bad(`past ${a.past} without a cache`);
-  const cap = kCache ? kCache.shape[2] : T;
-  // with rowSlot the caches hold any number of rows (the running batch's slots); batch row b uses row rowSlot[b]
-  const rows = kCache && rowSlot ? kCache.shape[0] : B;
-  if (kCache && (kCache.shape.join() !== [rows, nKv, cap, hd].join() || vCache!.shape.join() !== kCache.shape.join())) throw bad(`caches [${kCache.shape}] / [${vCache!.shape}], expected [${rows}, ${nKv}, cap, ${hd}]`);
-  if ((rowSlot || rowPast) && !kCache) throw bad('rowSlot / rowPast need a cache');
-  for (const [n, t] of [['rowSlot', rowSlot], ['rowPast', rowPast]] as const) {
-    if (t && (t.dtype !== 'int32' || size(t.shape) !== B)) throw bad(`${n} must be int32 of ${B} entries, got ${t.dtype} [${t.shape}]`);
-  }
   if (a.qCol + nH * hd > q.shape[1] || a.kCol + nKv * hd > k.shape[1] || a.vCol + nKv * hd > v.shape[1] || k.shape[0] !== B * T || v.shape[0] !== B * T) throw bad(`q [${q.shape}] / k [${k.shape}] / v [${v.shape}] too narrow`);
-  if (pos.dtype !== 'int32' || (size(pos.shape) !== B * T && size(pos.shape) !== T)) throw bad(`pos must be int32 of ${B * T} or ${T} entries, got ${pos.dtype} [${pos.shape}]`);
-  if (mask && (mask.shape.join() !== [B, a.past + T].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32'))) throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + T}]`);
-  if (a.past + T > cap) throw bad(`cache full (past ${a.past} + ${T} new, capacity ${cap})`);
   const out = be.makeOutput([B * T, nH * hd], 'float32');
   // no cache: the rotated keys and the values live in scratch buffers for this call only
-  const scratch = kCache ? [] : [be.makeOutput([B, nKv, T, hd], 'float32'), be.makeOutput([B, nKv, T, hd], 'float32')];
-  if (!kCache) [kCache, vCache] = scratch;
+  const scratch = inp.kCache ? [] : [be.makeOutput([B, nKv, T, hd], 'float32'), be.makeOutput([B, nKv, T, hd], 'float32')];
+  attentionSlots(DECODE_ATTENTION, be, inp, a, B, T);
   const p = params;
-  p[A_B] = B;
-  p[A_T] = T;
-  p[A_NH] = nH;
-  p[A_NKV] = nKv;
-  p[A_HD] = hd;
+  if (scratch.length) [p[A_KCACHE], p[A_VCACHE]] = scratch.map((t) => offsetOf(be, t));
   p[A_Q] = offsetOf(be, q) + 4 * a.qCol;
   p[A_Q_STRIDE] = q.shape[1];
   p[A_K] = offsetOf(be, k) + 4 * a.kCol;
   p[A_K_STRIDE] = k.shape[1];
   p[A_V] = offsetOf(be, v) + 4 * a.vCol;
   p[A_V_STRIDE] = v.shape[1];
-  p[A_COS] = offsetOf(be, cos);
-  p[A_SIN] = offsetOf(be, sin);
-  p[A_ROPE_ROWS] = cos.shape[0];
-  p[A_POS] = offsetOf(be, pos);
-  p[A_POS_B] = size(pos.shape) / T;
-  p[A_KCACHE] = offsetOf(be, kCache!);
-  p[A_VCACHE] = offsetOf(be, vCache!);
-  p[A_CAP] = cap;
-  p[A_PAST] = a.past;
-  p[A_MASK] = mask ? offsetOf(be, mask) : -1;
-  p[A_MASK_LEN] = a.past + T;
-  p[A_MASK_FLOAT] = mask?.dtype === 'float32' ? 1 : 0;
   p[A_OUT] = offsetOf(be, out);
-  p[A_SCALE] = a.scale;
-  p[A_THREADS] = attentionThreads;
-  p[A_ROW_SLOT] = rowSlot ? offsetOf(be, rowSlot) : -1;
-  p[A_ROW_PAST] = rowPast ? offsetOf(be, rowPast) : -1;
-  p[A_CACHE_ROWS] = rows;
   try {
     addon!.decodeAttention(heapOf(be));
   } finally {
@@ -234,8 +277,82 @@ function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.Tenso
   return out;
 }
 
+export interface DecoderLayerAttrs extends AttentionAttrs {
+  /** RMSNorm's epsilon */
+  eps: number;
+  /**
+   * T > 1 only: write every position's keys/values to the cache (required) but compute the rest of the layer for
+   * each batch row's last position only; the output is then (B, d). For a prefill's last layer.
+   */
+  lastOnly?: boolean;
+}
+
+/** The inputs of one decoder layer: its weights as src/model/llama.ts holds them, (in, out). */
+export interface DecoderLayerWeights {
+  inputNorm: tf.Tensor; // (d)
+  q_proj: tf.Tensor; // (d, nH·hd)
+  k_proj: tf.Tensor; // (d, nKv·hd)
+  v_proj: tf.Tensor; // (d, nKv·hd)
+  o_proj: tf.Tensor; // (nH·hd, d)
+  postNorm: tf.Tensor; // (d)
+  gate_proj: tf.Tensor; // (d, I)
+  up_proj: tf.Tensor; // (d, I)
+  down_proj: tf.Tensor; // (I, d)
+}
+
+/**
+ * x (B·T, d) → the layer's output (B·T, d): norm, q/k/v, attention (as decodeAttentionKernel, cache written in
+ * place), o, residual + norm, gate/up, SiLU·up, down, residual. Each product gets the thread count tf.matMul
+ * would give it (src/kernels/blas-threads.ts), so the result is bit-identical to running the ops one by one.
+ */
+function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const be = backend as BackendWasm;
+  const w = inputs as unknown as Record<keyof DecoderLayerWeights, tf.TensorInfo>;
+  const x = inputs.x as tf.TensorInfo;
+  const a = attrs as unknown as DecoderLayerAttrs;
+  const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
+  const T = a.T ?? 1;
+  const bad = (what: string) => new Error(`${DECODER_LAYER}: ${what}`);
+  if (x.shape.length !== 2 || !Number.isInteger(T) || T < 1 || x.shape[0] % T !== 0) throw bad(`x [${x.shape}] is not (B·T, d) for T = ${T}`);
+  const [N, d] = x.shape;
+  const I = w.gate_proj.shape[1]!;
+  const expect: [keyof DecoderLayerWeights, number[]][] = [
+    ['inputNorm', [d]], ['postNorm', [d]], ['q_proj', [d, nH * hd]], ['k_proj', [d, nKv * hd]], ['v_proj', [d, nKv * hd]],
+    ['o_proj', [nH * hd, d]], ['gate_proj', [d, I]], ['up_proj', [d, I]], ['down_proj', [I, d]],
+  ];
+  requireFloat(DECODER_LAYER, ['x', x], ...expect.map(([name]) => [name, w[name]] as [string, tf.TensorInfo]));
+  for (const [name, shape] of expect) if (w[name].shape.join() !== shape.join()) throw bad(`${name} has shape [${w[name].shape}], expected [${shape}]`);
+  const lastOnly = (a.lastOnly ?? false) && T > 1;
+  if (lastOnly && !inputs.kCache) throw bad('lastOnly needs a cache (the other positions would be lost)');
+  const M = lastOnly ? N / T : N; // rows of q, attention, o, the MLP and the output
+  const out = be.makeOutput([M, d], 'float32');
+  attentionSlots(DECODER_LAYER, be, inputs as unknown as AttentionInfos, a, N / T, T);
+  const p = params;
+  p[L_X] = offsetOf(be, x);
+  p[L_OUT] = offsetOf(be, out);
+  p[L_W_IN] = offsetOf(be, w.inputNorm);
+  p[L_W_POST] = offsetOf(be, w.postNorm);
+  p[L_WQ] = offsetOf(be, w.q_proj);
+  p[L_WK] = offsetOf(be, w.k_proj);
+  p[L_WV] = offsetOf(be, w.v_proj);
+  p[L_WO] = offsetOf(be, w.o_proj);
+  p[L_WG] = offsetOf(be, w.gate_proj);
+  p[L_WU] = offsetOf(be, w.up_proj);
+  p[L_WD] = offsetOf(be, w.down_proj);
+  p[L_D] = d;
+  p[L_I] = I;
+  p[L_EPS] = a.eps;
+  const max = blasStatus().maxThreads ?? 1;
+  // (rows, K, cols) of the q, k, v, o, gate, up, down products, each (rows, K)·(K, cols)
+  const products = [[M, d, nH * hd], [N, d, nKv * hd], [N, d, nKv * hd], [M, nH * hd, d], [M, d, I], [M, d, I], [M, I, d]];
+  products.forEach(([rows, K, cols], i) => (p[L_THR + i] = threadsFor(rows, cols, K, max)));
+  p[L_LAST_ONLY] = lastOnly ? 1 : 0;
+  addon!.decoderLayer(heapOf(be));
+  return out;
+}
+
 function register(): void {
-  for (const [kernelName, kernelFunc] of [[RMS_NORM, rmsNormKernel], [SWIGLU, swigluKernel], [DECODE_ATTENTION, decodeAttentionKernel]] as const) {
+  for (const [kernelName, kernelFunc] of [[RMS_NORM, rmsNormKernel], [SWIGLU, swigluKernel], [DECODE_ATTENTION, decodeAttentionKernel], [DECODER_LAYER, decoderLayerKernel]] as const) {
     if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
 }
@@ -285,4 +402,13 @@ export interface DecodeAttentionInputs {
  */
 export function decodeAttentionNative(inputs: DecodeAttentionInputs, attrs: DecodeAttentionAttrs): tf.Tensor2D {
   return run(DECODE_ATTENTION, inputs as unknown as Record<string, tf.Tensor>, attrs) as tf.Tensor2D;
+}
+
+/**
+ * One whole decoder layer for T new positions per row (attrs.T, default 1): x (B·T, d) → (B·T, d) — (B, d) with
+ * attrs.lastOnly — writing the layer's rotated keys and values into the caches (in place) when given.
+ * Bit-identical to the per-op kernels (lastOnly: up to float rounding of the B rows it keeps).
+ */
+export function decoderLayerNative(x: tf.Tensor2D, w: DecoderLayerWeights, att: Omit<DecodeAttentionInputs, 'q' | 'k' | 'v'>, attrs: DecoderLayerAttrs): tf.Tensor2D {
+  return run(DECODER_LAYER, { x, ...w, ...att } as Record<string, tf.Tensor | undefined>, attrs) as tf.Tensor2D;
 }

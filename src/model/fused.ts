@@ -1,12 +1,13 @@
 /**
  * The small ops of a LLaMA layer, each either one native kernel (src/kernels/fused.ts) or the composite
  * tfjs ops it replaces: RMSNorm (alone or after the residual add), SiLU(gate)·up, and attention of
- * a decode step or a prefill (against an in-place KV cache, or none). `native` comes from nativeInference(): true only for inference (no
+ * a decode step or a prefill (against an in-place KV cache, or none); and, natively only, a whole decoder
+ * layer in one kernel. `native` comes from nativeInference(): true only for inference (no
  * gradient tape, not training) on wasm with the native addon active; everywhere else the composite ops
  * run, exactly as before the native kernels existed. This module holds no weights and no state.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addRmsNormNative, decodeAttentionNative, fusedKernelsActive, rmsNormNative, swigluNative } from '../kernels/fused.js';
+import { addRmsNormNative, decodeAttentionNative, decoderLayerNative, fusedKernelsActive, rmsNormNative, swigluNative, type DecoderLayerWeights } from '../kernels/fused.js';
 import type { AttentionCache } from './kvcache.js';
 
 /** RMSNorm's epsilon as a number (native) and as the scalar tensor the composite ops use. */
@@ -15,20 +16,39 @@ export interface Eps {
   scalar: tf.Scalar;
 }
 
-/** Runtime switch for the native prefill attention (T > 1), so measurements compare both in one process. */
-let prefillOn = true;
+/**
+ * A runtime switch, so measurements compare both settings in one process: get() the setting, set(on) it and get
+ * the previous one back.
+ */
+function runtimeSwitch(initial: boolean): { get: () => boolean; set: (on: boolean) => boolean } {
+  let value = initial;
+  return {
+    get: () => value,
+    set: (on) => {
+      const was = value;
+      value = on;
+      return was;
+    },
+  };
+}
+
+const prefillSwitch = runtimeSwitch(true), layerSwitch = runtimeSwitch(true), lastRowsSwitch = runtimeSwitch(true);
 
 /** Switch native attention for prefills (T > 1) off (composite ops) or on; returns the previous setting. */
-export function setPrefillFused(on: boolean): boolean {
-  const was = prefillOn;
-  prefillOn = on;
-  return was;
-}
-
+export const setPrefillFused = prefillSwitch.set;
 /** Whether a prefill (T > 1) may run its attention natively (given nativeInference()). */
-export function prefillFused(): boolean {
-  return prefillOn;
-}
+export const prefillFused = prefillSwitch.get;
+
+/** Switch the one-kernel decoder layer off (per-op native kernels) or on; returns the previous setting. */
+export const setLayerFused = layerSwitch.set;
+/** Whether a native forward may run each decoder layer as one kernel. */
+export const layerFused = layerSwitch.get;
+
+/**
+ * Switch the last-rows-only last layer of a lastOnly prefill off (every row computed, then the last ones taken) or
+ * on (default); returns the previous setting.
+ */
+export const setLastRowsOnly = lastRowsSwitch.set;
 
 /** Whether a forward may use the native kernels: not training, no gradient tape, fused kernels active. */
 export function nativeInference(training: boolean): boolean {
@@ -83,6 +103,26 @@ export function decodeAttention(cache: AttentionCache | undefined, layer: number
   const out = decodeAttentionNative(
     { q, k, v, cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask, rowSlot: slot?.rowSlot, rowPast: slot?.rowPast },
     { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, qCol: 0, kCol: 0, vCol: 0, scale: 1 / Math.sqrt(s.headDim) },
+  );
+  cache?.commit(layer, T);
+  return out;
+}
+
+/**
+ * Layer `layer` as one native kernel for T new positions per row: x (B·T, d) → x + attention + MLP (B·T, d),
+ * with the attention of decodeAttention() (cache written in place, or scratch without a cache). Bit-identical
+ * to the per-op path of src/model/llama.ts's decoderLayer; ~11 fewer tfjs dispatches per layer. lastOnly (with a
+ * cache): every position's keys/values are cached, the output is each row's last position only, (B, d).
+ */
+export function decoderLayer(cache: AttentionCache | undefined, layer: number, x: tf.Tensor2D, w: DecoderLayerWeights, s: DecodeStep, eps: number, T = 1, lastOnly = false): tf.Tensor2D {
+  const B = x.shape[0] / T;
+  const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
+  // rows at their own cache rows (the serving engine's slot cache) take the full path: lastOnly's cache write
+  // assumes cache row = batch row
+  const rowsOwn = !!slot?.rowSlot || !!slot?.rowPast;
+  const out = decoderLayerNative(
+    x, w, { cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask, rowSlot: slot?.rowSlot, rowPast: slot?.rowPast },
+    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps, lastOnly: lastOnly && lastRowsSwitch.get() && !!cache && !rowsOwn },
   );
   cache?.commit(layer, T);
   return out;

@@ -98,7 +98,7 @@ export class KVCache implements AttentionCache {
     }
     if (!kb || kb.shape[2] < past + T) {
       const cap = Math.max(past + T, kb ? 2 * kb.shape[2] : (this.opts.capacity ?? 0));
-      const [nk, nv] = [tf.keep(tf.zeros([B, nKv, cap, hd])) as tf.Tensor4D, tf.keep(tf.zeros([B, nKv, cap, hd])) as tf.Tensor4D];
+      const [nk, nv] = [unfilled([B, nKv, cap, hd]), unfilled([B, nKv, cap, hd])];
       if (kb) {
         copyPrefix(kb, nk, past);
         copyPrefix(this.values[layer]!, nv, past);
@@ -182,6 +182,16 @@ export class KVCache implements AttentionCache {
     this.commit(layer, k.shape[2]);
     return [newK, newV];
   }
+}
+
+/**
+ * A kept (B, nKv, cap, hd) float32 buffer on the wasm heap, not initialised: rows are only ever read after they
+ * were written (attention reads [0, past + T), copies take the filled prefix), and tf.zeros built the 66 MB of a
+ * 128 × 80 prefill's caches on the host first (~150 ms).
+ */
+function unfilled(shape: [number, number, number, number]): tf.Tensor4D {
+  const info = (tf.backend() as BackendWasm).makeOutput(shape, 'float32');
+  return tf.keep(tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D);
 }
 
 /** Float32 view of a wasm tensor's heap data (taken after any allocation: growing memory detaches views). */

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { initBackend } from '../../src/backend.js';
 import { ADDON_PATH } from '../../src/kernels/blas.js';
-import { decodeAttentionNative, fusedKernelsActive, setAttentionThreads, setFusedEnabled } from '../../src/kernels/fused.js';
+import { decodeAttentionNative, decoderLayerNative, fusedKernelsActive, setAttentionThreads, setFusedEnabled } from '../../src/kernels/fused.js';
 import { addRmsNorm, rmsNorm, swiGLU, type Eps } from '../../src/model/fused.js';
 
 const disabled = process.env.SEQSCH_BLAS === '0';
@@ -183,6 +183,11 @@ const rand = (shape: number[], lo = -1, hi = 1) => tf.randomUniform(shape, lo, h
       expect(() => call([4])).toThrow(/decodeAttention: position id 4 outside the rotary table of 4 rows/);
       expect(() => call([0], 2)).toThrow(/SeqschDecodeAttention: cache full/);
       expect(() => rmsNorm(q, rand([7]), eps, true)).toThrow(/SeqschRmsNorm: weight has shape \[7\], expected \[8\]/);
+      // the one-kernel decoder layer names the weight whose shape does not fit
+      const w8 = rand([8]), m = rand([8, 8]);
+      const weights = { inputNorm: w8, postNorm: w8, q_proj: m, k_proj: m, v_proj: m, o_proj: m, gate_proj: rand([8, 12]), up_proj: rand([8, 12]), down_proj: rand([8, 12]) };
+      expect(() => decoderLayerNative(q, weights, { cos: cs, sin: cs, pos: tf.tensor1d([0], 'int32') }, { ...attrs, eps: 1e-6 }))
+        .toThrow(/SeqschDecoderLayer: down_proj has shape \[8,12\], expected \[12,8\]/);
     });
   });
 

@@ -6,13 +6,15 @@
  * With the native addon active, KV-cache decoding runs the in-place cache and the fused decode kernels
  * (src/model/fused.ts); they are checked against full recompute and against the composite path, and
  * so is the native prefill attention (T > 1: without a cache, into an empty cache, after a filled one).
+ * The one-kernel decoder layer must equal the per-op native kernels bit for bit (it runs the same code).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { KVCache } from '../../src/model/kvcache.js';
 import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';
-import { setPrefillFused } from '../../src/model/fused.js';
+import { setLayerFused, setPrefillFused } from '../../src/model/fused.js';
+import { forceBlasThreads } from '../../src/kernels/blas-threads.js';
 import { LORA_TARGETS, loraDims } from '../../src/model/lora.js';
 import { relError, tinyConfig } from './helpers.js';
 
@@ -183,6 +185,51 @@ describe('Llama forward', () => {
     model.dispose();
   });
 
+  test.each([
+    ['GQA, left padding, 1 thread', { numKvHeads: 2 }, 1, false],
+    ['MQA + tied embeddings, 2 threads (products split over the pool)', { numKvHeads: 1, tieWordEmbeddings: true, hiddenSize: 64, intermediateSize: 160 }, 2, false],
+    ['MHA with a merged LoRA adapter on every target, 2 threads', { hiddenSize: 64, intermediateSize: 160 }, 2, true],
+  ] as const)('the one-kernel decoder layer equals the per-op native kernels bit for bit: %s', async (_n, over, threads, lora) => {
+    if (!fusedKernelsActive()) return console.warn('decoder-layer kernel comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)');
+    const cfg = tinyConfig(over);
+    const model = Llama.random(cfg, 'layer');
+    if (lora) {
+      const adapter = model.attachLora({ r: 4, alpha: 8, targetModules: [...LORA_TARGETS] }, 'layer');
+      for (const v of adapter.variables()) v.assign(tf.randomUniform(v.shape, -0.1, 0.1, 'float32', 9)); // B ≠ 0: a real update
+    }
+    const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize, 7);
+    /** a full forward without cache, then a prefill of 6 columns and one-column steps into an in-place cache */
+    const run = (layer: boolean) => {
+      const was = setLayerFused(layer);
+      forceBlasThreads(threads);
+      const out: number[] = [];
+      const cache = new KVCache(cfg.numLayers, { capacity: 8 }); // grows to 16 on the way
+      try {
+        tf.tidy(() => {
+          const idsT = tf.tensor2d(ids, [B, T], 'int32'), m = tf.tensor2d(mask, [B, T], 'int32');
+          out.push(...model.forward(idsT, { attentionMask: m }).dataSync());
+          out.push(...model.forward(tf.slice(idsT, [0, 0], [B, 6]), { attentionMask: tf.slice(m, [0, 0], [B, 6]), cache }).dataSync());
+          for (let t = 6; t < T; t++) {
+            out.push(...model.forward(tf.slice(idsT, [0, t], [B, 1]), { attentionMask: tf.slice(m, [0, 0], [B, t + 1]), cache }).dataSync());
+          }
+        });
+      } finally {
+        cache.dispose();
+        forceBlasThreads(0);
+        setLayerFused(was);
+      }
+      return out;
+    };
+    const ours = run(true);
+    const ref = run(false);
+    expect(ours.length).toBe(ref.length);
+    expect(ours.every((x, i) => Object.is(x, ref[i]))).toBe(true);
+    // and the layer kernel did run: one per layer in a native forward
+    const kernels = (await tf.profile(() => tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'))))).kernels.map((k) => k.name);
+    expect(kernels.filter((k) => k === 'SeqschDecoderLayer').length).toBe(cfg.numLayers);
+    model.dispose();
+  });
+
   test('lastOnly returns the last position of the full logits', () => {
     const cfg = tinyConfig();
     const model = Llama.random(cfg, 'last');
@@ -196,6 +243,37 @@ describe('Llama forward', () => {
     const ref = tf.tidy(() => tf.slice(full, [0, T - 1, 0], [B, 1, cfg.vocabSize]));
     expect(relError(last.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
     tf.dispose([full, last, ref]);
+    model.dispose();
+  });
+
+  test('lastOnly into a cache (the native last layer computes only the last rows): same logits, same cache, same next steps', () => {
+    // with the native kernels the last layer runs q, attention, o and the MLP for B rows instead of B·T; keys and
+    // values of every position still go to the cache. Against the full layer: logits within float rounding
+    // (products over fewer rows are blocked differently; ~1e-7 measured), the cache and the next step bit for bit
+    const cfg = tinyConfig({ numKvHeads: 2, hiddenSize: 64, intermediateSize: 160 });
+    const model = Llama.random(cfg, 'last-cache');
+    const { ids, mask, T, B } = batch([7, 4, 6], cfg.vocabSize, 11);
+    const run = (lastOnly: boolean) => {
+      const cache = new KVCache(cfg.numLayers, { capacity: T + 2 });
+      try {
+        return tf.tidy(() => {
+          const m = tf.tensor2d(mask, [B, T], 'int32');
+          const pre = model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: m, cache, lastOnly });
+          const last = lastOnly ? pre : tf.slice(pre, [0, T - 1, 0], [B, 1, cfg.vocabSize]);
+          const m2 = tf.concat([m, tf.ones([B, 1], 'int32')], 1) as tf.Tensor2D;
+          const step = model.forward(tf.tensor2d([5, 6, 7], [B, 1], 'int32'), { attentionMask: m2, cache });
+          const k = cache.filled(cfg.numLayers - 1)[0];
+          return [last.dataSync(), step.dataSync(), k.dataSync()] as Float32Array[];
+        });
+      } finally {
+        cache.dispose();
+      }
+    };
+    const [lastA, stepA, kA] = run(true);
+    const [lastB, stepB, kB] = run(false);
+    expect(relError(lastA, lastB)).toBeLessThan(1e-6);
+    expect(Array.from(kA)).toEqual(Array.from(kB));
+    expect(Array.from(stepA)).toEqual(Array.from(stepB));
     model.dispose();
   });
 

@@ -1,0 +1,57 @@
+/**
+ * The engines `npm run bench:peer` alternates, each a command line with its environment: ours (the CLI's
+ * engine, bench/peer/ours.ts), and the PyTorch peer (bench/peer/llama.py) under the settings a careful user
+ * would try. Why these settings (measured on the 2-core project machine; docs/cpu-engine.md):
+ * - torch's OpenMP threads spin between ops by default (GOMP_SPINCOUNT), and Debian's torch calls OpenBLAS,
+ *   which starts threads of its own inside them: on 2 cores that over-subscribes the machine.
+ *   OMP_WAIT_POLICY=PASSIVE puts idle OpenMP threads to sleep; OPENBLAS_NUM_THREADS=1 keeps OpenBLAS in the
+ *   calling thread.
+ * - glibc returns freed memory above M_TRIM_THRESHOLD to the OS and serves big blocks with mmap, so every
+ *   step re-faults its activation pages; raising both thresholds keeps them mapped (ours never unmaps: the
+ *   wasm heap only grows).
+ * Variables that would change a setting are removed first, so `torch-default` is torch as installed.
+ */
+import { join } from 'node:path';
+
+export interface PeerEngine {
+  name: string;
+  /** a fair setting of PyTorch: best-tuned = the fastest of these per round */
+  tuned: boolean;
+  /** executable, leading arguments, environment */
+  command: [string, string[], NodeJS.ProcessEnv];
+}
+
+/** Variables that set threads or malloc behaviour; cleared so each engine gets exactly its own settings. */
+const SETTINGS = /^(OMP_|GOMP_|KMP_|OPENBLAS_NUM_THREADS$|MKL_NUM_THREADS$|MALLOC_|SEQSCH_THREADS$|SEQSCH_BLAS_THREADS$)/;
+
+function baseEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !SETTINGS.test(k)));
+}
+
+/** glibc: keep freed memory (up to 1 GiB) mapped instead of trimming/unmapping it after every step. */
+const MALLOC_KEEP = { MALLOC_TRIM_THRESHOLD_: String(1 << 30), MALLOC_MMAP_THRESHOLD_: String(1 << 30) };
+
+export function peerEngines({ python, root }: { python: string; root: string }): PeerEngine[] {
+  const ours = (env: Record<string, string>, flags: string[] = []): [string, string[], NodeJS.ProcessEnv] => [
+    process.execPath,
+    ['--import', 'tsx', join(root, 'bench/peer/ours.ts'), ...flags],
+    { ...baseEnv(), ...env },
+  ];
+  const torch = (threads: number, env: Record<string, string>): [string, string[], NodeJS.ProcessEnv] => [
+    python,
+    [join(root, 'bench/peer/llama.py'), ...(threads > 0 ? ['--threads', String(threads)] : [])],
+    { ...baseEnv(), ...env },
+  ];
+  return [
+    { name: 'ours', tuned: false, command: ours({}) },
+    { name: 'ours-1t', tuned: false, command: ours({ SEQSCH_THREADS: '1' }) },
+    // this work's changes off, for side-by-side figures: the pool that never goes solo; and per-op kernels too
+    { name: 'ours-static', tuned: false, command: ours({}, ['--static-pool']) },
+    { name: 'ours-perop', tuned: false, command: ours({}, ['--static-pool', '--per-op']) },
+    // a prefill's last layer over every position (then the last rows taken), as before the last-rows-only layer
+    { name: 'ours-allrows', tuned: false, command: ours({}, ['--all-rows']) },
+    { name: 'torch-1t', tuned: true, command: torch(1, { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...MALLOC_KEEP }) },
+    { name: 'torch-2t', tuned: true, command: torch(2, { OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_NUM_THREADS: '1', ...MALLOC_KEEP }) },
+    { name: 'torch-default', tuned: false, command: torch(0, {}) },
+  ];
+}
