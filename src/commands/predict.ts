@@ -1,16 +1,12 @@
 /**
  * `seqsch predict`: run a trained proxy length predictor over a conversations file and write `[{id, predicted}]`,
  * the list `seqsch simulate --strategy seqsch --predictions FILE` reads. With `--lengths` it also scores the
- * predictions against L_max (Error, Acc-50, Acc-100), and with `--train-lengths` beside the constant predictors.
+ * predictions against L_max (Error, Acc-50, Acc-100) and by its ranking against L_t0.0 (MAE, Kendall τ-b, Spearman ρ, pairs ≥ 50
+ * apart ordered right), and with `--train-lengths` beside the constant predictors.
  */
 import type { CommandModule } from 'yargs';
 import { withBackend, withJson, report } from './common.js';
-import { initBackend, type BackendChoice } from '../backend.js';
-import { loadQueries } from '../proxy/data.js';
-import { loadProxyModel } from '../proxy/model.js';
-import { predictLengths } from '../proxy/predict.js';
-import { evaluatePredictions, evaluationTable } from '../proxy/evaluate.js';
-import { writeJson } from '../util/fs.js';
+import type { BackendChoice } from '../backend.js';
 import { DECODE_RULES, type DecodeRule } from '../proxy/heads.js';
 
 interface Args {
@@ -44,6 +40,12 @@ export const predictCommand: CommandModule<object, Args> = {
         .option('decode', { choices: DECODE_RULES, describe: 'buckets head: decode rule (default: the one chosen on held-out data)' }),
     )) as never,
   handler: async (argv) => {
+    const { initBackend } = await import('../backend.js');
+    const { loadQueries } = await import('../proxy/data.js');
+    const { loadProxyModel } = await import('../proxy/model.js');
+    const { predictLengths } = await import('../proxy/predict.js');
+    const { evaluatePredictions, evaluationTable } = await import('../proxy/evaluate.js');
+    const { writeJson } = await import('../util/fs.js');
     await initBackend(argv.backend);
     const queries = loadQueries(argv.data, { numData: argv['num-data'], sampleSeed: argv['sample-seed'] });
     const model = loadProxyModel(argv.model);

@@ -15,6 +15,8 @@ import { loadQueries } from '../../proxy/data.js';
 import { predictLengths } from '../../proxy/predict.js';
 import { evaluatePredictions } from '../../proxy/evaluate.js';
 import { writeJson } from '../../util/fs.js';
+import { predictorRecord, predictorTable, scoreFromRecord } from '../../perception/ranking.js';
+import { PAPER_PERCEPTION } from '../../perception/evaluate.js';
 
 const posInt = z.number().int().positive();
 const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '');
@@ -115,11 +117,10 @@ registerStage('proxy-predict', {
       const record: Record<string, string | number> = { out: c.out, decode: c.decode ?? model.config.head.decode, queries: preds.length, seconds, parameters: model.numParameters() };
       if (c.lengths) {
         const ev = evaluatePredictions(preds, c.lengths, c.train_lengths, model.config.head.maxLength);
-        Object.assign(record, { error: ev.model.error, acc50: ev.model.acc50, acc100: ev.model.acc100 });
-        if (ev.constants) {
+        Object.assign(record, predictorRecord(ev.model));
+        if (ev.constants && ev.trainMedian) {
           const k = ev.constants;
-          Object.assign(record, {
-            const_median: k.trainMedian.value, const_error: k.trainMedian.metrics.error, const_acc50: k.trainMedian.metrics.acc50, const_acc100: k.trainMedian.metrics.acc100,
+          Object.assign(record, { const_median: k.trainMedian.value, ...predictorRecord(ev.trainMedian, 'const_') }, {
             oracle_const_error: k.oracle.error.metrics.error, oracle_const_acc50: k.oracle.acc50.metrics.acc50, oracle_const_acc100: k.oracle.acc100.metrics.acc100,
           });
         }
@@ -130,16 +131,20 @@ registerStage('proxy-predict', {
     }
   },
   table: (rows) => {
-    const lines = ['| Predictor (target L_max) | Decode | Queries | Predict s | Error | Acc-50 | Acc-100 |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
-    const constants: string[] = [];
+    const body: Parameters<typeof predictorTable>[1] = [];
+    const constants: Parameters<typeof predictorTable>[1] = [];
     for (const { label, record: r } of rows) {
-      lines.push(`| ${label} | ${r.decode} | ${r.queries} | ${num(r.seconds, 2)} | ${num(r.error)} | ${pct(r.acc50)} | ${pct(r.acc100)} |`);
+      body.push({ lead: [label, String(r.decode), String(r.queries), num(r.seconds, 2)], score: scoreFromRecord(r) });
       if (typeof r.const_error === 'number' && constants.length === 0) {
-        constants.push(`| constant ${r.const_median} (train median) on the same queries | | ${r.queries} | | ${num(r.const_error)} | ${pct(r.const_acc50)} | ${pct(r.const_acc100)} |`);
-        constants.push(`| best constant in hindsight, per metric | | ${r.queries} | | ${num(r.oracle_const_error)} | ${pct(r.oracle_const_acc50)} | ${pct(r.oracle_const_acc100)} |`);
+        constants.push({ lead: [`constant ${r.const_median} (train median) on the same queries`, '', String(r.queries), ''], score: scoreFromRecord(r, 'const_') });
+        constants.push({ lead: ['best constant in hindsight, per metric', '', String(r.queries), ''],
+          score: { error: r.oracle_const_error as number, acc50: r.oracle_const_acc50 as number, acc100: r.oracle_const_acc100 as number } });
       }
     }
-    if (rows.some((r) => typeof r.record.error === 'number')) lines.push('| paper: Vicuna-7B + LoRA (perception in advance), val[:1000] | | 1000 | | 62 | 59% | 81% |');
-    return [...lines, ...constants].join('\n') + '\n';
+    if (rows.some((r) => typeof r.record.error === 'number')) {
+      body.push({ lead: ['paper: Vicuna-7B + LoRA (perception in advance), val[:1000]', '', '1000', ''], score: { error: PAPER_PERCEPTION.error, acc50: PAPER_PERCEPTION.acc50, acc100: PAPER_PERCEPTION.acc100 } });
+    }
+    return predictorTable(['Predictor (Error/Acc against L_max)', 'Decode', 'Queries', 'Predict s'], [...body, ...constants]) +
+      '\nMAE, Kendall τ-b, Spearman ρ and the share of pairs ≥ 50 tokens apart ordered right against L_t0.0 (one greedy sample), τ and ρ also against L_max; — where undefined (a constant orders nothing).\n';
   },
 });
