@@ -30,6 +30,11 @@ export interface ForwardOptions {
   training?: boolean;
   /** return logits of the last position only, (B, 1, V): what generation needs after prefill */
   lastOnly?: boolean;
+  /**
+   * forwardWithHidden: which hidden state to return beside the logits, numbered as HF's output_hidden_states:
+   * 0 = the token embeddings, l = the residual stream after decoder layer l, numLayers = after the final norm
+   */
+  hiddenLayer?: number;
 }
 
 /** Reads one HF-layout weight by name; must throw (naming tensor and file) if absent or of another shape. */
@@ -152,6 +157,24 @@ export class Llama {
 
   /** input ids (B, T) int32 → logits (B, T, V) (or (B, 1, V) with lastOnly). */
   forward(inputIds: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    return this.run(inputIds, { ...opts, hiddenLayer: undefined }).logits;
+  }
+
+  /**
+   * The same forward, also returning the hidden state of layer `opts.hiddenLayer` (B, T, d) (or (B, 1, d) with
+   * lastOnly) — what a length probe reads, at no extra cost. Logits, cache writes and every path (native kernels or
+   * composite ops) are exactly those of forward().
+   */
+  forwardWithHidden(inputIds: tf.Tensor2D, opts: ForwardOptions & { hiddenLayer: number }): { logits: tf.Tensor3D; hidden: tf.Tensor3D } {
+    const L = this.layers.length;
+    if (!Number.isInteger(opts.hiddenLayer) || opts.hiddenLayer < 0 || opts.hiddenLayer > L) {
+      throw new Error(`hiddenLayer must be an integer in [0, ${L}] (0 = embeddings, ${L} = after the final norm), got ${opts.hiddenLayer}`);
+    }
+    const r = this.run(inputIds, opts);
+    return { logits: r.logits, hidden: r.hidden! };
+  }
+
+  private run(inputIds: tf.Tensor2D, opts: ForwardOptions): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
     const { hiddenSize: d, headDim: hd, vocabSize: V } = this.config;
     const [B, T] = inputIds.shape;
     const cache = opts.cache;
@@ -185,13 +208,21 @@ export class Llama {
       }
       // ---- token embeddings: (B·T, d)
       let x = tf.gather(this.embed, tf.reshape(inputIds, [B * T])) as tf.Tensor2D;
-      for (let l = 0; l < this.layers.length; l++) x = this.decoderLayer(l, x, f);
+      let hidden = opts.hiddenLayer === 0 ? x : undefined; // (B·T, d) when asked for
+      for (let l = 0; l < this.layers.length; l++) {
+        x = this.decoderLayer(l, x, f);
+        if (opts.hiddenLayer === l + 1 && l + 1 < this.layers.length) hidden = x;
+      }
       // ---- final norm and LM head
       x = rmsNorm(x, this.norm, this.eps, native); // (B·T, d)
+      if (opts.hiddenLayer === this.layers.length) hidden = x;
       const Tout = lastOnly ? 1 : T;
-      if (lastOnly) x = tf.reshape(tf.slice(tf.reshape(x, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d]); // left padding: the last column is real
-      const logits = this.lmHead(x, training); // (B·Tout, V)
-      return tf.reshape(logits, [B, Tout, V]) as tf.Tensor3D;
+      // left padding: the last column is real
+      const last = (h: tf.Tensor2D) => tf.reshape(tf.slice(tf.reshape(h, [B, T, d]), [0, T - 1, 0], [B, 1, d]), [B, d]) as tf.Tensor2D;
+      if (lastOnly) x = last(x);
+      const logits = tf.reshape(this.lmHead(x, training), [B, Tout, V]) as tf.Tensor3D; // (B, Tout, V)
+      if (!hidden) return { logits };
+      return { logits, hidden: tf.reshape(lastOnly ? last(hidden) : hidden, [B, Tout, d]) as tf.Tensor3D };
     });
   }
 
