@@ -33,6 +33,8 @@ export interface BatchOutcome {
   decodeSteps: number;
   /** wall seconds of the batch (measured, or charged by a cost model) */
   seconds: number;
+  /** the batch started from prompt keys/values computed with the prediction (no prefill of its own) */
+  prefilled?: boolean;
 }
 
 export interface Engine {

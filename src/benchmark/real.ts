@@ -17,20 +17,24 @@ import { generate } from '../generation/generate.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
 import { poPredictor, seqschPredictor, PREDICT_BATCH, SEQSCH_MAX_NEW_TOKENS } from '../perception/model-predictors.js';
 import { insertLengthPrompt, QUERY_PROMPT } from '../data/prompts.js';
+import { LengthProbe } from '../perception/probe.js';
+import { PromptStore, probePredictor } from '../perception/prompt-store.js';
 
 export interface LoadedModel {
   model: Llama;
   tokenizer: Tokenizer;
   modelDir: string;
   loraDir?: string;
+  /** the hidden-state length probe (strategy probe) */
+  probe?: LengthProbe;
 }
 
-/** The base model and its tokenizer (from the same folder), with the adapter attached when given. */
-export async function loadBenchModel(modelDir: string, loraDir?: string): Promise<LoadedModel> {
+/** The base model and its tokenizer (from the same folder), with the adapter attached and the probe loaded when given. */
+export async function loadBenchModel(modelDir: string, loraDir?: string, probeDir?: string): Promise<LoadedModel> {
   const model = loadLlama(modelDir);
   const tokenizer = await loadTokenizer(modelDir);
   if (loraDir) model.setLora(LoraAdapter.load(loraDir, model.config));
-  return { model, tokenizer, modelDir, loraDir };
+  return { model, tokenizer, modelDir, loraDir, ...(probeDir ? { probe: LengthProbe.load(probeDir) } : {}) };
 }
 
 export interface RealBenchmarkParams {
@@ -54,6 +58,7 @@ export function realPredictor(strategy: StrategyName, loaded: LoadedModel, predi
   if (strategy === 'vanilla') return vanillaPredictor;
   if (strategy === 'gt') return gtPredictor;
   if (predictions) return filePredictor(strategy, predictions);
+  if (strategy === 'probe') throw new Error('strategy probe runs through benchmarkReal (its prefill is shared with the engine), or from a predictions file');
   if (strategy === 'seqsch') {
     if (!loaded.model.lora) throw new Error(`strategy seqsch needs the length-perception adapter (--lora DIR / lora:) or a predictions file`);
     return seqschPredictor(loaded.model, loaded.tokenizer);
@@ -95,13 +100,26 @@ function largestBatch(s: ScheduleConfig, n: number, groupSize: number): number {
   return Math.max(1, Math.min(cap, n, groupSize));
 }
 
+/**
+ * One real-engine run. Strategy probe (without a predictions file) prefills each group's prompts once in a
+ * PromptStore shared by the predictor (which reads the probe there) and the engine (whose batches start from it).
+ */
 export async function benchmarkReal(items: BenchItem[], loaded: LoadedModel, p: RealBenchmarkParams, predictor?: LengthPredictor): Promise<BenchmarkResult & { backend: string }> {
-  const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: p.temperature ?? 0, seed: p.seed ?? 0 });
+  let store: PromptStore | undefined;
+  if (!predictor && p.strategy === 'probe' && !p.predictions) {
+    if (!loaded.probe) throw new Error('strategy probe needs the length probe (probe: / --probe DIR) or a predictions file');
+    store = new PromptStore(loaded.model, loaded.tokenizer);
+  }
+  const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: p.temperature ?? 0, seed: p.seed ?? 0, prompts: store });
   await warmUp(loaded, items, largestBatch(p.schedule, items.length, p.groupSize));
-  const r = await runBenchmark(items, engine, predictor ?? realPredictor(p.strategy, loaded, p.predictions), {
-    schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize, onBatch: p.onBatch,
-  });
-  return { ...r, backend: engine.backend };
+  try {
+    const r = await runBenchmark(items, engine, predictor ?? (store ? probePredictor(store, loaded.probe!) : realPredictor(p.strategy, loaded, p.predictions)), {
+      schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize, onBatch: p.onBatch,
+    });
+    return { ...r, backend: engine.backend };
+  } finally {
+    store?.dispose();
+  }
 }
 
 /** L_max (max over the four temperatures) of a query, when its recorded lengths are known. */

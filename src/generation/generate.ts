@@ -45,6 +45,71 @@ export interface GenerateOptions {
    * [padding][prefix][rest]: same positions, same attended keys, so the same answers up to float rounding.
    */
   sharePrefix?: boolean;
+  /**
+   * Start from prompt keys/values computed earlier instead of running the prefill (the length probe's group
+   * prefill, src/perception/prompt-store.ts): called once with the empty cache and the batch's layout; it must write
+   * every row's prompt positions into the cache in that layout and return the prompt's last-position logits (B, V).
+   * Everything after the prefill (sampling, masks, positions, counts) is unchanged.
+   */
+  prefilled?: (cache: KVCache, layout: PromptLayout) => tf.Tensor2D;
+}
+
+/**
+ * How a batch of prompts is laid out in the cache: a shared prefix of P tokens (computed once at batch 1), then each
+ * row's rest left-padded to T0: row b holds [prefix][padding][rest_b] at positions [0, P + T0).
+ */
+export interface PromptLayout {
+  B: number;
+  P: number;
+  T0: number;
+  /** (B, T0) ids of the rests, left-padded with the pad id */
+  ids: Int32Array;
+  /** (B, P + T0) 1 = real, 0 = padding */
+  mask: Int32Array;
+  /** whether any row is padded (else no mask needs to be passed) */
+  padded: boolean;
+  /** the prompts themselves */
+  prompts: number[][];
+}
+
+/** The layout generate() uses for `prompts` (sharePrefix: compute a common prefix of ≥ MIN_SHARED_PREFIX tokens once). */
+export function promptLayout(prompts: number[][], pad: number, sharePrefix = true): PromptLayout {
+  const B = prompts.length;
+  const P = sharePrefix ? sharedPrefixLength(prompts) : 0;
+  const rest = prompts.map((p) => p.slice(P));
+  const T0 = Math.max(...rest.map((p) => p.length));
+  const ids = new Int32Array(B * T0).fill(pad);
+  const mask = new Int32Array(B * (P + T0));
+  rest.forEach((p, b) => {
+    ids.set(p, b * T0 + T0 - p.length);
+    mask.fill(1, b * (P + T0), b * (P + T0) + P);
+    mask.fill(1, (b + 1) * (P + T0) - p.length, (b + 1) * (P + T0));
+  });
+  return { B, P, T0, ids, mask, padded: rest.some((p) => p.length < T0), prompts };
+}
+
+/**
+ * The prefill of a laid-out batch into an empty `cache`: the shared prefix at batch 1, copied to every row, then the
+ * padded rests. Returns the last position's logits (B, 1, V) and, with `hiddenLayer`, that position's hidden state
+ * (B, 1, d) (Llama.forwardWithHidden). Call inside a tidy.
+ */
+export function prefillPrompts(model: Llama, layout: PromptLayout, cache: KVCache, hiddenLayer?: number): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
+  const { B, P, T0 } = layout;
+  if (P > 0) {
+    const shared = new KVCache(model.config.numLayers, { capacity: P });
+    try {
+      tf.tidy(() => {
+        model.forward(tf.tensor2d(layout.prompts[0].slice(0, P), [1, P], 'int32'), { cache: shared, lastOnly: true });
+      });
+      cache.broadcastFrom(shared, B);
+    } finally {
+      shared.dispose();
+    }
+  }
+  const inp = tf.tensor2d(layout.ids, [B, T0], 'int32');
+  const am = layout.padded ? tf.tensor2d(layout.mask, [B, P + T0], 'int32') : undefined;
+  if (hiddenLayer === undefined) return { logits: model.forward(inp, { attentionMask: am, cache, lastOnly: true }) };
+  return model.forwardWithHidden(inp, { attentionMask: am, cache, lastOnly: true, hiddenLayer });
 }
 
 /** A shared prefix shorter than this is computed per row (one extra forward does not pay for itself). */
@@ -91,48 +156,27 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
   });
 
   // ---- shared prefix (P tokens, cached once), then left padding of the rest: ids (B, T0), mask (B, P + T0)
-  const P = opts.sharePrefix === false ? 0 : sharedPrefixLength(prompts);
-  const rest = prompts.map((p) => p.slice(P));
-  const T0 = Math.max(...rest.map((p) => p.length));
-  const padded = rest.some((p) => p.length < T0);
-  const ids = new Int32Array(B * T0).fill(pad);
-  let mask = new Int32Array(B * (P + T0));
-  rest.forEach((p, b) => {
-    ids.set(p, b * T0 + T0 - p.length);
-    mask.fill(1, b * (P + T0), b * (P + T0) + P);
-    mask.fill(1, (b + 1) * (P + T0) - p.length, (b + 1) * (P + T0));
-  });
+  const layout = promptLayout(prompts, pad, opts.sharePrefix !== false);
+  const { P, T0, padded } = layout;
+  let mask = layout.mask;
   // position id of each row's latest token (cumsum(mask) − 1, as HF); the token fed at decode step s sits one further
   const lastPos = Int32Array.from(prompts, (p) => p.length - 1);
 
   const sampler = new Sampler(opts.temperature ?? 0, opts.seed ?? 0);
   // room for the prompt and every new token: the in-place cache (native path) then never grows
   const cache = new KVCache(model.config.numLayers, { capacity: P + T0 + maxNew });
-  if (P > 0) {
-    const shared = new KVCache(model.config.numLayers, { capacity: P });
-    try {
-      tf.tidy(() => {
-        model.forward(tf.tensor2d(prompts[0].slice(0, P), [1, P], 'int32'), { cache: shared, lastOnly: true });
-      });
-      cache.broadcastFrom(shared, B);
-    } finally {
-      shared.dispose();
-    }
-  }
   const outputs: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(B).fill(false);
   let steps = 0;
   let tokens: Int32Array | null = null; // last sampled ids, (B)
   try {
     while (steps < maxNew) {
-      const Tk = cache.length + (steps === 0 ? T0 : 1);
+      const Tk = steps === 0 ? P + T0 : cache.length + 1; // positions attended this step
       const next = tf.tidy(() => {
         let logits: tf.Tensor3D;
         if (steps === 0) {
-          // prefill: (B, T0) → last position's logits (B, 1, V); positions from the mask
-          const inp = tf.tensor2d(ids, [B, T0], 'int32');
-          const am = padded ? tf.tensor2d(mask, [B, P + T0], 'int32') : undefined;
-          logits = model.forward(inp, { attentionMask: am, cache, lastOnly: true });
+          // prefill: (B, T0) → last position's logits (B, 1, V); positions from the mask (or the prompt's KV given)
+          logits = opts.prefilled ? (tf.reshape(opts.prefilled(cache, layout), [B, 1, V]) as tf.Tensor3D) : prefillPrompts(model, layout, cache).logits;
         } else {
           // decode: one token per row against the cache
           const inp = tf.tensor2d(tokens!, [B, 1], 'int32');

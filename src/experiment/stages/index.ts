@@ -8,3 +8,4 @@ import './benchmark.js';
 import './calibrate.js';
 import './check-perception.js';
 import './proxy.js';
+import './probe.js';
