@@ -5,9 +5,9 @@
  */
 import type { CommandModule } from 'yargs';
 import { withBackend, withJson, report } from './common.js';
-import { initBackend, type BackendChoice } from '../backend.js';
-import { trainPredictor, type TrainPredictorOptions } from '../proxy/train.js';
-import { DECODE_RULES, HEAD_KINDS, type DecodeRule, type HeadKind } from '../proxy/heads.js';
+import type { BackendChoice } from '../backend.js';
+import type { TrainPredictorOptions } from '../proxy/train.js';
+import { DECODE_RULES, HEAD_KINDS, RANK_LOSSES, type DecodeRule, type HeadKind, type RankLossKind } from '../proxy/heads.js';
 import { ENCODER_KINDS, type EncoderKind } from '../proxy/model.js';
 
 interface Args {
@@ -33,7 +33,10 @@ interface Args {
   'warmup-ratio': number;
   holdout: number;
   seed: number;
-  'select-by': 'error' | 'acc50' | 'acc100';
+  'select-by': 'error' | 'acc50' | 'acc100' | 'tau';
+  'rank-loss': 'none' | RankLossKind;
+  'rank-weight': number;
+  'rank-gap': number;
   'num-data'?: number;
   members: number;
   backend: BackendChoice;
@@ -69,17 +72,25 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
         .option('warmup-ratio', { type: 'number', default: 0.05 })
         .option('holdout', { type: 'number', default: 0.15, describe: 'fraction of TRAIN held out for model selection' })
         .option('seed', { type: 'number', default: 0 })
-        .option('select-by', { choices: ['error', 'acc50', 'acc100'] as const, default: 'acc50' as const, describe: 'held-out metric that picks the decode rule' })
+        .option('select-by', { choices: ['error', 'acc50', 'acc100', 'tau'] as const, default: 'acc50' as const, describe: 'held-out metric that picks the decode rule (tau: Kendall τ-b vs L_t0.0)' })
+        .option('rank-loss', { choices: ['none', ...RANK_LOSSES] as const, default: 'none' as const, describe: 'buckets head: add a ranking loss on the expected log-length (ListMLE or pairwise)' })
+        .option('rank-weight', { type: 'number', default: 1, describe: 'weight of the ranking loss beside the cross-entropy' })
+        .option('rank-gap', { type: 'number', default: 16, describe: 'pairwise: only pairs whose lengths differ by at least this many tokens' })
         .option('num-data', { type: 'number', describe: 'use only the first N training queries' })
         .option('members', { type: 'number', default: 3, describe: 'ensemble size (bucket distributions averaged)' }),
     )) as never,
   handler: async (argv) => {
+    const { initBackend } = await import('../backend.js');
+    const { trainPredictor } = await import('../proxy/train.js');
     await initBackend(argv.backend);
     const o: TrainPredictorOptions = {
       data: argv.data, lengths: argv.lengths, exclude: argv.exclude, outDir: argv.out,
       encoder: argv.encoder, hiddenSize: argv['hidden-size'], numLayers: argv.layers, numHeads: argv.heads,
       intermediateSize: argv['intermediate-size'], maxTokens: argv['max-tokens'],
-      head: { kind: argv.head, maxLength: argv['max-length'], cell: argv.cell, sigma: argv.sigma, decode: argv.decode },
+      head: {
+        kind: argv.head, maxLength: argv['max-length'], cell: argv.cell, sigma: argv.sigma, decode: argv.decode,
+        ...(argv['rank-loss'] !== 'none' ? { rank: { kind: argv['rank-loss'], weight: argv['rank-weight'], gap: argv['rank-gap'] } } : {}),
+      },
       epochs: argv.epochs, batchSize: argv['batch-size'], lr: argv.lr, weightDecay: argv['weight-decay'],
       warmupRatio: argv['warmup-ratio'], holdout: argv.holdout, seed: argv.seed, selectBy: argv['select-by'], numData: argv['num-data'], members: argv.members,
     };
@@ -89,7 +100,7 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
       `predictor: ${argv.out} (${argv.encoder}, ${s.parameters} parameters, vocabulary ${s.keptVocab})`,
       `trained on ${s.trainQueries} queries (${s.droppedAsLeaks} dropped as leaks), ${s.heldOutQueries} held out; ${s.trainSeconds.toFixed(1)} s`,
       ...s.curve.map((c) => `member ${c.member} epoch ${c.epoch}: loss ${c.loss.toFixed(4)}`),
-      `held out (decode ${s.decode}): Error ${s.heldOut.error.toFixed(1)}, Acc-50 ${pct(s.heldOut.acc50)}, Acc-100 ${pct(s.heldOut.acc100)}`,
+      `held out (decode ${s.decode}): Error ${s.heldOut.error.toFixed(1)}, Acc-50 ${pct(s.heldOut.acc50)}, Acc-100 ${pct(s.heldOut.acc100)}, Kendall τ-b ${s.heldOut.tauT0.toFixed(3)} (L_t0.0)`,
     ].join('\n'));
   },
 };

@@ -88,19 +88,28 @@ export function promptLayout(prompts: number[][], pad: number, sharePrefix = tru
   return { B, P, T0, ids, mask, padded: rest.some((p) => p.length < T0), prompts };
 }
 
+/** Which hidden state a prefill also returns: layer `layer` at the prompt's last position, or its mean over the prompt. */
+export interface PromptHidden {
+  layer: number;
+  pool: 'last' | 'mean';
+}
+
 /**
  * The prefill of a laid-out batch into an empty `cache`: the shared prefix at batch 1, copied to every row, then the
- * padded rests. Returns the last position's logits (B, 1, V) and, with `hiddenLayer`, that position's hidden state
- * (B, 1, d) (Llama.forwardWithHidden). Call inside a tidy.
+ * padded rests. Returns the last position's logits (B, 1, V) and, with `hidden`, one layer's hidden state (B, 1, d)
+ * at the last prompt position or averaged over the prompt's positions (the shared prefix's included; the same mean
+ * as an unsplit prompt gives, up to float rounding). Call inside a tidy.
  */
-export function prefillPrompts(model: Llama, layout: PromptLayout, cache: KVCache, hiddenLayer?: number): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
+export function prefillPrompts(model: Llama, layout: PromptLayout, cache: KVCache, hidden?: PromptHidden): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
   const { B, P, T0 } = layout;
+  const mean = hidden?.pool === 'mean';
+  let prefixSum: tf.Tensor | undefined; // (1, d): the prefix's hidden states summed (the same for every row)
   if (P > 0) {
     const shared = new KVCache(model.config.numLayers, { capacity: P });
     try {
-      tf.tidy(() => {
-        model.forward(tf.tensor2d(layout.prompts[0].slice(0, P), [1, P], 'int32'), { cache: shared, lastOnly: true });
-      });
+      const ids = tf.tensor2d(layout.prompts[0].slice(0, P), [1, P], 'int32');
+      if (mean) prefixSum = tf.sum(model.forwardWithHidden(ids, { cache: shared, lastOnly: true, hiddenLayer: hidden!.layer, hiddenAll: true }).hidden, 1);
+      else tf.tidy(() => void model.forward(ids, { cache: shared, lastOnly: true }));
       cache.broadcastFrom(shared, B);
     } finally {
       shared.dispose();
@@ -108,8 +117,19 @@ export function prefillPrompts(model: Llama, layout: PromptLayout, cache: KVCach
   }
   const inp = tf.tensor2d(layout.ids, [B, T0], 'int32');
   const am = layout.padded ? tf.tensor2d(layout.mask, [B, P + T0], 'int32') : undefined;
-  if (hiddenLayer === undefined) return { logits: model.forward(inp, { attentionMask: am, cache, lastOnly: true }) };
-  return model.forwardWithHidden(inp, { attentionMask: am, cache, lastOnly: true, hiddenLayer });
+  if (!hidden) return { logits: model.forward(inp, { attentionMask: am, cache, lastOnly: true }) };
+  const r = model.forwardWithHidden(inp, { attentionMask: am, cache, lastOnly: true, hiddenLayer: hidden.layer, hiddenAll: mean });
+  if (!mean) return r;
+  // mean over each row's real positions: the prefix's P and its own rest (the last T0 columns of the mask)
+  const restMask = new Float32Array(B * T0);
+  const counts = new Float32Array(B);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T0; t++) restMask[b * T0 + t] = layout.mask[b * (P + T0) + P + t];
+    counts[b] = layout.prompts[b].length;
+  }
+  let sum = tf.sum(tf.mul(r.hidden, tf.tensor3d(restMask, [B, T0, 1])), 1); // (B, d)
+  if (prefixSum) sum = tf.add(sum, prefixSum);
+  return { logits: r.logits, hidden: tf.expandDims(tf.div(sum, tf.tensor2d(counts, [B, 1])), 1) as tf.Tensor3D };
 }
 
 /** A shared prefix shorter than this is computed per row (one extra forward does not pay for itself). */

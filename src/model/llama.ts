@@ -35,6 +35,8 @@ export interface ForwardOptions {
    * 0 = the token embeddings, l = the residual stream after decoder layer l, numLayers = after the final norm
    */
   hiddenLayer?: number;
+  /** forwardWithHidden with lastOnly: still return every position's hidden state (B, T, d) (for pooling over a prompt) */
+  hiddenAll?: boolean;
 }
 
 /** Reads one HF-layout weight by name; must throw (naming tensor and file) if absent or of another shape. */
@@ -162,7 +164,7 @@ export class Llama {
 
   /**
    * The same forward, also returning the hidden state of layer `opts.hiddenLayer` (B, T, d) (or (B, 1, d) with
-   * lastOnly) — what a length probe reads, at no extra cost. Logits, cache writes and every path (native kernels or
+   * lastOnly, unless hiddenAll) — what a length probe reads, at no extra cost. Logits, cache writes and every path (native kernels or
    * composite ops) are exactly those of forward().
    */
   forwardWithHidden(inputIds: tf.Tensor2D, opts: ForwardOptions & { hiddenLayer: number }): { logits: tf.Tensor3D; hidden: tf.Tensor3D } {
@@ -222,7 +224,8 @@ export class Llama {
       if (lastOnly) x = last(x);
       const logits = tf.reshape(this.lmHead(x, training), [B, Tout, V]) as tf.Tensor3D; // (B, Tout, V)
       if (!hidden) return { logits };
-      return { logits, hidden: tf.reshape(lastOnly ? last(hidden) : hidden, [B, Tout, d]) as tf.Tensor3D };
+      const allPositions = !lastOnly || (opts.hiddenAll ?? false);
+      return { logits, hidden: tf.reshape(allPositions ? hidden : last(hidden), [B, allPositions ? T : 1, d]) as tf.Tensor3D };
     });
   }
 

@@ -54,10 +54,11 @@ function leftPadded(rows: number[][], pad: number): { ids: tf.Tensor2D; mask: tf
 }
 
 /**
- * Hidden state of `layer` at the last position of each prompt (full vicuna prompts), (n · d) in prompt order: one
- * prefill per batch of prompts sorted by length, as the engine's prefill computes it (up to float rounding).
+ * Hidden state of `layer` of each prompt (full vicuna prompts), at its last position or averaged over its positions
+ * (`pool`), (n · d) in prompt order: one forward per batch of prompts sorted by length, computing what the engine's
+ * prefill computes (up to float rounding; prefillPrompts pools the same way).
  */
-export async function promptStates(model: Llama, tokenizer: Tokenizer, prompts: string[], layer: number, batchSize = 64): Promise<Float32Array> {
+export async function promptStates(model: Llama, tokenizer: Tokenizer, prompts: string[], layer: number, pool: 'last' | 'mean' = 'last', batchSize = 64): Promise<Float32Array> {
   const d = model.config.hiddenSize;
   const ids = prompts.map((p) => tokenizer.encode(p));
   const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length);
@@ -67,7 +68,10 @@ export async function promptStates(model: Llama, tokenizer: Tokenizer, prompts: 
       const rows = order.slice(s, s + batchSize);
       const h = tf.tidy(() => {
         const b = leftPadded(rows.map((i) => ids[i]), model.config.padTokenId);
-        return model.forwardWithHidden(b.ids, { attentionMask: b.mask, lastOnly: true, hiddenLayer: layer }).hidden; // (B, 1, d)
+        const r = model.forwardWithHidden(b.ids, { attentionMask: b.mask, lastOnly: true, hiddenLayer: layer, hiddenAll: pool === 'mean' });
+        if (pool === 'last') return r.hidden; // (B, 1, d)
+        const m = tf.expandDims(tf.cast(b.mask, 'float32'), 2); // (B, T, 1)
+        return tf.div(tf.sum(tf.mul(r.hidden, m), 1), tf.sum(m, 1)); // (B, d) mean over the real positions
       });
       const data = (await h.data()) as Float32Array;
       h.dispose();

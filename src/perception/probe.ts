@@ -3,7 +3,7 @@
  * state that predicts how long the answer will be, read from a forward the engine runs anyway — the generation
  * prompt's prefill (total length, for the scheduler) and each decode step (remaining length, for a serving
  * policy such as srpt). Two heads share the layer: `total` (the state at the prompt's last position → the answer's
- * length in the lenpred records' units, L_max or L_t0.0) and `remaining` (the state after t generated tokens →
+ * length in the lenpred records' units, L_max or L_t0.0; or the same layer averaged over the prompt) and `remaining` (the state after t generated tokens →
  * decode steps left, EOS included). Each head is an MLP with one hidden ReLU layer (or linear) on standardised
  * inputs, whose outputs a proxy head kind reads (src/proxy/heads.ts: length buckets or log-length regression).
  * Folder: probe_config.json + probe.safetensors. Training is probe-train.ts's; this file runs and stores a probe.
@@ -34,6 +34,8 @@ export interface ProbeConfig {
   model: string;
   /** HF hidden-state index: 0 = embeddings, l = after decoder layer l, numLayers = after the final norm */
   layer: number;
+  /** the total head's input: the state at the prompt's last position, or its mean over the prompt's positions */
+  pool: 'last' | 'mean';
   /** the model's hidden size */
   inputSize: number;
   /** the lenpred record the total head was trained towards */
@@ -87,6 +89,11 @@ export class LengthProbe {
 
   get layer(): number {
     return this.config.layer;
+  }
+
+  /** What the prefill must hand the total head (generate.ts prefillPrompts). */
+  get promptHidden(): { layer: number; pool: 'last' | 'mean' } {
+    return { layer: this.config.layer, pool: this.config.pool };
   }
 
   has(head: ProbeHeadName): boolean {
@@ -175,6 +182,7 @@ export class LengthProbe {
     const config = readJson<ProbeConfig>(file);
     if (config?.format !== 'seqsch-probe-1') throw new Error(`${file}: not a length probe config (format must be "seqsch-probe-1")`);
     if (!config.heads || Object.keys(config.heads).length === 0) throw new Error(`${file}: "heads" names no head`);
+    if (config.pool !== 'last' && config.pool !== 'mean') throw new Error(`${file}: "pool" must be "last" or "mean", got ${JSON.stringify(config.pool)}`);
     const w = new Map([...readSafetensors(join(dir, PROBE_WEIGHTS))].map(([n, t]) => [n, t.data as Float32Array]));
     return new LengthProbe(config, w);
   }

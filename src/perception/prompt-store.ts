@@ -1,7 +1,7 @@
 /**
  * Perception at no extra prefill: the generation prompts of a scheduling group are prefilled once — the prefill
- * generation needs anyway — and that prefill serves twice. The length probe reads its hidden state at each prompt's
- * last position (the prediction), and every batch the scheduler then forms starts from the prompt keys/values
+ * generation needs anyway — and that prefill serves twice. The length probe reads its hidden states there (the
+ * prediction), and every batch the scheduler then forms starts from the prompt keys/values
  * already computed (copied into the batch's cache in the batch's own padding layout, KVCache.gatherFrom) and from the
  * stored last-position logits, instead of a second prefill (generate()'s `prefilled` hook). The prefill itself is
  * generate()'s (promptLayout + prefillPrompts: shared prefix at batch 1, padded rests), so the stored keys/values are
@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Llama } from '../model/llama.js';
 import { KVCache, type GatherRun } from '../model/kvcache.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { prefillPrompts, promptLayout, type PromptLayout } from '../generation/generate.js';
+import { prefillPrompts, promptLayout, type PromptHidden, type PromptLayout } from '../generation/generate.js';
 import type { LengthProbe } from './probe.js';
 import type { LengthPredictor } from './predictor.js';
 
@@ -39,15 +39,16 @@ export class PromptStore {
 
   /**
    * Prefill `prompts` (full vicuna prompts; what was stored before is dropped), returning every prompt's hidden state
-   * of `layer` at its last position, (n · d) in prompt order, and the seconds the forwards took.
+   * `hidden` asks for (a layer at the last position, or its mean over the prompt), (n · d) in prompt order, and the
+   * seconds the forwards took.
    */
-  async prefill(prompts: string[], layer: number): Promise<{ hidden: Float32Array; seconds: number }> {
+  async prefill(prompts: string[], hidden: PromptHidden): Promise<{ hidden: Float32Array; seconds: number }> {
     this.clear();
     const t0 = performance.now();
     const d = this.model.config.hiddenSize;
     const V = this.model.config.vocabSize;
     const ids = prompts.map((p) => this.tokenizer.encode(p));
-    const hidden = new Float32Array(prompts.length * d);
+    const states = new Float32Array(prompts.length * d);
     // prompts of similar length share a chunk (little padding)
     const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length);
     const lora = this.model.lora;
@@ -60,20 +61,20 @@ export class PromptStore {
         const cache = new KVCache(this.model.config.numLayers, { capacity: layout.P + layout.T0 });
         this.chunks.push(cache);
         const [lg, h] = tf.tidy(() => {
-          const r = prefillPrompts(this.model, layout, cache, layer);
+          const r = prefillPrompts(this.model, layout, cache, hidden);
           return [r.logits, r.hidden!];
         });
         const [logits, hid] = [(await lg.data()) as Float32Array, (await h.data()) as Float32Array];
         tf.dispose([lg, h]);
         rows.forEach((i, r) => {
-          hidden.set(hid.subarray(r * d, (r + 1) * d), i * d);
+          states.set(hid.subarray(r * d, (r + 1) * d), i * d);
           this.stored.set(prompts[i], { chunk: cache, row: r, P: layout.P, T0: layout.T0, length: ids[i].length, logits: logits.slice(r * V, (r + 1) * V) });
         });
       }
     } finally {
       if (lora) lora.enabled = was;
     }
-    return { hidden, seconds: (performance.now() - t0) / 1000 };
+    return { hidden: states, seconds: (performance.now() - t0) / 1000 };
   }
 
   /** Whether every one of `prompts` is stored. */
@@ -135,7 +136,7 @@ export function probePredictor(store: PromptStore, probe: LengthProbe): LengthPr
     name: 'probe',
     predict: async (items) => {
       const t0 = performance.now();
-      const { hidden, seconds } = await store.prefill(items.map((it) => it.prompt), probe.layer);
+      const { hidden, seconds } = await store.prefill(items.map((it) => it.prompt), probe.promptHidden);
       const lengths = probe.predict('total', hidden);
       return { lengths, seconds: (performance.now() - t0) / 1000, prefillSeconds: seconds };
     },

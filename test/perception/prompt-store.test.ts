@@ -76,9 +76,13 @@ test('KVCache.gatherFrom copies each run to its row and position, zeros elsewher
 
 test('batches generated from the group prefill give exactly the tokens of their own prefill', async () => {
   const store = new PromptStore(model, tokenizer, 16); // chunks of 16 by prompt length; batches below mix them
-  const { hidden } = await store.prefill(prompts, 1);
-  // the stored hidden states are the probe's features (same prompts, another padding: float rounding only)
-  expect(relError(hidden, await promptStates(model, tokenizer, prompts, 1))).toBeLessThan(1e-5);
+  // the stored hidden states are the probe's features (same prompts, another padding and a shared prefix computed
+  // apart: float rounding only), at the last position and averaged over the prompt
+  const last = await store.prefill(prompts, { layer: 1, pool: 'last' });
+  expect(relError(last.hidden, await promptStates(model, tokenizer, prompts, 1, 'last'))).toBeLessThan(1e-5);
+  const { hidden } = await store.prefill(prompts, { layer: 3, pool: 'mean' });
+  expect(relError(hidden, await promptStates(model, tokenizer, prompts, 3, 'mean'))).toBeLessThan(1e-5);
+  expect(relError(hidden, last.hidden)).toBeGreaterThan(0.1); // a different state, not the same one twice
   const batches = [[0, 5, 9, 13, 17, 21, 25], [39, 1], [2, 3, 4, 6, 7, 8, 10, 11, 12, 14, 15, 16, 18, 19, 20, 22], [23], [24, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38]];
   expect(batches.flat().sort((a, b) => a - b)).toEqual(prompts.map((_, i) => i));
   let compared = 0;
@@ -99,7 +103,7 @@ test('batches generated from the group prefill give exactly the tokens of their 
 
 test('the engine reuses the stored prefill for a batch of stored prompts and reports the plain engine rows', async () => {
   const store = new PromptStore(model, tokenizer);
-  await store.prefill(prompts.slice(0, 12), 1);
+  await store.prefill(prompts.slice(0, 12), { layer: 1, pool: 'last' });
   const items = prompts.slice(0, 12).map((prompt, index) => ({ id: String(index), index, prompt }));
   const plain = await new TfjsEngine(model, tokenizer).generateBatch(items.slice(3, 11), 64);
   const reused = await new TfjsEngine(model, tokenizer, { prompts: store }).generateBatch(items.slice(3, 11), 64);

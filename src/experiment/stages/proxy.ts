@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { registerStage } from '../registry.js';
 import { initBackend, activeBackend } from '../../backend.js';
 import { trainPredictor } from '../../proxy/train.js';
-import { DECODE_RULES, HEAD_KINDS, type DecodeRule } from '../../proxy/heads.js';
+import { DECODE_RULES, HEAD_KINDS, RANK_LOSSES, type DecodeRule, type RankLossKind } from '../../proxy/heads.js';
 import { CONFIG_FILE, ENCODER_KINDS, loadProxyModel } from '../../proxy/model.js';
 import { loadQueries } from '../../proxy/data.js';
 import { predictLengths } from '../../proxy/predict.js';
@@ -19,7 +19,6 @@ import { predictorRecord, predictorTable, scoreFromRecord } from '../../percepti
 import { PAPER_PERCEPTION } from '../../perception/evaluate.js';
 
 const posInt = z.number().int().positive();
-const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '');
 const num = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '');
 
 async function ensureBackend(): Promise<void> {
@@ -49,7 +48,11 @@ export const trainPredictorSchema = z.strictObject({
   warmup_ratio: z.number().min(0).max(1).default(0.05),
   holdout: z.number().min(0).max(0.9).default(0.15),
   seed: z.number().int().min(0).default(0),
-  select_by: z.enum(['error', 'acc50', 'acc100']).default('acc50'),
+  select_by: z.enum(['error', 'acc50', 'acc100', 'tau']).default('acc50'),
+  /** buckets head: a ranking term in the loss (none, ListMLE or pairwise), its weight, and the pairwise gap (tokens) */
+  rank_loss: z.enum(['none', ...RANK_LOSSES] as [string, ...string[]]).default('none'),
+  rank_weight: z.number().min(0).default(1),
+  rank_gap: z.number().min(0).default(16),
   num_data: posInt.optional(),
   members: posInt.default(3),
 });
@@ -64,25 +67,28 @@ registerStage('train-predictor', {
       data: c.data, lengths: c.lengths, exclude: c.exclude, outDir: c.out,
       encoder: c.encoder as never, hiddenSize: c.hidden_size, numLayers: c.layers, numHeads: c.heads,
       intermediateSize: c.intermediate_size, maxTokens: c.max_tokens,
-      head: { kind: c.head as never, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as never },
+      head: {
+        kind: c.head as never, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as never,
+        ...(c.rank_loss !== 'none' ? { rank: { kind: c.rank_loss as RankLossKind, weight: c.rank_weight, gap: c.rank_gap } } : {}),
+      },
       epochs: c.epochs, batchSize: c.batch_size, lr: c.lr, weightDecay: c.weight_decay, warmupRatio: c.warmup_ratio,
       holdout: c.holdout, seed: c.seed, selectBy: c.select_by, numData: c.num_data, members: c.members,
     });
     return {
       record: {
-        out: c.out, encoder: c.encoder, head: c.head, members: c.members, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
+        out: c.out, encoder: c.encoder, head: c.head, rank_loss: c.rank_loss === 'none' ? 'none' : `${c.rank_loss} ×${c.rank_weight}`, members: c.members, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
         train_queries: s.trainQueries, held_out_queries: s.heldOutQueries, dropped_as_leaks: s.droppedAsLeaks,
-        train_seconds: s.trainSeconds, held_out_error: s.heldOut.error, held_out_acc50: s.heldOut.acc50, held_out_acc100: s.heldOut.acc100,
+        train_seconds: s.trainSeconds, ...predictorRecord(s.heldOut, 'held_out_'),
       },
       detail: s.curve,
     };
   },
-  table: (rows) => [
-    '| Predictor | Parameters | Train queries (held out) | Train s | Decode | Held-out Error | Acc-50 | Acc-100 |',
-    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
-    ...rows.map(({ label, record: r }) =>
-      `| ${label} (${r.encoder}${r.members !== 1 ? ` ×${r.members}` : ''}, ${r.head}) | ${r.parameters} | ${r.train_queries} (${r.held_out_queries}) | ${num(r.train_seconds, 0)} | ${r.decode} | ${num(r.held_out_error)} | ${pct(r.held_out_acc50)} | ${pct(r.held_out_acc100)} |`),
-  ].join('\n') + '\n',
+  table: (rows) =>
+    predictorTable(['Predictor (held-out part of TRAIN)', 'Parameters', 'Train queries (held out)', 'Train s', 'Decode'], rows.map(({ label, record: r }) => ({
+      lead: [`${label} (${r.encoder}${r.members !== 1 ? ` ×${r.members}` : ''}, ${r.head}${r.rank_loss && r.rank_loss !== 'none' ? ` + ${r.rank_loss}` : ''})`, String(r.parameters),
+        `${r.train_queries} (${r.held_out_queries})`, num(r.train_seconds, 0), String(r.decode)],
+      score: scoreFromRecord(r, 'held_out_'),
+    }))),
 });
 
 export const predictSchema = z.strictObject({
