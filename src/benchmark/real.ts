@@ -68,12 +68,13 @@ export function realPredictor(strategy: StrategyName, loaded: LoadedModel, predi
 
 /**
  * Run one untimed generation as large as the run's largest batch (rows × the longest prompt, a few steps), and
- * with a length-perception adapter one untimed prediction-sized batch with it on, so one-time costs — the wasm
+ * with a length-perception adapter one untimed prediction-sized batch with it on, and with a length probe one untimed
+ * group prefill into a prompt store, so one-time costs — the wasm
  * heap growing to its working size, first-use kernel setup, the adapter's first use — are not charged to
  * whichever row happens to run first. Once per loaded model and size.
  */
 const warmed = new WeakMap<LoadedModel, number>();
-async function warmUp(m: LoadedModel, items: BenchItem[], rows: number): Promise<void> {
+async function warmUp(m: LoadedModel, items: BenchItem[], rows: number, groupSize: number): Promise<void> {
   if ((warmed.get(m) ?? 0) >= rows || items.length === 0) return;
   const longest = items.reduce((a, b) => (b.prompt.length > a.prompt.length ? b : a)).prompt;
   const ids = m.tokenizer.encode(longest);
@@ -90,6 +91,12 @@ async function warmUp(m: LoadedModel, items: BenchItem[], rows: number): Promise
     }
   } finally {
     if (m.model.lora) m.model.lora.enabled = was!;
+  }
+  // the probe's store holds a whole group's prompt keys/values: grow the heap to that size once, untimed
+  if (m.probe && groupSize > 0) {
+    const store = new PromptStore(m.model, m.tokenizer);
+    await store.prefill(items.slice(0, groupSize).map((it) => it.prompt), m.probe.promptHidden);
+    store.dispose();
   }
   warmed.set(m, rows);
 }
@@ -111,7 +118,7 @@ export async function benchmarkReal(items: BenchItem[], loaded: LoadedModel, p: 
     store = new PromptStore(loaded.model, loaded.tokenizer);
   }
   const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: p.temperature ?? 0, seed: p.seed ?? 0, prompts: store });
-  await warmUp(loaded, items, largestBatch(p.schedule, items.length, p.groupSize));
+  await warmUp(loaded, items, largestBatch(p.schedule, items.length, p.groupSize), p.groupSize);
   try {
     const r = await runBenchmark(items, engine, predictor ?? (store ? probePredictor(store, loaded.probe!) : realPredictor(p.strategy, loaded, p.predictions)), {
       schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize, onBatch: p.onBatch,

@@ -59,8 +59,9 @@ export interface LayerScore {
 export interface ProbeSummary {
   layer: number;
   layers: LayerScore[];
-  /** the final total head on the validation queries */
+  /** the final total head on the validation queries (its configured decode), and decoded by the median */
   val: PredictorScore;
+  valMedian: PredictorScore;
   /** remaining head on the validation answers: every position t = 0 … m (MAE in decode steps, τ against the truth) */
   remaining?: { positions: number; mae: number; tau: number; rho: number; maeAtPrompt: number; baselineMae: number; baselineTau: number };
   trainRecords: number;
@@ -122,6 +123,7 @@ export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
     // ---- the layer sweep: each candidate layer's features, out-of-fold τ on the train records, τ on val
     const layers: LayerScore[] = [];
     let bestVal: number[] = [];
+    let bestFeatures: Float32Array | undefined;
     for (const layer of j.layers) {
       if (!Number.isInteger(layer) || layer < 0 || layer > model.config.numLayers) throw new Error(`probe: layer ${layer} is not in [0, ${model.config.numLayers}]`);
       let t = performance.now();
@@ -153,6 +155,7 @@ export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
         probe?.dispose();
         probe = all;
         bestVal = valPred;
+        bestFeatures = valF;
       } else all.dispose();
     }
     const best = layers.find((l) => l.layer === probe!.layer)!;
@@ -179,11 +182,16 @@ export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
       };
       secs.remaining = (performance.now() - t) / 1000;
     }
+    const head = probe!.config.heads.total!.head;
+    const decodeWas = head.decode;
+    head.decode = 'median';
+    const valMedian = score(probe!.predict('total', bestFeatures!), val);
+    head.decode = decodeWas;
     probe!.save(j.out);
     writeJson(j.predictions, val.ids.map((id, i) => ({ id, predicted: valPred[i], L_max: val.lMax[i] })));
     secs.total = (performance.now() - t0) / 1000;
     const summary: ProbeSummary = {
-      layer: best.layer, layers, val: score(valPred, val), remaining, trainRecords: train.prompts.length, parameters: probe!.numParameters(), seconds: secs,
+      layer: best.layer, layers, val: score(valPred, val), valMedian, remaining, trainRecords: train.prompts.length, parameters: probe!.numParameters(), seconds: secs,
     };
     writeJson(join(j.out, 'probe_summary.json'), summary);
     writeFileSync(join(j.out, 'README.md'), probeCard(j, summary));
@@ -211,7 +219,8 @@ function probeCard(j: ProbeJob, s: ProbeSummary): string {
     '| ---: | ---: | ---: | ---: | ---: |',
     ...s.layers.map((l) => `| ${l.layer}${l.layer === s.layer ? ' (chosen)' : ''} | ${f(l.heldOut.tauT0)} | ${f(100 * l.heldOut.acc50, 1)} % | ${f(l.val.tauT0)} | ${f(100 * l.val.acc50, 1)} % |`),
     '',
-    `Validation (first ${j.numVal}): Error ${f(s.val.error, 1)}, Acc-50 ${f(100 * s.val.acc50, 1)} %, Acc-100 ${f(100 * s.val.acc100, 1)} %, MAE vs L_t0.0 ${f(s.val.maeT0, 1)}, τ ${f(s.val.tauT0)} (L_t0.0) / ${f(s.val.tauMax)} (L_max).`,
+    `Validation (first ${j.numVal}), median decode: Error ${f(s.valMedian.error, 1)}, Acc-50 ${f(100 * s.valMedian.acc50, 1)} %, τ ${f(s.valMedian.tauT0)} (L_t0.0).`,
+    `Validation (first ${j.numVal}), decode ${j.head.decode}: Error ${f(s.val.error, 1)}, Acc-50 ${f(100 * s.val.acc50, 1)} %, Acc-100 ${f(100 * s.val.acc100, 1)} %, MAE vs L_t0.0 ${f(s.val.maeT0, 1)}, τ ${f(s.val.tauT0)} (L_t0.0) / ${f(s.val.tauMax)} (L_max).`,
     ...(s.remaining ? [`Remaining head on ${s.remaining.positions} positions of ${j.remainingVal} validation answers: MAE ${f(s.remaining.mae, 1)} decode steps (${f(s.remaining.maeAtPrompt, 1)} at the prompt), τ ${f(s.remaining.tau)}; the total head minus the tokens generated: MAE ${f(s.remaining.baselineMae, 1)}, τ ${f(s.remaining.baselineTau)}.`] : []),
     '',
   ].join('\n');

@@ -5,7 +5,8 @@
  *    trained with cross-entropy on soft labels (a Gaussian of width `sigma` tokens around L_max, so a near miss
  *    costs less than a far one), decoded by a rule chosen for the metric: `median` (minimises the expected
  *    absolute error), `mean`, or `window50`/`window100` (the length whose ±50/±100 window holds the most
- *    probability: maximises the expected Acc-50/Acc-100).
+ *    probability: maximises the expected Acc-50/Acc-100), or `bucket50` (the top of the scheduler's most probable
+ *    50-token bucket, buckit's (50(b−1), 50b]: what the paper's LoRA predictor is tuned to answer).
  *  - `l1`: one number, L_max ≈ CENTER + SCALE·out, trained with the absolute error (a median regressor).
  *  - `log-mse`: one number, log(1 + L_max) ≈ LOG_CENTER + out, trained with the squared error.
  * A bucket head may add a ranking term to its loss (`rank`), as schedulers consume a predictor as a ranking (Fu et
@@ -18,9 +19,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 export type HeadKind = 'buckets' | 'l1' | 'log-mse';
-export type DecodeRule = 'median' | 'mean' | 'window50' | 'window100';
+export type DecodeRule = 'median' | 'mean' | 'window50' | 'window100' | 'bucket50';
 export const HEAD_KINDS: HeadKind[] = ['buckets', 'l1', 'log-mse'];
-export const DECODE_RULES: DecodeRule[] = ['median', 'mean', 'window50', 'window100'];
+export const DECODE_RULES: DecodeRule[] = ['median', 'mean', 'window50', 'window100', 'bucket50'];
 
 export interface HeadConfig {
   kind: HeadKind;
@@ -151,6 +152,17 @@ export function decodeBins(h: HeadConfig, probs: ArrayLike<number>, rule: Decode
       cum += probs[k];
     }
     return h.maxLength;
+  }
+  if (rule === 'bucket50') {
+    // mass of bucket b = integer lengths in (50(b − 1), 50b] (bucket 0 = {0}); ties → the smaller bucket
+    const mass = new Array<number>(Math.ceil(h.maxLength / 50) + 1).fill(0);
+    for (let k = 0; k < K; k++) {
+      const [a, b] = [lo(k), hi(k)]; // integer lengths a … b − 1, each with probs[k] / (b − a)
+      for (let L = a; L < b; L++) mass[Math.ceil(L / 50)] += probs[k] / (b - a);
+    }
+    let best = 0;
+    for (let i = 1; i < mass.length; i++) if (mass[i] > mass[best] + 1e-12) best = i;
+    return best * 50;
   }
   // window: argmax over integer c of P(|L − c| ≤ w); ties → the smaller c
   const w = rule === 'window50' ? 50 : 100;

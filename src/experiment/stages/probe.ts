@@ -37,7 +37,8 @@ export const probeSchema = z.strictObject({
   head: z.enum(HEAD_KINDS as [string, ...string[]]).default('buckets'),
   cell: posInt.default(16),
   sigma: z.number().min(0).default(16),
-  decode: z.enum(DECODE_RULES as [string, ...string[]]).default('median'),
+  /** how the total head's distribution becomes the scheduler's prediction (bucket50: the most probable 50-token bucket) */
+  decode: z.enum(DECODE_RULES as [string, ...string[]]).default('bucket50'),
   max_length: posInt.default(256),
   hidden_size: z.number().int().min(0).default(256),
   epochs: posInt.default(60),
@@ -81,7 +82,7 @@ registerStage('probe', {
         maxNewTokens: c.max_length, batchSize: c.infer_batch,
       });
       return {
-        layer: s.layer, parameters: s.parameters, train_records: s.trainRecords,
+        layer: s.layer, pool: c.pool, decode: c.decode, parameters: s.parameters, train_records: s.trainRecords, ...predictorRecord(s.valMedian, 'median_'),
         ...Object.fromEntries(s.layers.flatMap((l) => [[`layer${l.layer}_cv_tau_t0`, l.heldOut.tauT0], [`layer${l.layer}_val_tau_t0`, l.val.tauT0], [`layer${l.layer}_val_acc50`, l.val.acc50]])),
         ...(s.remaining ? { remaining_positions: s.remaining.positions, remaining_mae: s.remaining.mae, remaining_mae_at_prompt: s.remaining.maeAtPrompt, remaining_tau: s.remaining.tau, remaining_rho: s.remaining.rho,
           remaining_baseline_mae: s.remaining.baselineMae, remaining_baseline_tau: s.remaining.baselineTau } : {}),
@@ -93,7 +94,10 @@ registerStage('probe', {
   },
   table: (rows) => {
     const f = (x: unknown, d = 3) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
-    const parts = [predictorTable(['Predictor', 'Layer'], rows.map(({ label, record: r }) => ({ lead: [label, String(r.layer)], score: scoreFromRecord(r) })))];
+    const parts = [predictorTable(['Predictor', 'Layer', 'Decode'], rows.flatMap(({ label, record: r }) => [
+      { lead: [`${label} (${r.pool} of the prompt's states; the scheduler's prediction)`, String(r.layer), String(r.decode)], score: scoreFromRecord(r) },
+      { lead: [`${label}, same head decoded by its median`, String(r.layer), 'median'], score: scoreFromRecord(r, 'median_') },
+    ]))];
     for (const { label, record: r } of rows) {
       const layers = Object.keys(r).map((k) => /^layer(\d+)_cv_tau_t0$/.exec(k)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]));
       parts.push(`\n${label}: Kendall τ (L_t0.0) of the total head per layer (out-of-fold on the train records, folds of whole instruction texts, chooses; validation only reported):\n\n` +
