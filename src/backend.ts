@@ -8,11 +8,7 @@
  * `auto` tries them in that order and reports which one it took and why the others were passed over.
  * This module does not pick model sizes or flags of the model; it only makes `tf` usable.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
-// tfjs-core's Node bundle registers neither gradients nor the chained `tensor.op()` methods; the
-// @tensorflow/tfjs umbrella package does both (and brings the cpu backend).
-import '@tensorflow/tfjs';
 
 export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
@@ -31,6 +27,16 @@ export interface BackendInfo {
 
 let active: BackendInfo | undefined;
 
+/**
+ * tfjs, loaded on first use so that commands which never touch a tensor (`--help`, `simulate`) start without it.
+ * tfjs-core's Node bundle registers neither gradients nor the chained `tensor.op()` methods; the
+ * @tensorflow/tfjs umbrella package does both (and brings the cpu backend).
+ */
+async function tfjs(): Promise<typeof import('@tensorflow/tfjs-core')> {
+  await import('@tensorflow/tfjs');
+  return import('@tensorflow/tfjs-core');
+}
+
 /** Hooks that run after a backend is initialised (e.g. the BLAS kernel provider for wasm/cpu). */
 type BackendHook = (name: BackendName) => Promise<string | undefined>;
 const hooks: BackendHook[] = [];
@@ -44,7 +50,7 @@ async function tryTensorflow(): Promise<string> {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
       await import(pkg);
-      if (await tf.setBackend('tensorflow')) return pkg;
+      if (await (await tfjs()).setBackend('tensorflow')) return pkg;
       errors.push(`${pkg}: loaded but backend 'tensorflow' did not initialise`);
     } catch (e) {
       errors.push(`${pkg}: ${firstLine(e)}`);
@@ -81,18 +87,18 @@ export async function findGpuAdapter(): Promise<string> {
 async function tryWebgpu(): Promise<string> {
   const adapter = await findGpuAdapter();
   await import('@tensorflow/tfjs-backend-webgpu');
-  if (!(await tf.setBackend('webgpu'))) throw new Error('backend webgpu did not initialise');
+  if (!(await (await tfjs()).setBackend('webgpu'))) throw new Error('backend webgpu did not initialise');
   return adapter;
 }
 
 async function tryWasm(): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend('wasm'))) throw new Error('backend wasm did not initialise');
+  if (!(await (await tfjs()).setBackend('wasm'))) throw new Error('backend wasm did not initialise');
   await import('./kernels/wasm-extra.js');
 }
 
 async function tryCpu(): Promise<void> {
-  if (!(await tf.setBackend('cpu'))) throw new Error('backend cpu did not initialise');
+  if (!(await (await tfjs()).setBackend('cpu'))) throw new Error('backend cpu did not initialise');
 }
 
 /** A GPU device node exists (probing Dawn without one only prints Vulkan loader warnings). */

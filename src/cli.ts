@@ -14,16 +14,20 @@ import { experimentCommand } from './commands/experiment.js';
 import { lenpredCommand } from './commands/lenpred.js';
 import { logitsCommand } from './commands/logits.js';
 import { makeDataCommand } from './commands/make-data.js';
+import { mergeCommand } from './commands/merge.js';
 import { predictCommand } from './commands/predict.js';
+import { probeCommand } from './commands/probe.js';
 import { simulateCommand } from './commands/simulate.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { trainCommand } from './commands/train.js';
 import { trainPredictorCommand } from './commands/train-predictor.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, predictCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
+const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, mergeCommand, predictCommand, probeCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
 
-const cli = yargs(hideBin(process.argv))
+const args = hideBin(process.argv);
+const name = args.find((a) => !a.startsWith('-')); // the command, when one is named
+const cli = yargs(args)
   .scriptName('seqsch')
   .usage('$0 <command> [options]\n\nResponse length perception and sequence scheduling (Zheng et al. 2023) in TensorFlow.js.')
   .strict()
@@ -34,9 +38,12 @@ const cli = yargs(hideBin(process.argv))
     if (err) {
       console.error(`seqsch: ${err.message}`);
       if (process.env.SEQSCH_DEBUG) console.error(err.stack);
-    } else {
+    } else if (name === undefined) {
       y.showHelp();
       console.error(`\n${msg}`);
+    } else {
+      // a bad flag or value of a named command: the message, not 30 lines of help before it
+      console.error(`seqsch ${name}: ${msg}\n(seqsch ${name} --help lists the options)`);
     }
     process.exit(1);
   });

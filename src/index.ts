@@ -69,4 +69,4 @@ export { runExperiment, tableMarkdown, resultsCsv, type PointResult, type RunOpt
 export {
   renderSvg, metricsSpec, lengthScatterSpec, timelineSpec, errorHistogramSpec, type MetricRow, type LengthPoint, type TimelineBatch,
 } from './experiment/plots.js';
-export { PAPER_BENCHMARK, reportHtml } from './experiment/report-html.js';
+export { PAPER_BENCHMARK, reportHtml, speedupRows } from './experiment/report-html.js';

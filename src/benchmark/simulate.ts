@@ -9,6 +9,12 @@ import { SimulatedEngine } from './engine-sim.js';
 import { defaultCostModel, loadCostModel } from './costmodel.js';
 import { simulationPredictor, type StrategyName } from '../perception/predictor.js';
 import type { ScheduleConfig } from '../scheduling/schedule.js';
+import { scheduleOf } from '../options/schedule.js';
+import type { StageConfigOf } from '../options/spec.js';
+import type { simulateOptions } from '../commands/simulate.js';
+
+/** A `simulate` config: the stage's keys, or the command's flags through stageConfigOf. */
+export type SimulateConfig = StageConfigOf<typeof simulateOptions>;
 
 export interface SimulationParams {
   strategy: StrategyName;
@@ -22,6 +28,14 @@ export interface SimulationParams {
   costModel?: string;
   /** prefill width for queries without a prompt token count */
   defaultPromptTokens?: number;
+}
+
+/** The run parameters of a `simulate` config. */
+export function simulationParams(c: SimulateConfig): SimulationParams {
+  return {
+    strategy: c.strategy, predictions: c.predictions, schedule: scheduleOf(c), maxLength: c.max_length, groupSize: c.group_size,
+    realLengths: c.real_lengths, recordedMaxLength: c.recorded_max_length, costModel: c.cost_model,
+  };
 }
 
 export async function simulate(items: BenchItem[], p: SimulationParams): Promise<BenchmarkResult> {

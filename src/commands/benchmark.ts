@@ -1,65 +1,58 @@
 /**
  * `seqsch benchmark`: the paper's benchmark on a real model — sample the queries as upstream does, predict
- * lengths (vanilla | gt | po | seqsch), schedule (optionally VBS), generate every batch with the tfjs LLaMA
+ * lengths (vanilla | gt | po | seqsch | probe), schedule (optionally VBS), generate every batch with the tfjs LLaMA
  * (optionally FCR), time it by wall clock and print upstream's block. `--trace` writes the per-batch trace
- * that `seqsch calibrate` fits the simulator's cost model on.
+ * that `seqsch calibrate` fits the simulator's cost model on. Its option table is also the `benchmark` stage's schema.
  */
-import type { CommandModule } from 'yargs';
-import { withBackend, withJson, report } from './common.js';
-import type { BackendChoice } from '../backend.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
 import { initBackend } from '../backend.js';
-import { loadBenchItems } from '../benchmark/items.js';
-import { benchmarkReal, loadBenchModel } from '../benchmark/real.js';
-import { upstreamBlock } from '../benchmark/report.js';
-import { withScheduleOptions, scheduleParams, type ScheduleArgs } from './schedule-options.js';
+import { command, defineOptions, stageConfigOf } from '../options/spec.js';
+import { scheduleOf, scheduleOptions } from '../options/schedule.js';
 import { formatFcrLimit } from '../scheduling/schedule.js';
-import { progress } from '../util/progress.js';
 import { writeJson } from '../util/fs.js';
 
-interface Args extends ScheduleArgs {
-  model: string;
-  lora?: string;
-  data: string;
-  lengths?: string;
-  temperature: number;
-  backend: BackendChoice;
-  json: boolean;
-}
+export const benchmarkOptions = defineOptions({
+  data: { type: 'string', required: true, describe: 'conversations JSON (FastChat format)' },
+  lengths: { type: 'string', describe: 'recorded lengths JSON ({id, L_gt, L_t0.0, …}); needed by gt' },
+  ...scheduleOptions,
+  model: { type: 'string', required: true, describe: 'HF LLaMA folder (config.json, safetensors, tokenizer)' },
+  lora: { type: 'string', describe: 'PEFT adapter folder of the seqsch length predictor' },
+  probe: { type: 'string', describe: 'hidden-state length probe folder (strategy probe; ckpts/tiny-v3-probe)' },
+  temperature: { type: 'number', min: 0, default: 0 },
+  backend: BACKEND_OPTION,
+  trace: { type: 'string', yaml: false, describe: 'write the per-batch trace and per-query results to this JSON file' },
+  json: JSON_OPTION,
+});
 
-export const benchmarkCommand: CommandModule<object, Args> = {
+export const benchmarkCommand = command({
   command: 'benchmark',
   describe: 'run the benchmark on a real model (tfjs LLaMA): predict, schedule, generate, FCR, metrics',
-  builder: (y) =>
-    withJson(withBackend(
-      withScheduleOptions(y
-        .option('model', { type: 'string', demandOption: true, describe: 'HF LLaMA folder (config.json, safetensors, tokenizer)' })
-        .option('lora', { type: 'string', describe: 'PEFT adapter folder of the seqsch length predictor' })
-        .option('data', { type: 'string', demandOption: true, describe: 'conversations JSON (FastChat format)' })
-        .option('lengths', { type: 'string', describe: 'recorded lengths JSON ({id, L_gt, L_t0.0, …}); needed by gt' }))
-        .option('temperature', { type: 'number', default: 0 }),
-    )) as never,
-  handler: async (argv) => {
-    const info = await initBackend(argv.backend);
-    if (argv.strategy === 'gt' && !argv.lengths) throw new Error('--strategy gt needs --lengths (the recorded lengths it predicts)');
-    const items = loadBenchItems({ data: argv.data, lengths: argv.lengths, numData: argv['num-data'], seed: argv.seed });
-    const loaded = await loadBenchModel(argv.model, argv.lora);
-    const params = scheduleParams(argv);
-    const bar = progress(`benchmark ${argv.strategy}`, items.length, { s: '0' });
+  options: benchmarkOptions,
+  handler: async (args) => {
+    const [{ loadBenchItems }, { benchmarkReal, loadBenchModel }, { upstreamBlock }, { progress }] = await Promise.all([
+      import('../benchmark/items.js'), import('../benchmark/real.js'), import('../benchmark/report.js'), import('../util/progress.js')]);
+    const c = stageConfigOf(benchmarkOptions, args);
+    if (c.strategy === 'gt' && !c.lengths) throw new Error('--strategy gt needs --lengths (the recorded lengths it predicts)');
+    const info = await initBackend(c.backend);
+    const items = loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed });
+    const loaded = await loadBenchModel(c.model, c.lora, c.probe);
+    const schedule = scheduleOf(c);
+    const bar = progress(`benchmark ${c.strategy}`, items.length, { s: '0' });
     let done = 0;
     const r = await benchmarkReal(items, loaded, {
-      ...params,
-      temperature: argv.temperature,
-      seed: argv.seed,
+      strategy: c.strategy, predictions: c.predictions, schedule, maxLength: c.max_length, groupSize: c.group_size,
+      temperature: c.temperature,
+      seed: c.seed,
       onBatch: (t) => {
         // FCR batches redo queries already counted; the bar counts scheduled queries
         if (t.phase === 'schedule') bar.tick(t.size, { s: (done += t.seconds).toFixed(1) });
       },
     }).finally(() => bar.stop());
     loaded.model.dispose();
-    if (argv.trace) {
-      writeJson(argv.trace, {
-        model: argv.model, lora: argv.lora ?? null, backend: info.name, strategy: r.strategy, vbs: r.vbs, fcr: r.fcr,
-        fcr_limit: formatFcrLimit(params.schedule), batch_size: argv['batch-size'], group_size: argv['group-size'], max_length: argv['max-length'],
+    if (args.trace) {
+      writeJson(args.trace, {
+        model: c.model, lora: c.lora ?? null, backend: info.name, strategy: r.strategy, vbs: r.vbs, fcr: r.fcr,
+        fcr_limit: formatFcrLimit(schedule), batch_size: c.batch_size, group_size: c.group_size, max_length: c.max_length,
         seconds: r.seconds, predict_seconds: r.predict_seconds, fcr_seconds: r.fcr_seconds, trace: r.trace, items: r.items,
       });
     }
@@ -70,6 +63,6 @@ export const benchmarkCommand: CommandModule<object, Args> = {
       num_batches: r.num_batches, decode_steps: r.decode_steps, simulated_seconds: null, throughput: r.throughput,
       seconds: r.seconds, predict_seconds: r.predict_seconds, fcr_seconds: r.fcr_seconds, backend: info.name,
     };
-    report(argv.json, out, () => upstreamBlock(r, argv['group-size'], argv['batch-size']));
+    report(args.json, out, () => upstreamBlock(r, c.group_size, c.batch_size));
   },
-};
+});

@@ -3,17 +3,17 @@
  * (`seqsch benchmark --trace`) and write it as a cost-model file for `seqsch simulate --cost-model`. Prints
  * the fitted constants and, per trace, measured generation seconds next to what the fitted model charges.
  */
-import type { CommandModule } from 'yargs';
-import { withJson, report } from './common.js';
-import { costModelFile, fitCostModel, fittedCostModel, replaySeconds, type TraceBatch } from '../benchmark/calibrate.js';
+import { JSON_OPTION, report } from './common.js';
+import { command, defineOptions } from '../options/spec.js';
+import type { TraceBatch } from '../benchmark/calibrate.js';
 import { readJson, writeJson } from '../util/fs.js';
 
-interface Args {
-  trace: string[];
-  out: string;
-  'default-prompt-tokens': number;
-  json: boolean;
-}
+export const calibrateOptions = defineOptions({
+  trace: { type: 'list', of: 'string', required: true, describe: 'trace JSON files from seqsch benchmark --trace' },
+  out: { type: 'string', required: true, describe: 'cost-model JSON to write' },
+  'default-prompt-tokens': { type: 'number', int: true, min: 1, default: 64, describe: 'prompt width for batches without promptTokens' },
+  json: JSON_OPTION,
+});
 
 /** The batches of a trace file: `{ trace: [...] }` as `seqsch benchmark --trace` writes it, or a bare array. */
 export function readTrace(path: string): TraceBatch[] {
@@ -29,17 +29,12 @@ export function readTrace(path: string): TraceBatch[] {
   });
 }
 
-export const calibrateCommand: CommandModule<object, Args> = {
+export const calibrateCommand = command({
   command: 'calibrate',
   describe: 'fit the simulator cost model (step and prefill ms) on measured benchmark traces',
-  builder: (y) =>
-    withJson(
-      y
-        .option('trace', { type: 'string', array: true, demandOption: true, describe: 'trace JSON files from seqsch benchmark --trace' })
-        .option('out', { type: 'string', demandOption: true, describe: 'cost-model JSON to write' })
-        .option('default-prompt-tokens', { type: 'number', default: 64, describe: 'prompt width for batches without promptTokens' }),
-    ) as never,
+  options: calibrateOptions,
   handler: async (argv) => {
+    const { costModelFile, fitCostModel, fittedCostModel, replaySeconds } = await import('../benchmark/calibrate.js');
     const traces = argv.trace.map((p) => ({ path: p, batches: readTrace(p) }));
     const cal = fitCostModel(traces.flatMap((t) => t.batches), argv['default-prompt-tokens']);
     writeJson(argv.out, costModelFile(cal, `fitted by seqsch calibrate on ${traces.map((t) => t.path).join(', ')}`));
@@ -58,4 +53,4 @@ export const calibrateCommand: CommandModule<object, Args> = {
       `wrote ${argv.out}`,
     ].join('\n'));
   },
-};
+});

@@ -1,18 +1,14 @@
-/** Options and output helpers shared by the subcommands. */
-import type { Argv } from 'yargs';
-import { BACKEND_CHOICES, type BackendChoice } from '../backend.js';
+/** Option-table entries (src/options/spec.ts) and output helpers shared by the subcommands. */
+import { BACKEND_CHOICES } from '../backend.js';
 
-export function withBackend<T>(y: Argv<T>) {
-  return y.option('backend', {
-    choices: BACKEND_CHOICES as BackendChoice[],
-    default: 'auto' as BackendChoice,
-    describe: 'tfjs backend (auto picks the fastest that starts: tensorflow > webgpu > wasm > cpu)',
-  });
-}
+/** `--json`: CLI only. */
+export const JSON_OPTION = { type: 'boolean', default: false, yaml: false, describe: 'print one JSON object as the last line' } as const;
 
-export function withJson<T>(y: Argv<T>) {
-  return y.option('json', { type: 'boolean', default: false, describe: 'print one JSON object as the last line' });
-}
+/** `--backend`: the CLI picks the fastest that starts; experiment stages default to wasm (the acceptance setting: 2 CPU cores). */
+export const BACKEND_OPTION = {
+  type: 'choice', choices: BACKEND_CHOICES, default: 'auto', yamlDefault: 'wasm',
+  describe: 'tfjs backend (auto picks the fastest that starts: tensorflow > webgpu > wasm > cpu)',
+} as const;
 
 /** With --json, the last line printed is this object; otherwise `human` is printed. */
 export function report(json: boolean, obj: unknown, human: () => string): void {

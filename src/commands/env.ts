@@ -1,9 +1,8 @@
 /** `seqsch env`: which backend runs, library versions, and whether a GPU adapter exists. */
-import type { CommandModule } from 'yargs';
-import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 import { initBackend, findGpuAdapter, gpuDevicePresent } from '../backend.js';
-import { withBackend, withJson, report } from './common.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
+import { command, defineOptions } from '../options/spec.js';
 
 const require = createRequire(import.meta.url);
 function version(pkg: string): string {
@@ -14,12 +13,15 @@ function version(pkg: string): string {
   }
 }
 
-export const envCommand: CommandModule<object, { backend: string; json: boolean }> = {
+export const envOptions = defineOptions({ backend: BACKEND_OPTION, json: JSON_OPTION });
+
+export const envCommand = command({
   command: 'env',
   describe: 'print the tfjs backend in use, versions, and whether a GPU adapter was found',
-  builder: (y) => withJson(withBackend(y)) as never,
+  options: envOptions,
   handler: async (argv) => {
-    const info = await initBackend(argv.backend as never);
+    const info = await initBackend(argv.backend);
+    const tf = await import('@tensorflow/tfjs-core');
     let gpu: string;
     try {
       if (!info.gpuAdapter && !gpuDevicePresent()) throw new Error('no /dev/nvidia0 or /dev/dri on this machine');
@@ -50,4 +52,4 @@ export const envCommand: CommandModule<object, { backend: string; json: boolean 
       ].join('\n'),
     );
   },
-};
+});

@@ -4,37 +4,34 @@
  * Prints Error / Acc-50 / Acc-100 and the ranking metrics (src/perception/ranking.ts) beside the best constant predictors on the same queries and the count of
  * answers with no number (scored as 0); optionally writes the per-query predictions for the simulator.
  */
-import type { CommandModule } from 'yargs';
-import type { BackendChoice } from '../backend.js';
-import { PAPER_PERCEPTION } from '../perception/evaluate.js';
-import type { ModelStrategy } from '../perception/model-predictors.js';
-import { report, withBackend, withJson } from './common.js';
+import { initBackend } from '../backend.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
+import { command, defineOptions } from '../options/spec.js';
 
-interface Args {
-  model: string; tokenizer?: string; lora?: string; data: string; lengths: string; 'num-data': number; strategy: ModelStrategy;
-  'batch-size': number; 'max-new-tokens'?: number; out?: string; backend: BackendChoice; json: boolean;
-}
+/** Also the `eval` experiment stage's keys (there `out` is required: the stage's output is the predictions file). */
+export const evalOptions = defineOptions({
+  model: { type: 'string', required: true, describe: 'HF checkpoint folder of the base model' },
+  tokenizer: { type: 'string', describe: "tokenizer ('llama' or a folder; default the model folder)" },
+  lora: { type: 'string', describe: 'PEFT adapter folder of the length predictor (seqsch)' },
+  data: { type: 'string', required: true, describe: 'validation conversations JSON' },
+  lengths: { type: 'string', required: true, describe: 'lenpred records of the validation queries (for L_max)' },
+  out: { type: 'string', describe: 'write per-query predictions [{id, predicted, L_max, answer}]', yamlZod: (z) => z.string() },
+  'num-data': { type: 'number', int: true, min: 1, default: 1000, describe: 'score the first N queries (file order)' },
+  strategy: { type: 'choice', choices: ['seqsch', 'po'] as const, default: 'seqsch' },
+  'batch-size': { type: 'number', int: true, min: 1, default: 64 },
+  'max-new-tokens': { type: 'number', int: true, min: 1, describe: 'default 32 (seqsch, upstream eval.py), 16 (po)' },
+  backend: BACKEND_OPTION,
+  json: JSON_OPTION,
+});
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-export const evalCommand: CommandModule<object, Args> = {
+export const evalCommand = command({
   command: 'eval',
   describe: 'Error / Acc-50 / Acc-100 (against L_max), MAE vs L_t0.0, Kendall τ and Spearman ρ of the seqsch (LoRA) or po (PiA) length predictor',
-  builder: (y) =>
-    withJson(withBackend(y))
-      .option('model', { type: 'string', demandOption: true, describe: 'HF checkpoint folder of the base model' })
-      .option('tokenizer', { type: 'string', describe: "tokenizer ('llama' or a folder; default the model folder)" })
-      .option('lora', { type: 'string', describe: 'PEFT adapter folder of the length predictor (seqsch)' })
-      .option('data', { type: 'string', demandOption: true, describe: 'validation conversations JSON' })
-      .option('lengths', { type: 'string', demandOption: true, describe: 'lenpred records of the validation queries (for L_max)' })
-      .option('num-data', { type: 'number', default: 1000, describe: 'score the first N queries (file order)' })
-      .option('strategy', { choices: ['seqsch', 'po'] as const, default: 'seqsch' as ModelStrategy })
-      .option('batch-size', { type: 'number', default: 64 })
-      .option('max-new-tokens', { type: 'number', describe: 'default 32 (seqsch, upstream eval.py), 16 (po)' })
-      .option('out', { type: 'string', describe: 'write per-query predictions [{id, predicted, L_max, answer}]' }) as never,
+  options: evalOptions,
   handler: async (argv) => {
-    const { initBackend } = await import('../backend.js');
-    const { runEval } = await import('../perception/pipeline.js');
+    const { PAPER_PERCEPTION, runEval } = await import('../perception/pipeline.js');
     const info = await initBackend(argv.backend);
     const s = await runEval({
       model: argv.model, tokenizer: argv.tokenizer, lora: argv.lora, data: argv.data, lengths: argv.lengths, numData: argv['num-data'],
@@ -50,4 +47,4 @@ export const evalCommand: CommandModule<object, Args> = {
       ...(argv.out ? [`wrote ${argv.out}`] : []),
     ].join('\n'));
   },
-};
+});

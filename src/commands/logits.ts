@@ -4,48 +4,59 @@
  * with others (e.g. HF transformers on the same input). Position ids come from the attention mask
  * (cumsum − 1, as HF). Greedy continuation assumes left padding and never stops at EOS.
  */
-import type { CommandModule } from 'yargs';
-import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendChoice } from '../backend.js';
-import { loadLlama } from '../model/checkpoint.js';
-import { LoraAdapter } from '../model/lora.js';
-import { readSafetensors, writeSafetensors, type HostTensor } from '../model/safetensors.js';
-import { generate } from '../generation/generate.js';
-import { withBackend, withJson, report } from './common.js';
+import { existsSync, statSync } from 'node:fs';
+import { initBackend } from '../backend.js';
+import type { HostTensor } from '../model/safetensors.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
+import { command, defineOptions } from '../options/spec.js';
 
-interface Args {
-  model: string;
-  lora?: string;
-  input: string;
-  output: string;
-  greedy: number;
-  backend: BackendChoice;
-  json: boolean;
+export const logitsOptions = defineOptions({
+  model: { type: 'string', required: true, describe: 'HF checkpoint directory (config.json + model.safetensors)' },
+  lora: { type: 'string', describe: 'PEFT LoRA adapter directory, applied (enabled) on top of the model' },
+  input: { type: 'string', required: true, describe: 'safetensors with int32 input_ids (B,T) and optional attention_mask (B,T) of 0/1' },
+  output: { type: 'string', required: true, describe: 'safetensors file to write: float32 logits (B,T,V) [+ int32 greedy_ids (B,N)]' },
+  greedy: { type: 'number', int: true, min: 0, default: 0, describe: 'also continue each (left-padded) row greedily for N tokens, no EOS stop' },
+  backend: BACKEND_OPTION,
+  json: JSON_OPTION,
+});
+
+/**
+ * The (B, T) input ids and 0/1 mask of `file`, checked against the model's vocabulary before any kernel sees them:
+ * an id outside it would fail deep in GatherV2 (native or plain) without naming the tensor.
+ */
+export function checkedInputs(file: string, inputs: Map<string, HostTensor>, vocabSize: number, vocabFrom: string): { ids: HostTensor; mask: Int32Array } {
+  const ids = inputs.get('input_ids');
+  if (!ids) throw new Error(`${file}: missing tensor 'input_ids'`);
+  if (ids.dtype !== 'int32' || ids.shape.length !== 2) throw new Error(`${file}: tensor 'input_ids' must be an integer (B, T) tensor, got ${ids.dtype} [${ids.shape}]`);
+  const [B, T] = ids.shape;
+  if (B === 0 || T === 0) throw new Error(`${file}: tensor 'input_ids' has shape [${B}, ${T}]; it needs at least one row and one token`);
+  const bad = ids.data.findIndex((v) => v < 0 || v >= vocabSize);
+  if (bad >= 0) {
+    throw new Error(`${file}: tensor 'input_ids' holds id ${ids.data[bad]} at [${Math.floor(bad / T)}, ${bad % T}], outside the vocabulary [0, ${vocabSize}) of ${vocabFrom}`);
+  }
+  const m = inputs.get('attention_mask');
+  if (!m) return { ids, mask: new Int32Array(B * T).fill(1) };
+  if (m.shape.join(',') !== ids.shape.join(',')) throw new Error(`${file}: tensor 'attention_mask' has shape [${m.shape}], expected [${ids.shape}]`);
+  const badM = m.data.findIndex((v) => v !== 0 && v !== 1);
+  if (badM >= 0) throw new Error(`${file}: tensor 'attention_mask' holds ${m.data[badM]} at [${Math.floor(badM / T)}, ${badM % T}]; only 0 (padding) and 1 (token) are allowed`);
+  return { ids, mask: Int32Array.from(m.data) };
 }
 
-export const logitsCommand: CommandModule<object, Args> = {
+export const logitsCommand = command({
   command: 'logits',
   describe: 'write the logits (B,T,V) of input_ids/attention_mask read from a safetensors file; --greedy N adds N greedy tokens per row',
-  builder: (y) =>
-    withJson(withBackend(y))
-      .option('model', { type: 'string', demandOption: true, describe: 'HF checkpoint directory (config.json + model.safetensors)' })
-      .option('lora', { type: 'string', describe: 'PEFT LoRA adapter directory, applied (enabled) on top of the model' })
-      .option('input', { type: 'string', demandOption: true, describe: 'safetensors with int32 input_ids (B,T) and optional attention_mask (B,T)' })
-      .option('output', { type: 'string', demandOption: true, describe: 'safetensors to write: float32 logits (B,T,V) [+ int32 greedy_ids (B,N)]' })
-      .option('greedy', { type: 'number', default: 0, describe: 'also continue each (left-padded) row greedily for N tokens, no EOS stop' }) as never,
+  options: logitsOptions,
   handler: async (argv) => {
+    if (existsSync(argv.output) && statSync(argv.output).isDirectory()) throw new Error(`--output ${argv.output} is a folder; give the safetensors file to write`);
     const info = await initBackend(argv.backend);
+    const [tf, { loadLlama }, { LoraAdapter }, { readSafetensors, writeSafetensors }, { generate }] = await Promise.all([
+      import('@tensorflow/tfjs-core'), import('../model/checkpoint.js'), import('../model/lora.js'), import('../model/safetensors.js'),
+      import('../generation/generate.js')]);
     const t0 = performance.now();
     const model = loadLlama(argv.model);
     if (argv.lora) model.setLora(LoraAdapter.load(argv.lora, model.config));
-    const inputs = readSafetensors(argv.input);
-    const ids = inputs.get('input_ids');
-    if (!ids) throw new Error(`${argv.input}: missing tensor 'input_ids'`);
-    if (ids.dtype !== 'int32' || ids.shape.length !== 2) throw new Error(`${argv.input}: tensor 'input_ids' must be an integer (B, T) tensor`);
+    const { ids, mask: maskI } = checkedInputs(argv.input, readSafetensors(argv.input), model.config.vocabSize, `${argv.model}/config.json`);
     const [B, T] = ids.shape;
-    const mask: HostTensor = inputs.get('attention_mask') ?? { dtype: 'int32', shape: [B, T], data: new Int32Array(B * T).fill(1) };
-    if (mask.shape.join(',') !== ids.shape.join(',')) throw new Error(`${argv.input}: tensor 'attention_mask' has shape [${mask.shape}], expected [${ids.shape}]`);
-    const maskI = Int32Array.from(mask.data, (v) => (v ? 1 : 0));
 
     const logits = tf.tidy(() =>
       model.forward(tf.tensor2d(ids.data, [B, T], 'int32'), { attentionMask: tf.tensor2d(maskI, [B, T], 'int32') }),
@@ -73,4 +84,4 @@ export const logitsCommand: CommandModule<object, Args> = {
     const summary = { output: argv.output, batch: B, length: T, vocab: model.config.vocabSize, greedy: argv.greedy, backend: info.name, seconds: (performance.now() - t0) / 1000 };
     report(argv.json, summary, () => `wrote ${argv.output}: logits [${B}, ${T}, ${summary.vocab}]${argv.greedy ? ` + greedy_ids [${B}, ${argv.greedy}]` : ''} (${info.name}, ${summary.seconds.toFixed(2)} s)`);
   },
-};
+});

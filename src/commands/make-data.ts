@@ -3,45 +3,30 @@
  * FastChat JSON, plus manifest.json with the parameters and answer-length quantiles in LLaMA-1 tokens).
  * The corpus itself is drawn in src/data/synthetic.ts; this command only parses options and reports.
  */
-import type { CommandModule } from 'yargs';
-import { withJson, report } from './common.js';
+import { JSON_OPTION, report } from './common.js';
+import { command, defineOptions } from '../options/spec.js';
 import { DEFAULT_MAX_LENGTH, DEFAULT_SIZES } from '../data/synthetic.js';
-import { writeSyntheticData, SPLITS, REPORT_QUANTILES } from '../data/synthetic/files.js';
 
-interface Args {
-  out: string;
-  train: number;
-  val: number;
-  pretrain: number;
-  seed: string;
-  'max-length': number;
-  'corpus-version': number;
-  'pretrain-weight': string[];
-  json: boolean;
-}
+export const makeDataOptions = defineOptions({
+  out: { type: 'string', default: 'data/synthetic', describe: 'output folder' },
+  train: { type: 'number', int: true, min: 0, default: DEFAULT_SIZES.train, describe: 'train conversations (lenpred/construct/LoRA)' },
+  val: { type: 'number', int: true, min: 0, default: DEFAULT_SIZES.val, describe: 'validation conversations (eval; instructions unique, never in train/pretrain)' },
+  pretrain: { type: 'number', int: true, min: 0, default: DEFAULT_SIZES.pretrain, describe: 'conversations for training the tiny base model' },
+  seed: { type: 'string', default: '0', describe: 'random seed (same seed and sizes → byte-identical files)' },
+  'max-length': { type: 'number', int: true, min: 1, default: DEFAULT_MAX_LENGTH, describe: 'max new tokens of the embedded default; answer lengths scale with it' },
+  'corpus-version': { type: 'number', int: true, min: 1, max: 3, default: 1, describe: 'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)' },
+  'pretrain-weight': { type: 'list', of: 'string', default: [], describe: 'FAMILY=X: multiply that family\'s weight in the pretrain split only (e.g. count=4); val and train keep the mixture' },
+  json: JSON_OPTION,
+});
 
-export const makeDataCommand: CommandModule<object, Args> = {
+export const makeDataCommand = command({
   command: 'make-data',
   describe: 'write the synthetic instruction corpus (train/val/pretrain FastChat JSON + manifest) of the embedded default',
-  builder: (y) =>
-    withJson(
-      y
-        .option('out', { type: 'string', default: 'data/synthetic', describe: 'output folder' })
-        .option('train', { type: 'number', default: DEFAULT_SIZES.train, describe: 'train conversations (lenpred/construct/LoRA)' })
-        .option('val', { type: 'number', default: DEFAULT_SIZES.val, describe: 'validation conversations (eval; instructions unique, never in train/pretrain)' })
-        .option('pretrain', { type: 'number', default: DEFAULT_SIZES.pretrain, describe: 'conversations for training the tiny base model' })
-        .option('seed', { type: 'string', default: '0', describe: 'random seed (same seed and sizes → byte-identical files)' })
-        .option('max-length', { type: 'number', default: DEFAULT_MAX_LENGTH, describe: 'max new tokens of the embedded default; answer lengths scale with it' })
-        .option('corpus-version', { type: 'number', default: 1, describe: 'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)' })
-        .option('pretrain-weight', { type: 'string', array: true, default: [], describe: 'FAMILY=X: multiply that family\'s weight in the pretrain split only (e.g. count=4); val and train keep the mixture' }),
-    ) as never,
+  options: makeDataOptions,
   handler: async (argv) => {
-    for (const k of ['train', 'val', 'pretrain', 'max-length'] as const) {
-      if (!Number.isInteger(argv[k]) || argv[k] < 0) throw new Error(`--${k} must be a non-negative integer, got ${argv[k]}`);
-    }
-    const version = argv['corpus-version'];
-    if (version !== 1 && version !== 2 && version !== 3) throw new Error(`--corpus-version must be 1, 2 or 3, got ${version}`);
+    const version = argv['corpus-version'] as 1 | 2 | 3;
     const pretrainWeights = parseWeights(argv['pretrain-weight']);
+    const { writeSyntheticData, SPLITS, REPORT_QUANTILES } = await import('../data/synthetic/files.js');
     const m = writeSyntheticData(argv.out, {
       seed: argv.seed, maxLength: argv['max-length'], train: argv.train, val: argv.val, pretrain: argv.pretrain,
       ...(version !== 1 ? { version } : {}),
@@ -58,7 +43,7 @@ export const makeDataCommand: CommandModule<object, Args> = {
         `distinct LLaMA-1 token ids: ${m.distinctTokenIds}`].join('\n');
     });
   },
-};
+});
 
 /** ["count=4", "story=0.5"] → { count: 4, story: 0.5 } (undefined when none); family names are checked by the generator. */
 function parseWeights(items: string[]): Record<string, number> | undefined {

@@ -4,48 +4,34 @@
  * predictions against L_max (Error, Acc-50, Acc-100) and by its ranking against L_t0.0 (MAE, Kendall τ-b, Spearman ρ, pairs ≥ 50
  * apart ordered right), and with `--train-lengths` beside the constant predictors.
  */
-import type { CommandModule } from 'yargs';
-import { withBackend, withJson, report } from './common.js';
-import type { BackendChoice } from '../backend.js';
-import { DECODE_RULES, type DecodeRule } from '../proxy/heads.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
+import { initBackend } from '../backend.js';
+import { command, defineOptions } from '../options/spec.js';
+import { writeJson } from '../util/fs.js';
+import { DECODE_RULES } from '../proxy/kinds.js';
 
-interface Args {
-  model: string;
-  data: string;
-  'num-data'?: number;
-  'sample-seed'?: number;
-  out: string;
-  lengths?: string;
-  'train-lengths'?: string;
-  'batch-size': number;
-  decode?: DecodeRule;
-  backend: BackendChoice;
-  json: boolean;
-}
+/** Also the `proxy-predict` experiment stage's keys. */
+export const predictOptions = defineOptions({
+  model: { type: 'string', required: true, describe: 'predictor folder (train-predictor --out)' },
+  data: { type: 'string', required: true, describe: 'conversations JSON' },
+  out: { type: 'string', required: true, describe: 'predictions JSON to write' },
+  'num-data': { type: 'number', int: true, min: 1, describe: 'only N queries: the first N, or with --sample-seed the simulator\'s sample' },
+  'sample-seed': { type: 'number', int: true, min: 0, max: 0xffffffff, describe: 'sample --num-data queries as `seqsch simulate --seed` does (numpy permutation)' },
+  lengths: { type: 'string', describe: 'recorded lengths of --data: score against L_max' },
+  'train-lengths': { type: 'string', describe: 'TRAIN lengths: add the constant predictors to the score' },
+  'batch-size': { type: 'number', int: true, min: 1, default: 64 },
+  decode: { type: 'choice', choices: DECODE_RULES, describe: 'buckets head: decode rule (default: the one chosen on held-out data)' },
+  backend: { ...BACKEND_OPTION, yaml: false },
+  json: JSON_OPTION,
+});
 
-export const predictCommand: CommandModule<object, Args> = {
+export const predictCommand = command({
   command: 'predict',
   describe: 'predict response lengths with a trained proxy predictor; writes [{id, predicted}]',
-  builder: (y) =>
-    withJson(withBackend(
-      y
-        .option('model', { type: 'string', demandOption: true, describe: 'predictor folder (train-predictor --out)' })
-        .option('data', { type: 'string', demandOption: true, describe: 'conversations JSON' })
-        .option('num-data', { type: 'number', describe: 'only N queries: the first N, or with --sample-seed the simulator\'s sample' })
-        .option('sample-seed', { type: 'number', describe: 'sample --num-data queries as `seqsch simulate --seed` does (numpy permutation)' })
-        .option('out', { type: 'string', demandOption: true, describe: 'predictions JSON to write' })
-        .option('lengths', { type: 'string', describe: 'recorded lengths of --data: score against L_max' })
-        .option('train-lengths', { type: 'string', describe: 'TRAIN lengths: add the constant predictors to the score' })
-        .option('batch-size', { type: 'number', default: 64 })
-        .option('decode', { choices: DECODE_RULES, describe: 'buckets head: decode rule (default: the one chosen on held-out data)' }),
-    )) as never,
+  options: predictOptions,
   handler: async (argv) => {
-    const { initBackend } = await import('../backend.js');
-    const { loadQueries } = await import('../proxy/data.js');
-    const { loadProxyModel } = await import('../proxy/model.js');
-    const { predictLengths } = await import('../proxy/predict.js');
-    const { evaluatePredictions, evaluationTable } = await import('../proxy/evaluate.js');
-    const { writeJson } = await import('../util/fs.js');
+    const [{ loadQueries }, { loadProxyModel }, { predictLengths }, { evaluatePredictions, evaluationTable }] = await Promise.all([
+      import('../proxy/data.js'), import('../proxy/model.js'), import('../proxy/predict.js'), import('../proxy/evaluate.js')]);
     await initBackend(argv.backend);
     const queries = loadQueries(argv.data, { numData: argv['num-data'], sampleSeed: argv['sample-seed'] });
     const model = loadProxyModel(argv.model);
@@ -60,4 +46,4 @@ export const predictCommand: CommandModule<object, Args> = {
       model.dispose();
     }
   },
-};
+});

@@ -2,52 +2,40 @@
  * `seqsch simulate`: the paper's benchmark replayed on recorded response lengths — sample the queries as
  * upstream does, predict (vanilla | gt | po/seqsch from a predictions file), schedule (optionally VBS),
  * "generate" with the simulated engine (optionally FCR) and print upstream's metrics. No model is loaded.
+ * Its option table is also the `simulate` experiment stage's schema.
  */
-import type { CommandModule } from 'yargs';
-import { withJson, report } from './common.js';
-import { loadBenchItems } from '../benchmark/items.js';
-import { simulate } from '../benchmark/simulate.js';
-import { upstreamBlock } from '../benchmark/report.js';
-import { withScheduleOptions, scheduleParams, type ScheduleArgs } from './schedule-options.js';
+import { JSON_OPTION, report } from './common.js';
+import { command, defineOptions, stageConfigOf } from '../options/spec.js';
+import { scheduleOptions } from '../options/schedule.js';
 import { writeJson } from '../util/fs.js';
 
-interface Args extends ScheduleArgs {
-  data: string;
-  lengths: string;
-  'real-lengths': string;
-  'recorded-max-length': number;
-  'cost-model'?: string;
-  'fcr-recompute': 'failed' | 'upstream';
-  json: boolean;
-}
+export const simulateOptions = defineOptions({
+  data: { type: 'string', required: true, describe: 'conversations JSON (FastChat format)' },
+  lengths: { type: 'string', required: true, describe: 'recorded lengths JSON ({id, L_gt, L_t0.0, …})' },
+  ...scheduleOptions,
+  'real-lengths': { type: 'string', default: 'L_t0.0', describe: 'recorded length that plays the real response' },
+  'recorded-max-length': { type: 'number', int: true, min: 1, default: 512, describe: 'max_length of the run that recorded the lengths' },
+  'cost-model': { type: 'string', describe: 'measured cost model JSON (default: analytic A100-like model)' },
+  trace: { type: 'string', yaml: false, describe: 'write the per-batch trace and per-query results to this JSON file' },
+  json: JSON_OPTION,
+});
 
-export const simulateCommand: CommandModule<object, Args> = {
+export const simulateCommand = command({
   command: 'simulate',
   describe: 'replay the benchmark on recorded response lengths (trace-driven simulator, no model)',
-  builder: (y) =>
-    withJson(
-      withScheduleOptions(y
-        .option('data', { type: 'string', demandOption: true, describe: 'conversations JSON (FastChat format)' })
-        .option('lengths', { type: 'string', demandOption: true, describe: 'recorded lengths JSON ({id, L_gt, L_t0.0, …})' }))
-        .option('real-lengths', { type: 'string', default: 'L_t0.0', describe: 'recorded length that plays the real response' })
-        .option('recorded-max-length', { type: 'number', default: 512, describe: 'max_length of the run that recorded the lengths' })
-        .option('cost-model', { type: 'string', describe: 'measured cost model JSON (default: analytic A100-like model)' })
-        .option('fcr-recompute', { choices: ['failed', 'upstream'] as const, default: 'failed' as const }),
-    ) as never,
-  handler: async (argv) => {
-    const items = loadBenchItems({ data: argv.data, lengths: argv.lengths, numData: argv['num-data'], seed: argv.seed });
-    const r = await simulate(items, {
-      ...scheduleParams(argv, { fcrRecompute: argv['fcr-recompute'] }),
-      realLengths: argv['real-lengths'],
-      recordedMaxLength: argv['recorded-max-length'],
-      costModel: argv['cost-model'],
-    });
-    if (argv.trace) writeJson(argv.trace, { trace: r.trace, items: r.items });
+  options: simulateOptions,
+  handler: async (args) => {
+    const [{ loadBenchItems }, { simulate, simulationParams }, { upstreamBlock }] = await Promise.all([
+      import('../benchmark/items.js'), import('../benchmark/simulate.js'), import('../benchmark/report.js')]);
+    const c = stageConfigOf(simulateOptions, args);
+    const items = loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed });
+    const r = await simulate(items, simulationParams(c));
+    if (args.trace) writeJson(args.trace, { trace: r.trace, items: r.items });
     const out = {
       strategy: r.strategy, vbs: r.vbs, fcr: r.fcr, num_samples: r.num_samples,
       average_length: r.average_length, effective_token_ratio: r.effective_token_ratio, failure_ratio: r.failure_ratio,
       num_batches: r.num_batches, decode_steps: r.decode_steps, simulated_seconds: r.seconds, throughput: r.throughput,
     };
-    report(argv.json, out, () => upstreamBlock(r, argv['group-size'], argv['batch-size']));
+    report(args.json, out, () => upstreamBlock(r, c.group_size, c.batch_size));
   },
-};
+});

@@ -3,85 +3,60 @@
  * their recorded Vicuna lengths (target L_max), holding out part of TRAIN for model selection and excluding
  * every query of `--exclude` files (the validation split). Writes the predictor folder `--out`.
  */
-import type { CommandModule } from 'yargs';
-import { withBackend, withJson, report } from './common.js';
-import type { BackendChoice } from '../backend.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
+import { initBackend } from '../backend.js';
+import { command, defineOptions } from '../options/spec.js';
 import type { TrainPredictorOptions } from '../proxy/train.js';
-import { DECODE_RULES, HEAD_KINDS, RANK_LOSSES, type DecodeRule, type HeadKind, type RankLossKind } from '../proxy/heads.js';
-import { ENCODER_KINDS, type EncoderKind } from '../proxy/model.js';
+import type { RankLoss } from '../proxy/heads.js';
+import type { RankLossKind } from '../proxy/kinds.js';
+import { DECODE_RULES, ENCODER_KINDS, HEAD_KINDS, RANK_LOSSES } from '../proxy/kinds.js';
 
-interface Args {
-  data: string;
-  lengths: string;
-  exclude: string[];
-  out: string;
-  encoder: EncoderKind;
-  'hidden-size': number;
-  layers: number;
-  heads: number;
-  'intermediate-size': number;
-  'max-tokens': number;
-  head: HeadKind;
-  cell: number;
-  sigma: number;
-  decode: DecodeRule;
-  'max-length': number;
-  epochs: number;
-  'batch-size': number;
-  lr: number;
-  'weight-decay': number;
-  'warmup-ratio': number;
-  holdout: number;
-  seed: number;
-  'select-by': 'error' | 'acc50' | 'acc100' | 'tau';
-  'rank-loss': 'none' | RankLossKind;
-  'rank-weight': number;
-  'rank-gap': number;
-  'num-data'?: number;
-  members: number;
-  backend: BackendChoice;
-  json: boolean;
-}
+/**
+ * Also the `train-predictor` experiment stage's keys. The defaults are the configuration chosen by measurement
+ * (the header of experiments/proxy-predictor.yaml).
+ */
+export const RANK_WEIGHT = 1;
+export const RANK_GAP = 16;
 
-/** The defaults are the configuration chosen by measurement (the header of experiments/proxy-predictor.yaml). */
-export const trainPredictorCommand: CommandModule<object, Args> = {
+export const trainPredictorOptions = defineOptions({
+  data: { type: 'string', required: true, describe: 'training conversations (alpaca-train-10k.json)' },
+  lengths: { type: 'string', required: true, describe: 'their recorded lengths (alpaca-train-10k-length.json)' },
+  exclude: { type: 'list', of: 'string', default: [], describe: 'conversations never to train on (by id and instruction), e.g. the val file' },
+  out: { type: 'string', required: true, describe: 'predictor folder to write' },
+  encoder: { type: 'choice', choices: ENCODER_KINDS, default: 'llama' },
+  'hidden-size': { type: 'number', int: true, min: 1, default: 128 },
+  layers: { type: 'number', int: true, min: 1, default: 2, describe: 'llama encoder: decoder layers' },
+  heads: { type: 'number', int: true, min: 1, default: 4, describe: 'llama encoder: attention heads' },
+  'intermediate-size': { type: 'number', int: true, min: 1, default: 256, describe: 'llama: SwiGLU width; bow: hidden ReLU layer' },
+  'max-tokens': { type: 'number', int: true, min: 1, default: 128, describe: 'tokens read per query (BOS + query + EOS)' },
+  head: { type: 'choice', choices: HEAD_KINDS, default: 'buckets' },
+  cell: { type: 'number', int: true, min: 1, default: 16, describe: 'buckets head: bin width (tokens)' },
+  sigma: { type: 'number', min: 0, default: 16, describe: 'buckets head: soft-label width (tokens), 0 = one-hot' },
+  decode: { type: 'choice', choices: DECODE_RULES, default: 'window50', describe: 'buckets head: decode rule (replaced by the held-out best)' },
+  'max-length': { type: 'number', int: true, min: 1, default: 512, describe: 'largest response length (the recording limit)' },
+  epochs: { type: 'number', int: true, min: 1, default: 2 },
+  'batch-size': { type: 'number', int: true, min: 1, default: 32 },
+  lr: { type: 'number', gt: 0, default: 1e-3 },
+  'weight-decay': { type: 'number', min: 0, default: 0.01 },
+  'warmup-ratio': { type: 'number', min: 0, max: 1, default: 0.05 },
+  holdout: { type: 'number', min: 0, max: 0.9, default: 0.15, describe: 'fraction of TRAIN held out for model selection' },
+  seed: { type: 'number', int: true, min: 0, default: 0 },
+  'select-by': { type: 'choice', choices: ['error', 'acc50', 'acc100', 'tau'] as const, default: 'acc50', describe: 'held-out metric that picks the decode rule (tau: Kendall τ-b vs L_t0.0)' },
+  // no defaults written into the config: a stage without a ranking term keeps the key (and the stamp) it had before
+  'rank-loss': { type: 'choice', choices: RANK_LOSSES, describe: 'buckets head: add a ranking loss on the expected log-length (ListMLE or pairwise)' },
+  'rank-weight': { type: 'number', min: 0, describe: `with --rank-loss: its weight beside the cross-entropy (default ${RANK_WEIGHT})` },
+  'rank-gap': { type: 'number', min: 0, describe: `with --rank-loss pairwise: only pairs whose lengths differ by at least this many tokens (default ${RANK_GAP})` },
+  'num-data': { type: 'number', int: true, min: 1, describe: 'use only the first N training queries' },
+  members: { type: 'number', int: true, min: 1, default: 3, describe: 'ensemble size (bucket distributions averaged)' },
+  backend: { ...BACKEND_OPTION, yaml: false },
+  json: JSON_OPTION,
+});
+
+export const trainPredictorCommand = command({
   command: 'train-predictor',
   describe: 'train the small proxy response-length predictor (L_max from the query text)',
-  builder: (y) =>
-    withJson(withBackend(
-      y
-        .option('data', { type: 'string', demandOption: true, describe: 'training conversations (alpaca-train-10k.json)' })
-        .option('lengths', { type: 'string', demandOption: true, describe: 'their recorded lengths (alpaca-train-10k-length.json)' })
-        .option('exclude', { type: 'string', array: true, default: [] as string[], describe: 'conversations never to train on (by id and instruction), e.g. the val file' })
-        .option('out', { type: 'string', demandOption: true, describe: 'predictor folder to write' })
-        .option('encoder', { choices: ENCODER_KINDS, default: 'llama' as EncoderKind })
-        .option('hidden-size', { type: 'number', default: 128 })
-        .option('layers', { type: 'number', default: 2, describe: 'llama encoder: decoder layers' })
-        .option('heads', { type: 'number', default: 4, describe: 'llama encoder: attention heads' })
-        .option('intermediate-size', { type: 'number', default: 256, describe: 'llama: SwiGLU width; bow: hidden ReLU layer' })
-        .option('max-tokens', { type: 'number', default: 128, describe: 'tokens read per query (BOS + query + EOS)' })
-        .option('head', { choices: HEAD_KINDS, default: 'buckets' as HeadKind })
-        .option('cell', { type: 'number', default: 16, describe: 'buckets head: bin width (tokens)' })
-        .option('sigma', { type: 'number', default: 16, describe: 'buckets head: soft-label width (tokens), 0 = one-hot' })
-        .option('decode', { choices: DECODE_RULES, default: 'window50' as DecodeRule, describe: 'buckets head: decode rule (replaced by the held-out best)' })
-        .option('max-length', { type: 'number', default: 512, describe: 'largest response length (the recording limit)' })
-        .option('epochs', { type: 'number', default: 2 })
-        .option('batch-size', { type: 'number', default: 32 })
-        .option('lr', { type: 'number', default: 1e-3 })
-        .option('weight-decay', { type: 'number', default: 0.01 })
-        .option('warmup-ratio', { type: 'number', default: 0.05 })
-        .option('holdout', { type: 'number', default: 0.15, describe: 'fraction of TRAIN held out for model selection' })
-        .option('seed', { type: 'number', default: 0 })
-        .option('select-by', { choices: ['error', 'acc50', 'acc100', 'tau'] as const, default: 'acc50' as const, describe: 'held-out metric that picks the decode rule (tau: Kendall τ-b vs L_t0.0)' })
-        .option('rank-loss', { choices: ['none', ...RANK_LOSSES] as const, default: 'none' as const, describe: 'buckets head: add a ranking loss on the expected log-length (ListMLE or pairwise)' })
-        .option('rank-weight', { type: 'number', default: 1, describe: 'weight of the ranking loss beside the cross-entropy' })
-        .option('rank-gap', { type: 'number', default: 16, describe: 'pairwise: only pairs whose lengths differ by at least this many tokens' })
-        .option('num-data', { type: 'number', describe: 'use only the first N training queries' })
-        .option('members', { type: 'number', default: 3, describe: 'ensemble size (bucket distributions averaged)' }),
-    )) as never,
+  options: trainPredictorOptions,
   handler: async (argv) => {
-    const { initBackend } = await import('../backend.js');
-    const { trainPredictor } = await import('../proxy/train.js');
     await initBackend(argv.backend);
     const o: TrainPredictorOptions = {
       data: argv.data, lengths: argv.lengths, exclude: argv.exclude, outDir: argv.out,
@@ -89,11 +64,12 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
       intermediateSize: argv['intermediate-size'], maxTokens: argv['max-tokens'],
       head: {
         kind: argv.head, maxLength: argv['max-length'], cell: argv.cell, sigma: argv.sigma, decode: argv.decode,
-        ...(argv['rank-loss'] !== 'none' ? { rank: { kind: argv['rank-loss'], weight: argv['rank-weight'], gap: argv['rank-gap'] } } : {}),
+        ...rankTerm(argv['rank-loss'], argv['rank-weight'], argv['rank-gap']),
       },
       epochs: argv.epochs, batchSize: argv['batch-size'], lr: argv.lr, weightDecay: argv['weight-decay'],
       warmupRatio: argv['warmup-ratio'], holdout: argv.holdout, seed: argv.seed, selectBy: argv['select-by'], numData: argv['num-data'], members: argv.members,
     };
+    const { trainPredictor } = await import('../proxy/train.js');
     const s = await trainPredictor(o);
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     report(argv.json, { out: argv.out, ...s }, () => [
@@ -103,4 +79,15 @@ export const trainPredictorCommand: CommandModule<object, Args> = {
       `held out (decode ${s.decode}): Error ${s.heldOut.error.toFixed(1)}, Acc-50 ${pct(s.heldOut.acc50)}, Acc-100 ${pct(s.heldOut.acc100)}, Kendall τ-b ${s.heldOut.tauT0.toFixed(3)} (L_t0.0)`,
     ].join('\n'));
   },
-};
+});
+
+/** The head's ranking term from the flags / stage keys; a weight or gap without a loss is refused, naming the flag. */
+export function rankTerm(kind: RankLossKind | undefined, weight: number | undefined, gap: number | undefined, flag = (k: string) => `--${k}`): { rank?: RankLoss } {
+  if (!kind) {
+    if (weight !== undefined) throw new Error(`${flag('rank-weight')} needs ${flag('rank-loss')} (listmle or pairwise)`);
+    if (gap !== undefined) throw new Error(`${flag('rank-gap')} needs ${flag('rank-loss')} pairwise`);
+    return {};
+  }
+  if (gap !== undefined && kind !== 'pairwise') throw new Error(`${flag('rank-gap')} applies to ${flag('rank-loss')} pairwise only, got ${kind}`);
+  return { rank: { kind, weight: weight ?? RANK_WEIGHT, gap: gap ?? RANK_GAP } };
+}

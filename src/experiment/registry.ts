@@ -25,6 +25,8 @@ export interface StageDef<S extends z.ZodObject = z.ZodObject> {
   outputs?(cfg: z.infer<S>): string[];
   /** run one point; the record becomes one row of results.csv */
   run(cfg: z.infer<S>, ctx: StageContext): Promise<{ record: Record<string, Scalar>; detail?: unknown }>;
+  /** the stage reads the results of the run's earlier points in memory (ctx.cache), so its experiment runs in one process, never split over shards */
+  wholeRun?: boolean;
   /** table.md section for this stage's rows; a plain table of every record key when absent */
   table?(rows: { label: string; swept: Record<string, Scalar>; record: Record<string, Scalar> }[]): string;
 }

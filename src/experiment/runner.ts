@@ -1,18 +1,20 @@
 /**
  * Run a validated experiment: every configuration point through its stage, one progress bar over all
  * points, then the results folder `results/<experiment>-<timestamp>/` (resolved config, results.csv,
- * results.json, table.md, report.html), written under a temporary name and renamed when complete. Parsing and
+ * results.json, table.md, report.html), written under a temporary name and renamed when complete
+ * (run-folder.ts: removed on failure, those of killed runs removed at the next start). Parsing and
  * validation are in config.ts; what a stage computes is in its own module.
  */
-import { mkdirSync, renameSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { stringify as yamlStringify } from 'yaml';
-import { loadExperiment, type ConfigPoint, type Experiment } from './config.js';
+import { loadExperiment, type Experiment } from './config.js';
 import { getStage, type Scalar, type StageContext } from './registry.js';
-import { progress } from '../util/progress.js';
+import { note, progress } from '../util/progress.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
 import { reportHtml } from './report-html.js';
+import { startRunFolder } from './run-folder.js';
 
 export interface PointResult {
   stage: string;
@@ -35,8 +37,13 @@ export interface RunOptions {
 
 const stamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
 
-/** Run every point; returns the results without writing anything. */
-export async function runPoints(exp: Experiment, outDir: string): Promise<PointResult[]> {
+/**
+ * Run the points at `indices` (default: every point) in file order; returns their results without writing
+ * anything but what the stages write into `outDir`. `afterPoint` is called after each point with its index.
+ */
+export async function runPoints(
+  exp: Experiment, outDir: string, indices: number[] = exp.points.map((_, i) => i), afterPoint?: (index: number) => void,
+): Promise<PointResult[]> {
   const memo = new Map<string, unknown>();
   const ctx: StageContext = {
     outDir,
@@ -45,12 +52,18 @@ export async function runPoints(exp: Experiment, outDir: string): Promise<PointR
       return memo.get(key) as T;
     },
   };
-  const bar = progress(exp.name, exp.points.length);
+  const bar = progress(exp.name, indices.length, {}, { lines: false }); // without a TTY: the note() lines below
   const out: PointResult[] = [];
   try {
-    for (const p of exp.points) {
+    for (const [k, i] of indices.entries()) {
+      const p = exp.points[i];
+      const t0 = performance.now();
+      const where = `${exp.name}: point ${k + 1}/${indices.length}`;
+      note(`${where}, stages[${p.stageIndex}] ${p.stage} "${p.label}"${Object.keys(p.swept).length ? ` ${JSON.stringify(p.swept)}` : ''}`);
       const { record, detail } = await getStage(p.stage)!.run(p.config as never, { ...ctx, point: { label: p.label, swept: p.swept } });
       out.push({ stage: p.stage, stageIndex: p.stageIndex, label: p.label, swept: p.swept, record, config: p.config, detail });
+      note(`${where} done in ${((performance.now() - t0) / 1000).toFixed(1)} s${record.skipped === true ? ' (reused)' : ''}`);
+      afterPoint?.(i);
       bar.tick(1);
     }
   } finally {
@@ -89,29 +102,46 @@ export function resultsCsv(results: PointResult[]): string {
   return stringify([columns, ...rows], { cast: { boolean: (v) => String(v) } });
 }
 
-/** Load, validate (file, key, line; missing files) and run an experiment file; returns the results folder. */
-export async function runExperiment(file: string, opts: RunOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
-  const exp = loadExperiment(file);
-  const root = opts.resultsRoot ?? 'results';
-  let dir = join(root, `${exp.name}-${stamp(opts.now ?? new Date())}`);
-  for (let k = 2; existsSync(dir); k++) dir = join(root, `${exp.name}-${stamp(opts.now ?? new Date())}-${k}`);
-  const tmp = `${dir}.partial-${process.pid}`;
-  mkdirSync(tmp, { recursive: true });
-  const results = await runPoints(exp, tmp);
-  writeFileAtomic(join(tmp, 'config.yaml'), yamlStringify({
+/**
+ * The files of a results folder (config.yaml, results.csv, results.json, table.md, report.html) for `results`
+ * in this order, written into `dir`. A full run, each shard and a merge write them here, and only here.
+ */
+export async function writeRunFiles(dir: string, exp: Experiment, results: PointResult[], opts: { details?: boolean } = {}): Promise<void> {
+  writeFileAtomic(join(dir, 'config.yaml'), yamlStringify({
     source: exp.file,
     experiment: exp.raw,
     points: exp.points.map((p) => ({ stage: p.stage, label: p.label, swept: p.swept, config: p.config })),
   }));
-  writeFileAtomic(join(tmp, 'results.csv'), resultsCsv(results));
-  writeJson(join(tmp, 'results.json'), {
+  writeFileAtomic(join(dir, 'results.csv'), resultsCsv(results));
+  writeJson(join(dir, 'results.json'), {
     experiment: exp.name,
     source: exp.file,
     results: results.map((r) => ({ ...r, detail: opts.details ? r.detail : undefined })),
   });
   const table = tableMarkdown(exp, results);
-  writeFileAtomic(join(tmp, 'table.md'), table);
-  writeFileAtomic(join(tmp, 'report.html'), await reportHtml(exp, results, table));
-  renameSync(tmp, dir);
-  return { dir, experiment: exp, results };
+  writeFileAtomic(join(dir, 'table.md'), table);
+  writeFileAtomic(join(dir, 'report.html'), await reportHtml(exp, results, table));
+}
+
+/** A new folder `<root>/<name>-<timestamp>` (`-2`, `-3`, … when taken); not created. */
+export function newRunDir(root: string, name: string, now = new Date()): string {
+  let dir = join(root, `${name}-${stamp(now)}`);
+  for (let k = 2; existsSync(dir); k++) dir = join(root, `${name}-${stamp(now)}-${k}`);
+  return dir;
+}
+
+/** Load, validate (file, key, line; missing files) and run an experiment file; returns the results folder. */
+export async function runExperiment(file: string, opts: RunOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
+  const exp = loadExperiment(file);
+  const dir = newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
+  const run = startRunFolder(dir); // <dir>.partial-<host>-<pid> until complete; removed if the run fails
+  try {
+    const results = run.relocate(await runPoints(exp, run.tmp));
+    await writeRunFiles(run.tmp, exp, results, { details: opts.details });
+    run.commit();
+    return { dir, experiment: exp, results };
+  } catch (e) {
+    run.abort();
+    throw e;
+  }
 }

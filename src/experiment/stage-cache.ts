@@ -1,9 +1,12 @@
 /**
  * Skip a stage whose outputs already exist for the same inputs and config. A stage that writes files (lenpred,
- * construct, train, eval) stores a stamp beside its main output, `<output>.stage.json`: a hash of its config
- * and of every input file's bytes (folders hashed file by file), plus the record it returned. When the stamp
- * matches and every output exists, the record is returned without running the stage. It does not decide what a
- * stage's inputs are (the stage lists them) and never deletes outputs.
+ * construct, eval) stores a stamp beside its main output, `<output>.stage.json`: a hash of its config and of
+ * every input file's bytes (folders hashed file by file), the sha256 of every output as written, and the record
+ * it returned. When the stamp's key matches and every output still has its recorded hash, the record is
+ * returned without running the stage; an output that changed (edited, damaged, or replaced by a killed run) or a
+ * stamp without output hashes makes it run again, saying why on stderr. It does not decide what a stage's
+ * inputs are (the stage lists them) and never deletes outputs. (The train stage keeps the same record in its
+ * own OUT/train_done.json, src/training/job.ts.)
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -40,6 +43,8 @@ export interface StageStamp {
   key: string;
   config: unknown;
   inputs: Record<string, string>;
+  /** sha256 of each output (hashPath) when the stamp was written */
+  outputs?: Record<string, string>;
   record: Record<string, Scalar>;
 }
 
@@ -55,8 +60,30 @@ export function stageKey(config: unknown, inputs: string[]): { key: string; inpu
 }
 
 /**
- * Run `produce` unless `<outputs[0]>.stage.json` holds the same key and every output exists; the record says
- * `skipped: true` when the stored one was reused. The stamp is written after `produce` succeeds.
+ * Why the stamp cannot vouch for the outputs (key differs, an output is missing or changed, no output hashes), or
+ * null when they can be reused.
+ */
+export function staleReason(stamp: string, key: string, outputs: string[]): string | null {
+  if (!existsSync(stamp)) return 'no stamp';
+  let saved: StageStamp;
+  try {
+    saved = JSON.parse(readFileSync(stamp, 'utf8')) as StageStamp;
+  } catch {
+    return `${stamp} is not readable JSON`;
+  }
+  if (saved.key !== key) return 'its inputs or configuration changed';
+  for (const p of outputs) {
+    if (!existsSync(p)) return `${p} is missing`;
+    if (!saved.outputs?.[p]) return `${stamp} records no hash of ${p}, so it cannot be checked`;
+    if (hashPath(p) !== saved.outputs[p]) return `${p} changed since ${stamp} was written`;
+  }
+  return null;
+}
+
+/**
+ * Run `produce` unless `<outputs[0]>.stage.json` holds the same key and every output still has its recorded
+ * hash; the record says `skipped: true` when the stored one was reused. The stamp is written after `produce`
+ * succeeds (a kill between the outputs and the stamp leaves an old stamp whose hashes no longer match: rerun).
  */
 export async function runCached(
   o: { outputs: string[]; inputs: string[]; config: unknown },
@@ -64,15 +91,11 @@ export async function runCached(
 ): Promise<Record<string, Scalar>> {
   const stamp = stampPath(o.outputs[0]);
   const { key, inputs } = stageKey(o.config, o.inputs);
-  if (existsSync(stamp) && o.outputs.every((p) => existsSync(p))) {
-    try {
-      const saved = JSON.parse(readFileSync(stamp, 'utf8')) as StageStamp;
-      if (saved.key === key) return { ...saved.record, skipped: true };
-    } catch {
-      // an unreadable stamp means: run again
-    }
-  }
+  const why = staleReason(stamp, key, o.outputs);
+  if (why === null) return { ...(JSON.parse(readFileSync(stamp, 'utf8')) as StageStamp).record, skipped: true };
+  if (existsSync(stamp)) process.stderr.write(`${o.outputs[0]}: computing again (${why})\n`);
   const record = await produce();
-  writeJson(stamp, { key, config: o.config, inputs, record } satisfies StageStamp);
+  const outputs = Object.fromEntries(o.outputs.map((p) => [p, hashPath(p)]));
+  writeJson(stamp, { key, config: o.config, inputs, outputs, record } satisfies StageStamp);
   return { ...record, skipped: false };
 }

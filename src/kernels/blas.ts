@@ -297,6 +297,14 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
  * Disabled by SEQSCH_BLAS=0; SEQSCH_BLAS_THREADS caps the threads of products and attention (default: all cores);
  * SEQSCH_BLAS_POOL=0 hands products to OpenBLAS's own threads instead of the addon's pool.
  */
+/**
+ * Printed when the addon is missing or broken. Figures: experiments/seqsch.yaml reusing the committed perception
+ * outputs, SEQSCH_BLAS=0 vs the addon, same session, 2 vCPUs (AMD EPYC), 2026-12-01 (docs/results.md).
+ */
+const PLAIN_WASM_COST = 'The native kernels make the main job ~3.6× faster (241 s → 67 s on 2 vCPUs); to build them: ' +
+  'sudo apt-get install -y libopenblas-dev g++ make && npm rebuild';
+let warnedPlainWasm = false;
+
 export async function installBlasKernels(): Promise<string> {
   if (status.active) {
     enabled = true;
@@ -310,7 +318,12 @@ export async function installBlasKernels(): Promise<string> {
   if (process.env.SEQSCH_BLAS === '0') return off('disabled by SEQSCH_BLAS=0');
   if (tf.getBackend() !== 'wasm') return off(`backend is ${tf.getBackend()}, the provider serves wasm only`);
   const loaded = loadAddon();
-  if (typeof loaded === 'string') return off(loaded);
+  if (typeof loaded === 'string') {
+    // not chosen by the user (SEQSCH_BLAS=0 is silent): say once what it costs and how to get the fast path
+    if (!warnedPlainWasm) console.error(`seqsch: running on plain wasm: ${loaded}. ${PLAIN_WASM_COST}`);
+    warnedPlainWasm = true;
+    return off(loaded);
+  }
   const backend = tf.backend() as BackendWasm;
   const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer;
   // Tag check, not instanceof: under jest the heap comes from another realm.

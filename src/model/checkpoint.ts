@@ -4,7 +4,7 @@
  *
  * Loading checks every header first (missing, unexpected, mis-shaped tensors fail before any weight is
  * read, with the tensor and file named), then reads one tensor at a time from its shard, so a large
- * checkpoint is never held twice. F16/BF16 weights are upcast to float32. Saving writes float32 in HF
+ * checkpoint is never held twice; a NaN or infinite weight fails the load, naming the tensor. F16/BF16 weights are upcast to float32. Saving writes float32 in HF
  * layout; save → load is bit-identical. LoRA adapters are PEFT files, handled in src/model/lora.ts.
  */
 import { existsSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { configFromHF, configToHF } from './config.js';
 import { Llama } from './llama.js';
 import { SafetensorsFile, writeSafetensors, type TensorSource } from './safetensors.js';
 import { readJson, writeJson } from '../util/fs.js';
+import { assertFiniteWeights } from '../util/finite.js';
 
 /** Tensors older HF checkpoints carry that the model recomputes. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
@@ -64,6 +65,7 @@ export function loadLlama(dir: string): Llama {
       if (e.shape.join(',') !== shape.join(',')) throw new Error(`${file}: tensor '${name}' has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}] from ${cfgFile}`);
       const t = f.read(name);
       if (t.dtype !== 'float32') throw new Error(`${file}: tensor '${name}' has integer dtype ${e.dtype}, expected a floating-point weight`);
+      assertFiniteWeights(t.data, file, name);
       return t.data;
     });
   } finally {

@@ -15,21 +15,10 @@ import { join } from 'node:path';
 import type { LlamaConfig } from './config.js';
 import { SafetensorsFile, writeSafetensors, type TensorSource } from './safetensors.js';
 import { readJson, writeJson } from '../util/fs.js';
+import { assertFiniteWeights } from '../util/finite.js';
+import { LORA_TARGETS, type LoraConfig, type LoraTarget } from './lora-config.js';
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
-
-export interface LoraConfig {
-  r: number;
-  alpha: number;
-  /** dropout on the adapter's input, applied only in training */
-  dropout: number;
-  targetModules: LoraTarget[];
-  /** rank-stabilised LoRA: scaling = alpha / sqrt(r) */
-  useRslora?: boolean;
-}
-
-export const DEFAULT_LORA: LoraConfig = { r: 8, alpha: 16, dropout: 0.05, targetModules: ['q_proj', 'v_proj'] };
+export { LORA_TARGETS, DEFAULT_LORA, type LoraConfig, type LoraTarget } from './lora-config.js';
 
 /** (in, out) features of a targeted projection. */
 export function loraDims(cfg: LlamaConfig, target: LoraTarget): [number, number] {
@@ -78,6 +67,8 @@ export class LoraAdapter {
   constructor(readonly model: LlamaConfig, readonly config: LoraConfig, seed: string | number = 0, init = true) {
     for (const t of config.targetModules) if (!LORA_TARGETS.includes(t)) throw new Error(`LoRA: unknown target module '${t}' (choose from ${LORA_TARGETS.join(', ')})`);
     if (!(config.r > 0) || !Number.isInteger(config.r)) throw new Error(`LoRA: r must be a positive integer, got ${config.r}`);
+    if (!(config.dropout >= 0 && config.dropout < 1)) throw new Error(`LoRA: dropout must be a number in [0, 1), got ${config.dropout}`);
+    if (!Number.isFinite(config.alpha)) throw new Error(`LoRA: alpha must be a finite number, got ${config.alpha}`);
     this.scaling = config.useRslora ? config.alpha / Math.sqrt(config.r) : config.alpha / config.r;
     this.scalingT = tf.keep(tf.scalar(this.scaling));
     this.dropoutRng = seedrandom(`lora-dropout:${seed}`);
@@ -200,8 +191,9 @@ export class LoraAdapter {
     }
     if (j.layers_to_transform != null) throw bad('layers_to_transform', 'is set; adapters on a subset of layers are not supported');
     if (j.modules_to_save != null && (j.modules_to_save as unknown[]).length) throw bad('modules_to_save', 'is set; fully trained extra modules are not supported');
-    if (typeof j.r !== 'number') throw bad('r', 'must be a number');
-    if (typeof j.lora_alpha !== 'number') throw bad('lora_alpha', 'must be a number');
+    if (typeof j.r !== 'number' || !Number.isInteger(j.r) || j.r < 1) throw bad('r', `must be a positive integer, got ${JSON.stringify(j.r)}`);
+    if (typeof j.lora_alpha !== 'number' || !Number.isFinite(j.lora_alpha)) throw bad('lora_alpha', `must be a finite number, got ${JSON.stringify(j.lora_alpha)}`);
+    if (j.lora_dropout != null && !(typeof j.lora_dropout === 'number' && j.lora_dropout >= 0 && j.lora_dropout < 1)) throw bad('lora_dropout', `must be a number in [0, 1), got ${JSON.stringify(j.lora_dropout)}`);
     if (!Array.isArray(j.target_modules)) throw bad('target_modules', 'must be a list of module names (a regex string is not supported)');
     const targets = j.target_modules as string[];
     for (const t of targets) if (!LORA_TARGETS.includes(t as LoraTarget)) throw bad('target_modules', `names '${t}', not one of ${LORA_TARGETS.join(', ')}`);
@@ -232,6 +224,7 @@ export class LoraAdapter {
             if (e.shape.join(',') !== shape.join(',')) throw new Error(`${file}: tensor '${name}' has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}]`);
             const h = st.read(name);
             if (h.dtype !== 'float32') throw new Error(`${file}: tensor '${name}' is integer, expected floating point`);
+            assertFiniteWeights(h.data, file, name);
             return h.data;
           };
           adapter.set(l, t, get('A', [config.r, inF]), get('B', [outF, config.r]));

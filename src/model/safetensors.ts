@@ -7,8 +7,8 @@
  * no half type), I32 as int32, I64/I16/I8/U8/BOOL as int32 when every value fits. Writing emits F32 and
  * I32 only. Every error names the file and, where one is involved, the tensor.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { commitTemp, tempPath } from '../util/fs.js';
 import { endianness } from 'node:os';
 
 /** A tensor held on the host, in the two dtypes the model uses. */
@@ -228,8 +228,7 @@ export function writeSafetensors(file: string, tensors: Iterable<[string, Tensor
   const hbytes = Buffer.from(json, 'utf8');
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(hbytes.length));
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = tempPath(file);
   const fd = openSync(tmp, 'w');
   try {
     writeSync(fd, len);
@@ -247,5 +246,5 @@ export function writeSafetensors(file: string, tensors: Iterable<[string, Tensor
     throw e;
   }
   closeSync(fd);
-  renameSync(tmp, file);
+  commitTemp(tmp, file);
 }

@@ -17,11 +17,7 @@
  * It does not know the encoder that produced the outputs (./model.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-export type HeadKind = 'buckets' | 'l1' | 'log-mse';
-export type DecodeRule = 'median' | 'mean' | 'window50' | 'window100' | 'bucket50';
-export const HEAD_KINDS: HeadKind[] = ['buckets', 'l1', 'log-mse'];
-export const DECODE_RULES: DecodeRule[] = ['median', 'mean', 'window50', 'window100', 'bucket50'];
+import { DECODE_RULES, type DecodeRule, type HeadKind, type RankLossKind } from './kinds.js';
 
 export interface HeadConfig {
   kind: HeadKind;
@@ -37,8 +33,6 @@ export interface HeadConfig {
   rank?: RankLoss;
 }
 
-export type RankLossKind = 'listmle' | 'pairwise';
-export const RANK_LOSSES: RankLossKind[] = ['listmle', 'pairwise'];
 
 export interface RankLoss {
   kind: RankLossKind;

@@ -22,9 +22,8 @@ import { loadIdMap, remapTokenizer, saveIdMap, type RemappedTokenizer } from '..
 import { readJson, writeJson } from '../util/fs.js';
 import { headOutputs, type HeadConfig } from './heads.js';
 import { queryTokens } from './query.js';
+import type { EncoderKind } from './kinds.js';
 
-export type EncoderKind = 'llama' | 'bow';
-export const ENCODER_KINDS: EncoderKind[] = ['llama', 'bow'];
 export const CONFIG_FILE = 'proxy_config.json';
 export const NUM_FEATURES = 3; // log1p(instruction tokens), log1p(input tokens), has input
 

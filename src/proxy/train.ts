@@ -13,7 +13,8 @@ import { buildIdMap, remapTokenizer } from '../tokenizer/idmap.js';
 import { train } from '../training/trainer.js';
 import { epochBatches, type Example } from '../training/batches.js';
 import { writeJson } from '../util/fs.js';
-import { DECODE_RULES, headLoss, type DecodeRule } from './heads.js';
+import { headLoss } from './heads.js';
+import { DECODE_RULES, type DecodeRule } from './kinds.js';
 import { excludeLeaks, loadQueries, splitHoldout, type LabeledQuery } from './data.js';
 import { predictorScore, type PredictorScore } from '../perception/ranking.js';
 import {

@@ -79,6 +79,11 @@ export function latestCheckpoint(outDir: string): { step: number; dir: string } 
   return listCheckpoints(outDir).at(-1);
 }
 
+/** Remove every checkpoint-STEP/ folder (the result is in outDir itself). */
+export function removeCheckpoints(outDir: string): void {
+  for (const c of listCheckpoints(outDir)) rmSync(c.dir, { recursive: true, force: true });
+}
+
 /** Remove temporary folders left by a process killed while saving. */
 export function removeStaleTemporaries(outDir: string): void {
   if (!existsSync(outDir)) return;

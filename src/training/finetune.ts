@@ -6,7 +6,7 @@
  * PEFT adapter folder). Checkpoints and the loss curve (log.csv) go to the same folder; a rerun resumes.
  * It does not choose hyperparameters, build the id map or load the model (see commands/train.ts).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Llama } from '../model/llama.js';
 import { saveLlama } from '../model/checkpoint.js';
@@ -15,9 +15,9 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { saveIdMap, type RemappedTokenizer } from '../tokenizer/idmap.js';
 import { firstTurn, trainingExample, vicunaPrompt, type Conversation } from '../data/conversation.js';
 import { insertLengthPrompt, PIA_PROMPT, QUERY_PROMPT } from '../data/prompts.js';
-import { train, type TrainResult } from './trainer.js';
+import { nonFiniteParams, stepLossNow, train, type TrainOptions, type TrainResult } from './trainer.js';
 import { fullHooks, loraHooks } from './llama-hooks.js';
-import { listCheckpoints } from './checkpoint.js';
+import { removeCheckpoints } from './checkpoint.js';
 import { curvePath } from './curve.js';
 import { shuffledOrder, type Example } from './batches.js';
 import { writeJson } from '../util/fs.js';
@@ -46,7 +46,8 @@ export interface FinetuneOptions {
   outDir: string;
   /** checkpoint every this many optimizer steps (0: only at the end) */
   saveEvery?: number;
-  /** keep the checkpoint-STEP/ folders after a finished run (default false: the result is in outDir itself) */
+  /** keep the checkpoint-STEP/ folders after a finished run (default false: the result is in outDir itself; a caller that
+   *  marks the result done removes them after that, so a kill in between leaves a resumable run, never a lost one) */
   keepCheckpoints?: boolean;
   /** written as base_model_name_or_path in a PEFT adapter */
   baseModelNameOrPath?: string | null;
@@ -77,6 +78,10 @@ export interface FinetuneResult {
   firstLoss: number;
   finalLoss: number;
   finalLossMean10: number;
+  /** the loss of step 1's batches under the final weights (firstLoss: the same batches before the first update) */
+  firstStepLossNow: number;
+  /** whether training changed the loss on step 1's batches by more than 0.1 % (false: lr too low, or too few steps) */
+  lossMoved: boolean;
   seconds: number;
   /** files of the result in outDir */
   files: string[];
@@ -141,6 +146,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const perConversation = conversationExamples(tokenizer, o.conversations);
   const truncated = perConversation.filter((e) => e.ids.length > maxLength).length;
   const clipped = perConversation.map((e) => (e.ids.length > maxLength ? { ids: e.ids.slice(0, maxLength), labelMask: e.labelMask.slice(0, maxLength) } : e));
+  // an example cut before its first answer token trains on nothing (its loss is 0): refuse rather than train on less than asked
+  const empty = clipped.filter((e) => !e.labelMask.some(Boolean)).length;
+  if (empty > 0) {
+    const need = Math.max(...perConversation.map((e) => e.labelMask.indexOf(1) + 1));
+    throw new Error(`finetune: max length ${maxLength}${o.maxLength === undefined ? " (the model's max_position_embeddings)" : ' (--max-length / max_length)'} ` +
+      `leaves ${empty} of ${clipped.length} examples without any answer token; the longest prompt needs ${need} tokens for its first answer token`);
+  }
   const exampleTokens = clipped.reduce((s, e) => s + e.ids.length, 0);
   if (o.packLength && o.packLength > model.config.maxPositionEmbeddings) {
     throw new Error(`finetune: packLength ${o.packLength} exceeds the model's max_position_embeddings ${model.config.maxPositionEmbeddings}`);
@@ -160,7 +172,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   };
   const trainableParameters = hooks.params.reduce((s, v) => s + v.size, 0);
 
-  const result = await train({
+  const trainOptions: TrainOptions = {
     ...hooks,
     examples,
     batchSize: o.batchSize,
@@ -178,11 +190,16 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     saveEvery: o.saveEvery ?? 0,
     stopAtStep: o.stopAtStep,
     label: o.label ?? `train ${o.mode}`,
-  });
+  };
+  const result = await train(trainOptions);
+  const firstStepLossNow = result.step > 0 ? await stepLossNow(trainOptions, 1) : NaN;
 
   const files: string[] = [];
   if (result.finished) {
-    // the result itself, in outDir (the newest checkpoint holds the same weights plus optimizer state)
+    // the result itself, in outDir (the newest checkpoint holds the same weights plus optimizer state); the trainer
+    // checked the weights after every step, this is the check of what is written
+    const bad = await nonFiniteParams(hooks.params);
+    if (bad.length) throw new Error(`finetune: the final weights hold non-finite values (${bad.length} of ${hooks.params.length} tensors); nothing written to ${o.outDir}`);
     await hooks.saveState(o.outDir);
     if (o.mode === 'full') {
       files.push('config.json', 'generation_config.json', 'model.safetensors');
@@ -190,11 +207,13 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     } else {
       files.push('adapter_config.json', 'adapter_model.safetensors');
     }
-    if (!o.keepCheckpoints) for (const c of listCheckpoints(o.outDir)) rmSync(c.dir, { recursive: true, force: true });
+    if (!o.keepCheckpoints) removeCheckpoints(o.outDir);
   }
   if (existsSync(curvePath(o.outDir))) files.push('log.csv');
   const h = result.history;
   const last10 = h.slice(-10);
+  const firstLoss = h[0]?.loss ?? NaN;
+  const finalLoss = h[h.length - 1]?.loss ?? NaN;
   const summary: FinetuneResult = {
     train: result,
     examples: perConversation.length,
@@ -202,13 +221,23 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     exampleTokens,
     truncated,
     trainableParameters,
-    firstLoss: h[0]?.loss ?? NaN,
-    finalLoss: h[h.length - 1]?.loss ?? NaN,
+    firstLoss,
+    finalLoss,
     finalLossMean10: last10.reduce((s, e) => s + e.loss, 0) / Math.max(1, last10.length),
+    firstStepLossNow,
+    lossMoved: lossMoved(firstLoss, firstStepLossNow),
     seconds: h[h.length - 1]?.seconds ?? 0,
     files,
   };
   return summary;
+}
+
+/**
+ * Whether training moved the loss: the loss of the same batches (step 1's) before and after differs by more than
+ * 0.1 %. The logged curve cannot tell: successive steps see other batches, whose losses differ by ~10 % here.
+ */
+export function lossMoved(before: number, after: number): boolean {
+  return Number.isFinite(before) && Number.isFinite(after) && Math.abs(after - before) > 1e-3 * Math.max(Math.abs(before), 1e-8);
 }
 
 /** Write the run's summary (without the curve, which is in log.csv) as outDir/train_summary.json. */

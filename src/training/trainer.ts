@@ -9,6 +9,12 @@
  * fewer micro-batches. (HF 4.28 uses floor and carries the leftover gradient into the next epoch; with
  * micro-batches divisible by gradAccum both agree.) Optimizer step s (1-based) uses the schedule's value
  * at s − 1, so the first update of a run with warmup has lr 0, as in HF.
+ *
+ * Health: settings are checked before the first step (lr finite and > 0, …); a run stops with an error naming
+ * the step — before writing any further checkpoint, so the newest one on disk is the last good state — when the
+ * loss or the gradient norm is not finite, when an update leaves a non-finite weight, or when the gradient norm
+ * is exactly 0 for `stallSteps` steps in a row (or at the last step) while the loss is not: a saturated model
+ * (e.g. lr 1e9) that no further step can change.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync } from 'node:fs';
@@ -74,6 +80,8 @@ export interface TrainOptions {
   onLog?: (entry: LogEntry) => void | Promise<void>;
   /** stop (after checkpointing) once this optimizer step is done, e.g. to split a run under a time budget */
   stopAtStep?: number;
+  /** stop with an error after this many steps in a row with a gradient norm of exactly 0 (default 3) */
+  stallSteps?: number;
   /** progress-bar label */
   label?: string;
 }
@@ -118,6 +126,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   for (const [key, v] of [['batchSize', o.batchSize], ['gradAccum', gradAccum], ['epochs', o.epochs]] as const) {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`train: ${key} must be a positive integer, got ${v}`);
   }
+  if (!(Number.isFinite(o.lr) && o.lr > 0)) throw new Error(`train: lr must be a finite number > 0, got ${o.lr}`);
+  for (const [key, v] of [['weightDecay', weightDecay], ['warmupRatio', warmupRatio], ['maxGradNorm', maxGradNorm]] as const) {
+    if (!(Number.isFinite(v) && v >= 0)) throw new Error(`train: ${key} must be a finite number ≥ 0, got ${v}`);
+  }
+  const stallSteps = o.stallSteps ?? 3;
   const plan = makePlan(o.examples.length, o.batchSize, gradAccum, o.epochs);
   const config: RunConfig = {
     examples: o.examples.length,
@@ -161,21 +174,18 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const started = performance.now();
     let tokensThisRun = 0;
     const bar = progress(o.label ?? 'train', plan.totalSteps - step, { loss: '-', lr: '-', tok_s: '-' });
-    let epochOrder: { epoch: number; batches: number[][] } | undefined;
+    let zeroGradSteps = 0;
+    let epochOrder: EpochOrder | undefined;
     try {
       while (step < plan.totalSteps && !(o.stopAtStep !== undefined && step >= o.stopAtStep)) {
-        const epoch = Math.floor(step / plan.stepsPerEpoch);
-        const first = (step % plan.stepsPerEpoch) * gradAccum; // first micro-batch of this step in the epoch
-        const last = Math.min(first + gradAccum, plan.microPerEpoch);
-        if (epochOrder?.epoch !== epoch) epochOrder = { epoch, batches: epochBatches(o.examples.length, o.batchSize, o.seed, epoch) };
+        const sp = stepPlanOf(o, plan, step, gradAccum, { padSide, padId, maxLength: o.maxLength }, epochOrder);
+        epochOrder = sp.order;
+        const { epoch } = sp;
+        const last = sp.micro[sp.micro.length - 1].index + 1;
         const { loss, gradNorm, tokens: stepTokens } = await optimizerStep(o, optimizer, {
-          step: step + 1,
-          epoch,
-          micro: epochOrder.batches.slice(first, last).map((b, k) => ({ indices: b, index: first + k })),
+          ...sp,
           lr: learningRate(step, o.lr, plan.totalSteps, warmupRatio),
-          microGlobalOffset: epoch * plan.microPerEpoch,
           maxGradNorm,
-          collateOpts: { padSide, padId, maxLength: o.maxLength },
         });
         step += 1;
         tokens += stepTokens;
@@ -192,6 +202,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         };
         history.push(entry);
         appendCurve(o.outDir, entry);
+        const kept = checkpoint ? ` The newest checkpoint, ${checkpoint}, is kept` : ' No checkpoint was written';
+        const bad = await nonFiniteParams(o.params);
+        if (bad.length) {
+          throw new Error(`training stopped at optimizer step ${step}: the update (lr ${entry.lr.toExponential(2)}) left non-finite values in ` +
+            `${bad.length} of ${o.params.length} trained tensors (the first is #${bad[0]}, shape [${o.params[bad[0]].shape}]).${kept}; nothing is marked done.`);
+        }
+        zeroGradSteps = gradNorm === 0 && loss > 0 ? zeroGradSteps + 1 : 0;
+        if (zeroGradSteps >= stallSteps || (zeroGradSteps > 0 && step === plan.totalSteps)) {
+          throw new Error(`training stopped at optimizer step ${step}: the gradient norm has been 0 for ${zeroGradSteps} step${zeroGradSteps > 1 ? 's' : ''} ` +
+            `while the loss is ${loss.toFixed(4)}, so no further step can change the weights (saturated outputs: lr ${o.lr} too high?).${kept}; nothing is marked done.`);
+        }
         bar.tick(1, { loss: loss.toFixed(4), lr: entry.lr.toExponential(2), tok_s: Math.round(tokensThisRun / seconds) });
         if (o.onLog) await o.onLog(entry);
 
@@ -227,6 +248,48 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
 }
 
+type EpochOrder = { epoch: number; batches: number[][] };
+
+/** The micro-batches and settings of optimizer step `done + 1` (`order`: the epoch's shuffle, reused while it lasts). */
+function stepPlanOf(
+  o: TrainOptions, plan: Plan, done: number, gradAccum: number, collateOpts: StepPlan['collateOpts'], order?: EpochOrder,
+): Omit<StepPlan, 'lr' | 'maxGradNorm'> & { order: EpochOrder } {
+  const epoch = Math.floor(done / plan.stepsPerEpoch);
+  const first = (done % plan.stepsPerEpoch) * gradAccum; // first micro-batch of this step in the epoch
+  const last = Math.min(first + gradAccum, plan.microPerEpoch);
+  if (order?.epoch !== epoch) order = { epoch, batches: epochBatches(o.examples.length, o.batchSize, o.seed, epoch) };
+  return {
+    step: done + 1, epoch, microGlobalOffset: epoch * plan.microPerEpoch, collateOpts, order,
+    micro: order.batches.slice(first, last).map((b, k) => ({ indices: b, index: first + k })),
+  };
+}
+
+/** The dropout seed of a micro-batch: depends only on (run seed, epoch, micro-batch), so a resumed run repeats it. */
+const microSeed = (o: TrainOptions, s: Pick<StepPlan, 'microGlobalOffset'>, index: number) => (o.seed * 1_000_003 + s.microGlobalOffset + index) % 2_147_483_647;
+
+/**
+ * The loss of optimizer step `step`'s micro-batches (same batches, same dropout masks) under the current weights,
+ * forward only, as that step logged it. After training, step 1's beside history[0].loss says whether training
+ * changed the loss at all, free of the batch-to-batch noise of the curve.
+ */
+export async function stepLossNow(o: TrainOptions, step = 1): Promise<number> {
+  const gradAccum = o.gradAccum ?? 1;
+  const plan = makePlan(o.examples.length, o.batchSize, gradAccum, o.epochs);
+  const s = stepPlanOf(o, plan, step - 1, gradAccum, { padSide: o.padSide ?? 'right', padId: o.padId ?? 0, maxLength: o.maxLength });
+  let sum = 0;
+  for (const { indices, index } of s.micro) {
+    const batch = batchTensors(collate(indices.map((i) => o.examples[i]), s.collateOpts));
+    try {
+      const l = o.lossFn(batch, { step: s.step, epoch: s.epoch, microBatch: index, seed: microSeed(o, s, index) });
+      sum += (await l.data())[0];
+      l.dispose();
+    } finally {
+      disposeBatch(batch);
+    }
+  }
+  return sum / s.micro.length;
+}
+
 interface StepPlan {
   step: number;
   epoch: number;
@@ -251,7 +314,7 @@ async function optimizerStep(o: TrainOptions, optimizer: AdamW, s: StepPlan): Pr
         step: s.step,
         epoch: s.epoch,
         microBatch: index,
-        seed: (o.seed * 1_000_003 + s.microGlobalOffset + index) % 2_147_483_647,
+        seed: microSeed(o, s, index),
       };
       let value: tf.Scalar;
       let grads: tf.NamedTensorMap;
@@ -277,7 +340,8 @@ async function optimizerStep(o: TrainOptions, optimizer: AdamW, s: StepPlan): Pr
     normT.dispose();
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm} (loss ${loss})`;
-      throw new Error(`training diverged at optimizer step ${s.step} (epoch ${s.epoch + 1}, micro-batches ${s.micro[0].index}-${s.micro[n - 1].index}): ${what}`);
+      throw new Error(`training diverged at optimizer step ${s.step} (epoch ${s.epoch + 1}, micro-batches ${s.micro[0].index}-${s.micro[n - 1].index}): ${what}; ` +
+        'the weights of the step before are unchanged and no checkpoint was written for it; nothing is marked done.');
     }
     // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
     const coef = s.maxGradNorm > 0 ? s.maxGradNorm / (gradNorm + 1e-6) : 1;
@@ -294,4 +358,12 @@ async function optimizerStep(o: TrainOptions, optimizer: AdamW, s: StepPlan): Pr
   } finally {
     tf.dispose([lossSum, ...acc.filter((g): g is tf.Tensor => g !== undefined)]);
   }
+}
+
+/** Indices of the variables holding a NaN or ±Infinity (one reduction per variable, one read back). */
+export async function nonFiniteParams(params: tf.Variable[]): Promise<number[]> {
+  const flags = tf.tidy(() => tf.stack(params.map((p) => tf.all(tf.isFinite(p)))));
+  const ok = await flags.data();
+  flags.dispose();
+  return params.map((_, i) => i).filter((i) => !ok[i]);
 }

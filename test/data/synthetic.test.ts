@@ -1,6 +1,6 @@
 /**
  * The synthetic instruction corpus: determinism, no val leakage, length control of the fixed families, and
- * the answer-length distribution against Vicuna-7B's on Alpaca (../shared) scaled to max_length 256.
+ * the answer-length distribution against Vicuna-7B's on Alpaca (data/alpaca) scaled to max_length 256.
  */
 import { mkdtempSync, copyFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

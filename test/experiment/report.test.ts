@@ -62,7 +62,13 @@ test('benchmark-like points give all four plots and the acceptance ratios', asyn
   const exp = { file: 'x.yaml', name: 'fake', points: [], raw: {} } as Experiment;
   const html = await reportHtml(exp, results, '# fake\n\n| a | b |\n| --- | ---: |\n| x | 1.00 |\n');
   expect(html.match(/<svg/g)?.length).toBe(4);
-  for (const t of ['Throughput and effective token ratio per row', 'Predicted vs real length', 'Predictor error', 'Batch timeline']) expect(html).toContain(t);
+  for (const t of ['Speedup over vanilla and effective token ratio per row', 'Predicted vs real length', 'Predictor error', 'Batch timeline']) expect(html).toContain(t);
+  // the speedup bars: ours 1.9 / 1.0 and 2.0 / 1.0 beside the paper's 2.30 / 1.39 and 2.69 / 1.39, on one axis
+  const bars = [...html.matchAll(/aria-label="Throughput ÷ vanilla's \(×\): ([\d.]+); label: ([^;]+); source: (\w+)"/g)].map((m) => [m[2], m[3], Number(m[1])] as const);
+  const expected = [['vanilla', 'ours', 1], ['vanilla', 'paper', 1], ['seqsch + VBS + FCR', 'ours', 1.9], ['seqsch + VBS + FCR', 'paper', 2.3 / 1.39],
+    ['gt + VBS + FCR', 'ours', 2], ['gt + VBS + FCR', 'paper', 2.69 / 1.39]] as const;
+  expect(bars.length).toBe(expected.length);
+  for (const [label, src, x] of expected) expect(bars.find((b) => b[0] === label && b[1] === src)?.[2]).toBeCloseTo(x, 6);
   // 1.9 / 1.0 = 1.90; (1.9 − 1) / (2 − 1) = 90 %
   expect(html).toContain('vanilla throughput: <b>1.90</b>');
   expect(html).toContain('gain over vanilla: <b>90 %</b>');

@@ -1,5 +1,5 @@
 /**
- * Golden test against Hugging Face transformers 5.17 + PEFT 0.21 (../shared/fixtures/hf-llama-tiny,
+ * Golden test against Hugging Face transformers 5.17 + PEFT 0.21 (test/fixtures/hf-llama-tiny,
  * see its meta.json): logits of a left-padded batch, logits with the LoRA adapter on and off again, and
  * 16 greedy tokens per row. Tolerance 1e-4 relative: both sides compute in float32, so only summation
  * order differs (we measure ~5e-7); a wrong rotary convention, mask or position id gives errors > 1e-2.

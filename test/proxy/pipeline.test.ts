@@ -1,5 +1,5 @@
 /**
- * The proxy predictor on the real Alpaca split (../shared): no validation query (by id or instruction text) is
+ * The proxy predictor on the real Alpaca split (data/alpaca): no validation query (by id or instruction text) is
  * in what training reads; a tiny training run lowers the loss; a trained folder saves and loads to the same
  * predictions, an ensemble's bin probabilities are its members' mean; and `seqsch predict`'s `[{id, predicted}]` file goes through the simulator unchanged (every
  * simulated query carries exactly our prediction for its id).

@@ -8,27 +8,19 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { registerStage, type StageContext } from '../registry.js';
-import { scheduleFields, scheduleOf } from './schedule-fields.js';
+import { scheduleOf } from '../../options/schedule.js';
+import { stageFields } from '../../options/zod.js';
+import { benchmarkOptions } from '../../commands/benchmark.js';
 import { loadBenchItems } from '../../benchmark/items.js';
 import { benchmarkReal, loadBenchModel, recordedLMax, type LoadedModel } from '../../benchmark/real.js';
 import { markdownTable } from '../../benchmark/report.js';
 import type { BenchmarkResult } from '../../benchmark/driver.js';
 import type { BenchItem } from '../../benchmark/engine.js';
-import type { StrategyName } from '../../perception/predictor.js';
-import { initBackend, BACKEND_CHOICES } from '../../backend.js';
+import { initBackend } from '../../backend.js';
 import { progress } from '../../util/progress.js';
 import { writeJson } from '../../util/fs.js';
 
-export const benchmarkSchema = z.strictObject({
-  ...scheduleFields,
-  lengths: z.string().optional(), // only the gt strategy needs the recorded lengths
-  model: z.string(),
-  lora: z.string().optional(),
-  /** the hidden-state length probe folder (strategy probe) */
-  probe: z.string().optional(),
-  temperature: z.number().min(0).default(0),
-  backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('wasm'),
-});
+export const benchmarkSchema = z.strictObject(stageFields(benchmarkOptions));
 export type BenchmarkConfig = z.infer<typeof benchmarkSchema>;
 
 /** A finished benchmark point, kept for the calibrate stage and the report. */
@@ -59,7 +51,7 @@ registerStage('benchmark', {
   ],
   run: async (c, ctx) => {
     if (c.strategy === 'gt' && !c.lengths) throw new Error('benchmark stage: strategy gt needs `lengths` (the recorded lengths it predicts)');
-    await initBackend(c.backend as (typeof BACKEND_CHOICES)[number]);
+    await initBackend(c.backend);
     const loaded = await ctx.cache<Promise<LoadedModel>>(`model:${c.model}|${c.lora ?? ''}|${c.probe ?? ''}`, () => loadBenchModel(c.model, c.lora, c.probe));
     const items = ctx.cache(`items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`, () =>
       loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }));
@@ -67,7 +59,7 @@ registerStage('benchmark', {
     const bar = progress(`bench ${label}`.slice(0, 24), items.length, { s: '0.0' });
     let seconds = 0;
     const r = await benchmarkReal(items, loaded, {
-      strategy: c.strategy as StrategyName,
+      strategy: c.strategy,
       predictions: c.predictions,
       schedule: scheduleOf(c),
       maxLength: c.max_length,

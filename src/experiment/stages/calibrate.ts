@@ -94,6 +94,7 @@ const isVanilla = (r: BenchRun) => r.result.strategy === 'vanilla' && !r.result.
 
 registerStage('calibrate', {
   schema: calibrateSchema,
+  wholeRun: true, // it fits on the benchmark points of the same process (benchRuns)
   files: (c) => (c.gpu_cost_model ? [{ key: 'gpu_cost_model', path: c.gpu_cost_model }] : []),
   run: async (c, ctx) => {
     const label = c.row ?? ctx.point?.label;

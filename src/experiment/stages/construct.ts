@@ -6,13 +6,10 @@ import { z } from 'zod';
 import { registerStage } from '../registry.js';
 import { runCached } from '../stage-cache.js';
 import { runConstruct } from '../../perception/pipeline.js';
+import { constructOptions } from '../../commands/construct.js';
+import { stageFields } from '../../options/zod.js';
 
-export const constructSchema = z.strictObject({
-  data: z.string(),
-  lengths: z.string(),
-  out: z.string(),
-  cell: z.number().int().positive().default(50),
-});
+export const constructSchema = z.strictObject(stageFields(constructOptions));
 
 registerStage('construct', {
   schema: constructSchema,

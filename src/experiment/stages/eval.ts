@@ -6,28 +6,14 @@
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend.js';
+import { initBackend } from '../../backend.js';
+import { evalOptions } from '../../commands/eval.js';
+import { stageFields } from '../../options/zod.js';
 import { runCached } from '../stage-cache.js';
 import { PAPER_PERCEPTION, runEval, scorePredictionsFile } from '../../perception/pipeline.js';
 import { predictorRecord, predictorTable, scoreFromRecord } from '../../perception/ranking.js';
 
-const posInt = z.number().int().positive();
-
-export const evalSchema = z.strictObject({
-  model: z.string(),
-  tokenizer: z.string().optional(),
-  lora: z.string().optional(),
-  data: z.string(),
-  lengths: z.string(),
-  /** per-query predictions [{id, predicted, L_max, answer}] */
-  out: z.string(),
-  num_data: posInt.default(1000),
-  strategy: z.enum(['seqsch', 'po']).default('seqsch'),
-  batch_size: posInt.default(64),
-  max_new_tokens: posInt.optional(),
-  /** tfjs backend the stage runs on (the wasm default is the acceptance setting: 2 CPU cores) */
-  backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('wasm'),
-});
+export const evalSchema = z.strictObject(stageFields(evalOptions));
 
 registerStage('eval', {
   schema: evalSchema,
@@ -40,7 +26,7 @@ registerStage('eval', {
   run: async (c) => {
     const inputs = [c.model, c.data, c.lengths, ...(c.lora && c.strategy === 'seqsch' ? [c.lora] : []), ...(c.tokenizer ? [c.tokenizer] : [])];
     const record = await runCached({ outputs: [c.out], inputs, config: c }, async () => {
-      await initBackend(c.backend as BackendChoice);
+      await initBackend(c.backend);
       const s = await runEval({
         model: c.model, tokenizer: c.tokenizer, lora: c.lora, data: c.data, lengths: c.lengths, numData: c.num_data,
         strategy: c.strategy, batchSize: c.batch_size, maxNewTokens: c.max_new_tokens, out: c.out,

@@ -8,58 +8,20 @@
 import { z } from 'zod';
 import { join } from 'node:path';
 import { registerStage } from '../registry.js';
-import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend.js';
+import { initBackend } from '../../backend.js';
 import { runCached } from '../stage-cache.js';
-import { DECODE_RULES, HEAD_KINDS, type DecodeRule, type HeadKind } from '../../proxy/heads.js';
 import { PROBE_CONFIG, PROBE_WEIGHTS } from '../../perception/probe.js';
 import { predictorRecord, predictorTable, scoreFromRecord } from '../../perception/ranking.js';
 import { scorePredictionsFile } from '../../perception/pipeline.js';
+import { stageFields } from '../../options/zod.js';
+import { probeJobOf, probeOptions, type ProbeStageConfig } from '../../commands/probe.js';
 
-const posInt = z.number().int().positive();
+export const probeSchema = z.strictObject(stageFields(probeOptions));
 
-export const probeSchema = z.strictObject({
-  model: z.string(),
-  tokenizer: z.string().optional(),
-  data: z.string(),
-  lengths: z.string(),
-  val_data: z.string(),
-  val_lengths: z.string(),
-  num_val: posInt.default(1000),
-  /** the probe folder (probe_config.json, probe.safetensors, probe_summary.json, README.md) */
-  out: z.string(),
-  /** validation predictions [{id, predicted, L_max}] of the total head */
-  predictions: z.string(),
-  /** candidate layers (HF hidden-state indices: 0 = embeddings … numLayers = after the final norm); default all */
-  layers: z.array(z.number().int().min(0)).min(1).optional(),
-  /** the total head's input: the layer's state at the prompt's last position, or its mean over the prompt */
-  pool: z.enum(['last', 'mean']).default('mean'),
-  target: z.enum(['L_max', 'L_t0.0']).default('L_max'),
-  head: z.enum(HEAD_KINDS as [string, ...string[]]).default('buckets'),
-  cell: posInt.default(16),
-  sigma: z.number().min(0).default(16),
-  /** how the total head's distribution becomes the scheduler's prediction (bucket50: the most probable 50-token bucket) */
-  decode: z.enum(DECODE_RULES as [string, ...string[]]).default('bucket50'),
-  max_length: posInt.default(256),
-  hidden_size: z.number().int().min(0).default(256),
-  epochs: posInt.default(60),
-  batch_size: posInt.default(64),
-  lr: z.number().positive().default(3e-3),
-  weight_decay: z.number().min(0).default(0.01),
-  warmup_ratio: z.number().min(0).max(1).default(0.05),
-  /** cross-validation folds of whole instruction texts that choose the layer */
-  folds: z.number().int().min(2).default(5),
-  seed: z.number().int().min(0).default(0),
-  /** remaining head: train queries answered greedily (0: none), positions kept per answer, validation answers scored */
-  remaining_queries: z.number().int().min(0).default(1024),
-  positions_per_answer: posInt.default(16),
-  remaining_val: z.number().int().min(0).default(200),
-  /** prefill/generation batch */
-  infer_batch: posInt.default(64),
-  backend: z.enum(BACKEND_CHOICES as [string, ...string[]]).default('wasm'),
-});
-type ProbeStageConfig = z.infer<typeof probeSchema>;
-
-const inputsOf = (c: ProbeStageConfig) => [c.model, c.data, c.lengths, c.val_data, c.val_lengths, ...(c.tokenizer ? [c.tokenizer] : [])];
+/** the stage's input files and folders (hashed into its stamp's key) */
+export const probeInputs = (c: ProbeStageConfig) => [c.model, c.data, c.lengths, c.val_data, c.val_lengths, ...(c.tokenizer ? [c.tokenizer] : [])];
+/** the outputs its stamp vouches for; the stamp sits beside the first */
+export const probeOutputs = (c: ProbeStageConfig) => [join(c.out, PROBE_CONFIG), join(c.out, PROBE_WEIGHTS), c.predictions];
 
 registerStage('probe', {
   schema: probeSchema,
@@ -69,18 +31,10 @@ registerStage('probe', {
   ],
   outputs: (c) => [join(c.out, PROBE_CONFIG), join(c.out, PROBE_WEIGHTS), c.predictions, c.out],
   run: async (c) => {
-    const record = await runCached({ outputs: [join(c.out, PROBE_CONFIG), join(c.out, PROBE_WEIGHTS), c.predictions], inputs: inputsOf(c), config: c }, async () => {
-      await initBackend(c.backend as BackendChoice);
+    const record = await runCached({ outputs: probeOutputs(c), inputs: probeInputs(c), config: c }, async () => {
+      await initBackend(c.backend);
       const { runProbeJob } = await import('../../perception/probe-pipeline.js');
-      const s = await runProbeJob({
-        model: c.model, tokenizer: c.tokenizer, data: c.data, lengths: c.lengths, valData: c.val_data, valLengths: c.val_lengths, numVal: c.num_val,
-        out: c.out, predictions: c.predictions, layers: c.layers ?? [0, 1, 2, 3, 4], pool: c.pool as 'last' | 'mean', target: c.target,
-        head: { kind: c.head as HeadKind, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as DecodeRule },
-        hiddenSize: c.hidden_size, folds: c.folds,
-        fit: { epochs: c.epochs, batchSize: c.batch_size, lr: c.lr, weightDecay: c.weight_decay, warmupRatio: c.warmup_ratio, seed: c.seed },
-        remainingQueries: c.remaining_queries, positionsPerAnswer: c.positions_per_answer, remainingVal: c.remaining_val,
-        maxNewTokens: c.max_length, batchSize: c.infer_batch,
-      });
+      const s = await runProbeJob(probeJobOf(c));
       return {
         layer: s.layer, pool: c.pool, decode: c.decode, parameters: s.parameters, train_records: s.trainRecords, ...predictorRecord(s.valMedian, 'median_'),
         ...Object.fromEntries(s.layers.flatMap((l) => [[`layer${l.layer}_cv_tau_t0`, l.heldOut.tauT0], [`layer${l.layer}_val_tau_t0`, l.val.tauT0], [`layer${l.layer}_val_acc50`, l.val.acc50]])),

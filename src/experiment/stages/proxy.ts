@@ -9,53 +9,27 @@ import { join } from 'node:path';
 import { registerStage } from '../registry.js';
 import { initBackend, activeBackend } from '../../backend.js';
 import { trainPredictor } from '../../proxy/train.js';
-import { DECODE_RULES, HEAD_KINDS, RANK_LOSSES, type DecodeRule, type RankLossKind } from '../../proxy/heads.js';
-import { CONFIG_FILE, ENCODER_KINDS, loadProxyModel } from '../../proxy/model.js';
+import type { DecodeRule } from '../../proxy/kinds.js';
+import { CONFIG_FILE, loadProxyModel } from '../../proxy/model.js';
 import { loadQueries } from '../../proxy/data.js';
 import { predictLengths } from '../../proxy/predict.js';
 import { evaluatePredictions } from '../../proxy/evaluate.js';
 import { writeJson } from '../../util/fs.js';
 import { predictorRecord, predictorTable, scoreFromRecord } from '../../perception/ranking.js';
 import { PAPER_PERCEPTION } from '../../perception/evaluate.js';
+import { stageFields } from '../../options/zod.js';
+import { RANK_WEIGHT, rankTerm, trainPredictorOptions } from '../../commands/train-predictor.js';
+import { predictOptions } from '../../commands/predict.js';
 
-const posInt = z.number().int().positive();
 const num = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '');
 
 async function ensureBackend(): Promise<void> {
   if (!activeBackend()) await initBackend('wasm');
 }
 
-export const trainPredictorSchema = z.strictObject({
-  data: z.string(),
-  lengths: z.string(),
-  exclude: z.array(z.string()).default([]),
-  out: z.string(),
-  encoder: z.enum(ENCODER_KINDS as [string, ...string[]]).default('llama'),
-  hidden_size: posInt.default(128),
-  layers: posInt.default(2),
-  heads: posInt.default(4),
-  intermediate_size: posInt.default(256),
-  max_tokens: posInt.default(128),
-  head: z.enum(HEAD_KINDS as [string, ...string[]]).default('buckets'),
-  cell: posInt.default(16),
-  sigma: z.number().min(0).default(16),
-  decode: z.enum(DECODE_RULES as [string, ...string[]]).default('window50'),
-  max_length: posInt.default(512),
-  epochs: posInt.default(2),
-  batch_size: posInt.default(32),
-  lr: z.number().positive().default(1e-3),
-  weight_decay: z.number().min(0).default(0.01),
-  warmup_ratio: z.number().min(0).max(1).default(0.05),
-  holdout: z.number().min(0).max(0.9).default(0.15),
-  seed: z.number().int().min(0).default(0),
-  select_by: z.enum(['error', 'acc50', 'acc100', 'tau']).default('acc50'),
-  /** buckets head: a ranking term in the loss (none, ListMLE or pairwise), its weight, and the pairwise gap (tokens) */
-  rank_loss: z.enum(['none', ...RANK_LOSSES] as [string, ...string[]]).default('none'),
-  rank_weight: z.number().min(0).default(1),
-  rank_gap: z.number().min(0).default(16),
-  num_data: posInt.optional(),
-  members: posInt.default(3),
-});
+export const trainPredictorSchema = z.strictObject(stageFields(trainPredictorOptions));
+
+const rankLabel = (kind: string | undefined, weight: number | undefined) => (kind ? `${kind} ×${weight ?? RANK_WEIGHT}` : 'none');
 
 registerStage('train-predictor', {
   schema: trainPredictorSchema,
@@ -69,14 +43,14 @@ registerStage('train-predictor', {
       intermediateSize: c.intermediate_size, maxTokens: c.max_tokens,
       head: {
         kind: c.head as never, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as never,
-        ...(c.rank_loss !== 'none' ? { rank: { kind: c.rank_loss as RankLossKind, weight: c.rank_weight, gap: c.rank_gap } } : {}),
+        ...rankTerm(c.rank_loss, c.rank_weight, c.rank_gap, (k) => k.replace(/-/g, '_')),
       },
       epochs: c.epochs, batchSize: c.batch_size, lr: c.lr, weightDecay: c.weight_decay, warmupRatio: c.warmup_ratio,
       holdout: c.holdout, seed: c.seed, selectBy: c.select_by, numData: c.num_data, members: c.members,
     });
     return {
       record: {
-        out: c.out, encoder: c.encoder, head: c.head, rank_loss: c.rank_loss === 'none' ? 'none' : `${c.rank_loss} ×${c.rank_weight}`, members: c.members, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
+        out: c.out, encoder: c.encoder, head: c.head, rank_loss: rankLabel(c.rank_loss, c.rank_weight), members: c.members, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
         train_queries: s.trainQueries, held_out_queries: s.heldOutQueries, dropped_as_leaks: s.droppedAsLeaks,
         train_seconds: s.trainSeconds, ...predictorRecord(s.heldOut, 'held_out_'),
       },
@@ -91,19 +65,7 @@ registerStage('train-predictor', {
     }))),
 });
 
-export const predictSchema = z.strictObject({
-  model: z.string(),
-  data: z.string(),
-  out: z.string(),
-  num_data: posInt.optional(),
-  /** sample num_data queries as the simulate stage does (numpy permutation with this seed) */
-  sample_seed: z.number().int().min(0).max(0xffffffff).optional(),
-  lengths: z.string().optional(),
-  train_lengths: z.string().optional(),
-  batch_size: posInt.default(64),
-  /** buckets head: decode rule; default the one chosen on held-out data at training */
-  decode: z.enum(DECODE_RULES as [string, ...string[]]).optional(),
-});
+export const predictSchema = z.strictObject(stageFields(predictOptions));
 
 registerStage('proxy-predict', {
   schema: predictSchema,

@@ -1,36 +1,21 @@
 /**
  * The `simulate` experiment stage: one point = one trace-driven benchmark run (seqsch simulate) with every
  * scheduling knob as a config key, so sweeps can vary the bucket cell, the VBS table, the FCR limit policy,
- * batch/group size, max length and the seed. Defaults are the paper's.
+ * batch/group size, max length and the seed. Its keys are `seqsch simulate`'s option table; defaults are the paper's.
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
 import { loadBenchItems } from '../../benchmark/items.js';
-import { simulate } from '../../benchmark/simulate.js';
+import { simulate, simulationParams, type SimulateConfig } from '../../benchmark/simulate.js';
 import { markdownTable } from '../../benchmark/report.js';
 import type { BenchmarkResult } from '../../benchmark/driver.js';
-import { STRATEGIES } from '../../perception/predictor.js';
-import { scheduleFields, scheduleOf } from './schedule-fields.js';
+import { simulateOptions } from '../../commands/simulate.js';
+import { stageFields } from '../../options/zod.js';
 
-export const simulateSchema = z.strictObject({
-  ...scheduleFields,
-  real_lengths: z.string().default('L_t0.0'),
-  recorded_max_length: z.number().int().positive().default(512),
-  cost_model: z.string().optional(),
-});
-export type SimulateConfig = z.infer<typeof simulateSchema>;
+export const simulateSchema = z.strictObject(stageFields(simulateOptions));
 
 export async function runSimulatePoint(c: SimulateConfig, items: Parameters<typeof simulate>[0]): Promise<BenchmarkResult> {
-  return simulate(items, {
-    strategy: c.strategy as (typeof STRATEGIES)[number],
-    predictions: c.predictions,
-    schedule: scheduleOf(c),
-    maxLength: c.max_length,
-    groupSize: c.group_size,
-    realLengths: c.real_lengths,
-    recordedMaxLength: c.recorded_max_length,
-    costModel: c.cost_model,
-  });
+  return simulate(items, simulationParams(c));
 }
 
 registerStage('simulate', {

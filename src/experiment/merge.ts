@@ -1,0 +1,146 @@
+/**
+ * Put a sweep's parts (sweep.ts: the prepare folder and the shard folders) back into one results folder, the
+ * one a single-process run writes: config.yaml, results.csv, results.json, table.md, report.html (runner.ts's
+ * writers) and the files the points wrote (for a file several points wrote, the last point's, as in one run).
+ * Before writing anything it checks that every part comes from the same experiment (content hash) and that
+ * together they hold every point exactly once; a missing, duplicate or half-written part is named.
+ */
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Experiment } from './config.js';
+import { newRunDir, writeRunFiles, type PointResult } from './runner.js';
+import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
+import { readJson } from '../util/fs.js';
+import { startRunFolder } from './run-folder.js';
+import './stages/index.js'; // the stages' tables and kinds
+
+interface LoadedPart {
+  dir: string;
+  manifest: PartManifest;
+}
+
+const HALF_WRITTEN = /\.partial-/;
+const partKey = (p: Part) => (p.kind === 'prepare' ? 'prepare' : `shard ${p.index}`);
+
+/** The part folders an argument names: a part folder itself, or a folder holding part folders. */
+function expand(arg: string, notes: string[]): string[] {
+  if (!existsSync(arg)) throw new Error(`${arg}: not found`);
+  if (existsSync(join(arg, MANIFEST))) return [arg];
+  if (HALF_WRITTEN.test(basename(arg))) throw new Error(`${arg}: a part still running or killed midway (no ${MANIFEST}); it does not count: rerun that task`);
+  const inside = readdirSync(arg).sort().map((n) => join(arg, n));
+  const parts = inside.filter((d) => existsSync(join(d, MANIFEST)));
+  for (const d of inside.filter((d) => HALF_WRITTEN.test(basename(d)))) notes.push(`${d}: half-written (a part still running or killed midway), not counted`);
+  if (!parts.length) throw new Error(`${arg}: not a shard folder (no ${MANIFEST}) and holds none`);
+  return parts;
+}
+
+/** Check the parts against each other and the experiment; returns the experiment and each point's part. */
+function checkParts(parts: LoadedPart[]): Experiment {
+  for (const p of parts) {
+    if (p.manifest.format !== 'seqsch-part-1') throw new Error(`${join(p.dir, MANIFEST)}: unknown format ${JSON.stringify(p.manifest.format)}`);
+    if (experimentHash(p.manifest.experiment) !== p.manifest.hash) throw new Error(`${join(p.dir, MANIFEST)}: its experiment does not match its content hash (edited, or written by another version)`);
+  }
+  const byHash = new Map<string, string[]>();
+  for (const p of parts) byHash.set(p.manifest.hash, [...(byHash.get(p.manifest.hash) ?? []), p.dir]);
+  if (byHash.size > 1) {
+    throw new Error(`the parts come from different experiments (content hash):\n  ${[...byHash].map(([h, ds]) => `${h.slice(0, 12)}…: ${ds.join(', ')}`).join('\n  ')}`);
+  }
+  const exp = parts[0].manifest.experiment as Experiment;
+
+  const seen = new Map<string, string>();
+  for (const p of parts) {
+    const k = partKey(p.manifest.part);
+    if (seen.has(k)) throw new Error(`duplicate ${partName(p.manifest.part)}: ${seen.get(k)} and ${p.dir}; keep one`);
+    seen.set(k, p.dir);
+  }
+  const shards = parts.map((p) => p.manifest.part).filter((p): p is Extract<Part, { kind: 'shard' }> => p.kind === 'shard');
+  const counts = [...new Set(shards.map((s) => s.count))];
+  if (counts.length > 1) throw new Error(`the shards were cut in different counts (${counts.join(', ')}): ${parts.filter((p) => p.manifest.part.kind === 'shard').map((p) => `${p.dir} (${partName(p.manifest.part)})`).join(', ')}`);
+
+  // what a complete set holds: the prepare step (when there are prepared points) and shards 0 … n−1
+  const root = dirname(parts[0].dir);
+  const n = counts[0];
+  const expected: Part[] = [];
+  if (exp.points.some((_, i) => isPrepared(exp, i))) expected.push({ kind: 'prepare' });
+  if (exp.points.some((_, i) => !isPrepared(exp, i))) {
+    if (n === undefined) throw new Error(`no shard folders among ${parts.map((p) => p.dir).join(', ')}: the experiment's swept points are in the shards`);
+    for (let k = 0; k < n; k++) expected.push({ kind: 'shard', index: k, count: n });
+  }
+  const missing = expected.filter((e) => !seen.has(partKey(e)));
+  if (missing.length) {
+    const describe = (m: Part) => {
+      const pts = partPoints(exp, m);
+      const labels = pts.slice(0, 3).map((i) => exp.points[i].label + (Object.keys(exp.points[i].swept).length ? ` (${Object.entries(exp.points[i].swept).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''));
+      const run = m.kind === 'prepare' ? '--prepare' : `--shard ${m.index}/${m.count}`;
+      return `${partName(m)}: expected ${join(root, partFolder(exp.name, m))} with ${pts.length} point(s) [${labels.join('; ')}${pts.length > 3 ? '; …' : ''}]; run \`seqsch experiment ${exp.file} ${run} --results ${root}\``;
+    };
+    throw new Error(`missing ${missing.length} part(s) of ${exp.name}:\n  ${missing.map(describe).join('\n  ')}`);
+  }
+  // a prepare folder with no points (the experiment has nothing to prepare) is accepted: submit.sh always runs the step
+  const unexpected = parts.filter((p) => !expected.some((e) => partKey(e) === partKey(p.manifest.part)) && p.manifest.points.length > 0);
+  if (unexpected.length) throw new Error(`parts this experiment does not have: ${unexpected.map((p) => `${p.dir} (${partName(p.manifest.part)})`).join(', ')}`);
+
+  // every point exactly once: each part holds the points the assignment gives it
+  for (const p of parts) {
+    const want = partPoints(exp, p.manifest.part);
+    if (JSON.stringify(want) !== JSON.stringify(p.manifest.points)) {
+      throw new Error(`${p.dir}: holds points [${p.manifest.points.join(', ')}] but ${partName(p.manifest.part)} of ${exp.name} is [${want.join(', ')}]`);
+    }
+  }
+  return exp;
+}
+
+export interface MergeOptions {
+  /** the merged folder (default `<resultsRoot>/<experiment>-<timestamp>`); must not exist */
+  out?: string;
+  resultsRoot?: string;
+  /** keep per-point details in results.json (default: when every part was run with --details) */
+  details?: boolean;
+  now?: Date;
+}
+
+/** Check and merge part folders (or folders holding them); returns the merged folder and its results. */
+export async function mergeParts(args: string[], opts: MergeOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[]; parts: string[]; notes: string[] }> {
+  if (!args.length) throw new Error('merge: name the shard folders (or the folder holding them)');
+  const notes: string[] = [];
+  const dirs = [...new Set(args.flatMap((a) => expand(a, notes)))];
+  const parts: LoadedPart[] = dirs.map((dir) => ({ dir, manifest: readJson<PartManifest>(join(dir, MANIFEST)) }));
+  let exp: Experiment;
+  try {
+    exp = checkParts(parts);
+  } catch (e) {
+    // a missing shard is often the half-written one: say so beside the error
+    throw notes.length ? new Error(`${(e as Error).message}\n  ${notes.join('\n  ')}`) : e;
+  }
+
+  const byPoint: PointResult[] = new Array(exp.points.length);
+  for (const p of parts) {
+    const file = join(p.dir, 'results.json');
+    const rs = readJson<{ results: PointResult[] }>(file).results;
+    if (rs.length !== p.manifest.points.length) throw new Error(`${file}: ${rs.length} results for ${p.manifest.points.length} points in ${MANIFEST}`);
+    p.manifest.points.forEach((i, j) => (byPoint[i] = rs[j]));
+  }
+  const results = [...byPoint];
+
+  const dir = opts.out ?? newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
+  if (existsSync(dir)) throw new Error(`${dir}: already exists; merge writes a new folder (choose another --out)`);
+  const run = startRunFolder(dir);
+  const tmp = run.tmp;
+  try {
+    // side files: from the part whose point wrote them last
+    const source = new Map<string, { dir: string; point: number }>();
+    for (const p of parts) {
+      for (const [f, point] of Object.entries(p.manifest.sideFiles)) if (!source.has(f) || source.get(f)!.point < point) source.set(f, { dir: p.dir, point });
+    }
+    for (const [f, s] of source) {
+      mkdirSync(dirname(join(tmp, f)), { recursive: true });
+      copyFileSync(join(s.dir, f), join(tmp, f));
+    }
+    await writeRunFiles(tmp, exp, results, { details: opts.details ?? parts.every((p) => p.manifest.details) });
+    run.commit();
+  } catch (e) {
+    run.abort();
+    throw e;
+  }
+  return { dir, experiment: exp, results, parts: dirs, notes };
+}

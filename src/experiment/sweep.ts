@@ -1,0 +1,93 @@
+/**
+ * Run one part of a sweep (shard.ts says which points): the prepare step (`--prepare`) or shard k of n
+ * (`--shard k/n`, or from the job array's environment). A part writes the folder a full run writes, for its
+ * points only, into `<root>/<experiment>-prepare` or `<root>/<experiment>-shard-<k>of<n>`, plus `shard.json`
+ * (its identity, the experiment's content hash, its point indices, the files its points wrote). Its results.json
+ * always keeps per-point details (the merged report.html plots them). The folder is written under
+ * `<dir>.partial-<host>-<pid>` (containers of a Kubernetes Job all run as PID 1; their host names differ) and
+ * renamed when complete, so a part killed midway never looks complete; a failed part removes it; a rerun of a
+ * finished part replaces its folder.
+ */
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { loadExperiment, type Experiment } from './config.js';
+import { runPoints, writeRunFiles, type PointResult } from './runner.js';
+import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
+import { readJson, writeJson } from '../util/fs.js';
+import { startRunFolder } from './run-folder.js';
+
+/** Every file under `dir` (relative path → size and mtime), temporaries left out. */
+function fileStates(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const s = statSync(p, { bigint: true });
+      if (s.isDirectory()) walk(p);
+      else if (!name.includes('.tmp-')) out.set(relative(dir, p), `${s.size}:${s.mtimeNs}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Shards read the prepared points' outputs: the prepare folder of the same experiment must be complete. */
+function requirePrepared(exp: Experiment, hash: string, root: string): void {
+  const prepared = exp.points.filter((_, i) => isPrepared(exp, i));
+  if (!prepared.length) return;
+  const dir = join(root, partFolder(exp.name, { kind: 'prepare' }));
+  const what = `${prepared.length} point(s) of ${[...new Set(prepared.map((p) => p.stage))].join(', ')}`;
+  const fix = `run \`seqsch experiment ${exp.file} --prepare --results ${root}\` once before the shards (deploy/slurm/ submits it as their dependency)`;
+  if (!existsSync(join(dir, MANIFEST))) throw new Error(`${dir}: not found; the shards read the outputs of ${what}: ${fix}`);
+  const m = readJson<PartManifest>(join(dir, MANIFEST));
+  if (m.hash !== hash) throw new Error(`${dir}: prepared for a different version of ${exp.file} (content hash ${m.hash.slice(0, 12)}…, this file ${hash.slice(0, 12)}…): ${fix}`);
+}
+
+export interface PartRun {
+  dir: string;
+  experiment: Experiment;
+  part: Part;
+  points: number[];
+  results: PointResult[];
+}
+
+/** Run one part of an experiment file and write its folder under `resultsRoot` (default "results"). */
+export async function runPart(file: string, part: Part, opts: { resultsRoot?: string; details?: boolean } = {}): Promise<PartRun> {
+  const exp = loadExperiment(file);
+  const root = opts.resultsRoot ?? 'results';
+  const points = partPoints(exp, part);
+  const hash = experimentHash(exp);
+  if (part.kind === 'shard') requirePrepared(exp, hash, root);
+  process.stderr.write(`${exp.name} ${partName(part)}: ${points.length} of ${exp.points.length} points${points.length ? ` (${points.slice(0, 8).join(', ')}${points.length > 8 ? ', …' : ''})` : ''}\n`);
+
+  const dir = join(root, partFolder(exp.name, part));
+  const run = startRunFolder(dir); // <dir>.partial-<host>-<pid>; dead writers' partial folders are removed first
+  const tmp = run.tmp;
+  try {
+    // which point wrote which side file (benchmark/<row>.json, …): merge.ts keeps the last writer's, as one run would
+    const sideFiles: Record<string, number> = {};
+    let before = fileStates(tmp);
+    const results = run.relocate(await runPoints(exp, tmp, points, (i) => {
+      const after = fileStates(tmp);
+      for (const [f, s] of after) if (before.get(f) !== s) sideFiles[f] = i;
+      before = after;
+    }));
+    await writeRunFiles(tmp, exp, results, { details: true });
+    const manifest: PartManifest = {
+      format: 'seqsch-part-1', part, hash, points, sideFiles, details: opts.details ?? false,
+      experiment: { file: exp.file, name: exp.name, description: exp.description, raw: exp.raw, points: exp.points },
+    };
+    writeJson(join(tmp, MANIFEST), manifest);
+    if (existsSync(dir)) {
+      // a rerun of a finished part: swap the folders, then drop the old one
+      const old = `${tmp}-replaced`;
+      renameSync(dir, old);
+      renameSync(tmp, dir);
+      rmSync(old, { recursive: true, force: true });
+    } else run.commit();
+    return { dir, experiment: exp, part, points, results };
+  } catch (e) {
+    run.abort();
+    throw e;
+  }
+}
