@@ -57,6 +57,7 @@ export const trainPredictorCommand = command({
   describe: 'train the small proxy response-length predictor (L_max from the query text)',
   options: trainPredictorOptions,
   handler: async (argv) => {
+    const rank = rankTerm(argv['rank-loss'], argv['rank-weight'], argv['rank-gap']); // refused before any work
     await initBackend(argv.backend);
     const o: TrainPredictorOptions = {
       data: argv.data, lengths: argv.lengths, exclude: argv.exclude, outDir: argv.out,
@@ -64,7 +65,7 @@ export const trainPredictorCommand = command({
       intermediateSize: argv['intermediate-size'], maxTokens: argv['max-tokens'],
       head: {
         kind: argv.head, maxLength: argv['max-length'], cell: argv.cell, sigma: argv.sigma, decode: argv.decode,
-        ...rankTerm(argv['rank-loss'], argv['rank-weight'], argv['rank-gap']),
+        ...rank,
       },
       epochs: argv.epochs, batchSize: argv['batch-size'], lr: argv.lr, weightDecay: argv['weight-decay'],
       warmupRatio: argv['warmup-ratio'], holdout: argv.holdout, seed: argv.seed, selectBy: argv['select-by'], numData: argv['num-data'], members: argv.members,
