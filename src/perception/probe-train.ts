@@ -181,18 +181,14 @@ export async function fitProbeHead(probe: LengthProbe, head: ProbeHeadName, rows
   const runDir = mkdtempSync(join(tmpdir(), 'seqsch-probe-'));
   const t0 = performance.now();
   try {
+    const { label, ...fit } = o; // epochs, batch size, lr, weight decay, warmup, seed: the trainer's own option names
     const r = await train({
       params: probe.variables(head),
       examples,
-      batchSize: o.batchSize,
-      epochs: o.epochs,
-      lr: o.lr,
-      weightDecay: o.weightDecay,
-      warmupRatio: o.warmupRatio,
-      seed: o.seed,
+      ...fit,
       outDir: runDir,
       keepCheckpoints: 1,
-      label: o.label ?? `probe ${head}`,
+      label: label ?? `probe ${head}`,
       lossFn: (batch) => {
         const idx = tf.reshape(batch.inputIds, [-1]) as tf.Tensor1D; // (B) row indices
         const targets = Array.from(idx.dataSync(), (i) => rows.targets[i]);

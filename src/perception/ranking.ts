@@ -14,7 +14,7 @@
  *    scheduler must not swap; a tie in the prediction counts as half right, as a coin flip would order it).
  * Pairwise statistics are O(n²) (10k queries: 50M pairs, well under a second); no model runs here.
  */
-import { scorePredictions, type PerceptionScore } from './evaluate.js';
+import { pearson, scorePredictions, type PerceptionScore } from './evaluate.js';
 
 /** The real-length gap from which a pair counts for `pairAccuracy` (tokens). */
 export const PAIR_GAP = 50;
@@ -72,32 +72,10 @@ export function averageRanks(x: ArrayLike<number>): Float64Array {
   return ranks;
 }
 
-/** Pearson correlation (NaN when either series is constant). */
-function pearsonOf(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = x.length;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxx === 0 || syy === 0 ? NaN : sxy / Math.sqrt(sxx * syy);
-}
-
 /** Spearman ρ: Pearson of the average ranks. */
 export function spearmanRho(x: ArrayLike<number>, y: ArrayLike<number>): number {
   checkSeries('spearmanRho', x, y);
-  return pearsonOf(averageRanks(x), averageRanks(y));
+  return pearson(Array.from(averageRanks(x)), Array.from(averageRanks(y)));
 }
 
 /**
