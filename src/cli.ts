@@ -16,6 +16,7 @@ import { logitsCommand } from './commands/logits.js';
 import { makeDataCommand } from './commands/make-data.js';
 import { mergeCommand } from './commands/merge.js';
 import { predictCommand } from './commands/predict.js';
+import { probeCommand } from './commands/probe.js';
 import { serveBenchCommand } from './commands/serve-bench.js';
 import { simulateCommand } from './commands/simulate.js';
 import { tokenizeCommand } from './commands/tokenize.js';
@@ -23,7 +24,7 @@ import { trainCommand } from './commands/train.js';
 import { trainPredictorCommand } from './commands/train-predictor.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, mergeCommand, predictCommand, serveBenchCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
+const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, mergeCommand, predictCommand, probeCommand, serveBenchCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
 
 const args = hideBin(process.argv);
 const name = args.find((a) => !a.startsWith('-')); // the command, when one is named

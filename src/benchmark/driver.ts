@@ -31,6 +31,8 @@ export interface BatchTrace {
   promptTokens?: number;
   decodeSteps: number;
   seconds: number;
+  /** the batch started from prompt keys/values prefilled with the prediction (its seconds hold no prefill) */
+  prefilled?: boolean;
 }
 
 export interface BenchmarkResult extends Metrics {
@@ -42,8 +44,10 @@ export interface BenchmarkResult extends Metrics {
   decode_steps: number;
   /** queries FCR collected */
   failed: number;
-  /** seconds spent predicting lengths (included in `seconds`) */
+  /** seconds spent predicting lengths (included in `seconds`), less any prompt prefill that generation reused */
   predict_seconds: number;
+  /** seconds of prompt prefills run with the prediction and reused by generation (included in `seconds`; 0 for most predictors) */
+  prefill_seconds: number;
   /** seconds of FCR's recomputation batches (included in `seconds`; the scheduled batches took the rest) */
   fcr_seconds: number;
   /** per query, in input order */
@@ -66,6 +70,7 @@ export async function runBenchmark(
   let failedTotal = 0;
   let seconds = 0;
   let predictSeconds = 0;
+  let prefillSeconds = 0;
 
   for (let g0 = 0, group = 0; g0 < items.length; g0 += opts.groupSize, group++) {
     const groupItems = items.slice(g0, g0 + opts.groupSize);
@@ -73,7 +78,8 @@ export async function runBenchmark(
     if (predicted.lengths.length !== groupItems.length) {
       throw new Error(`predictor ${predictor.name} returned ${predicted.lengths.length} lengths for ${groupItems.length} queries`);
     }
-    predictSeconds += predicted.seconds;
+    predictSeconds += predicted.seconds - (predicted.prefillSeconds ?? 0);
+    prefillSeconds += predicted.prefillSeconds ?? 0;
     seconds += predicted.seconds;
 
     // Generate one batch of group positions; returns one result per position.
@@ -89,7 +95,7 @@ export async function runBenchmark(
       const t: BatchTrace = {
         group, batch: batchNo++, phase, size: positions.length, limit,
         promptTokens: counts.every((c) => c !== undefined) ? Math.max(...(counts as number[])) : undefined,
-        decodeSteps: out.decodeSteps, seconds: out.seconds,
+        decodeSteps: out.decodeSteps, seconds: out.seconds, ...(out.prefilled ? { prefilled: true } : {}),
       };
       trace.push(t);
       opts.onBatch?.(t);
@@ -140,6 +146,7 @@ export async function runBenchmark(
     decode_steps: trace.reduce((s, t) => s + t.decodeSteps, 0),
     failed: failedTotal,
     predict_seconds: predictSeconds,
+    prefill_seconds: prefillSeconds,
     fcr_seconds: trace.reduce((s, t) => s + (t.phase === 'fcr' ? t.seconds : 0), 0),
     items: results,
     trace,

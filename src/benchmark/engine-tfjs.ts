@@ -4,7 +4,9 @@
  * Per row it reports upstream's count — the decoded answer (as upstream slices it from the decoded sequence)
  * re-tokenized with LLaMA-1, BOS included — and
  * whether the row emitted EOS. The LoRA adapter, if one is attached (the seqsch length predictor), is off
- * while generating. Scheduling, FCR and metrics are the driver's; this file only generates and times.
+ * while generating. With a PromptStore (the probe's group prefill), a batch of stored prompts starts from their
+ * keys/values instead of a prefill of its own. Scheduling, FCR and metrics are the driver's; this file only
+ * generates and times.
  */
 import type { BatchOutcome, BatchRow, BenchItem, Engine } from './engine.js';
 import type { Llama } from '../model/llama.js';
@@ -13,6 +15,7 @@ import { countTokens } from '../tokenizer/llama.js';
 import { generate } from '../generation/generate.js';
 import { answerText } from '../perception/lenpred.js';
 import { activeBackend } from '../backend.js';
+import type { PromptStore } from '../perception/prompt-store.js';
 
 export interface TfjsEngineOptions {
   /** sampling temperature (0 = greedy, the benchmark's default) */
@@ -21,6 +24,8 @@ export interface TfjsEngineOptions {
   seed?: number;
   /** keep each row's decoded answer in BatchRow.text (notebooks, debugging) */
   keepText?: boolean;
+  /** prompts prefilled with the length prediction: a batch of stored prompts starts from their keys/values */
+  prompts?: PromptStore;
 }
 
 export class TfjsEngine implements Engine {
@@ -60,12 +65,14 @@ export class TfjsEngine implements Engine {
     if (lora) lora.enabled = false;
     const tGenerate = performance.now();
     let g;
+    const prefilled = this.opts.prompts?.filler(items.map((it) => it.prompt));
     try {
       g = await generate(this.model, prompts, {
         maxNewTokens: budget,
         temperature: this.opts.temperature ?? 0,
         seed: `${this.opts.seed ?? 0}:${this.batches++}`,
         eosTokenId: this.tokenizer.eosId,
+        prefilled,
       });
     } finally {
       if (lora) lora.enabled = wasEnabled;
@@ -75,6 +82,12 @@ export class TfjsEngine implements Engine {
       // upstream: num_output_tokens = len(tokenizer(output).input_ids), the answer re-tokenized with BOS
       return { numOutputTokens: countTokens(text), isFinished: it.isFinished, ...(this.opts.keepText ? { text } : {}) };
     });
-    return { rows, decodeSteps: g.decodeSteps, seconds: (performance.now() - t0) / 1000, firstTokenSeconds: (tGenerate - t0) / 1000 + g.firstTokenSeconds };
+    return {
+      rows,
+      decodeSteps: g.decodeSteps,
+      seconds: (performance.now() - t0) / 1000,
+      firstTokenSeconds: (tGenerate - t0) / 1000 + g.firstTokenSeconds,
+      ...(prefilled ? { prefilled: true } : {}),
+    };
   }
 }

@@ -35,6 +35,8 @@ export interface BatchOutcome {
   seconds: number;
   /** seconds from the batch's start until its first tokens (the prefill), when the engine knows */
   firstTokenSeconds?: number;
+  /** the batch started from prompt keys/values computed with the prediction (no prefill of its own) */
+  prefilled?: boolean;
 }
 
 export interface Engine {

@@ -17,20 +17,24 @@ import { generate } from '../generation/generate.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
 import { poPredictor, seqschPredictor, PREDICT_BATCH, SEQSCH_MAX_NEW_TOKENS } from '../perception/model-predictors.js';
 import { insertLengthPrompt, QUERY_PROMPT } from '../data/prompts.js';
+import { LengthProbe } from '../perception/probe.js';
+import { PromptStore, probePredictor } from '../perception/prompt-store.js';
 
 export interface LoadedModel {
   model: Llama;
   tokenizer: Tokenizer;
   modelDir: string;
   loraDir?: string;
+  /** the hidden-state length probe (strategy probe) */
+  probe?: LengthProbe;
 }
 
-/** The base model and its tokenizer (from the same folder), with the adapter attached when given. */
-export async function loadBenchModel(modelDir: string, loraDir?: string): Promise<LoadedModel> {
+/** The base model and its tokenizer (from the same folder), with the adapter attached and the probe loaded when given. */
+export async function loadBenchModel(modelDir: string, loraDir?: string, probeDir?: string): Promise<LoadedModel> {
   const model = loadLlama(modelDir);
   const tokenizer = await loadTokenizer(modelDir);
   if (loraDir) model.setLora(LoraAdapter.load(loraDir, model.config));
-  return { model, tokenizer, modelDir, loraDir };
+  return { model, tokenizer, modelDir, loraDir, ...(probeDir ? { probe: LengthProbe.load(probeDir) } : {}) };
 }
 
 export interface RealBenchmarkParams {
@@ -54,6 +58,7 @@ export function realPredictor(strategy: StrategyName, loaded: LoadedModel, predi
   if (strategy === 'vanilla') return vanillaPredictor;
   if (strategy === 'gt') return gtPredictor;
   if (predictions) return filePredictor(strategy, predictions);
+  if (strategy === 'probe') throw new Error('strategy probe runs through benchmarkReal (its prefill is shared with the engine), or from a predictions file');
   if (strategy === 'seqsch') {
     if (!loaded.model.lora) throw new Error(`strategy seqsch needs the length-perception adapter (--lora DIR / lora:) or a predictions file`);
     return seqschPredictor(loaded.model, loaded.tokenizer);
@@ -63,12 +68,13 @@ export function realPredictor(strategy: StrategyName, loaded: LoadedModel, predi
 
 /**
  * Run one untimed generation as large as the run's largest batch (rows × the longest prompt, a few steps), and
- * with a length-perception adapter one untimed prediction-sized batch with it on, so one-time costs — the wasm
+ * with a length-perception adapter one untimed prediction-sized batch with it on, and with a length probe one untimed
+ * group prefill into a prompt store, so one-time costs — the wasm
  * heap growing to its working size, first-use kernel setup, the adapter's first use — are not charged to
  * whichever row happens to run first. Once per loaded model and size.
  */
 const warmed = new WeakMap<LoadedModel, number>();
-export async function warmUp(m: LoadedModel, items: BenchItem[], rows: number): Promise<void> {
+export async function warmUp(m: LoadedModel, items: BenchItem[], rows: number, groupSize = 0): Promise<void> {
   if ((warmed.get(m) ?? 0) >= rows || items.length === 0) return;
   const longest = items.reduce((a, b) => (b.prompt.length > a.prompt.length ? b : a)).prompt;
   const ids = m.tokenizer.encode(longest);
@@ -86,6 +92,12 @@ export async function warmUp(m: LoadedModel, items: BenchItem[], rows: number): 
   } finally {
     if (m.model.lora) m.model.lora.enabled = was!;
   }
+  // the probe's store holds a whole group's prompt keys/values: grow the heap to that size once, untimed
+  if (m.probe && groupSize > 0) {
+    const store = new PromptStore(m.model, m.tokenizer);
+    await store.prefill(items.slice(0, groupSize).map((it) => it.prompt), m.probe.promptHidden);
+    store.dispose();
+  }
   warmed.set(m, rows);
 }
 
@@ -95,13 +107,26 @@ function largestBatch(s: ScheduleConfig, n: number, groupSize: number): number {
   return Math.max(1, Math.min(cap, n, groupSize));
 }
 
+/**
+ * One real-engine run. Strategy probe (without a predictions file) prefills each group's prompts once in a
+ * PromptStore shared by the predictor (which reads the probe there) and the engine (whose batches start from it).
+ */
 export async function benchmarkReal(items: BenchItem[], loaded: LoadedModel, p: RealBenchmarkParams, predictor?: LengthPredictor): Promise<BenchmarkResult & { backend: string }> {
-  const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: p.temperature ?? 0, seed: p.seed ?? 0 });
-  await warmUp(loaded, items, largestBatch(p.schedule, items.length, p.groupSize));
-  const r = await runBenchmark(items, engine, predictor ?? realPredictor(p.strategy, loaded, p.predictions), {
-    schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize, onBatch: p.onBatch,
-  });
-  return { ...r, backend: engine.backend };
+  let store: PromptStore | undefined;
+  if (!predictor && p.strategy === 'probe' && !p.predictions) {
+    if (!loaded.probe) throw new Error('strategy probe needs the length probe (probe: / --probe DIR) or a predictions file');
+    store = new PromptStore(loaded.model, loaded.tokenizer);
+  }
+  const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: p.temperature ?? 0, seed: p.seed ?? 0, prompts: store });
+  await warmUp(loaded, items, largestBatch(p.schedule, items.length, p.groupSize), p.groupSize);
+  try {
+    const r = await runBenchmark(items, engine, predictor ?? (store ? probePredictor(store, loaded.probe!) : realPredictor(p.strategy, loaded, p.predictions)), {
+      schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize, onBatch: p.onBatch,
+    });
+    return { ...r, backend: engine.backend };
+  } finally {
+    store?.dispose();
+  }
 }
 
 /** L_max (max over the four temperatures) of a query, when its recorded lengths are known. */

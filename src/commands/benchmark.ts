@@ -1,6 +1,6 @@
 /**
  * `seqsch benchmark`: the paper's benchmark on a real model — sample the queries as upstream does, predict
- * lengths (vanilla | gt | po | seqsch), schedule (optionally VBS), generate every batch with the tfjs LLaMA
+ * lengths (vanilla | gt | po | seqsch | probe), schedule (optionally VBS), generate every batch with the tfjs LLaMA
  * (optionally FCR), time it by wall clock and print upstream's block. `--trace` writes the per-batch trace
  * that `seqsch calibrate` fits the simulator's cost model on. Its option table is also the `benchmark` stage's schema.
  */
@@ -17,6 +17,7 @@ export const benchmarkOptions = defineOptions({
   ...scheduleOptions,
   model: { type: 'string', required: true, describe: 'HF LLaMA folder (config.json, safetensors, tokenizer)' },
   lora: { type: 'string', describe: 'PEFT adapter folder of the seqsch length predictor' },
+  probe: { type: 'string', describe: 'hidden-state length probe folder (strategy probe; ckpts/tiny-v3-probe)' },
   temperature: { type: 'number', min: 0, default: 0 },
   backend: BACKEND_OPTION,
   trace: { type: 'string', yaml: false, describe: 'write the per-batch trace and per-query results to this JSON file' },
@@ -34,7 +35,7 @@ export const benchmarkCommand = command({
     if (c.strategy === 'gt' && !c.lengths) throw new Error('--strategy gt needs --lengths (the recorded lengths it predicts)');
     const info = await initBackend(c.backend);
     const items = loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed });
-    const loaded = await loadBenchModel(c.model, c.lora);
+    const loaded = await loadBenchModel(c.model, c.lora, c.probe);
     const schedule = scheduleOf(c);
     const bar = progress(`benchmark ${c.strategy}`, items.length, { s: '0' });
     let done = 0;

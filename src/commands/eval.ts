@@ -1,7 +1,7 @@
 /**
  * `seqsch eval`: score a length predictor on the first N queries of a validation file (upstream src/eval.py):
  * seqsch = the LoRA adapter answers the query prompt; po = the base model states a length in advance (PiA).
- * Prints Error / Acc-50 / Acc-100 beside the best constant predictors on the same queries and the count of
+ * Prints Error / Acc-50 / Acc-100 and the ranking metrics (src/perception/ranking.ts) beside the best constant predictors on the same queries and the count of
  * answers with no number (scored as 0); optionally writes the per-query predictions for the simulator.
  */
 import { initBackend } from '../backend.js';
@@ -28,7 +28,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 export const evalCommand = command({
   command: 'eval',
-  describe: 'Error / Acc-50 / Acc-100 of the seqsch (LoRA) or po (PiA) length predictor against L_max',
+  describe: 'Error / Acc-50 / Acc-100 (against L_max), MAE vs L_t0.0, Kendall τ and Spearman ρ of the seqsch (LoRA) or po (PiA) length predictor',
   options: evalOptions,
   handler: async (argv) => {
     const { PAPER_PERCEPTION, runEval } = await import('../perception/pipeline.js');
@@ -40,8 +40,9 @@ export const evalCommand = command({
     const c = s.constants;
     report(argv.json, { ...s, backend: info.name, paper: PAPER_PERCEPTION }, () => [
       `${s.strategy} on ${s.n} queries (${s.seconds.toFixed(1)} s, ${info.name}): Error ${s.error.toFixed(1)}, Acc-50 ${pct(s.acc50)}, Acc-100 ${pct(s.acc100)}; ${s.unparseable} answers without a number (scored as 0)`,
+      `ranking: MAE vs L_t0.0 ${s.maeT0.toFixed(1)}; Kendall τ-b ${s.tauT0.toFixed(3)} (L_t0.0) / ${s.tauMax.toFixed(3)} (L_max); Spearman ρ ${s.rhoT0.toFixed(3)} / ${s.rhoMax.toFixed(3)}; pairs ≥ 50 apart ordered right ${pct(s.pairsT0)}`,
       `best constants: ${c.minError.constant} (median) Error ${c.minError.error.toFixed(1)}; ${c.maxAcc50.constant} Acc-50 ${pct(c.maxAcc50.acc50)}; ${c.maxAcc100.constant} Acc-100 ${pct(c.maxAcc100.acc100)}`,
-      `bucket oracle (buckit(L_max, 50), the construct target): Error ${s.bucketOracle.error.toFixed(1)}`,
+      `bucket oracle (buckit(L_max, 50), the construct target): Error ${s.bucketOracle.error.toFixed(1)}, Kendall τ-b ${s.bucketOracle.tauT0.toFixed(3)} (L_t0.0)`,
       `paper (Vicuna-7B, LoRA): Error ${PAPER_PERCEPTION.error}, Acc-50 ${pct(PAPER_PERCEPTION.acc50)}, Acc-100 ${pct(PAPER_PERCEPTION.acc100)}`,
       ...(argv.out ? [`wrote ${argv.out}`] : []),
     ].join('\n'));

@@ -1,7 +1,8 @@
 /**
  * `seqsch predict`: run a trained proxy length predictor over a conversations file and write `[{id, predicted}]`,
  * the list `seqsch simulate --strategy seqsch --predictions FILE` reads. With `--lengths` it also scores the
- * predictions against L_max (Error, Acc-50, Acc-100), and with `--train-lengths` beside the constant predictors.
+ * predictions against L_max (Error, Acc-50, Acc-100) and by its ranking against L_t0.0 (MAE, Kendall τ-b, Spearman ρ, pairs ≥ 50
+ * apart ordered right), and with `--train-lengths` beside the constant predictors.
  */
 import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
 import { initBackend } from '../backend.js';

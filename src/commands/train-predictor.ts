@@ -7,12 +7,17 @@ import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
 import { initBackend } from '../backend.js';
 import { command, defineOptions } from '../options/spec.js';
 import type { TrainPredictorOptions } from '../proxy/train.js';
-import { DECODE_RULES, ENCODER_KINDS, HEAD_KINDS } from '../proxy/kinds.js';
+import type { RankLoss } from '../proxy/heads.js';
+import type { RankLossKind } from '../proxy/kinds.js';
+import { DECODE_RULES, ENCODER_KINDS, HEAD_KINDS, RANK_LOSSES } from '../proxy/kinds.js';
 
 /**
  * Also the `train-predictor` experiment stage's keys. The defaults are the configuration chosen by measurement
  * (the header of experiments/proxy-predictor.yaml).
  */
+export const RANK_WEIGHT = 1;
+export const RANK_GAP = 16;
+
 export const trainPredictorOptions = defineOptions({
   data: { type: 'string', required: true, describe: 'training conversations (alpaca-train-10k.json)' },
   lengths: { type: 'string', required: true, describe: 'their recorded lengths (alpaca-train-10k-length.json)' },
@@ -36,7 +41,11 @@ export const trainPredictorOptions = defineOptions({
   'warmup-ratio': { type: 'number', min: 0, max: 1, default: 0.05 },
   holdout: { type: 'number', min: 0, max: 0.9, default: 0.15, describe: 'fraction of TRAIN held out for model selection' },
   seed: { type: 'number', int: true, min: 0, default: 0 },
-  'select-by': { type: 'choice', choices: ['error', 'acc50', 'acc100'] as const, default: 'acc50', describe: 'held-out metric that picks the decode rule' },
+  'select-by': { type: 'choice', choices: ['error', 'acc50', 'acc100', 'tau'] as const, default: 'acc50', describe: 'held-out metric that picks the decode rule (tau: Kendall τ-b vs L_t0.0)' },
+  // no defaults written into the config: a stage without a ranking term keeps the key (and the stamp) it had before
+  'rank-loss': { type: 'choice', choices: RANK_LOSSES, describe: 'buckets head: add a ranking loss on the expected log-length (ListMLE or pairwise)' },
+  'rank-weight': { type: 'number', min: 0, describe: `with --rank-loss: its weight beside the cross-entropy (default ${RANK_WEIGHT})` },
+  'rank-gap': { type: 'number', min: 0, describe: `with --rank-loss pairwise: only pairs whose lengths differ by at least this many tokens (default ${RANK_GAP})` },
   'num-data': { type: 'number', int: true, min: 1, describe: 'use only the first N training queries' },
   members: { type: 'number', int: true, min: 1, default: 3, describe: 'ensemble size (bucket distributions averaged)' },
   backend: { ...BACKEND_OPTION, yaml: false },
@@ -48,12 +57,16 @@ export const trainPredictorCommand = command({
   describe: 'train the small proxy response-length predictor (L_max from the query text)',
   options: trainPredictorOptions,
   handler: async (argv) => {
+    const rank = rankTerm(argv['rank-loss'], argv['rank-weight'], argv['rank-gap']); // refused before any work
     await initBackend(argv.backend);
     const o: TrainPredictorOptions = {
       data: argv.data, lengths: argv.lengths, exclude: argv.exclude, outDir: argv.out,
       encoder: argv.encoder, hiddenSize: argv['hidden-size'], numLayers: argv.layers, numHeads: argv.heads,
       intermediateSize: argv['intermediate-size'], maxTokens: argv['max-tokens'],
-      head: { kind: argv.head, maxLength: argv['max-length'], cell: argv.cell, sigma: argv.sigma, decode: argv.decode },
+      head: {
+        kind: argv.head, maxLength: argv['max-length'], cell: argv.cell, sigma: argv.sigma, decode: argv.decode,
+        ...rank,
+      },
       epochs: argv.epochs, batchSize: argv['batch-size'], lr: argv.lr, weightDecay: argv['weight-decay'],
       warmupRatio: argv['warmup-ratio'], holdout: argv.holdout, seed: argv.seed, selectBy: argv['select-by'], numData: argv['num-data'], members: argv.members,
     };
@@ -64,7 +77,18 @@ export const trainPredictorCommand = command({
       `predictor: ${argv.out} (${argv.encoder}, ${s.parameters} parameters, vocabulary ${s.keptVocab})`,
       `trained on ${s.trainQueries} queries (${s.droppedAsLeaks} dropped as leaks), ${s.heldOutQueries} held out; ${s.trainSeconds.toFixed(1)} s`,
       ...s.curve.map((c) => `member ${c.member} epoch ${c.epoch}: loss ${c.loss.toFixed(4)}`),
-      `held out (decode ${s.decode}): Error ${s.heldOut.error.toFixed(1)}, Acc-50 ${pct(s.heldOut.acc50)}, Acc-100 ${pct(s.heldOut.acc100)}`,
+      `held out (decode ${s.decode}): Error ${s.heldOut.error.toFixed(1)}, Acc-50 ${pct(s.heldOut.acc50)}, Acc-100 ${pct(s.heldOut.acc100)}, Kendall τ-b ${s.heldOut.tauT0.toFixed(3)} (L_t0.0)`,
     ].join('\n'));
   },
 });
+
+/** The head's ranking term from the flags / stage keys; a weight or gap without a loss is refused, naming the flag. */
+export function rankTerm(kind: RankLossKind | undefined, weight: number | undefined, gap: number | undefined, flag = (k: string) => `--${k}`): { rank?: RankLoss } {
+  if (!kind) {
+    if (weight !== undefined) throw new Error(`${flag('rank-weight')} needs ${flag('rank-loss')} (listmle or pairwise)`);
+    if (gap !== undefined) throw new Error(`${flag('rank-gap')} needs ${flag('rank-loss')} pairwise`);
+    return {};
+  }
+  if (gap !== undefined && kind !== 'pairwise') throw new Error(`${flag('rank-gap')} applies to ${flag('rank-loss')} pairwise only, got ${kind}`);
+  return { rank: { kind, weight: weight ?? RANK_WEIGHT, gap: gap ?? RANK_GAP } };
+}

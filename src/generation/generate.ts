@@ -45,6 +45,91 @@ export interface GenerateOptions {
    * [padding][prefix][rest]: same positions, same attended keys, so the same answers up to float rounding.
    */
   sharePrefix?: boolean;
+  /**
+   * Start from prompt keys/values computed earlier instead of running the prefill (the length probe's group
+   * prefill, src/perception/prompt-store.ts): called once with the empty cache and the batch's layout; it must write
+   * every row's prompt positions into the cache in that layout and return the prompt's last-position logits (B, V).
+   * Everything after the prefill (sampling, masks, positions, counts) is unchanged.
+   */
+  prefilled?: (cache: KVCache, layout: PromptLayout) => tf.Tensor2D;
+}
+
+/**
+ * How a batch of prompts is laid out in the cache: a shared prefix of P tokens (computed once at batch 1), then each
+ * row's rest left-padded to T0: row b holds [prefix][padding][rest_b] at positions [0, P + T0).
+ */
+export interface PromptLayout {
+  B: number;
+  P: number;
+  T0: number;
+  /** (B, T0) ids of the rests, left-padded with the pad id */
+  ids: Int32Array;
+  /** (B, P + T0) 1 = real, 0 = padding */
+  mask: Int32Array;
+  /** whether any row is padded (else no mask needs to be passed) */
+  padded: boolean;
+  /** the prompts themselves */
+  prompts: number[][];
+}
+
+/** The layout generate() uses for `prompts` (sharePrefix: compute a common prefix of ≥ MIN_SHARED_PREFIX tokens once). */
+export function promptLayout(prompts: number[][], pad: number, sharePrefix = true): PromptLayout {
+  const B = prompts.length;
+  const P = sharePrefix ? sharedPrefixLength(prompts) : 0;
+  const rest = prompts.map((p) => p.slice(P));
+  const T0 = Math.max(...rest.map((p) => p.length));
+  const ids = new Int32Array(B * T0).fill(pad);
+  const mask = new Int32Array(B * (P + T0));
+  rest.forEach((p, b) => {
+    ids.set(p, b * T0 + T0 - p.length);
+    mask.fill(1, b * (P + T0), b * (P + T0) + P);
+    mask.fill(1, (b + 1) * (P + T0) - p.length, (b + 1) * (P + T0));
+  });
+  return { B, P, T0, ids, mask, padded: rest.some((p) => p.length < T0), prompts };
+}
+
+/** Which hidden state a prefill also returns: layer `layer` at the prompt's last position, or its mean over the prompt. */
+export interface PromptHidden {
+  layer: number;
+  pool: 'last' | 'mean';
+}
+
+/**
+ * The prefill of a laid-out batch into an empty `cache`: the shared prefix at batch 1, copied to every row, then the
+ * padded rests. Returns the last position's logits (B, 1, V) and, with `hidden`, one layer's hidden state (B, 1, d)
+ * at the last prompt position or averaged over the prompt's positions (the shared prefix's included; the same mean
+ * as an unsplit prompt gives, up to float rounding). Call inside a tidy.
+ */
+export function prefillPrompts(model: Llama, layout: PromptLayout, cache: KVCache, hidden?: PromptHidden): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
+  const { B, P, T0 } = layout;
+  const mean = hidden?.pool === 'mean';
+  let prefixSum: tf.Tensor | undefined; // (1, d): the prefix's hidden states summed (the same for every row)
+  if (P > 0) {
+    const shared = new KVCache(model.config.numLayers, { capacity: P });
+    try {
+      const ids = tf.tensor2d(layout.prompts[0].slice(0, P), [1, P], 'int32');
+      if (mean) prefixSum = tf.sum(model.forwardWithHidden(ids, { cache: shared, lastOnly: true, hiddenLayer: hidden!.layer, hiddenAll: true }).hidden, 1);
+      else tf.tidy(() => void model.forward(ids, { cache: shared, lastOnly: true }));
+      cache.broadcastFrom(shared, B);
+    } finally {
+      shared.dispose();
+    }
+  }
+  const inp = tf.tensor2d(layout.ids, [B, T0], 'int32');
+  const am = layout.padded ? tf.tensor2d(layout.mask, [B, P + T0], 'int32') : undefined;
+  if (!hidden) return { logits: model.forward(inp, { attentionMask: am, cache, lastOnly: true }) };
+  const r = model.forwardWithHidden(inp, { attentionMask: am, cache, lastOnly: true, hiddenLayer: hidden.layer, hiddenAll: mean });
+  if (!mean) return r;
+  // mean over each row's real positions: the prefix's P and its own rest (the last T0 columns of the mask)
+  const restMask = new Float32Array(B * T0);
+  const counts = new Float32Array(B);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T0; t++) restMask[b * T0 + t] = layout.mask[b * (P + T0) + P + t];
+    counts[b] = layout.prompts[b].length;
+  }
+  let sum = tf.sum(tf.mul(r.hidden, tf.tensor3d(restMask, [B, T0, 1])), 1); // (B, d)
+  if (prefixSum) sum = tf.add(sum, prefixSum);
+  return { logits: r.logits, hidden: tf.expandDims(tf.div(sum, tf.tensor2d(counts, [B, 1])), 1) as tf.Tensor3D };
 }
 
 /** A shared prefix shorter than this is computed per row (one extra forward does not pay for itself). */
@@ -93,34 +178,15 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
   });
 
   // ---- shared prefix (P tokens, cached once), then left padding of the rest: ids (B, T0), mask (B, P + T0)
-  const P = opts.sharePrefix === false ? 0 : sharedPrefixLength(prompts);
-  const rest = prompts.map((p) => p.slice(P));
-  const T0 = Math.max(...rest.map((p) => p.length));
-  const padded = rest.some((p) => p.length < T0);
-  const ids = new Int32Array(B * T0).fill(pad);
-  let mask = new Int32Array(B * (P + T0));
-  rest.forEach((p, b) => {
-    ids.set(p, b * T0 + T0 - p.length);
-    mask.fill(1, b * (P + T0), b * (P + T0) + P);
-    mask.fill(1, (b + 1) * (P + T0) - p.length, (b + 1) * (P + T0));
-  });
+  const layout = promptLayout(prompts, pad, opts.sharePrefix !== false);
+  const { P, T0, padded } = layout;
+  let mask = layout.mask;
   // position id of each row's latest token (cumsum(mask) − 1, as HF); the token fed at decode step s sits one further
   const lastPos = Int32Array.from(prompts, (p) => p.length - 1);
 
   const sampler = new Sampler(opts.temperature ?? 0, opts.seed ?? 0);
   // room for the prompt and every new token: the in-place cache (native path) then never grows
   const cache = new KVCache(model.config.numLayers, { capacity: P + T0 + maxNew });
-  if (P > 0) {
-    const shared = new KVCache(model.config.numLayers, { capacity: P });
-    try {
-      tf.tidy(() => {
-        model.forward(tf.tensor2d(prompts[0].slice(0, P), [1, P], 'int32'), { cache: shared, lastOnly: true });
-      });
-      cache.broadcastFrom(shared, B);
-    } finally {
-      shared.dispose();
-    }
-  }
   const outputs: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(B).fill(false);
   let steps = 0;
@@ -128,14 +194,12 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
   let firstTokenSeconds = 0;
   try {
     while (steps < maxNew) {
-      const Tk = cache.length + (steps === 0 ? T0 : 1);
+      const Tk = steps === 0 ? P + T0 : cache.length + 1; // positions attended this step
       const next = tf.tidy(() => {
         let logits: tf.Tensor3D;
         if (steps === 0) {
-          // prefill: (B, T0) → last position's logits (B, 1, V); positions from the mask
-          const inp = tf.tensor2d(ids, [B, T0], 'int32');
-          const am = padded ? tf.tensor2d(mask, [B, P + T0], 'int32') : undefined;
-          logits = model.forward(inp, { attentionMask: am, cache, lastOnly: true });
+          // prefill: (B, T0) → last position's logits (B, 1, V); positions from the mask (or the prompt's KV given)
+          logits = opts.prefilled ? (tf.reshape(opts.prefilled(cache, layout), [B, 1, V]) as tf.Tensor3D) : prefillPrompts(model, layout, cache).logits;
         } else {
           // decode: one token per row against the cache
           const inp = tf.tensor2d(tokens!, [B, 1], 'int32');

@@ -19,6 +19,16 @@ export interface KVCacheOptions {
   capacity?: number;
 }
 
+/** One copy of KVCache.gatherFrom: `count` positions of row `srcRow` of `src` from `srcPos` → row `dstRow` at `dstPos`. */
+export interface GatherRun {
+  src: KVCache;
+  srcRow: number;
+  srcPos: number;
+  dstRow: number;
+  dstPos: number;
+  count: number;
+}
+
 /** The in-place buffers of one layer, for a kernel that writes row `past` itself. */
 export interface CacheSlot {
   k: tf.Tensor4D; // (B, nKv, capacity, hd)
@@ -130,6 +140,62 @@ export class KVCache implements AttentionCache {
           write(v, vb, 0, b);
         }
         this.commit(layer, P);
+      });
+    }
+  }
+
+  /**
+   * Start this empty cache with `positions` positions per row for `B` rows, copied from rows of other caches (prompt
+   * keys/values computed earlier, in another batch and padding layout): each run copies `count` positions of row
+   * `srcRow` of `src`, from position `srcPos`, to row `dstRow` at `dstPos`, in every layer. Positions no run writes are
+   * zero (padding the caller masks). Sources and this cache must share nKv and hd; in place the copy is a heap copy.
+   */
+  gatherFrom(runs: GatherRun[], B: number, positions: number): void {
+    if (this.lengths.some((n) => n > 0)) throw new Error('KVCache.gatherFrom: this cache already holds positions');
+    if (runs.length === 0) throw new Error('KVCache.gatherFrom: no rows to copy');
+    for (let layer = 0; layer < this.numLayers; layer++) {
+      tf.tidy(() => {
+        const first = runs[0].src.keys[layer];
+        if (!first) throw new Error(`KVCache.gatherFrom: source layer ${layer} holds nothing`);
+        const [, H, , hd] = first.shape;
+        // destination: the in-place buffers (allocated first: growing the heap detaches earlier views), or host arrays
+        let dk: Float32Array, dv: Float32Array, capD: number;
+        let kb: tf.Tensor4D | undefined, vb: tf.Tensor4D | undefined;
+        if (this.inPlace) {
+          ({ k: kb, v: vb } = this.slot(layer, B, H, hd, positions));
+          capD = kb.shape[2];
+          [dk, dv] = [heapView(kb), heapView(vb)];
+          // the buffers are not initialised (unfilled()): zero the positions [0, positions) every row will be read
+          // at, so a position no run writes is a masked zero, never a NaN bit pattern that a mask cannot cancel
+          for (let bh = 0; bh < B * H; bh++) {
+            dk.fill(0, bh * capD * hd, (bh * capD + positions) * hd);
+            dv.fill(0, bh * capD * hd, (bh * capD + positions) * hd);
+          }
+        } else {
+          capD = positions;
+          [dk, dv] = [new Float32Array(B * H * positions * hd), new Float32Array(B * H * positions * hd)];
+        }
+        const views = new Map<KVCache, { k: Float32Array; v: Float32Array; cap: number }>();
+        for (const r of runs) {
+          let sv = views.get(r.src);
+          if (!sv) {
+            const [k, v] = [r.src.keys[layer], r.src.values[layer]];
+            if (!k || !v || k.shape[1] !== H || k.shape[3] !== hd) throw new Error(`KVCache.gatherFrom: source layer ${layer} holds [${k?.shape}], expected [·, ${H}, ·, ${hd}]`);
+            sv = r.src.mode === 'inPlace' ? { k: heapView(k), v: heapView(v), cap: k.shape[2] } : { k: k.dataSync() as Float32Array, v: v.dataSync() as Float32Array, cap: k.shape[2] };
+            views.set(r.src, sv);
+          }
+          if (r.srcPos + r.count > r.src.lengths[layer] || r.dstPos + r.count > positions || r.dstRow >= B || r.srcRow >= r.src.keys[layer]!.shape[0]) {
+            throw new Error(`KVCache.gatherFrom: run (row ${r.srcRow} [${r.srcPos}, +${r.count}) → row ${r.dstRow} at ${r.dstPos}) is outside the source's ${r.src.lengths[layer]} positions or this cache's ${B} × ${positions}`);
+          }
+          for (let h = 0; h < H; h++) {
+            const from = ((r.srcRow * H + h) * sv.cap + r.srcPos) * hd;
+            const to = ((r.dstRow * H + h) * capD + r.dstPos) * hd;
+            dk.set(sv.k.subarray(from, from + r.count * hd), to);
+            dv.set(sv.v.subarray(from, from + r.count * hd), to);
+          }
+        }
+        if (kb) this.commit(layer, positions);
+        else this.append(layer, tf.tensor4d(dk, [B, H, positions, hd]), tf.tensor4d(dv, [B, H, positions, hd]));
       });
     }
   }

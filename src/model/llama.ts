@@ -36,6 +36,13 @@ export interface ForwardOptions {
    * token of right-padded prompts (continuous batching's prefill, src/serving/engine-tfjs.ts)
    */
   logitsAt?: tf.Tensor1D;
+  /**
+   * forwardWithHidden: which hidden state to return beside the logits, numbered as HF's output_hidden_states:
+   * 0 = the token embeddings, l = the residual stream after decoder layer l, numLayers = after the final norm
+   */
+  hiddenLayer?: number;
+  /** forwardWithHidden with lastOnly: still return every position's hidden state (B, T, d) (for pooling over a prompt) */
+  hiddenAll?: boolean;
 }
 
 /** Reads one HF-layout weight by name; must throw (naming tensor and file) if absent or of another shape. */
@@ -160,6 +167,24 @@ export class Llama {
 
   /** input ids (B, T) int32 → logits (B, T, V) (or (B, 1, V) with lastOnly). */
   forward(inputIds: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
+    return this.run(inputIds, { ...opts, hiddenLayer: undefined }).logits;
+  }
+
+  /**
+   * The same forward, also returning the hidden state of layer `opts.hiddenLayer` (B, T, d) (or (B, 1, d) with
+   * lastOnly, unless hiddenAll) — what a length probe reads, at no extra cost. Logits, cache writes and every path (native kernels or
+   * composite ops) are exactly those of forward().
+   */
+  forwardWithHidden(inputIds: tf.Tensor2D, opts: ForwardOptions & { hiddenLayer: number }): { logits: tf.Tensor3D; hidden: tf.Tensor3D } {
+    const L = this.layers.length;
+    if (!Number.isInteger(opts.hiddenLayer) || opts.hiddenLayer < 0 || opts.hiddenLayer > L) {
+      throw new Error(`hiddenLayer must be an integer in [0, ${L}] (0 = embeddings, ${L} = after the final norm), got ${opts.hiddenLayer}`);
+    }
+    const r = this.run(inputIds, opts);
+    return { logits: r.logits, hidden: r.hidden! };
+  }
+
+  private run(inputIds: tf.Tensor2D, opts: ForwardOptions): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
     const { hiddenSize: d, headDim: hd, vocabSize: V } = this.config;
     const [B, T] = inputIds.shape;
     const cache = opts.cache;
@@ -181,7 +206,9 @@ export class Llama {
     const native = nativeInference(training);
     return tf.tidy(() => {
       const [pos, posB] = this.positions(B, T, past, mask, opts.positionIds); // (posB·T) int32
-      const f: ForwardContext = { B, T, cache, training, native, bias: null, lastOnly };
+      // the last layer computes each row's last position only (lastOnly), unless every position's final state is asked for
+      const hiddenAllFinal = opts.hiddenLayer === this.layers.length && (opts.hiddenAll ?? false);
+      const f: ForwardContext = { B, T, cache, training, native, bias: null, lastOnly: lastOnly && !hiddenAllFinal };
       if (native && (T === 1 ? cache?.inPlace : prefillFused() && (!cache || cache.inPlace))) {
         // ---- decode step or prefill in native kernels: rotary tables + position ids and the raw mask go to the kernel
         const { numHeads, numKvHeads } = this.config;
@@ -196,16 +223,30 @@ export class Llama {
       }
       // ---- token embeddings: (B·T, d)
       let x = tf.gather(this.embed, tf.reshape(inputIds, [B * T])) as tf.Tensor2D;
-      for (let l = 0; l < this.layers.length; l++) x = this.decoderLayer(l, x, f);
-      // ---- final norm and LM head; logitsAt: row b·T + at_b of each row (right-padded prefill); lastOnly: the rows
-      // b·T + T − 1 first (left padding: the last column is real), a row copy where slicing (B, T, d) took 20 ms in a
-      // 128 × 80 prefill, and the norm of B rows only
+      const L = this.layers.length;
+      let hidden = opts.hiddenLayer === 0 ? x : undefined; // (B·T, d) when asked for
+      for (let l = 0; l < L; l++) {
+        x = this.decoderLayer(l, x, f);
+        if (opts.hiddenLayer === l + 1 && l + 1 < L) hidden = x;
+      }
+      // ---- final norm and LM head. logitsAt: row b·T + at_b of each row (right-padded prefill). lastOnly: the rows
+      // b·T + T − 1 (left padding: the last column is real) — already all x holds when the last layer kept only
+      // those; else a row copy (slicing (B, T, d) took 20 ms in a 128 × 80 prefill) before the norm of B rows only.
+      // The norm is row-wise, so norming before or after taking rows gives the same rows.
+      const lastRows = (h: tf.Tensor2D): tf.Tensor2D => (h.shape[0] === B * T ? tf.gather(h, tf.range(T - 1, B * T, T, 'int32')) : h); // (B, d)
+      const pick = (h: tf.Tensor2D): tf.Tensor2D =>
+        opts.logitsAt ? (tf.gather(h, tf.add(tf.range(0, B * T, T, 'int32'), opts.logitsAt)) as tf.Tensor2D) : lastOnly ? lastRows(h) : h;
       const Tout = lastOnly || opts.logitsAt ? 1 : T;
-      if (opts.logitsAt) x = tf.gather(x, tf.add(tf.range(0, B * T, T, 'int32'), opts.logitsAt)) as tf.Tensor2D; // (B, d)
-      else if (lastOnly && x.shape[0] === B * T) x = tf.gather(x, tf.range(T - 1, B * T, T, 'int32')); // (B, d), unless the last layer kept only those
-      x = rmsNorm(x, this.norm, this.eps, native); // (B·Tout, d)
-      const logits = this.lmHead(x, training); // (B·Tout, V)
-      return tf.reshape(logits, [B, Tout, V]) as tf.Tensor3D;
+      if (opts.hiddenLayer === L) {
+        hidden = rmsNorm(x, this.norm, this.eps, native); // every row x holds
+        x = pick(hidden);
+      } else {
+        x = rmsNorm(pick(x), this.norm, this.eps, native); // (B·Tout, d)
+      }
+      const logits = tf.reshape(this.lmHead(x, training), [B, Tout, V]) as tf.Tensor3D; // (B, Tout, V)
+      if (!hidden) return { logits };
+      const allPositions = !lastOnly || (opts.hiddenAll ?? false);
+      return { logits, hidden: tf.reshape(allPositions ? hidden : lastRows(hidden), [B, allPositions ? T : 1, d]) as tf.Tensor3D };
     });
   }
 

@@ -13,12 +13,13 @@ import { firstTurn, lMax, loadConversations, loadLengths, saveConversations, sav
 import { sampleIndices } from '../data/sample.js';
 import { collectLengths, finishedShare, lengthKey, type CollectedRecord } from './lenpred.js';
 import { constructInstructData } from './construct.js';
-import { bucketOracle, constantBaselines, pearson, scorePredictions, type ConstantBaselines, type PerceptionScore } from './evaluate.js';
+import { constantBaselines, pearson, type ConstantBaselines } from './evaluate.js';
 import { askLengths, PO_MAX_NEW_TOKENS, type AskResult, type ModelStrategy } from './model-predictors.js';
+import { predictorScore, type PredictorScore } from './ranking.js';
+import { buckit } from '../scheduling/buckets.js';
 import { readJson, writeJson } from '../util/fs.js';
 
-/** The paper's figures for the Vicuna-7B LoRA predictor on 1000 Alpaca val queries (Table 2). */
-export const PAPER_PERCEPTION = { error: 62, acc50: 0.59, acc100: 0.81 } as const;
+export { PAPER_PERCEPTION } from './evaluate.js';
 
 /** A model and its tokenizer from a checkpoint folder (tokenizer from `tokenizerPath`, default the same folder). */
 export async function loadModelAndTokenizer(modelDir: string, tokenizerPath?: string, loraDir?: string): Promise<{ model: Llama; tokenizer: Tokenizer }> {
@@ -145,26 +146,47 @@ export interface EvalArgs {
   out?: string;
 }
 
-export interface EvalSummary extends PerceptionScore {
+export interface EvalSummary extends PredictorScore {
   strategy: ModelStrategy;
   /** answers with no number in them; scored as a prediction of UNPARSEABLE_LENGTH (0) */
   unparseable: number;
   constants: ConstantBaselines;
   /** predicting buckit(L_max, 50) exactly: the floor of a predictor tuned on construct's bucketed targets */
-  bucketOracle: PerceptionScore;
+  bucketOracle: PredictorScore;
   seconds: number;
 }
 
-/** The first `numData` queries of `data` (file order, as upstream eval.py) with their L_max from `lengths`. */
-export function evalTargets(data: string, lengths: string, numData: number): { id: string; prompt: string; lMax: number }[] {
+/** The first `numData` queries of `data` (file order, as upstream eval.py) with their L_max and L_t0.0 from `lengths`. */
+export function evalTargets(data: string, lengths: string, numData: number): { id: string; prompt: string; lMax: number; lT0: number }[] {
   const convs = loadConversations(data);
   if (numData > convs.length) throw new Error(`eval: ${numData} queries asked, ${data} has ${convs.length}`);
   const byId = new Map<string, LengthRecord>(loadLengths(lengths).map((r) => [r.id, r]));
   return convs.slice(0, numData).map((c) => {
     const r = byId.get(c.id);
     if (!r) throw new Error(`${lengths}: no length record for query id ${c.id} (eval needs L_max of each of the first ${numData} queries of ${data})`);
-    return { id: c.id, prompt: vicunaPrompt(firstTurn(c, 'human')), lMax: lMax(r) };
+    return { id: c.id, prompt: vicunaPrompt(firstTurn(c, 'human')), lMax: lMax(r), lT0: r['L_t0.0'] };
   });
+}
+
+/**
+ * A predictions file `[{id, predicted}]` scored against the recorded lengths of the same queries (file order):
+ * the paper's figures against L_max and the ranking view against L_t0.0 (ranking.ts); also the bucket oracle's
+ * ranking (buckit(L_max, 50), what construct trains towards). Pure arithmetic on files, so a stage whose
+ * predictions were reused from an earlier run scores them without running the model.
+ */
+export function scorePredictionsFile(predictions: string, lengths: string): { model: PredictorScore; bucketOracle: PredictorScore } {
+  const list = readJson<{ id?: unknown; predicted?: unknown }[]>(predictions);
+  if (!Array.isArray(list) || list.length < 2) throw new Error(`${predictions}: expected a list of at least 2 { id, predicted }`);
+  const byId = new Map<string, LengthRecord>(loadLengths(lengths).map((r) => [r.id, r]));
+  const rec = list.map((e, i) => {
+    const r = byId.get(String(e.id));
+    if (!r) throw new Error(`${lengths}: no length record for query id ${String(e.id)} (entry ${i} of ${predictions})`);
+    if (typeof e.predicted !== 'number') throw new Error(`${predictions}: entry ${i} has no numeric predicted`);
+    return { predicted: e.predicted, lMax: lMax(r), lT0: r['L_t0.0'] };
+  });
+  const lm = rec.map((r) => r.lMax);
+  const l0 = rec.map((r) => r.lT0);
+  return { model: predictorScore(rec.map((r) => r.predicted), lm, l0), bucketOracle: predictorScore(lm.map((l) => buckit(l, 50)), lm, l0) };
 }
 
 export async function runEval(a: EvalArgs): Promise<EvalSummary> {
@@ -182,13 +204,14 @@ export async function runEval(a: EvalArgs): Promise<EvalSummary> {
     model.dispose();
   }
   const lm = targets.map((t) => t.lMax);
+  const l0 = targets.map((t) => t.lT0);
   if (a.out) writeJson(a.out, targets.map((t, i) => ({ id: t.id, predicted: r.lengths[i], L_max: t.lMax, answer: r.texts[i] })));
   return {
     strategy: a.strategy,
-    ...scorePredictions(r.lengths, lm),
+    ...predictorScore(r.lengths, lm, l0),
     unparseable: r.parsed.filter((p) => !p).length,
     constants: constantBaselines(lm),
-    bucketOracle: bucketOracle(lm),
+    bucketOracle: predictorScore(lm.map((l) => buckit(l, 50)), lm, l0),
     seconds: r.seconds,
   };
 }

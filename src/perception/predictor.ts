@@ -2,20 +2,24 @@
  * Length predictors, the four strategies of the benchmark (upstream `Predictor`): `vanilla` predicts
  * max_length for every query, `gt` the max over temperatures 0.0/0.3/0.5/0.7 of the recorded lengths, and
  * `po` / `seqsch` come from a model. Here po/seqsch read predictions from a file (`[{ id, predicted }]`);
- * model-backed predictors implement the same interface elsewhere. Prediction time counts in the benchmark's
+ * model-backed predictors implement the same interface elsewhere (model-predictors.ts; the probe: prompt-store.ts). Prediction time counts in the benchmark's
  * measured time, as upstream.
  */
 import type { BenchItem } from '../benchmark/engine.js';
 import { readJson } from '../util/fs.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
 
-export type StrategyName = 'vanilla' | 'gt' | 'po' | 'seqsch';
-export const STRATEGIES: StrategyName[] = ['vanilla', 'gt', 'po', 'seqsch'];
+/** The paper's four, and `probe`: the hidden-state length probe read from the generation prefill (prompt-store.ts). */
+export type StrategyName = 'vanilla' | 'gt' | 'po' | 'seqsch' | 'probe';
+export const STRATEGIES: StrategyName[] = ['vanilla', 'gt', 'po', 'seqsch', 'probe'];
 
 export interface LengthPredictor {
   name: StrategyName;
-  /** one predicted response length (tokens) per item, and the seconds the prediction took */
-  predict(items: BenchItem[], maxLength: number): Promise<{ lengths: number[]; seconds: number }>;
+  /**
+   * One predicted response length (tokens) per item, and the seconds the prediction took; `prefillSeconds` is the
+   * part of them spent on a prompt prefill that generation then reuses instead of running its own (the probe's).
+   */
+  predict(items: BenchItem[], maxLength: number): Promise<{ lengths: number[]; seconds: number; prefillSeconds?: number }>;
 }
 
 export const vanillaPredictor: LengthPredictor = {
@@ -41,7 +45,7 @@ export const gtPredictor: LengthPredictor = {
  * PiA mean of two numbers; the scheduler's buckit truncates like upstream's int()). Prediction seconds are 0
  * unless the file records a total as `{ seconds, predictions: [...] }`, spread over queries by count.
  */
-export function filePredictor(name: 'po' | 'seqsch', path: string): LengthPredictor {
+export function filePredictor(name: 'po' | 'seqsch' | 'probe', path: string): LengthPredictor {
   const raw = readJson<unknown>(path);
   const list = Array.isArray(raw) ? raw : (raw as { predictions?: unknown }).predictions;
   const total = Array.isArray(raw) ? 0 : Number((raw as { seconds?: number }).seconds ?? 0);

@@ -15,6 +15,8 @@ export interface LabeledQuery {
   text: string;
   /** L_max; undefined when no lengths file was given */
   target?: number;
+  /** L_t0.0 (one greedy sample: what the ranking metrics read); undefined without a lengths file */
+  lT0?: number;
 }
 
 export interface LoadQueriesOptions {
@@ -29,14 +31,14 @@ export interface LoadQueriesOptions {
 /** Queries of a conversations file, optionally with L_max and a subset (first N or the simulator's sample). */
 export function loadQueries(dataPath: string, o: LoadQueriesOptions = {}): LabeledQuery[] {
   const convs = loadConversations(dataPath);
-  const lengths = o.lengths ? new Map(loadLengths(o.lengths).map((r) => [r.id, lMax(r)])) : undefined;
+  const lengths = o.lengths ? new Map(loadLengths(o.lengths).map((r) => [r.id, r])) : undefined;
   const n = o.numData ?? convs.length;
   if (!(Number.isInteger(n) && n >= 1 && n <= convs.length)) throw new Error(`--num-data ${o.numData}: ${dataPath} has ${convs.length} queries`);
   const picked = o.sampleSeed === undefined ? convs.slice(0, n) : sampleIndices(convs.length, n, o.sampleSeed).map((k) => convs[k]);
   return picked.map((c) => {
-    const target = lengths?.get(c.id);
-    if (lengths && target === undefined) throw new Error(`${o.lengths}: no recorded lengths for query id ${c.id} (of ${dataPath})`);
-    return { id: c.id, text: firstTurn(c, 'human'), target };
+    const rec = lengths?.get(c.id);
+    if (lengths && rec === undefined) throw new Error(`${o.lengths}: no recorded lengths for query id ${c.id} (of ${dataPath})`);
+    return { id: c.id, text: firstTurn(c, 'human'), ...(rec ? { target: lMax(rec), lT0: rec['L_t0.0'] } : {}) };
   });
 }
 

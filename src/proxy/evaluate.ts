@@ -1,10 +1,13 @@
 /**
- * Score a prediction list `[{id, predicted}]` against recorded lengths (target L_max), beside the constant
- * predictors: the train median (fit on TRAIN, applied here) and the best constant in hindsight per metric.
- * It reads files and computes numbers; it does not predict.
+ * Score a prediction list `[{id, predicted}]` against recorded lengths: the paper's Error / Acc-50 / Acc-100 against
+ * L_max and the ranking view against L_t0.0 (src/perception/ranking.ts), beside the constant predictors: the train
+ * median (fit on TRAIN, applied here) and the best constant in hindsight per metric. It reads files and computes
+ * numbers; it does not predict.
  */
 import { lMax, loadLengths } from '../data/conversation.js';
-import { constantBaselines, lengthMetrics, type ConstantBaselines, type LengthMetrics } from './metrics.js';
+import { constantBaselines, type ConstantBaselines } from './metrics.js';
+import { predictorScore, predictorTable, type PredictorScore } from '../perception/ranking.js';
+import { PAPER_PERCEPTION } from '../perception/evaluate.js';
 
 export interface Prediction {
   id: string;
@@ -12,35 +15,37 @@ export interface Prediction {
 }
 
 export interface Evaluation {
-  model: LengthMetrics;
+  model: PredictorScore;
+  /** the train-median constant scored the same way (its τ and ρ are undefined: it orders nothing) */
+  trainMedian?: PredictorScore;
   constants?: ConstantBaselines;
 }
 
 export function evaluatePredictions(preds: Prediction[], lengthsPath: string, trainLengthsPath?: string, maxLength = 512): Evaluation {
-  const target = new Map(loadLengths(lengthsPath).map((r) => [r.id, lMax(r)]));
-  const y = preds.map((p) => {
-    const t = target.get(p.id);
-    if (t === undefined) throw new Error(`${lengthsPath}: no recorded lengths for predicted query id ${p.id}`);
-    return t;
+  const records = new Map(loadLengths(lengthsPath).map((r) => [r.id, r]));
+  const rec = preds.map((p) => {
+    const r = records.get(p.id);
+    if (r === undefined) throw new Error(`${lengthsPath}: no recorded lengths for predicted query id ${p.id}`);
+    return r;
   });
-  const model = lengthMetrics(preds.map((p) => p.predicted), y);
+  const y = rec.map(lMax);
+  const y0 = rec.map((r) => r['L_t0.0']);
+  const model = predictorScore(preds.map((p) => p.predicted), y, y0);
   if (!trainLengthsPath) return { model };
-  return { model, constants: constantBaselines(loadLengths(trainLengthsPath).map(lMax), y, maxLength) };
+  const constants = constantBaselines(loadLengths(trainLengthsPath).map(lMax), y, maxLength);
+  return { model, trainMedian: predictorScore(y.map(() => constants.trainMedian.value), y, y0), constants };
 }
-
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** One markdown table: ours, the paper's Vicuna-7B self-perception, the constant predictors. */
 export function evaluationTable(e: Evaluation, label = 'proxy predictor (ours)'): string {
-  const row = (name: string, m: LengthMetrics) => `| ${name} | ${m.error.toFixed(1)} | ${pct(m.acc50)} | ${pct(m.acc100)} |`;
-  const lines = ['| Predictor (target L_max) | Error | Acc-50 | Acc-100 |', '| --- | ---: | ---: | ---: |', row(label, e.model),
-    '| paper: Vicuna-7B + LoRA (perception in advance) | 62 | 59% | 81% |'];
-  if (e.constants) {
+  const rows: Parameters<typeof predictorTable>[1] = [{ lead: [label], score: e.model }];
+  rows.push({ lead: ['paper: Vicuna-7B + LoRA (perception in advance)'], score: { error: PAPER_PERCEPTION.error, acc50: PAPER_PERCEPTION.acc50, acc100: PAPER_PERCEPTION.acc100 } });
+  if (e.constants && e.trainMedian) {
     const c = e.constants;
-    lines.push(row(`constant ${c.trainMedian.value} (train median)`, c.trainMedian.metrics));
-    lines.push(row(`best constant for Error in hindsight (${c.oracle.error.value})`, c.oracle.error.metrics));
-    lines.push(row(`best constant for Acc-50 in hindsight (${c.oracle.acc50.value})`, c.oracle.acc50.metrics));
-    lines.push(row(`best constant for Acc-100 in hindsight (${c.oracle.acc100.value})`, c.oracle.acc100.metrics));
+    rows.push({ lead: [`constant ${c.trainMedian.value} (train median)`], score: e.trainMedian });
+    rows.push({ lead: [`best constant for Error in hindsight (${c.oracle.error.value})`], score: c.oracle.error.metrics });
+    rows.push({ lead: [`best constant for Acc-50 in hindsight (${c.oracle.acc50.value})`], score: c.oracle.acc50.metrics });
+    rows.push({ lead: [`best constant for Acc-100 in hindsight (${c.oracle.acc100.value})`], score: c.oracle.acc100.metrics });
   }
-  return lines.join('\n') + '\n';
+  return predictorTable(['Predictor (Error/Acc against L_max)'], rows);
 }

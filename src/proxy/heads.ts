@@ -5,13 +5,19 @@
  *    trained with cross-entropy on soft labels (a Gaussian of width `sigma` tokens around L_max, so a near miss
  *    costs less than a far one), decoded by a rule chosen for the metric: `median` (minimises the expected
  *    absolute error), `mean`, or `window50`/`window100` (the length whose ±50/±100 window holds the most
- *    probability: maximises the expected Acc-50/Acc-100).
+ *    probability: maximises the expected Acc-50/Acc-100), or `bucket50` (the top of the scheduler's most probable
+ *    50-token bucket, buckit's (50(b−1), 50b]: what the paper's LoRA predictor is tuned to answer).
  *  - `l1`: one number, L_max ≈ CENTER + SCALE·out, trained with the absolute error (a median regressor).
  *  - `log-mse`: one number, log(1 + L_max) ≈ LOG_CENTER + out, trained with the squared error.
+ * A bucket head may add a ranking term to its loss (`rank`), as schedulers consume a predictor as a ranking (Fu et
+ * al. 2024): the score of a query is its expected log-length under the bin distribution, and the batch's scores are
+ * trained to order the batch as the targets do — ListMLE (Plackett–Luce likelihood of the true order) or pairwise
+ * (RankNet's logistic loss on pairs at least `gap` tokens apart). The cross-entropy keeps the distribution calibrated,
+ * so the decode rules (and Error / Acc-50) work unchanged.
  * It does not know the encoder that produced the outputs (./model.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DECODE_RULES, type DecodeRule, type HeadKind } from './kinds.js';
+import { DECODE_RULES, type DecodeRule, type HeadKind, type RankLossKind } from './kinds.js';
 
 export interface HeadConfig {
   kind: HeadKind;
@@ -23,6 +29,16 @@ export interface HeadConfig {
   sigma: number;
   /** buckets: how the distribution becomes a length (regression heads ignore it) */
   decode: DecodeRule;
+  /** buckets: a ranking term added to the loss, weighted by `weight` (absent: cross-entropy alone) */
+  rank?: RankLoss;
+}
+
+
+export interface RankLoss {
+  kind: RankLossKind;
+  weight: number;
+  /** pairwise: pairs whose targets differ by less than this many tokens are not trained on */
+  gap: number;
 }
 
 // regression heads' output scaling: outputs start near 0 (small init), so the prediction starts near the
@@ -68,7 +84,12 @@ export function headLoss(h: HeadConfig, outputs: tf.Tensor2D, targets: number[])
       const labels = new Float32Array(B * K);
       targets.forEach((y, i) => labels.set(softLabel(h, y), i * K));
       const logp = tf.logSoftmax(outputs); // (B, K)
-      return tf.neg(tf.mean(tf.sum(tf.mul(tf.tensor2d(labels, [B, K]), logp), 1))) as tf.Scalar;
+      const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.tensor2d(labels, [B, K]), logp), 1))) as tf.Scalar;
+      if (!h.rank || h.rank.weight === 0 || B < 2) return ce;
+      // score: expected log-length under the bins, (B)
+      const centers = tf.tensor1d(Array.from({ length: K }, (_, k) => Math.log1p((k + 0.5) * h.cell)));
+      const score = tf.sum(tf.mul(tf.exp(logp), centers), 1) as tf.Tensor1D;
+      return tf.add(ce, tf.mul(rankLoss(h.rank, score, targets), h.rank.weight)) as tf.Scalar;
     }
     const out = tf.reshape(outputs, [B]);
     if (h.kind === 'l1') {
@@ -78,6 +99,33 @@ export function headLoss(h: HeadConfig, outputs: tf.Tensor2D, targets: number[])
     }
     const y = tf.tensor1d(targets.map((t) => Math.log1p(t) - LOG_CENTER));
     return tf.mean(tf.square(tf.sub(out, y))) as tf.Scalar;
+  });
+}
+
+/**
+ * Ranking loss of scores (B) against target lengths. ListMLE: the targets' order, longest first (ties in input order),
+ * and −log of its Plackett–Luce probability, Σᵢ [log Σ_{j ≥ i} exp(s_j) − s_i] / B. Pairwise: mean of
+ * log(1 + exp(−(s_i − s_j))) over ordered pairs with y_i − y_j ≥ gap (0 when the batch has none).
+ */
+export function rankLoss(r: RankLoss, score: tf.Tensor1D, targets: number[]): tf.Scalar {
+  const B = targets.length;
+  return tf.tidy(() => {
+    if (r.kind === 'listmle') {
+      const order = targets.map((_, i) => i).sort((a, b) => targets[b] - targets[a] || a - b);
+      const s = tf.gather(score, tf.tensor1d(order, 'int32')); // (B) in true order
+      const m = tf.max(s);
+      const suffix = tf.cumsum(tf.exp(tf.sub(s, m)), 0, false, true); // Σ_{j ≥ i} exp(s_j − m)
+      return tf.mean(tf.sub(tf.add(tf.log(suffix), m), s)) as tf.Scalar;
+    }
+    const sign = new Float32Array(B * B);
+    let pairs = 0;
+    for (let i = 0; i < B; i++) for (let j = 0; j < B; j++) if (targets[i] - targets[j] >= r.gap) {
+      sign[i * B + j] = 1;
+      pairs++;
+    }
+    if (pairs === 0) return tf.scalar(0);
+    const diff = tf.sub(tf.reshape(score, [B, 1]), tf.reshape(score, [1, B])); // s_i − s_j
+    return tf.div(tf.sum(tf.mul(tf.softplus(tf.neg(diff)), tf.tensor2d(sign, [B, B]))), pairs) as tf.Scalar;
   });
 }
 
@@ -98,6 +146,17 @@ export function decodeBins(h: HeadConfig, probs: ArrayLike<number>, rule: Decode
       cum += probs[k];
     }
     return h.maxLength;
+  }
+  if (rule === 'bucket50') {
+    // mass of bucket b = integer lengths in (50(b − 1), 50b] (bucket 0 = {0}); ties → the smaller bucket
+    const mass = new Array<number>(Math.ceil(h.maxLength / 50) + 1).fill(0);
+    for (let k = 0; k < K; k++) {
+      const [a, b] = [lo(k), hi(k)]; // integer lengths a … b − 1, each with probs[k] / (b − a)
+      for (let L = a; L < b; L++) mass[Math.ceil(L / 50)] += probs[k] / (b - a);
+    }
+    let best = 0;
+    for (let i = 1; i < mass.length; i++) if (mass[i] > mass[best] + 1e-12) best = i;
+    return best * 50;
   }
   // window: argmax over integer c of P(|L − c| ≤ w); ties → the smaller c
   const w = rule === 'window50' ? 50 : 100;

@@ -16,7 +16,7 @@ import { writeJson } from '../util/fs.js';
 import { headLoss } from './heads.js';
 import { DECODE_RULES, type DecodeRule } from './kinds.js';
 import { excludeLeaks, loadQueries, splitHoldout, type LabeledQuery } from './data.js';
-import { lengthMetrics, type LengthMetrics } from './metrics.js';
+import { predictorScore, type PredictorScore } from '../perception/ranking.js';
 import {
   createProxyModel, encodeQuery, ensembleOf, loadProxyWeights, NUM_FEATURES, saveEnsemble, saveProxyModel, saveProxyWeights,
   type EncodedQuery, type ProxyConfig, type ProxyModel,
@@ -40,8 +40,8 @@ export interface TrainPredictorOptions
   /** fraction of TRAIN held out for model selection */
   holdout: number;
   seed: number;
-  /** held-out metric that picks the decode rule */
-  selectBy: 'error' | 'acc50' | 'acc100';
+  /** held-out metric that picks the decode rule (tau: Kendall τ-b against L_t0.0) */
+  selectBy: 'error' | 'acc50' | 'acc100' | 'tau';
   /** train on at most this many queries (quick runs and tests) */
   numData?: number;
   /** ensemble size: members differ in initialisation and batch order; their bucket distributions are averaged */
@@ -56,15 +56,16 @@ export interface TrainPredictorSummary {
   droppedAsLeaks: number;
   trainSeconds: number;
   /** held-out metrics per decode rule after each epoch */
-  curve: { member: number; epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, LengthMetrics>> }[];
+  curve: { member: number; epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, PredictorScore>> }[];
   decode: DecodeRule;
-  heldOut: LengthMetrics;
+  heldOut: PredictorScore;
   /** the final (ensembled) predictor's held-out metrics under every decode rule */
-  heldOutByRule: Partial<Record<DecodeRule, LengthMetrics>>;
+  heldOutByRule: Partial<Record<DecodeRule, PredictorScore>>;
 }
 
 /** Better-is-larger score of a metric, for choosing a decode rule. */
-const score = (m: LengthMetrics, by: TrainPredictorOptions['selectBy']) => (by === 'error' ? -m.error : by === 'acc50' ? m.acc50 : m.acc100);
+const score = (m: PredictorScore, by: TrainPredictorOptions['selectBy']) =>
+  by === 'error' ? -m.error : by === 'acc50' ? m.acc50 : by === 'acc100' ? m.acc100 : Number.isFinite(m.tauT0) ? m.tauT0 : -Infinity;
 
 export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPredictorSummary> {
   // ---- data: TRAIN minus leaks, split into fit / held out
@@ -96,10 +97,11 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
   const targets = fit.map((q) => q.target!);
   const heldEnc = held.map((q) => encodeQuery(remapTokenizer(base, keptIds), q.text, o.maxTokens));
   const heldTargets = held.map((q) => q.target!);
+  const heldT0 = held.map((q) => q.lT0!);
   const evalHeld = async (model: ProxyModel) => {
-    if (held.length === 0) return {};
+    if (held.length < 2) return {};
     const all = await predictAllRules(model, heldEnc);
-    return Object.fromEntries(Object.entries(all).map(([rule, p]) => [rule, lengthMetrics(p, heldTargets)]));
+    return Object.fromEntries(Object.entries(all).map(([rule, p]) => [rule, predictorScore(p, heldTargets, heldT0)]));
   };
 
   // ---- fit each member (members differ in initialisation and batch order only), then combine
@@ -149,12 +151,12 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
 /** Fit one network with the project's trainer; held-out metrics after every epoch. */
 async function fitMember(
   o: TrainPredictorOptions, model: ProxyModel, enc: EncodedQuery[], targets: number[], seed: number, runDir: string,
-  evalHeld: (m: ProxyModel) => Promise<Partial<Record<DecodeRule, LengthMetrics>>>,
-): Promise<{ seconds: number; curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, LengthMetrics>> }[] }> {
+  evalHeld: (m: ProxyModel) => Promise<Partial<Record<DecodeRule, PredictorScore>>>,
+): Promise<{ seconds: number; curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, PredictorScore>> }[] }> {
   const examples: Example[] = enc.map((e) => ({ ids: e.ids, labelMask: e.ids.map(() => 0) }));
   // the batch's queries are recovered from the trainer's seeded plan (epochBatches), checked by size
   let plan: { epoch: number; batches: number[][] } | undefined;
-  const curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, LengthMetrics>> }[] = [];
+  const curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, PredictorScore>> }[] = [];
   const stepsPerEpoch = Math.ceil(enc.length / o.batchSize);
   let epochLoss = 0;
   const t0 = performance.now();

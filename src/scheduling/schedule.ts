@@ -90,16 +90,18 @@ function scheduleVbs(lengths: number[], order: number[], cfg: ScheduleConfig): P
     if (!ids) buckets.set(b, (ids = []));
     ids.push(i);
   }
-  const maxPredicted = Math.max(...lengths);
+  // the largest bucket (upstream compares with the largest prediction: the same for integer predictions; for a
+  // fractional one such as 250.4, whose bucket is buckit(250) = 250, only the bucket keeps the walk below finite)
+  const maxBucket = buckit(Math.max(...lengths), cfg.cell);
   const batches: PlannedBatch[] = [];
   for (const [bucket, ids] of buckets) {
     const bs = vbsBatchSize(bucket, cfg.vbsTable, cfg.vbsFallback);
     const minChunk = Math.max(Math.floor(bs / 2), cfg.tailMin);
     for (let i = 0; i < ids.length; i += bs) {
       const chunk = ids.slice(i, i + bs);
-      if (bucket < maxPredicted && chunk.length < minChunk) {
+      if (bucket < maxBucket && chunk.length < minChunk) {
         let next = bucket + cfg.cell;
-        while (!buckets.has(next)) next += cfg.cell; // ends: buckit(maxPredicted) ≥ maxPredicted > bucket exists
+        while (!buckets.has(next)) next += cfg.cell; // ends: the largest bucket exists and is above this one
         buckets.get(next)!.push(...ids.slice(i));
         break;
       }

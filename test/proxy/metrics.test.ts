@@ -55,4 +55,13 @@ test('decode rules on hand-made distributions', () => {
   expect(decodeBins(head, q, 'window100')).toBe(171);
   // ±50: all of bin 10 plus as much of bin 16 as reachable: c = 210, window [160, 261), mass 0.4 + 0.3·5/16
   expect(decodeBins(head, q, 'window50')).toBe(210);
+  // buckets of 50: bin 10 = 160…175 → buckets (150, 200]; bin 16 = 256…271 → (250, 300]; bin 30 = 480…495 → (450, 500]
+  expect(decodeBins(head, q, 'bucket50')).toBe(200);
+  const r = new Array(33).fill(0);
+  r[3] = 0.45; // [48, 64): 48…50 (3/16) in bucket 50, 51…63 (13/16) in bucket 100
+  r[5] = 0.55; // [80, 96): all in bucket 100 — 0.45·13/16 + 0.55 beats 0.45·3/16
+  expect(decodeBins(head, r, 'bucket50')).toBe(100);
+  const t = new Array(33).fill(0);
+  t[0] = 1; // [0, 16): 0 in bucket 0 (1/16), 1…15 in bucket 50
+  expect(decodeBins(head, t, 'bucket50')).toBe(50);
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { initBackend } from '../../src/backend.js';
 import { excludeLeaks, instructionKey, loadQueries, splitHoldout } from '../../src/proxy/data.js';
 import { loadProxyModel } from '../../src/proxy/model.js';
-import { lengthMetrics } from '../../src/proxy/metrics.js';
+import { predictorScore } from '../../src/perception/ranking.js';
 import { encodeAll, predictLengths, predictOutputs } from '../../src/proxy/predict.js';
 import { trainPredictor, type TrainPredictorOptions } from '../../src/proxy/train.js';
 import { loadBenchItems } from '../../src/benchmark/items.js';
@@ -98,7 +98,7 @@ describe('proxy predictor on the Alpaca split', () => {
     const kept = excludeLeaks(loadQueries(ALPACA.trainData, { lengths: ALPACA.trainLengths, numData: 320 }), loadQueries(join(dir, 'planted.json'))).kept;
     const held = splitHoldout(kept, 0.2, 3).held;
     const heldPred = await predictLengths(model, held.map((q) => q.text));
-    expect(lengthMetrics(heldPred.lengths, held.map((q) => q.target!))).toEqual(s.heldOut);
+    expect(predictorScore(heldPred.lengths, held.map((q) => q.target!), held.map((q) => q.lT0!))).toEqual(s.heldOut);
     model.dispose();
     const file = join(dir, 'pred.json');
     writeJson(file, queries.map((q, i) => ({ id: q.id, predicted: lengths[i] })));

@@ -1,11 +1,12 @@
 /**
  * The committed perception outputs of the embedded default (length records, constructed data, predictions, the
- * LoRA length predictor) match their stamps and train_done.json — configuration key and output hashes — so the
+ * LoRA length predictor, the hidden-state length probe) match their stamps and train_done.json — configuration key and output hashes — so the
  * main job (experiments/seqsch.yaml) reuses every one of them, as it did before outputs were hashed.
  */
 import { loadExperiment } from '../../src/experiment/config.js';
 import { stageKey, staleReason, stampPath } from '../../src/experiment/stage-cache.js';
 import { finishedJob, trainJobHash, trainJobOf, type TrainConfig } from '../../src/training/job.js';
+import { probeInputs, probeOutputs } from '../../src/experiment/stages/probe.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 test('the committed perception outputs of experiments/seqsch.yaml match their stamps: the main job reuses them', () => {
@@ -23,11 +24,16 @@ test('the committed perception outputs of experiments/seqsch.yaml match their st
         const inputs = { lenpred: ['model', 'data'], construct: ['data', 'lengths'], eval: ['model', 'data', 'lengths', ...(c.strategy === 'seqsch' ? ['lora'] : [])] }[p.stage]!;
         const { key } = stageKey(c, inputs.map((k) => c[k] as string));
         expect([c.out, staleReason(stampPath(c.out), key, [c.out])]).toEqual([c.out, null]);
+      } else if (p.stage === 'probe') {
+        const cp = c as never;
+        const outs = probeOutputs(cp);
+        expect([c.out, staleReason(stampPath(outs[0]), stageKey(cp, probeInputs(cp)).key, outs)]).toEqual([c.out, null]);
       } else continue;
       checked.push(c.out);
     }
-    expect(checked.length).toBe(6);
+    expect(checked.length).toBe(7);
     expect(checked).toContain('ckpts/tiny-v3-lenpred');
+    expect(checked).toContain('ckpts/tiny-v3-probe');
   } finally {
     process.chdir(cwd);
   }

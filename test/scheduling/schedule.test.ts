@@ -78,6 +78,14 @@ describe('schedule with VBS', () => {
     expect(b.every((x) => x.limit === 500)).toBe(true);
   });
 
+  test('fractional predictions: the largest one in an exact bucket (250.4 → 250) ends the walk there', () => {
+    // bucket 50's single query moves up to 250 (the next existing bucket); 42 in bucket 250 (bs 16): 16, 16 and a tail
+    // of 10 < 16 that stays, as 250 is the top bucket (comparing with the prediction 250.4 walked 300, 350, … forever)
+    const lengths = [...Array(40).fill(240.2), 250.4, 20];
+    const b = schedule(lengths, cfg({ vbs: true }));
+    expect(b.map((x) => [x.ids.length, x.limit])).toEqual([[16, 250], [16, 250], [10, 250]]);
+  });
+
   test('cell 25 walks the tail merge in steps of 25', () => {
     const lengths = [...Array(3).fill(20), ...Array(3).fill(70)];
     expect(schedule(lengths, cfg({ vbs: true, cell: 25 }))).toEqual([{ ids: [3, 4, 5, 0, 1, 2], limit: 75 }]);

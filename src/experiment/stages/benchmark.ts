@@ -45,13 +45,14 @@ registerStage('benchmark', {
     { key: 'model', path: c.model },
     { key: 'data', path: c.data },
     ...(c.lora ? [{ key: 'lora', path: c.lora }] : []),
+    ...(c.probe ? [{ key: 'probe', path: c.probe }] : []),
     ...(c.lengths ? [{ key: 'lengths', path: c.lengths }] : []),
     ...(c.predictions ? [{ key: 'predictions', path: c.predictions }] : []),
   ],
   run: async (c, ctx) => {
     if (c.strategy === 'gt' && !c.lengths) throw new Error('benchmark stage: strategy gt needs `lengths` (the recorded lengths it predicts)');
     await initBackend(c.backend);
-    const loaded = await ctx.cache<Promise<LoadedModel>>(`model:${c.model}|${c.lora ?? ''}`, () => loadBenchModel(c.model, c.lora));
+    const loaded = await ctx.cache<Promise<LoadedModel>>(`model:${c.model}|${c.lora ?? ''}|${c.probe ?? ''}`, () => loadBenchModel(c.model, c.lora, c.probe));
     const items = ctx.cache(`items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`, () =>
       loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }));
     const label = ctx.point?.label ?? c.strategy;
@@ -76,7 +77,7 @@ registerStage('benchmark', {
     const perQuery = r.items.map((it) => ({ ...it, real: recordedLMax(items[it.index]) ?? null }));
     mkdirSync(join(ctx.outDir, 'benchmark'), { recursive: true });
     writeJson(join(ctx.outDir, 'benchmark', `${slug(label)}.json`), {
-      label, config: c, backend: r.backend, seconds: r.seconds, predict_seconds: r.predict_seconds, fcr_seconds: r.fcr_seconds,
+      label, config: c, backend: r.backend, seconds: r.seconds, predict_seconds: r.predict_seconds, prefill_seconds: r.prefill_seconds, fcr_seconds: r.fcr_seconds,
       trace: r.trace, items: perQuery,
     });
     return {
@@ -84,19 +85,22 @@ registerStage('benchmark', {
         strategy: r.strategy, vbs: r.vbs, fcr: r.fcr, fcr_limit: r.fcr ? c.fcr_limit : 'off', num_samples: r.num_samples,
         average_length: r.average_length, effective_token_ratio: r.effective_token_ratio, failure_ratio: r.failure_ratio,
         num_batches: r.num_batches, decode_steps: r.decode_steps, seconds: r.seconds, predict_seconds: r.predict_seconds,
-        fcr_seconds: r.fcr_seconds, throughput: r.throughput, backend: r.backend,
+        ...(r.prefill_seconds > 0 ? { prefill_seconds: r.prefill_seconds } : {}), fcr_seconds: r.fcr_seconds, throughput: r.throughput, backend: r.backend,
       },
       detail: { items: perQuery, trace: r.trace },
     };
   },
   table: (rows) => {
     const swept = [...new Set(rows.flatMap((r) => Object.keys(r.swept)))];
-    // where a row's time went: length prediction, the scheduled batches, FCR's recomputation
+    // where a row's time went: length prediction, the scheduled batches, FCR's recomputation; with a predictor that
+    // prefills the prompts for generation (probe), that prefill is batch work: in Batches, and shown on its own
     const secs = (v: unknown) => Number(v ?? 0);
-    return markdownTable(['Strategy', ...swept, 'Time (s)', 'Predict (s)', 'Batches (s)', 'FCR (s)'], rows.map(({ label, swept: sw, record: rec }) => ({
+    const prefill = rows.some((r) => secs(r.record.prefill_seconds) > 0);
+    const table = markdownTable(['Strategy', ...swept, 'Time (s)', 'Predict (s)', 'Batches (s)', ...(prefill ? ['of which shared prefill (s)'] : []), 'FCR (s)'], rows.map(({ label, swept: sw, record: rec }) => ({
       lead: [label, ...swept.map((k) => String(sw[k])), secs(rec.seconds).toFixed(1), secs(rec.predict_seconds).toFixed(2),
-        (secs(rec.seconds) - secs(rec.predict_seconds) - secs(rec.fcr_seconds)).toFixed(2), secs(rec.fcr_seconds).toFixed(2)],
+        (secs(rec.seconds) - secs(rec.predict_seconds) - secs(rec.fcr_seconds)).toFixed(2), ...(prefill ? [secs(rec.prefill_seconds).toFixed(2)] : []), secs(rec.fcr_seconds).toFixed(2)],
       result: rec as unknown as BenchmarkResult,
     })));
+    return table + (prefill ? '\nShared prefill: the generation prompts of each group prefilled once with the prediction (the probe reads it there); the batches start from it instead of a prefill of their own.\n' : '');
   },
 });

@@ -51,7 +51,8 @@ function calibration(ctx: StageContext, c: CalibrateConfig): { cal: Calibration;
   const key = `calibration:${use.map((r) => r.label).join('|')}|${c.default_prompt_tokens}`;
   return ctx.cache(key, () => {
     if (use.length === 0) throw new Error(`calibrate stage: no benchmark rows to fit on (benchmark rows so far: ${runs.map((r) => r.label).join(', ') || 'none'})`);
-    const cal = fitCostModel(use.flatMap((r) => r.result.trace), c.default_prompt_tokens);
+    // a batch that started from a prefill done with the prediction (the probe's) measured no prefill of its own: not fitted
+    const cal = fitCostModel(use.flatMap((r) => r.result.trace.filter((t) => !t.prefilled)), c.default_prompt_tokens);
     const file = join(ctx.outDir, 'costmodel-calibrated.json');
     const json = costModelFile(cal, `fitted by the calibrate stage on the measured batches of ${use.map((r) => r.label).join(', ')} (${use[0].result.backend})`);
     writeJson(file, json);

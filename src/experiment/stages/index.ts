@@ -10,3 +10,4 @@ import './check-perception.js';
 import './proxy.js';
 import './serve.js';
 import './serve-calibrate.js';
+import './probe.js';

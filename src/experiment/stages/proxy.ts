@@ -15,11 +15,12 @@ import { loadQueries } from '../../proxy/data.js';
 import { predictLengths } from '../../proxy/predict.js';
 import { evaluatePredictions } from '../../proxy/evaluate.js';
 import { writeJson } from '../../util/fs.js';
+import { predictorRecord, predictorTable, scoreFromRecord } from '../../perception/ranking.js';
+import { PAPER_PERCEPTION } from '../../perception/evaluate.js';
 import { stageFields } from '../../options/zod.js';
-import { trainPredictorOptions } from '../../commands/train-predictor.js';
+import { RANK_WEIGHT, rankTerm, trainPredictorOptions } from '../../commands/train-predictor.js';
 import { predictOptions } from '../../commands/predict.js';
 
-const pct = (x: unknown) => (typeof x === 'number' ? `${(100 * x).toFixed(1)}%` : '');
 const num = (x: unknown, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '');
 
 async function ensureBackend(): Promise<void> {
@@ -27,6 +28,8 @@ async function ensureBackend(): Promise<void> {
 }
 
 export const trainPredictorSchema = z.strictObject(stageFields(trainPredictorOptions));
+
+const rankLabel = (kind: string | undefined, weight: number | undefined) => (kind ? `${kind} ×${weight ?? RANK_WEIGHT}` : 'none');
 
 registerStage('train-predictor', {
   schema: trainPredictorSchema,
@@ -38,25 +41,28 @@ registerStage('train-predictor', {
       data: c.data, lengths: c.lengths, exclude: c.exclude, outDir: c.out,
       encoder: c.encoder as never, hiddenSize: c.hidden_size, numLayers: c.layers, numHeads: c.heads,
       intermediateSize: c.intermediate_size, maxTokens: c.max_tokens,
-      head: { kind: c.head as never, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as never },
+      head: {
+        kind: c.head as never, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as never,
+        ...rankTerm(c.rank_loss, c.rank_weight, c.rank_gap, (k) => k.replace(/-/g, '_')),
+      },
       epochs: c.epochs, batchSize: c.batch_size, lr: c.lr, weightDecay: c.weight_decay, warmupRatio: c.warmup_ratio,
       holdout: c.holdout, seed: c.seed, selectBy: c.select_by, numData: c.num_data, members: c.members,
     });
     return {
       record: {
-        out: c.out, encoder: c.encoder, head: c.head, members: c.members, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
+        out: c.out, encoder: c.encoder, head: c.head, rank_loss: rankLabel(c.rank_loss, c.rank_weight), members: c.members, decode: s.decode, parameters: s.parameters, vocabulary: s.keptVocab,
         train_queries: s.trainQueries, held_out_queries: s.heldOutQueries, dropped_as_leaks: s.droppedAsLeaks,
-        train_seconds: s.trainSeconds, held_out_error: s.heldOut.error, held_out_acc50: s.heldOut.acc50, held_out_acc100: s.heldOut.acc100,
+        train_seconds: s.trainSeconds, ...predictorRecord(s.heldOut, 'held_out_'),
       },
       detail: s.curve,
     };
   },
-  table: (rows) => [
-    '| Predictor | Parameters | Train queries (held out) | Train s | Decode | Held-out Error | Acc-50 | Acc-100 |',
-    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
-    ...rows.map(({ label, record: r }) =>
-      `| ${label} (${r.encoder}${r.members !== 1 ? ` ×${r.members}` : ''}, ${r.head}) | ${r.parameters} | ${r.train_queries} (${r.held_out_queries}) | ${num(r.train_seconds, 0)} | ${r.decode} | ${num(r.held_out_error)} | ${pct(r.held_out_acc50)} | ${pct(r.held_out_acc100)} |`),
-  ].join('\n') + '\n',
+  table: (rows) =>
+    predictorTable(['Predictor (held-out part of TRAIN)', 'Parameters', 'Train queries (held out)', 'Train s', 'Decode'], rows.map(({ label, record: r }) => ({
+      lead: [`${label} (${r.encoder}${r.members !== 1 ? ` ×${r.members}` : ''}, ${r.head}${r.rank_loss && r.rank_loss !== 'none' ? ` + ${r.rank_loss}` : ''})`, String(r.parameters),
+        `${r.train_queries} (${r.held_out_queries})`, num(r.train_seconds, 0), String(r.decode)],
+      score: scoreFromRecord(r, 'held_out_'),
+    }))),
 });
 
 export const predictSchema = z.strictObject(stageFields(predictOptions));
@@ -79,11 +85,10 @@ registerStage('proxy-predict', {
       const record: Record<string, string | number> = { out: c.out, decode: c.decode ?? model.config.head.decode, queries: preds.length, seconds, parameters: model.numParameters() };
       if (c.lengths) {
         const ev = evaluatePredictions(preds, c.lengths, c.train_lengths, model.config.head.maxLength);
-        Object.assign(record, { error: ev.model.error, acc50: ev.model.acc50, acc100: ev.model.acc100 });
-        if (ev.constants) {
+        Object.assign(record, predictorRecord(ev.model));
+        if (ev.constants && ev.trainMedian) {
           const k = ev.constants;
-          Object.assign(record, {
-            const_median: k.trainMedian.value, const_error: k.trainMedian.metrics.error, const_acc50: k.trainMedian.metrics.acc50, const_acc100: k.trainMedian.metrics.acc100,
+          Object.assign(record, { const_median: k.trainMedian.value, ...predictorRecord(ev.trainMedian, 'const_') }, {
             oracle_const_error: k.oracle.error.metrics.error, oracle_const_acc50: k.oracle.acc50.metrics.acc50, oracle_const_acc100: k.oracle.acc100.metrics.acc100,
           });
         }
@@ -94,16 +99,20 @@ registerStage('proxy-predict', {
     }
   },
   table: (rows) => {
-    const lines = ['| Predictor (target L_max) | Decode | Queries | Predict s | Error | Acc-50 | Acc-100 |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
-    const constants: string[] = [];
+    const body: Parameters<typeof predictorTable>[1] = [];
+    const constants: Parameters<typeof predictorTable>[1] = [];
     for (const { label, record: r } of rows) {
-      lines.push(`| ${label} | ${r.decode} | ${r.queries} | ${num(r.seconds, 2)} | ${num(r.error)} | ${pct(r.acc50)} | ${pct(r.acc100)} |`);
+      body.push({ lead: [label, String(r.decode), String(r.queries), num(r.seconds, 2)], score: scoreFromRecord(r) });
       if (typeof r.const_error === 'number' && constants.length === 0) {
-        constants.push(`| constant ${r.const_median} (train median) on the same queries | | ${r.queries} | | ${num(r.const_error)} | ${pct(r.const_acc50)} | ${pct(r.const_acc100)} |`);
-        constants.push(`| best constant in hindsight, per metric | | ${r.queries} | | ${num(r.oracle_const_error)} | ${pct(r.oracle_const_acc50)} | ${pct(r.oracle_const_acc100)} |`);
+        constants.push({ lead: [`constant ${r.const_median} (train median) on the same queries`, '', String(r.queries), ''], score: scoreFromRecord(r, 'const_') });
+        constants.push({ lead: ['best constant in hindsight, per metric', '', String(r.queries), ''],
+          score: { error: r.oracle_const_error as number, acc50: r.oracle_const_acc50 as number, acc100: r.oracle_const_acc100 as number } });
       }
     }
-    if (rows.some((r) => typeof r.record.error === 'number')) lines.push('| paper: Vicuna-7B + LoRA (perception in advance), val[:1000] | | 1000 | | 62 | 59% | 81% |');
-    return [...lines, ...constants].join('\n') + '\n';
+    if (rows.some((r) => typeof r.record.error === 'number')) {
+      body.push({ lead: ['paper: Vicuna-7B + LoRA (perception in advance), val[:1000]', '', '1000', ''], score: { error: PAPER_PERCEPTION.error, acc50: PAPER_PERCEPTION.acc50, acc100: PAPER_PERCEPTION.acc100 } });
+    }
+    return predictorTable(['Predictor (Error/Acc against L_max)', 'Decode', 'Queries', 'Predict s'], [...body, ...constants]) +
+      '\nMAE, Kendall τ-b, Spearman ρ and the share of pairs ≥ 50 tokens apart ordered right against L_t0.0 (one greedy sample), τ and ρ also against L_max; — where undefined (a constant orders nothing).\n';
   },
 });
