@@ -327,9 +327,9 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
  */
 /**
  * Printed when the addon is missing or broken. Figures: experiments/seqsch.yaml reusing the committed perception
- * outputs, SEQSCH_BLAS=0 vs the addon, same session, 2 vCPUs (AMD EPYC), 2026-12-01 (docs/results.md).
+ * outputs, SEQSCH_BLAS=0 vs the addon, same session, 2 vCPUs (AMD EPYC), 2026-12-02 (docs/results.md).
  */
-const PLAIN_WASM_COST = 'The native kernels make the main job ~3.6× faster (241 s → 67 s on 2 vCPUs); to build them: ' +
+const PLAIN_WASM_COST = 'The native kernels make the main job ~5.6× faster (304 s → 54 s on 2 vCPUs); to build them: ' +
   'sudo apt-get install -y libopenblas-dev g++ make && npm rebuild';
 let warnedPlainWasm = false;
 
