@@ -9,7 +9,7 @@
 // (milliseconds) — sometimes right after it claimed an item, which the caller then waits for. So the pool
 // watches each shared call: when the caller waited longer than it worked itself (and more than lateFloor), the
 // call would have been faster alone, and the pool runs solo (the caller does every item; workers stop spinning
-// and sleep) for a back-off that doubles while workers keep being late and halves after a calm stretch. A
+// and sleep) for a back-off that doubles while workers keep being late and starts over after a calm stretch. A
 // worker that notices it was descheduled while spinning (a gap in its clock) stops spinning at once.
 // Solo runs the same items as a shared run, so results never depend on contention, only time does.
 #pragma once
@@ -80,14 +80,26 @@ class Pool {
   static constexpr auto minBackoff = std::chrono::milliseconds(2);
   static constexpr auto maxBackoff = std::chrono::milliseconds(256);
   static constexpr int calmCalls = 256;  // shared calls without a late worker before the back-off halves
+  static constexpr auto burstWindow = std::chrono::milliseconds(20);  // a second late call within this goes solo
+  static constexpr int calmBackoffs = 4;  // a late call more than this many back-offs after the last one starts over
 
   /** After a shared call: the caller worked `own` and then waited `wait` for workers. */
   void judge(Clock::duration own, Clock::duration wait, Clock::time_point end) {
     if (wait > lateFloor && wait > own) {
       late_.fetch_add(1, std::memory_order_relaxed);
+      // One late call alone is a hiccup — a vCPU preempted once on an otherwise idle VM — and going solo after it
+      // only loses the second core (measured: 0.81× at tiny-v3 batch 16 when every late call went solo). Go solo
+      // on the second late call within burstWindow; a late call long after the last one (more than calmBackoffs
+      // back-offs: the calls in between were on time) also restarts at the shortest back-off. Under sustained
+      // contention late calls come in bursts and right after each solo stretch, so the back-off keeps doubling.
+      // (Counting calm *calls* alone never shrank it: no shared calls happen while solo.)
+      const Clock::duration gap = end - lastLate_;
+      lastLate_ = end;
+      calm_ = 0;
+      if (gap > calmBackoffs * backoff_) backoff_ = minBackoff;
+      if (gap > burstWindow) return;
       soloUntil_ = end + backoff_;
       backoff_ = std::min<Clock::duration>(2 * backoff_, maxBackoff);
-      calm_ = 0;
     } else if (++calm_ >= calmCalls) {
       calm_ = 0;
       backoff_ = std::max<Clock::duration>(backoff_ / 2, minBackoff);
@@ -155,6 +167,7 @@ class Pool {
   // contention state (guarded by run_)
   Clock::time_point soloUntil_{};
   Clock::duration backoff_ = minBackoff;
+  Clock::time_point lastLate_{};
   int calm_ = 0;
   std::atomic<uint64_t> shared_{0}, late_{0}, solo_{0};
 };
