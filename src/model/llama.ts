@@ -48,18 +48,9 @@ export interface ForwardOptions {
 /** Reads one HF-layout weight by name; must throw (naming tensor and file) if absent or of another shape. */
 export type WeightReader = (name: string, shape: number[]) => Float32Array;
 
-/** One decoder layer's weights; projections transposed to (in, out). */
-interface DecoderLayer extends Record<LoraTarget, tf.Variable> {
-  inputNorm: tf.Variable; // (d)
-  q_proj: tf.Variable; // (d, nH·hd)
-  k_proj: tf.Variable; // (d, nKv·hd)
-  v_proj: tf.Variable; // (d, nKv·hd)
-  o_proj: tf.Variable; // (nH·hd, d)
-  postNorm: tf.Variable; // (d)
-  gate_proj: tf.Variable; // (d, I)
-  up_proj: tf.Variable; // (d, I)
-  down_proj: tf.Variable; // (I, d)
-}
+/** One decoder layer's weights, the fields of the layer kernel's DecoderLayerWeights ((d) norms, projections
+ * transposed to (in, out)), held as trainable variables. */
+type DecoderLayer = { [K in keyof DecoderLayerWeights]: tf.Variable } & Record<LoraTarget, tf.Variable>;
 
 /** What every layer of one forward shares. */
 interface ForwardContext {
