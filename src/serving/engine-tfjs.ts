@@ -26,6 +26,11 @@ interface TfjsRow extends SlotRow<TfjsStepRequest> {
   outputIds: number[];
   /** the last sampled token: the next decode step's input */
   last: number;
+  /**
+   * with `hiddenLayer`: that layer's state (d) at the position fed last — the prompt's last token after the
+   * prefill, the previous token after a decode step — what a length probe's remaining head reads
+   */
+  hidden?: Float32Array;
 }
 
 export interface TfjsStepEngineOptions extends SlotEngineOptions {
@@ -40,6 +45,11 @@ export interface TfjsStepEngineOptions extends SlotEngineOptions {
    * the row would compute). Every request's prompt must start with it and hold at least one token more.
    */
   prefix?: number[];
+  /**
+   * keep each row's hidden state at this HF index (0 = embeddings … numLayers = after the final norm) from every
+   * prefill and decode forward (the same forward: nothing recomputed), for a per-step remaining-length probe
+   */
+  hiddenLayer?: number;
 }
 
 export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
@@ -53,6 +63,7 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
   /** the shared prefix's ids and, per layer, its keys/values (nKv·P·hd), computed at the first admission */
   private readonly prefix: number[];
   private prefixKV: { keys: Float32Array[]; values: Float32Array[] } | null = null;
+  private readonly hiddenLayer: number | undefined;
 
   constructor(readonly model: Llama, readonly tokenizer: Tokenizer, o: TfjsStepEngineOptions) {
     super(o);
@@ -66,6 +77,26 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
     this.eos = tokenizer.eosId;
     this.pad = c.padTokenId;
     this.prefix = o.prefix ?? [];
+    this.hiddenLayer = o.hiddenLayer;
+    if (o.hiddenLayer !== undefined && !(Number.isInteger(o.hiddenLayer) && o.hiddenLayer >= 0 && o.hiddenLayer <= c.numLayers)) {
+      throw new Error(`hiddenLayer must be an integer in [0, ${c.numLayers}] (the model's HF hidden-state indices), got ${o.hiddenLayer}`);
+    }
+  }
+
+  /**
+   * The kept hidden states of admitted requests (engine option `hiddenLayer`), rows in the order of `ids`:
+   * (ids.length · d) floats.
+   */
+  hiddenStates(ids: string[]): Float32Array {
+    if (this.hiddenLayer === undefined) throw new Error('tfjs engine: hiddenStates() needs the engine option hiddenLayer');
+    const d = this.model.config.hiddenSize;
+    const out = new Float32Array(ids.length * d);
+    ids.forEach((id, i) => {
+      const h = this.get(id).hidden;
+      if (!h) throw new Error(`tfjs engine: request ${id} has no hidden state yet (not prefilled)`);
+      out.set(h, i * d);
+    });
+    return out;
   }
 
   /** A request of this engine for a prompt: tokenized, new tokens capped by the model's positions. */
@@ -107,13 +138,19 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
     const ids = new Int32Array(n * T).fill(this.pad);
     rows.forEach((r, b) => ids.set(r.req.promptIds.slice(P), b * T));
     this.cache.select(rows.map((r) => r.slot));
-    const next = this.generating(() => tf.tidy(() => {
+    const [next, hidden] = this.generating(() => tf.tidy(() => {
       const at = tf.tensor1d(rows.map((r) => r.req.promptTokens - P - 1), 'int32');
-      const logits = this.model.forward(tf.tensor2d(ids, [n, T], 'int32'), { cache: this.cache, logitsAt: at }); // (n, 1, V)
-      return this.sampler.sample(tf.reshape(logits, [n, logits.shape[2]]) as tf.Tensor2D);
+      const input = tf.tensor2d(ids, [n, T], 'int32');
+      const opts = { cache: this.cache, logitsAt: at };
+      if (this.hiddenLayer === undefined) return [this.sample(this.model.forward(input, opts))];
+      const r = this.model.forwardWithHidden(input, { ...opts, hiddenLayer: this.hiddenLayer }); // hidden (n, T, d)
+      const d = r.hidden.shape[2];
+      const last = tf.gather(tf.reshape(r.hidden, [n * T, d]), tf.add(tf.range(0, n * T, T, 'int32'), at)); // (n, d)
+      return [this.sample(r.logits), last];
     }));
     const tokens = (await next.data()) as Int32Array;
     next.dispose();
+    if (hidden) this.keepHidden(rows, hidden);
     rows.forEach((r, b) => {
       this.cache.truncate(r.slot, r.req.promptTokens);
       this.emit(r, tokens[b]);
@@ -149,7 +186,7 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
     this.cache.select(rows.map((r) => r.slot));
     const lens = rows.map((r) => this.cache.length(r.slot)); // each row's next position = its cached positions
     const W = Math.max(...lens) + 1;
-    const next = this.generating(() => tf.tidy(() => {
+    const [next, hidden] = this.generating(() => tf.tidy(() => {
       const inp = tf.tensor2d(Int32Array.from(rows, (r) => r.last), [B, 1], 'int32');
       const pos = tf.tensor2d(Int32Array.from(lens), [B, 1], 'int32');
       let mask: tf.Tensor2D | undefined;
@@ -159,14 +196,30 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
         lens.forEach((l, b) => m.fill(1, b * W, b * W + l + 1));
         mask = tf.tensor2d(m, [B, W], 'int32');
       }
-      const logits = this.model.forward(inp, { cache: this.cache, positionIds: pos, attentionMask: mask }); // (B, 1, V)
-      return this.sampler.sample(tf.reshape(logits, [B, logits.shape[2]]) as tf.Tensor2D);
+      const opts = { cache: this.cache, positionIds: pos, attentionMask: mask };
+      if (this.hiddenLayer === undefined) return [this.sample(this.model.forward(inp, opts))];
+      const r = this.model.forwardWithHidden(inp, { ...opts, hiddenLayer: this.hiddenLayer }); // hidden (B, 1, d)
+      return [this.sample(r.logits), r.hidden];
     }));
     const tokens = (await next.data()) as Int32Array;
     next.dispose();
+    if (hidden) this.keepHidden(rows, hidden);
     rows.forEach((r, b) => this.emit(r, tokens[b]));
     // attended positions per row: prompt + generated before this step (the fed token included)
     return { kind: 'decode', rows: B, context: lens.reduce((s, l) => s + l + 1, 0) / B, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  /** Greedy / sampled next tokens of one position's logits per row: (B, 1, V) → (B) */
+  private sample(logits: tf.Tensor3D): tf.Tensor1D {
+    return this.sampler.sample(tf.reshape(logits, [logits.shape[0], logits.shape[2]]) as tf.Tensor2D);
+  }
+
+  /** Store each row's hidden state, (rows, d) or (rows, 1, d), and free the tensor. */
+  private keepHidden(rows: TfjsRow[], hidden: tf.Tensor): void {
+    const data = hidden.dataSync() as Float32Array;
+    hidden.dispose();
+    const d = this.model.config.hiddenSize;
+    rows.forEach((r, b) => (r.hidden = data.slice(b * d, (b + 1) * d)));
   }
 
   /** Record a sampled token: EOS ends the row (not part of the answer), anything else is the next input. */

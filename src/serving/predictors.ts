@@ -108,3 +108,28 @@ export function perceptionCost(cm: CostModel, o: { strategy: 'seqsch' | 'po'; ba
 export function linearCost(base: number, perItem: number) {
   return (items: BenchItem[]) => (items.length ? base + perItem * items.length : 0);
 }
+
+/** What the per-step remaining-length estimate needs of a length probe (src/perception/probe.ts's LengthProbe). */
+export interface RemainingHead {
+  /** predicted decode steps left (EOS included) from each row's state at the position fed last: (n · d) floats */
+  remainingTokens(hidden: Float32Array): number[];
+}
+
+/**
+ * `base`'s arrival predictions, refined after every decode step by a probe on the serving model's hidden states
+ * (TRAIL): `states(ids)` hands the state each running or paused request's row kept from the engine's last forward
+ * (TfjsStepEngine.hiddenStates). The probe's remaining head was trained on the state at the position fed last,
+ * t tokens into the answer, with the target "tokens still to emit from there" — the token that forward emitted
+ * included — so the estimate after the call is that less one. Its seconds are the head's wall time (elapsed here).
+ */
+export function withProbeRemaining(base: ServingPredictor, probe: RemainingHead, states: (ids: string[]) => Float32Array, name = `${base.name}+probe`): ServingPredictor {
+  return {
+    name,
+    predict: (items) => base.predict(items),
+    remaining: async (rows) => {
+      const t0 = performance.now();
+      const est = rows.length ? probe.remainingTokens(states(rows.map((r) => r.id))).map((s) => Math.max(0, s - 1)) : [];
+      return { remaining: est, seconds: (performance.now() - t0) / 1000, charged: false };
+    },
+  };
+}

@@ -25,9 +25,10 @@ import { servingMetrics, type RequestRecord, type ServingMetrics } from './metri
 import { makePolicy } from './policies/index.js';
 import {
   constantPredictor, fromLengthPredictor, linearCost, lmaxPredictor, oraclePredictor, perceptionCost, predictionsFile, withCost,
-  type ServingPredictor,
+  withProbeRemaining, type ServingPredictor,
 } from './predictors.js';
 import { serveStatic } from './static.js';
+import { LengthProbe } from '../perception/probe.js';
 import { loadTrace } from './trace.js';
 import { arrivalTimes, makeRequests, traceItems, type ArrivalSpec } from './workload.js';
 
@@ -166,15 +167,17 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
       const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: c.temperature, seed: c.seed });
       result = await serveStatic(requests, engine, { ...staticOpts, predictor: predictor!, clock: new WallClock(), onFinish: ctx.onFinish });
     } else {
+      const probe = c.probe ? memo(ctx, `probe:${c.probe}`, () => loadServingProbe(c.probe!, loaded)) : undefined;
       const engine = new TfjsStepEngine(loaded.model, loaded.tokenizer, {
-        ...engineOpts, temperature: c.temperature, seed: c.seed, prefix: commonPrefix(c, items, loaded.tokenizer),
+        ...engineOpts, temperature: c.temperature, seed: c.seed, prefix: commonPrefix(c, items, loaded.tokenizer), hiddenLayer: probe?.layer,
         capacity: Math.min(loaded.model.config.maxPositionEmbeddings, items.reduce((m, it) => Math.max(m, it.promptTokens ?? 0), 0) + c.max_length + 8),
       });
       try {
         await warmContinuous(engine, items);
         const engineReq = new Map(requests.map((r) => [r.id, engine.request(r.id, r.item.prompt, c.max_length)]));
+        const refined = probe && predictor ? withProbeRemaining(predictor, probe, (ids) => engine.hiddenStates(ids)) : predictor;
         result = await serveContinuous(requests, engine, {
-          policy: makePolicy(c.policy, policyOpts), predictor, predictOn: c.predict_on, clock: new WallClock(), toEngine: (r) => engineReq.get(r.id)!, onFinish: ctx.onFinish,
+          policy: makePolicy(c.policy, policyOpts), predictor: refined, predictOn: c.predict_on, clock: new WallClock(), toEngine: (r) => engineReq.get(r.id)!, onFinish: ctx.onFinish,
         });
         // upstream's count of every answer (the decoded answer re-tokenized with BOS), outside the timed loop
         for (const rec of result.records) {
@@ -206,6 +209,17 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
   // an offline FCFS run without a predictor is the capacity measurement of its engine and queries: later loads refer to it
   if (c.arrival === 'offline' && c.policy === 'fcfs' && c.predictor === 'none') memo(ctx, capacityKey(c), async () => metrics.throughput);
   return { config: c, metrics, result, rate, capacity, engine: c.engine, backend };
+}
+
+/** A length probe with a remaining head, trained on this model's hidden size (refused naming the folder otherwise). */
+function loadServingProbe(dir: string, loaded: LoadedModel): LengthProbe {
+  const probe = LengthProbe.load(dir);
+  const c = loaded.model.config;
+  if (!probe.has('remaining')) throw new Error(`${dir}: the probe has no 'remaining' head (train it with remaining queries > 0): srpt needs a per-step estimate`);
+  if (probe.config.inputSize !== c.hiddenSize || probe.layer > c.numLayers) {
+    throw new Error(`${dir}: the probe reads layer ${probe.layer} of hidden size ${probe.config.inputSize}, but the serving model has ${c.numLayers} layers of hidden size ${c.hiddenSize}`);
+  }
+  return probe;
 }
 
 /** New tokens a query needs in the simulator: its recorded length, or never (Infinity) when the recording was cut. */

@@ -36,7 +36,7 @@ const slug = (s: string) => s.replace(/[^A-Za-z0-9_.=-]+/g, '_').replace(/^_+|_+
 
 registerStage('serve', {
   schema: serveSchema,
-  files: (c) => (['data', 'lengths', 'trace', 'predictions', 'model', 'lora', 'cost_model'] as const)
+  files: (c) => (['data', 'lengths', 'trace', 'predictions', 'model', 'lora', 'probe', 'cost_model'] as const)
     .filter((k) => c[k] !== undefined)
     .map((k) => ({ key: k, path: c[k] as string })),
   run: async (c, ctx) => {
