@@ -15,6 +15,7 @@ import type { HeadConfig } from '../proxy/heads.js';
 import { loadModelAndTokenizer } from './pipeline.js';
 import { LengthProbe, type ProbeConfig, type ProbeTarget } from './probe.js';
 import { answerStates, fitProbeHead, pickRows, promptStates, type FitOptions, type ProbeRows } from './probe-train.js';
+import { instructionKey } from '../proxy/data.js';
 import { kendallTauB, meanAbsoluteError, predictorScore, spearmanRho, type PredictorScore } from './ranking.js';
 import { writeJson } from '../util/fs.js';
 
@@ -65,11 +66,13 @@ export interface ProbeSummary {
   /** remaining head on the validation answers: every position t = 0 … m (MAE in decode steps, τ against the truth) */
   remaining?: { positions: number; mae: number; tau: number; rho: number; maeAtPrompt: number; baselineMae: number; baselineTau: number };
   trainRecords: number;
+  /** train records dropped because their id or instruction text is a validation query's (never fitted) */
+  droppedAsLeaks: number;
   parameters: number;
   seconds: { features: number; fit: number; remaining: number; total: number };
 }
 
-interface Split {
+export interface Split {
   /** the first human turns (the grouping key of the folds) and their vicuna prompts */
   texts: string[];
   prompts: string[];
@@ -96,6 +99,22 @@ function recorded(data: string, lengths: string, first?: number): Split {
   return { texts: kept.map((c) => firstTurn(c, 'human')), prompts: kept.map((c) => vicunaPrompt(firstTurn(c, 'human'))), ids: kept.map((c) => c.id), lMax: recs.map(lMax), lT0: recs.map((r) => r['L_t0.0']) };
 }
 
+/**
+ * The train records less every one that shares an id or an instruction text (case and whitespace folded, the
+ * proxy trainer's rule) with any query of the validation file — the whole file, not only the scored part — so no
+ * validation query is fitted, chooses the layer or is answered for the remaining head.
+ */
+export function withoutLeaks(train: Split, valData: string): { split: Split; dropped: number } {
+  const val = loadConversations(valData);
+  const ids = new Set(val.map((c) => c.id));
+  const texts = new Set(val.map((c) => instructionKey(firstTurn(c, 'human'))));
+  const keep = train.ids.map((id, i) => !ids.has(id) && !texts.has(instructionKey(train.texts[i])));
+  const pick = <T>(xs: T[]) => xs.filter((_, i) => keep[i]);
+  const split = { texts: pick(train.texts), prompts: pick(train.prompts), ids: pick(train.ids), lMax: pick(train.lMax), lT0: pick(train.lT0) };
+  if (split.ids.length === 0) throw new Error(`probe: every train record is also a query of ${valData} (by id or instruction text): nothing left to fit`);
+  return { split, dropped: train.ids.length - split.ids.length };
+}
+
 /** Fold (0 … k−1) of each row, whole instruction texts drawn at random (seeded), so no text sits in two folds. */
 export function groupFolds(texts: string[], k: number, seed: number): number[] {
   if (!(Number.isInteger(k) && k >= 2)) throw new Error(`probe: folds must be an integer ≥ 2, got ${k}`);
@@ -107,7 +126,7 @@ export function groupFolds(texts: string[], k: number, seed: number): number[] {
 
 export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
   const t0 = performance.now();
-  const train = recorded(j.data, j.lengths);
+  const { split: train, dropped } = withoutLeaks(recorded(j.data, j.lengths), j.valData);
   const val = recorded(j.valData, j.valLengths, j.numVal);
   const trainTargets = j.target === 'L_max' ? train.lMax : train.lT0;
   const folds = groupFolds(train.texts, j.folds, j.fit.seed);
@@ -191,7 +210,7 @@ export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
     writeJson(j.predictions, val.ids.map((id, i) => ({ id, predicted: valPred[i], L_max: val.lMax[i] })));
     secs.total = (performance.now() - t0) / 1000;
     const summary: ProbeSummary = {
-      layer: best.layer, layers, val: score(valPred, val), valMedian, remaining, trainRecords: train.prompts.length, parameters: probe!.numParameters(), seconds: secs,
+      layer: best.layer, layers, val: score(valPred, val), valMedian, remaining, trainRecords: train.prompts.length, droppedAsLeaks: dropped, parameters: probe!.numParameters(), seconds: secs,
     };
     writeJson(join(j.out, 'probe_summary.json'), summary);
     writeFileSync(join(j.out, 'README.md'), probeCard(j, summary));
@@ -211,7 +230,7 @@ function probeCard(j: ProbeJob, s: ProbeSummary): string {
     `A ${j.hiddenSize > 0 ? `1-hidden-layer MLP (${j.hiddenSize} ReLU)` : 'linear'} head on hidden state ${s.layer} (HF numbering: 0 = embeddings) ${j.pool === 'mean' ? 'averaged over the' : 'at the'}`,
     `generation prompt${j.pool === 'mean' ? "'s positions" : "'s last position"}, predicting ${j.target} (${j.head.kind} head${j.head.kind === 'buckets' ? `, cell ${j.head.cell}, decode ${j.head.decode}` : ''}), and a remaining-length`,
     'head on the same layer after each generated token. Written by the `probe` stage of experiments/seqsch.yaml',
-    `from ${j.data} / ${j.lengths} (${s.trainRecords} records); ${s.parameters} parameters.`,
+    `from ${j.data} / ${j.lengths} (${s.trainRecords} records; ${s.droppedAsLeaks} dropped for sharing an id or instruction with ${j.valData}); ${s.parameters} parameters.`,
     '',
     `Layer chosen by Kendall τ of out-of-fold predictions on the train records (${j.folds} folds of whole instruction texts); validation only reported.`,
     '',

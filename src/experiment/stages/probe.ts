@@ -36,7 +36,7 @@ registerStage('probe', {
       const { runProbeJob } = await import('../../perception/probe-pipeline.js');
       const s = await runProbeJob(probeJobOf(c));
       return {
-        layer: s.layer, pool: c.pool, decode: c.decode, parameters: s.parameters, train_records: s.trainRecords, ...predictorRecord(s.valMedian, 'median_'),
+        layer: s.layer, pool: c.pool, decode: c.decode, parameters: s.parameters, train_records: s.trainRecords, dropped_as_leaks: s.droppedAsLeaks, ...predictorRecord(s.valMedian, 'median_'),
         ...Object.fromEntries(s.layers.flatMap((l) => [[`layer${l.layer}_cv_tau_t0`, l.heldOut.tauT0], [`layer${l.layer}_val_tau_t0`, l.val.tauT0], [`layer${l.layer}_val_acc50`, l.val.acc50]])),
         ...(s.remaining ? { remaining_positions: s.remaining.positions, remaining_mae: s.remaining.mae, remaining_mae_at_prompt: s.remaining.maeAtPrompt, remaining_tau: s.remaining.tau, remaining_rho: s.remaining.rho,
           remaining_baseline_mae: s.remaining.baselineMae, remaining_baseline_tau: s.remaining.baselineTau } : {}),
