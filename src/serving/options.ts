@@ -61,7 +61,8 @@ export const serveOptions = defineOptions({
   // ---- real engine
   model: { type: 'string', describe: 'HF LLaMA folder (tfjs engine)' },
   lora: { type: 'string', describe: 'PEFT adapter of the seqsch length predictor' },
-  probe: { type: 'string', describe: "srpt on the tfjs engine: a length probe folder (seqsch probe) whose remaining head re-estimates each running request's remaining length from the engine's own hidden states after every decode step" },
+  probe: { type: 'string', describe: "srpt on the tfjs engine: a length probe folder (seqsch probe) whose remaining head re-estimates each running request's remaining length from the engine's own hidden states during decoding" },
+  'probe-every': { type: 'number', int: true, min: 1, default: 1, describe: 'with --probe: refine a request once every this many generated tokens (its estimate is the mean over refinements)' },
   temperature: { type: 'number', min: 0, default: 0, describe: 'sampling temperature (0: greedy)' },
   backend: { ...BACKEND_OPTION, default: 'wasm', describe: 'tfjs backend (the slot KV cache of the tfjs engine needs wasm)' },
   // ---- simulator

@@ -116,20 +116,43 @@ export interface RemainingHead {
 }
 
 /**
- * `base`'s arrival predictions, refined after every decode step by a probe on the serving model's hidden states
- * (TRAIL): `states(ids)` hands the state each running or paused request's row kept from the engine's last forward
- * (TfjsStepEngine.hiddenStates). The probe's remaining head was trained on the state at the position fed last,
- * t tokens into the answer, with the target "tokens still to emit from there" — the token that forward emitted
- * included — so the estimate after the call is that less one. Its seconds are the head's wall time (elapsed here).
+ * `base`'s arrival predictions, refined during decoding by a probe on the serving model's hidden states (TRAIL):
+ * `states(ids)` hands the state each request's row kept from the engine's last forward (TfjsStepEngine.hiddenStates).
+ * The probe's remaining head was trained on the state at the position fed last, t tokens into the answer, with the
+ * target "tokens still to emit from there" — the token that forward emitted included — so after the call the
+ * request has (estimate − 1) left, i.e. it ends at generated + estimate − 1. A request's estimate is the mean of
+ * these predicted end positions over its refinements so far (one estimate per step flips the order of similar
+ * requests back and forth: on the embedded default srpt then preempted 1–20 times per request), refined once every
+ * `every` generated tokens (the head's cost per call is not small beside a decode step of a tiny model). Its seconds
+ * are the head's wall time (elapsed here).
  */
-export function withProbeRemaining(base: ServingPredictor, probe: RemainingHead, states: (ids: string[]) => Float32Array, name = `${base.name}+probe`): ServingPredictor {
+export function withProbeRemaining(base: ServingPredictor, probe: RemainingHead, states: (ids: string[]) => Float32Array, o: { every?: number; name?: string } = {}): ServingPredictor {
+  const every = o.every ?? 1;
+  if (!(Number.isInteger(every) && every >= 1)) throw new Error(`probe refinement interval must be an integer ≥ 1 (decode steps), got ${every}`);
+  /** per request: Σ predicted end positions, their count, and the generated count at the last refinement */
+  const ends = new Map<string, { sum: number; n: number; at: number }>();
   return {
-    name,
+    name: o.name ?? `${base.name}+probe`,
     predict: (items) => base.predict(items),
     remaining: async (rows) => {
       const t0 = performance.now();
-      const est = rows.length ? probe.remainingTokens(states(rows.map((r) => r.id))).map((s) => Math.max(0, s - 1)) : [];
-      return { remaining: est, seconds: (performance.now() - t0) / 1000, charged: false };
+      // a paused row's state has not moved since its last refinement: only rows with new tokens are asked
+      const due = rows.filter((r) => {
+        const e = ends.get(r.id);
+        return !e || r.generated - e.at >= every;
+      });
+      if (due.length) {
+        const est = probe.remainingTokens(states(due.map((r) => r.id)));
+        due.forEach((r, i) => {
+          const e = ends.get(r.id) ?? { sum: 0, n: 0, at: 0 };
+          ends.set(r.id, { sum: e.sum + r.generated + est[i] - 1, n: e.n + 1, at: r.generated });
+        });
+      }
+      const remaining = rows.map((r) => {
+        const e = ends.get(r.id)!;
+        return Math.max(0, e.sum / e.n - r.generated);
+      });
+      return { remaining, seconds: (performance.now() - t0) / 1000, charged: false };
     },
   };
 }

@@ -175,7 +175,7 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
       try {
         await warmContinuous(engine, items);
         const engineReq = new Map(requests.map((r) => [r.id, engine.request(r.id, r.item.prompt, c.max_length)]));
-        const refined = probe && predictor ? withProbeRemaining(predictor, probe, (ids) => engine.hiddenStates(ids)) : predictor;
+        const refined = probe && predictor ? withProbeRemaining(predictor, probe, (ids) => engine.hiddenStates(ids), { every: c.probe_every }) : predictor;
         result = await serveContinuous(requests, engine, {
           policy: makePolicy(c.policy, policyOpts), predictor: refined, predictOn: c.predict_on, clock: new WallClock(), toEngine: (r) => engineReq.get(r.id)!, onFinish: ctx.onFinish,
         });

@@ -115,6 +115,29 @@ test('withProbeRemaining: the head\'s estimate less the token just emitted, at l
   expect((await p.predict([items[0]])).lengths).toEqual([7]); // arrival predictions are the base predictor's
 });
 
+test('withProbeRemaining averages the predicted end positions, refines every k tokens, and leaves a paused row as it was', async () => {
+  let est: Record<string, number> = { a: 21 }; // d = 1: the "state" is the head's estimate
+  let asked = 0;
+  const head = { remainingTokens: (h: Float32Array) => Array.from(h) };
+  const states = (ids: string[]) => {
+    asked++;
+    return Float32Array.from(ids.map((id) => est[id]));
+  };
+  const p = withProbeRemaining(constantPredictor(7), head, states, { every: 4 });
+  const at = (generated: number): RunningQuery[] => [{ id: 'a', item: items[0], generated, predicted: 7 }];
+  expect((await p.remaining!(at(2))).remaining).toEqual([20]); // ends at 2 + 21 − 1 = 22
+  est = { a: 9 };
+  expect((await p.remaining!(at(5))).remaining).toEqual([17]); // 3 tokens since: not refined, 22 − 5
+  expect(asked).toBe(1);
+  expect((await p.remaining!(at(6))).remaining).toEqual([12]); // refined: ends at 6 + 9 − 1 = 14; mean end (22 + 14) / 2 = 18
+  est = { a: 100 };
+  expect((await p.remaining!(at(6))).remaining).toEqual([12]); // paused: no new token, no new estimate
+  expect(asked).toBe(2);
+  est = { a: 0.5 };
+  expect((await p.remaining!(at(30))).remaining).toEqual([0]); // mean end (22 + 14 + 29.5) / 3 < 30: never below 0
+  expect(() => withProbeRemaining(constantPredictor(7), head, states, { every: 0 })).toThrow(/interval must be an integer ≥ 1.*got 0/);
+});
+
 const serveConfig = (extra: Record<string, unknown>) => serveSchema.parse({
   engine: 'tfjs', model: repoPath('ckpts/tiny-v3'), data: repoPath('data/synthetic-v3/val.json'),
   lengths: repoPath('data/synthetic-v3/val-length.json'), num_data: 12, seed: 42, max_length: 48, max_batch: 3,
