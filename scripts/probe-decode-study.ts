@@ -37,7 +37,7 @@ const quant = (p: number[], q: number) => { let c = 0; for (let k = 0; k < p.len
 const rules: Record<string, (p: number[]) => number> = {
   bucket50: (p) => decodeBins(head, p, 'bucket50'),
   median: (p) => decodeBins(head, p, 'median'),
-  ...Object.fromEntries([0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9].map((q) => [`q${q}`, (p: number[]) => quant(p, q)])),
+  ...Object.fromEntries([0.3, 0.4, 0.45, 0.6, 0.7, 0.8, 0.9].map((q) => [`q${q}`, (p: number[]) => quant(p, q)])),
 };
 for (const [name, r] of Object.entries(rules)) writeJson(`results/probe-decode-study/oof-${name}.json`, convs.map((c, i) => ({ id: c.id, predicted: r(P[i]) })));
 writeJson('results/probe-decode-study/train-recorded.json', convs);
