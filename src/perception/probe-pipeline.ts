@@ -15,7 +15,7 @@ import type { HeadConfig } from '../proxy/heads.js';
 import { loadModelAndTokenizer } from './pipeline.js';
 import { LengthProbe, type ProbeConfig, type ProbeTarget } from './probe.js';
 import { answerStates, fitProbeHead, pickRows, promptStates, type FitOptions, type ProbeRows } from './probe-train.js';
-import { instructionKey } from '../proxy/data.js';
+import { leaksInto, loadQueries } from '../proxy/data.js';
 import { kendallTauB, meanAbsoluteError, predictorScore, spearmanRho, type PredictorScore } from './ranking.js';
 import { writeJson } from '../util/fs.js';
 
@@ -105,10 +105,8 @@ function recorded(data: string, lengths: string, first?: number): Split {
  * validation query is fitted, chooses the layer or is answered for the remaining head.
  */
 export function withoutLeaks(train: Split, valData: string): { split: Split; dropped: number } {
-  const val = loadConversations(valData);
-  const ids = new Set(val.map((c) => c.id));
-  const texts = new Set(val.map((c) => instructionKey(firstTurn(c, 'human'))));
-  const keep = train.ids.map((id, i) => !ids.has(id) && !texts.has(instructionKey(train.texts[i])));
+  const leaks = leaksInto(loadQueries(valData));
+  const keep = train.ids.map((id, i) => !leaks({ id, text: train.texts[i] }));
   const pick = <T>(xs: T[]) => xs.filter((_, i) => keep[i]);
   const split = { texts: pick(train.texts), prompts: pick(train.prompts), ids: pick(train.ids), lMax: pick(train.lMax), lT0: pick(train.lT0) };
   if (split.ids.length === 0) throw new Error(`probe: every train record is also a query of ${valData} (by id or instruction text): nothing left to fit`);

@@ -47,11 +47,17 @@ export function instructionKey(text: string): string {
   return queryParts(text).instruction.toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
-/** Drop queries that share an id or an instruction text with `excluded`; returns the kept ones and the count dropped. */
-export function excludeLeaks(queries: LabeledQuery[], excluded: { id: string; text: string }[]): { kept: LabeledQuery[]; dropped: number } {
+/** The leakage rule every trainer applies: whether a query shares an id or an instruction text with `excluded`. */
+export function leaksInto(excluded: { id: string; text: string }[]): (q: { id: string; text: string }) => boolean {
   const ids = new Set(excluded.map((q) => q.id));
   const texts = new Set(excluded.map((q) => instructionKey(q.text)));
-  const kept = queries.filter((q) => !ids.has(q.id) && !texts.has(instructionKey(q.text)));
+  return (q) => ids.has(q.id) || texts.has(instructionKey(q.text));
+}
+
+/** Drop queries that share an id or an instruction text with `excluded`; returns the kept ones and the count dropped. */
+export function excludeLeaks(queries: LabeledQuery[], excluded: { id: string; text: string }[]): { kept: LabeledQuery[]; dropped: number } {
+  const leaks = leaksInto(excluded);
+  const kept = queries.filter((q) => !leaks(q));
   return { kept, dropped: queries.length - kept.length };
 }
 
