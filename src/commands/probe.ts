@@ -6,7 +6,7 @@
  */
 import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
 import { command, defineOptions, stageConfigOf, type StageConfigOf } from '../options/spec.js';
-import { DECODE_RULES, HEAD_KINDS } from '../proxy/kinds.js';
+import { decodeRuleProblem, HEAD_KINDS, type DecodeRule } from '../proxy/kinds.js';
 import type { ProbeJob } from '../perception/probe-pipeline.js';
 
 /** In the stage's key order (its stamp hashes the config as written, so the order is part of the key). */
@@ -26,7 +26,7 @@ export const probeOptions = defineOptions({
   head: { type: 'choice', choices: HEAD_KINDS, default: 'buckets' },
   cell: { type: 'number', int: true, min: 1, default: 16, describe: 'buckets head: bin width (tokens)' },
   sigma: { type: 'number', min: 0, default: 16, describe: 'buckets head: soft-label width (tokens), 0 = one-hot' },
-  decode: { type: 'choice', choices: DECODE_RULES, default: 'bucket50', describe: "how the total head's distribution becomes the scheduler's prediction (bucket50: the most probable 50-token bucket)" },
+  decode: { type: 'string', default: 'q0.4', check: decodeRuleProblem, describe: "how the total head's distribution becomes the scheduler's prediction: q<p> its p-quantile (q0.4, chosen by simulation on out-of-fold train predictions: scripts/probe-decode-study.sh), bucket50 its most probable 50-token bucket, or median, mean, window50, window100" },
   'max-length': { type: 'number', int: true, min: 1, default: 256, describe: 'largest response length (the recording limit; also the remaining head’s generation limit)' },
   'hidden-size': { type: 'number', int: true, min: 0, default: 256, describe: 'MLP hidden width (0: linear head)' },
   epochs: { type: 'number', int: true, min: 1, default: 60 },
@@ -51,7 +51,7 @@ export function probeJobOf(c: ProbeStageConfig): ProbeJob {
   return {
     model: c.model, tokenizer: c.tokenizer, data: c.data, lengths: c.lengths, valData: c.val_data, valLengths: c.val_lengths, numVal: c.num_val,
     out: c.out, predictions: c.predictions, layers: c.layers ?? [0, 1, 2, 3, 4], pool: c.pool, target: c.target,
-    head: { kind: c.head, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode },
+    head: { kind: c.head, maxLength: c.max_length, cell: c.cell, sigma: c.sigma, decode: c.decode as DecodeRule },
     hiddenSize: c.hidden_size, folds: c.folds,
     fit: { epochs: c.epochs, batchSize: c.batch_size, lr: c.lr, weightDecay: c.weight_decay, warmupRatio: c.warmup_ratio, seed: c.seed },
     remainingQueries: c.remaining_queries, positionsPerAnswer: c.positions_per_answer, remainingVal: c.remaining_val,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import seedrandom from 'seedrandom';
 import { decode, headOutputs, type HeadConfig } from '../proxy/heads.js';
+import { decodeRuleProblem } from '../proxy/kinds.js';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import { readJson, writeJson } from '../util/fs.js';
 
@@ -183,6 +184,10 @@ export class LengthProbe {
     if (config?.format !== 'seqsch-probe-1') throw new Error(`${file}: not a length probe config (format must be "seqsch-probe-1")`);
     if (!config.heads || Object.keys(config.heads).length === 0) throw new Error(`${file}: "heads" names no head`);
     if (config.pool !== 'last' && config.pool !== 'mean') throw new Error(`${file}: "pool" must be "last" or "mean", got ${JSON.stringify(config.pool)}`);
+    for (const [name, h] of Object.entries(config.heads)) {
+      const problem = h?.head?.kind === 'buckets' ? decodeRuleProblem(String(h.head.decode)) : undefined;
+      if (problem) throw new Error(`${file}: heads.${name}.head.decode: ${problem}`);
+    }
     const w = new Map([...readSafetensors(join(dir, PROBE_WEIGHTS))].map(([n, t]) => [n, t.data as Float32Array]));
     return new LengthProbe(config, w);
   }

@@ -17,7 +17,7 @@
  * It does not know the encoder that produced the outputs (./model.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DECODE_RULES, type DecodeRule, type HeadKind, type RankLossKind } from './kinds.js';
+import { DECODE_RULES, quantileOf, type DecodeRule, type HeadKind, type NamedDecodeRule, type RankLossKind } from './kinds.js';
 
 export interface HeadConfig {
   kind: HeadKind;
@@ -139,10 +139,12 @@ export function decodeBins(h: HeadConfig, probs: ArrayLike<number>, rule: Decode
     for (let k = 0; k < K; k++) m += probs[k] * (lo(k) + hi(k)) / 2;
     return m;
   }
-  if (rule === 'median') {
+  const q = rule === 'median' ? 0.5 : quantileOf(rule);
+  if (q !== undefined) {
+    // the length below which the distribution puts mass q (median: q = 0.5)
     let cum = 0;
     for (let k = 0; k < K; k++) {
-      if (cum + probs[k] >= 0.5) return lo(k) + ((0.5 - cum) / Math.max(probs[k], 1e-12)) * (hi(k) - lo(k));
+      if (cum + probs[k] >= q) return lo(k) + ((q - cum) / Math.max(probs[k], 1e-12)) * (hi(k) - lo(k));
       cum += probs[k];
     }
     return h.maxLength;
@@ -178,28 +180,33 @@ export function decodeBins(h: HeadConfig, probs: ArrayLike<number>, rule: Decode
   return best;
 }
 
-/** Outputs (B·A values, row-major) → predicted lengths for every decode rule that applies. */
-export function decodeAll(h: HeadConfig, outputs: Float32Array, B: number): Partial<Record<DecodeRule, number[]>> {
+/** Outputs (B·A values, row-major) of a buckets head → each row's bin probabilities (a softmax). */
+function binProbs(h: HeadConfig, outputs: Float32Array, B: number): number[][] {
   const A = headOutputs(h);
   if (outputs.length !== B * A) throw new Error(`decode: ${outputs.length} outputs for ${B} queries × ${A}`);
-  const clamp = (x: number) => Math.min(Math.max(x, 1), h.maxLength);
-  if (h.kind === 'l1') return { median: Array.from(outputs, (o) => clamp(CENTER + SCALE * o)) };
-  if (h.kind === 'log-mse') return { median: Array.from(outputs, (o) => clamp(Math.expm1(LOG_CENTER + o))) };
-  const res: Partial<Record<DecodeRule, number[]>> = {};
-  for (const rule of DECODE_RULES) res[rule] = [];
-  for (let i = 0; i < B; i++) {
+  return Array.from({ length: B }, (_, i) => {
     const row = outputs.subarray(i * A, (i + 1) * A);
     const m = Math.max(...row);
     const e = Array.from(row, (x) => Math.exp(x - m));
     const s = e.reduce((a, b) => a + b, 0);
-    const p = e.map((x) => x / s);
-    for (const rule of DECODE_RULES) res[rule]!.push(clamp(decodeBins(h, p, rule)));
-  }
-  return res;
+    return e.map((x) => x / s);
+  });
 }
 
-/** The prediction of the head's configured rule (regression heads have one). */
+const clampLength = (h: HeadConfig, x: number) => Math.min(Math.max(x, 1), h.maxLength);
+
+/** Outputs (B·A values, row-major) → predicted lengths for every named decode rule that applies. */
+export function decodeAll(h: HeadConfig, outputs: Float32Array, B: number): Partial<Record<NamedDecodeRule, number[]>> {
+  const A = headOutputs(h);
+  if (outputs.length !== B * A) throw new Error(`decode: ${outputs.length} outputs for ${B} queries × ${A}`);
+  if (h.kind === 'l1') return { median: Array.from(outputs, (o) => clampLength(h, CENTER + SCALE * o)) };
+  if (h.kind === 'log-mse') return { median: Array.from(outputs, (o) => clampLength(h, Math.expm1(LOG_CENTER + o))) };
+  const probs = binProbs(h, outputs, B);
+  return Object.fromEntries(DECODE_RULES.map((rule) => [rule, probs.map((p) => clampLength(h, decodeBins(h, p, rule)))]));
+}
+
+/** Outputs → predicted lengths by the head's own rule (regression heads: their one number). */
 export function decode(h: HeadConfig, outputs: Float32Array, B: number): number[] {
-  const all = decodeAll(h, outputs, B);
-  return (h.kind === 'buckets' ? all[h.decode] : all.median)!;
+  if (h.kind !== 'buckets') return decodeAll(h, outputs, B).median!;
+  return binProbs(h, outputs, B).map((p) => clampLength(h, decodeBins(h, p, h.decode)));
 }

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { decode, decodeAll, headOutputs } from './heads.js';
-import type { DecodeRule } from './kinds.js';
+import type { DecodeRule, NamedDecodeRule } from './kinds.js';
 import { disposeProxyBatch, encodeQuery, makeBatch, type EncodedQuery, type ProxyModel } from './model.js';
 
 /** Head outputs for every query, (N·A) row-major in the given order. */
@@ -38,6 +38,6 @@ export async function predictLengths(model: ProxyModel, texts: string[], batchSi
 }
 
 /** Predicted lengths under every decode rule the head has (for choosing one on held-out data). */
-export async function predictAllRules(model: ProxyModel, queries: EncodedQuery[], batchSize = 64): Promise<Partial<Record<DecodeRule, number[]>>> {
+export async function predictAllRules(model: ProxyModel, queries: EncodedQuery[], batchSize = 64): Promise<Partial<Record<NamedDecodeRule, number[]>>> {
   return decodeAll(model.config.head, await predictOutputs(model, queries, batchSize), queries.length);
 }

@@ -14,7 +14,7 @@ import { train } from '../training/trainer.js';
 import { epochBatches, type Example } from '../training/batches.js';
 import { writeJson } from '../util/fs.js';
 import { headLoss } from './heads.js';
-import { DECODE_RULES, type DecodeRule } from './kinds.js';
+import { DECODE_RULES, type DecodeRule, type NamedDecodeRule } from './kinds.js';
 import { excludeLeaks, loadQueries, splitHoldout, type LabeledQuery } from './data.js';
 import { predictorScore, type PredictorScore } from '../perception/ranking.js';
 import {
@@ -122,7 +122,7 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
 
     // ---- choose the decode rule on held-out data and save
     const last = await evalHeld(combined);
-    const rules = (Object.keys(last) as DecodeRule[]).filter((r) => DECODE_RULES.includes(r));
+    const rules = (Object.keys(last) as NamedDecodeRule[]).filter((r) => DECODE_RULES.includes(r));
     let decode: DecodeRule = 'median';
     if (config.head.kind === 'buckets' && rules.length) decode = rules.reduce((a, b) => (score(last[b]!, o.selectBy) > score(last[a]!, o.selectBy) ? b : a));
     if (held.length === 0) decode = config.head.decode;

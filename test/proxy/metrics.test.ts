@@ -4,6 +4,7 @@
  */
 import { constantBaselines, lengthMetrics, median } from '../../src/proxy/metrics.js';
 import { decodeBins, numBins, softLabel, type HeadConfig } from '../../src/proxy/heads.js';
+import { decodeRuleProblem } from '../../src/proxy/kinds.js';
 
 test('Error, Acc-50, Acc-100 by hand (boundaries 50 and 100 count as hits)', () => {
   // |errors| = 0, 50, 51, 100, 101 → mean 60.4; ≤50: 2 of 5; ≤100: 4 of 5
@@ -64,4 +65,16 @@ test('decode rules on hand-made distributions', () => {
   const t = new Array(33).fill(0);
   t[0] = 1; // [0, 16): 0 in bucket 0 (1/16), 1…15 in bucket 50
   expect(decodeBins(head, t, 'bucket50')).toBe(50);
+  // quantiles, density uniform within a bin: q's cdf is 0.4 at the top of bin 10 (176) and 0.7 at the top of bin 16
+  expect(decodeBins(head, q, 'q0.2')).toBeCloseTo(168, 9); // halfway through bin 10
+  expect(decodeBins(head, q, 'q0.4')).toBeCloseTo(176, 9);
+  expect(decodeBins(head, q, 'q0.55')).toBeCloseTo(264, 9); // 0.15 of bin 16's 0.3: halfway through [256, 272)
+  expect(decodeBins(head, q, 'q0.9')).toBeCloseTo(480 + (0.2 / 0.3) * 16, 9);
+  // q0.5 is the median, bit for bit
+  for (const d of [p, q, r, t]) expect(decodeBins(head, d, 'q0.5')).toBe(decodeBins(head, d, 'median'));
+});
+
+test('decode rule names: the named rules and q<p> with 0 < p < 1, anything else named in the error', () => {
+  for (const ok of ['median', 'bucket50', 'q0.4', 'q.25', 'q0.999']) expect(decodeRuleProblem(ok)).toBeUndefined();
+  for (const bad of ['q0', 'q1', 'q1.5', 'q-0.2', 'q', 'quantile', 'Median', 'q0.4x']) expect(decodeRuleProblem(bad)).toMatch(new RegExp(`"${bad.replace('.', '\\.')}" is not one of`));
 });

@@ -49,6 +49,7 @@ test.each([
   [['--folds', '1'], '--folds', 'expected an integer ≥ 2, got 1'],
   [['--layers', '1,x'], '--layers', 'item 2: expected an integer ≥ 0, got "x"'],
   [['--pool', 'max'], 'pool', 'Given: "max", Choices: "last", "mean"'],
+  [['--decode', 'q1.2'], '--decode', 'decode rule "q1.2" is not one of median, mean, window50, window100, bucket50 or q<p> with 0 < p < 1'],
 ])('probe %j is refused naming the flag, writing nothing', (extra, flag, words) => {
   const out = join(dir, `probe-${flag.replace(/-/g, '')}`);
   expect(refusedLine([...PROBE(out), ...extra], flag)).toContain(words);

@@ -25,6 +25,8 @@ import { serveSchema } from '../../src/serving/config.js';
 import { LengthProbe } from '../../src/perception/probe.js';
 import { repoPath } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const tmp = tmpDirs('seqsch-probe-remaining-');
 let m: LoadedModel;
@@ -169,4 +171,8 @@ test('serve refuses a probe without the real engine or srpt, and a probe without
   p.dispose();
   totalOnly.dispose();
   await expect(runServe(serveConfig({ probe: dir }))).rejects.toThrow(new RegExp(`${dir}: the probe has no 'remaining' head`));
+  // a decode rule that is none is refused when the probe is loaded, naming the file and the key
+  const f = join(dir, 'probe_config.json');
+  writeFileSync(f, readFileSync(f, 'utf8').replace(/"decode": "[^"]*"/, '"decode": "q7"'));
+  expect(() => LengthProbe.load(dir)).toThrow(`${f}: heads.total.head.decode: decode rule "q7" is not one of`);
 });
