@@ -1,8 +1,9 @@
 /**
  * The `benchmark` experiment stage: one point = one real-engine benchmark run (seqsch benchmark) with every
  * scheduling knob of the `simulate` stage plus the model, adapter, temperature and backend. Each run's
- * per-batch trace and per-query results are written to `<run>/benchmark/<label>.json` and kept for the
- * `calibrate` stage of the same experiment. Model and queries are loaded once per experiment run.
+ * per-batch trace and per-query results are written to `<run>/benchmark/<label>[_<swept key>_<value>…].json`
+ * (sideFile) and kept for the `calibrate` stage of the same experiment. Model and queries are loaded once per
+ * experiment run.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +39,20 @@ export const benchRuns = (ctx: StageContext) => ctx.cache('benchmark:runs', () =
 export { scheduleOf };
 
 const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '') || 'row';
+
+/**
+ * `<run>/benchmark/<label>[_<key>_<value>…].json` for the point being run: the sweep's values join the label, as a
+ * sweep runs every row once per value, and a name this run already wrote gains -2, -3, … (two rows of one label),
+ * so no point's per-query results overwrite another's.
+ */
+function sideFile(ctx: StageContext, label: string): string {
+  const written = ctx.cache('benchmark:side-files', () => new Set<string>());
+  const base = slug([label, ...Object.entries(ctx.point?.swept ?? {}).map(([k, v]) => `${k} ${String(v)}`)].join(' '));
+  let name = base;
+  for (let k = 2; written.has(name); k++) name = `${base}-${k}`;
+  written.add(name);
+  return join(ctx.outDir, 'benchmark', `${name}.json`);
+}
 
 registerStage('benchmark', {
   schema: benchmarkSchema,
@@ -76,7 +91,7 @@ registerStage('benchmark', {
     // per query: what was predicted, what the recorded lengths say (L_max), what the engine produced
     const perQuery = r.items.map((it) => ({ ...it, real: recordedLMax(items[it.index]) ?? null }));
     mkdirSync(join(ctx.outDir, 'benchmark'), { recursive: true });
-    writeJson(join(ctx.outDir, 'benchmark', `${slug(label)}.json`), {
+    writeJson(sideFile(ctx, label), {
       label, config: c, backend: r.backend, seconds: r.seconds, predict_seconds: r.predict_seconds, prefill_seconds: r.prefill_seconds, fcr_seconds: r.fcr_seconds,
       trace: r.trace, items: perQuery,
     });
