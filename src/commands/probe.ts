@@ -6,6 +6,7 @@
  */
 import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
 import { command, defineOptions, stageConfigOf, type StageConfigOf } from '../options/spec.js';
+import { fitOptions } from '../options/fit.js';
 import { decodeRuleProblem, HEAD_KINDS, type DecodeRule } from '../proxy/kinds.js';
 import type { ProbeJob } from '../perception/probe-pipeline.js';
 
@@ -29,11 +30,7 @@ export const probeOptions = defineOptions({
   decode: { type: 'string', default: 'q0.4', check: decodeRuleProblem, describe: "how the total head's distribution becomes the scheduler's prediction: q<p> its p-quantile (q0.4, chosen by simulation on out-of-fold train predictions: scripts/probe-decode-study.sh), bucket50 its most probable 50-token bucket, or median, mean, window50, window100" },
   'max-length': { type: 'number', int: true, min: 1, default: 256, describe: 'largest response length (the recording limit; also the remaining head’s generation limit)' },
   'hidden-size': { type: 'number', int: true, min: 0, default: 256, describe: 'MLP hidden width (0: linear head)' },
-  epochs: { type: 'number', int: true, min: 1, default: 60 },
-  'batch-size': { type: 'number', int: true, min: 1, default: 64 },
-  lr: { type: 'number', gt: 0, default: 3e-3 },
-  'weight-decay': { type: 'number', min: 0, default: 0.01 },
-  'warmup-ratio': { type: 'number', min: 0, max: 1, default: 0.05 },
+  ...fitOptions({ epochs: 60, batchSize: 64, lr: 3e-3, weightDecay: 0.01, warmupRatio: 0.05 }),
   folds: { type: 'number', int: true, min: 2, default: 5, describe: 'cross-validation folds of whole instruction texts that choose the layer' },
   seed: { type: 'number', int: true, min: 0, default: 0 },
   'remaining-queries': { type: 'number', int: true, min: 0, default: 1024, describe: 'remaining head: train queries answered greedily (0: no remaining head)' },

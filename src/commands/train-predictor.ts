@@ -6,6 +6,7 @@
 import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
 import { initBackend } from '../backend.js';
 import { command, defineOptions } from '../options/spec.js';
+import { fitOptions } from '../options/fit.js';
 import type { TrainPredictorOptions } from '../proxy/train.js';
 import type { RankLoss } from '../proxy/heads.js';
 import type { RankLossKind } from '../proxy/kinds.js';
@@ -34,11 +35,7 @@ export const trainPredictorOptions = defineOptions({
   sigma: { type: 'number', min: 0, default: 16, describe: 'buckets head: soft-label width (tokens), 0 = one-hot' },
   decode: { type: 'choice', choices: DECODE_RULES, default: 'window50', describe: 'buckets head: decode rule (replaced by the held-out best)' },
   'max-length': { type: 'number', int: true, min: 1, default: 512, describe: 'largest response length (the recording limit)' },
-  epochs: { type: 'number', int: true, min: 1, default: 2 },
-  'batch-size': { type: 'number', int: true, min: 1, default: 32 },
-  lr: { type: 'number', gt: 0, default: 1e-3 },
-  'weight-decay': { type: 'number', min: 0, default: 0.01 },
-  'warmup-ratio': { type: 'number', min: 0, max: 1, default: 0.05 },
+  ...fitOptions({ epochs: 2, batchSize: 32, lr: 1e-3, weightDecay: 0.01, warmupRatio: 0.05 }),
   holdout: { type: 'number', min: 0, max: 0.9, default: 0.15, describe: 'fraction of TRAIN held out for model selection' },
   seed: { type: 'number', int: true, min: 0, default: 0 },
   'select-by': { type: 'choice', choices: ['error', 'acc50', 'acc100', 'tau'] as const, default: 'acc50', describe: 'held-out metric that picks the decode rule (tau: Kendall τ-b vs L_t0.0)' },
