@@ -92,6 +92,13 @@ export class LengthProbe {
     return this.config.layer;
   }
 
+  /** Refuses (naming `where`) a model whose hidden size or layer count this probe was not trained for. */
+  checkFits(model: { hiddenSize: number; numLayers: number }, where: string): void {
+    if (this.config.inputSize !== model.hiddenSize || this.layer > model.numLayers) {
+      throw new Error(`${where}: the probe reads layer ${this.layer} of hidden size ${this.config.inputSize}, but the serving model has ${model.numLayers} layers of hidden size ${model.hiddenSize}`);
+    }
+  }
+
   /** What the prefill must hand the total head (generate.ts prefillPrompts). */
   get promptHidden(): { layer: number; pool: 'last' | 'mean' } {
     return { layer: this.config.layer, pool: this.config.pool };

@@ -129,9 +129,7 @@ export class PromptStore {
  * head; `prefillSeconds` the prefill alone, which the benchmark counts as generation work, not prediction.
  */
 export function probePredictor(store: PromptStore, probe: LengthProbe): LengthPredictor {
-  if (probe.config.inputSize !== store.model.config.hiddenSize) {
-    throw new Error(`length probe: trained on hidden size ${probe.config.inputSize}, the serving model has ${store.model.config.hiddenSize}`);
-  }
+  probe.checkFits(store.model.config, 'strategy probe');
   return {
     name: 'probe',
     predict: async (items) => {

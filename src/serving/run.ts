@@ -214,11 +214,8 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
 /** A length probe with a remaining head, trained on this model's hidden size (refused naming the folder otherwise). */
 function loadServingProbe(dir: string, loaded: LoadedModel): LengthProbe {
   const probe = LengthProbe.load(dir);
-  const c = loaded.model.config;
   if (!probe.has('remaining')) throw new Error(`${dir}: the probe has no 'remaining' head (train it with remaining queries > 0): srpt needs a per-step estimate`);
-  if (probe.config.inputSize !== c.hiddenSize || probe.layer > c.numLayers) {
-    throw new Error(`${dir}: the probe reads layer ${probe.layer} of hidden size ${probe.config.inputSize}, but the serving model has ${c.numLayers} layers of hidden size ${c.hiddenSize}`);
-  }
+  probe.checkFits(loaded.model.config, dir);
   return probe;
 }
 

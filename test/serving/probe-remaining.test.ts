@@ -176,3 +176,14 @@ test('serve refuses a probe without the real engine or srpt, and a probe without
   writeFileSync(f, readFileSync(f, 'utf8').replace(/"decode": "[^"]*"/, '"decode": "q7"'));
   expect(() => LengthProbe.load(dir)).toThrow(`${f}: heads.total.head.decode: decode rule "q7" is not one of`);
 });
+
+test('a probe trained for another hidden size or a deeper model is refused where it would be used, naming the place', () => {
+  const probe = LengthProbe.load(repoPath('ckpts/tiny-v3-probe')); // layer 4, hidden size 192
+  try {
+    expect(() => probe.checkFits({ hiddenSize: 192, numLayers: 4 }, 'here')).not.toThrow();
+    expect(() => probe.checkFits({ hiddenSize: 256, numLayers: 4 }, 'ckpts/x')).toThrow('ckpts/x: the probe reads layer 4 of hidden size 192, but the serving model has 4 layers of hidden size 256');
+    expect(() => probe.checkFits({ hiddenSize: 192, numLayers: 3 }, 'strategy probe')).toThrow('strategy probe: the probe reads layer 4 of hidden size 192, but the serving model has 3 layers of hidden size 192');
+  } finally {
+    probe.dispose();
+  }
+});
