@@ -5,8 +5,9 @@
  *    trained with cross-entropy on soft labels (a Gaussian of width `sigma` tokens around L_max, so a near miss
  *    costs less than a far one), decoded by a rule chosen for the metric: `median` (minimises the expected
  *    absolute error), `mean`, or `window50`/`window100` (the length whose ±50/±100 window holds the most
- *    probability: maximises the expected Acc-50/Acc-100), or `bucket50` (the top of the scheduler's most probable
- *    50-token bucket, buckit's (50(b−1), 50b]: what the paper's LoRA predictor is tuned to answer).
+ *    probability: maximises the expected Acc-50/Acc-100), `bucket50` (the top of the scheduler's most probable
+ *    50-token bucket, buckit's (50(b−1), 50b]: what the paper's LoRA predictor is tuned to answer), or `q<p>` (the
+ *    p-quantile, e.g. the probe's q0.4: a low quantile schedules best under VBS + FCR, docs/perception.md).
  *  - `l1`: one number, L_max ≈ CENTER + SCALE·out, trained with the absolute error (a median regressor).
  *  - `log-mse`: one number, log(1 + L_max) ≈ LOG_CENTER + out, trained with the squared error.
  * A bucket head may add a ranking term to its loss (`rank`), as schedulers consume a predictor as a ranking (Fu et
@@ -17,7 +18,7 @@
  * It does not know the encoder that produced the outputs (./model.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DECODE_RULES, quantileOf, type DecodeRule, type HeadKind, type NamedDecodeRule, type RankLossKind } from './kinds.js';
+import { DECODE_RULES, decodeRuleProblem, quantileOf, type DecodeRule, type HeadKind, type NamedDecodeRule, type RankLossKind } from './kinds.js';
 
 export interface HeadConfig {
   kind: HeadKind;
@@ -160,6 +161,7 @@ export function decodeBins(h: HeadConfig, probs: ArrayLike<number>, rule: Decode
     for (let i = 1; i < mass.length; i++) if (mass[i] > mass[best] + 1e-12) best = i;
     return best * 50;
   }
+  if (rule !== 'window50' && rule !== 'window100') throw new Error(decodeRuleProblem(rule));
   // window: argmax over integer c of P(|L − c| ≤ w); ties → the smaller c
   const w = rule === 'window50' ? 50 : 100;
   let best = 0;

@@ -72,6 +72,7 @@ test('decode rules on hand-made distributions', () => {
   expect(decodeBins(head, q, 'q0.9')).toBeCloseTo(480 + (0.2 / 0.3) * 16, 9);
   // q0.5 is the median, bit for bit
   for (const d of [p, q, r, t]) expect(decodeBins(head, d, 'q0.5')).toBe(decodeBins(head, d, 'median'));
+  expect(() => decodeBins(head, q, 'mode' as never)).toThrow('decode rule "mode" is not one of');
 });
 
 test('decode rule names: the named rules and q<p> with 0 < p < 1, anything else named in the error', () => {
