@@ -44,10 +44,21 @@ test('requests not predicted yet (NaN) sort after the predicted ones, in arrival
 test('the starvation guard puts requests that waited more than the bound (in decode steps) first, oldest first', () => {
   const aged = withAging(sjf, 100);
   const q = [e('r1', 0.0, 90, 0, 'waiting', 150), e('r2', 0.5, 10, 0, 'waiting', 120), e('r3', 0.9, 5, 0, 'waiting', 99), e('r4', 1, 1, 0, 'running', 500)];
-  expect(ids(aged.order(q, 2))).toEqual(['r1', 'r2', 'r4', 'r3']); // r1, r2 starved; the rest by sjf; running never counts as starved
+  expect(ids(aged.order(q, 2))).toEqual(['r1', 'r2', 'r4', 'r3']); // r1, r2, r4 starved (by arrival); then r3
   expect(() => withAging(sjf, 0)).toThrow('starvation bound');
   expect(makePolicy('fcfs', { preemptK: 1, starvationBound: 1 })).toBe(fcfs); // FCFS needs no guard
   expect(() => makePolicy('lifo', { preemptK: 1, starvationBound: 1 })).toThrow('unknown policy "lifo" (one of: fcfs, sjf, srpt, ltr, static)');
+});
+
+test('the starvation guard ranks an old running request with the old paused ones by arrival: no two trade places every step', () => {
+  // srpt may preempt both (generated < k); both waited past the bound; one slot. The older keeps (or takes) it and
+  // keeps it at the next decision whichever of the two holds it now — before, the paused one always came first.
+  const p = withAging(srpt(32), 100);
+  const A = (state: QueueEntry['state']) => e('A', 0.0, 200, 5, state, 300);
+  const B = (state: QueueEntry['state']) => e('B', 0.5, 40, 5, state, 250);
+  expect(plan(p, [A('running'), B('paused')], 1, lim({ maxBatch: 1 }))).toEqual({ admit: [], preempt: [], resume: [] });
+  expect(plan(p, [B('running'), A('paused')], 1, lim({ maxBatch: 1 }))).toEqual({ admit: [], preempt: ['B'], resume: ['A'] });
+  expect(plan(p, [A('running'), B('paused')], 2, lim({ maxBatch: 1 }))).toEqual({ admit: [], preempt: [], resume: [] }); // and stays
 });
 
 test('plan: free slots go down the policy order; non-preemptible running rows keep theirs', () => {
