@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runExperiment } from '../../src/experiment/runner.js';
-import { repoPath } from '../helpers/paths.js';
+import { tinyBenchmarkStage } from '../helpers/experiments.js';
 import { tmpDirs } from '../helpers/tmp.js';
 
 const tmp = tmpDirs('seqsch-side-');
@@ -16,11 +16,7 @@ test('a swept row and a repeated label each keep their own side file, holding th
   const f = join(dir, 'side.yaml');
   writeFileSync(f, `experiment: side
 stages:
-  - stage: benchmark
-    model: ${repoPath('ckpts/tiny-v3')}
-    data: ${repoPath('data/synthetic-v3/val.json')}
-    lengths: ${repoPath('data/synthetic-v3/val-length.json')}
-    num_data: 4
+${tinyBenchmarkStage(`    num_data: 4
     group_size: 4
     max_length: 4
     sweep:
@@ -28,7 +24,7 @@ stages:
     rows:
       - { label: gt + VBS, strategy: gt, vbs: true }
       - { label: gt + VBS, strategy: gt, vbs: true, fcr: true }
-`);
+`)}`);
   const { dir: run } = await runExperiment(f, { resultsRoot: join(dir, 'results') });
   const files = readdirSync(join(run, 'benchmark')).sort();
   expect(files).toEqual(['gt_VBS_batch_size_2-2.json', 'gt_VBS_batch_size_2.json', 'gt_VBS_batch_size_4-2.json', 'gt_VBS_batch_size_4.json']);

@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { runExperiment } from '../../src/experiment/runner.js';
-import { repoPath } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';
+import { tinyBenchmarkStage } from '../helpers/experiments.js';
 import { seqsch } from './helpers.js';
 
 const tmp = tmpDirs('seqsch-rel-left-');
@@ -61,18 +61,14 @@ test('every path in results.json exists after the run, the calibrate stage\'s co
   const f = join(dir, 'cal.yaml');
   writeFileSync(f, `experiment: cal
 stages:
-  - stage: benchmark
-    model: ${repoPath('ckpts/tiny-v3')}
-    data: ${repoPath('data/synthetic-v3/val.json')}
-    lengths: ${repoPath('data/synthetic-v3/val-length.json')}
-    num_data: 8
+${tinyBenchmarkStage(`    num_data: 8
     batch_size: 4
     group_size: 8
     max_length: 6
     rows:
       - { label: vanilla, strategy: vanilla }
       - { label: gt, strategy: gt }
-  - stage: calibrate
+`)}  - stage: calibrate
     recorded_max_length: 256
     rows:
       - { label: vanilla }
