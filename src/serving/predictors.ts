@@ -121,8 +121,9 @@ export interface RemainingHead {
  * The probe's remaining head was trained on the state at the position fed last, t tokens into the answer, with the
  * target "tokens still to emit from there" — the token that forward emitted included — so after the call the
  * request has (estimate − 1) left, i.e. it ends at generated + estimate − 1. A request's estimate is the mean of
- * these predicted end positions over its refinements so far (one estimate per step flips the order of similar
- * requests back and forth: on the embedded default srpt then preempted 1–20 times per request), refined once every
+ * these predicted end positions over its refinements so far (a single noisy estimate per step would reorder similar
+ * requests back and forth; the 1–20 preemptions per request first seen here were the starvation guard's, fixed in
+ * policies/aging.ts, not the estimates'), refined once every
  * `every` generated tokens (the head's cost per call is not small beside a decode step of a tiny model). Its seconds
  * are the head's wall time (elapsed here).
  */
