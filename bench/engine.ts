@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus } from 'node:os';
-import { initBackend } from '../src/backend.js';
+import { initBackend } from '../src/core/backend.js';
 import { blasStatus, setBlasEnabled } from '../src/kernels/blas.js';
 import { fusedIsa, setFusedEnabled } from '../src/kernels/fused.js';
 import { KVCache } from '../src/model/kvcache.js';

@@ -86,7 +86,7 @@ for (let i = 0; i < busy; i++) loops.push(spawn(process.execPath, ['-e', 'for(;;
 
 // ---- the checkpoints: tiny-v3 from the repo, the bench and GQA models written to a scratch folder ----
 const tf = await import('@tensorflow/tfjs-core');
-const { initBackend } = await import('../src/backend.js');
+const { initBackend } = await import('../src/core/backend.js');
 const { blasStatus } = await import('../src/kernels/blas.js');
 const { Llama } = await import('../src/model/llama.js');
 const { saveLlama } = await import('../src/model/checkpoint.js');

@@ -4,7 +4,7 @@
  * SINGLE_THREAD_BELOW in src/kernels/blas-threads.ts. Prints a table; asserts nothing.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/backend.js';
+import { initBackend } from '../src/core/backend.js';
 import { blasStatus } from '../src/kernels/blas.js';
 import { forceBlasThreads, threadsFor } from '../src/kernels/blas-threads.js';
 import { flops, modelShapes, table, timeIt, type Shape } from './lib.js';

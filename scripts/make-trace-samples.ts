@@ -1,7 +1,7 @@
 /**
  * Writes the two small trace samples in data/traces/ (`npx tsx scripts/make-trace-samples.ts`): synthetic
  * requests in the column layouts of the Azure LLM inference trace and of BurstGPT, so the trace loader
- * (src/serving/trace.ts) and the serving experiments have a file to read without downloads. They are not
+ * (src/workload/trace.ts) and the serving experiments have a file to read without downloads. They are not
  * excerpts of those traces: arrivals are a Poisson process whose rate alternates between a calm and a bursty
  * phase (the burstiness both traces show), token counts are log-normal with medians of the order the traces'
  * papers report for conversation requests. Seeded: the files are reproduced byte for byte.

@@ -5,14 +5,14 @@
 // for `seqsch simulate` on the 2048 train records. Validation never read.
 //   npx tsx scripts/probe-decode-study.ts [repetitions, default 6]
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/backend.js';
+import { initBackend } from '../src/core/backend.js';
 import { firstTurn, lMax, loadConversations, loadLengths, vicunaPrompt } from '../src/data/conversation.js';
 import { loadModelAndTokenizer } from '../src/perception/pipeline.js';
 import { fitProbeHead, pickRows, promptStates } from '../src/perception/probe-train.js';
 import { groupFolds } from '../src/perception/probe-pipeline.js';
 import { LengthProbe } from '../src/perception/probe.js';
-import { decodeBins } from '../src/proxy/heads.js';
-import type { DecodeRule } from '../src/proxy/kinds.js';
+import { decodeBins } from '../src/scoring/heads.js';
+import type { DecodeRule } from '../src/scoring/kinds.js';
 import { writeJson } from '../src/util/fs.js';
 import { mkdirSync } from 'node:fs';
 

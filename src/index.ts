@@ -6,7 +6,7 @@
  */
 
 // ─── backend: call initBackend() before any tensor work ─────────────────────────────────────────────
-export { initBackend, activeBackend, onBackendReady, BACKEND_CHOICES, type BackendName, type BackendChoice, type BackendInfo } from './backend.js';
+export { initBackend, activeBackend, onBackendReady, BACKEND_CHOICES, type BackendName, type BackendChoice, type BackendInfo } from './core/backend.js';
 
 // ─── model: the tfjs LLaMA, its HF checkpoints and LoRA adapters ───────────────────────────────────
 export { Llama, type ForwardOptions, type WeightReader } from './model/llama.js';
@@ -17,7 +17,8 @@ export { KVCache } from './model/kvcache.js';
 export { readSafetensors, writeSafetensors } from './model/safetensors.js';
 
 // ─── tokenizer: LLaMA-1 (the paper's token counts), HF tokenizer.json, id-mapped vocabularies ──────
-export { loadTokenizer, type Tokenizer, type EncodeOptions } from './tokenizer/tokenizer.js';
+export { loadTokenizer } from './tokenizer/tokenizer.js';
+export type { Tokenizer, EncodeOptions } from './tokenizer/types.js';
 export { llamaTokenizer, countTokens, LLAMA_BOS_ID, LLAMA_EOS_ID, LLAMA_VOCAB_SIZE } from './tokenizer/llama.js';
 export { remapTokenizer, buildIdMap, loadIdMap, saveIdMap, type RemappedTokenizer } from './tokenizer/idmap.js';
 
@@ -27,7 +28,7 @@ export {
   LENGTH_KEYS, LENGTH_TEMPERATURES, type Conversation, type Turn, type LengthRecord, type LengthKey,
 } from './data/conversation.js';
 export { QUERY_PROMPT, PIA_PROMPT, insertLengthPrompt, parseQueryLength, parsePoLength } from './data/prompts.js';
-export { sampleIndices, numpyPermutation } from './data/sample.js';
+export { sampleIndices, numpyPermutation } from './workload/sample.js';
 export { makeSynthetic, makeSyntheticSplits, instructionOf, answerOf, quantiles, type SyntheticOptions } from './data/synthetic.js';
 
 // ─── generation: padded batch generation with a KV cache ───────────────────────────────────────────
@@ -35,13 +36,12 @@ export { generate, type GenerateOptions, type GenerateResult, type GeneratedItem
 export { Sampler } from './generation/sampler.js';
 
 // ─── perception: predicting each query's response length ───────────────────────────────────────────
-export {
-  STRATEGIES, vanillaPredictor, gtPredictor, filePredictor, simulationPredictor, type StrategyName, type LengthPredictor,
-} from './perception/predictor.js';
+export { STRATEGIES, type StrategyName } from './core/names.js';
+export { vanillaPredictor, gtPredictor, filePredictor, simulationPredictor, type LengthPredictor } from './perception/predictor.js';
 export { seqschPredictor, poPredictor, askLengths, parseLengthAnswer } from './perception/model-predictors.js';
 export { collectLengths, answerTokenCount, type LenpredOptions } from './perception/lenpred.js';
 export { constructInstructData } from './perception/construct.js';
-export { scorePredictions, constantBaselines, pearson, type PerceptionScore } from './perception/evaluate.js';
+export { scorePredictions, constantBaselines, pearson, type PerceptionScore } from './scoring/evaluate.js';
 export { loadModelAndTokenizer, runLenpred, runConstruct, runEval, PAPER_PERCEPTION } from './perception/pipeline.js';
 
 // ─── scheduling: bucketing by predicted length, variable batch size (VBS), failure collection (FCR) ─
@@ -52,38 +52,41 @@ export {
 
 // ─── benchmark: the shared driver, the real (tfjs) and simulated engines, metrics, cost models ─────
 export { runBenchmark, type BenchmarkOptions, type BenchmarkResult, type BatchTrace } from './benchmark/driver.js';
-export type { BenchItem, BatchRow, BatchOutcome, Engine } from './benchmark/engine.js';
-export { loadBenchItems, type LoadItemsOptions } from './benchmark/items.js';
-export { TfjsEngine, type TfjsEngineOptions } from './benchmark/engine-tfjs.js';
-export { SimulatedEngine, type SimEngineOptions } from './benchmark/engine-sim.js';
+export type { BenchItem } from './core/query.js';
+export type { BatchRow, BatchOutcome, Engine } from './engines/batch.js';
+export { loadBenchItems, type LoadItemsOptions } from './workload/items.js';
+export { TfjsEngine, type TfjsEngineOptions } from './engines/batch-tfjs.js';
+export { SimulatedEngine, type SimEngineOptions } from './engines/batch-sim.js';
 export { loadBenchModel, realPredictor, benchmarkReal, recordedLMax, type LoadedModel, type RealBenchmarkParams } from './benchmark/real.js';
 export { simulate, type SimulationParams } from './benchmark/simulate.js';
 export { computeMetrics, type Metrics, type ItemResult } from './benchmark/metrics.js';
-export { batchSeconds, defaultCostModel, loadCostModel, costModelFromPoints, type CostModel, type CostModelFile } from './benchmark/costmodel.js';
-export { fitCostModel, fittedCostModel, replaySeconds, costModelFile, type Calibration, type CostFit } from './benchmark/calibrate.js';
+export { batchSeconds, defaultCostModel, loadCostModel, costModelFromPoints, type CostModel, type CostModelFile } from './cost/costmodel.js';
+export { fitCostModel, fittedCostModel, replaySeconds, costModelFile, type Calibration, type CostFit } from './cost/calibrate-batches.js';
 export { upstreamBlock, markdownTable, metricCells } from './benchmark/report.js';
 
 // ─── serving: continuous batching beside the static pipeline — step engines, policies, workloads, metrics ─
-export type { StepEngine, StepRequest, RowUpdate, EngineCall } from './serving/engine.js';
-export { TfjsStepEngine, type TfjsStepRequest, type TfjsStepEngineOptions } from './serving/engine-tfjs.js';
-export { SimStepEngine, type SimStepRequest } from './serving/engine-sim.js';
-export { SlotKVCache } from './serving/slot-cache.js';
+export type { StepEngine, StepRequest, RowUpdate } from './engines/step.js';
+export type { EngineCall } from './cost/calls.js';
+export { TfjsStepEngine, type TfjsStepRequest, type TfjsStepEngineOptions } from './engines/step-tfjs.js';
+export { SimStepEngine, type SimStepRequest } from './engines/step-sim.js';
+export { SlotKVCache } from './engines/slot-cache.js';
 export { serveContinuous, type ServeResult, type ContinuousOptions } from './serving/harness.js';
 export { serveStatic } from './serving/static.js';
 export { makePolicy, type Policy, type QueueEntry } from './serving/policies/index.js';
 export { plan } from './serving/policies/plan.js';
 export type { ServingPredictor, Prediction, RunningQuery } from './serving/predictors.js';
-export { arrivalTimes, makeRequests, traceItems, type ServeRequest, type ArrivalSpec } from './serving/workload.js';
-export { loadTrace, type TraceRow } from './serving/trace.js';
+export { arrivalTimes, makeRequests, traceItems, type ServeRequest, type ArrivalSpec } from './workload/arrivals.js';
+export { loadTrace, type TraceRow } from './workload/trace.js';
 export { servingMetrics, quantile, type ServingMetrics, type RequestRecord } from './serving/metrics.js';
-export { fitStepCosts, stepCostModel, stepCostModelFile } from './serving/calibrate.js';
+export { fitStepCosts, stepCostModel, stepCostModelFile } from './cost/calibrate-steps.js';
 export { runServe, measureCapacity, type ServeRun } from './serving/run.js';
 export { serveSchema, type ServeConfig } from './serving/config.js';
 export { WallClock, SimClock } from './serving/clock.js';
 
 // ─── experiment: YAML experiments, the results folder, the report's plots ──────────────────────────
 export { loadExperiment, ConfigError, type Experiment, type ConfigPoint } from './experiment/config.js';
-export { runExperiment, tableMarkdown, resultsCsv, type PointResult, type RunOptions } from './experiment/runner.js';
+export { runExperiment, tableMarkdown, resultsCsv, type RunOptions } from './experiment/runner.js';
+export type { PointResult } from './experiment/registry.js';
 export {
   renderSvg, metricsSpec, lengthScatterSpec, timelineSpec, errorHistogramSpec, latencyLoadSpec, latencyCdfSpec,
   type MetricRow, type LengthPoint, type TimelineBatch, type LoadPoint, type LatencySample,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../src/backend.js';
+import { initBackend } from '../src/core/backend.js';
 
 describe('backend', () => {
   test('wasm starts and the embedding-lookup gradient (UnsortedSegmentSum) works on it', async () => {

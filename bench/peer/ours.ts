@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { loadLlama } from '../../src/model/checkpoint.js';
 import { generate } from '../../src/generation/generate.js';
 import type { Llama } from '../../src/model/llama.js';

@@ -4,7 +4,8 @@
  * and compute the paper's metrics. It records a per-batch trace so real runs can calibrate the cost model.
  * It does not know how a batch is generated or timed — that is the Engine's job.
  */
-import type { BenchItem, Engine } from './engine.js';
+import type { Engine } from '../engines/batch.js';
+import type { BenchItem } from '../core/query.js';
 import { computeMetrics, type ItemResult, type Metrics } from './metrics.js';
 import type { LengthPredictor } from '../perception/predictor.js';
 import { generationLimit, schedule, type ScheduleConfig } from '../scheduling/schedule.js';

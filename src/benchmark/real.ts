@@ -5,20 +5,22 @@
  * It loads model and tokenizer; queries come in already sampled (items.ts).
  */
 import { runBenchmark, type BatchTrace, type BenchmarkResult } from './driver.js';
-import type { BenchItem } from './engine.js';
-import { TfjsEngine } from './engine-tfjs.js';
-import { filePredictor, gtPredictor, vanillaPredictor, type LengthPredictor, type StrategyName } from '../perception/predictor.js';
+import type { BenchItem } from '../core/query.js';
+import { TfjsEngine } from '../engines/batch-tfjs.js';
+import { filePredictor, gtPredictor, vanillaPredictor, type LengthPredictor } from '../perception/predictor.js';
+import type { StrategyName } from '../core/names.js';
 import type { ScheduleConfig } from '../scheduling/schedule.js';
 import { loadLlama } from '../model/checkpoint.js';
 import { LoraAdapter } from '../model/lora.js';
 import type { Llama } from '../model/llama.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
+import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { generate } from '../generation/generate.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
 import { poPredictor, seqschPredictor, PREDICT_BATCH, SEQSCH_MAX_NEW_TOKENS } from '../perception/model-predictors.js';
 import { insertLengthPrompt, QUERY_PROMPT } from '../data/prompts.js';
 import { LengthProbe } from '../perception/probe.js';
-import { PromptStore, probePredictor } from '../perception/prompt-store.js';
+import { PromptStore, probePredictor } from '../engines/prompt-store.js';
 
 export interface LoadedModel {
   model: Llama;

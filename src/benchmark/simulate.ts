@@ -4,13 +4,14 @@
  * loads nothing but the predictions and cost-model files (queries come in already sampled).
  */
 import { runBenchmark, type BenchmarkResult } from './driver.js';
-import type { BenchItem } from './engine.js';
-import { SimulatedEngine } from './engine-sim.js';
-import { defaultCostModel, loadCostModel } from './costmodel.js';
-import { simulationPredictor, type StrategyName } from '../perception/predictor.js';
+import type { BenchItem } from '../core/query.js';
+import { SimulatedEngine } from '../engines/batch-sim.js';
+import { defaultCostModel, loadCostModel } from '../cost/costmodel.js';
+import { simulationPredictor } from '../perception/predictor.js';
+import type { StrategyName } from '../core/names.js';
 import type { ScheduleConfig } from '../scheduling/schedule.js';
-import { scheduleOf } from '../options/schedule.js';
-import type { StageConfigOf } from '../options/spec.js';
+import { scheduleOf } from '../scheduling/options.js';
+import type { StageConfigOf } from '../core/options/spec.js';
 import type { simulateOptions } from '../commands/simulate.js';
 
 /** A `simulate` config: the stage's keys, or the command's flags through stageConfigOf. */

@@ -4,10 +4,10 @@
  * (optionally FCR), time it by wall clock and print upstream's block. `--trace` writes the per-batch trace
  * that `seqsch calibrate` fits the simulator's cost model on. Its option table is also the `benchmark` stage's schema.
  */
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { initBackend } from '../backend.js';
-import { command, defineOptions, stageConfigOf } from '../options/spec.js';
-import { scheduleOf, scheduleOptions } from '../options/schedule.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { initBackend } from '../core/backend.js';
+import { command, defineOptions, stageConfigOf } from '../core/options/spec.js';
+import { scheduleOf, scheduleOptions } from '../scheduling/options.js';
 import { formatFcrLimit } from '../scheduling/schedule.js';
 import { writeJson } from '../util/fs.js';
 
@@ -30,7 +30,7 @@ export const benchmarkCommand = command({
   options: benchmarkOptions,
   handler: async (args) => {
     const [{ loadBenchItems }, { benchmarkReal, loadBenchModel }, { upstreamBlock }, { progress }] = await Promise.all([
-      import('../benchmark/items.js'), import('../benchmark/real.js'), import('../benchmark/report.js'), import('../util/progress.js')]);
+      import('../workload/items.js'), import('../benchmark/real.js'), import('../benchmark/report.js'), import('../util/progress.js')]);
     const c = stageConfigOf(benchmarkOptions, args);
     if (c.strategy === 'gt' && !c.lengths) throw new Error('--strategy gt needs --lengths (the recorded lengths it predicts)');
     const info = await initBackend(c.backend);

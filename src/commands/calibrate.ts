@@ -3,9 +3,9 @@
  * (`seqsch benchmark --trace`) and write it as a cost-model file for `seqsch simulate --cost-model`. Prints
  * the fitted constants and, per trace, measured generation seconds next to what the fitted model charges.
  */
-import { JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
-import type { TraceBatch } from '../benchmark/calibrate.js';
+import { JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
+import type { TraceBatch } from '../cost/calls.js';
 import { readJson, writeJson } from '../util/fs.js';
 
 export const calibrateOptions = defineOptions({
@@ -34,7 +34,7 @@ export const calibrateCommand = command({
   describe: 'fit the simulator cost model (step and prefill ms) on measured benchmark traces',
   options: calibrateOptions,
   handler: async (argv) => {
-    const { costModelFile, fitCostModel, fittedCostModel, replaySeconds } = await import('../benchmark/calibrate.js');
+    const { costModelFile, fitCostModel, fittedCostModel, replaySeconds } = await import('../cost/calibrate-batches.js');
     const traces = argv.trace.map((p) => ({ path: p, batches: readTrace(p) }));
     const cal = fitCostModel(traces.flatMap((t) => t.batches), argv['default-prompt-tokens']);
     writeJson(argv.out, costModelFile(cal, `fitted by seqsch calibrate on ${traces.map((t) => t.path).join(', ')}`));

@@ -3,8 +3,8 @@
  * query prompt appended to each instruction, the bucketed L_max (buckit, cell 50) as the answer (upstream
  * src/construct.py). No model is loaded.
  */
-import { JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 
 /** Also the `construct` experiment stage's keys. */
 export const constructOptions = defineOptions({

@@ -1,8 +1,8 @@
 /** `seqsch env`: which backend runs, library versions, and whether a GPU adapter exists. */
 import { createRequire } from 'node:module';
-import { initBackend, findGpuAdapter, gpuDevicePresent } from '../backend.js';
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { initBackend, findGpuAdapter, gpuDevicePresent } from '../core/backend.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 
 const require = createRequire(import.meta.url);
 function version(pkg: string): string {

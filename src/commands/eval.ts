@@ -1,12 +1,12 @@
 /**
  * `seqsch eval`: score a length predictor on the first N queries of a validation file (upstream src/eval.py):
  * seqsch = the LoRA adapter answers the query prompt; po = the base model states a length in advance (PiA).
- * Prints Error / Acc-50 / Acc-100 and the ranking metrics (src/perception/ranking.ts) beside the best constant predictors on the same queries and the count of
+ * Prints Error / Acc-50 / Acc-100 and the ranking metrics (src/scoring/ranking.ts) beside the best constant predictors on the same queries and the count of
  * answers with no number (scored as 0); optionally writes the per-query predictions for the simulator.
  */
-import { initBackend } from '../backend.js';
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { initBackend } from '../core/backend.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 
 /** Also the `eval` experiment stage's keys (there `out` is required: the stage's output is the predictions file). */
 export const evalOptions = defineOptions({

@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 
 export const experimentOptions = defineOptions({
   file: { type: 'string', positional: true, required: true, describe: 'experiment YAML (see experiments/)' },

@@ -3,9 +3,9 @@
  * upstream `*-length.json` ({id, L_gt, L_t0.0, L_t0.3, L_t0.5, L_t0.7}, LLaMA-1 counts with BOS). Resumable
  * (a `<out>.partial.json` is kept after every batch); the output is written atomically at the end.
  */
-import { initBackend } from '../backend.js';
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { initBackend } from '../core/backend.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 
 /** Also the `lenpred` experiment stage's keys. */
 export const lenpredOptions = defineOptions({

@@ -5,10 +5,10 @@
  * (cumsum − 1, as HF). Greedy continuation assumes left padding and never stops at EOS.
  */
 import { existsSync, statSync } from 'node:fs';
-import { initBackend } from '../backend.js';
+import { initBackend } from '../core/backend.js';
 import type { HostTensor } from '../model/safetensors.js';
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 
 export const logitsOptions = defineOptions({
   model: { type: 'string', required: true, describe: 'HF checkpoint directory (config.json + model.safetensors)' },

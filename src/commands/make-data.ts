@@ -3,8 +3,8 @@
  * FastChat JSON, plus manifest.json with the parameters and answer-length quantiles in LLaMA-1 tokens).
  * The corpus itself is drawn in src/data/synthetic.ts; this command only parses options and reports.
  */
-import { JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 import { DEFAULT_MAX_LENGTH, DEFAULT_SIZES } from '../data/synthetic.js';
 
 export const makeDataOptions = defineOptions({

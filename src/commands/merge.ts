@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JSON_OPTION, report } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 
 export const mergeOptions = defineOptions({
   dirs: { type: 'list', of: 'string', positional: true, required: true, describe: 'part folders (<experiment>-prepare, <experiment>-shard-<k>of<n>) or a folder holding them' },

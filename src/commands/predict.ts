@@ -4,11 +4,11 @@
  * predictions against L_max (Error, Acc-50, Acc-100) and by its ranking against L_t0.0 (MAE, Kendall τ-b, Spearman ρ, pairs ≥ 50
  * apart ordered right), and with `--train-lengths` beside the constant predictors.
  */
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { initBackend } from '../backend.js';
-import { command, defineOptions } from '../options/spec.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { initBackend } from '../core/backend.js';
+import { command, defineOptions } from '../core/options/spec.js';
 import { writeJson } from '../util/fs.js';
-import { DECODE_RULES } from '../proxy/kinds.js';
+import { DECODE_RULES } from '../scoring/kinds.js';
 
 /** Also the `proxy-predict` experiment stage's keys. */
 export const predictOptions = defineOptions({

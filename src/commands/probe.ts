@@ -4,10 +4,10 @@
  * model's greedy answers, and score both on the first N validation queries; writes the probe folder and the
  * validation predictions. Its option table is also the `probe` experiment stage's schema (experiments/seqsch.yaml).
  */
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { command, defineOptions, stageConfigOf, type StageConfigOf } from '../options/spec.js';
-import { fitOptions } from '../options/fit.js';
-import { decodeRuleProblem, HEAD_KINDS, type DecodeRule } from '../proxy/kinds.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions, stageConfigOf, type StageConfigOf } from '../core/options/spec.js';
+import { fitOptions } from '../training/fit-options.js';
+import { decodeRuleProblem, HEAD_KINDS, type DecodeRule } from '../scoring/kinds.js';
 import type { ProbeJob } from '../perception/probe-pipeline.js';
 
 /** In the stage's key order (its stamp hashes the config as written, so the order is part of the key). */
@@ -61,7 +61,7 @@ export const probeCommand = command({
   describe: "train the serving model's hidden-state length probe (layer chosen by cross-validated Kendall τ) and score it",
   options: probeOptions,
   handler: async (args) => {
-    const [{ initBackend }, { runProbeJob }] = await Promise.all([import('../backend.js'), import('../perception/probe-pipeline.js')]);
+    const [{ initBackend }, { runProbeJob }] = await Promise.all([import('../core/backend.js'), import('../perception/probe-pipeline.js')]);
     const c = stageConfigOf(probeOptions, args);
     const info = await initBackend(c.backend);
     const s = await runProbeJob(probeJobOf(c));

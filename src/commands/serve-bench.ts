@@ -4,8 +4,8 @@
  * batching harness (or the paper's static pipeline), printing latency and throughput. Its flags are the option
  * table of src/serving/options.ts, which is also the `serve` stage's schema. Heavy modules load in the handler.
  */
-import { JSON_OPTION, report } from './common.js';
-import { command, defineOptions, stageConfigOf } from '../options/spec.js';
+import { JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions, stageConfigOf } from '../core/options/spec.js';
 import { serveOptions } from '../serving/options.js';
 
 export const serveBenchOptions = defineOptions({

@@ -4,9 +4,9 @@
  * "generate" with the simulated engine (optionally FCR) and print upstream's metrics. No model is loaded.
  * Its option table is also the `simulate` experiment stage's schema.
  */
-import { JSON_OPTION, report } from './common.js';
-import { command, defineOptions, stageConfigOf } from '../options/spec.js';
-import { scheduleOptions } from '../options/schedule.js';
+import { JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions, stageConfigOf } from '../core/options/spec.js';
+import { scheduleOptions } from '../scheduling/options.js';
 import { writeJson } from '../util/fs.js';
 
 export const simulateOptions = defineOptions({
@@ -26,7 +26,7 @@ export const simulateCommand = command({
   options: simulateOptions,
   handler: async (args) => {
     const [{ loadBenchItems }, { simulate, simulationParams }, { upstreamBlock }] = await Promise.all([
-      import('../benchmark/items.js'), import('../benchmark/simulate.js'), import('../benchmark/report.js')]);
+      import('../workload/items.js'), import('../benchmark/simulate.js'), import('../benchmark/report.js')]);
     const c = stageConfigOf(simulateOptions, args);
     const items = loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed });
     const r = await simulate(items, simulationParams(c));

@@ -3,8 +3,8 @@
  * default LLaMA-1 tokenizer, `--count` gives the paper's lengths (`len(tokenizer(answer).input_ids)`, BOS
  * included) — the L_gt of a `*-length.json`. It does not write files; redirect stdout.
  */
-import { JSON_OPTION } from './common.js';
-import { command, defineOptions } from '../options/spec.js';
+import { JSON_OPTION } from '../core/options/common.js';
+import { command, defineOptions } from '../core/options/spec.js';
 
 export const tokenizeOptions = defineOptions({
   data: { type: 'string', describe: 'FastChat conversations JSON' },

@@ -3,14 +3,14 @@
  * their recorded Vicuna lengths (target L_max), holding out part of TRAIN for model selection and excluding
  * every query of `--exclude` files (the validation split). Writes the predictor folder `--out`.
  */
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { initBackend } from '../backend.js';
-import { command, defineOptions } from '../options/spec.js';
-import { fitOptions } from '../options/fit.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { initBackend } from '../core/backend.js';
+import { command, defineOptions } from '../core/options/spec.js';
+import { fitOptions } from '../training/fit-options.js';
 import type { TrainPredictorOptions } from '../proxy/train.js';
-import type { RankLoss } from '../proxy/heads.js';
-import type { RankLossKind } from '../proxy/kinds.js';
-import { DECODE_RULES, ENCODER_KINDS, HEAD_KINDS, RANK_LOSSES } from '../proxy/kinds.js';
+import type { RankLoss } from '../scoring/heads.js';
+import type { RankLossKind } from '../scoring/kinds.js';
+import { DECODE_RULES, ENCODER_KINDS, HEAD_KINDS, RANK_LOSSES } from '../scoring/kinds.js';
 
 /**
  * Also the `train-predictor` experiment stage's keys. The defaults are the configuration chosen by measurement

@@ -5,8 +5,8 @@
  * train.sh's (LoRA r 8, alpha 16, dropout 0.05 on q_proj,v_proj; 3 epochs; batch 2 × accumulation 16; lr 2e-5).
  * The job itself (src/training/job.ts) is shared with the `train` experiment stage.
  */
-import { BACKEND_OPTION, JSON_OPTION, report } from './common.js';
-import { command, defineOptions, stageConfigOf } from '../options/spec.js';
+import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
+import { command, defineOptions, stageConfigOf } from '../core/options/spec.js';
 import { LORA_TARGETS } from '../model/lora-config.js';
 import { TRAIN_DEFAULTS } from '../training/defaults.js';
 import type { TrainJob } from '../training/job.js';

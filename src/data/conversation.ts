@@ -5,7 +5,7 @@
  * training example with its answer-only loss mask. The length prompts live in ./prompts.ts.
  */
 import { readJson, writeJson } from '../util/fs.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 
 // ─── conversations ───────────────────────────────────────────────────────────────────────────────────
 

@@ -8,7 +8,8 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Experiment } from './config.js';
-import { newRunDir, writeRunFiles, type PointResult } from './runner.js';
+import { newRunDir, writeRunFiles } from './runner.js';
+import type { PointResult } from './registry.js';
 import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
 import { readJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';

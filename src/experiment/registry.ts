@@ -31,6 +31,17 @@ export interface StageDef<S extends z.ZodObject = z.ZodObject> {
   table?(rows: { label: string; swept: Record<string, Scalar>; record: Record<string, Scalar> }[]): string;
 }
 
+export interface PointResult {
+  stage: string;
+  stageIndex: number;
+  label: string;
+  swept: Record<string, Scalar>;
+  record: Record<string, Scalar>;
+  config: Record<string, unknown>;
+  detail?: unknown;
+}
+
+
 const registry = new Map<string, StageDef>();
 
 export function registerStage<S extends z.ZodObject>(name: string, def: StageDef<S>): void {

@@ -5,8 +5,7 @@
  * It reads the in-memory results of the runner (details included); it runs nothing and writes nothing.
  */
 import type { Experiment } from './config.js';
-import type { PointResult } from './runner.js';
-import type { Scalar } from './registry.js';
+import type { PointResult, Scalar } from './registry.js';
 import type { BatchTrace } from '../benchmark/driver.js';
 import {
   errorHistogramSpec, latencyCdfSpec, latencyLoadSpec, lengthScatterSpec, metricsSpec, renderSvg, timelineSpec,

@@ -10,21 +10,11 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { stringify as yamlStringify } from 'yaml';
 import { loadExperiment, type Experiment } from './config.js';
-import { getStage, type Scalar, type StageContext } from './registry.js';
+import { getStage, type PointResult, type Scalar, type StageContext } from './registry.js';
 import { note, progress } from '../util/progress.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
 import { reportHtml } from './report-html.js';
 import { startRunFolder } from './run-folder.js';
-
-export interface PointResult {
-  stage: string;
-  stageIndex: number;
-  label: string;
-  swept: Record<string, Scalar>;
-  record: Record<string, Scalar>;
-  config: Record<string, unknown>;
-  detail?: unknown;
-}
 
 export interface RunOptions {
   /** parent of the run folder (default "results") */

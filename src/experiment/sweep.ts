@@ -11,7 +11,8 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { loadExperiment, type Experiment } from './config.js';
-import { runPoints, writeRunFiles, type PointResult } from './runner.js';
+import { runPoints, writeRunFiles } from './runner.js';
+import type { PointResult } from './registry.js';
 import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
 import { readJson, writeJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';

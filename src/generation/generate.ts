@@ -47,7 +47,7 @@ export interface GenerateOptions {
   sharePrefix?: boolean;
   /**
    * Start from prompt keys/values computed earlier instead of running the prefill (the length probe's group
-   * prefill, src/perception/prompt-store.ts): called once with the empty cache and the batch's layout; it must write
+   * prefill, src/engines/prompt-store.ts): called once with the empty cache and the batch's layout; it must write
    * every row's prompt positions into the cache in that layout and return the prompt's last-position logits (B, V).
    * Everything after the prefill (sampling, masks, positions, counts) is unchanged.
    */

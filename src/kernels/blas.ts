@@ -396,19 +396,3 @@ export async function installBlasKernels(): Promise<string> {
   };
   return status.note;
 }
-
-/** The onBackendReady hook (src/backend.ts): install on wasm, stay silent on the other backends. */
-export async function blasBackendHook(name: string): Promise<string | undefined> {
-  if (name === 'wasm') {
-    const note = await installBlasKernels();
-    if (!status.active) return note;
-    // fused.ts imports this module, so it is loaded here, once the provider is in place
-    const { fusedKernelsActive, fusedIsa } = await import('./fused.js');
-    const fused = fusedKernelsActive()
-      ? `fused inference kernels on (${fusedIsa()}: RMSNorm, SiLU·up, attention with rotary and an in-place KV cache)`
-      : 'fused inference kernels off (the addon predates them: rerun npm ci)';
-    return `${note}; ${fused}`;
-  }
-  if (name === 'cpu') return 'BLAS matmul: not used (the provider serves the wasm backend only)';
-  return undefined;
-}

@@ -35,7 +35,7 @@ export interface CacheSlot {
   v: tf.Tensor4D;
   past: number;
   /**
-   * Rows at different positions (continuous batching, src/serving/slot-cache.ts): int32 (B) cache row of each
+   * Rows at different positions (continuous batching, src/engines/slot-cache.ts): int32 (B) cache row of each
    * batch row (k/v then hold any number of rows) and its cached positions (`past` is their maximum).
    */
   rowSlot?: tf.Tensor1D;
@@ -44,7 +44,7 @@ export interface CacheSlot {
 
 /**
  * What the model's forward needs of a cache: this file's KVCache (every row at the same position), or the
- * serving engine's slot cache (rows at different positions, src/serving/slot-cache.ts).
+ * serving engine's slot cache (rows at different positions, src/engines/slot-cache.ts).
  */
 export interface AttentionCache {
   /** the native attention kernel reads and writes the buffers itself (slot/commit); else append() */

@@ -33,7 +33,7 @@ export interface ForwardOptions {
   lastOnly?: boolean;
   /**
    * return logits of one position per row only, (B, 1, V): int32 (B), row b's position in [0, T) — the last real
-   * token of right-padded prompts (continuous batching's prefill, src/serving/engine-tfjs.ts)
+   * token of right-padded prompts (continuous batching's prefill, src/engines/step-tfjs.ts)
    */
   logitsAt?: tf.Tensor1D;
   /**

@@ -11,7 +11,7 @@
  * (left padding is exact); sampled answers depend on the seed, which is derived from the batch's ids.
  */
 import type { Llama } from '../model/llama.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { countTokens } from '../tokenizer/llama.js';
 import { generate } from '../generation/generate.js';
 import { firstTurn, LENGTH_TEMPERATURES, vicunaPrompt, type Conversation, type LengthRecord } from '../data/conversation.js';

@@ -9,8 +9,8 @@
  * tokenization and decoding included) and the benchmark counts it, as upstream.
  */
 import type { Llama } from '../model/llama.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { BenchItem } from '../benchmark/engine.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import type { BenchItem } from '../core/query.js';
 import { generate } from '../generation/generate.js';
 import { insertLengthPrompt, parsePoLength, parseQueryLength, PIA_PROMPT, QUERY_PROMPT } from '../data/prompts.js';
 import type { LengthPredictor } from './predictor.js';

@@ -8,18 +8,19 @@ import { existsSync, rmSync } from 'node:fs';
 import { loadLlama } from '../model/checkpoint.js';
 import { LoraAdapter } from '../model/lora.js';
 import type { Llama } from '../model/llama.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
+import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { firstTurn, lMax, loadConversations, loadLengths, saveConversations, saveLengths, vicunaPrompt, LENGTH_TEMPERATURES, type LengthRecord } from '../data/conversation.js';
-import { sampleIndices } from '../data/sample.js';
+import { sampleIndices } from '../workload/sample.js';
 import { collectLengths, finishedShare, lengthKey, type CollectedRecord } from './lenpred.js';
 import { constructInstructData } from './construct.js';
-import { constantBaselines, pearson, type ConstantBaselines } from './evaluate.js';
+import { constantBaselines, pearson, type ConstantBaselines } from '../scoring/evaluate.js';
 import { askLengths, PO_MAX_NEW_TOKENS, type AskResult, type ModelStrategy } from './model-predictors.js';
-import { predictorScore, type PredictorScore } from './ranking.js';
+import { predictorScore, type PredictorScore } from '../scoring/ranking.js';
 import { buckit } from '../scheduling/buckets.js';
 import { readJson, writeJson } from '../util/fs.js';
 
-export { PAPER_PERCEPTION } from './evaluate.js';
+export { PAPER_PERCEPTION } from '../scoring/evaluate.js';
 
 /** A model and its tokenizer from a checkpoint folder (tokenizer from `tokenizerPath`, default the same folder). */
 export async function loadModelAndTokenizer(modelDir: string, tokenizerPath?: string, loraDir?: string): Promise<{ model: Llama; tokenizer: Tokenizer }> {

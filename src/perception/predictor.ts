@@ -5,13 +5,12 @@
  * model-backed predictors implement the same interface elsewhere (model-predictors.ts; the probe: prompt-store.ts). Prediction time counts in the benchmark's
  * measured time, as upstream.
  */
-import type { BenchItem } from '../benchmark/engine.js';
+import type { BenchItem } from '../core/query.js';
 import { readJson } from '../util/fs.js';
+import type { StrategyName } from '../core/names.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
 
 /** The paper's four, and `probe`: the hidden-state length probe read from the generation prefill (prompt-store.ts). */
-export type StrategyName = 'vanilla' | 'gt' | 'po' | 'seqsch' | 'probe';
-export const STRATEGIES: StrategyName[] = ['vanilla', 'gt', 'po', 'seqsch', 'probe'];
 
 export interface LengthPredictor {
   name: StrategyName;

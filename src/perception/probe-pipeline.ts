@@ -11,12 +11,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstTurn, lMax, loadConversations, loadLengths, vicunaPrompt, type LengthRecord } from '../data/conversation.js';
 import seedrandom from 'seedrandom';
-import type { HeadConfig } from '../proxy/heads.js';
+import type { HeadConfig } from '../scoring/heads.js';
 import { loadModelAndTokenizer } from './pipeline.js';
 import { LengthProbe, type ProbeConfig, type ProbeTarget } from './probe.js';
 import { answerStates, fitProbeHead, pickRows, promptStates, type FitOptions, type ProbeRows } from './probe-train.js';
 import { leaksInto, loadQueries } from '../proxy/data.js';
-import { kendallTauB, meanAbsoluteError, predictorScore, spearmanRho, type PredictorScore } from './ranking.js';
+import { kendallTauB, meanAbsoluteError, predictorScore, spearmanRho, type PredictorScore } from '../scoring/ranking.js';
 import { writeJson } from '../util/fs.js';
 
 export interface ProbeJob {

@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import type { Llama } from '../model/llama.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { generate } from '../generation/generate.js';
 import { train } from '../training/trainer.js';
 import type { Example } from '../training/batches.js';
-import { headLoss } from '../proxy/heads.js';
+import { headLoss } from '../scoring/heads.js';
 import { LengthProbe, type ProbeHeadName } from './probe.js';
 import { progress } from '../util/progress.js';
 

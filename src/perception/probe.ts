@@ -5,15 +5,15 @@
  * policy such as srpt). Two heads share the layer: `total` (the state at the prompt's last position → the answer's
  * length in the lenpred records' units, L_max or L_t0.0; or the same layer averaged over the prompt) and `remaining` (the state after t generated tokens →
  * decode steps left, EOS included). Each head is an MLP with one hidden ReLU layer (or linear) on standardised
- * inputs, whose outputs a proxy head kind reads (src/proxy/heads.ts: length buckets or log-length regression).
+ * inputs, whose outputs a proxy head kind reads (src/scoring/heads.ts: length buckets or log-length regression).
  * Folder: probe_config.json + probe.safetensors. Training is probe-train.ts's; this file runs and stores a probe.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import seedrandom from 'seedrandom';
-import { decode, headOutputs, type HeadConfig } from '../proxy/heads.js';
-import { decodeRuleProblem } from '../proxy/kinds.js';
+import { decode, headOutputs, type HeadConfig } from '../scoring/heads.js';
+import { decodeRuleProblem } from '../scoring/kinds.js';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import { readJson, writeJson } from '../util/fs.js';
 

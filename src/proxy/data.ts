@@ -6,7 +6,7 @@
  */
 import seedrandom from 'seedrandom';
 import { firstTurn, lMax, loadConversations, loadLengths } from '../data/conversation.js';
-import { sampleIndices } from '../data/sample.js';
+import { sampleIndices } from '../workload/sample.js';
 import { queryParts } from './query.js';
 
 export interface LabeledQuery {

@@ -1,13 +1,13 @@
 /**
  * Score a prediction list `[{id, predicted}]` against recorded lengths: the paper's Error / Acc-50 / Acc-100 against
- * L_max and the ranking view against L_t0.0 (src/perception/ranking.ts), beside the constant predictors: the train
+ * L_max and the ranking view against L_t0.0 (src/scoring/ranking.ts), beside the constant predictors: the train
  * median (fit on TRAIN, applied here) and the best constant in hindsight per metric. It reads files and computes
  * numbers; it does not predict.
  */
 import { lMax, loadLengths } from '../data/conversation.js';
-import { constantBaselines, type ConstantBaselines } from './metrics.js';
-import { predictorScore, predictorTable, type PredictorScore } from '../perception/ranking.js';
-import { PAPER_PERCEPTION } from '../perception/evaluate.js';
+import { constantBaselines, type ConstantBaselines } from '../scoring/metrics.js';
+import { predictorScore, predictorTable, type PredictorScore } from '../scoring/ranking.js';
+import { PAPER_PERCEPTION } from '../scoring/evaluate.js';
 
 export interface Prediction {
   id: string;

@@ -20,9 +20,9 @@ import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import { llamaTokenizer } from '../tokenizer/llama.js';
 import { loadIdMap, remapTokenizer, saveIdMap, type RemappedTokenizer } from '../tokenizer/idmap.js';
 import { readJson, writeJson } from '../util/fs.js';
-import { headOutputs, type HeadConfig } from './heads.js';
+import { headOutputs, type HeadConfig } from '../scoring/heads.js';
 import { queryTokens } from './query.js';
-import type { EncoderKind } from './kinds.js';
+import type { EncoderKind } from '../scoring/kinds.js';
 
 export const CONFIG_FILE = 'proxy_config.json';
 export const NUM_FEATURES = 3; // log1p(instruction tokens), log1p(input tokens), has input

@@ -4,8 +4,8 @@
  * Reading files and writing the `[{id, predicted}]` list the simulator reads is the command's job.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { decode, decodeAll, headOutputs } from './heads.js';
-import type { DecodeRule, NamedDecodeRule } from './kinds.js';
+import { decode, decodeAll, headOutputs } from '../scoring/heads.js';
+import type { DecodeRule, NamedDecodeRule } from '../scoring/kinds.js';
 import { disposeProxyBatch, encodeQuery, makeBatch, type EncodedQuery, type ProxyModel } from './model.js';
 
 /** Head outputs for every query, (N·A) row-major in the given order. */

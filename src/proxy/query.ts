@@ -5,7 +5,7 @@
  * the ~55 tokens a query has; a text without the template is read whole. It does not map ids to the
  * predictor's reduced vocabulary (./model.ts does).
  */
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 
 /** The Alpaca prompt template (with or without "### Input:"), as FastChat's alpaca conversion writes it. */
 const ALPACA = /^Below is an instruction[^\n]*\n\n### Instruction:\n([\s\S]*?)(?:\n\n### Input:\n([\s\S]*?))?\n\n### Response:\s*$/;

@@ -13,10 +13,10 @@ import { buildIdMap, remapTokenizer } from '../tokenizer/idmap.js';
 import { train } from '../training/trainer.js';
 import { epochBatches, type Example } from '../training/batches.js';
 import { writeJson } from '../util/fs.js';
-import { headLoss } from './heads.js';
-import { DECODE_RULES, type DecodeRule, type NamedDecodeRule } from './kinds.js';
+import { headLoss } from '../scoring/heads.js';
+import { DECODE_RULES, type DecodeRule, type NamedDecodeRule } from '../scoring/kinds.js';
 import { excludeLeaks, loadQueries, splitHoldout, type LabeledQuery } from './data.js';
-import { predictorScore, type PredictorScore } from '../perception/ranking.js';
+import { predictorScore, type PredictorScore } from '../scoring/ranking.js';
 import {
   createProxyModel, encodeQuery, ensembleOf, loadProxyWeights, NUM_FEATURES, saveEnsemble, saveProxyModel, saveProxyWeights,
   type EncodedQuery, type ProxyConfig, type ProxyModel,

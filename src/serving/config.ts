@@ -4,9 +4,9 @@
  * checks across keys, with messages naming them.
  */
 import { z } from 'zod';
-import { stageFields } from '../options/zod.js';
+import { stageFields } from '../core/options/zod.js';
 import { serveOptions } from './options.js';
-import { PREDICTOR_NAMES } from './names.js';
+import { PREDICTOR_NAMES } from '../core/names.js';
 
 export const serveSchema = z.strictObject(stageFields(serveOptions));
 export type ServeConfig = z.infer<typeof serveSchema>;

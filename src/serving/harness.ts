@@ -7,13 +7,14 @@
  * (for calibration). It knows neither how tokens are generated nor how time is measured.
  */
 import type { Clock } from './clock.js';
-import type { CallOutcome, EngineCall, StepEngine, StepRequest } from './engine.js';
-import { Intake, type PredictorCall } from './intake.js';
+import type { EngineCall, PredictorCall } from '../cost/calls.js';
+import type { CallOutcome, StepEngine, StepRequest } from '../engines/step.js';
+import { Intake } from './intake.js';
 import type { RequestRecord } from './metrics.js';
 import { plan, type EngineLimits } from './policies/plan.js';
 import type { Policy, QueueEntry } from './policies/policy.js';
 import type { ServingPredictor } from './predictors.js';
-import type { ServeRequest } from './workload.js';
+import type { ServeRequest } from '../workload/arrivals.js';
 
 /** A batch of the static pipeline: rows, padded prompt width, decode steps (the prefill included). */
 export interface BatchCall {

@@ -7,14 +7,8 @@
  */
 import type { Clock } from './clock.js';
 import type { ServingPredictor } from './predictors.js';
-import type { ServeRequest } from './workload.js';
-
-export interface PredictorCall {
-  /** clock time the call started */
-  at: number;
-  requests: number;
-  seconds: number;
-}
+import type { ServeRequest } from '../workload/arrivals.js';
+import type { PredictorCall } from '../cost/calls.js';
 
 export class Intake {
   private readonly order: ServeRequest[];

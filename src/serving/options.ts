@@ -1,14 +1,14 @@
 /**
- * One serving configuration — engine, workload, policy, predictor, limits — as one option table (src/options/
+ * One serving configuration — engine, workload, policy, predictor, limits — as one option table (src/core/options/
  * spec.ts): the flags of `seqsch serve-bench` and the keys of the `serve` experiment stage both come from it, so
  * each bound is written once and a bad value is named by its flag (`--rate: expected a number > 0, got -1`) or
- * its YAML key. The static pipeline's knobs are the benchmark's (src/options/schedule.ts); its batch size is
+ * its YAML key. The static pipeline's knobs are the benchmark's (src/scheduling/options.ts); its batch size is
  * `max-batch`. Checks across keys live in config.ts. No heavy imports: `seqsch serve-bench --help` loads this.
  */
-import { defineOptions } from '../options/spec.js';
-import { scheduleOptions } from '../options/schedule.js';
-import { BACKEND_OPTION } from '../commands/common.js';
-import { ARRIVALS, POLICY_NAMES, PREDICTOR_COSTS, PREDICTOR_NAMES } from './names.js';
+import { defineOptions } from '../core/options/spec.js';
+import { scheduleOptions } from '../scheduling/options.js';
+import { BACKEND_OPTION } from '../core/options/common.js';
+import { ARRIVALS, POLICY_NAMES, PREDICTOR_COSTS, PREDICTOR_NAMES } from '../core/names.js';
 
 const { vbs, fcr, cell, seed } = scheduleOptions;
 const s = scheduleOptions;

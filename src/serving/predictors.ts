@@ -7,10 +7,10 @@
  * `charged` says they did not pass in this process (a file's or a cost model's figure), so the harness adds
  * them to its clock. The policies (policies/) read only the numbers.
  */
-import type { BenchItem } from '../benchmark/engine.js';
-import type { CostModel } from '../benchmark/costmodel.js';
+import type { BenchItem } from '../core/query.js';
+import type { CostModel } from '../cost/costmodel.js';
 import { filePredictor, gtPredictor, type LengthPredictor } from '../perception/predictor.js';
-import { perceptionSeconds } from '../perception/perception-cost.js';
+import { perceptionSeconds } from '../cost/perception-cost.js';
 
 export interface Prediction {
   /** predicted response length per item (tokens: the answer + EOS, as the recorded lengths count) */

@@ -4,22 +4,22 @@
  * pipeline), the predictor and the policy, run the harness and compute the metrics. Used by the `serve`
  * experiment stage and `seqsch serve-bench`; loads are memoized through `cache` when the caller has one.
  */
-import type { BenchItem } from '../benchmark/engine.js';
-import { loadBenchItems } from '../benchmark/items.js';
-import { defaultCostModel, loadCostModel, type CostModel } from '../benchmark/costmodel.js';
-import { SimulatedEngine } from '../benchmark/engine-sim.js';
-import { TfjsEngine } from '../benchmark/engine-tfjs.js';
+import type { BenchItem } from '../core/query.js';
+import { loadBenchItems } from '../workload/items.js';
+import { defaultCostModel, loadCostModel, type CostModel } from '../cost/costmodel.js';
+import { SimulatedEngine } from '../engines/batch-sim.js';
+import { TfjsEngine } from '../engines/batch-tfjs.js';
 import { loadBenchModel, realPredictor, warmUp, type LoadedModel } from '../benchmark/real.js';
-import { initBackend, type BackendChoice } from '../backend.js';
+import { initBackend, type BackendChoice } from '../core/backend.js';
 import { answerText } from '../perception/lenpred.js';
 import { countTokens, llamaTokenizer } from '../tokenizer/llama.js';
 import { sharedPrefixLength } from '../generation/generate.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { scheduleOf } from '../options/schedule.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import { scheduleOf } from '../scheduling/options.js';
 import { SimClock, WallClock } from './clock.js';
 import { checkServeConfig, type ServeConfig } from './config.js';
-import { SimStepEngine, type SimStepRequest } from './engine-sim.js';
-import { TfjsStepEngine } from './engine-tfjs.js';
+import { SimStepEngine, type SimStepRequest } from '../engines/step-sim.js';
+import { TfjsStepEngine } from '../engines/step-tfjs.js';
 import { serveContinuous, type ServeResult } from './harness.js';
 import { servingMetrics, type RequestRecord, type ServingMetrics } from './metrics.js';
 import { makePolicy } from './policies/index.js';
@@ -29,8 +29,8 @@ import {
 } from './predictors.js';
 import { serveStatic } from './static.js';
 import { LengthProbe } from '../perception/probe.js';
-import { loadTrace } from './trace.js';
-import { arrivalTimes, makeRequests, traceItems, type ArrivalSpec } from './workload.js';
+import { loadTrace } from '../workload/trace.js';
+import { arrivalTimes, makeRequests, traceItems, type ArrivalSpec } from '../workload/arrivals.js';
 
 export interface ServeRun {
   config: ServeConfig;

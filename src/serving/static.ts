@@ -8,7 +8,8 @@
  * forms (one predictor call) and the predictions are replayed to the driver. This file only adds the timeline.
  */
 import { runBenchmark, type BenchmarkResult } from '../benchmark/driver.js';
-import type { BatchOutcome, BenchItem, Engine } from '../benchmark/engine.js';
+import type { BatchOutcome, Engine } from '../engines/batch.js';
+import type { BenchItem } from '../core/query.js';
 import type { LengthPredictor } from '../perception/predictor.js';
 import type { ScheduleConfig } from '../scheduling/schedule.js';
 import type { Clock } from './clock.js';
@@ -16,7 +17,7 @@ import { Intake } from './intake.js';
 import type { RequestRecord } from './metrics.js';
 import type { ServingPredictor } from './predictors.js';
 import type { ServeResult, TimedCall } from './harness.js';
-import type { ServeRequest } from './workload.js';
+import type { ServeRequest } from '../workload/arrivals.js';
 
 export interface StaticOptions {
   predictor: ServingPredictor;

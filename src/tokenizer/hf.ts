@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readJson } from '../util/fs.js';
-import type { EncodeOptions, Tokenizer } from './tokenizer.js';
+import type { EncodeOptions, Tokenizer } from './types.js';
 
 /** Load FILE (an HF tokenizer.json); special tokens come from tokenizer_config.json, else conventional names. */
 export async function hfTokenizer(file: string): Promise<Tokenizer> {

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { readJson, writeJson } from '../util/fs.js';
-import type { EncodeOptions, Tokenizer } from './tokenizer.js';
+import type { EncodeOptions, Tokenizer } from './types.js';
 
 export const IDMAP_FILE = 'tokenizer_idmap.json';
 

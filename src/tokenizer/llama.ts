@@ -12,7 +12,7 @@
  *    which FastChat's training relies on: "... ASSISTANT: answer</s>" ends in the EOS id).
  */
 import llamaBpe from 'llama-tokenizer-js';
-import type { EncodeOptions, Tokenizer } from './tokenizer.js';
+import type { EncodeOptions, Tokenizer } from './types.js';
 
 export const LLAMA_UNK_ID = 0;
 export const LLAMA_BOS_ID = 1;

@@ -1,33 +1,13 @@
 /**
- * The tokenizer contract every part of seqsch uses, and `loadTokenizer`, which turns a name or a folder into
- * one: 'llama' (the built-in LLaMA-1 tokenizer), a folder with `tokenizer_idmap.json` (the tiny model's
+ * `loadTokenizer`, which turns a name or a folder into
+ * a tokenizer (the contract is in ./types.ts): 'llama' (the built-in LLaMA-1 tokenizer), a folder with `tokenizer_idmap.json` (the tiny model's
  * id-mapped LLaMA tokenizer), or a folder/file with an HF `tokenizer.json` (read offline by transformers.js).
  * It does not count lengths: the paper's token counts come from `countTokens` in ./llama.ts.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadIdMap, remapTokenizer } from './idmap.js';
-
-export interface EncodeOptions {
-  /** Prepend the BOS token (default true, as HF's `tokenizer(text).input_ids`). */
-  addBos?: boolean;
-}
-
-export interface Tokenizer {
-  /** Text → token ids. With the LLaMA tokenizer, `encode(text).length` is the paper's token count (BOS included). */
-  encode(text: string, opts?: EncodeOptions): number[];
-  /** Token ids → text, special tokens skipped (HF `decode(ids, skip_special_tokens=True)`). */
-  decode(ids: number[]): string;
-  /** Special ids; -1 where a tokenizer has none. */
-  bosId: number;
-  eosId: number;
-  padId: number;
-  unkId: number;
-  /** Number of ids the model's embedding/output layer must hold. */
-  vocabSize: number;
-  /** What this is, e.g. 'llama-1' or 'llama-1+idmap(812)'. */
-  name: string;
-}
+import type { Tokenizer } from './types.js';
 
 /** Names accepted for the built-in LLaMA-1 tokenizer. */
 export const LLAMA_NAMES = ['llama', 'llama-1'] as const;

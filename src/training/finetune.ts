@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Llama } from '../model/llama.js';
 import { saveLlama } from '../model/checkpoint.js';
 import type { LoraConfig } from '../model/lora.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { saveIdMap, type RemappedTokenizer } from '../tokenizer/idmap.js';
 import { firstTurn, trainingExample, vicunaPrompt, type Conversation } from '../data/conversation.js';
 import { insertLengthPrompt, PIA_PROMPT, QUERY_PROMPT } from '../data/prompts.js';

@@ -14,19 +14,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { initBackend, type BackendChoice } from '../backend.js';
+import { initBackend, type BackendChoice } from '../core/backend.js';
 import { loadConversations, type Conversation } from '../data/conversation.js';
 import { ensureSyntheticData } from '../data/synthetic/files.js';
 import { Llama } from '../model/llama.js';
 import { loadLlama } from '../model/checkpoint.js';
 import { configFromHF } from '../model/config.js';
 import type { LoraTarget } from '../model/lora-config.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
+import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { buildIdMap, remapTokenizer } from '../tokenizer/idmap.js';
 import { finetune, idMapTexts, writeFinetuneSummary, type FinetuneMode, type FinetuneOptions } from './finetune.js';
 import { removeCheckpoints } from './checkpoint.js';
 import { readJson, writeJson } from '../util/fs.js';
-import type { StageConfigOf } from '../options/spec.js';
+import type { StageConfigOf } from '../core/options/spec.js';
 import type { trainOptions } from '../commands/train.js';
 
 export const DONE_FILE = 'train_done.json';

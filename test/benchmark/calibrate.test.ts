@@ -3,8 +3,9 @@
  * constants (to 1e-6 relative: the data are exact, only float64 rounding remains), the written file
  * interpolates back to the same model, and a zero constant is fitted as exactly zero, never negative.
  */
-import { batchSeconds, costModelFromPoints, type CostModel } from '../../src/benchmark/costmodel.js';
-import { costModelFile, fitCostModel, replaySeconds, type CostFit, type TraceBatch } from '../../src/benchmark/calibrate.js';
+import { batchSeconds, costModelFromPoints, type CostModel } from '../../src/cost/costmodel.js';
+import { costModelFile, fitCostModel, replaySeconds, type CostFit } from '../../src/cost/calibrate-batches.js';
+import type { TraceBatch } from '../../src/cost/calls.js';
 
 const truth: CostFit = { stepBaseMs: 7.5, stepPerRowMs: 1.25, stepPerRowTokenMs: 0.004, prefillBaseMs: 3, prefillPerTokenMs: 0.02 };
 const model = (f: CostFit): CostModel => ({

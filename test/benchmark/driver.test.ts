@@ -1,8 +1,8 @@
 import { runBenchmark } from '../../src/benchmark/driver.js';
-import { SimulatedEngine } from '../../src/benchmark/engine-sim.js';
+import { SimulatedEngine } from '../../src/engines/batch-sim.js';
 import { computeMetrics } from '../../src/benchmark/metrics.js';
-import type { BenchItem } from '../../src/benchmark/engine.js';
-import { batchSeconds, costModelFromPoints, defaultCostModel } from '../../src/benchmark/costmodel.js';
+import type { BenchItem } from '../../src/core/query.js';
+import { batchSeconds, costModelFromPoints, defaultCostModel } from '../../src/cost/costmodel.js';
 import { gtPredictor, vanillaPredictor, type LengthPredictor } from '../../src/perception/predictor.js';
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from '../../src/scheduling/schedule.js';
 

@@ -5,12 +5,13 @@
  * results and trace are those batches, and the LoRA adapter is off while generating and restored after.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { generate } from '../../src/generation/generate.js';
-import { TfjsEngine } from '../../src/benchmark/engine-tfjs.js';
+import { TfjsEngine } from '../../src/engines/batch-tfjs.js';
 import { runBenchmark } from '../../src/benchmark/driver.js';
-import type { BatchOutcome, BenchItem, Engine } from '../../src/benchmark/engine.js';
+import type { BatchOutcome, Engine } from '../../src/engines/batch.js';
+import type { BenchItem } from '../../src/core/query.js';
 import { vanillaPredictor, type LengthPredictor } from '../../src/perception/predictor.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 import { vicunaPrompt } from '../../src/data/conversation.js';

@@ -4,7 +4,7 @@
  * to 3% (relative) on average length and 3 percentage points on ETR, as the issue states.
  */
 import { ALPACA } from '../helpers/paths.js';
-import { loadBenchItems } from '../../src/benchmark/items.js';
+import { loadBenchItems } from '../../src/workload/items.js';
 import { simulate } from '../../src/benchmark/simulate.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { MT19937, numpyPermutation, sampleIndices } from '../../src/data/sample.js';
+import { MT19937, numpyPermutation, sampleIndices } from '../../src/workload/sample.js';
 
 interface Case { seed: number; n: number; first: number[]; last?: number[] }
 const fixture = JSON.parse(readFileSync(resolve(REPO_ROOT, 'test/fixtures/numpy-permutation.json'), 'utf8')) as { cases: Case[] };

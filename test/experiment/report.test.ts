@@ -7,7 +7,8 @@
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runExperiment, type PointResult } from '../../src/experiment/runner.js';
+import { runExperiment } from '../../src/experiment/runner.js';
+import type { PointResult } from '../../src/experiment/registry.js';
 import { markdownToHtml, reportHtml } from '../../src/experiment/report-html.js';
 import { renderSvg, lengthScatterSpec } from '../../src/experiment/plots.js';
 import type { Experiment } from '../../src/experiment/config.js';

@@ -4,7 +4,7 @@
  * does), batched greedy = per-row unbatched greedy for left-padded rows, and seeded sampling.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { generate, sharedPrefixLength, MIN_SHARED_PREFIX } from '../../src/generation/generate.js';
 import { tinyConfig } from '../model/helpers.js';

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { ADDON_PATH, activeBlasAddon, blasCallCount, blasStatus, withoutBlas } from '../../src/kernels/blas.js';
 
 const disabled = process.env.SEQSCH_BLAS === '0';

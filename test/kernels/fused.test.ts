@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { ADDON_PATH } from '../../src/kernels/blas.js';
 import { decodeAttentionNative, decoderLayerNative, fusedKernelsActive, setAttentionThreads, setFusedEnabled } from '../../src/kernels/fused.js';
 import { addRmsNorm, rmsNorm, swiGLU, type Eps } from '../../src/model/fused.js';

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { ADDON_PATH, blasStatus, withoutBlas } from '../../src/kernels/blas.js';
 import { nativeGatherCount } from '../../src/kernels/gather.js';
 

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { loadLlama, saveLlama } from '../../src/model/checkpoint.js';
 import { configFromHF, configToHF } from '../../src/model/config.js';

@@ -5,7 +5,7 @@
  * order differs (we measure ~5e-7); a wrong rotary convention, mask or position id gives errors > 1e-2.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { loadLlama } from '../../src/model/checkpoint.js';
 import { LoraAdapter } from '../../src/model/lora.js';
 import { readSafetensors, type HostTensor } from '../../src/model/safetensors.js';

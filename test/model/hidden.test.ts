@@ -6,7 +6,7 @@
  * ops' state. Tolerances 1e-5 relative: float32 summation-order noise is ~1e-7.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { KVCache } from '../../src/model/kvcache.js';
 import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';

@@ -9,7 +9,7 @@
  * The one-kernel decoder layer must equal the per-op native kernels bit for bit (it runs the same code).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { KVCache } from '../../src/model/kvcache.js';
 import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';

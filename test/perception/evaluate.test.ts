@@ -3,7 +3,7 @@
  * |pred − L_max| ≤ k), and the best constant predictors checked against a brute-force search over every
  * integer constant.
  */
-import { bucketOracle, constantBaselines, pearson, scorePredictions } from '../../src/perception/evaluate.js';
+import { bucketOracle, constantBaselines, pearson, scorePredictions } from '../../src/scoring/evaluate.js';
 
 test('Error, Acc-50 and Acc-100 by hand', () => {
   // |d| = 0, 50, 51, 100, 101

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import type { Llama } from '../../src/model/llama.js';
 import type { RemappedTokenizer } from '../../src/tokenizer/idmap.js';
 import { generate } from '../../src/generation/generate.js';

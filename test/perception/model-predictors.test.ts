@@ -4,14 +4,14 @@
  * LoRA adapter on and leaves it disabled afterwards (also when generation fails), po runs the base model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import type { Llama } from '../../src/model/llama.js';
 import type { RemappedTokenizer } from '../../src/tokenizer/idmap.js';
 import { generate } from '../../src/generation/generate.js';
 import { insertLengthPrompt, PIA_PROMPT, QUERY_PROMPT } from '../../src/data/prompts.js';
 import { vicunaPrompt } from '../../src/data/conversation.js';
 import { askLengths, parseLengthAnswer, poPredictor, seqschPredictor, UNPARSEABLE_LENGTH } from '../../src/perception/model-predictors.js';
-import type { BenchItem } from '../../src/benchmark/engine.js';
+import type { BenchItem } from '../../src/core/query.js';
 import { QUERIES, tinyModelAndTokenizer } from './helpers.js';
 
 let model: Llama;

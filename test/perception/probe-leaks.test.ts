@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { loadConversations, loadLengths, type Conversation } from '../../src/data/conversation.js';
 import { runProbeJob, withoutLeaks, type Split } from '../../src/perception/probe-pipeline.js';
 import { repoPath } from '../helpers/paths.js';

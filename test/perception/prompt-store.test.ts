@@ -1,5 +1,5 @@
 /**
- * Perception at no extra prefill (src/perception/prompt-store.ts) on the embedded model (ckpts/tiny-v3) and real
+ * Perception at no extra prefill (src/engines/prompt-store.ts) on the embedded model (ckpts/tiny-v3) and real
  * validation queries: prompts prefilled in chunks of one layout, then generated in batches of another (other rows,
  * other padding, other shared prefix) from the copied keys/values, give exactly today's tokens, finish flags and
  * decode steps; the stored hidden states are the probe's features; the engine and driver reuse the prefill (no
@@ -7,17 +7,17 @@
  * storage modes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { generate } from '../../src/generation/generate.js';
 import { KVCache } from '../../src/model/kvcache.js';
 import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';
 import { loadModelAndTokenizer } from '../../src/perception/pipeline.js';
-import { PromptStore } from '../../src/perception/prompt-store.js';
+import { PromptStore } from '../../src/engines/prompt-store.js';
 import { promptStates } from '../../src/perception/probe-train.js';
-import { TfjsEngine } from '../../src/benchmark/engine-tfjs.js';
+import { TfjsEngine } from '../../src/engines/batch-tfjs.js';
 import { firstTurn, loadConversations, vicunaPrompt } from '../../src/data/conversation.js';
 import type { Llama } from '../../src/model/llama.js';
-import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
+import type { Tokenizer } from '../../src/tokenizer/types.js';
 import { repoPath } from '../helpers/paths.js';
 import { relError } from '../model/helpers.js';
 

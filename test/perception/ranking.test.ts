@@ -4,7 +4,7 @@
  * by test/perception/ranking-reference.py.
  */
 import { readFileSync } from 'node:fs';
-import { averageRanks, kendallTauB, meanAbsoluteError, pairAccuracy, predictorCells, predictorRecord, predictorScore, scoreFromRecord, spearmanRho } from '../../src/perception/ranking.js';
+import { averageRanks, kendallTauB, meanAbsoluteError, pairAccuracy, predictorCells, predictorRecord, predictorScore, scoreFromRecord, spearmanRho } from '../../src/scoring/ranking.js';
 
 interface Case { n: number; predicted: number[]; real: number[]; kendall_tau_b: number; spearman_rho: number; ranks_predicted: number[] }
 const fixture = JSON.parse(readFileSync('test/fixtures/ranking-scipy.json', 'utf8')) as { cases: Case[] };

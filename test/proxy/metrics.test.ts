@@ -2,9 +2,9 @@
  * Metric arithmetic (the paper's Error / Acc-50 / Acc-100, inclusive bounds as upstream's `<= 50`), the
  * constant baselines, and the buckets head's soft labels and decode rules, on hand-computed cases.
  */
-import { constantBaselines, lengthMetrics, median } from '../../src/proxy/metrics.js';
-import { decodeBins, numBins, softLabel, type HeadConfig } from '../../src/proxy/heads.js';
-import { decodeRuleProblem } from '../../src/proxy/kinds.js';
+import { constantBaselines, lengthMetrics, median } from '../../src/scoring/metrics.js';
+import { decodeBins, numBins, softLabel, type HeadConfig } from '../../src/scoring/heads.js';
+import { decodeRuleProblem } from '../../src/scoring/kinds.js';
 
 test('Error, Acc-50, Acc-100 by hand (boundaries 50 and 100 count as hits)', () => {
   // |errors| = 0, 50, 51, 100, 101 → mean 60.4; ≤50: 2 of 5; ≤100: 4 of 5

@@ -7,13 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { excludeLeaks, instructionKey, loadQueries, splitHoldout } from '../../src/proxy/data.js';
 import { loadProxyModel } from '../../src/proxy/model.js';
-import { predictorScore } from '../../src/perception/ranking.js';
+import { predictorScore } from '../../src/scoring/ranking.js';
 import { encodeAll, predictLengths, predictOutputs } from '../../src/proxy/predict.js';
 import { trainPredictor, type TrainPredictorOptions } from '../../src/proxy/train.js';
-import { loadBenchItems } from '../../src/benchmark/items.js';
+import { loadBenchItems } from '../../src/workload/items.js';
 import { simulate } from '../../src/benchmark/simulate.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 import { readJson, writeJson } from '../../src/util/fs.js';

@@ -7,7 +7,7 @@
  */
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { logitsCommand } from '../../src/commands/logits.js';
 import { loadLlama } from '../../src/model/checkpoint.js';
 import { LoraAdapter } from '../../src/model/lora.js';

@@ -4,14 +4,14 @@
  * the oracle, SRPT preempting a long request for a short one (KV kept: no token is generated twice), the
  * predictor's time charged, and the static pipeline timed exactly as the benchmark driver charges its batches.
  */
-import type { BenchItem } from '../../src/benchmark/engine.js';
-import type { CostModel } from '../../src/benchmark/costmodel.js';
-import { SimulatedEngine } from '../../src/benchmark/engine-sim.js';
+import type { BenchItem } from '../../src/core/query.js';
+import type { CostModel } from '../../src/cost/costmodel.js';
+import { SimulatedEngine } from '../../src/engines/batch-sim.js';
 import { runBenchmark } from '../../src/benchmark/driver.js';
 import { vanillaPredictor } from '../../src/perception/predictor.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 import { SimClock } from '../../src/serving/clock.js';
-import { SimStepEngine, type SimStepRequest } from '../../src/serving/engine-sim.js';
+import { SimStepEngine, type SimStepRequest } from '../../src/engines/step-sim.js';
 import { serveContinuous } from '../../src/serving/harness.js';
 import { servingMetrics } from '../../src/serving/metrics.js';
 import { fcfs } from '../../src/serving/policies/fcfs.js';
@@ -19,7 +19,7 @@ import { sjf } from '../../src/serving/policies/sjf.js';
 import { srpt } from '../../src/serving/policies/srpt.js';
 import { constantPredictor, oraclePredictor, withCost } from '../../src/serving/predictors.js';
 import { serveStatic } from '../../src/serving/static.js';
-import { makeRequests, type ServeRequest } from '../../src/serving/workload.js';
+import { makeRequests, type ServeRequest } from '../../src/workload/arrivals.js';
 
 const flat: CostModel = { description: '10 ms a forward', stepMs: () => 10, prefillMs: () => 0 };
 const item = (id: string, needed: number, promptTokens = 4): BenchItem => ({ id, index: 0, prompt: '', promptTokens, realLengths: { 'L_t0.0': needed, 'L_t0.3': needed, 'L_t0.5': needed, 'L_t0.7': needed } });

@@ -9,12 +9,12 @@
  * tolerance: each row's arithmetic is the same as alone (its own attention lengths; matmul rows independent).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { loadBenchModel, type LoadedModel } from '../../src/benchmark/real.js';
-import { loadBenchItems } from '../../src/benchmark/items.js';
-import type { BenchItem } from '../../src/benchmark/engine.js';
+import { loadBenchItems } from '../../src/workload/items.js';
+import type { BenchItem } from '../../src/core/query.js';
 import { generate, sharedPrefixLength } from '../../src/generation/generate.js';
-import { TfjsStepEngine, type TfjsStepRequest } from '../../src/serving/engine-tfjs.js';
+import { TfjsStepEngine, type TfjsStepRequest } from '../../src/engines/step-tfjs.js';
 import { fusedKernelsActive, rowSlotAttentionActive } from '../../src/kernels/fused.js';
 import { repoPath } from '../helpers/paths.js';
 

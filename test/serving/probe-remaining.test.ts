@@ -13,12 +13,12 @@
  *    without the real engine, without srpt, or with a probe that has no remaining head, naming the key or folder.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { loadBenchModel, type LoadedModel } from '../../src/benchmark/real.js';
-import { loadBenchItems } from '../../src/benchmark/items.js';
-import type { BenchItem } from '../../src/benchmark/engine.js';
+import { loadBenchItems } from '../../src/workload/items.js';
+import type { BenchItem } from '../../src/core/query.js';
 import { sharedPrefixLength } from '../../src/generation/generate.js';
-import { TfjsStepEngine } from '../../src/serving/engine-tfjs.js';
+import { TfjsStepEngine } from '../../src/engines/step-tfjs.js';
 import { constantPredictor, withProbeRemaining, type RunningQuery } from '../../src/serving/predictors.js';
 import { runServe } from '../../src/serving/run.js';
 import { serveSchema } from '../../src/serving/config.js';

@@ -6,7 +6,7 @@
  * rows no batch row maps to must stay untouched. Skips visibly without the addon or under SEQSCH_BLAS=0.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { decodeAttentionNative, rowSlotAttentionActive } from '../../src/kernels/fused.js';
 
 beforeAll(async () => {

@@ -6,11 +6,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { arrivalTimes, traceItems } from '../../src/serving/workload.js';
-import { loadTrace, parseAzureTimestamp } from '../../src/serving/trace.js';
+import { arrivalTimes, traceItems } from '../../src/workload/arrivals.js';
+import { loadTrace, parseAzureTimestamp } from '../../src/workload/trace.js';
 import { quantile, servingMetrics, type RequestRecord } from '../../src/serving/metrics.js';
-import { fitPredictorCost, fitStepCosts, stepCostModel, stepCostModelFile } from '../../src/serving/calibrate.js';
-import { costModelFromPoints } from '../../src/benchmark/costmodel.js';
+import { fitPredictorCost, fitStepCosts, stepCostModel, stepCostModelFile } from '../../src/cost/calibrate-steps.js';
+import { costModelFromPoints } from '../../src/cost/costmodel.js';
 import { checkServeConfig, cliFlag, serveSchema } from '../../src/serving/config.js';
 import { seqsch } from '../reliability/helpers.js';
 import { ALPACA, repoPath } from '../helpers/paths.js';

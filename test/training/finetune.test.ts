@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { loadLlama } from '../../src/model/checkpoint.js';
 import { configFromHF } from '../../src/model/config.js';

@@ -1,5 +1,5 @@
 /** Child process for the SIGKILL resume test: trains the toy model slowly, printing each step, until killed. */
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { train } from '../../src/training/trainer.js';
 import { Toy, toyTrainOptions } from './toy.js';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import type { LlamaConfig } from '../../src/model/config.js';
 import { Llama } from '../../src/model/llama.js';
 import { batchTensors, collate, disposeBatch, type Example } from '../../src/training/batches.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { AdamW } from '../../src/training/optim.js';
 import { maxAbsDiff } from './toy.js';
 

@@ -4,7 +4,7 @@
  * Its measured EOS share and Pearson on 300 val queries are in ckpts/tiny-v2/README.md (not re-measured here).
  */
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { loadLlama } from '../../src/model/checkpoint.js';
 import { loadTokenizer } from '../../src/tokenizer/tokenizer.js';
 import type { RemappedTokenizer } from '../../src/tokenizer/idmap.js';

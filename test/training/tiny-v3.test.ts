@@ -5,7 +5,7 @@
  * measured by experiments/seqsch.yaml's lenpred stage (ckpts/tiny-v3/README.md), not here.
  */
 import { join } from 'node:path';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { loadLlama } from '../../src/model/checkpoint.js';
 import { loadTokenizer } from '../../src/tokenizer/tokenizer.js';
 import { firstTurn, loadConversations, vicunaPrompt } from '../../src/data/conversation.js';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { initBackend } from '../../src/backend.js';
+import { initBackend } from '../../src/core/backend.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { train, type TrainOptions } from '../../src/training/trainer.js';
 import type { LogEntry } from '../../src/training/checkpoint.js';

@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { registerStage, type Scalar, type StageContext } from '../registry.js';
 import { benchRuns, scheduleOf, type BenchRun } from './benchmark.js';
-import { costModelFile, fitCostModel, replaySeconds, type Calibration } from '../../benchmark/calibrate.js';
-import { costModelFromPoints, loadCostModel, type CostModel } from '../../benchmark/costmodel.js';
-import { SimulatedEngine } from '../../benchmark/engine-sim.js';
+import { costModelFile, fitCostModel, replaySeconds, type Calibration } from '../../cost/calibrate-batches.js';
+import { costModelFromPoints, loadCostModel, type CostModel } from '../../cost/costmodel.js';
+import { SimulatedEngine } from '../../engines/batch-sim.js';
 import { runBenchmark } from '../../benchmark/driver.js';
-import type { LengthPredictor, StrategyName } from '../../perception/predictor.js';
-import { perceptionSeconds } from '../../perception/perception-cost.js';
+import type { LengthPredictor } from '../../perception/predictor.js';
+import type { StrategyName } from '../../core/names.js';
+import { perceptionSeconds } from '../../cost/perception-cost.js';
 import { writeJson } from '../../util/fs.js';
 import { markdownRows, numCell, signedPctCell } from '../../util/markdown.js';
 

@@ -7,7 +7,7 @@ import { registerStage } from '../registry.js';
 import { runCached } from '../stage-cache.js';
 import { runConstruct } from '../../perception/pipeline.js';
 import { constructOptions } from '../../commands/construct.js';
-import { stageFields } from '../../options/zod.js';
+import { stageFields } from '../../core/options/zod.js';
 
 export const constructSchema = z.strictObject(stageFields(constructOptions));
 

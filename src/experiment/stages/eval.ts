@@ -1,17 +1,17 @@
 /**
  * The `eval` experiment stage: `seqsch eval` as one point — the seqsch (LoRA) or po (PiA) length predictor scored
- * on the first N validation queries against L_max (the paper's figures) and by its ranking (src/perception/ranking.ts),
+ * on the first N validation queries against L_max (the paper's figures) and by its ranking (src/scoring/ranking.ts),
  * beside the best constant predictors and the paper — skipped when its predictions file exists for the same inputs
  * and config (the ranking is then scored from the reused file).
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
-import { initBackend } from '../../backend.js';
+import { initBackend } from '../../core/backend.js';
 import { evalOptions } from '../../commands/eval.js';
-import { stageFields } from '../../options/zod.js';
+import { stageFields } from '../../core/options/zod.js';
 import { runCached } from '../stage-cache.js';
 import { PAPER_PERCEPTION, runEval, scorePredictionsFile } from '../../perception/pipeline.js';
-import { predictorRecord, predictorTable, scoreFromRecord } from '../../perception/ranking.js';
+import { predictorRecord, predictorTable, scoreFromRecord } from '../../scoring/ranking.js';
 
 export const evalSchema = z.strictObject(stageFields(evalOptions));
 

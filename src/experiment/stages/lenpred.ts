@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
-import { initBackend } from '../../backend.js';
+import { initBackend } from '../../core/backend.js';
 import { lenpredOptions } from '../../commands/lenpred.js';
-import { stageFields } from '../../options/zod.js';
+import { stageFields } from '../../core/options/zod.js';
 import { runCached } from '../stage-cache.js';
 import { runLenpred } from '../../perception/pipeline.js';
 

@@ -8,12 +8,12 @@
 import { z } from 'zod';
 import { join } from 'node:path';
 import { registerStage } from '../registry.js';
-import { initBackend } from '../../backend.js';
+import { initBackend } from '../../core/backend.js';
 import { runCached } from '../stage-cache.js';
 import { PROBE_CONFIG, PROBE_WEIGHTS } from '../../perception/probe.js';
-import { predictorRecord, predictorTable, scoreFromRecord } from '../../perception/ranking.js';
+import { predictorRecord, predictorTable, scoreFromRecord } from '../../scoring/ranking.js';
 import { scorePredictionsFile } from '../../perception/pipeline.js';
-import { stageFields } from '../../options/zod.js';
+import { stageFields } from '../../core/options/zod.js';
 import { probeJobOf, probeOptions, type ProbeStageConfig } from '../../commands/probe.js';
 
 export const probeSchema = z.strictObject(stageFields(probeOptions));

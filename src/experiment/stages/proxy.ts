@@ -7,17 +7,17 @@
 import { z } from 'zod';
 import { join } from 'node:path';
 import { registerStage } from '../registry.js';
-import { initBackend, activeBackend } from '../../backend.js';
+import { initBackend, activeBackend } from '../../core/backend.js';
 import { trainPredictor } from '../../proxy/train.js';
-import type { DecodeRule } from '../../proxy/kinds.js';
+import type { DecodeRule } from '../../scoring/kinds.js';
 import { CONFIG_FILE, loadProxyModel } from '../../proxy/model.js';
 import { loadQueries } from '../../proxy/data.js';
 import { predictLengths } from '../../proxy/predict.js';
 import { evaluatePredictions } from '../../proxy/evaluate.js';
 import { writeJson } from '../../util/fs.js';
-import { predictorRecord, predictorTable, scoreFromRecord } from '../../perception/ranking.js';
-import { PAPER_PERCEPTION } from '../../perception/evaluate.js';
-import { stageFields } from '../../options/zod.js';
+import { predictorRecord, predictorTable, scoreFromRecord } from '../../scoring/ranking.js';
+import { PAPER_PERCEPTION } from '../../scoring/evaluate.js';
+import { stageFields } from '../../core/options/zod.js';
 import { RANK_WEIGHT, rankTerm, trainPredictorOptions } from '../../commands/train-predictor.js';
 import { predictOptions } from '../../commands/predict.js';
 

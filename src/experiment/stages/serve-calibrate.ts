@@ -1,6 +1,6 @@
 /**
  * The `serve-calibrate` experiment stage: after the real-engine `serve` points of the same run, calibrate the
- * simulator on their measured calls — the step engine's prefills and decode steps (src/serving/calibrate.ts,
+ * simulator on their measured calls — the step engine's prefills and decode steps (src/cost/calibrate-steps.ts,
  * written to `<run>/costmodel-serving.json`) and the static pipeline's batches (the benchmark's calibration,
  * `<run>/costmodel-serving-batches.json`) — then, one point per real run (matched by its name: label and sweep
  * values), re-run the same workload — same queries, same arrival rate, same policy and predictions — through the
@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { registerStage, type Scalar, type StageContext } from '../registry.js';
 import { serveRuns, servePointName, type ServePoint } from './serve.js';
-import { costModelFile, fitCostModel } from '../../benchmark/calibrate.js';
-import { fitPredictorCost, fitStepCosts, stepCostModelFile, type StepFit } from '../../serving/calibrate.js';
+import { costModelFile, fitCostModel } from '../../cost/calibrate-batches.js';
+import { fitPredictorCost, fitStepCosts, stepCostModelFile, type StepFit } from '../../cost/calibrate-steps.js';
 import type { BatchCall } from '../../serving/harness.js';
 import { writeJson } from '../../util/fs.js';
 import { markdownRows, numCell, signedPctCell } from '../../util/markdown.js';

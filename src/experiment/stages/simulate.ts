@@ -5,12 +5,12 @@
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
-import { loadBenchItems } from '../../benchmark/items.js';
+import { loadBenchItems } from '../../workload/items.js';
 import { simulate, simulationParams, type SimulateConfig } from '../../benchmark/simulate.js';
 import { markdownTable } from '../../benchmark/report.js';
 import type { BenchmarkResult } from '../../benchmark/driver.js';
 import { simulateOptions } from '../../commands/simulate.js';
-import { stageFields } from '../../options/zod.js';
+import { stageFields } from '../../core/options/zod.js';
 
 export const simulateSchema = z.strictObject(stageFields(simulateOptions));
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { registerStage } from '../registry.js';
 import { runTrainJob, trainJobOf, DONE_FILE, type TrainConfig } from '../../training/job.js';
 import { trainOptions } from '../../commands/train.js';
-import { stageFields } from '../../options/zod.js';
+import { stageFields } from '../../core/options/zod.js';
 
 export const trainSchema = z.strictObject(stageFields(trainOptions)); // exactly one of model / init_config: checked when the point runs
 

@@ -7,7 +7,7 @@ import { ltr } from './ltr.js';
 import { withAging } from './aging.js';
 
 export type { Policy, QueueEntry } from './policy.js';
-import { POLICY_NAMES } from '../names.js';
+import { POLICY_NAMES } from '../../core/names.js';
 
 export interface PolicyOptions {
   /** srpt/ltr: a running request may be preempted while it has generated fewer tokens than this */

@@ -5,9 +5,9 @@
  * happen later.
  */
 import { firstTurn, loadConversations, loadLengths, vicunaPrompt } from '../data/conversation.js';
-import { sampleIndices } from '../data/sample.js';
+import { sampleIndices } from './sample.js';
 import { countTokens } from '../tokenizer/llama.js';
-import type { BenchItem } from './engine.js';
+import type { BenchItem } from '../core/query.js';
 
 export interface LoadItemsOptions {
   data: string;

@@ -1,6 +1,6 @@
 /**
  * Calibrate the serving simulator on the real step engine's calls (the `calibrate` stage's job for batches,
- * src/benchmark/calibrate.ts, whose least squares this reuses):
+ * src/cost/calibrate-batches.ts, whose least squares this reuses):
  *   decode step of bs rows attending Σctx positions:  ms = a(bs) + c·Σctx
  *   prefill of n prompts, T new positions each:       ms = e + f·n·T
  * with one intercept a(bs) per measured batch size — measured step times on this CPU are not linear in bs
@@ -10,10 +10,9 @@
  *   prefillMs(n, P) = e + f·n·P − stepMs(n, P), because the engines charge a prefill as prefill + one step.
  * Predictor calls are fitted as seconds = base + perItem·n. It fits only; replaying is the engines' job.
  */
-import { nonNegativeLeastSquares } from '../benchmark/calibrate.js';
-import type { CostModel, CostModelFile } from '../benchmark/costmodel.js';
-import type { EngineCall } from './engine.js';
-import type { PredictorCall } from './intake.js';
+import { nonNegativeLeastSquares } from './calibrate-batches.js';
+import type { CostModel, CostModelFile } from './costmodel.js';
+import type { EngineCall, PredictorCall } from './calls.js';
 
 export interface StepFit {
   /** [batch size, a(bs) ms], ascending */

@@ -4,7 +4,7 @@
  * own defaults. Spread into an option table where the five belong: a stage's stamp hashes its config in the table's
  * key order, so the five keep theirs. (`seqsch train` has its own table: a grad-accumulation flag sits among them.)
  */
-import type { OptionTable } from './spec.js';
+import type { OptionTable } from '../core/options/spec.js';
 
 export interface FitDefaults {
   epochs: number;

@@ -10,8 +10,9 @@
  * cut at 512 tokens) says the answer never ended there, so such a row never finishes here either.
  * num_output_tokens of a finished row is R; an unfinished row has generated `limit` tokens, + BOS.
  */
-import type { BatchOutcome, BenchItem, Engine } from './engine.js';
-import { batchSeconds, type CostModel } from './costmodel.js';
+import type { BatchOutcome, Engine } from './batch.js';
+import type { BenchItem } from '../core/query.js';
+import { batchSeconds, type CostModel } from '../cost/costmodel.js';
 
 export interface SimEngineOptions {
   /** which recorded length is the "real" one (default L_t0.0, the temperature the benchmark runs at) */

@@ -1,5 +1,5 @@
 /**
- * The YAML side of an option table (src/options/spec.ts): the zod shape of a stage's config, one field per
+ * The YAML side of an option table (src/core/options/spec.ts): the zod shape of a stage's config, one field per
  * table entry that is not CLI-only, under its snake_case key, in table order. Each field runs the table's own
  * check (`checkValue`, the one the CLI runs), so both surfaces accept and reject the same values with the same
  * words; the experiment loader adds the file, key path and line. A YAML list may also be given as one value.

@@ -4,19 +4,7 @@
  * trace-driven simulator (engine-sim.ts) — so scheduling, FCR and metrics are written once in driver.ts.
  */
 
-/** One benchmark query. */
-export interface BenchItem {
-  /** the conversation id (upstream `id`) */
-  id: string;
-  /** position in the sampled subset (0 … num_data-1) */
-  index: number;
-  /** the full prompt (vicuna_v1.1 template applied) */
-  prompt: string;
-  /** prompt length in tokens (BOS included), when known; the simulator's prefill cost uses it */
-  promptTokens?: number;
-  /** recorded response lengths from a `*-length.json` file: L_gt, L_t0.0, L_t0.3, … (BOS included) */
-  realLengths?: Record<string, number>;
-}
+import type { BenchItem } from '../core/query.js';
 
 export interface BatchRow {
   /** tokens of the answer as upstream counts them: the decoded answer re-tokenized, BOS included */

@@ -1,14 +1,14 @@
 /**
  * The options that `seqsch simulate` and `seqsch benchmark` (and their experiment stages) share — predictions,
  * strategy, VBS/FCR switches, query sampling, batch/group size, max length, bucket cell and table, FCR limit
- * and recompute policy — as one option table (src/options/spec.ts), and their mapping to the scheduler's
+ * and recompute policy — as one option table (src/core/options/spec.ts), and their mapping to the scheduler's
  * `ScheduleConfig`. Each command adds its own inputs (`--data`, `--lengths`) and engine options around it.
  * Defaults are the paper's. Nothing here loads data or runs anything.
  */
-import { defineOptions } from './spec.js';
-import { STRATEGIES } from '../perception/predictor.js';
-import { PAPER_VBS_FALLBACK, PAPER_VBS_TABLE } from '../scheduling/buckets.js';
-import { DEFAULT_SCHEDULE, parseFcrLimit, type ScheduleConfig } from '../scheduling/schedule.js';
+import { defineOptions } from '../core/options/spec.js';
+import { STRATEGIES } from '../core/names.js';
+import { PAPER_VBS_FALLBACK, PAPER_VBS_TABLE } from './buckets.js';
+import { DEFAULT_SCHEDULE, parseFcrLimit, type ScheduleConfig } from './schedule.js';
 
 const fcrLimitProblem = (s: string) => {
   try {

@@ -43,7 +43,7 @@ const hooks: BackendHook[] = [];
 export function onBackendReady(hook: BackendHook): void {
   hooks.push(hook);
 }
-onBackendReady((name) => import('./kernels/blas.js').then((m) => m.blasBackendHook(name)));
+onBackendReady((name) => import('../kernels/hook.js').then((m) => m.blasBackendHook(name)));
 
 async function tryTensorflow(): Promise<string> {
   const errors: string[] = [];
@@ -94,7 +94,7 @@ async function tryWebgpu(): Promise<string> {
 async function tryWasm(): Promise<void> {
   await import('@tensorflow/tfjs-backend-wasm');
   if (!(await (await tfjs()).setBackend('wasm'))) throw new Error('backend wasm did not initialise');
-  await import('./kernels/wasm-extra.js');
+  await import('../kernels/wasm-extra.js');
 }
 
 async function tryCpu(): Promise<void> {

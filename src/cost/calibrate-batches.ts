@@ -8,12 +8,11 @@
  * cost-model file format (points interpolated piecewise-linearly, exact for this bilinear model inside the
  * grid) so `seqsch simulate --cost-model` replays the workload. It does not run models or read traces' origin.
  */
-import type { BatchTrace } from './driver.js';
+import type { TraceBatch } from './calls.js';
 import type { CostModelFile } from './costmodel.js';
 import { batchSeconds, type CostModel } from './costmodel.js';
 
 /** The fields of a batch trace that calibration reads. */
-export type TraceBatch = Pick<BatchTrace, 'size' | 'decodeSteps' | 'seconds'> & { promptTokens?: number };
 
 export interface CostFit {
   /** step(bs, ctx) = stepBaseMs + stepPerRowMs·bs + stepPerRowTokenMs·bs·ctx */
@@ -77,7 +76,7 @@ function leastSquares(X: number[][], y: number[], cols: number[]): number[] | nu
  * Non-negative least squares of y ≈ X·c, c ≥ 0, for a few columns: the best of the unconstrained fits on every
  * subset of columns whose coefficients are all ≥ 0 (exact NNLS for few unknowns: the NNLS optimum is the
  * unconstrained optimum on its own support). Columns are scaled to unit norm before solving. Null when every
- * subset is singular. Also used by the serving simulator's calibration (src/serving/calibrate.ts).
+ * subset is singular. Also used by the serving simulator's calibration (src/cost/calibrate-steps.ts).
  */
 export function nonNegativeLeastSquares(raw: number[][], y: number[]): number[] | null {
   const k = raw[0]?.length ?? 0;

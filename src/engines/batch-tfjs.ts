@@ -8,14 +8,15 @@
  * keys/values instead of a prefill of its own. Scheduling, FCR and metrics are the driver's; this file only
  * generates and times.
  */
-import type { BatchOutcome, BatchRow, BenchItem, Engine } from './engine.js';
+import type { BatchOutcome, BatchRow, Engine } from './batch.js';
+import type { BenchItem } from '../core/query.js';
 import type { Llama } from '../model/llama.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { countTokens } from '../tokenizer/llama.js';
 import { generate } from '../generation/generate.js';
 import { answerText } from '../perception/lenpred.js';
-import { activeBackend } from '../backend.js';
-import type { PromptStore } from '../perception/prompt-store.js';
+import { activeBackend } from '../core/backend.js';
+import type { PromptStore } from './prompt-store.js';
 
 export interface TfjsEngineOptions {
   /** sampling temperature (0 = greedy, the benchmark's default) */

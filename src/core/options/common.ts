@@ -1,4 +1,4 @@
-/** Option-table entries (src/options/spec.ts) and output helpers shared by the subcommands. */
+/** Option-table entries (src/core/options/spec.ts) and output helpers shared by the subcommands. */
 import { BACKEND_CHOICES } from '../backend.js';
 
 /** `--json`: CLI only. */

@@ -11,10 +11,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama } from '../model/llama.js';
 import { KVCache, heapView } from '../model/kvcache.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { Sampler } from '../generation/sampler.js';
 import { SlotKVCache } from './slot-cache.js';
-import { SlotEngine, type EngineCall, type SlotEngineOptions, type SlotRow, type StepRequest } from './engine.js';
+import type { EngineCall } from '../cost/calls.js';
+import { SlotEngine, type SlotEngineOptions, type SlotRow, type StepRequest } from './step.js';
 
 /** A request for the real engine: its prompt as token ids. */
 export interface TfjsStepRequest extends StepRequest {

@@ -1,6 +1,6 @@
 /**
  * One option table per command, the single definition of what a command accepts: the CLI flags (yargs) and
- * the keys of the matching experiment stage (zod, src/options/zod.ts) are both derived from it, so a bound
+ * the keys of the matching experiment stage (zod, src/core/options/zod.ts) are both derived from it, so a bound
  * such as "batch size is an integer ≥ 1" is written once and checked on both surfaces — naming the flag
  * (`--batch-size: expected an integer ≥ 1, got 1.5`) or the YAML file, key and line (src/experiment/config.ts).
  * This module has no heavy imports (no zod, no tfjs): `seqsch --help` loads it, and the CLI checks its
@@ -12,13 +12,13 @@
  *        export const fooOptions = defineOptions({
  *          data: { type: 'string', required: true, describe: 'conversations JSON' },
  *          'batch-size': { type: 'number', int: true, min: 1, default: 16 },
- *          backend: { ...BACKEND_OPTION },           // shared entries live in src/options/common.ts
+ *          backend: { ...BACKEND_OPTION },           // shared entries live in src/core/options/common.ts
  *          json: JSON_OPTION,                        // yaml: false — CLI only
  *        });
  *   2. Build the command from it: `export const fooCommand = command({ command: 'foo', describe, options:
  *      fooOptions, handler: async (args) => … })`. The handler receives the checked values (lists parsed,
  *      kebab-case keys, typed by `ArgsOf<typeof fooOptions>`); `builder` may add cross-flag `.check`s.
- *   3. In the stage: `schema: z.strictObject(stageFields(fooOptions))` (src/options/zod.ts); its keys are the
+ *   3. In the stage: `schema: z.strictObject(stageFields(fooOptions))` (src/core/options/zod.ts); its keys are the
  *      snake_case names (`batch_size`), in table order.
  * Per-entry fields: `type` number | string | boolean | choice | list | yaml; number bounds `int`, `min`, `max`,
  * `gt`, `lt` (always finite); `required`; `default` (both surfaces) and `yamlDefault` (the stage's, where it

@@ -1,12 +1,12 @@
 /**
- * Serving workloads: the benchmark's queries (src/benchmark/items.ts) with arrival times. Three arrival
+ * Serving workloads: the benchmark's queries (src/workload/items.ts) with arrival times. Three arrival
  * processes — offline (every request at t = 0, the paper's setting), Poisson at a rate (exponential gaps from
  * a seeded stream), and a trace's timestamps (trace.ts), optionally rescaled to a target mean rate — and, for
  * the simulator, requests made from a trace's own token counts. A rate given as a fraction of the engine's
  * measured capacity is resolved by the caller (run.ts), which knows the capacity.
  */
 import seedrandom from 'seedrandom';
-import type { BenchItem } from '../benchmark/engine.js';
+import type { BenchItem } from '../core/query.js';
 import type { TraceRow } from './trace.js';
 
 /** One request of a serving run. */

@@ -1,6 +1,6 @@
 /**
  * The step-level engine contract of continuous (iteration-level) batching, the batch engine's sibling
- * (src/benchmark/engine.ts): `admit` prefills new requests into free slots (one forward of their own, each
+ * (src/engines/batch.ts): `admit` prefills new requests into free slots (one forward of their own, each
  * emits its first token), `step` runs one decode step for every running row, `evict` frees a row's slot and
  * KV, `preempt` takes a row out of the decode batch with its KV kept and `resume` puts it back. Limits:
  * `maxBatch` decode slots and, optionally, a KV-token budget (a request reserves prompt + max new tokens
@@ -10,6 +10,7 @@
  * `SlotEngine` holds the bookkeeping both engines share (rows, slots, budget, counts, the call trace); the
  * real tfjs engine (engine-tfjs.ts) and the simulated one (engine-sim.ts) only implement prefill and decode.
  */
+import type { EngineCall } from '../cost/calls.js';
 
 /** What the engine needs of a request, whatever generates it. */
 export interface StepRequest {
@@ -28,16 +29,6 @@ export interface RowUpdate {
   finished: boolean;
   /** finished by EOS (false: cut at maxNewTokens) */
   eos: boolean;
-}
-
-/** One engine call, as calibration reads it. */
-export interface EngineCall {
-  kind: 'prefill' | 'decode';
-  /** rows in the forward */
-  rows: number;
-  /** prefill: padded prompt width; decode: mean attended positions per row (prompt + generated) */
-  context: number;
-  seconds: number;
 }
 
 export interface CallOutcome {

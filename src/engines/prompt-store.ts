@@ -11,10 +11,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Llama } from '../model/llama.js';
 import { KVCache, type GatherRun } from '../model/kvcache.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { prefillPrompts, promptLayout, type PromptHidden, type PromptLayout } from '../generation/generate.js';
-import type { LengthProbe } from './probe.js';
-import type { LengthPredictor } from './predictor.js';
+import type { LengthProbe } from '../perception/probe.js';
+import type { LengthPredictor } from '../perception/predictor.js';
 
 /** Prompts prefilled together (the seqsch predictor's mini-batch, upstream's lenpred_bs). */
 export const PREFILL_CHUNK = 128;

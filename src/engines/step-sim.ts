@@ -1,6 +1,6 @@
 /**
  * The simulated step engine: the same slots, budget and calls as the real one (engine.ts), over recorded
- * response lengths, charged by a cost model (src/benchmark/costmodel.ts). A request needs R new tokens, its
+ * response lengths, charged by a cost model (src/cost/costmodel.ts). A request needs R new tokens, its
  * recorded length (the answer + EOS, as the batch simulator reads `L_t0.0`; a recording cut at its limit
  * never ends): the prefill emits the first, each decode step one more. Time, in the semantics the static
  * simulator and `calibrate` use (a prefill forward is also one of a batch's steps):
@@ -8,8 +8,9 @@
  *   decode step of bs rows:            step(bs, Σ attended / bs), attended = prompt + generated
  * It decides nothing about order; the serving harness does.
  */
-import type { CostModel } from '../benchmark/costmodel.js';
-import { SlotEngine, type EngineCall, type SlotEngineOptions, type SlotRow, type StepRequest } from './engine.js';
+import type { CostModel } from '../cost/costmodel.js';
+import type { EngineCall } from '../cost/calls.js';
+import { SlotEngine, type SlotEngineOptions, type SlotRow, type StepRequest } from './step.js';
 
 export interface SimStepRequest extends StepRequest {
   /** new tokens the request needs to emit EOS (Infinity: it never does within the recording) */

@@ -4,7 +4,7 @@
  * each a prefill of the widest prompt in it and a few new tokens (upstream's Predictor: batches of 128,
  * 8 tokens). Used by the calibrate stage and the serving simulator; it runs no model.
  */
-import { batchSeconds, type CostModel } from '../benchmark/costmodel.js';
+import { batchSeconds, type CostModel } from './costmodel.js';
 import { insertLengthPrompt, PIA_PROMPT, QUERY_PROMPT } from '../data/prompts.js';
 import { countTokens } from '../tokenizer/llama.js';
 

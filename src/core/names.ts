@@ -1,0 +1,21 @@
+/**
+ * The names a configuration chooses from — the benchmark's strategies, the serving policies, predictors and
+ * arrival processes — kept free of imports so the CLI can list them cheaply and every layer can use them.
+ */
+
+/** the paper's length-prediction strategies for the static benchmark (perception/predictor.ts) */
+export type StrategyName = 'vanilla' | 'gt' | 'po' | 'seqsch' | 'probe';
+export const STRATEGIES: StrategyName[] = ['vanilla', 'gt', 'po', 'seqsch', 'probe'];
+
+/** step-level policies (serving/policies/), and `static`: the paper's batch pipeline (serving/static.ts) */
+export const POLICY_NAMES = ['fcfs', 'sjf', 'srpt', 'ltr', 'static'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/** serving length predictors (serving/predictors.ts) */
+export const PREDICTOR_NAMES = ['none', 'vanilla', 'constant', 'gt', 'lmax', 'seqsch', 'po', 'proxy'] as const;
+export type PredictorName = (typeof PREDICTOR_NAMES)[number];
+
+/** how a predictor's time is charged (serving/config.ts) */
+export const PREDICTOR_COSTS = ['measured', 'perception', 'free', 'linear'] as const;
+
+export const ARRIVALS = ['offline', 'poisson', 'trace'] as const;
