@@ -11,20 +11,20 @@ import { constructCommand } from './commands/construct.js';
 import { envCommand } from './commands/env.js';
 import { evalCommand } from './commands/eval.js';
 import { experimentCommand } from './commands/experiment.js';
-import { lenpredCommand } from './commands/lenpred.js';
 import { logitsCommand } from './commands/logits.js';
 import { makeDataCommand } from './commands/make-data.js';
 import { mergeCommand } from './commands/merge.js';
 import { predictCommand } from './commands/predict.js';
 import { probeCommand } from './commands/probe.js';
 import { serveBenchCommand } from './commands/serve-bench.js';
-import { simulateCommand } from './commands/simulate.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { trainCommand } from './commands/train.js';
 import { trainPredictorCommand } from './commands/train-predictor.js';
+import { commandOf } from './commands/mount.js';
+import { JOBS } from './jobs/index.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, lenpredCommand, logitsCommand, makeDataCommand, mergeCommand, predictCommand, probeCommand, serveBenchCommand, simulateCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
+const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, logitsCommand, makeDataCommand, mergeCommand, predictCommand, probeCommand, serveBenchCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
 
 const args = hideBin(process.argv);
 const name = args.find((a) => !a.startsWith('-')); // the command, when one is named
@@ -48,5 +48,5 @@ const cli = yargs(args)
     }
     process.exit(1);
   });
-for (const c of commands) cli.command(c);
+for (const c of [...commands, ...JOBS.filter((j) => j.cli !== false).map(commandOf)].sort((a, b) => String(a.command).localeCompare(String(b.command)))) cli.command(c);
 await cli.parseAsync();

@@ -181,6 +181,11 @@ export function loadExperiment(file: string): Experiment {
           problems.zod(at, full.error.issues);
           continue;
         }
+        const crossKey = def.check?.(full.data, (k) => k);
+        if (crossKey) {
+          problems.add(rows !== undefined ? [...at, 'rows', rowList.indexOf(r)] : at, crossKey);
+          continue;
+        }
         points.push({
           stage: entry.stage, stageIndex: si, label: r.label,
           swept: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, toScalar(v)])),

@@ -5,26 +5,23 @@
  */
 import type { z } from 'zod';
 
-export type Scalar = string | number | boolean | null;
+import type { JobContext, Scalar } from '../core/job.js';
+export type { Scalar };
 
 /** Shared across the points of one experiment run: memoize expensive loads (e.g. sampled queries). */
-export interface StageContext {
-  cache<T>(key: string, make: () => T): T;
-  /** the run's results folder (stages may write side files there) */
-  outDir: string;
-  /** the point being run: its row label and sweep values (set by the runner for each point) */
-  point?: { label: string; swept: Record<string, Scalar> };
-}
+export type StageContext = Omit<JobContext, 'cli' | 'outDir'> & { outDir: string };
 
 export interface StageDef<S extends z.ZodObject = z.ZodObject> {
   /** one configuration point: a strict object schema (unknown keys are errors) */
   schema: S;
+  /** checks across keys (the job's `check`), run on every point when the file is loaded */
+  check?(cfg: z.infer<S>, key: (k: string) => string): string | undefined;
   /** files the point reads, by config key; all must exist (or be produced by an earlier stage) before any work */
   files?(cfg: z.infer<S>): { key: string; path: string }[];
   /** files the point writes, so later stages may read them */
   outputs?(cfg: z.infer<S>): string[];
   /** run one point; the record becomes one row of results.csv */
-  run(cfg: z.infer<S>, ctx: StageContext): Promise<{ record: Record<string, Scalar>; detail?: unknown }>;
+  run(cfg: z.infer<S>, ctx: StageContext): Promise<{ record: Record<string, Scalar>; detail?: unknown; text?: string }>;
   /** the stage reads the results of the run's earlier points in memory (ctx.cache), so its experiment runs in one process, never split over shards */
   wholeRun?: boolean;
   /** table.md section for this stage's rows; a plain table of every record key when absent */

@@ -5,7 +5,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashPath, runCached } from '../../src/experiment/stage-cache.js';
+import { hashPath, runCached } from '../../src/jobs/reuse.js';
 
 let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'stage-cache-'))));

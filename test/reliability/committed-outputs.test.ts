@@ -4,7 +4,7 @@
  * main job (experiments/seqsch.yaml) reuses every one of them, as it did before outputs were hashed.
  */
 import { loadExperiment } from '../../src/experiment/config.js';
-import { stageKey, staleReason, stampPath } from '../../src/experiment/stage-cache.js';
+import { stageKey, staleReason, stampPath } from '../../src/jobs/reuse.js';
 import { finishedJob, trainJobHash, trainJobOf, type TrainConfig } from '../../src/training/job.js';
 import { probeInputs, probeOutputs } from '../../src/experiment/stages/probe.js';
 import { REPO_ROOT } from '../helpers/paths.js';

@@ -6,7 +6,7 @@
 import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCached, stampPath } from '../../src/experiment/stage-cache.js';
+import { runCached, stampPath } from '../../src/jobs/reuse.js';
 import { tmpDirs } from '../helpers/tmp.js';
 
 const tmp = tmpDirs('seqsch-rel-cache-');

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
-import { runCached } from '../stage-cache.js';
+import { runCached } from '../../jobs/reuse.js';
 import { runConstruct } from '../../perception/pipeline.js';
 import { constructOptions } from '../../commands/construct.js';
 import { stageFields } from '../../core/options/zod.js';

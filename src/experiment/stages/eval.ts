@@ -9,7 +9,7 @@ import { registerStage } from '../registry.js';
 import { initBackend } from '../../core/backend.js';
 import { evalOptions } from '../../commands/eval.js';
 import { stageFields } from '../../core/options/zod.js';
-import { runCached } from '../stage-cache.js';
+import { runCached } from '../../jobs/reuse.js';
 import { PAPER_PERCEPTION, runEval, scorePredictionsFile } from '../../perception/pipeline.js';
 import { predictorRecord, predictorTable, scoreFromRecord } from '../../scoring/ranking.js';
 

@@ -1,13 +1,41 @@
-/** The built-in experiment stages; importing this module registers them. A new stage adds one import here. */
-import './simulate.js';
-import './lenpred.js';
-import './construct.js';
-import './eval.js';
-import './train.js';
+/**
+ * The experiment runner's mount of the jobs: every job of src/jobs/index.ts that has a YAML side becomes the stage
+ * of its name — its keys the snake_case entries of the job's option table, its cross-key check run when the file
+ * is loaded, its outputs reused when their inputs and config are unchanged (src/jobs/reuse.ts). Importing this
+ * module registers them; a new job is one line in src/jobs/index.ts, not here.
+ */
+import { z } from 'zod';
+import { registerStage } from '../registry.js';
+import { stageFields } from '../../core/options/zod.js';
+import { JOBS } from '../../jobs/index.js';
+import { runCached } from '../../jobs/reuse.js';
+// stages not yet written as jobs
 import './benchmark.js';
 import './calibrate.js';
 import './check-perception.js';
+import './construct.js';
+import './eval.js';
+import './probe.js';
 import './proxy.js';
 import './serve.js';
 import './serve-calibrate.js';
-import './probe.js';
+import './train.js';
+
+for (const job of JOBS) {
+  if (job.yaml === false) continue;
+  registerStage(job.name, {
+    schema: z.strictObject(stageFields(job.options)),
+    check: job.check,
+    files: job.files,
+    outputs: job.outputs,
+    wholeRun: job.wholeRun,
+    table: job.table,
+    run: async (c, ctx) => {
+      const jobCtx = { ...ctx, cli: {} };
+      if (!job.reuse) return job.run(c, jobCtx);
+      const reuse = job.reuse(c);
+      // a reused point keeps its record; its detail and text are not stored
+      return { record: await runCached({ ...reuse, config: c }, async () => (await job.run(c, jobCtx)).record) };
+    },
+  });
+}

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { join } from 'node:path';
 import { registerStage } from '../registry.js';
 import { initBackend } from '../../core/backend.js';
-import { runCached } from '../stage-cache.js';
+import { runCached } from '../../jobs/reuse.js';
 import { PROBE_CONFIG, PROBE_WEIGHTS } from '../../perception/probe.js';
 import { predictorRecord, predictorTable, scoreFromRecord } from '../../scoring/ranking.js';
 import { scorePredictionsFile } from '../../perception/pipeline.js';

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Scalar } from './registry.js';
+import type { Scalar } from '../core/job.js';
 import { writeJson } from '../util/fs.js';
 
 /**

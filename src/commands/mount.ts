@@ -1,0 +1,32 @@
+/**
+ * The CLI's mount of the jobs: each job with a CLI side becomes `seqsch <name>`, its flags the job's option table
+ * (kebab-case), checked by the table (the words the YAML side uses too), then the job's cross-key check naming
+ * `--flags`. It prints the job's text, or with `--json` its record as the last line. Nothing here declares an
+ * option of a job.
+ */
+import type { CommandModule } from 'yargs';
+import type { Job } from '../core/job.js';
+import { JSON_OPTION } from '../core/options/common.js';
+import { command, stageConfigOf } from '../core/options/spec.js';
+
+export function commandOf(job: Job): CommandModule {
+  const options = { ...job.options, json: JSON_OPTION };
+  return command({
+    command: job.command ?? job.name,
+    describe: job.describe,
+    options,
+    handler: async (args) => {
+      const c = stageConfigOf(job.options, args) as never;
+      const problem = job.check?.(c, (k) => `--${k.replace(/_/g, '-')}`);
+      if (problem) throw new Error(problem);
+      const cli = Object.fromEntries(Object.entries(job.options).filter(([, s]) => s.yaml === false).map(([k]) => [k, args[k as keyof typeof args]]));
+      const cache = new Map<string, unknown>();
+      const r = await job.run(c, {
+        cache: <T>(key: string, make: () => T): T => (cache.has(key) ? (cache.get(key) as T) : (cache.set(key, make()), cache.get(key) as T)),
+        cli,
+      });
+      if (args.json) console.log(JSON.stringify(r.record));
+      else console.log(r.text ?? JSON.stringify(r.record, null, 2));
+    },
+  });
+}
