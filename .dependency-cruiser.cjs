@@ -3,25 +3,7 @@
  * import only from its own layer or the layers below it, and no module may reach itself again through its imports
  * (type-only and dynamic imports count). Folders of one layer may import each other as long as no cycle forms.
  */
-const LAYERS = [
-  ['util'], // file helpers, progress bars, markdown: no project imports
-  ['kernels'], // native CPU kernels for the wasm backend
-  ['core'], // the shared vocabulary: backend choice, query type, names, the option-table machinery
-  ['tokenizer'],
-  ['data'], // conversations, the paper's prompts, the synthetic corpus
-  ['scheduling', 'workload'], // buckit / VBS / schedule; sampling, arrivals, traces
-  ['model'], // LLaMA, LoRA, KV caches, checkpoints
-  ['generation', 'training'],
-  ['scoring', 'cost'], // Error / Acc / τ / ρ and the length heads; cost models and their fitting
-  ['proxy'], // small length predictors trained on recorded traces
-  ['perception'], // lenpred, construct, the LoRA predictor, the hidden-state probe
-  ['engines'], // batch and step engines (tfjs, simulated), model loading, the prompt store
-  ['benchmark'], // the paper's static loop
-  ['serving'], // the continuous-batching loop, its policies and plan
-  ['jobs'], // one job per concept: { options, run }
-  ['experiment'], // YAML stages, sweeps, shards, merge, reports: a mount of the jobs
-  ['commands'], // the CLI: a mount of the jobs
-];
+const { LAYERS } = require('./scripts/layers.cjs');
 const rank = new Map(LAYERS.flatMap((fs, i) => fs.map((f) => [f, i])));
 const above = (i) => LAYERS.slice(i + 1).flat();
 
