@@ -5,7 +5,7 @@
  * numbers; it does not predict.
  */
 import { lMax, loadLengths } from '../data/conversation.js';
-import { constantBaselines, type ConstantBaselines } from '../scoring/metrics.js';
+import { constantBaselines, type TrainConstantBaselines } from '../scoring/train-constants.js';
 import { predictorScore, predictorTable, type PredictorScore } from '../scoring/ranking.js';
 import { PAPER_PERCEPTION } from '../scoring/evaluate.js';
 
@@ -18,7 +18,7 @@ export interface Evaluation {
   model: PredictorScore;
   /** the train-median constant scored the same way (its τ and ρ are undefined: it orders nothing) */
   trainMedian?: PredictorScore;
-  constants?: ConstantBaselines;
+  constants?: TrainConstantBaselines;
 }
 
 export function evaluatePredictions(preds: Prediction[], lengthsPath: string, trainLengthsPath?: string, maxLength = 512): Evaluation {

@@ -30,7 +30,7 @@ export interface ConstantBaselines {
 }
 
 /** Error / Acc-50 / Acc-100 of predictions against targets (same order). */
-export function scorePredictions(predicted: number[], lMax: number[]): PerceptionScore {
+export function scorePredictions(predicted: ArrayLike<number>, lMax: ArrayLike<number>): PerceptionScore {
   if (predicted.length !== lMax.length) throw new Error(`scorePredictions: ${predicted.length} predictions for ${lMax.length} targets`);
   const n = lMax.length;
   if (n === 0) throw new Error('scorePredictions: no queries to score');
@@ -39,6 +39,7 @@ export function scorePredictions(predicted: number[], lMax: number[]): Perceptio
   let a100 = 0;
   for (let i = 0; i < n; i++) {
     const d = Math.abs(predicted[i] - lMax[i]);
+    if (!Number.isFinite(d)) throw new Error(`scorePredictions: prediction ${i} is ${predicted[i]}, target ${lMax[i]}`);
     sum += d;
     if (d <= 50) a50++;
     if (d <= 100) a100++;

@@ -2,16 +2,17 @@
  * Metric arithmetic (the paper's Error / Acc-50 / Acc-100, inclusive bounds as upstream's `<= 50`), the
  * constant baselines, and the buckets head's soft labels and decode rules, on hand-computed cases.
  */
-import { constantBaselines, lengthMetrics, median } from '../../src/scoring/metrics.js';
+import { scorePredictions } from '../../src/scoring/evaluate.js';
+import { constantBaselines, median } from '../../src/scoring/train-constants.js';
 import { decodeBins, numBins, softLabel, type HeadConfig } from '../../src/scoring/heads.js';
 import { decodeRuleProblem } from '../../src/scoring/kinds.js';
 
 test('Error, Acc-50, Acc-100 by hand (boundaries 50 and 100 count as hits)', () => {
   // |errors| = 0, 50, 51, 100, 101 → mean 60.4; ≤50: 2 of 5; ≤100: 4 of 5
-  const m = lengthMetrics([10, 150, 49, 300, 0], [10, 100, 100, 200, 101]);
+  const m = scorePredictions([10, 150, 49, 300, 0], [10, 100, 100, 200, 101]);
   expect(m).toEqual({ n: 5, error: 60.4, acc50: 0.4, acc100: 0.8 });
-  expect(() => lengthMetrics([1], [1, 2])).toThrow(/1 predictions for 2 targets/);
-  expect(() => lengthMetrics([NaN], [1])).toThrow(/prediction 0 is NaN/);
+  expect(() => scorePredictions([1], [1, 2])).toThrow(/1 predictions for 2 targets/);
+  expect(() => scorePredictions([NaN], [1])).toThrow(/prediction 0 is NaN/);
 });
 
 test('constant baselines: train median applied, best constants in hindsight', () => {
