@@ -1,10 +1,12 @@
 /**
- * The synthetic instruction corpus: determinism, no val leakage, length control of the fixed families, and
- * the answer-length distribution against Vicuna-7B's on Alpaca (data/alpaca) scaled to max_length 256.
+ * The synthetic instruction corpus generator, version 1 (`make-data`'s default; versions 2 and 3 reformat some
+ * families, see synthetic-v2/-v3.test.ts): determinism, no val leakage, length control of the fixed families, and
+ * the answer-length distribution against Vicuna-7B's on Alpaca (data/alpaca) scaled to max_length 256. Version 1's
+ * committed files (data/synthetic) were retired in issue 25; the committed corpus is data/synthetic-v3.
  */
 import { mkdtempSync, copyFileSync, existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   makeSynthetic, makeSyntheticSplits, drawTask, FAMILIES, Rand, quantiles, instructionOf, answerOf, DEFAULT_MAX_LENGTH,
 } from '../../src/data/synthetic.js';
@@ -14,10 +16,7 @@ import {
 } from '../../src/data/synthetic/files.js';
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { readJson } from '../../src/util/fs.js';
-import { ALPACA, REPO_ROOT } from '../helpers/paths.js';
-import { testCommittedCorpus } from '../helpers/corpus.js';
-
-const DATA_DIR = resolve(REPO_ROOT, 'data/synthetic');
+import { ALPACA } from '../helpers/paths.js';
 
 describe('synthetic corpus: determinism and splits', () => {
   test('the same seed gives identical conversations; another seed differs', () => {
@@ -203,6 +202,4 @@ describe('synthetic corpus on disk', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-
-  testCommittedCorpus(DATA_DIR, 'data/synthetic', (params) => expect(params.val).toBeGreaterThanOrEqual(1000));
 });

@@ -1,6 +1,6 @@
 /**
- * finetune (conversations → trained model folder) in both modes on a toy LLaMA, the train stage's
- * skip-if-done logic, and a real check of the committed tiny base model (ckpts/tiny).
+ * finetune (conversations → trained model folder) in both modes on a toy LLaMA and the train stage's
+ * skip-if-done logic. The committed base model is checked in tiny-v3.test.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,6 @@ import { firstTurn, loadConversations, vicunaPrompt, type Conversation } from '.
 import { conversationExamples, finetune, idMapTexts, packExamples } from '../../src/training/finetune.js';
 import { batchTensors, collate, disposeBatch, type Example } from '../../src/training/batches.js';
 import { causalLmLoss } from '../../src/training/losses.js';
-import { generate } from '../../src/generation/generate.js';
 import { getStage } from '../../src/experiment/registry.js';
 import '../../src/experiment/stages/train.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -30,7 +29,7 @@ beforeAll(async () => {
 const tmp = tmpDirs('seqsch-finetune-');
 
 // 20 short conversations of the synthetic corpus (answers ≤ 12 LLaMA tokens keep the toy runs fast)
-const CONVS: Conversation[] = loadConversations(join(REPO_ROOT, 'data/synthetic/train.json'))
+const CONVS: Conversation[] = loadConversations(join(REPO_ROOT, 'data/synthetic-v3/train.json'))
   .filter((c) => countTokens(firstTurn(c, 'gpt')) <= 12)
   .slice(0, 20);
 const TOKENIZER: RemappedTokenizer = remapTokenizer(llamaTokenizer(), buildIdMap(idMapTexts(CONVS), llamaTokenizer()));
@@ -159,31 +158,5 @@ describe('train stage', () => {
     // a missing result file trains again even with the same hash
     rmSync(join(dir, 'model', 'model.safetensors'));
     expect((await stage.run(point({ lr: 2e-3 }), ctx)).record.skipped).toBe(false);
-  });
-});
-
-describe('committed tiny base model (ckpts/tiny)', () => {
-  const DIR = join(REPO_ROOT, 'ckpts/tiny');
-
-  // The model follows the template and the one-line families but does not count (see ckpts/tiny/README.md):
-  // "List three colors." gets ~14 items. So the checks are on what it does reliably.
-  test('config and id map agree; greedy answers to easy val queries have the asked form and end with EOS', async () => {
-    const model = loadLlama(DIR);
-    const tok = (await loadTokenizer(DIR)) as RemappedTokenizer;
-    try {
-      expect(model.config.vocabSize).toBe(tok.keptIds.length);
-      expect(model.numParameters()).toBeLessThan(5e6);
-      const val = loadConversations(join(REPO_ROOT, 'data/synthetic/val.json')).map((c) => firstTurn(c, 'human'));
-      const queries = ['What is 17 plus 1?', 'Is a duck an animal? Answer yes or no.', 'List three colors.'];
-      for (const q of queries) expect(val).toContain(q);
-      const r = await generate(model, queries.map((q) => tok.encode(vicunaPrompt(q))), { maxNewTokens: 64 });
-      const [sum, yesNo, list] = r.items.map((it) => tok.decode(it.outputIds).trim());
-      expect(r.items[0].isFinished && r.items[1].isFinished).toBe(true); // EOS well before the cap
-      expect(sum).toMatch(/\b18\b/); // the reference: "17 plus 1 is 18."
-      expect(yesNo).toMatch(/^(Yes|No)\.$/);
-      expect(list.split('\n').slice(0, 3).map((l) => l.replace(/ .*/, ''))).toEqual(['1.', '2.', '3.']); // the list format
-    } finally {
-      model.dispose();
-    }
   });
 });
