@@ -16,7 +16,7 @@ import { loadLlama } from '../../src/model/checkpoint.js';
 import { generate } from '../../src/generation/generate.js';
 import type { Llama } from '../../src/model/llama.js';
 import { poolStats, setPoolAdaptive } from '../../src/kernels/blas.js';
-import { setLastRowsOnly, setLayerFused } from '../../src/model/fused.js';
+import { setLastRowsOnly, setLayerFused } from '../../src/model/paths.js';
 import { peerPrompts, type CheckSpec, type TimeSpec, type TimeResult } from './spec.js';
 
 /** The value of `--name`, or throws naming the flag. */

@@ -4,12 +4,15 @@
  *
  * Loading checks every header first (missing, unexpected, mis-shaped tensors fail before any weight is
  * read, with the tensor and file named), then reads one tensor at a time from its shard, so a large
- * checkpoint is never held twice; a NaN or infinite weight fails the load, naming the tensor. F16/BF16 weights are upcast to float32. Saving writes float32 in HF
- * layout; save → load is bit-identical. LoRA adapters are PEFT files, handled in src/model/lora.ts.
+ * checkpoint is never held twice; a NaN or infinite weight fails the load, naming the tensor. F16/BF16 weights are
+ * upcast to float32. Saving writes float32 in HF layout; save → load is bit-identical. Which tensors a checkpoint
+ * holds, under which names and in which layout, is src/model/hf-weights.ts; LoRA adapters are PEFT files, handled
+ * in src/model/lora.ts. The pair: loadLlama / saveLlama (a model frees its tensors with Llama.dispose()).
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFromHF, configToHF } from './config.js';
+import { hfWeightNames } from './hf-weights.js';
 import { Llama } from './llama.js';
 import { SafetensorsFile, writeSafetensors, type TensorSource } from './safetensors.js';
 import { readJson, writeJson } from '../util/fs.js';
@@ -52,7 +55,7 @@ export function loadLlama(dir: string): Llama {
     const source = existsSync(single) ? single : indexFile;
 
     // ---- validate names and shapes from the headers before reading any weight
-    const expected = new Set(Llama.hfWeightNames(config));
+    const expected = new Set(hfWeightNames(config));
     for (const n of expected) if (!where.has(n)) throw new Error(`${source}: missing tensor '${n}'`);
     for (const [n, file] of where) {
       if (!expected.has(n) && !IGNORED.test(n)) throw new Error(`${file}: unexpected tensor '${n}' for a ${config.numLayers}-layer LLaMA${config.tieWordEmbeddings ? ' with tied embeddings' : ''}`);

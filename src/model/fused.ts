@@ -2,57 +2,19 @@
  * The small ops of a LLaMA layer, each either one native kernel (src/kernels/fused.ts) or the composite
  * tfjs ops it replaces: RMSNorm (alone or after the residual add), SiLU(gate)·up, and attention of
  * a decode step or a prefill (against an in-place KV cache, or none); and, natively only, a whole decoder
- * layer in one kernel. `native` comes from nativeInference(): true only for inference (no
- * gradient tape, not training) on wasm with the native addon active; everywhere else the composite ops
- * run, exactly as before the native kernels existed. This module holds no weights and no state.
+ * layer in one kernel. `native` is src/model/paths.ts's choice: true only for inference (no gradient tape,
+ * not training) on wasm with the native addon active; everywhere else the composite ops run, exactly as
+ * before the native kernels existed. This module holds no weights and no state.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addRmsNormNative, decodeAttentionNative, decoderLayerNative, fusedKernelsActive, rmsNormNative, swigluNative, type DecoderLayerWeights } from '../kernels/fused.js';
+import { addRmsNormNative, decodeAttentionNative, decoderLayerNative, rmsNormNative, swigluNative, type DecoderLayerWeights } from '../kernels/fused.js';
 import type { AttentionCache } from './kvcache.js';
+import { lastRowsOnly } from './paths.js';
 
 /** RMSNorm's epsilon as a number (native) and as the scalar tensor the composite ops use. */
 export interface Eps {
   value: number;
   scalar: tf.Scalar;
-}
-
-/**
- * A runtime switch, so measurements compare both settings in one process: get() the setting, set(on) it and get
- * the previous one back.
- */
-function runtimeSwitch(initial: boolean): { get: () => boolean; set: (on: boolean) => boolean } {
-  let value = initial;
-  return {
-    get: () => value,
-    set: (on) => {
-      const was = value;
-      value = on;
-      return was;
-    },
-  };
-}
-
-const prefillSwitch = runtimeSwitch(true), layerSwitch = runtimeSwitch(true), lastRowsSwitch = runtimeSwitch(true);
-
-/** Switch native attention for prefills (T > 1) off (composite ops) or on; returns the previous setting. */
-export const setPrefillFused = prefillSwitch.set;
-/** Whether a prefill (T > 1) may run its attention natively (given nativeInference()). */
-export const prefillFused = prefillSwitch.get;
-
-/** Switch the one-kernel decoder layer off (per-op native kernels) or on; returns the previous setting. */
-export const setLayerFused = layerSwitch.set;
-/** Whether a native forward may run each decoder layer as one kernel. */
-export const layerFused = layerSwitch.get;
-
-/**
- * Switch the last-rows-only last layer of a lastOnly prefill off (every row computed, then the last ones taken) or
- * on (default); returns the previous setting.
- */
-export const setLastRowsOnly = lastRowsSwitch.set;
-
-/** Whether a forward may use the native kernels: not training, no gradient tape, fused kernels active. */
-export function nativeInference(training: boolean): boolean {
-  return !training && tf.engine().state.gradientDepth === 0 && fusedKernelsActive();
 }
 
 /** RMSNorm: x / √(mean(x²) + eps) · w over the last axis; x (N, d). */
@@ -95,7 +57,7 @@ export interface DecodeStep {
  * causal within them) in one native kernel: rotary on q/k, the new k/v written into the in-place
  * cache (or, without a cache, into scratch buffers), softmax(q·Kᵀ/√hd + padding bias)·V over each
  * query's prefix, grouped-query aware. q (B·T, nH·hd), k/v (B·T, nKv·hd) → (B·T, nH·hd).
- * Native only: the caller takes this path when nativeInference() holds and the cache, if any, is in place.
+ * Native only: the caller takes this path when src/model/paths.ts chose native attention.
  */
 export function decodeAttention(cache: AttentionCache | undefined, layer: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: DecodeStep, T = 1): tf.Tensor2D {
   const B = q.shape[0] / T;
@@ -122,7 +84,7 @@ export function decoderLayer(cache: AttentionCache | undefined, layer: number, x
   const rowsOwn = !!slot?.rowSlot || !!slot?.rowPast;
   const out = decoderLayerNative(
     x, w, { cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask, rowSlot: slot?.rowSlot, rowPast: slot?.rowPast },
-    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps, lastOnly: lastOnly && lastRowsSwitch.get() && !!cache && !rowsOwn },
+    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps, lastOnly: lastOnly && lastRowsOnly() && !!cache && !rowsOwn },
   );
   cache?.commit(layer, T);
   return out;

@@ -5,8 +5,9 @@
  * The adapter lives beside the frozen base weights and can be switched off at run time
  * (`adapter.enabled = false`): the paper uses one base model both to predict response lengths (adapter
  * on) and to generate (adapter off). Save/load use PEFT's files (adapter_config.json +
- * adapter_model.safetensors) so adapters move between this project and PyTorch. Merging into the base
- * weights is the model's job (src/model/llama.ts, which holds the base weights).
+ * adapter_model.safetensors) so adapters move between this project and PyTorch. For inference the adapter
+ * keeps merged copies W + ΔW of its projections (merged()), freed with it; folding it into the base weights for
+ * good is the model's job (src/model/llama.ts's mergeLora, which holds the base weights).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
@@ -17,30 +18,9 @@ import { SafetensorsFile, writeSafetensors, type TensorSource } from './safetens
 import { readJson, writeJson } from '../util/fs.js';
 import { assertFiniteWeights } from '../util/finite.js';
 import { LORA_TARGETS, type LoraConfig, type LoraTarget } from './lora-config.js';
+import { MODULE_PATH, projDims } from './hf-weights.js';
 
 export { LORA_TARGETS, DEFAULT_LORA, type LoraConfig, type LoraTarget } from './lora-config.js';
-
-/** (in, out) features of a targeted projection. */
-export function loraDims(cfg: LlamaConfig, target: LoraTarget): [number, number] {
-  const d = cfg.hiddenSize;
-  const q = cfg.numHeads * cfg.headDim;
-  const kv = cfg.numKvHeads * cfg.headDim;
-  switch (target) {
-    case 'q_proj': return [d, q];
-    case 'k_proj':
-    case 'v_proj': return [d, kv];
-    case 'o_proj': return [q, d];
-    case 'gate_proj':
-    case 'up_proj': return [d, cfg.intermediateSize];
-    case 'down_proj': return [cfg.intermediateSize, d];
-  }
-}
-
-/** HF module path of each projection inside a decoder layer. */
-export const MODULE_PATH: Record<LoraTarget, string> = {
-  q_proj: 'self_attn.q_proj', k_proj: 'self_attn.k_proj', v_proj: 'self_attn.v_proj', o_proj: 'self_attn.o_proj',
-  gate_proj: 'mlp.gate_proj', up_proj: 'mlp.up_proj', down_proj: 'mlp.down_proj',
-};
 
 function peftName(layer: number, target: LoraTarget, which: 'A' | 'B'): string {
   return `base_model.model.model.layers.${layer}.${MODULE_PATH[target]}.lora_${which}.weight`;
@@ -50,8 +30,8 @@ export class LoraAdapter {
   /** switch the adapter off to run the plain base model (same weights, no copy) */
   enabled = true;
   /**
-   * Inference (not training) runs each targeted projection as one matmul with W + ΔW, a copy the model caches
-   * per adapter (PEFT's merge, kept beside the base weights so `enabled = false` still runs the plain model).
+   * Inference (not training) runs each targeted projection as one matmul with W + ΔW, a copy this adapter caches
+   * (merged(); PEFT's merge, kept beside the base weights so `enabled = false` still runs the plain model).
    * Costs one extra weight matrix per targeted projection; false runs PEFT's unmerged x·W + s·(x·Aᵀ)·Bᵀ.
    */
   mergeForInference = true;
@@ -62,6 +42,8 @@ export class LoraAdapter {
   readonly bT = new Map<string, tf.Variable>();
   private readonly scalingT: tf.Scalar;
   private dropoutRng: seedrandom.PRNG;
+  /** key `${layer}.${target}`: the inference copy W + ΔW (in, out), with the data it was made from */
+  private readonly mergedCopies = new Map<string, { sources: object[]; t: tf.Tensor2D }>();
 
   /** A fresh adapter: A kaiming-uniform (PEFT's a=√5, i.e. U(±1/√in)) from `seed`, B zero. */
   constructor(readonly model: LlamaConfig, readonly config: LoraConfig, seed: string | number = 0, init = true) {
@@ -76,7 +58,7 @@ export class LoraAdapter {
     const rng = seedrandom(`lora-init:${seed}`);
     for (let l = 0; l < model.numLayers; l++) {
       for (const t of config.targetModules) {
-        const [inF, outF] = loraDims(model, t);
+        const [inF, outF] = projDims(model, t);
         const bound = 1 / Math.sqrt(inF);
         // A is (r, in) in PEFT; we hold Aᵀ (in, r). Draw in PEFT's (r, in) order so a seed means the same matrix.
         const a = new Float32Array(config.r * inF);
@@ -88,7 +70,7 @@ export class LoraAdapter {
 
   /** Set A (r, in) and B (out, r) of one module from PEFT-layout data. */
   set(layer: number, target: LoraTarget, a: Float32Array, b: Float32Array): void {
-    const [inF, outF] = loraDims(this.model, target);
+    const [inF, outF] = projDims(this.model, target);
     const r = this.config.r;
     const key = `${layer}.${target}`;
     const [aT, bT] = tf.tidy(() => [
@@ -130,6 +112,22 @@ export class LoraAdapter {
     return tf.tidy(() => tf.mul(tf.matMul(this.aT.get(key)!, this.bT.get(key)!), this.scalingT));
   }
 
+  /**
+   * W + scaling·Aᵀ·Bᵀ (in, out) of one projection for inference, `base` its weight W (in, out): cached, and
+   * rebuilt whenever W or either adapter matrix holds new data (a trainer's update or a reload replaces a
+   * variable's dataId).
+   */
+  merged(layer: number, target: LoraTarget, base: tf.Variable): tf.Tensor2D {
+    const key = `${layer}.${target}`;
+    const sources = [base.dataId, this.aT.get(key)!.dataId, this.bT.get(key)!.dataId];
+    const hit = this.mergedCopies.get(key);
+    if (hit && hit.sources.every((d, i) => d === sources[i])) return hit.t;
+    hit?.t.dispose();
+    const t = tf.tidy(() => tf.keep(tf.add(base, this.denseDeltaT(layer, target)) as tf.Tensor2D));
+    this.mergedCopies.set(key, { sources, t });
+    return t;
+  }
+
   /** Only the LoRA variables: what a trainer updates (the base stays frozen). */
   variables(): tf.Variable[] {
     return [...this.aT.values(), ...this.bT.values()];
@@ -137,6 +135,8 @@ export class LoraAdapter {
 
   dispose(): void {
     for (const v of this.variables()) v.dispose();
+    for (const { t } of this.mergedCopies.values()) t.dispose();
+    this.mergedCopies.clear();
     this.aT.clear();
     this.bT.clear();
     this.scalingT.dispose();
@@ -148,7 +148,7 @@ export class LoraAdapter {
     for (let l = 0; l < this.model.numLayers; l++) {
       for (const t of this.config.targetModules) {
         const key = `${l}.${t}`;
-        const [inF, outF] = loraDims(this.model, t);
+        const [inF, outF] = projDims(this.model, t);
         const r = this.config.r;
         const read = (v: tf.Variable) => () => tf.tidy(() => tf.transpose(v)).dataSync() as Float32Array;
         tensors.push([peftName(l, t, 'A'), { dtype: 'float32', shape: [r, inF], read: read(this.aT.get(key)!) }]);
@@ -215,7 +215,7 @@ export class LoraAdapter {
       const expected = new Set<string>();
       for (let l = 0; l < model.numLayers; l++) {
         for (const t of config.targetModules) {
-          const [inF, outF] = loraDims(model, t);
+          const [inF, outF] = projDims(model, t);
           const get = (which: 'A' | 'B', shape: number[]) => {
             const name = peftName(l, t, which);
             expected.add(name);

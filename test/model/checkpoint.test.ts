@@ -11,6 +11,7 @@ import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { loadLlama, saveLlama } from '../../src/model/checkpoint.js';
 import { configFromHF, configToHF } from '../../src/model/config.js';
+import { hfWeightNames } from '../../src/model/hf-weights.js';
 import { LoraAdapter } from '../../src/model/lora.js';
 import { SafetensorsFile, readSafetensors, writeSafetensors } from '../../src/model/safetensors.js';
 import { HF_FIXTURE } from '../helpers/paths.js';
@@ -60,7 +61,7 @@ describe('checkpoint round trip', () => {
     expect(files.length).toBeGreaterThan(2);
     expect(files).not.toContain('model.safetensors');
     const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8'));
-    expect(Object.keys(index.weight_map).sort()).toEqual(Llama.hfWeightNames(m.config).sort());
+    expect(Object.keys(index.weight_map).sort()).toEqual(hfWeightNames(m.config).sort());
     const back = loadLlama(dir);
     expectBitIdentical(weights(m), weights(back));
     m.dispose();

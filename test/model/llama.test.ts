@@ -13,9 +13,10 @@ import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
 import { KVCache } from '../../src/model/kvcache.js';
 import { fusedKernelsActive, setFusedEnabled } from '../../src/kernels/fused.js';
-import { setLayerFused, setPrefillFused } from '../../src/model/fused.js';
+import { setLayerFused, setPrefillFused } from '../../src/model/paths.js';
 import { forceBlasThreads } from '../../src/kernels/blas-threads.js';
-import { LORA_TARGETS, loraDims } from '../../src/model/lora.js';
+import { LORA_TARGETS } from '../../src/model/lora.js';
+import { hfWeightNames, projDims } from '../../src/model/hf-weights.js';
 import { relError, tinyConfig } from './helpers.js';
 
 beforeAll(async () => {
@@ -368,7 +369,7 @@ describe('LoRA', () => {
     const rnd = () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 0.2;
     for (let l = 0; l < cfg.numLayers; l++) {
       for (const t of LORA_TARGETS) {
-        const [inF, outF] = loraDims(cfg, t);
+        const [inF, outF] = projDims(cfg, t);
         const a = Float32Array.from({ length: 4 * inF }, rnd);
         const b = Float32Array.from({ length: outF * 4 }, rnd);
         lora.set(l, t, a, b);
@@ -397,7 +398,7 @@ describe('LoRA', () => {
     for (let l = 0; l < cfg.numLayers; l++) {
       for (const t of LORA_TARGETS) {
         const name = `model.layers.${l}.${['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn'}.${t}.weight`;
-        const [inF, outF] = loraDims(cfg, t);
+        const [inF, outF] = projDims(cfg, t);
         const { a, b } = peft.get(`${l}.${t}`)!;
         const w0 = base.get(name)!;
         const w1 = after.get(name)!;
@@ -444,7 +445,7 @@ describe('LoRA', () => {
     const model = Llama.random(cfg, 'full');
     const vars = model.trainableVariables();
     expect(vars).toHaveLength(model.baseVariables().length);
-    expect([...model.namedVariables().keys()].sort()).toEqual(Llama.hfWeightNames(cfg).sort());
+    expect([...model.namedVariables().keys()].sort()).toEqual(hfWeightNames(cfg).sort());
     const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.mean(tf.square(model.forward(tf.tensor2d([[3, 4, 5, 6]], [1, 4], 'int32'), { training: true })))) as tf.Scalar, vars);
     for (const v of vars) expect(tf.tidy(() => tf.norm(grads[v.name]).dataSync()[0])).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads)]);
