@@ -9,7 +9,9 @@
 export { initBackend, activeBackend, onBackendReady, BACKEND_CHOICES, type BackendName, type BackendChoice, type BackendInfo } from './core/backend.js';
 
 // ─── model: the tfjs LLaMA, its HF checkpoints and LoRA adapters ───────────────────────────────────
-export { Llama, type ForwardOptions, type WeightReader } from './model/llama.js';
+export { Llama } from './model/llama.js';
+export type { ForwardOptions } from './model/forward-options.js';
+export type { WeightReader } from './model/hf-weights.js';
 export { configFromHF, configToHF, countParameters, type LlamaConfig } from './model/config.js';
 export { loadLlama, saveLlama, type SaveOptions } from './model/checkpoint.js';
 export { LoraAdapter, DEFAULT_LORA, LORA_TARGETS, type LoraConfig, type LoraTarget } from './model/lora.js';
