@@ -39,8 +39,11 @@ export { Sampler } from './generation/sampler.js';
 
 // ─── perception: predicting each query's response length ───────────────────────────────────────────
 export { STRATEGIES, type StrategyName } from './core/names.js';
-export { vanillaPredictor, gtPredictor, filePredictor, simulationPredictor, type LengthPredictor } from './perception/predictor.js';
-export { seqschPredictor, poPredictor, askLengths, parseLengthAnswer } from './perception/model-predictors.js';
+export type { LengthPredictor, Prediction, RunningQuery, RemainingEstimate } from './core/predictor.js';
+export {
+  vanillaPredictor, constantPredictor, gtPredictor, oraclePredictor, recordedLMax, filePredictor, simulationPredictor,
+} from './perception/predictor.js';
+export { seqschPredictor, poPredictor, realPredictor, askLengths, parseLengthAnswer } from './perception/model-predictors.js';
 export { collectLengths, answerTokenCount, type LenpredOptions } from './perception/lenpred.js';
 export { constructInstructData } from './perception/construct.js';
 export { scorePredictions, constantBaselines, pearson, type PerceptionScore } from './scoring/evaluate.js';
@@ -59,7 +62,8 @@ export type { BatchRow, BatchOutcome, Engine } from './engines/batch.js';
 export { loadBenchItems, type LoadItemsOptions } from './workload/items.js';
 export { TfjsEngine, type TfjsEngineOptions } from './engines/batch-tfjs.js';
 export { SimulatedEngine, type SimEngineOptions } from './engines/batch-sim.js';
-export { loadBenchModel, realPredictor, benchmarkReal, recordedLMax, type LoadedModel, type RealBenchmarkParams } from './benchmark/real.js';
+export { loadModel, warmUp, type LoadedModel } from './engines/load.js';
+export { benchmarkReal, type RealBenchmarkParams } from './benchmark/real.js';
 export { simulate, type SimulationParams } from './benchmark/simulate.js';
 export { computeMetrics, type Metrics, type ItemResult } from './benchmark/metrics.js';
 export { batchSeconds, defaultCostModel, loadCostModel, costModelFromPoints, type CostModel, type CostModelFile } from './cost/costmodel.js';
@@ -76,7 +80,7 @@ export { serveContinuous, type ServeResult, type ContinuousOptions } from './ser
 export { serveStatic } from './serving/static.js';
 export { makePolicy, type Policy, type QueueEntry } from './serving/policies/index.js';
 export { plan } from './serving/policies/plan.js';
-export type { ServingPredictor, Prediction, RunningQuery } from './serving/predictors.js';
+export { servingPredictor, withCost, withProbeRemaining } from './serving/predictors.js';
 export { arrivalTimes, makeRequests, traceItems, type ServeRequest, type ArrivalSpec } from './workload/arrivals.js';
 export { loadTrace, type TraceRow } from './workload/trace.js';
 export { servingMetrics, quantile, type ServingMetrics, type RequestRecord } from './serving/metrics.js';

@@ -8,7 +8,7 @@ import * as seqsch from '../src/index.js';
 import * as buckets from '../src/scheduling/buckets.js';
 import * as scheduling from '../src/scheduling/schedule.js';
 import * as plots from '../src/experiment/plots.js';
-import * as real from '../src/benchmark/real.js';
+import * as load from '../src/engines/load.js';
 import * as conversation from '../src/data/conversation.js';
 import { Llama } from '../src/model/llama.js';
 
@@ -24,7 +24,7 @@ describe('src/index.ts', () => {
     expect(seqsch.schedule).toBe(scheduling.schedule);
     expect(seqsch.DEFAULT_SCHEDULE).toBe(scheduling.DEFAULT_SCHEDULE);
     expect(seqsch.renderSvg).toBe(plots.renderSvg);
-    expect(seqsch.loadBenchModel).toBe(real.loadBenchModel);
+    expect(seqsch.loadModel).toBe(load.loadModel);
     expect(seqsch.vicunaPrompt).toBe(conversation.vicunaPrompt);
     expect(seqsch.Llama).toBe(Llama);
   });

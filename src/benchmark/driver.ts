@@ -7,7 +7,7 @@
 import type { Engine } from '../engines/batch.js';
 import type { BenchItem } from '../core/query.js';
 import { computeMetrics, type ItemResult, type Metrics } from './metrics.js';
-import type { LengthPredictor } from '../perception/predictor.js';
+import type { LengthPredictor } from '../core/predictor.js';
 import { generationLimit, schedule, type ScheduleConfig } from '../scheduling/schedule.js';
 
 export interface BenchmarkOptions {
@@ -75,7 +75,7 @@ export async function runBenchmark(
 
   for (let g0 = 0, group = 0; g0 < items.length; g0 += opts.groupSize, group++) {
     const groupItems = items.slice(g0, g0 + opts.groupSize);
-    const predicted = await predictor.predict(groupItems, opts.maxLength);
+    const predicted = await predictor.predict(groupItems);
     if (predicted.lengths.length !== groupItems.length) {
       throw new Error(`predictor ${predictor.name} returned ${predicted.lengths.length} lengths for ${groupItems.length} queries`);
     }

@@ -32,7 +32,7 @@ export async function simulate(items: BenchItem[], p: SimulationParams): Promise
     costModel: p.costModel ? loadCostModel(p.costModel) : defaultCostModel(),
     defaultPromptTokens: p.defaultPromptTokens ?? 64,
   });
-  return runBenchmark(items, engine, simulationPredictor(p.strategy, p.predictions), {
+  return runBenchmark(items, engine, simulationPredictor(p.strategy, p.maxLength, p.predictions), {
     schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize,
   });
 }

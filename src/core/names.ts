@@ -11,8 +11,11 @@ export const STRATEGIES: StrategyName[] = ['vanilla', 'gt', 'po', 'seqsch', 'pro
 export const POLICY_NAMES = ['fcfs', 'sjf', 'srpt', 'ltr', 'static'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
-/** serving length predictors (serving/predictors.ts) */
-export const PREDICTOR_NAMES = ['none', 'vanilla', 'constant', 'gt', 'lmax', 'seqsch', 'po', 'proxy'] as const;
+/**
+ * serving length predictors (serving/predictors.ts). One name per recorded length, as in the benchmark: `gt` is
+ * L_max (max over T = 0.0/0.3/0.5/0.7), `oracle` one recorded length (`oracle-key`, default L_t0.0: greedy's).
+ */
+export const PREDICTOR_NAMES = ['none', 'vanilla', 'constant', 'oracle', 'gt', 'seqsch', 'po', 'proxy'] as const;
 export type PredictorName = (typeof PREDICTOR_NAMES)[number];
 
 /** how a predictor's time is charged (serving/config.ts) */

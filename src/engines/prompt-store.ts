@@ -14,7 +14,7 @@ import { KVCache, type GatherRun } from '../model/kvcache.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { prefillPrompts, promptLayout, type PromptHidden, type PromptLayout } from '../generation/generate.js';
 import type { LengthProbe } from '../perception/probe.js';
-import type { LengthPredictor } from '../perception/predictor.js';
+import type { LengthPredictor } from '../core/predictor.js';
 
 /** Prompts prefilled together (the seqsch predictor's mini-batch, upstream's lenpred_bs). */
 export const PREFILL_CHUNK = 128;
@@ -136,7 +136,7 @@ export function probePredictor(store: PromptStore, probe: LengthProbe): LengthPr
       const t0 = performance.now();
       const { hidden, seconds } = await store.prefill(items.map((it) => it.prompt), probe.promptHidden);
       const lengths = probe.predict('total', hidden);
-      return { lengths, seconds: (performance.now() - t0) / 1000, prefillSeconds: seconds };
+      return { lengths, seconds: (performance.now() - t0) / 1000, charged: false, prefillSeconds: seconds };
     },
   };
 }

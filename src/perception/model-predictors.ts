@@ -1,19 +1,22 @@
 /**
- * The two model-backed length predictors of the paper, as `LengthPredictor`s the benchmark calls:
+ * The two model-backed length predictors of the paper, as `LengthPredictor`s both loops call:
  * - `seqsch`: the base model with the LoRA length-perception adapter switched on answers QUERY_PROMPT with one
  *   number (greedy, mini-batches of 128, at most 8 new tokens, as upstream's Predictor); the adapter is
  *   switched off again afterwards — even on error — so generation runs the same loaded base weights.
  * - `po` (Perception in Advance): the base model, adapter off, answers PIA_PROMPT; the length stated on the
  *   first line of its answer is read with upstream's extract_all_numbers (parsePoLength).
  * `askLengths` is the shared core that eval also uses. The time of a prediction is measured (wall seconds,
- * tokenization and decoding included) and the benchmark counts it, as upstream.
+ * tokenization and decoding included, elapsed here) and the benchmark counts it, as upstream. `realPredictor`
+ * picks a strategy's predictor when a model is loaded (both loops).
  */
 import type { Llama } from '../model/llama.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { BenchItem } from '../core/query.js';
 import { generate } from '../generation/generate.js';
 import { insertLengthPrompt, parsePoLength, parseQueryLength, PIA_PROMPT, QUERY_PROMPT } from '../data/prompts.js';
-import type { LengthPredictor } from './predictor.js';
+import type { LengthPredictor } from '../core/predictor.js';
+import { filePredictor, gtPredictor, vanillaPredictor } from './predictor.js';
+import type { StrategyName } from '../core/names.js';
 
 /**
  * The length used when an answer holds no number: 0, as upstream's extract_all_numbers gives for po (upstream
@@ -101,7 +104,7 @@ export function seqschPredictor(model: Llama, tokenizer: Tokenizer, o: { batchSi
     name: 'seqsch',
     predict: async (items: BenchItem[]) => {
       const r = await askLengths(model, tokenizer, items.map((it) => it.prompt), { strategy: 'seqsch', maxNewTokens: o.maxNewTokens ?? SEQSCH_MAX_NEW_TOKENS, batchSize: o.batchSize });
-      return { lengths: r.lengths, seconds: r.seconds };
+      return { lengths: r.lengths, seconds: r.seconds, charged: false };
     },
   };
 }
@@ -112,7 +115,28 @@ export function poPredictor(model: Llama, tokenizer: Tokenizer, o: { batchSize?:
     name: 'po',
     predict: async (items: BenchItem[]) => {
       const r = await askLengths(model, tokenizer, items.map((it) => it.prompt), { strategy: 'po', maxNewTokens: o.maxNewTokens ?? PO_MAX_NEW_TOKENS, batchSize: o.batchSize });
-      return { lengths: r.lengths, seconds: r.seconds };
+      return { lengths: r.lengths, seconds: r.seconds, charged: false };
     },
   };
+}
+
+/**
+ * The strategy's predictor beside a loaded model: vanilla, gt (recorded lengths), or po/seqsch — from a predictions
+ * file when one is given, else the model itself (seqsch: its LoRA adapter; po: the base model's PiA answer), timed
+ * as part of the run. The probe reads a prompt store the engine shares (engines/prompt-store.ts), so not here.
+ */
+export function realPredictor(
+  strategy: StrategyName,
+  loaded: { model: Llama; tokenizer: Tokenizer },
+  o: { maxLength: number; predictions?: string },
+): LengthPredictor {
+  if (strategy === 'vanilla') return vanillaPredictor(o.maxLength);
+  if (strategy === 'gt') return gtPredictor;
+  if (o.predictions) return filePredictor(strategy, o.predictions);
+  if (strategy === 'probe') throw new Error('strategy probe runs through benchmarkReal (its prefill is shared with the engine), or from a predictions file');
+  if (strategy === 'seqsch') {
+    if (!loaded.model.lora) throw new Error(`strategy seqsch needs the length-perception adapter (--lora DIR / lora:) or a predictions file`);
+    return seqschPredictor(loaded.model, loaded.tokenizer);
+  }
+  return poPredictor(loaded.model, loaded.tokenizer);
 }

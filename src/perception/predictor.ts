@@ -1,50 +1,74 @@
 /**
- * Length predictors, the four strategies of the benchmark (upstream `Predictor`): `vanilla` predicts
- * max_length for every query, `gt` the max over temperatures 0.0/0.3/0.5/0.7 of the recorded lengths, and
- * `po` / `seqsch` come from a model. Here po/seqsch read predictions from a file (`[{ id, predicted }]`);
- * model-backed predictors implement the same interface elsewhere (model-predictors.ts; the probe: prompt-store.ts). Prediction time counts in the benchmark's
- * measured time, as upstream.
+ * The length predictors that need no model, for both loops (the contract: src/core/predictor.ts). One name per
+ * recorded length: `gt` is L_max, the max over the recorded lengths at temperatures 0.0/0.3/0.5/0.7 (the paper's
+ * and upstream's gt); `oracle` is one recorded length, by default L_t0.0 — what greedy decoding produces, so a
+ * serving oracle knows each answer exactly. `vanilla` predicts max_length for every query, `constant` one given
+ * length; po/seqsch/proxy (and probe) can come from a predictions file (`[{ id, predicted }]`). The model-backed
+ * predictors live in model-predictors.ts and, for the probe, engines/prompt-store.ts.
  */
 import type { BenchItem } from '../core/query.js';
+import type { LengthPredictor } from '../core/predictor.js';
 import { readJson } from '../util/fs.js';
 import type { StrategyName } from '../core/names.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
 
-/** The paper's four, and `probe`: the hidden-state length probe read from the generation prefill (prompt-store.ts). */
+/** The same length for every query, at no cost. */
+const fixed = (name: string, length: number): LengthPredictor => ({
+  name,
+  predict: async (items) => ({ lengths: items.map(() => length), seconds: 0, charged: true }),
+});
 
-export interface LengthPredictor {
-  name: StrategyName;
-  /**
-   * One predicted response length (tokens) per item, and the seconds the prediction took; `prefillSeconds` is the
-   * part of them spent on a prompt prefill that generation then reuses instead of running its own (the probe's).
-   */
-  predict(items: BenchItem[], maxLength: number): Promise<{ lengths: number[]; seconds: number; prefillSeconds?: number }>;
+/** vanilla: max_length for every query (the paper's baseline). */
+export const vanillaPredictor = (maxLength: number): LengthPredictor => fixed('vanilla', maxLength);
+
+/** One given length for every query. */
+export function constantPredictor(length: number, name = 'constant'): LengthPredictor {
+  if (!(length >= 0)) throw new Error(`a constant predictor needs a length ≥ 0, got ${length}`);
+  return fixed(name, length);
 }
 
-export const vanillaPredictor: LengthPredictor = {
-  name: 'vanilla',
-  predict: async (items, maxLength) => ({ lengths: items.map(() => maxLength), seconds: 0 }),
-};
-
+/** gt: each query's L_max (upstream gt_dict: max over the recorded lengths at temperatures 0.0, 0.3, 0.5, 0.7). */
 export const gtPredictor: LengthPredictor = {
   name: 'gt',
   predict: async (items) => ({
     lengths: items.map((it) => {
-      // upstream gt_dict: max over the recorded lengths at temperatures 0.0, 0.3, 0.5, 0.7 (L_max)
       const ls = LENGTH_KEYS.map((k) => it.realLengths?.[k]);
       if (ls.some((l) => l === undefined)) throw new Error(`gt predictor: query ${it.id} lacks one of ${LENGTH_KEYS.join(', ')}`);
       return Math.max(...(ls as number[]));
     }),
     seconds: 0,
+    charged: true,
   }),
 };
 
+/** L_max of a query, when its four recorded lengths are known (what gt predicts). */
+export function recordedLMax(it: BenchItem): number | undefined {
+  const ls = LENGTH_KEYS.map((k) => it.realLengths?.[k]);
+  return ls.every((l) => typeof l === 'number') ? Math.max(...(ls as number[])) : undefined;
+}
+
+/** oracle: each query's recorded length under `key` (L_t0.0: the answer greedy decoding gives). */
+export function oraclePredictor(key = 'L_t0.0'): LengthPredictor {
+  return {
+    name: 'oracle',
+    predict: async (items) => ({
+      lengths: items.map((it) => {
+        const l = it.realLengths?.[key];
+        if (typeof l !== 'number') throw new Error(`oracle predictor: query ${it.id} has no recorded length "${key}"`);
+        return l;
+      }),
+      seconds: 0,
+      charged: true,
+    }),
+  };
+}
+
 /**
- * po/seqsch from a predictions file: a JSON array of `{ id, predicted }` (predicted may be fractional, as a
- * PiA mean of two numbers; the scheduler's buckit truncates like upstream's int()). Prediction seconds are 0
- * unless the file records a total as `{ seconds, predictions: [...] }`, spread over queries by count.
+ * Predictions from a file: a JSON array of `{ id, predicted }` (predicted may be fractional, as a PiA mean of two
+ * numbers; the scheduler's buckit truncates like upstream's int()). Prediction seconds are 0 unless the file
+ * records a total as `{ seconds, predictions: [...] }`, spread over queries by count; they are charged, not elapsed.
  */
-export function filePredictor(name: 'po' | 'seqsch' | 'probe', path: string): LengthPredictor {
+export function filePredictor(name: string, path: string): LengthPredictor {
   const raw = readJson<unknown>(path);
   const list = Array.isArray(raw) ? raw : (raw as { predictions?: unknown }).predictions;
   const total = Array.isArray(raw) ? 0 : Number((raw as { seconds?: number }).seconds ?? 0);
@@ -66,13 +90,14 @@ export function filePredictor(name: 'po' | 'seqsch' | 'probe', path: string): Le
         return p;
       }),
       seconds: list.length ? (total * items.length) / list.length : 0,
+      charged: true,
     }),
   };
 }
 
-/** The predictor a simulation needs for a strategy; po/seqsch require a predictions file. */
-export function simulationPredictor(strategy: StrategyName, predictionsPath?: string): LengthPredictor {
-  if (strategy === 'vanilla') return vanillaPredictor;
+/** The predictor a simulation needs for a strategy; po/seqsch/probe require a predictions file. */
+export function simulationPredictor(strategy: StrategyName, maxLength: number, predictionsPath?: string): LengthPredictor {
+  if (strategy === 'vanilla') return vanillaPredictor(maxLength);
   if (strategy === 'gt') return gtPredictor;
   if (!predictionsPath) throw new Error(`strategy ${strategy} needs a predictions file ([{ id, predicted }]) in simulation`);
   return filePredictor(strategy, predictionsPath);

@@ -34,7 +34,7 @@ export function checkServeConfig(c: ServeConfig, name: KeyName = yamlKey): Serve
   if (c.policy === 'static' && c.predictor === 'none') bad(`${k('policy')} static needs ${k('predictor')} (vanilla for the paper's vanilla row)`);
   if (c.predictor === 'constant' && c.constant === undefined) bad(`${k('predictor')} constant needs ${k('constant')} (its length)`);
   if ((c.predictor === 'proxy' || (c.engine === 'sim' && (c.predictor === 'seqsch' || c.predictor === 'po'))) && !c.predictions) bad(`${k('predictor')} ${c.predictor} needs ${k('predictions')} (a predictions file) here`);
-  if ((c.predictor === 'gt' || c.predictor === 'lmax') && !c.lengths && !c.trace_requests) bad(`${k('predictor')} ${c.predictor} reads the recorded lengths: set ${k('lengths')}`);
+  if ((c.predictor === 'oracle' || c.predictor === 'gt') && !c.lengths && !c.trace_requests) bad(`${k('predictor')} ${c.predictor} reads the recorded lengths: set ${k('lengths')}`);
   if (c.probe !== undefined && c.engine !== 'tfjs') bad(`${k('probe')} reads the serving model's hidden states: ${k('engine')} tfjs only`);
   if (c.probe !== undefined && c.policy !== 'srpt') bad(`${k('probe')} refines remaining lengths, which only ${k('policy')} srpt orders by (got ${c.policy})`);
   if (c.predictor_cost === 'perception' && c.engine !== 'sim') bad(`${k('predictor_cost')} perception charges a cost model: ${k('engine')} sim only`);

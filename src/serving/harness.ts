@@ -13,7 +13,7 @@ import { Intake } from './intake.js';
 import type { RequestRecord } from './metrics.js';
 import { plan, type EngineLimits } from './policies/plan.js';
 import type { Policy, QueueEntry } from './policies/policy.js';
-import type { ServingPredictor } from './predictors.js';
+import type { LengthPredictor } from '../core/predictor.js';
 import type { ServeRequest } from '../workload/arrivals.js';
 
 /** A batch of the static pipeline: rows, padded prompt width, decode steps (the prefill included). */
@@ -38,7 +38,7 @@ export interface ServeResult {
 export interface ContinuousOptions<R extends StepRequest> {
   policy: Policy;
   /** null: no prediction (the policy reads none) */
-  predictor: ServingPredictor | null;
+  predictor: LengthPredictor | null;
   /** predict every request on arrival, or only once requests compete for slots (default) */
   predictOn?: 'arrival' | 'contention';
   clock: Clock;

@@ -6,7 +6,7 @@
  * order, so its prediction would be pure overhead).
  */
 import type { Clock } from './clock.js';
-import type { ServingPredictor } from './predictors.js';
+import type { LengthPredictor } from '../core/predictor.js';
 import type { ServeRequest } from '../workload/arrivals.js';
 import type { PredictorCall } from '../cost/calls.js';
 
@@ -17,7 +17,7 @@ export class Intake {
   readonly calls: PredictorCall[] = [];
   predictorSeconds = 0;
 
-  constructor(requests: ServeRequest[], private readonly predictor: ServingPredictor | null, private readonly clock: Clock) {
+  constructor(requests: ServeRequest[], private readonly predictor: LengthPredictor | null, private readonly clock: Clock) {
     this.order = [...requests].sort((a, b) => a.arrival - b.arrival || a.index - b.index);
   }
 

@@ -17,7 +17,7 @@ export const serveOptions = defineOptions({
   engine: { type: 'choice', choices: ['tfjs', 'sim'] as const, default: 'tfjs', describe: 'tfjs: the real model; sim: recorded lengths + a cost model' },
   // ---- workload: queries (sampled as the benchmark samples them) and arrivals
   data: { type: 'string', describe: 'conversations JSON (FastChat format)' },
-  lengths: { type: 'string', describe: "recorded lengths JSON ({id, L_gt, L_t0.0, …}): the simulator's responses, gt/lmax predictors" },
+  lengths: { type: 'string', describe: "recorded lengths JSON ({id, L_gt, L_t0.0, …}): the simulator's responses, oracle/gt predictors" },
   'num-data': s['num-data'],
   seed,
   arrival: { type: 'choice', choices: ARRIVALS, default: 'offline', describe: 'offline (all at t = 0), poisson, trace' },
@@ -32,7 +32,7 @@ export const serveOptions = defineOptions({
   predictor: { type: 'choice', choices: PREDICTOR_NAMES, default: 'none', describe: 'length predictor' },
   constant: { type: 'number', min: 0, describe: "the constant predictor's length" },
   predictions: { type: 'string', describe: 'predictions JSON for seqsch / po / proxy ([{id, predicted}] or {seconds, predictions})' },
-  'gt-key': { type: 'string', default: 'L_t0.0', describe: 'recorded length the gt oracle reads' },
+  'oracle-key': { type: 'string', default: 'L_t0.0', describe: 'recorded length the oracle predictor reads (gt: L_max)' },
   'predictor-cost': {
     type: 'choice', choices: PREDICTOR_COSTS, default: 'measured',
     describe: "how prediction time is charged: measured (wall time, or a file's seconds), perception (the LLM's own prediction under the cost model), free, linear (--predictor-call-s + --predictor-item-s × requests)",

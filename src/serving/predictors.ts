@@ -1,97 +1,68 @@
 /**
- * Length predictors as the serving harness uses them. One interface takes both kinds of estimate the
- * scheduling literature uses: a predicted total length per request when it arrives (`predict`; this paper's
- * LoRA self-perception, a proxy model's predictions file, the oracle, a constant), and optionally a
- * per-step estimate of a running request's remaining length (`remaining`; a probe on the serving model's
- * hidden states, as TRAIL) — without it, remaining = predicted − generated. Every call reports its seconds;
- * `charged` says they did not pass in this process (a file's or a cost model's figure), so the harness adds
- * them to its clock. The policies (policies/) read only the numbers.
+ * The length predictors of the serving harness: the one a configuration names (`servingPredictor`), how its time
+ * is charged (measured, a cost model's perception, free, a linear fit), and the per-step refinement by a probe on
+ * the serving model's hidden states (`withProbeRemaining`, as TRAIL). The contract is both loops' (src/core/
+ * predictor.ts): a predicted total length per request when it arrives, and optionally a per-step remaining
+ * estimate — without it, remaining = predicted − generated. The policies (policies/) read only the numbers.
  */
 import type { BenchItem } from '../core/query.js';
+import type { LengthPredictor } from '../core/predictor.js';
 import type { CostModel } from '../cost/costmodel.js';
-import { filePredictor, gtPredictor, type LengthPredictor } from '../perception/predictor.js';
 import { perceptionSeconds } from '../cost/perception-cost.js';
-
-export interface Prediction {
-  /** predicted response length per item (tokens: the answer + EOS, as the recorded lengths count) */
-  lengths: number[];
-  seconds: number;
-  /** the seconds did not elapse here (read from a file or charged by a cost model): the clock adds them */
-  charged: boolean;
-}
-
-/** A running request, as a per-step remaining-length estimator sees it. */
-export interface RunningQuery {
-  id: string;
-  item: BenchItem;
-  /** tokens generated so far (EOS included once emitted) */
-  generated: number;
-  /** the predicted total made at arrival */
-  predicted: number;
-}
-
-export interface ServingPredictor {
-  readonly name: string;
-  predict(items: BenchItem[]): Promise<Prediction>;
-  /** optional: tokens each running request still needs, re-estimated after a decode step */
-  remaining?(rows: RunningQuery[]): Promise<{ remaining: number[]; seconds: number; charged: boolean }>;
-}
-
-/** No prediction (FCFS needs none): zeros, no time. */
-export const noPredictor: ServingPredictor = {
-  name: 'none',
-  predict: async (items) => ({ lengths: items.map(() => 0), seconds: 0, charged: true }),
-};
-
-/** The same length for every request (vanilla: the max length). */
-export function constantPredictor(length: number, name = 'constant'): ServingPredictor {
-  if (!(length >= 0)) throw new Error(`a constant predictor needs a length ≥ 0, got ${length}`);
-  return { name, predict: async (items) => ({ lengths: items.map(() => length), seconds: 0, charged: true }) };
-}
-
-/** The oracle: each request's recorded length under `key` (L_t0.0: what greedy decoding produces). */
-export function oraclePredictor(key = 'L_t0.0'): ServingPredictor {
-  return {
-    name: 'gt',
-    predict: async (items) => ({
-      lengths: items.map((it) => {
-        const l = it.realLengths?.[key];
-        if (typeof l !== 'number') throw new Error(`gt predictor: query ${it.id} has no recorded length "${key}"`);
-        return l;
-      }),
-      seconds: 0,
-      charged: true,
-    }),
-  };
-}
+import {
+  constantPredictor, filePredictor, gtPredictor, oraclePredictor, vanillaPredictor,
+} from '../perception/predictor.js';
+import { realPredictor } from '../perception/model-predictors.js';
+import type { Llama } from '../model/llama.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import type { ServeConfig } from './config.js';
 
 /**
- * A batch-benchmark predictor (src/perception/predictor.ts) for serving: `elapsed` when it runs a model in this
- * process (its seconds are wall time that already passed), else its seconds are charged.
+ * The configuration's predictor (null: none, FCFS reads no prediction), charged as `predictor_cost` says. seqsch and
+ * po come from a predictions file, or (real engine) from the engine's loaded model: seqsch = its LoRA adapter, po = the
+ * base model. The perception charge reads the simulator's cost model.
  */
-export function fromLengthPredictor(p: LengthPredictor, maxLength: number, elapsed: boolean, name: string = p.name): ServingPredictor {
-  return {
-    name,
-    predict: async (items) => {
-      const r = await p.predict(items, maxLength);
-      return { lengths: r.lengths, seconds: r.seconds, charged: !elapsed };
-    },
+export function servingPredictor(
+  c: ServeConfig,
+  engine: { loaded?: { model: Llama; tokenizer: Tokenizer }; costModel?: CostModel },
+): LengthPredictor | null {
+  const named = (): LengthPredictor | null => {
+    switch (c.predictor) {
+      case 'none':
+        return null;
+      case 'vanilla':
+        return vanillaPredictor(c.max_length);
+      case 'constant':
+        return constantPredictor(c.constant!);
+      case 'oracle':
+        return oraclePredictor(c.oracle_key);
+      case 'gt':
+        return gtPredictor;
+      case 'proxy':
+        return filePredictor('proxy', c.predictions!);
+      case 'seqsch':
+      case 'po':
+        if (c.predictions) return filePredictor(c.predictor, c.predictions);
+        return realPredictor(c.predictor, engine.loaded!, { maxLength: c.max_length });
+    }
   };
-}
-
-/** L_max (max over the four temperatures' recorded lengths): the paper's `gt`. */
-export const lmaxPredictor = (maxLength: number) => fromLengthPredictor(gtPredictor, maxLength, false, 'lmax');
-
-/** Predictions read from a file ([{ id, predicted }] or { seconds, predictions }), charged the file's seconds. */
-export function predictionsFile(name: string, path: string, maxLength: number): ServingPredictor {
-  return fromLengthPredictor(filePredictor('seqsch', path), maxLength, false, name);
+  const p = named();
+  if (!p) return null;
+  if (c.predictor_cost === 'free') return withCost(p, () => 0);
+  if (c.predictor_cost === 'linear') return withCost(p, linearCost(c.predictor_call_s, c.predictor_item_s));
+  if (c.predictor_cost === 'perception') {
+    const strategy = c.predictor === 'po' ? 'po' : 'seqsch';
+    const asked = { strategy, batch: c.predict_batch, steps: c.predict_tokens, defaultPromptTokens: c.default_prompt_tokens } as const;
+    return withCost(p, perceptionCost(engine.costModel!, asked));
+  }
+  return p;
 }
 
 /**
  * The same predictions, charged by a model of what they cost instead: `cost(items)` seconds per call (e.g. the
  * LLM's own length prediction under a GPU cost model, perceptionCost).
  */
-export function withCost(p: ServingPredictor, cost: (items: BenchItem[]) => number, name = p.name): ServingPredictor {
+export function withCost(p: LengthPredictor, cost: (items: BenchItem[]) => number, name = p.name): LengthPredictor {
   return {
     name,
     predict: async (items) => ({ lengths: (await p.predict(items)).lengths, seconds: cost(items), charged: true }),
@@ -127,7 +98,12 @@ export interface RemainingHead {
  * `every` generated tokens (the head's cost per call is not small beside a decode step of a tiny model). Its seconds
  * are the head's wall time (elapsed here).
  */
-export function withProbeRemaining(base: ServingPredictor, probe: RemainingHead, states: (ids: string[]) => Float32Array, o: { every?: number; name?: string } = {}): ServingPredictor {
+export function withProbeRemaining(
+  base: LengthPredictor,
+  probe: RemainingHead,
+  states: (ids: string[]) => Float32Array,
+  o: { every?: number; name?: string } = {},
+): LengthPredictor {
   const every = o.every ?? 1;
   if (!(Number.isInteger(every) && every >= 1)) throw new Error(`probe refinement interval must be an integer ≥ 1 (decode steps), got ${every}`);
   /** per request: Σ predicted end positions, their count, and the generated count at the last refinement */

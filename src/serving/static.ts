@@ -10,17 +10,16 @@
 import { runBenchmark, type BenchmarkResult } from '../benchmark/driver.js';
 import type { BatchOutcome, Engine } from '../engines/batch.js';
 import type { BenchItem } from '../core/query.js';
-import type { LengthPredictor } from '../perception/predictor.js';
+import type { LengthPredictor } from '../core/predictor.js';
 import type { ScheduleConfig } from '../scheduling/schedule.js';
 import type { Clock } from './clock.js';
 import { Intake } from './intake.js';
 import type { RequestRecord } from './metrics.js';
-import type { ServingPredictor } from './predictors.js';
 import type { ServeResult, TimedCall } from './harness.js';
 import type { ServeRequest } from '../workload/arrivals.js';
 
 export interface StaticOptions {
-  predictor: ServingPredictor;
+  predictor: LengthPredictor;
   clock: Clock;
   schedule: ScheduleConfig;
   maxLength: number;
@@ -77,7 +76,7 @@ export async function serveStatic(requests: ServeRequest[], engine: Engine, o: S
     for (const g of group) records.get(g.id)!.predicted = intake.predicted.get(g.id)!;
     const replay: LengthPredictor = {
       name: 'seqsch',
-      predict: async (items) => ({ lengths: items.map((it) => intake.predicted.get(it.id)!), seconds: 0 }),
+      predict: async (items) => ({ lengths: items.map((it) => intake.predicted.get(it.id)!), seconds: 0, charged: true }),
     };
     const r = await runBenchmark(group.map((g) => g.item), timed, replay, { schedule: o.schedule, maxLength: o.maxLength, groupSize: group.length });
     groups.push(r);

@@ -3,7 +3,8 @@ import { SimulatedEngine } from '../../src/engines/batch-sim.js';
 import { computeMetrics } from '../../src/benchmark/metrics.js';
 import type { BenchItem } from '../../src/core/query.js';
 import { batchSeconds, costModelFromPoints, defaultCostModel } from '../../src/cost/costmodel.js';
-import { gtPredictor, vanillaPredictor, type LengthPredictor } from '../../src/perception/predictor.js';
+import { gtPredictor, vanillaPredictor } from '../../src/perception/predictor.js';
+import type { LengthPredictor } from '../../src/core/predictor.js';
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from '../../src/scheduling/schedule.js';
 
 const item = (index: number, real: number, extra: Record<string, number> = {}): BenchItem => ({
@@ -11,7 +12,7 @@ const item = (index: number, real: number, extra: Record<string, number> = {}): 
 });
 const fixed = (lengths: number[]): LengthPredictor => ({
   name: 'seqsch',
-  predict: async (items) => ({ lengths: items.map((it) => lengths[it.index]), seconds: 0.5 }),
+  predict: async (items) => ({ lengths: items.map((it) => lengths[it.index]), seconds: 0.5, charged: false }),
 });
 // flat 1 ms per step, no prefill: seconds = decode steps / 1000
 const flat = costModelFromPoints({ description: 'flat', points: [{ batch_size: 1, context: 1, ms_per_step: 1 }] });
@@ -54,7 +55,7 @@ describe('simulated engine', () => {
 describe('benchmark driver', () => {
   test('vanilla: fixed batches in input order, every batch runs until its longest row', async () => {
     const items = [item(0, 5), item(1, 9), item(2, 3), item(3, 600)];
-    const r = await runBenchmark(items, engine, vanillaPredictor, { schedule: sched({ batchSize: 2 }), maxLength: 50, groupSize: 4 });
+    const r = await runBenchmark(items, engine, vanillaPredictor(50), { schedule: sched({ batchSize: 2 }), maxLength: 50, groupSize: 4 });
     // batch {0,1}: 9 steps → length 10 each; batch {2,3}: row 3 never finishes → 50 steps → length 51
     expect(r.items.map((x) => x.length)).toEqual([10, 10, 51, 51]);
     expect(r.items.map((x) => x.numOutputTokens)).toEqual([5, 9, 3, 51]);

@@ -12,7 +12,8 @@ import { TfjsEngine } from '../../src/engines/batch-tfjs.js';
 import { runBenchmark } from '../../src/benchmark/driver.js';
 import type { BatchOutcome, Engine } from '../../src/engines/batch.js';
 import type { BenchItem } from '../../src/core/query.js';
-import { vanillaPredictor, type LengthPredictor } from '../../src/perception/predictor.js';
+import { vanillaPredictor } from '../../src/perception/predictor.js';
+import type { LengthPredictor } from '../../src/core/predictor.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 import { vicunaPrompt } from '../../src/data/conversation.js';
 import { countTokens, llamaTokenizer } from '../../src/tokenizer/llama.js';
@@ -59,7 +60,7 @@ function upstreamCount(promptIds: number[], outputIds: number[]): number {
 /** Fixed predictions (by query index) so the schedule and FCR limits are known. */
 const fixedPredictor = (lengths: number[]): LengthPredictor => ({
   name: 'seqsch',
-  predict: async (batch) => ({ lengths: batch.map((it) => lengths[it.index]), seconds: 0 }),
+  predict: async (batch) => ({ lengths: batch.map((it) => lengths[it.index]), seconds: 0, charged: true }),
 });
 
 async function expectBatchesMatchGenerate(rec: RecordingEngine): Promise<void> {
@@ -73,7 +74,7 @@ async function expectBatchesMatchGenerate(rec: RecordingEngine): Promise<void> {
 
 test('vanilla through the driver: 3 batches, each equal to generate on its prompts; results and trace are those batches', async () => {
   const rec = new RecordingEngine(new TfjsEngine(model, tok));
-  const r = await runBenchmark(items, rec, vanillaPredictor, { schedule: { ...DEFAULT_SCHEDULE, batchSize: 3 }, maxLength: 10, groupSize: 7 });
+  const r = await runBenchmark(items, rec, vanillaPredictor(10), { schedule: { ...DEFAULT_SCHEDULE, batchSize: 3 }, maxLength: 10, groupSize: 7 });
   expect(rec.calls.map((c) => c.items.length)).toEqual([3, 3, 1]);
   expect(rec.calls.every((c) => c.limit === 10)).toBe(true);
   await expectBatchesMatchGenerate(rec);

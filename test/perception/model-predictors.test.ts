@@ -62,7 +62,7 @@ test('seqsch: answers come from the adapter-on model, and the adapter is disable
   expect(asked.parsed).toEqual(on.map((t) => parseLengthAnswer('seqsch', t) !== null));
 
   const predictor = seqschPredictor(model, tokenizer);
-  const p = await predictor.predict(items, 256);
+  const p = await predictor.predict(items);
   expect(model.lora!.enabled).toBe(false);
   expect(p.lengths).toEqual(asked.lengths);
   expect(p.seconds).toBeGreaterThan(0);
@@ -77,7 +77,7 @@ test('seqsch: the adapter is disabled even when generation fails', async () => {
 test('po: the base model (adapter off) answers the PiA prompt; lengths parsed from the first line', async () => {
   const off = await direct(PIA_PROMPT, false, 16);
   model.lora!.enabled = true;
-  const p = await poPredictor(model, tokenizer).predict(items, 256);
+  const p = await poPredictor(model, tokenizer).predict(items);
   expect(model.lora!.enabled).toBe(false);
   expect(p.lengths).toEqual(off.map((t) => parseLengthAnswer('po', t) ?? 0));
 });

@@ -8,7 +8,7 @@ import type { BenchItem } from '../../src/core/query.js';
 import type { CostModel } from '../../src/cost/costmodel.js';
 import { SimulatedEngine } from '../../src/engines/batch-sim.js';
 import { runBenchmark } from '../../src/benchmark/driver.js';
-import { vanillaPredictor } from '../../src/perception/predictor.js';
+import { constantPredictor, oraclePredictor, vanillaPredictor } from '../../src/perception/predictor.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 import { SimClock } from '../../src/serving/clock.js';
 import { SimStepEngine, type SimStepRequest } from '../../src/engines/step-sim.js';
@@ -17,7 +17,7 @@ import { servingMetrics } from '../../src/serving/metrics.js';
 import { fcfs } from '../../src/serving/policies/fcfs.js';
 import { sjf } from '../../src/serving/policies/sjf.js';
 import { srpt } from '../../src/serving/policies/srpt.js';
-import { constantPredictor, oraclePredictor, withCost } from '../../src/serving/predictors.js';
+import { withCost } from '../../src/serving/predictors.js';
 import { serveStatic } from '../../src/serving/static.js';
 import { makeRequests, type ServeRequest } from '../../src/workload/arrivals.js';
 
@@ -78,7 +78,7 @@ test('static pipeline: offline it is the benchmark driver, timed as the driver c
   const cm: CostModel = { description: 'linear', stepMs: (bs, ctx) => 1 + 0.1 * bs + 0.01 * bs * ctx, prefillMs: (bs, p) => 0.5 * bs * p };
   const engine = () => new SimulatedEngine({ realLengths: 'L_t0.0', recordedMaxLength: 512, costModel: cm, defaultPromptTokens: 8 });
   const opts = { schedule: { ...DEFAULT_SCHEDULE, batchSize: 4 }, maxLength: 16, groupSize: 10 };
-  const bench = await runBenchmark(items, engine(), vanillaPredictor, opts);
+  const bench = await runBenchmark(items, engine(), vanillaPredictor(16), opts);
   const served = await serveStatic(makeRequests(items, new Array(10).fill(0)), engine(), { ...opts, predictor: constantPredictor(16, 'vanilla'), clock: new SimClock() });
   const m = servingMetrics(served.records, served.predictorSeconds);
   expect(m.makespan).toBeCloseTo(bench.seconds, 12);

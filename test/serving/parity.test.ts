@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend.js';
-import { loadBenchModel, type LoadedModel } from '../../src/benchmark/real.js';
+import { loadModel, type LoadedModel } from '../../src/engines/load.js';
 import { loadBenchItems } from '../../src/workload/items.js';
 import type { BenchItem } from '../../src/core/query.js';
 import { generate, sharedPrefixLength } from '../../src/generation/generate.js';
@@ -27,7 +27,7 @@ let prefix: number[];
 
 beforeAll(async () => {
   await initBackend('wasm');
-  m = await loadBenchModel(repoPath('ckpts/tiny-v3'));
+  m = await loadModel(repoPath('ckpts/tiny-v3'));
   items = loadBenchItems({ data: repoPath('data/synthetic-v3/val.json'), numData: N, seed: 42 });
   alone = [];
   for (const [i, it] of items.entries()) {

@@ -8,7 +8,7 @@ import { sjf } from '../../src/serving/policies/sjf.js';
 import { srpt } from '../../src/serving/policies/srpt.js';
 import { ltr } from '../../src/serving/policies/ltr.js';
 import { withAging } from '../../src/serving/policies/aging.js';
-import { makePolicy } from '../../src/serving/policies/index.js';
+import { makePolicy, stepPolicy } from '../../src/serving/policies/index.js';
 import { plan, type EngineLimits } from '../../src/serving/policies/plan.js';
 import type { QueueEntry } from '../../src/serving/policies/policy.js';
 
@@ -48,6 +48,15 @@ test('the starvation guard puts requests that waited more than the bound (in dec
   expect(() => withAging(sjf, 0)).toThrow('starvation bound');
   expect(makePolicy('fcfs', { preemptK: 1, starvationBound: 1 })).toBe(fcfs); // FCFS needs no guard
   expect(() => makePolicy('lifo', { preemptK: 1, starvationBound: 1 })).toThrow('unknown policy "lifo" (one of: fcfs, sjf, srpt, ltr, static)');
+});
+
+test('each policy says whether it preempts (the guard keeps the inner one\'s answer); static is the batch pipeline', () => {
+  const o = { preemptK: 4, starvationBound: 10 };
+  const preemptive = Object.fromEntries(['fcfs', 'sjf', 'srpt', 'ltr'].map((n) => [n, makePolicy(n, o).preemptive]));
+  expect(preemptive).toEqual({ fcfs: false, sjf: false, srpt: true, ltr: true });
+  expect(stepPolicy('static', o)).toBeNull();
+  expect(() => makePolicy('static', o)).toThrow('policy static is the batch pipeline');
+  expect(() => stepPolicy('toString', o)).toThrow('unknown policy "toString"');
 });
 
 test('the starvation guard ranks an old running request with the old paused ones by arrival: no two trade places every step', () => {

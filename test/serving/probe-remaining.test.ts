@@ -14,12 +14,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend.js';
-import { loadBenchModel, type LoadedModel } from '../../src/benchmark/real.js';
+import { loadModel, type LoadedModel } from '../../src/engines/load.js';
 import { loadBenchItems } from '../../src/workload/items.js';
 import type { BenchItem } from '../../src/core/query.js';
 import { sharedPrefixLength } from '../../src/generation/generate.js';
 import { TfjsStepEngine } from '../../src/engines/step-tfjs.js';
-import { constantPredictor, withProbeRemaining, type RunningQuery } from '../../src/serving/predictors.js';
+import { withProbeRemaining } from '../../src/serving/predictors.js';
+import { constantPredictor } from '../../src/perception/predictor.js';
+import type { RunningQuery } from '../../src/core/predictor.js';
 import { runServe } from '../../src/serving/run.js';
 import { serveSchema } from '../../src/serving/config.js';
 import { LengthProbe } from '../../src/perception/probe.js';
@@ -34,7 +36,7 @@ let items: BenchItem[];
 
 beforeAll(async () => {
   await initBackend('wasm');
-  m = await loadBenchModel(repoPath('ckpts/tiny-v3'));
+  m = await loadModel(repoPath('ckpts/tiny-v3'));
   items = loadBenchItems({ data: repoPath('data/synthetic-v3/val.json'), numData: 6, seed: 42 });
 });
 afterAll(() => m.model.dispose());
@@ -143,7 +145,7 @@ test('withProbeRemaining averages the predicted end positions, refines every k t
 const serveConfig = (extra: Record<string, unknown>) => serveSchema.parse({
   engine: 'tfjs', model: repoPath('ckpts/tiny-v3'), data: repoPath('data/synthetic-v3/val.json'),
   lengths: repoPath('data/synthetic-v3/val-length.json'), num_data: 12, seed: 42, max_length: 48, max_batch: 3,
-  policy: 'srpt', predictor: 'gt', ...extra,
+  policy: 'srpt', predictor: 'oracle', ...extra,
 });
 
 test('serve with a probe: srpt reads its per-step estimate; every answer is the one served without it', async () => {

@@ -34,7 +34,7 @@ ${stage('')}    arrival: poisson
     sweep: { load: [0.5, 0.9] }
     rows:
       - { label: fcfs }
-      - { label: sjf gt, policy: sjf, predictor: gt }
+      - { label: sjf gt, policy: sjf, predictor: oracle }
       - { label: static vanilla, policy: static, predictor: vanilla }
 `));
   const { dir: out, results } = await runExperiment(file, { resultsRoot: dir });

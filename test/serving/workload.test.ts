@@ -121,7 +121,7 @@ test('bad serving configurations get errors naming the key', () => {
   // the CLI names its flags
   expect(() => checkServeConfig(serveSchema.parse({ engine: 'sim', data: 'd.json', lengths: 'l.json', arrival: 'poisson', rate: 3, load: 0.5 }), cliFlag))
     .toThrow('give --rate or --load, not both');
-  expect(parse({ policy: 'sjf', predictor: 'gt', arrival: 'poisson', load: 0.8 }).starvation_steps).toBeUndefined();
+  expect(parse({ policy: 'sjf', predictor: 'oracle', arrival: 'poisson', load: 0.8 }).starvation_steps).toBeUndefined();
 });
 
 test('serve-bench refuses a negative rate and an unknown policy naming the flag', () => {

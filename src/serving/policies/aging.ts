@@ -16,6 +16,7 @@ export function withAging(inner: Policy, bound: number): Policy {
   if (!(bound > 0)) throw new Error(`the starvation bound must be a positive number of decode steps, got ${bound}`);
   return {
     name: inner.name,
+    preemptive: inner.preemptive,
     order: (entries, now) => {
       const starved = entries.filter((e) => e.waited > bound);
       const rest = entries.filter((e) => !starved.includes(e));

@@ -3,6 +3,7 @@ import { byKey, type Policy } from './policy.js';
 
 export const fcfs: Policy = {
   name: 'fcfs',
+  preemptive: false,
   order: (entries) => byKey(entries, (e) => e.arrival),
   preemptible: () => false,
 };

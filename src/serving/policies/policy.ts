@@ -2,7 +2,8 @@
  * The scheduling policy interface of the serving harness. A policy is pure: given the requests that could
  * hold a decode slot — waiting (not yet admitted), paused (preempted, KV kept) and running — and the time,
  * it puts them in order, best first, and says which running requests it would let go. The harness fills the
- * slots in that order (plan.ts); the engine never decides order.
+ * slots in that order (plan.ts); the engine never decides order. It also says what it is — whether it ever
+ * preempts — so nothing above tests a policy's name.
  */
 
 export interface QueueEntry {
@@ -24,6 +25,8 @@ export interface QueueEntry {
 
 export interface Policy {
   readonly name: string;
+  /** whether it ever takes a running request out of the decode batch (the engine then keeps cache rows for paused ones) */
+  readonly preemptive: boolean;
   /** candidates, best first */
   order(entries: QueueEntry[], now: number): QueueEntry[];
   /** whether a running request may be taken out of the decode batch for a better one */

@@ -6,6 +6,7 @@ import { byKey, type Policy } from './policy.js';
 
 export const sjf: Policy = {
   name: 'sjf',
+  preemptive: false,
   order: (entries) => byKey(entries, (e) => e.predicted),
   preemptible: () => false,
 };

@@ -7,5 +7,5 @@
 import { belowK, byKey, type Policy } from './policy.js';
 
 export function srpt(k: number): Policy {
-  return { name: 'srpt', order: (entries) => byKey(entries, (e) => e.remaining), preemptible: belowK(k, 'srpt') };
+  return { name: 'srpt', preemptive: true, order: (entries) => byKey(entries, (e) => e.remaining), preemptible: belowK(k, 'srpt') };
 }
