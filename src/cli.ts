@@ -7,24 +7,15 @@ import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { benchmarkCommand } from './commands/benchmark.js';
 import { calibrateCommand } from './commands/calibrate.js';
-import { constructCommand } from './commands/construct.js';
 import { envCommand } from './commands/env.js';
-import { evalCommand } from './commands/eval.js';
 import { experimentCommand } from './commands/experiment.js';
-import { logitsCommand } from './commands/logits.js';
-import { makeDataCommand } from './commands/make-data.js';
 import { mergeCommand } from './commands/merge.js';
-import { predictCommand } from './commands/predict.js';
-import { probeCommand } from './commands/probe.js';
 import { serveBenchCommand } from './commands/serve-bench.js';
-import { tokenizeCommand } from './commands/tokenize.js';
-import { trainCommand } from './commands/train.js';
-import { trainPredictorCommand } from './commands/train-predictor.js';
 import { commandOf } from './commands/mount.js';
 import { JOBS } from './jobs/index.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, constructCommand, envCommand, evalCommand, experimentCommand, logitsCommand, makeDataCommand, mergeCommand, predictCommand, probeCommand, serveBenchCommand, tokenizeCommand, trainCommand, trainPredictorCommand];
+const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, envCommand, experimentCommand, mergeCommand, serveBenchCommand];
 
 const args = hideBin(process.argv);
 const name = args.find((a) => !a.startsWith('-')); // the command, when one is named

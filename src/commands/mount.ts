@@ -1,8 +1,8 @@
 /**
  * The CLI's mount of the jobs: each job with a CLI side becomes `seqsch <name>`, its flags the job's option table
  * (kebab-case), checked by the table (the words the YAML side uses too), then the job's cross-key check naming
- * `--flags`. It prints the job's text, or with `--json` its record as the last line. Nothing here declares an
- * option of a job.
+ * `--flags`. It prints the job's text, or with `--json` its record (plus the keys scored from its outputs) as the
+ * last line. Nothing here declares an option of a job.
  */
 import type { CommandModule } from 'yargs';
 import type { Job } from '../core/job.js';
@@ -15,6 +15,7 @@ export function commandOf(job: Job): CommandModule {
     command: job.command ?? job.name,
     describe: job.describe,
     options,
+    builder: job.examples ? (y) => job.examples!.reduce((b, [cmd, what]) => b.example(cmd, what), y) : undefined,
     handler: async (args) => {
       const c = stageConfigOf(job.options, args) as never;
       const problem = job.check?.(c, (k) => `--${k.replace(/_/g, '-')}`);
@@ -25,8 +26,9 @@ export function commandOf(job: Job): CommandModule {
         cache: <T>(key: string, make: () => T): T => (cache.has(key) ? (cache.get(key) as T) : (cache.set(key, make()), cache.get(key) as T)),
         cli,
       });
-      if (args.json) console.log(JSON.stringify(r.record));
-      else console.log(r.text ?? JSON.stringify(r.record, null, 2));
+      const record = job.scoreOutputs ? { ...r.record, ...(await job.scoreOutputs(c)) } : r.record;
+      if (args.json) console.log(JSON.stringify(record));
+      else if (r.text !== '') console.log(r.text ?? JSON.stringify(record, null, 2));
     },
   });
 }

@@ -33,7 +33,10 @@ export interface JobResult {
   record: Record<string, Scalar>;
   /** kept in results.json with --details and read by later stages of the same run */
   detail?: unknown;
-  /** what the CLI prints without --json (upstream's block, a summary line); the record as JSON when absent */
+  /**
+   * what the CLI prints without --json (upstream's block, a summary line); the record as JSON when absent; ''
+   * prints nothing (a tool that wrote its output to stdout as it went)
+   */
   text?: string;
 }
 
@@ -48,8 +51,10 @@ export interface Job<T extends OptionTable = OptionTable> {
   cli?: boolean;
   /** false: a CLI-only command (no stage) */
   yaml?: boolean;
-  /** the yargs command string when it takes positionals (`tokenize <file>`); the name otherwise */
+  /** the yargs command string when it takes positionals (`tokenize <file>`) or differs from the stage's name */
   command?: string;
+  /** `seqsch <name> --help` examples: [command line, what it does] */
+  examples?: [string, string][];
   /**
    * Checks across keys that one entry cannot state. `key('max_length')` names a key as the surface spells it
    * (`--max-length` on the CLI, `max_length` in YAML), so both reject a bad value with the same words.
@@ -64,6 +69,11 @@ export interface Job<T extends OptionTable = OptionTable> {
    * (src/jobs/cache.ts); the CLI always runs.
    */
   reuse?(c: StageConfigOf<T>): { outputs: string[]; inputs: string[] };
+  /**
+   * Record keys scored from the files the point wrote (a predictions file), appended to the record after the run
+   * or its reuse on both surfaces: a point reused from a stamp written before these keys existed gets them too.
+   */
+  scoreOutputs?(c: StageConfigOf<T>): Promise<Record<string, Scalar>>;
   /** the point reads earlier points of its run from ctx.cache, so its experiment runs in one process */
   wholeRun?: boolean;
   run(c: StageConfigOf<T>, ctx: JobContext): Promise<JobResult>;

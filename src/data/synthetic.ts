@@ -2,7 +2,7 @@
  * The embedded default's synthetic instruction corpus: seeded FastChat conversations drawn from the task
  * families in synthetic/families.ts, in three splits (train, val, pretrain) where no val instruction appears
  * in train or pretrain. Lengths are shaped like Vicuna-7B's on Alpaca, scaled to `maxLength`. It does not
- * count tokens or write files (see src/commands/make-data.ts).
+ * count tokens or write files (see src/jobs/make-data.ts).
  */
 import { Rand } from './synthetic/random.js';
 import { FAMILIES, type Family, type Task, type CorpusVersion } from './synthetic/families.js';

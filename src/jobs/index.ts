@@ -5,6 +5,21 @@
  */
 import type { Job } from '../core/job.js';
 import { lenpredJob } from './lenpred.js';
+import { constructJob } from './construct.js';
+import { trainJob } from './train.js';
+import { evalJob } from './eval.js';
+import { probeJob } from './probe.js';
+import { trainPredictorJob } from './train-predictor.js';
+import { predictJob } from './predict.js';
+import { checkPerceptionJob } from './check-perception.js';
+import { tokenizeJob } from './tokenize.js';
+import { logitsJob } from './logits.js';
+import { makeDataJob } from './make-data.js';
 import { simulateJob } from './simulate.js';
 
-export const JOBS: Job[] = [lenpredJob, simulateJob] as Job[];
+export const JOBS: Job[] = [
+  lenpredJob, constructJob, trainJob, evalJob, probeJob, trainPredictorJob, predictJob,
+  simulateJob, checkPerceptionJob,
+  // tools: CLI only
+  tokenizeJob, logitsJob, makeDataJob,
+] as Job[];

@@ -6,7 +6,7 @@
  * returned without running the stage; an output that changed (edited, damaged, or replaced by a killed run) or a
  * stamp without output hashes makes it run again, saying why on stderr. It does not decide what a stage's
  * inputs are (the stage lists them) and never deletes outputs. (The train stage keeps the same record in its
- * own OUT/train_done.json, src/training/job.ts.)
+ * own OUT/train_done.json, src/training/run.ts.)
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

@@ -16,9 +16,8 @@ import { decode, headOutputs, type HeadConfig } from '../scoring/heads.js';
 import { decodeRuleProblem } from '../scoring/kinds.js';
 import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import { readJson, writeJson } from '../util/fs.js';
+import { PROBE_CONFIG, PROBE_WEIGHTS } from './probe-folder.js';
 
-export const PROBE_CONFIG = 'probe_config.json';
-export const PROBE_WEIGHTS = 'probe.safetensors';
 export type ProbeHeadName = 'total' | 'remaining';
 export type ProbeTarget = 'L_max' | 'L_t0.0';
 

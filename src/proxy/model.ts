@@ -23,8 +23,8 @@ import { readJson, writeJson } from '../util/fs.js';
 import { headOutputs, type HeadConfig } from '../scoring/heads.js';
 import { queryTokens } from './query.js';
 import type { EncoderKind } from '../scoring/kinds.js';
+import { CONFIG_FILE } from './folder.js';
 
-export const CONFIG_FILE = 'proxy_config.json';
 export const NUM_FEATURES = 3; // log1p(instruction tokens), log1p(input tokens), has input
 
 export interface ProxyConfig {

@@ -1,4 +1,7 @@
-/** Upstream train.sh's training defaults (LoRA instruction tuning of Vicuna-7B); no tfjs here, the CLI shows them in --help. */
+/**
+ * Upstream train.sh's training defaults (LoRA instruction tuning of Vicuna-7B) and the name of a finished run's
+ * record; no tfjs here: the train job's option table and outputs (loaded by `seqsch --help`) read them.
+ */
 import { DEFAULT_LORA, type LoraTarget } from '../model/lora-config.js';
 import type { FinetuneMode } from './finetune.js';
 
@@ -18,3 +21,6 @@ export const TRAIN_DEFAULTS = {
   saveEvery: 0,
   maxGradNorm: 1.0,
 };
+
+/** The record a finished training run leaves in its folder (src/training/run.ts). */
+export const DONE_FILE = 'train_done.json';

@@ -4,7 +4,7 @@
  * function serves full-parameter training (pretraining the tiny base model; the result is an HF model folder
  * with the tokenizer's id map beside it) and LoRA instruction tuning (the base stays frozen; the result is a
  * PEFT adapter folder). Checkpoints and the loss curve (log.csv) go to the same folder; a rerun resumes.
- * It does not choose hyperparameters, build the id map or load the model (see commands/train.ts).
+ * It does not choose hyperparameters, build the id map or load the model (see src/jobs/train.ts and run.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -5,8 +5,9 @@
  */
 import { loadExperiment } from '../../src/experiment/config.js';
 import { stageKey, staleReason, stampPath } from '../../src/jobs/reuse.js';
-import { finishedJob, trainJobHash, trainJobOf, type TrainConfig } from '../../src/training/job.js';
-import { probeInputs, probeOutputs } from '../../src/experiment/stages/probe.js';
+import { finishedJob, trainJobHash } from '../../src/training/run.js';
+import { trainJobOf, type TrainConfig } from '../../src/jobs/train.js';
+import { probeInputs, probeOutputs } from '../../src/jobs/probe.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 test('the committed perception outputs of experiments/seqsch.yaml match their stamps: the main job reuses them', () => {

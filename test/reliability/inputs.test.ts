@@ -8,7 +8,8 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/core/backend.js';
-import { logitsCommand } from '../../src/commands/logits.js';
+import { commandOf } from '../../src/commands/mount.js';
+import { logitsJob } from '../../src/jobs/logits.js';
 import { loadLlama } from '../../src/model/checkpoint.js';
 import { LoraAdapter } from '../../src/model/lora.js';
 import { SafetensorsFile, writeSafetensors, type TensorSource } from '../../src/model/safetensors.js';
@@ -31,7 +32,7 @@ async function logits(ids: number[][], mask?: number[][], output?: string): Prom
   if (mask) tensors.push(['attention_mask', { dtype: 'int32', shape: [B, T], data: Int32Array.from(mask.flat()) }]);
   writeSafetensors(input, tensors);
   const out = output ?? join(dir, 'out.safetensors');
-  await (logitsCommand.handler as (a: unknown) => Promise<void>)({ model: MODEL, input, output: out, greedy: 0, backend: 'wasm', json: true, _: [], $0: 'seqsch' });
+  await (commandOf(logitsJob).handler as (a: unknown) => Promise<void>)({ model: MODEL, input, output: out, greedy: 0, backend: 'wasm', json: true, _: [], $0: 'seqsch' });
   return out;
 }
 

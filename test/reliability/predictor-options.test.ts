@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/experiment/config.js';
-import { rankTerm } from '../../src/commands/train-predictor.js';
+import { rankTerm } from '../../src/jobs/train-predictor.js';
 import { ALPACA } from '../helpers/paths.js';
 import { lines, seqsch } from './helpers.js';
 

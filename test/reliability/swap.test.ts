@@ -1,11 +1,11 @@
 /**
- * A rerun on a finished folder trains beside it and swaps the new result in with two renames (src/training/job.ts);
+ * A rerun on a finished folder trains beside it and swaps the new result in with two renames (src/training/run.ts);
  * a kill between them (or before the old folder is removed) is finished by the next job on the folder. The
  * states a kill can leave are built here directly; kill.test.ts kills real runs around them.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { settleSwap } from '../../src/training/job.js';
+import { settleSwap } from '../../src/training/run.js';
 import { tmpDirs } from '../helpers/tmp.js';
 
 const tmp = tmpDirs('seqsch-rel-swap-');

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../../src/core/backend.js';
 import { SafetensorsFile } from '../../src/model/safetensors.js';
-import { runTrainJob, type TrainJob } from '../../src/training/job.js';
+import { runTrainJob, type TrainJob } from '../../src/training/run.js';
 import { TRAIN_DEFAULTS } from '../../src/training/defaults.js';
 import { repoPath } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';

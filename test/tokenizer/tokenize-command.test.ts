@@ -3,7 +3,8 @@ import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tokenizeCommand } from '../../src/commands/tokenize.js';
+import { commandOf } from '../../src/commands/mount.js';
+import { tokenizeJob } from '../../src/jobs/tokenize.js';
 import { saveConversations } from '../../src/data/conversation.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seqsch-tokcmd-'));
@@ -14,7 +15,7 @@ async function run(args: Record<string, unknown>): Promise<string[]> {
   const w = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
   const l = jest.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s) + '\n'));
   try {
-    await (tokenizeCommand.handler as (a: unknown) => Promise<void>)({ count: false, tokenizer: 'llama', role: 'gpt', bos: true, json: false, ...args });
+    await (commandOf(tokenizeJob).handler as (a: unknown) => Promise<void>)({ count: false, tokenizer: 'llama', role: 'gpt', bos: true, json: false, ...args });
   } finally {
     w.mockRestore();
     l.mockRestore();

@@ -1,25 +1,21 @@
 /**
  * The experiment runner's mount of the jobs: every job of src/jobs/index.ts that has a YAML side becomes the stage
  * of its name — its keys the snake_case entries of the job's option table, its cross-key check run when the file
- * is loaded, its outputs reused when their inputs and config are unchanged (src/jobs/reuse.ts). Importing this
- * module registers them; a new job is one line in src/jobs/index.ts, not here.
+ * is loaded, its outputs reused when their inputs and config are unchanged (src/jobs/reuse.ts), then the keys it
+ * scores from its outputs appended (reused or not). Importing this module registers them; a new job is one line
+ * in src/jobs/index.ts, not here.
  */
 import { z } from 'zod';
 import { registerStage } from '../registry.js';
 import { stageFields } from '../../core/options/zod.js';
 import { JOBS } from '../../jobs/index.js';
 import { runCached } from '../../jobs/reuse.js';
+import type { JobResult } from '../../core/job.js';
 // stages not yet written as jobs
 import './benchmark.js';
 import './calibrate.js';
-import './check-perception.js';
-import './construct.js';
-import './eval.js';
-import './probe.js';
-import './proxy.js';
 import './serve.js';
 import './serve-calibrate.js';
-import './train.js';
 
 for (const job of JOBS) {
   if (job.yaml === false) continue;
@@ -32,10 +28,12 @@ for (const job of JOBS) {
     table: job.table,
     run: async (c, ctx) => {
       const jobCtx = { ...ctx, cli: {} };
-      if (!job.reuse) return job.run(c, jobCtx);
-      const reuse = job.reuse(c);
-      // a reused point keeps its record; its detail and text are not stored
-      return { record: await runCached({ ...reuse, config: c }, async () => (await job.run(c, jobCtx)).record) };
+      let r: JobResult;
+      if (job.reuse) {
+        // a reused point keeps its record; its detail and text are not stored
+        r = { record: await runCached({ ...job.reuse(c), config: c }, async () => (await job.run(c, jobCtx)).record) };
+      } else r = await job.run(c, jobCtx);
+      return job.scoreOutputs ? { ...r, record: { ...r.record, ...(await job.scoreOutputs(c)) } } : r;
     },
   });
 }

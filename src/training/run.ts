@@ -1,5 +1,5 @@
 /**
- * One training job as `seqsch train` and the `train` experiment stage run it: load (or randomly initialise) the
+ * One training run as the train job (src/jobs/train.ts) asks for it: load (or randomly initialise) the
  * model and tokenizer, fine-tune (src/training/finetune.ts) and write OUT/train_done.json with a hash of the
  * inputs and the configuration and the sha256 of every result file; with `skipIfDone` a matching record whose
  * files are unchanged is returned without training.
@@ -27,10 +27,7 @@ import { buildIdMap, remapTokenizer } from '../tokenizer/idmap.js';
 import { finetune, idMapTexts, writeFinetuneSummary, type FinetuneMode, type FinetuneOptions } from './finetune.js';
 import { removeCheckpoints } from './checkpoint.js';
 import { readJson, writeJson } from '../util/fs.js';
-import type { StageConfigOf } from '../core/options/spec.js';
-import type { trainOptions } from '../commands/train.js';
-
-export const DONE_FILE = 'train_done.json';
+import { DONE_FILE } from './defaults.js';
 
 /** One `seqsch train` run: the optimiser settings are FinetuneOptions' own, the rest says what to load and where to write. */
 export interface TrainJob
@@ -62,20 +59,6 @@ export interface TrainJob
   packLength?: number;
   maxGradNorm: number;
   backend: BackendChoice;
-}
-
-/** A `train` config: the stage's keys, or the command's flags through stageConfigOf. */
-export type TrainConfig = StageConfigOf<typeof trainOptions>;
-
-export function trainJobOf(c: TrainConfig): TrainJob {
-  return {
-    model: c.model, initConfig: c.init_config, initSeed: c.init_seed, tokenizer: c.tokenizer, idmapFrom: c.idmap_from,
-    data: c.data, skipData: c.skip_data, numData: c.num_data, synthetic: c.synthetic, out: c.out, mode: c.mode,
-    loraR: c.lora_r, loraAlpha: c.lora_alpha, loraDropout: c.lora_dropout, loraTargets: c.lora_targets,
-    epochs: c.epochs, batchSize: c.batch_size, gradAccum: c.grad_accum, lr: c.lr, weightDecay: c.weight_decay,
-    warmupRatio: c.warmup_ratio, maxLength: c.max_length, seed: c.seed, saveEvery: c.save_every,
-    packLength: c.pack_length, maxGradNorm: c.max_grad_norm, backend: c.backend,
-  };
 }
 
 export interface TrainJobResult {

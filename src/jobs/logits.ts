@@ -1,14 +1,15 @@
 /**
- * `seqsch logits`: run the model on a batch from a safetensors file and write the logits (and, with
- * --greedy N, N greedy tokens per row) to another: a debugging tool for comparing this implementation
- * with others (e.g. HF transformers on the same input). Position ids come from the attention mask
- * (cumsum − 1, as HF). Greedy continuation assumes left padding and never stops at EOS.
+ * logits as a job (a CLI tool, no stage): run the model on a batch from a safetensors file and write the logits
+ * (and, with --greedy N, N greedy tokens per row) to another: a debugging tool for comparing this implementation
+ * with others (e.g. HF transformers on the same input). Position ids come from the attention mask (cumsum − 1, as
+ * HF). Greedy continuation assumes left padding and never stops at EOS. The record: {output, batch, length, vocab,
+ * greedy, backend, seconds}.
  */
 import { existsSync, statSync } from 'node:fs';
-import { initBackend } from '../core/backend.js';
+import { defineJob } from '../core/job.js';
+import { BACKEND_OPTION } from '../core/options/common.js';
+import { defineOptions } from '../core/options/spec.js';
 import type { HostTensor } from '../model/safetensors.js';
-import { BACKEND_OPTION, JSON_OPTION, report } from '../core/options/common.js';
-import { command, defineOptions } from '../core/options/spec.js';
 
 export const logitsOptions = defineOptions({
   model: { type: 'string', required: true, describe: 'HF checkpoint directory (config.json + model.safetensors)' },
@@ -17,7 +18,6 @@ export const logitsOptions = defineOptions({
   output: { type: 'string', required: true, describe: 'safetensors file to write: float32 logits (B,T,V) [+ int32 greedy_ids (B,N)]' },
   greedy: { type: 'number', int: true, min: 0, default: 0, describe: 'also continue each (left-padded) row greedily for N tokens, no EOS stop' },
   backend: BACKEND_OPTION,
-  json: JSON_OPTION,
 });
 
 /**
@@ -42,20 +42,22 @@ export function checkedInputs(file: string, inputs: Map<string, HostTensor>, voc
   return { ids, mask: Int32Array.from(m.data) };
 }
 
-export const logitsCommand = command({
-  command: 'logits',
+export const logitsJob = defineJob({
+  name: 'logits',
   describe: 'write the logits (B,T,V) of input_ids/attention_mask read from a safetensors file; --greedy N adds N greedy tokens per row',
   options: logitsOptions,
-  handler: async (argv) => {
-    if (existsSync(argv.output) && statSync(argv.output).isDirectory()) throw new Error(`--output ${argv.output} is a folder; give the safetensors file to write`);
-    const info = await initBackend(argv.backend);
+  yaml: false,
+  run: async (c) => {
+    if (existsSync(c.output) && statSync(c.output).isDirectory()) throw new Error(`--output ${c.output} is a folder; give the safetensors file to write`);
+    const { initBackend } = await import('../core/backend.js');
+    const info = await initBackend(c.backend);
     const [tf, { loadLlama }, { LoraAdapter }, { readSafetensors, writeSafetensors }, { generate }] = await Promise.all([
       import('@tensorflow/tfjs-core'), import('../model/checkpoint.js'), import('../model/lora.js'), import('../model/safetensors.js'),
       import('../generation/generate.js')]);
     const t0 = performance.now();
-    const model = loadLlama(argv.model);
-    if (argv.lora) model.setLora(LoraAdapter.load(argv.lora, model.config));
-    const { ids, mask: maskI } = checkedInputs(argv.input, readSafetensors(argv.input), model.config.vocabSize, `${argv.model}/config.json`);
+    const model = loadLlama(c.model);
+    if (c.lora) model.setLora(LoraAdapter.load(c.lora, model.config));
+    const { ids, mask: maskI } = checkedInputs(c.input, readSafetensors(c.input), model.config.vocabSize, `${c.model}/config.json`);
     const [B, T] = ids.shape;
 
     const logits = tf.tidy(() =>
@@ -64,24 +66,27 @@ export const logitsCommand = command({
     const out: [string, HostTensor][] = [['logits', { dtype: 'float32', shape: [B, T, model.config.vocabSize], data: logits.dataSync() as Float32Array }]];
     logits.dispose();
 
-    if (argv.greedy > 0) {
+    if (c.greedy > 0) {
       const prompts: number[][] = [];
       for (let b = 0; b < B; b++) {
         const row = maskI.subarray(b * T, (b + 1) * T);
         const first = row.indexOf(1);
         if (first < 0 || row.subarray(first).some((v) => v === 0)) {
-          throw new Error(`${argv.input}: row ${b} of 'attention_mask' is not left-padded (0…0 1…1); --greedy needs left padding`);
+          throw new Error(`${c.input}: row ${b} of 'attention_mask' is not left-padded (0…0 1…1); --greedy needs left padding`);
         }
         prompts.push(Array.from(ids.data.subarray(b * T + first, (b + 1) * T)));
       }
-      const res = await generate(model, prompts, { maxNewTokens: argv.greedy, temperature: 0, eosTokenId: null });
-      const greedy = new Int32Array(B * argv.greedy);
-      res.items.forEach((it, b) => greedy.set(it.outputIds, b * argv.greedy));
-      out.push(['greedy_ids', { dtype: 'int32', shape: [B, argv.greedy], data: greedy }]);
+      const res = await generate(model, prompts, { maxNewTokens: c.greedy, temperature: 0, eosTokenId: null });
+      const greedy = new Int32Array(B * c.greedy);
+      res.items.forEach((it, b) => greedy.set(it.outputIds, b * c.greedy));
+      out.push(['greedy_ids', { dtype: 'int32', shape: [B, c.greedy], data: greedy }]);
     }
-    writeSafetensors(argv.output, out);
+    writeSafetensors(c.output, out);
     model.dispose();
-    const summary = { output: argv.output, batch: B, length: T, vocab: model.config.vocabSize, greedy: argv.greedy, backend: info.name, seconds: (performance.now() - t0) / 1000 };
-    report(argv.json, summary, () => `wrote ${argv.output}: logits [${B}, ${T}, ${summary.vocab}]${argv.greedy ? ` + greedy_ids [${B}, ${argv.greedy}]` : ''} (${info.name}, ${summary.seconds.toFixed(2)} s)`);
+    const record = { output: c.output, batch: B, length: T, vocab: model.config.vocabSize, greedy: c.greedy, backend: info.name, seconds: (performance.now() - t0) / 1000 };
+    return {
+      record,
+      text: `wrote ${c.output}: logits [${B}, ${T}, ${record.vocab}]${c.greedy ? ` + greedy_ids [${B}, ${c.greedy}]` : ''} (${info.name}, ${record.seconds.toFixed(2)} s)`,
+    };
   },
 });

@@ -1,33 +1,28 @@
 /**
- * The `check-perception` experiment stage: fails the run (with the file and the reason) unless the pipeline's
- * files have the upstream formats and LoRA training lowered the loss — what CI's smoke run of the perception
- * pipeline asserts. It reads files only: length records, constructed instruction data (query prompt at the end
- * of each instruction, a bucketed length as the answer), eval predictions, and a training run's log.csv.
+ * check-perception as a job (an experiment stage, no command): fails the run (with the file and the reason) unless
+ * the pipeline's files have the upstream formats and LoRA training lowered the loss — what CI's smoke run of the
+ * perception pipeline asserts. It reads files only: length records, constructed instruction data (query prompt at
+ * the end of each instruction, a bucketed length as the answer), eval predictions, and a training run's log.csv.
+ * The record: ok, and per file its count of records / examples / predictions or its first and last mean loss.
  */
-import { z } from 'zod';
-import { join } from 'node:path';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { registerStage } from '../registry.js';
-import { loadConversations, loadLengths } from '../../data/conversation.js';
-import { QUERY_PROMPT } from '../../data/prompts.js';
-import { readJson } from '../../util/fs.js';
+import { join } from 'node:path';
+import { defineJob } from '../core/job.js';
+import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
+import { loadConversations, loadLengths } from '../data/conversation.js';
+import { QUERY_PROMPT } from '../data/prompts.js';
+import { readJson } from '../util/fs.js';
 
-export const checkPerceptionSchema = z.strictObject({
-  /** `*-length.json` files (lenpred) */
-  lengths: z.array(z.string()).default([]),
-  /** construct outputs */
-  instruct: z.array(z.string()).default([]),
-  /** bucket cell the instruct answers must be multiples of */
-  cell: z.number().int().positive().default(50),
-  /** eval predictions files ([{id, predicted, L_max}]) */
-  predictions: z.array(z.string()).default([]),
-  /** training output folders (or log.csv files) whose loss must fall */
-  train_logs: z.array(z.string()).default([]),
-  /** required relative drop from the mean of the first `loss_window` logged losses to the mean of the last ones */
-  min_loss_drop: z.number().min(0).max(1).default(0.1),
-  loss_window: z.number().int().positive().default(2),
+export const checkPerceptionOptions = defineOptions({
+  lengths: { type: 'list', of: 'string', default: [], cli: false, describe: '`*-length.json` files (lenpred)' },
+  instruct: { type: 'list', of: 'string', default: [], cli: false, describe: 'construct outputs' },
+  cell: { type: 'number', int: true, min: 1, default: 50, cli: false, describe: 'bucket cell the instruct answers must be multiples of' },
+  predictions: { type: 'list', of: 'string', default: [], cli: false, describe: 'eval predictions files ([{id, predicted, L_max}])' },
+  'train-logs': { type: 'list', of: 'string', default: [], cli: false, describe: 'training output folders (or log.csv files) whose loss must fall' },
+  'min-loss-drop': { type: 'number', min: 0, max: 1, default: 0.1, cli: false, describe: 'required relative drop from the mean of the first `loss_window` logged losses to the mean of the last ones' },
+  'loss-window': { type: 'number', int: true, min: 1, default: 2, cli: false },
 });
-type CheckConfig = z.infer<typeof checkPerceptionSchema>;
+type CheckConfig = StageConfigOf<typeof checkPerceptionOptions>;
 
 function lossCurve(path: string): number[] {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'log.csv') : path;
@@ -82,8 +77,11 @@ export function checkPerception(c: CheckConfig): Record<string, number> {
   return out;
 }
 
-registerStage('check-perception', {
-  schema: checkPerceptionSchema,
+export const checkPerceptionJob = defineJob({
+  name: 'check-perception',
+  describe: "check the perception pipeline's files (upstream formats) and that LoRA training lowered the loss",
+  options: checkPerceptionOptions,
+  cli: false,
   files: (c) => [
     ...c.lengths.map((path) => ({ key: 'lengths', path })),
     ...c.instruct.map((path) => ({ key: 'instruct', path })),

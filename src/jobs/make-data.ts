@@ -1,10 +1,11 @@
 /**
- * `seqsch make-data`: write the embedded default's synthetic instruction corpus (train, val, pretrain as
- * FastChat JSON, plus manifest.json with the parameters and answer-length quantiles in LLaMA-1 tokens).
- * The corpus itself is drawn in src/data/synthetic.ts; this command only parses options and reports.
+ * make-data as a job (a CLI tool, no stage): write the embedded default's synthetic instruction corpus (train,
+ * val, pretrain as FastChat JSON, plus manifest.json with the parameters and answer-length quantiles in LLaMA-1
+ * tokens). The corpus itself is drawn in src/data/synthetic.ts; this job only parses options and reports. Its
+ * record is {out, ...the manifest} (nested: printed by --json, never a results row).
  */
-import { JSON_OPTION, report } from '../core/options/common.js';
-import { command, defineOptions } from '../core/options/spec.js';
+import { defineJob, type Scalar } from '../core/job.js';
+import { defineOptions } from '../core/options/spec.js';
 import { DEFAULT_MAX_LENGTH, DEFAULT_SIZES } from '../data/synthetic.js';
 
 export const makeDataOptions = defineOptions({
@@ -16,32 +17,33 @@ export const makeDataOptions = defineOptions({
   'max-length': { type: 'number', int: true, min: 1, default: DEFAULT_MAX_LENGTH, describe: 'max new tokens of the embedded default; answer lengths scale with it' },
   'corpus-version': { type: 'number', int: true, min: 1, max: 3, default: 1, describe: 'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)' },
   'pretrain-weight': { type: 'list', of: 'string', default: [], describe: 'FAMILY=X: multiply that family\'s weight in the pretrain split only (e.g. count=4); val and train keep the mixture' },
-  json: JSON_OPTION,
 });
 
-export const makeDataCommand = command({
-  command: 'make-data',
+export const makeDataJob = defineJob({
+  name: 'make-data',
   describe: 'write the synthetic instruction corpus (train/val/pretrain FastChat JSON + manifest) of the embedded default',
   options: makeDataOptions,
-  handler: async (argv) => {
-    const version = argv['corpus-version'] as 1 | 2 | 3;
-    const pretrainWeights = parseWeights(argv['pretrain-weight']);
+  yaml: false,
+  run: async (c) => {
+    const version = c.corpus_version as 1 | 2 | 3;
+    const pretrainWeights = parseWeights(c.pretrain_weight);
     const { writeSyntheticData, SPLITS, REPORT_QUANTILES } = await import('../data/synthetic/files.js');
-    const m = writeSyntheticData(argv.out, {
-      seed: argv.seed, maxLength: argv['max-length'], train: argv.train, val: argv.val, pretrain: argv.pretrain,
+    const m = writeSyntheticData(c.out, {
+      seed: c.seed, maxLength: c.max_length, train: c.train, val: c.val, pretrain: c.pretrain,
       ...(version !== 1 ? { version } : {}),
       ...(pretrainWeights ? { pretrainWeights } : {}),
     });
-    report(argv.json, { out: argv.out, ...m }, () => {
-      const head = `answer length (LLaMA-1 tokens, BOS incl.) at q = ${REPORT_QUANTILES.join(' ')}`;
-      const rows = SPLITS.map((s) => {
-        const st = m.splits[s];
-        return `  ${s.padEnd(9)} n=${String(st.n).padEnd(6)} ${st.quantiles.map((q) => String(Math.round(q)).padStart(4)).join('')}` +
-          `   mean ${st.mean}, > ${m.params.maxLength}: ${(st.overMaxLength * 100).toFixed(2)}%`;
-      });
-      return [`wrote ${SPLITS.map((s) => `${s}.json`).join(', ')} and manifest.json to ${argv.out}`, head, ...rows,
-        `distinct LLaMA-1 token ids: ${m.distinctTokenIds}`].join('\n');
+    const head = `answer length (LLaMA-1 tokens, BOS incl.) at q = ${REPORT_QUANTILES.join(' ')}`;
+    const rows = SPLITS.map((s) => {
+      const st = m.splits[s];
+      return `  ${s.padEnd(9)} n=${String(st.n).padEnd(6)} ${st.quantiles.map((q) => String(Math.round(q)).padStart(4)).join('')}` +
+        `   mean ${st.mean}, > ${m.params.maxLength}: ${(st.overMaxLength * 100).toFixed(2)}%`;
     });
+    return {
+      record: { out: c.out, ...m } as unknown as Record<string, Scalar>,
+      text: [`wrote ${SPLITS.map((s) => `${s}.json`).join(', ')} and manifest.json to ${c.out}`, head, ...rows,
+        `distinct LLaMA-1 token ids: ${m.distinctTokenIds}`].join('\n'),
+    };
   },
 });
 
