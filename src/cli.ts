@@ -5,17 +5,14 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
-import { benchmarkCommand } from './commands/benchmark.js';
-import { calibrateCommand } from './commands/calibrate.js';
 import { envCommand } from './commands/env.js';
 import { experimentCommand } from './commands/experiment.js';
 import { mergeCommand } from './commands/merge.js';
-import { serveBenchCommand } from './commands/serve-bench.js';
 import { commandOf } from './commands/mount.js';
 import { JOBS } from './jobs/index.js';
 
 // One line per command; keep alphabetical.
-const commands: CommandModule<any, any>[] = [benchmarkCommand, calibrateCommand, envCommand, experimentCommand, mergeCommand, serveBenchCommand];
+const commands: CommandModule<any, any>[] = [envCommand, experimentCommand, mergeCommand];
 
 const args = hideBin(process.argv);
 const name = args.find((a) => !a.startsWith('-')); // the command, when one is named

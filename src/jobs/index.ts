@@ -16,10 +16,14 @@ import { tokenizeJob } from './tokenize.js';
 import { logitsJob } from './logits.js';
 import { makeDataJob } from './make-data.js';
 import { simulateJob } from './simulate.js';
+import { benchmarkJob } from './benchmark.js';
+import { calibrateJob } from './calibrate.js';
+import { serveJob } from './serve.js';
+import { serveCalibrateJob } from './serve-calibrate.js';
 
 export const JOBS: Job[] = [
   lenpredJob, constructJob, trainJob, evalJob, probeJob, trainPredictorJob, predictJob,
-  simulateJob, checkPerceptionJob,
+  simulateJob, benchmarkJob, calibrateJob, serveJob, serveCalibrateJob, checkPerceptionJob,
   // tools: CLI only
   tokenizeJob, logitsJob, makeDataJob,
 ] as Job[];

@@ -3,9 +3,11 @@
  * spec.ts): the flags of `seqsch serve-bench` and the keys of the `serve` experiment stage both come from it, so
  * each bound is written once and a bad value is named by its flag (`--rate: expected a number > 0, got -1`) or
  * its YAML key. The static pipeline's knobs are the benchmark's (src/scheduling/options.ts); its batch size is
- * `max-batch`. Checks across keys live in config.ts. No heavy imports: `seqsch serve-bench --help` loads this.
+ * `max-batch`. The checks across keys (serveConfigProblem) are stated here too: the serve job runs them when an
+ * experiment file loads and before the CLI runs, and config.ts throws them for direct callers of the run. No heavy
+ * imports (no zod): `seqsch serve-bench --help` loads this.
  */
-import { defineOptions } from '../core/options/spec.js';
+import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
 import { scheduleOptions } from '../scheduling/options.js';
 import { BACKEND_OPTION } from '../core/options/common.js';
 import { ARRIVALS, POLICY_NAMES, PREDICTOR_COSTS, PREDICTOR_NAMES } from '../core/names.js';
@@ -73,3 +75,28 @@ export const serveOptions = defineOptions({
   'predict-batch': { type: 'number', int: true, min: 1, default: 128, describe: "perception cost: queries per length-prediction call (upstream's 128)" },
   'predict-tokens': { type: 'number', int: true, min: 1, default: 8, describe: "perception cost: new tokens per length prediction (upstream's 8)" },
 });
+
+/**
+ * What is wrong across the keys of a serving configuration, or undefined; `k` names a key as the surface spells it
+ * (`--max-batch`, `max_batch`, `` `max_batch` ``).
+ */
+export function serveConfigProblem(c: StageConfigOf<typeof serveOptions>, k: (key: string) => string): string | undefined {
+  const bad = (m: string) => `serve: ${m}`;
+  if (c.trace_requests ? !c.trace : !c.data) return bad(c.trace_requests ? `${k('trace_requests')} needs ${k('trace')}` : `${k('data')} (a conversations file) is required`);
+  if (c.trace_requests && c.engine !== 'sim') return bad(`${k('trace_requests')} (requests without text) needs ${k('engine')} sim`);
+  if (c.arrival === 'trace' && !c.trace) return bad(`${k('arrival')} trace needs ${k('trace')} (a CSV file)`);
+  if (c.arrival === 'poisson' && c.rate === undefined && c.load === undefined) return bad(`${k('arrival')} poisson needs ${k('rate')} (requests/s) or ${k('load')} (fraction of capacity)`);
+  if (c.rate !== undefined && c.load !== undefined) return bad(`give ${k('rate')} or ${k('load')}, not both`);
+  if (c.arrival === 'offline' && (c.rate !== undefined || c.load !== undefined)) return bad(`${k('arrival')} offline takes no ${k('rate')} or ${k('load')}`);
+  if (c.engine === 'tfjs' && !c.model) return bad(`${k('engine')} tfjs needs ${k('model')} (an HF checkpoint folder)`);
+  if (c.engine === 'sim' && !c.trace_requests && !c.lengths) return bad(`${k('engine')} sim needs ${k('lengths')} (the recorded response lengths it replays)`);
+  if (c.policy !== 'fcfs' && c.policy !== 'static' && c.predictor === 'none') return bad(`${k('policy')} ${c.policy} orders by predicted length: set ${k('predictor')} (${PREDICTOR_NAMES.filter((p) => p !== 'none').join(', ')})`);
+  if (c.policy === 'static' && c.predictor === 'none') return bad(`${k('policy')} static needs ${k('predictor')} (vanilla for the paper's vanilla row)`);
+  if (c.predictor === 'constant' && c.constant === undefined) return bad(`${k('predictor')} constant needs ${k('constant')} (its length)`);
+  if ((c.predictor === 'proxy' || (c.engine === 'sim' && (c.predictor === 'seqsch' || c.predictor === 'po'))) && !c.predictions) return bad(`${k('predictor')} ${c.predictor} needs ${k('predictions')} (a predictions file) here`);
+  if ((c.predictor === 'oracle' || c.predictor === 'gt') && !c.lengths && !c.trace_requests) return bad(`${k('predictor')} ${c.predictor} reads the recorded lengths: set ${k('lengths')}`);
+  if (c.probe !== undefined && c.engine !== 'tfjs') return bad(`${k('probe')} reads the serving model's hidden states: ${k('engine')} tfjs only`);
+  if (c.probe !== undefined && c.policy !== 'srpt') return bad(`${k('probe')} refines remaining lengths, which only ${k('policy')} srpt orders by (got ${c.policy})`);
+  if (c.predictor_cost === 'perception' && c.engine !== 'sim') return bad(`${k('predictor_cost')} perception charges a cost model: ${k('engine')} sim only`);
+  return undefined;
+}

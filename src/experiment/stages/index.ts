@@ -11,11 +11,6 @@ import { stageFields } from '../../core/options/zod.js';
 import { JOBS } from '../../jobs/index.js';
 import { runCached } from '../../jobs/reuse.js';
 import type { JobResult } from '../../core/job.js';
-// stages not yet written as jobs
-import './benchmark.js';
-import './calibrate.js';
-import './serve.js';
-import './serve-calibrate.js';
 
 for (const job of JOBS) {
   if (job.yaml === false) continue;

@@ -1,40 +1,45 @@
 /**
- * The `serve-calibrate` experiment stage: after the real-engine `serve` points of the same run, calibrate the
- * simulator on their measured calls — the step engine's prefills and decode steps (src/cost/calibrate-steps.ts,
- * written to `<run>/costmodel-serving.json`) and the static pipeline's batches (the benchmark's calibration,
- * `<run>/costmodel-serving-batches.json`) — then, one point per real run (matched by its name: label and sweep
- * values), re-run the same workload — same queries, same arrival rate, same policy and predictions — through the
- * simulated engine on the recorded lengths, the predictor charged as a fit of the real run's predictor calls,
- * and put measured and simulated throughput and latency side by side. Fitting is calibrate.ts's job, running run.ts's.
+ * serve-calibrate as a job (an experiment stage only: it reads the run's earlier `serve` points in memory): after
+ * the real-engine `serve` points of the same run, calibrate the simulator on their measured calls — the step
+ * engine's prefills and decode steps (src/cost/calibrate-steps.ts, written to `<run>/serve-calibrate/
+ * costmodel-serving.json`) and the static pipeline's batches (the benchmark's calibration,
+ * `costmodel-serving-batches.json`) — then, one point per real run (matched by its name: label and sweep values),
+ * re-run the same workload — same queries, same arrival rate, same policy and predictions — through the simulated
+ * engine on the recorded lengths, the predictor charged as a fit of the real run's predictor calls, and put
+ * measured and simulated throughput and latency side by side. Fitting is src/cost's job, running src/serving/run.ts's.
  */
 import { join } from 'node:path';
-import { z } from 'zod';
-import { registerStage, type Scalar, type StageContext } from '../registry.js';
-import { serveRuns, servePointName, type ServePoint } from './serve.js';
-import { costModelFile, fitCostModel } from '../../cost/calibrate-batches.js';
-import { fitPredictorCost, fitStepCosts, stepCostModelFile, type StepFit } from '../../cost/calibrate-steps.js';
-import type { BatchCall } from '../../serving/harness.js';
-import { writeJson } from '../../util/fs.js';
-import { markdownRows, numCell, signedPctCell } from '../../util/markdown.js';
+import type { JobContext, Scalar } from '../core/job.js';
+import { defineJob } from '../core/job.js';
+import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
+import type { StepFit } from '../cost/calibrate-steps.js';
+import type { BatchCall } from '../serving/harness.js';
+import { markdownRows, numCell, signedPctCell } from '../util/markdown.js';
+import { serveRuns, servePointName, type ServeJobConfig, type ServePoint } from './serve.js';
 
-export const serveCalibrateSchema = z.strictObject({
-  /** the serve point (label and sweep values, e.g. "sjf seqsch load=0.8") this point reports; default the point's label */
-  row: z.string().optional(),
-  /**
-   * serve points whose engine calls the fit uses: default every real point before this stage; `self`: the
-   * reported point's own calls (separates the simulator's queueing from the machine's speed drifting between runs)
-   */
-  fit_on: z.union([z.array(z.string()).min(1), z.literal('self')]).optional(),
-  /** recorded length that plays the real response, and the max_length it was recorded with */
-  real_lengths: z.string().default('L_t0.0'),
-  recorded_max_length: z.number().int().positive().optional(),
+export const serveCalibrateOptions = defineOptions({
+  row: {
+    type: 'string', cli: false,
+    describe: 'the serve point (label and sweep values, e.g. "sjf seqsch load=0.8") this point reports; default its label',
+  },
+  'fit-on': {
+    type: 'yaml', cli: false, zod: (z) => z.union([z.array(z.string()).min(1), z.literal('self')]),
+    describe: "serve points whose engine calls the fit uses: default every real point before this stage; `self`: the " +
+      "reported point's own calls (separates the simulator's queueing from the machine's speed drifting between runs)",
+  },
+  'real-lengths': { type: 'string', cli: false, default: 'L_t0.0', describe: 'recorded length that plays the real response' },
+  'recorded-max-length': {
+    type: 'number', int: true, min: 1, cli: false, describe: "max_length the lengths were recorded with (default the point's)",
+  },
 });
-type ServeCalibrateConfig = z.infer<typeof serveCalibrateSchema>;
+type ServeCalibrateConfig = StageConfigOf<typeof serveCalibrateOptions>;
 
 const nameOf = (p: ServePoint) => servePointName(p.label, p.swept);
 
 /** The fits, once per experiment run and set of points, written beside the results. */
-function calibration(ctx: StageContext, c: ServeCalibrateConfig, target: ServePoint): { fit: StepFit | null; file: string | null; batchFile: string | null } {
+async function calibration(ctx: JobContext, outDir: string, c: ServeCalibrateConfig, target: ServePoint) {
+  const [{ costModelFile, fitCostModel }, { fitStepCosts, stepCostModelFile }, { writeJson }] = await Promise.all([
+    import('../cost/calibrate-batches.js'), import('../cost/calibrate-steps.js'), import('../util/fs.js')]);
   const real = serveRuns(ctx).filter((p) => p.run.engine === 'tfjs');
   const on = c.fit_on;
   const chosen = on === 'self' ? [target] : on ? real.filter((p) => on.includes(nameOf(p))) : real;
@@ -46,33 +51,41 @@ function calibration(ctx: StageContext, c: ServeCalibrateConfig, target: ServePo
     let fit: StepFit | null = null, file: string | null = null;
     if (steps.length) {
       fit = fitStepCosts(steps.flatMap((p) => p.run.result.calls));
-      file = join(ctx.outDir, 'serve-calibrate', `costmodel-serving${tag}.json`);
+      file = join(outDir, 'serve-calibrate', `costmodel-serving${tag}.json`);
       writeJson(file, stepCostModelFile(fit, `fitted by the serve-calibrate stage on the engine calls of ${steps.map(nameOf).join(', ')} (${steps[0].run.backend})`));
     }
     let batchFile: string | null = null;
     if (batches.length) {
       const trace = batches.flatMap((p) => p.run.result.calls.filter((x): x is BatchCall & { at: number } => x.kind === 'batch'))
         .map((b) => ({ size: b.rows, promptTokens: b.context, decodeSteps: b.steps, seconds: b.seconds }));
-      batchFile = join(ctx.outDir, 'serve-calibrate', `costmodel-serving-batches${tag}.json`);
+      batchFile = join(outDir, 'serve-calibrate', `costmodel-serving-batches${tag}.json`);
       writeJson(batchFile, costModelFile(fitCostModel(trace), `fitted by the serve-calibrate stage on the batches of ${batches.map(nameOf).join(', ')}`));
     }
     return { fit, file, batchFile };
   });
 }
 
-registerStage('serve-calibrate', {
-  schema: serveCalibrateSchema,
+export const serveCalibrateJob = defineJob({
+  name: 'serve-calibrate',
+  describe: 'calibrate the serving simulator on the real serve points of the run and re-run their workloads simulated',
+  options: serveCalibrateOptions,
+  cli: false,
   run: async (c, ctx) => {
-    const { runServe, workloadItems, loadedModel } = await import('../../serving/run.js');
-    const { realPredictor } = await import('../../benchmark/real.js');
-    const name = c.row ?? ctx.point?.label ?? "";
+    // one at a time: jest's ESM loader fails when two dynamic imports link tfjs at once
+    const { runServe } = await import('../serving/run.js');
+    const { loadedModel } = await import('../serving/engines.js');
+    const { realPredictor } = await import('../perception/model-predictors.js');
+    const [{ workloadItems }, { fitPredictorCost }, { writeJson }] = await Promise.all([
+      import('../serving/workload.js'), import('../cost/calibrate-steps.js'), import('../util/fs.js')]);
+    const outDir = ctx.outDir!;
+    const name = c.row ?? ctx.point?.label ?? '';
     const points = serveRuns(ctx);
     const matches = points.filter((p) => nameOf(p) === name && p.run.engine === 'tfjs');
     if (matches.length > 1) throw new Error(`serve-calibrate stage: ${matches.length} real serve points are named "${name}"; give them distinct labels`);
     const target = matches[0];
     if (!target) throw new Error(`serve-calibrate stage: no real serve point named "${name}" (points: ${points.filter((p) => p.run.engine === 'tfjs').map(nameOf).join(', ') || 'none'})`);
     if (!target.config.lengths) throw new Error(`serve-calibrate stage: point "${name}" has no \`lengths\` file for the simulator to replay`);
-    const { fit, file, batchFile } = calibration(ctx, c, target);
+    const { fit, file, batchFile } = await calibration(ctx, outDir, c, target);
     const t = target.config;
     const costModel = t.policy === 'static' ? batchFile : file;
     if (!costModel) throw new Error(`serve-calibrate stage: no ${t.policy === 'static' ? 'static' : 'continuous'} real points were fitted for "${name}"`);
@@ -80,16 +93,17 @@ registerStage('serve-calibrate', {
     // replayed from a file of its answers: the real run's, and — for requests it never had to predict (no
     // contention) — the same model's answers computed here, untimed, in case the simulated run needs them.
     const cost = fitPredictorCost(target.run.result.predictorCalls);
-    let replay: Partial<typeof t> = {};
+    let replay: Partial<ServeJobConfig> = {};
     if (t.predictor !== 'none') replay = { predictor_cost: 'linear', predictor_call_s: cost.base, predictor_item_s: cost.perItem };
     if ((t.predictor === 'seqsch' || t.predictor === 'po') && !t.predictions) {
       const predicted = new Map(target.run.result.records.map((r) => [r.id, r.predicted]));
       const missing = workloadItems(t, { cache: ctx.cache }).filter((it) => predicted.get(it.id) == null);
       if (missing.length) {
-        const answers = await realPredictor(t.predictor, await loadedModel(t, { cache: ctx.cache })).predict(missing, t.max_length);
+        const loaded = await loadedModel(t, { cache: ctx.cache });
+        const answers = await realPredictor(t.predictor, loaded, { maxLength: t.max_length }).predict(missing);
         missing.forEach((it, i) => predicted.set(it.id, answers.lengths[i]));
       }
-      const predictions = join(ctx.outDir, 'serve-calibrate', `${name.replace(/[^A-Za-z0-9_.=-]+/g, '_')}-predictions.json`);
+      const predictions = join(outDir, 'serve-calibrate', `${name.replace(/[^A-Za-z0-9_.=-]+/g, '_')}-predictions.json`);
       writeJson(predictions, [...predicted].map(([id, p]) => ({ id, predicted: p })));
       replay = { ...replay, predictions };
     }
@@ -102,7 +116,7 @@ registerStage('serve-calibrate', {
     const m = target.run.metrics, s = sim.metrics;
     const rel = (x: number, y: number) => (y !== 0 ? (x - y) / y : null);
     const record: Record<string, Scalar> = {
-      row: name!, policy: t.policy, predictor: t.predictor, arrival: t.arrival, rate: target.run.rate,
+      row: name, policy: t.policy, predictor: t.predictor, arrival: t.arrival, rate: target.run.rate,
       measured_throughput: m.throughput, simulated_throughput: s.throughput, throughput_error: rel(s.throughput, m.throughput),
       measured_latency_mean: m.latency_mean, simulated_latency_mean: s.latency_mean, latency_error: rel(s.latency_mean, m.latency_mean),
       measured_latency_p99: m.latency_p99, simulated_latency_p99: s.latency_p99,
