@@ -14,8 +14,7 @@
  * read files or sample tokens.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { LlamaConfig } from './config.js';
-import { countParameters } from './config.js';
+import { countParameters, type LlamaConfig } from './config.js';
 import type { AttentionCache } from './kvcache.js';
 import { SelfAttention, type AttentionLayout } from './attention.js';
 import { addRmsNorm, decodeAttention, decoderLayer as layerKernel, rmsNorm, swiGLU, type Eps } from './fused.js';
@@ -151,7 +150,7 @@ export class Llama implements LlamaWeights {
   private decoderLayer(l: number, x: tf.Tensor2D, f: LayerContext): tf.Tensor2D {
     const W = this.layers[l];
     // the whole layer as one native kernel, bit-identical to the three lines below
-    if (f.path.wholeLayer) return this.layerKernel(l, x, f);
+    if (f.path.wholeLayer) return this.wholeLayer(l, x, f);
     const h = rmsNorm(x, W.inputNorm, this.eps, f.path.native); // (B·T, d)
     const [x1, h1] = addRmsNorm(x, this.attention(l, h, f), W.postNorm, this.eps, f.path.native); // x + attn, its norm
     return tf.add(x1, this.mlp(l, h1, f)); // (B·T, d)
@@ -183,7 +182,7 @@ export class Llama implements LlamaWeights {
   }
 
   /** Layer l as one native kernel: the adapted projections as their merged copies. */
-  private layerKernel(l: number, x: tf.Tensor2D, f: LayerContext): tf.Tensor2D {
+  private wholeLayer(l: number, x: tf.Tensor2D, f: LayerContext): tf.Tensor2D {
     const w = { ...this.layers[l] } as Record<keyof LayerVariables, tf.Tensor>;
     for (const t of LORA_TARGETS) if (f.lora?.has(l, t)) w[t] = f.lora.merged(l, t, this.layers[l][t]);
     const lastRows = f.lastRowsOnly && l === this.layers.length - 1;
