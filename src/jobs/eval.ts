@@ -41,10 +41,13 @@ export const evalJob = defineJob({
   outputs: (c) => [c.out],
   reuse: (c) => ({
     outputs: [c.out],
-    inputs: [c.model, c.data, c.lengths, ...(c.lora && c.strategy === 'seqsch' ? [c.lora] : []), ...(c.tokenizer ? [c.tokenizer] : [])],
+    inputs: [
+      c.model, c.data, c.lengths, ...(c.lora && c.strategy === 'seqsch' ? [c.lora] : []), ...(c.tokenizer ? [c.tokenizer] : []),
+    ],
   }),
   run: async (c) => {
-    const [{ initBackend }, { runEval }] = await Promise.all([import('../core/backend.js'), import('../perception/pipeline.js')]);
+    const [{ initBackend }, { runEval }] = await Promise.all([
+      import('../core/backend.js'), import('../perception/pipeline.js')]);
     const info = await initBackend(c.backend);
     // c.out is absent only on the CLI without --out
     const out = c.out as string | undefined;

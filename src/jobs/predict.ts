@@ -43,8 +43,10 @@ export const predictJob = defineJob({
   ],
   outputs: (c) => [c.out],
   run: async (c, ctx) => {
-    const [{ activeBackend, initBackend }, { loadQueries }, { loadProxyModel }, { predictLengths }, { evaluatePredictions, evaluationTable }, { writeJson }] = await Promise.all([
-      import('../core/backend.js'), import('../proxy/data.js'), import('../proxy/model.js'), import('../proxy/predict.js'), import('../proxy/evaluate.js'), import('../util/fs.js')]);
+    const [{ activeBackend, initBackend }, { loadQueries }, { loadProxyModel }, { predictLengths }, evaluate, { writeJson }] =
+      await Promise.all([import('../core/backend.js'), import('../proxy/data.js'), import('../proxy/model.js'),
+        import('../proxy/predict.js'), import('../proxy/evaluate.js'), import('../util/fs.js')]);
+    const { evaluatePredictions, evaluationTable } = evaluate;
     // the CLI's --backend; an experiment runs on the backend already started, else wasm
     const backend = ctx.cli.backend as BackendChoice | undefined;
     if (backend !== undefined) await initBackend(backend);

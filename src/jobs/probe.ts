@@ -80,7 +80,8 @@ export const probeJob = defineJob({
   outputs: (c) => [...probeOutputs(c), c.out],
   reuse: (c) => ({ outputs: probeOutputs(c), inputs: probeInputs(c) }),
   run: async (c) => {
-    const [{ initBackend }, { runProbeJob }] = await Promise.all([import('../core/backend.js'), import('../perception/probe-pipeline.js')]);
+    const [{ initBackend }, { runProbeJob }] = await Promise.all([
+      import('../core/backend.js'), import('../perception/probe-pipeline.js')]);
     const info = await initBackend(c.backend);
     const s = await runProbeJob(probeJobOf(c));
     return {

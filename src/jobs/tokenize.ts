@@ -22,7 +22,8 @@ export const tokenizeJob = defineJob({
   options: tokenizeOptions,
   yaml: false,
   examples: [['$0 tokenize --data data/alpaca/alpaca-val-10k.json.gz --count', 'L_gt of every answer']],
-  check: (c, key) => ((c.data === undefined) === (c.text === undefined) ? `give exactly one of ${key('data')} or ${key('text')}` : undefined),
+  check: (c, key) =>
+    (c.data === undefined) === (c.text === undefined) ? `give exactly one of ${key('data')} or ${key('text')}` : undefined,
   run: async (c) => {
     const [{ firstTurn, loadConversations }, { loadTokenizer }] = await Promise.all([import('../data/conversation.js'), import('../tokenizer/tokenizer.js')]);
     const tok = await loadTokenizer(c.tokenizer);

@@ -50,8 +50,10 @@ export const trainPredictorOptions = defineOptions({
   backend: { ...BACKEND_OPTION, yaml: false },
 });
 
-/** What is wrong with the ranking term's keys (a weight or gap without a loss, a gap without pairwise), naming them by `flag`. */
-export function rankTermProblem(kind: RankLossKind | undefined, weight: number | undefined, gap: number | undefined, flag = (k: string) => `--${k}`): string | undefined {
+/** What is wrong with the ranking term's keys (a weight or gap without a loss, a gap without pairwise), by `flag`. */
+export function rankTermProblem(
+  kind: RankLossKind | undefined, weight: number | undefined, gap: number | undefined, flag = (k: string) => `--${k}`,
+): string | undefined {
   if (!kind) {
     if (weight !== undefined) return `${flag('rank-weight')} needs ${flag('rank-loss')} (listmle or pairwise)`;
     if (gap !== undefined) return `${flag('rank-gap')} needs ${flag('rank-loss')} pairwise`;
@@ -81,7 +83,8 @@ export const trainPredictorJob = defineJob({
   files: (c) => [{ key: 'data', path: c.data }, { key: 'lengths', path: c.lengths }, ...c.exclude.map((p) => ({ key: 'exclude', path: p }))],
   outputs: (c) => [c.out, join(c.out, CONFIG_FILE)],
   run: async (c, ctx) => {
-    const [{ activeBackend, initBackend }, { trainPredictor }] = await Promise.all([import('../core/backend.js'), import('../proxy/train.js')]);
+    const [{ activeBackend, initBackend }, { trainPredictor }] = await Promise.all([
+      import('../core/backend.js'), import('../proxy/train.js')]);
     // the CLI's --backend; an experiment runs on the backend already started, else wasm
     const backend = ctx.cli.backend as BackendChoice | undefined;
     if (backend !== undefined) await initBackend(backend);

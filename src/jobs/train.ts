@@ -81,7 +81,8 @@ export const trainJob = defineJob({
   name: 'train',
   describe: 'train a LLaMA on conversations: LoRA instruction tuning (PEFT output) or full-parameter (HF output, e.g. the tiny base model)',
   options: trainOptions,
-  check: (c, key) => ((c.model === undefined) === (c.init_config === undefined) ? `give exactly one of ${key('model')} or ${key('init_config')}` : undefined),
+  check: (c, key) =>
+    (c.model === undefined) === (c.init_config === undefined) ? `give exactly one of ${key('model')} or ${key('init_config')}` : undefined,
   files: inputFiles,
   outputs: (c) => [c.out, join(c.out, DONE_FILE),
     ...(c.mode === 'full' ? ['config.json', 'model.safetensors', 'tokenizer_idmap.json'] : ['adapter_config.json', 'adapter_model.safetensors']).map((f) => join(c.out, f))],
