@@ -1,6 +1,6 @@
 /**
- * `seqsch` — one subcommand per pipeline stage. Each command lives in src/commands/<name>.ts and
- * exports a yargs CommandModule; this file only lists them.
+ * `seqsch` — one subcommand per job of src/jobs/index.ts (mounted by src/commands/mount.ts), plus the commands
+ * that run no job (env, experiment, merge: src/commands/<name>.ts). This file only lists them.
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -11,7 +11,7 @@ import { mergeCommand } from './commands/merge.js';
 import { commandOf } from './commands/mount.js';
 import { JOBS } from './jobs/index.js';
 
-// One line per command; keep alphabetical.
+// The commands that are no job, alphabetical; all are listed sorted by name below.
 const commands: CommandModule<any, any>[] = [envCommand, experimentCommand, mergeCommand];
 
 const args = hideBin(process.argv);
