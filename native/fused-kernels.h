@@ -25,7 +25,7 @@ const bool hasAvx2 = detectAvx2();
 const bool hasAvx2 = false;
 #endif
 
-/** Additive bias of a padding key, as src/model/llama.ts's MASKED. */
+/** Additive bias of a padding key, as src/model/attention.ts's MASKED. */
 constexpr float MASKED = -1e9f;
 
 // exp(x) for x ≤ 88 without a libm call, so loops over it vectorise: Cephes' expf polynomial after

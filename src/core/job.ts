@@ -1,9 +1,9 @@
 /**
  * A job is one concept of the pipeline — lenpred, construct, train, eval, benchmark, simulate, serve, … — defined
  * once: its option table (every CLI flag and YAML key, src/core/options/spec.ts) and a `run` from one checked
- * configuration to a flat record. The CLI (src/commands/mount.ts) and the experiment runner (src/experiment/
- * stages/index.ts) are two loops over the one list of jobs (src/jobs/index.ts); neither declares an option of its
- * own.
+ * configuration to a flat record. The CLI (src/commands/mount.ts) and the experiment runner
+ * (src/experiment/stages.ts) are two loops over the one list of jobs (src/jobs/index.ts); neither declares an
+ * option of its own.
  * This module holds types only, so the CLI's --help loads no job code beyond the tables.
  */
 import type { OptionTable, StageConfigOf } from './options/spec.js';

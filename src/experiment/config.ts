@@ -16,7 +16,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { getStage, stageNames, type Scalar, type StageDef } from './registry.js';
-import './stages/index.js'; // registers the built-in stages
+import './stages.js'; // registers the built-in stages
 
 export class ConfigError extends Error {}
 

@@ -13,7 +13,7 @@ import type { PointResult } from './registry.js';
 import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
 import { readJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';
-import './stages/index.js'; // the stages' tables and kinds
+import './stages.js'; // the stages' tables and kinds
 
 interface LoadedPart {
   dir: string;

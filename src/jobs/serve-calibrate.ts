@@ -70,13 +70,14 @@ export const serveCalibrateJob = defineJob({
   describe: 'calibrate the serving simulator on the real serve points of the run and re-run their workloads simulated',
   options: serveCalibrateOptions,
   cli: false,
+  wholeRun: true, // it reads the serve points of the same process (serveRuns), so its experiment is never split over shards
   run: async (c, ctx) => {
     // one at a time: jest's ESM loader fails when two dynamic imports link tfjs at once
     const { runServe } = await import('../serving/run.js');
-    const { loadedModel } = await import('../serving/engines.js');
+    const { loadedModel } = await import('../serving/make-engine.js');
     const { realPredictor } = await import('../perception/model-predictors.js');
     const [{ workloadItems }, { fitPredictorCost }, { writeJson }] = await Promise.all([
-      import('../serving/workload.js'), import('../cost/calibrate-steps.js'), import('../util/fs.js')]);
+      import('../serving/make-workload.js'), import('../cost/calibrate-steps.js'), import('../util/fs.js')]);
     const outDir = ctx.outDir!;
     const name = c.row ?? ctx.point?.label ?? '';
     const points = serveRuns(ctx);

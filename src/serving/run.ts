@@ -7,13 +7,13 @@
 import { scheduleOf } from '../scheduling/options.js';
 import { checkServeConfig, type ServeConfig } from './config.js';
 import { memo, type ServeContext } from './context.js';
-import { servingEngine } from './engines.js';
+import { servingEngine } from './make-engine.js';
 import { serveContinuous, type ServeResult } from './harness.js';
 import { servingMetrics, type ServingMetrics } from './metrics.js';
 import { stepPolicy } from './policies/index.js';
 import { servingPredictor } from './predictors.js';
 import { serveStatic } from './static.js';
-import { arrivingRequests, workloadItems } from './workload.js';
+import { arrivingRequests, workloadItems } from './make-workload.js';
 
 export interface ServeRun {
   config: ServeConfig;

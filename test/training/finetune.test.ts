@@ -18,7 +18,7 @@ import { conversationExamples, finetune, idMapTexts, packExamples } from '../../
 import { batchTensors, collate, disposeBatch, type Example } from '../../src/training/batches.js';
 import { causalLmLoss } from '../../src/training/losses.js';
 import { getStage } from '../../src/experiment/registry.js';
-import '../../src/experiment/stages/index.js';
+import '../../src/experiment/stages.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';
 

@@ -6,11 +6,11 @@
  * in src/jobs/index.ts, not here.
  */
 import { z } from 'zod';
-import { registerStage } from '../registry.js';
-import { stageFields } from '../../core/options/zod.js';
-import { JOBS } from '../../jobs/index.js';
-import { runCached } from '../../jobs/reuse.js';
-import type { JobResult } from '../../core/job.js';
+import { registerStage } from './registry.js';
+import { stageFields } from '../core/options/zod.js';
+import { JOBS } from '../jobs/index.js';
+import { runCached } from '../jobs/reuse.js';
+import type { JobResult } from '../core/job.js';
 
 for (const job of JOBS) {
   if (job.yaml === false) continue;
