@@ -9,8 +9,21 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 
 const RUNS = Number(process.env.RUNS ?? 5);
-const SIM = ['simulate', '--data', 'data/alpaca/alpaca-val-10k.json.gz', '--lengths', 'data/alpaca/alpaca-val-10k-length.json.gz',
-  '--num-data', '1024', '--seed', '42', '--strategy', 'gt', '--vbs', '--fcr'];
+const SIM = [
+  'simulate',
+  '--data',
+  'data/alpaca/alpaca-val-10k.json.gz',
+  '--lengths',
+  'data/alpaca/alpaca-val-10k-length.json.gz',
+  '--num-data',
+  '1024',
+  '--seed',
+  '42',
+  '--strategy',
+  'gt',
+  '--vbs',
+  '--fcr',
+];
 const cases = [
   { name: 'seqsch --help', args: ['--help'], env: {} },
   { name: 'seqsch simulate (1024 queries, gt+VBS+FCR)', args: SIM, env: {} },
@@ -21,7 +34,9 @@ const cases = [
 const HAVE_TIME = existsSync('/usr/bin/time');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 spawnSync(process.execPath, ['bin/seqsch.js', '--help']); // dist/ up to date before timing
-console.log(`${cpus().length} × ${cpus()[0].model}, node ${process.version}, load ${loadavg()[0].toFixed(2)}; median of ${RUNS}`);
+console.log(
+  `${cpus().length} × ${cpus()[0].model}, node ${process.version}, load ${loadavg()[0].toFixed(2)}; median of ${RUNS}`,
+);
 console.log('| command | median (s) | min–max (s) | peak RSS (MB) |\n| --- | ---: | ---: | ---: |');
 const summary = {};
 for (const c of cases) {
@@ -39,6 +54,8 @@ for (const c of cases) {
     if (HAVE_TIME) rss = Math.max(rss, Number(r.stderr.trim().split('\n').pop()) / 1024);
   }
   summary[c.name] = median(secs);
-  console.log(`| ${c.name} | ${median(secs).toFixed(2)} | ${Math.min(...secs).toFixed(2)}–${Math.max(...secs).toFixed(2)} | ${HAVE_TIME ? rss.toFixed(0) : '—'} |`);
+  console.log(
+    `| ${c.name} | ${median(secs).toFixed(2)} | ${Math.min(...secs).toFixed(2)}–${Math.max(...secs).toFixed(2)} | ${HAVE_TIME ? rss.toFixed(0) : '—'} |`,
+  );
 }
 console.log(JSON.stringify(summary));

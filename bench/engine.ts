@@ -18,7 +18,18 @@ import { initBackend } from '../src/core/backend.js';
 import { blasStatus, setBlasEnabled } from '../src/kernels/blas.js';
 import { fusedIsa, setFusedEnabled } from '../src/kernels/fused.js';
 import { KVCache } from '../src/model/kvcache.js';
-import { BENCH_MODEL, flops, fmt, modelShapes, numpyRates, numpyStepSeconds, shapeCounts, table, timeIt, type Shape } from './lib.js';
+import {
+  BENCH_MODEL,
+  flops,
+  fmt,
+  modelShapes,
+  numpyRates,
+  numpyStepSeconds,
+  shapeCounts,
+  table,
+  timeIt,
+  type Shape,
+} from './lib.js';
 import { Llama } from '../src/model/llama.js';
 import type { LlamaConfig } from '../src/model/config.js';
 import { generate } from '../src/generation/generate.js';
@@ -75,13 +86,22 @@ for (const [i, s] of shapes.entries()) {
   const tw = skipOff ? NaN : tfRate(s, false);
   const to = hasBlas ? tfRate(s, true) : NaN;
   ourTime.push(to);
-  sgemmRows.push([s.label, `${s.m}x${s.k}x${s.n}`, npRate(i), flops(s) / tw / 1e9, flops(s) / to / 1e9, `${fmt((100 * flops(s)) / to / 1e9 / npRate(i))}%`]);
+  sgemmRows.push([
+    s.label,
+    `${s.m}x${s.k}x${s.n}`,
+    npRate(i),
+    flops(s) / tw / 1e9,
+    flops(s) / to / 1e9,
+    `${fmt((100 * flops(s)) / to / 1e9 / npRate(i))}%`,
+  ]);
 }
 log(`## sgemm GFLOP/s (float32, best round of repeated calls; numpy: ${np.why ?? 'OpenBLAS via python3'})`);
 log(table(['shape', 'MxKxN', 'numpy', 'tfjs wasm', 'ours', 'ours/numpy'], sgemmRows));
 const ovWasm = skipOff ? NaN : tfRate(tiny, false) * 1e6;
 const ovOurs = hasBlas ? tfRate(tiny, true) * 1e6 : NaN;
-log(`per-call overhead (1x1x1 product): numpy ${fmt(np.overheadUs ?? NaN)} µs, tfjs wasm ${fmt(ovWasm)} µs, ours ${fmt(ovOurs)} µs`);
+log(
+  `per-call overhead (1x1x1 product): numpy ${fmt(np.overheadUs ?? NaN)} µs, tfjs wasm ${fmt(ovWasm)} µs, ours ${fmt(ovOurs)} µs`,
+);
 log();
 
 // ---- 2. decode ------------------------------------------------------------------------------------
@@ -90,7 +110,10 @@ const model = Llama.random(config, 0);
 const nParams = model.baseVariables().reduce((n, v) => n + v.size, 0);
 const promptLen = 64;
 const newTokens = quick ? 32 : 128;
-const prompts = (B: number) => Array.from({ length: B }, (_, r) => Array.from({ length: promptLen }, (_, t) => 3 + ((r * 131 + t * 17) % (config.vocabSize - 3))));
+const prompts = (B: number) =>
+  Array.from({ length: B }, (_, r) =>
+    Array.from({ length: promptLen }, (_, t) => 3 + ((r * 131 + t * 17) % (config.vocabSize - 3))),
+  );
 
 /** Seconds of generate() for batch B with `n` new tokens. */
 async function genSeconds(B: number, n: number): Promise<number> {
@@ -119,7 +142,10 @@ function stepFlops(B: number): number {
  */
 function ourMatmulStepSeconds(B: number): number {
   const ops = modelShapes(B, '').flatMap((s, i) =>
-    Array.from({ length: shapeCounts(config.numLayers)[i] }, () => [tf.randomUniform([s.m, s.k]), tf.randomUniform([s.k, s.n])] as const),
+    Array.from(
+      { length: shapeCounts(config.numLayers)[i] },
+      () => [tf.randomUniform([s.m, s.k]), tf.randomUniform([s.k, s.n])] as const,
+    ),
   );
   const t = timeIt(() => {
     for (const [a, b] of ops) tf.matMul(a, b).dispose();
@@ -128,8 +154,15 @@ function ourMatmulStepSeconds(B: number): number {
   return t;
 }
 const decodeBatches = [1, 16, 64];
-const npStep = numpyStepSeconds(decodeBatches, (r) => modelShapes(r, ''), shapeCounts(config.numLayers), budgetMs / 1000);
-log(`## decode: LLaMA ${(nParams / 1e6).toFixed(2)}M params (hidden 256, 4 layers, 8 heads, intermediate 688, vocab 4000), prompt ${promptLen}, ${newTokens} new tokens, greedy`);
+const npStep = numpyStepSeconds(
+  decodeBatches,
+  (r) => modelShapes(r, ''),
+  shapeCounts(config.numLayers),
+  budgetMs / 1000,
+);
+log(
+  `## decode: LLaMA ${(nParams / 1e6).toFixed(2)}M params (hidden 256, 4 layers, 8 heads, intermediate 688, vocab 4000), prompt ${promptLen}, ${newTokens} new tokens, greedy`,
+);
 const decRows: (string | number)[][] = [];
 for (const [i, B] of decodeBatches.entries()) {
   const off = skipOff ? undefined : await decodeRate(B, false);
@@ -138,15 +171,36 @@ for (const [i, B] of decodeBatches.entries()) {
   const np1 = npStep?.[i] ?? NaN;
   decRows.push([
     B,
-    off?.tokPerS ?? NaN, on?.tokPerS ?? NaN, off && on ? `${fmt(off.stepMs / on.stepMs)}×` : '—',
-    on?.stepMs ?? NaN, mmOurs * 1000, np1 * 1000,
+    off?.tokPerS ?? NaN,
+    on?.tokPerS ?? NaN,
+    off && on ? `${fmt(off.stepMs / on.stepMs)}×` : '—',
+    on?.stepMs ?? NaN,
+    mmOurs * 1000,
+    np1 * 1000,
     on ? `${fmt((100 * np1) / (on.stepMs / 1000))}%` : '—',
     on ? stepFlops(B) / 1e9 / (on.stepMs / 1000) : NaN,
   ]);
 }
-log(table(['batch', 'tok/s wasm', 'tok/s ours', 'speed-up', 'step ms ours', 'matmuls-only ms ours', 'numpy ms same matmuls', 'ours/numpy', 'step GF/s ours'], decRows));
+log(
+  table(
+    [
+      'batch',
+      'tok/s wasm',
+      'tok/s ours',
+      'speed-up',
+      'step ms ours',
+      'matmuls-only ms ours',
+      'numpy ms same matmuls',
+      'ours/numpy',
+      'step GF/s ours',
+    ],
+    decRows,
+  ),
+);
 log('(a step = one token for every row. "same matmuls": the step\'s weight matmuls alone, distinct weights per layer;');
- log(' ours/numpy = numpy time for them ÷ our whole step, which also runs attention, norms, rotary, softmax, KV cache, sampling, dispatch)');
+log(
+  ' ours/numpy = numpy time for them ÷ our whole step, which also runs attention, norms, rotary, softmax, KV cache, sampling, dispatch)',
+);
 
 /** Kernels one decode step (batch B, after a prefill of the prompt) runs, counted by tf.profile. */
 async function kernelsPerStep(B: number): Promise<number> {
@@ -154,7 +208,24 @@ async function kernelsPerStep(B: number): Promise<number> {
   try {
     const ids = prompts(B);
     tf.tidy(() => model.forward(tf.tensor2d(ids.flat(), [B, promptLen], 'int32'), { cache, lastOnly: true }));
-    const prof = await tf.profile(() => tf.tidy(() => tf.argMax(tf.reshape(model.forward(tf.tensor2d(ids.map((r) => r[0]), [B, 1], 'int32'), { cache }), [B, config.vocabSize]), -1)));
+    const prof = await tf.profile(() =>
+      tf.tidy(() =>
+        tf.argMax(
+          tf.reshape(
+            model.forward(
+              tf.tensor2d(
+                ids.map((r) => r[0]),
+                [B, 1],
+                'int32',
+              ),
+              { cache },
+            ),
+            [B, config.vocabSize],
+          ),
+          -1,
+        ),
+      ),
+    );
     return prof.kernels.length;
   } finally {
     cache.dispose();
@@ -169,14 +240,21 @@ if (hasBlas) {
   const fused = await decodeRate(B, true);
   const kFused = await withPathAsync(true, () => kernelsPerStep(B));
   const isa = withPath(true, () => fusedIsa());
-  log(`decode step at batch ${B}: ${fmt(unfused.stepMs)} ms with OpenBLAS matmuls alone (${kUnfused} kernels/step), ${fmt(fused.stepMs)} ms with the fused native kernels too (${kFused} kernels/step${isa ? `, ${isa}` : ', fused kernels unavailable'}), ${fmt(unfused.stepMs / fused.stepMs)}×`);
+  log(
+    `decode step at batch ${B}: ${fmt(unfused.stepMs)} ms with OpenBLAS matmuls alone (${kUnfused} kernels/step), ${fmt(fused.stepMs)} ms with the fused native kernels too (${kFused} kernels/step${isa ? `, ${isa}` : ', fused kernels unavailable'}), ${fmt(unfused.stepMs / fused.stepMs)}×`,
+  );
 }
 log();
 
 // ---- 3. LoRA training step ------------------------------------------------------------------------
-const trainB = 8, trainT = 128;
+const trainB = 8,
+  trainT = 128;
 model.attachLora({ r: 8, alpha: 16, dropout: 0.05, targetModules: ['q_proj', 'v_proj'] });
-const ids = tf.tensor2d(Array.from({ length: trainB * trainT }, (_, i) => 3 + ((i * 7919) % (config.vocabSize - 3))), [trainB, trainT], 'int32');
+const ids = tf.tensor2d(
+  Array.from({ length: trainB * trainT }, (_, i) => 3 + ((i * 7919) % (config.vocabSize - 3))),
+  [trainB, trainT],
+  'int32',
+);
 const mask = tf.ones([trainB, trainT], 'int32');
 const opt = tf.train.adam(1e-3);
 const vars = model.trainableVariables();
@@ -199,4 +277,6 @@ function stepTime(on: boolean, reps: number): number {
 }
 const tOn = hasBlas ? stepTime(true, quick ? 2 : 5) : NaN;
 const tOff = skipOff ? NaN : stepTime(false, quick ? 1 : 3);
-log(`## LoRA training step, best of several (batch ${trainB} × ${trainT} tokens, r 8 on q_proj/v_proj, Adam): wasm ${fmt(tOff * 1000)} ms, ours ${fmt(tOn * 1000)} ms, speed-up ${fmt(tOff / tOn)}×`);
+log(
+  `## LoRA training step, best of several (batch ${trainB} × ${trainT} tokens, r 8 on q_proj/v_proj, Adam): wasm ${fmt(tOff * 1000)} ms, ours ${fmt(tOn * 1000)} ms, speed-up ${fmt(tOff / tOn)}×`,
+);

@@ -8,9 +8,20 @@ import type { LlamaConfig } from '../src/model/config.js';
 
 /** The ~5.2M-parameter LLaMA the engine benchmarks build (Llama.random(BENCH_MODEL, 0)): hidden 256, 4 layers, 8 heads, vocab 4000. */
 export const BENCH_MODEL: LlamaConfig = {
-  hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 8, headDim: 32,
-  rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 512, vocabSize: 4000,
-  tieWordEmbeddings: false, bosTokenId: 1, eosTokenId: 2, padTokenId: 0,
+  hiddenSize: 256,
+  intermediateSize: 688,
+  numLayers: 4,
+  numHeads: 8,
+  numKvHeads: 8,
+  headDim: 32,
+  rmsNormEps: 1e-6,
+  ropeTheta: 10000,
+  maxPositionEmbeddings: 512,
+  vocabSize: 4000,
+  tieWordEmbeddings: false,
+  bosTokenId: 1,
+  eosTokenId: 2,
+  padTokenId: 0,
 };
 
 /** One product (M, K) @ (K, N). */
@@ -80,10 +91,17 @@ export function numpyRates(shapes: Shape[], budgetS = 0.3): { rates?: number[]; 
   if (!one.rates) return one;
   const all = numpyRun(shapes, budgetS, {});
   if (!all.rates) return one;
-  return { rates: one.rates.map((r, i) => Math.max(r, all.rates![i])), overheadUs: Math.min(one.overheadUs!, all.overheadUs!) };
+  return {
+    rates: one.rates.map((r, i) => Math.max(r, all.rates![i])),
+    overheadUs: Math.min(one.overheadUs!, all.overheadUs!),
+  };
 }
 
-function numpyRun(shapes: Shape[], budgetS: number, env: Record<string, string>): { rates?: number[]; overheadUs?: number; why?: string } {
+function numpyRun(
+  shapes: Shape[],
+  budgetS: number,
+  env: Record<string, string>,
+): { rates?: number[]; overheadUs?: number; why?: string } {
   const py = `
 import json, sys, time
 import numpy as np
@@ -115,7 +133,12 @@ print(json.dumps({"rates": out, "overhead_us": rate(1, 1, 1) * 1e6}))
     env: { ...process.env, ...env },
   });
   if (r.error) return { why: `python3 not runnable (${r.error.message})` };
-  if (r.status !== 0) return { why: /No module named .numpy/.test(r.stderr) ? 'numpy not installed' : `python3 failed: ${r.stderr.trim().split('\n').pop()}` };
+  if (r.status !== 0)
+    return {
+      why: /No module named .numpy/.test(r.stderr)
+        ? 'numpy not installed'
+        : `python3 failed: ${r.stderr.trim().split('\n').pop()}`,
+    };
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rates: number[]; overhead_us: number };
   return { rates: j.rates, overheadUs: j.overhead_us };
 }
@@ -125,7 +148,9 @@ export function table(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => String(r[i]).length)));
   const line = (r: (string | number)[]) => '| ' + r.map((c, i) => String(c).padEnd(widths[i])).join(' | ') + ' |';
-  return [line(cells[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
+  return [line(cells[0]), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join(
+    '\n',
+  );
 }
 
 export function fmt(x: number): string {
@@ -141,7 +166,12 @@ export function fmt(x: number): string {
  * (the 5M model's 21 MB of weights streamed once per step, as a real step does), per row count; the
  * better of 1 and default OpenBLAS threads. Undefined when python3/numpy is missing.
  */
-export function numpyStepSeconds(rowsList: number[], shapes: (rows: number) => Shape[], counts: number[], budgetS = 0.5): number[] | undefined {
+export function numpyStepSeconds(
+  rowsList: number[],
+  shapes: (rows: number) => Shape[],
+  counts: number[],
+  budgetS = 0.5,
+): number[] | undefined {
   const spec = rowsList.map((r) => shapes(r).map((s, i) => [s.m, s.k, s.n, counts[i]]));
   const py = `
 import json, sys, time
@@ -166,7 +196,11 @@ print(json.dumps(out))
 `;
   let best: number[] | undefined;
   for (const env of [{ OPENBLAS_NUM_THREADS: '1' }, {}]) {
-    const r = spawnSync('python3', ['-c', py, JSON.stringify(spec), String(budgetS)], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, ...env } });
+    const r = spawnSync('python3', ['-c', py, JSON.stringify(spec), String(budgetS)], {
+      encoding: 'utf8',
+      timeout: 600_000,
+      env: { ...process.env, ...env },
+    });
     if (r.error || r.status !== 0) return best;
     const t = JSON.parse(r.stdout.trim().split('\n').pop()!) as number[];
     best = best ? best.map((x, i) => Math.min(x, t[i])) : t;

@@ -42,11 +42,14 @@ function opt(name: string, def: string): string {
   return argv[i + 1];
 }
 const ints = (name: string, def: string) =>
-  opt(name, def).split(/[,x]/).map((s) => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`bench:peer: --${name} takes positive integers, got '${opt(name, def)}'`);
-    return n;
-  });
+  opt(name, def)
+    .split(/[,x]/)
+    .map((s) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`bench:peer: --${name} takes positive integers, got '${opt(name, def)}'`);
+      return n;
+    });
 const quick = flag('quick');
 const jsonOut = flag('json');
 const models = opt('models', 'tiny-v3,bench').split(',');
@@ -73,7 +76,9 @@ function findPython(): { python: string; info: Record<string, unknown> } | undef
 }
 const peer = findPython();
 if (!peer) {
-  log('bench:peer: skipped — no python3 with torch importable (Debian: apt-get install python3-torch; or set SEQSCH_PYTHON)');
+  log(
+    'bench:peer: skipped — no python3 with torch importable (Debian: apt-get install python3-torch; or set SEQSCH_PYTHON)',
+  );
   process.exit(0);
 }
 
@@ -105,9 +110,12 @@ for (const [name, config] of Object.entries(built)) {
   m.dispose();
 }
 for (const m of models) if (!dirs[m]) throw new Error(`bench:peer: unknown model '${m}' (tiny-v3 | bench | gqa)`);
-const vocab = (name: string) => (JSON.parse(readFileSync(join(dirs[name], 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
+const vocab = (name: string) =>
+  (JSON.parse(readFileSync(join(dirs[name], 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
 
-const engines = peerEngines({ python: peer.python, root }).filter((e) => opt('engines', 'ours,torch-1t,torch-2t,torch-default').split(',').includes(e.name));
+const engines = peerEngines({ python: peer.python, root }).filter((e) =>
+  opt('engines', 'ours,torch-1t,torch-2t,torch-default').split(',').includes(e.name),
+);
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
@@ -116,8 +124,14 @@ const machine = {
   torch: peer.info,
   busyLoops: busy,
 };
-log(`# bench:peer — ${machine.cpu}, ${machine.cores} cores; ours: node ${machine.node}, wasm + native (OpenBLAS ${machine.openblas}); peer: ${peer.python}, torch ${String(peer.info.torch)}`);
-log(`# ${busy} busy-loop process(es) alongside; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+log(
+  `# bench:peer — ${machine.cpu}, ${machine.cores} cores; ours: node ${machine.node}, wasm + native (OpenBLAS ${machine.openblas}); peer: ${peer.python}, torch ${String(peer.info.torch)}`,
+);
+log(
+  `# ${busy} busy-loop process(es) alongside; load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 
 /** Run one engine's command; its last stdout line is JSON. A failure ends the benchmark with the engine's last lines. */
 function runEngine(e: PeerEngine, args: string[]): unknown {
@@ -125,14 +139,25 @@ function runEngine(e: PeerEngine, args: string[]): unknown {
   const r = spawnSync(cmd, [...pre, ...args], { encoding: 'utf8', env, cwd: root, maxBuffer: 1 << 26 });
   if (r.status !== 0) {
     // exit here rather than throw: the wasm backend's uncaught-exception handler would print its whole source
-    console.error(`bench:peer: ${e.name} ${args[0]} failed (exit ${r.status}):\n${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`);
+    console.error(
+      `bench:peer: ${e.name} ${args[0]} failed (exit ${r.status}):\n${(r.stderr || r.stdout).trim().split('\n').slice(-8).join('\n')}`,
+    );
     process.exit(1);
   }
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 // ---- 1. correctness ---------------------------------------------------------------------------------
-interface CheckResult { model: string; tokensEqual: boolean; rows: number; newTokens: number; maxAbsDiff: number; maxAbsLogit: number; relDiff: number; ok: boolean }
+interface CheckResult {
+  model: string;
+  tokensEqual: boolean;
+  rows: number;
+  newTokens: number;
+  maxAbsDiff: number;
+  maxAbsLogit: number;
+  relDiff: number;
+  ok: boolean;
+}
 const checks: CheckResult[] = [];
 if (!flag('skip-check')) {
   const ours = engines.find((e) => e.name === 'ours') ?? peerEngines({ python: peer.python, root })[0];
@@ -145,12 +170,17 @@ if (!flag('skip-check')) {
     writeFileSync(specFile, JSON.stringify(spec));
     const out = (e: PeerEngine) => {
       const file = join(scratch, `logits-${model}-${e.name}.bin`);
-      const j = runEngine(e, ['check', '--model', dirs[model], '--spec', specFile, '--out', file]) as { tokens: number[][]; shape: number[] };
+      const j = runEngine(e, ['check', '--model', dirs[model], '--spec', specFile, '--out', file]) as {
+        tokens: number[][];
+        shape: number[];
+      };
       return { ...j, logits: new Float32Array(readFileSync(file).buffer.slice(0)) };
     };
-    const a = out(ours), b = out(torch);
+    const a = out(ours),
+      b = out(torch);
     const tokensEqual = JSON.stringify(a.tokens) === JSON.stringify(b.tokens);
-    let maxAbsDiff = 0, maxAbsLogit = 0;
+    let maxAbsDiff = 0,
+      maxAbsLogit = 0;
     if (tokensEqual && a.logits.length === b.logits.length) {
       // real positions only: row b's sequence is prompt + tokens, left-padded to shape[1]
       const [B, T, Vv] = b.shape;
@@ -167,8 +197,19 @@ if (!flag('skip-check')) {
     }
     const relDiff = tokensEqual ? maxAbsDiff / maxAbsLogit : NaN;
     const ok = tokensEqual && relDiff <= 1e-4;
-    checks.push({ model, tokensEqual, rows: spec.prompts.length, newTokens: spec.maxNew, maxAbsDiff, maxAbsLogit, relDiff, ok });
-    log(`check ${model}: greedy tokens ${tokensEqual ? 'identical' : 'DIFFER'} (${spec.prompts.length} rows × ${spec.maxNew}); logits max |ours − torch| = ${maxAbsDiff.toExponential(2)} = ${relDiff.toExponential(2)} of the largest |logit| (limit 1e-4) ${ok ? 'ok' : 'FAILED'}`);
+    checks.push({
+      model,
+      tokensEqual,
+      rows: spec.prompts.length,
+      newTokens: spec.maxNew,
+      maxAbsDiff,
+      maxAbsLogit,
+      relDiff,
+      ok,
+    });
+    log(
+      `check ${model}: greedy tokens ${tokensEqual ? 'identical' : 'DIFFER'} (${spec.prompts.length} rows × ${spec.maxNew}); logits max |ours − torch| = ${maxAbsDiff.toExponential(2)} = ${relDiff.toExponential(2)} of the largest |logit| (limit 1e-4) ${ok ? 'ok' : 'FAILED'}`,
+    );
   }
   if (checks.some((c) => !c.ok)) {
     log('bench:peer: the correctness check failed; no timing (the two engines do not compute the same thing)');
@@ -181,7 +222,15 @@ if (flag('check-only')) {
 }
 
 // ---- 2. timing: alternating processes ----------------------------------------------------------------
-interface Run { model: string; round: number; engine: string; load: number; loadAfter: number; seconds: Record<string, number>; pool?: TimeResult['pool'] }
+interface Run {
+  model: string;
+  round: number;
+  engine: string;
+  load: number;
+  loadAfter: number;
+  seconds: Record<string, number>;
+  pool?: TimeResult['pool'];
+}
 const runs: Run[] = [];
 const median = (xs: number[]) => {
   const s = [...xs].sort((x, y) => x - y);
@@ -203,7 +252,9 @@ for (const model of models) {
       const run: Run = { model, round, engine: e.name, load, loadAfter: loadavg()[0], seconds, pool: res.pool };
       runs.push(run);
       const pool = res.pool ? `  pool: ${res.pool.shared} shared (${res.pool.late} late), ${res.pool.solo} solo` : '';
-      log(`run ${model} round ${round + 1}/${rounds} ${e.name.padEnd(13)} load ${load.toFixed(2)}→${run.loadAfter.toFixed(2)}  ${points.map((p) => `${p} ${fmt(seconds[p] * 1000)} ms`).join('  ')}${pool}`);
+      log(
+        `run ${model} round ${round + 1}/${rounds} ${e.name.padEnd(13)} load ${load.toFixed(2)}→${run.loadAfter.toFixed(2)}  ${points.map((p) => `${p} ${fmt(seconds[p] * 1000)} ms`).join('  ')}${pool}`,
+      );
     }
   }
   // per point: medians over rounds, and the median of per-round ratios (adjacent processes share the machine's state)
@@ -212,7 +263,8 @@ for (const model of models) {
   const perModel: Record<string, unknown> = {};
   for (const p of points) {
     const med = (engine: string) => median(of(engine).map((r) => r.seconds[p]));
-    const rate = (s: number) => (p === 'prefill' ? `${fmt(s * 1000)} ms` : `${fmt((Number(p.slice(1)) * timeSpec.newTokens) / s)} tok/s`);
+    const rate = (s: number) =>
+      p === 'prefill' ? `${fmt(s * 1000)} ms` : `${fmt((Number(p.slice(1)) * timeSpec.newTokens) / s)} tok/s`;
     const tuned = engines.filter((e) => e.tuned).map((e) => e.name);
     const ratios = (names: string[]) =>
       Array.from({ length: rounds }, (_, r) => {
@@ -220,7 +272,8 @@ for (const model of models) {
         const theirs = Math.min(...names.map((n) => of(n)[r]?.seconds[p] ?? Infinity));
         return theirs / ours;
       }).filter(Number.isFinite);
-    const best = ratios(tuned), def = ratios(['torch-default']);
+    const best = ratios(tuned),
+      def = ratios(['torch-default']);
     const loads = runs.filter((r) => r.model === model).map((r) => r.load);
     perModel[p] = {
       medianSeconds: Object.fromEntries(engines.map((e) => [e.name, med(e.name)])),
@@ -238,8 +291,15 @@ for (const model of models) {
   }
   summary[model] = perModel;
   log();
-  log(`## ${model}: median of ${rounds} round(s), ${reps} rep(s) per run; prompt ${timeSpec.promptLen}, ${timeSpec.newTokens} new tokens (tok/s = batch × new tokens ÷ the whole generate call)`);
-  log(table(['point', ...engines.map((e) => e.name), 'ours ÷ best-tuned torch (range)', 'ours ÷ torch default', 'load'], rows));
+  log(
+    `## ${model}: median of ${rounds} round(s), ${reps} rep(s) per run; prompt ${timeSpec.promptLen}, ${timeSpec.newTokens} new tokens (tok/s = batch × new tokens ÷ the whole generate call)`,
+  );
+  log(
+    table(
+      ['point', ...engines.map((e) => e.name), 'ours ÷ best-tuned torch (range)', 'ours ÷ torch default', 'load'],
+      rows,
+    ),
+  );
   log();
 }
 const result = { machine, spec: timeSpec, rounds, checks, summary, runs };

@@ -49,18 +49,25 @@ export async function ensureCliBuilt() {
   const t0 = performance.now();
   const files = sources();
   const fingerprint = files.map((f) => f.line).join('\n');
-  if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === fingerprint) return { built: false, files: files.length, seconds: 0 };
+  if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === fingerprint)
+    return { built: false, files: files.length, seconds: 0 };
   const { transform } = await import('esbuild');
   const wanted = new Set();
-  await Promise.all(files.map(async (f) => {
-    const out = join(DIST, relative(SRC, f.path)).replace(/\.ts$/, '.js');
-    wanted.add(out);
-    const r = await transform(readFileSync(f.path, 'utf8'), {
-      loader: 'ts', format: 'esm', target: 'node20', sourcefile: f.path,
-      sourcemap: 'inline', sourcesContent: false,
-    });
-    writeAtomic(out, r.code);
-  }));
+  await Promise.all(
+    files.map(async (f) => {
+      const out = join(DIST, relative(SRC, f.path)).replace(/\.ts$/, '.js');
+      wanted.add(out);
+      const r = await transform(readFileSync(f.path, 'utf8'), {
+        loader: 'ts',
+        format: 'esm',
+        target: 'node20',
+        sourcefile: f.path,
+        sourcemap: 'inline',
+        sourcesContent: false,
+      });
+      writeAtomic(out, r.code);
+    }),
+  );
   // files whose source was deleted or renamed
   const prune = (dir) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -76,5 +83,7 @@ export async function ensureCliBuilt() {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const r = await ensureCliBuilt();
-  console.log(`seqsch: CLI ${r.built ? `transpiled to dist/ (${r.files} files, ${r.seconds.toFixed(2)} s)` : 'in dist/ is up to date'}`);
+  console.log(
+    `seqsch: CLI ${r.built ? `transpiled to dist/ (${r.files} files, ${r.seconds.toFixed(2)} s)` : 'in dist/ is up to date'}`,
+  );
 }

@@ -23,7 +23,17 @@ function nodeGypCommand() {
   // npm exports the path of its bundled node-gyp to scripts; otherwise look next to this node.
   const candidates = [
     process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
     join(dirname(process.execPath), 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   ].filter(Boolean);
   for (const c of candidates) if (existsSync(c)) return [process.execPath, c];
@@ -33,16 +43,23 @@ function nodeGypCommand() {
 
 /** Why the build failed, in a few words, from the compiler output. */
 function diagnose(out) {
-  if (/cblas\.h: No such file|cannot find -lopenblas/.test(out)) return 'OpenBLAS not found (Debian/Ubuntu: apt-get install libopenblas-dev)';
-  if (/No such file or directory: '[^']*(g\+\+|c\+\+|gcc|cc|make)'|(g\+\+|c\+\+|make): (not found|command not found)|spawn (g\+\+|c\+\+|make) ENOENT/.test(out))
+  if (/cblas\.h: No such file|cannot find -lopenblas/.test(out))
+    return 'OpenBLAS not found (Debian/Ubuntu: apt-get install libopenblas-dev)';
+  if (
+    /No such file or directory: '[^']*(g\+\+|c\+\+|gcc|cc|make)'|(g\+\+|c\+\+|make): (not found|command not found)|spawn (g\+\+|c\+\+|make) ENOENT/.test(
+      out,
+    )
+  )
     return 'no C++ compiler or make (Debian/Ubuntu: apt-get install g++ make)';
-  if (/node_api\.h: No such file|\bENOTFOUND\b|\bEAI_AGAIN\b|getaddrinfo/.test(out)) return 'Node headers unavailable (node-gyp could not find or download them)';
+  if (/node_api\.h: No such file|\bENOTFOUND\b|\bEAI_AGAIN\b|getaddrinfo/.test(out))
+    return 'Node headers unavailable (node-gyp could not find or download them)';
   if (/python/i.test(out) && /not found|Could not find any Python/i.test(out)) return 'node-gyp found no python3';
   return `node-gyp failed (see build/native-build.log)`;
 }
 
 function main() {
-  if (process.env.SEQSCH_BLAS_BUILD === '0') return say('BLAS addon build skipped (SEQSCH_BLAS_BUILD=0); using plain wasm');
+  if (process.env.SEQSCH_BLAS_BUILD === '0')
+    return say('BLAS addon build skipped (SEQSCH_BLAS_BUILD=0); using plain wasm');
   mkdirSync(outDir, { recursive: true });
   // A binary from an earlier build must not outlive a failed rebuild (it may not match the sources).
   rmSync(target, { force: true });
@@ -59,13 +76,24 @@ function main() {
   if (r.status !== 0 || !existsSync(built)) return say(`BLAS addon not built: ${diagnose(out)}; using plain wasm`);
   copyFileSync(built, target);
   // Load it in a child process: a missing libopenblas.so at run time shows up here, not in the build.
-  const check = spawnSync(process.execPath, ['-e', `const a=require(${JSON.stringify(target)});const i=a.info();console.log(i.corename+' '+i.threads+' '+(a.fusedIsa||'none'))`], { encoding: 'utf8' });
+  const check = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const a=require(${JSON.stringify(target)});const i=a.info();console.log(i.corename+' '+i.threads+' '+(a.fusedIsa||'none'))`,
+    ],
+    { encoding: 'utf8' },
+  );
   if (check.status !== 0) {
     rmSync(target, { force: true });
-    return say(`BLAS addon built but does not load (${(check.stderr.split('\n').find((l) => /Error/.test(l)) ?? '').trim()}); using plain wasm`);
+    return say(
+      `BLAS addon built but does not load (${(check.stderr.split('\n').find((l) => /Error/.test(l)) ?? '').trim()}); using plain wasm`,
+    );
   }
   const [core, threads, isa] = check.stdout.trim().split(' ');
-  say(`BLAS addon built: build/seqsch_blas.node (OpenBLAS ${core}, ${threads} threads; fused inference kernels: ${isa})`);
+  say(
+    `BLAS addon built: build/seqsch_blas.node (OpenBLAS ${core}, ${threads} threads; fused inference kernels: ${isa})`,
+  );
 }
 
 try {

@@ -16,7 +16,7 @@ const args = process.argv.slice(2);
 const ignore = new Set();
 /** @type {{ when: [string, string][], keys: Set<string> }[]} */
 const scoped = [];
-for (let i = 0; i < args.length; ) {
+for (let i = 0; i < args.length;) {
   if (args[i] === '--ignore' || args[i] === '--ignore-when') {
     const [flag, value] = args.splice(i, 2);
     if (value === undefined) usage();
@@ -24,7 +24,10 @@ for (let i = 0; i < args.length; ) {
     else {
       const at = value.lastIndexOf(':');
       if (at < 0) usage();
-      const when = value.slice(0, at).split('&').map((c) => c.split('='));
+      const when = value
+        .slice(0, at)
+        .split('&')
+        .map((c) => c.split('='));
       if (when.some((c) => c.length !== 2)) usage();
       scoped.push({ when, keys: new Set(value.slice(at + 1).split(',')) });
     }
@@ -33,7 +36,9 @@ for (let i = 0; i < args.length; ) {
 if (args.length !== 2) usage();
 
 function usage() {
-  console.error('usage: node scripts/compare-results.mjs DIR_A DIR_B [--ignore key1,key2] [--ignore-when F=V[&F=V]:key1,key2]');
+  console.error(
+    'usage: node scripts/compare-results.mjs DIR_A DIR_B [--ignore key1,key2] [--ignore-when F=V[&F=V]:key1,key2]',
+  );
   process.exit(2);
 }
 
@@ -76,7 +81,10 @@ function walk(x, y, path, skip, key) {
   if (diffs.length < 10) diffs.push(`${path}: ${show(x)} vs ${show(y)}`);
 }
 walk(a, b, 'results.json', new Set(), '(top)');
-const ignoring = [ignore.size ? `ignoring ${[...ignore].join(', ')}` : '', scoped.length ? `${scoped.length} scoped ignore lists` : '']
+const ignoring = [
+  ignore.size ? `ignoring ${[...ignore].join(', ')}` : '',
+  scoped.length ? `${scoped.length} scoped ignore lists` : '',
+]
   .filter(Boolean)
   .join('; ');
 if (byKey.size) {

@@ -26,7 +26,11 @@ for (const m of JSON.parse(json).modules) {
   }
 }
 const rows = [['entry points'], ...[...LAYERS].reverse()];
-const graph = ['digraph imports {', ...[...edges.keys()].map((k) => `  "${k.split('\t')[0]}" -> "${k.split('\t')[1]}";`), '}'];
+const graph = [
+  'digraph imports {',
+  ...[...edges.keys()].map((k) => `  "${k.split('\t')[0]}" -> "${k.split('\t')[1]}";`),
+  '}',
+];
 const reduced = execFileSync('tred', { input: graph.join('\n'), encoding: 'utf8' })
   .split('\n')
   .map((l) => l.match(/^\s*("[^"]+"|\w+)\s*->\s*("[^"]+"|\w+)/))
@@ -45,4 +49,6 @@ const dot = [
 ].join('\n');
 const svg = execFileSync('dot', ['-Tsvg'], { input: dot, encoding: 'utf8' });
 writeFileSync(out, svg);
-console.log(`${out}: ${rows.flat().length} folders, ${edges.size} folder-to-folder imports, ${reduced.length} drawn after tred`);
+console.log(
+  `${out}: ${rows.flat().length} folders, ${edges.size} folder-to-folder imports, ${reduced.length} drawn after tred`,
+);

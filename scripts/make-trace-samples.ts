@@ -11,7 +11,8 @@ import { writeFileAtomic } from '../src/util/fs.js';
 
 const rng = seedrandom('seqsch-trace-samples');
 const normal = () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-const logNormal = (median: number, sigma: number, lo: number, hi: number) => Math.round(Math.min(hi, Math.max(lo, median * Math.exp(sigma * normal()))));
+const logNormal = (median: number, sigma: number, lo: number, hi: number) =>
+  Math.round(Math.min(hi, Math.max(lo, median * Math.exp(sigma * normal()))));
 
 /** n arrival times (s): rate `calm` for 20 s, then `burst` for 5 s, repeated. */
 function arrivals(n: number, calm: number, burst: number): number[] {
@@ -35,7 +36,10 @@ const azure = arrivals(400, 2, 10).map((t) => {
   const stamp = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${frac}`;
   return `${stamp},${logNormal(1000, 0.9, 20, 8000)},${logNormal(130, 0.8, 1, 1500)}`;
 });
-writeFileAtomic('data/traces/azure-conv-sample.csv', ['TIMESTAMP,ContextTokens,GeneratedTokens', ...azure].join('\n') + '\n');
+writeFileAtomic(
+  'data/traces/azure-conv-sample.csv',
+  ['TIMESTAMP,ContextTokens,GeneratedTokens', ...azure].join('\n') + '\n',
+);
 
 // BurstGPT layout: Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type (Response 0 = a failed request)
 const burst = arrivals(400, 1, 6).map((t) => {
@@ -44,5 +48,8 @@ const burst = arrivals(400, 1, 6).map((t) => {
   const res = rng() < 0.03 ? 0 : logNormal(250, 0.9, 1, 4000);
   return `${t.toFixed(3)},${model},${req},${res},${req + res},${rng() < 0.8 ? 'Conversation log' : 'API log'}`;
 });
-writeFileAtomic('data/traces/burstgpt-sample.csv', ['Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type', ...burst].join('\n') + '\n');
+writeFileAtomic(
+  'data/traces/burstgpt-sample.csv',
+  ['Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type', ...burst].join('\n') + '\n',
+);
 console.log('wrote data/traces/azure-conv-sample.csv and data/traces/burstgpt-sample.csv (400 requests each)');

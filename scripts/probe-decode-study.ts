@@ -18,7 +18,8 @@ import { mkdirSync } from 'node:fs';
 
 export const STUDY_RULES: DecodeRule[] = ['bucket50', 'median', 'q0.3', 'q0.35', 'q0.4', 'q0.45', 'q0.6'];
 const reps = Number(process.argv[2] ?? 6);
-if (!(Number.isInteger(reps) && reps >= 1)) throw new Error(`probe-decode-study: repetitions must be an integer ≥ 1, got ${process.argv[2]}`);
+if (!(Number.isInteger(reps) && reps >= 1))
+  throw new Error(`probe-decode-study: repetitions must be an integer ≥ 1, got ${process.argv[2]}`);
 const dir = 'results/probe-decode-study';
 await initBackend('wasm');
 mkdirSync(dir, { recursive: true });
@@ -27,8 +28,14 @@ const convs = loadConversations('data/synthetic-v3/train.json').filter((c) => by
 const texts = convs.map((c) => firstTurn(c, 'human'));
 const lm = convs.map((c) => lMax(by.get(c.id)!));
 const { model, tokenizer } = await loadModelAndTokenizer('ckpts/tiny-v3');
-const layer = 4, d = model.config.hiddenSize;
-const rows = { features: await promptStates(model, tokenizer, texts.map(vicunaPrompt), layer, 'mean', 64), n: lm.length, d, targets: lm };
+const layer = 4,
+  d = model.config.hiddenSize;
+const rows = {
+  features: await promptStates(model, tokenizer, texts.map(vicunaPrompt), layer, 'mean', 64),
+  n: lm.length,
+  d,
+  targets: lm,
+};
 const head = { kind: 'buckets' as const, maxLength: 256, cell: 16, sigma: 16, decode: 'bucket50' as const };
 for (let rep = 0; rep < reps; rep++) {
   const folds = groupFolds(texts, 5, rep);
@@ -37,13 +44,38 @@ for (let rep = 0; rep < reps; rep++) {
     const inF = folds.map((x, i) => (x === k ? i : -1)).filter((i) => i >= 0);
     const rest = folds.map((x, i) => (x !== k ? i : -1)).filter((i) => i >= 0);
     const seed = 100 * rep + k;
-    const probe = new LengthProbe({ format: 'seqsch-probe-1', model: 'x', layer, pool: 'mean', inputSize: d, target: 'L_max', heads: { total: { hiddenSize: 256, head } } }, null, seed);
-    await fitProbeHead(probe, 'total', pickRows(rows, rest), { epochs: 60, batchSize: 64, lr: 3e-3, weightDecay: 0.01, warmupRatio: 0.05, seed });
-    const pr = tf.tidy(() => tf.softmax(probe.outputs('total', tf.tensor2d(pickRows(rows, inF).features, [inF.length, d])))).arraySync() as number[][];
+    const probe = new LengthProbe(
+      {
+        format: 'seqsch-probe-1',
+        model: 'x',
+        layer,
+        pool: 'mean',
+        inputSize: d,
+        target: 'L_max',
+        heads: { total: { hiddenSize: 256, head } },
+      },
+      null,
+      seed,
+    );
+    await fitProbeHead(probe, 'total', pickRows(rows, rest), {
+      epochs: 60,
+      batchSize: 64,
+      lr: 3e-3,
+      weightDecay: 0.01,
+      warmupRatio: 0.05,
+      seed,
+    });
+    const pr = tf
+      .tidy(() => tf.softmax(probe.outputs('total', tf.tensor2d(pickRows(rows, inF).features, [inF.length, d]))))
+      .arraySync() as number[][];
     inF.forEach((i, m) => (P[i] = pr[m]));
     probe.dispose();
   }
-  for (const rule of STUDY_RULES) writeJson(`${dir}/oof-r${rep}-${rule}.json`, convs.map((c, i) => ({ id: c.id, predicted: decodeBins(head, P[i], rule) })));
+  for (const rule of STUDY_RULES)
+    writeJson(
+      `${dir}/oof-r${rep}-${rule}.json`,
+      convs.map((c, i) => ({ id: c.id, predicted: decodeBins(head, P[i], rule) })),
+    );
   console.log(`repetition ${rep}: wrote ${STUDY_RULES.join(' ')}`);
 }
 writeJson(`${dir}/train-recorded.json`, convs);

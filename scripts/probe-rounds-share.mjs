@@ -28,10 +28,16 @@ if (full.length === 0) {
   console.error(`${file}: no round holds all of ${Object.values(ROWS).join(', ')} (labels "<row> r<k>")`);
   process.exit(1);
 }
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
 const line = (name, t) =>
   `| ${name} | ${t.vanilla.toFixed(2)} | ${t.gt.toFixed(2)} | ${t.probe.toFixed(2)} (${(t.probe / t.vanilla).toFixed(2)}×) | ${((100 * (t.probe - t.vanilla)) / (t.gt - t.vanilla)).toFixed(0)} % |`;
-console.log('| round | vanilla samples/s | gt + VBS + FCR | seqsch-probe + VBS + FCR (×) | probe\'s share of the oracle\'s gain |');
+console.log(
+  "| round | vanilla samples/s | gt + VBS + FCR | seqsch-probe + VBS + FCR (×) | probe's share of the oracle's gain |",
+);
 console.log('| ---: | ---: | ---: | ---: | ---: |');
 for (const [k, t] of full) console.log(line(k, t));
 console.log(line('median', Object.fromEntries(Object.keys(ROWS).map((k) => [k, median(full.map(([, t]) => t[k]))]))));

@@ -25,6 +25,7 @@ const rename = (obj) => {
   }
 };
 const results = JSON.parse(readFileSync(join(from, 'results.json'), 'utf8'));
-for (const r of results.results) if (r.stage === 'serve' || r.stage === 'serve-calibrate') [r.config, r.record].forEach(rename);
+for (const r of results.results)
+  if (r.stage === 'serve' || r.stage === 'serve-calibrate') [r.config, r.record].forEach(rename);
 mkdirSync(to, { recursive: true });
 writeFileSync(join(to, 'results.json'), JSON.stringify(results, null, 2) + '\n');

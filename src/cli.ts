@@ -18,7 +18,9 @@ const args = hideBin(process.argv);
 const name = args.find((a) => !a.startsWith('-')); // the command, when one is named
 const cli = yargs(args)
   .scriptName('seqsch')
-  .usage('$0 <command> [options]\n\nResponse length perception and sequence scheduling (Zheng et al. 2023) in TensorFlow.js.')
+  .usage(
+    '$0 <command> [options]\n\nResponse length perception and sequence scheduling (Zheng et al. 2023) in TensorFlow.js.',
+  )
   .strict()
   .demandCommand(1, 'name a command (see --help)')
   .recommendCommands()
@@ -36,5 +38,8 @@ const cli = yargs(args)
     }
     process.exit(1);
   });
-for (const c of [...commands, ...JOBS.filter((j) => j.cli !== false).map(commandOf)].sort((a, b) => String(a.command).localeCompare(String(b.command)))) cli.command(c);
+for (const c of [...commands, ...JOBS.filter((j) => j.cli !== false).map(commandOf)].sort((a, b) =>
+  String(a.command).localeCompare(String(b.command)),
+))
+  cli.command(c);
 await cli.parseAsync();

@@ -6,7 +6,15 @@
  */
 
 // ─── backend: call initBackend() before any tensor work ─────────────────────────────────────────────
-export { initBackend, activeBackend, onBackendReady, BACKEND_CHOICES, type BackendName, type BackendChoice, type BackendInfo } from './core/backend.js';
+export {
+  initBackend,
+  activeBackend,
+  onBackendReady,
+  BACKEND_CHOICES,
+  type BackendName,
+  type BackendChoice,
+  type BackendInfo,
+} from './core/backend.js';
 
 // ─── model: the tfjs LLaMA, its HF checkpoints and LoRA adapters ───────────────────────────────────
 export { Llama } from './model/llama.js';
@@ -26,12 +34,31 @@ export { remapTokenizer, buildIdMap, loadIdMap, saveIdMap, type RemappedTokenize
 
 // ─── data: conversations, recorded lengths, the vicuna prompt, numpy-exact sampling, synthetic corpus
 export {
-  loadConversations, saveConversations, firstTurn, loadLengths, saveLengths, lMax, vicunaPrompt, vicunaTrainingText,
-  LENGTH_KEYS, LENGTH_TEMPERATURES, type Conversation, type Turn, type LengthRecord, type LengthKey,
+  loadConversations,
+  saveConversations,
+  firstTurn,
+  loadLengths,
+  saveLengths,
+  lMax,
+  vicunaPrompt,
+  vicunaTrainingText,
+  LENGTH_KEYS,
+  LENGTH_TEMPERATURES,
+  type Conversation,
+  type Turn,
+  type LengthRecord,
+  type LengthKey,
 } from './data/conversation.js';
 export { QUERY_PROMPT, PIA_PROMPT, insertLengthPrompt, parseQueryLength, parsePoLength } from './data/prompts.js';
 export { sampleIndices, numpyPermutation } from './workload/sample.js';
-export { makeSynthetic, makeSyntheticSplits, instructionOf, answerOf, quantiles, type SyntheticOptions } from './data/synthetic.js';
+export {
+  makeSynthetic,
+  makeSyntheticSplits,
+  instructionOf,
+  answerOf,
+  quantiles,
+  type SyntheticOptions,
+} from './data/synthetic.js';
 
 // ─── generation: padded batch generation with a KV cache ───────────────────────────────────────────
 export { generate, type GenerateOptions, type GenerateResult, type GeneratedItem } from './generation/generate.js';
@@ -41,9 +68,21 @@ export { Sampler } from './generation/sampler.js';
 export { STRATEGIES, type StrategyName } from './core/names.js';
 export type { LengthPredictor, Prediction, RunningQuery, RemainingEstimate } from './core/predictor.js';
 export {
-  vanillaPredictor, constantPredictor, gtPredictor, oraclePredictor, recordedLMax, filePredictor, simulationPredictor,
+  vanillaPredictor,
+  constantPredictor,
+  gtPredictor,
+  oraclePredictor,
+  recordedLMax,
+  filePredictor,
+  simulationPredictor,
 } from './perception/predictor.js';
-export { seqschPredictor, poPredictor, realPredictor, askLengths, parseLengthAnswer } from './perception/model-predictors.js';
+export {
+  seqschPredictor,
+  poPredictor,
+  realPredictor,
+  askLengths,
+  parseLengthAnswer,
+} from './perception/model-predictors.js';
 export { collectLengths, answerTokenCount, type LenpredOptions } from './perception/lenpred.js';
 export { constructInstructData } from './perception/construct.js';
 export { scorePredictions, constantBaselines, pearson, type PerceptionScore } from './scoring/evaluate.js';
@@ -52,7 +91,14 @@ export { loadModelAndTokenizer, runLenpred, runConstruct, runEval, PAPER_PERCEPT
 // ─── scheduling: bucketing by predicted length, variable batch size (VBS), failure collection (FCR) ─
 export { buckit, vbsBatchSize, PAPER_VBS_TABLE, PAPER_VBS_FALLBACK, type VbsTable } from './scheduling/buckets.js';
 export {
-  schedule, generationLimit, parseFcrLimit, formatFcrLimit, DEFAULT_SCHEDULE, type ScheduleConfig, type PlannedBatch, type FcrLimitPolicy,
+  schedule,
+  generationLimit,
+  parseFcrLimit,
+  formatFcrLimit,
+  DEFAULT_SCHEDULE,
+  type ScheduleConfig,
+  type PlannedBatch,
+  type FcrLimitPolicy,
 } from './scheduling/schedule.js';
 
 // ─── benchmark: the shared driver, the real (tfjs) and simulated engines, metrics, cost models ─────
@@ -66,8 +112,22 @@ export { loadModel, warmUp, type LoadedModel } from './engines/load.js';
 export { benchmarkReal, type RealBenchmarkParams } from './benchmark/real.js';
 export { simulate, type SimulationParams } from './benchmark/simulate.js';
 export { computeMetrics, type Metrics, type ItemResult } from './benchmark/metrics.js';
-export { batchSeconds, defaultCostModel, loadCostModel, costModelFromPoints, type CostModel, type CostModelFile } from './cost/costmodel.js';
-export { fitCostModel, fittedCostModel, replaySeconds, costModelFile, type Calibration, type CostFit } from './cost/calibrate-batches.js';
+export {
+  batchSeconds,
+  defaultCostModel,
+  loadCostModel,
+  costModelFromPoints,
+  type CostModel,
+  type CostModelFile,
+} from './cost/costmodel.js';
+export {
+  fitCostModel,
+  fittedCostModel,
+  replaySeconds,
+  costModelFile,
+  type Calibration,
+  type CostFit,
+} from './cost/calibrate-batches.js';
 export { upstreamBlock, markdownTable, metricCells } from './benchmark/report.js';
 
 // ─── serving: continuous batching beside the static pipeline — step engines, policies, workloads, metrics ─
@@ -94,7 +154,17 @@ export { loadExperiment, ConfigError, type Experiment, type ConfigPoint } from '
 export { runExperiment, tableMarkdown, resultsCsv, type RunOptions } from './experiment/runner.js';
 export type { PointResult } from './experiment/registry.js';
 export {
-  renderSvg, metricsSpec, lengthScatterSpec, timelineSpec, errorHistogramSpec, latencyLoadSpec, latencyCdfSpec,
-  type MetricRow, type LengthPoint, type TimelineBatch, type LoadPoint, type LatencySample,
+  renderSvg,
+  metricsSpec,
+  lengthScatterSpec,
+  timelineSpec,
+  errorHistogramSpec,
+  latencyLoadSpec,
+  latencyCdfSpec,
+  type MetricRow,
+  type LengthPoint,
+  type TimelineBatch,
+  type LoadPoint,
+  type LatencySample,
 } from './experiment/plots.js';
 export { PAPER_BENCHMARK, reportHtml, speedupRows } from './experiment/report-html.js';

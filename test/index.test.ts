@@ -14,7 +14,9 @@ import { Llama } from '../src/model/llama.js';
 
 describe('src/index.ts', () => {
   test('every runtime export is defined', () => {
-    const missing = Object.entries(seqsch).filter(([, v]) => v === undefined).map(([k]) => k);
+    const missing = Object.entries(seqsch)
+      .filter(([, v]) => v === undefined)
+      .map(([k]) => k);
     expect(missing).toEqual([]);
     expect(Object.keys(seqsch).length).toBeGreaterThan(90);
   });
@@ -38,7 +40,10 @@ describe('src/index.ts', () => {
   test('a schedule through the API: sorted by predicted length, FCR limit = the bucket', () => {
     const cfg = { ...seqsch.DEFAULT_SCHEDULE, batchSize: 2, fcr: true };
     const plan = seqsch.schedule([120, 10, 40, 300], cfg);
-    expect(plan.map((b) => b.ids)).toEqual([[1, 2], [0, 3]]);
+    expect(plan.map((b) => b.ids)).toEqual([
+      [1, 2],
+      [0, 3],
+    ]);
     expect(plan.map((b) => seqsch.generationLimit(b, cfg, 512))).toEqual([40, 300]);
   });
 

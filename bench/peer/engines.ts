@@ -22,7 +22,8 @@ export interface PeerEngine {
 }
 
 /** Variables that set threads or malloc behaviour; cleared so each engine gets exactly its own settings. */
-const SETTINGS = /^(OMP_|GOMP_|KMP_|OPENBLAS_NUM_THREADS$|MKL_NUM_THREADS$|MALLOC_|SEQSCH_THREADS$|SEQSCH_BLAS_THREADS$)/;
+const SETTINGS =
+  /^(OMP_|GOMP_|KMP_|OPENBLAS_NUM_THREADS$|MKL_NUM_THREADS$|MALLOC_|SEQSCH_THREADS$|SEQSCH_BLAS_THREADS$)/;
 
 function baseEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !SETTINGS.test(k)));
@@ -50,8 +51,21 @@ export function peerEngines({ python, root }: { python: string; root: string }):
     { name: 'ours-perop', tuned: false, command: ours({}, ['--static-pool', '--per-op']) },
     // a prefill's last layer over every position (then the last rows taken), as before the last-rows-only layer
     { name: 'ours-allrows', tuned: false, command: ours({}, ['--all-rows']) },
-    { name: 'torch-1t', tuned: true, command: torch(1, { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...MALLOC_KEEP }) },
-    { name: 'torch-2t', tuned: true, command: torch(2, { OMP_NUM_THREADS: '2', OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_NUM_THREADS: '1', ...MALLOC_KEEP }) },
+    {
+      name: 'torch-1t',
+      tuned: true,
+      command: torch(1, { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...MALLOC_KEEP }),
+    },
+    {
+      name: 'torch-2t',
+      tuned: true,
+      command: torch(2, {
+        OMP_NUM_THREADS: '2',
+        OMP_WAIT_POLICY: 'PASSIVE',
+        OPENBLAS_NUM_THREADS: '1',
+        ...MALLOC_KEEP,
+      }),
+    },
     { name: 'torch-default', tuned: false, command: torch(0, {}) },
   ];
 }

@@ -34,14 +34,17 @@ async function check(model: Llama, spec: CheckSpec, out: string): Promise<void> 
   const res = await greedy(model, spec.prompts, spec.maxNew);
   const tokens = res.items.map((it) => it.outputIds);
   const seqs = spec.prompts.map((p, b) => [...p, ...tokens[b]]);
-  const B = seqs.length, T = Math.max(...seqs.map((s) => s.length));
+  const B = seqs.length,
+    T = Math.max(...seqs.map((s) => s.length));
   const ids = new Int32Array(B * T).fill(model.config.padTokenId);
   const mask = new Int32Array(B * T);
   seqs.forEach((s, b) => {
     ids.set(s, b * T + T - s.length);
     mask.fill(1, b * T + T - s.length, (b + 1) * T);
   });
-  const logits = tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }));
+  const logits = tf.tidy(() =>
+    model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }),
+  );
   writeFileSync(out, Buffer.from((logits.dataSync() as Float32Array).buffer));
   console.log(JSON.stringify({ tokens, shape: logits.shape }));
   logits.dispose();

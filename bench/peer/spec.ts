@@ -32,5 +32,7 @@ export interface TimeResult {
  * T − (r mod 17) tokens, so a batch is left-padded as the paper's prediction prefill is.
  */
 export function peerPrompts(B: number, T: number, V: number, ragged = false): number[][] {
-  return Array.from({ length: B }, (_, r) => Array.from({ length: T - (ragged ? r % 17 : 0) }, (_, t) => 3 + ((r * 131 + t * 17) % (V - 3))));
+  return Array.from({ length: B }, (_, r) =>
+    Array.from({ length: T - (ragged ? r % 17 : 0) }, (_, t) => 3 + ((r * 131 + t * 17) % (V - 3))),
+  );
 }

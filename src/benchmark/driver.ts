@@ -64,7 +64,9 @@ export async function runBenchmark(
 ): Promise<BenchmarkResult> {
   const cfg = opts.schedule;
   if (!(opts.groupSize > 0) || !(cfg.batchSize > 0) || !(opts.maxLength > 0)) {
-    throw new Error(`group size, batch size and max length must be positive (got ${opts.groupSize}, ${cfg.batchSize}, ${opts.maxLength})`);
+    throw new Error(
+      `group size, batch size and max length must be positive (got ${opts.groupSize}, ${cfg.batchSize}, ${opts.maxLength})`,
+    );
   }
   const results: ItemResult[] = new Array(items.length);
   const trace: BatchTrace[] = [];
@@ -77,7 +79,9 @@ export async function runBenchmark(
     const groupItems = items.slice(g0, g0 + opts.groupSize);
     const predicted = await predictor.predict(groupItems);
     if (predicted.lengths.length !== groupItems.length) {
-      throw new Error(`predictor ${predictor.name} returned ${predicted.lengths.length} lengths for ${groupItems.length} queries`);
+      throw new Error(
+        `predictor ${predictor.name} returned ${predicted.lengths.length} lengths for ${groupItems.length} queries`,
+      );
     }
     predictSeconds += predicted.seconds - (predicted.prefillSeconds ?? 0);
     prefillSeconds += predicted.prefillSeconds ?? 0;
@@ -94,9 +98,15 @@ export async function runBenchmark(
       seconds += out.seconds;
       const counts = batchItems.map((it) => it.promptTokens);
       const t: BatchTrace = {
-        group, batch: batchNo++, phase, size: positions.length, limit,
+        group,
+        batch: batchNo++,
+        phase,
+        size: positions.length,
+        limit,
         promptTokens: counts.every((c) => c !== undefined) ? Math.max(...(counts as number[])) : undefined,
-        decodeSteps: out.decodeSteps, seconds: out.seconds, ...(out.prefilled ? { prefilled: true } : {}),
+        decodeSteps: out.decodeSteps,
+        seconds: out.seconds,
+        ...(out.prefilled ? { prefilled: true } : {}),
       };
       trace.push(t);
       opts.onBatch?.(t);

@@ -36,18 +36,36 @@ function largestBatch(s: ScheduleConfig, n: number, groupSize: number): number {
  * One real-engine run. Strategy probe (without a predictions file) prefills each group's prompts once in a
  * PromptStore shared by the predictor (which reads the probe there) and the engine (whose batches start from it).
  */
-export async function benchmarkReal(items: BenchItem[], loaded: LoadedModel, p: RealBenchmarkParams, predictor?: LengthPredictor): Promise<BenchmarkResult & { backend: string }> {
+export async function benchmarkReal(
+  items: BenchItem[],
+  loaded: LoadedModel,
+  p: RealBenchmarkParams,
+  predictor?: LengthPredictor,
+): Promise<BenchmarkResult & { backend: string }> {
   let store: PromptStore | undefined;
   if (!predictor && p.strategy === 'probe' && !p.predictions) {
-    if (!loaded.probe) throw new Error('strategy probe needs the length probe (probe: / --probe DIR) or a predictions file');
+    if (!loaded.probe)
+      throw new Error('strategy probe needs the length probe (probe: / --probe DIR) or a predictions file');
     store = new PromptStore(loaded.model, loaded.tokenizer);
   }
-  const engine = new TfjsEngine(loaded.model, loaded.tokenizer, { temperature: p.temperature ?? 0, seed: p.seed ?? 0, prompts: store });
+  const engine = new TfjsEngine(loaded.model, loaded.tokenizer, {
+    temperature: p.temperature ?? 0,
+    seed: p.seed ?? 0,
+    prompts: store,
+  });
   await warmUp(loaded, items, largestBatch(p.schedule, items.length, p.groupSize), p.groupSize);
   try {
-    const r = await runBenchmark(items, engine, predictor ?? (store ? probePredictor(store, loaded.probe!) : realPredictor(p.strategy, loaded, p)), {
-      schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize, onBatch: p.onBatch,
-    });
+    const r = await runBenchmark(
+      items,
+      engine,
+      predictor ?? (store ? probePredictor(store, loaded.probe!) : realPredictor(p.strategy, loaded, p)),
+      {
+        schedule: p.schedule,
+        maxLength: p.maxLength,
+        groupSize: p.groupSize,
+        onBatch: p.onBatch,
+      },
+    );
     return { ...r, backend: engine.backend };
   } finally {
     store?.dispose();

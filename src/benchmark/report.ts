@@ -22,13 +22,24 @@ export function upstreamBlock(r: BenchmarkResult, groupSize: number, batchSize: 
   ].join('\n');
 }
 
-export const TABLE_METRICS = ['Throughput (samples/s)', 'Average length (tokens)', 'Effective token ratio (%)', 'Failure ratio (%)'];
+export const TABLE_METRICS = [
+  'Throughput (samples/s)',
+  'Average length (tokens)',
+  'Effective token ratio (%)',
+  'Failure ratio (%)',
+];
 
-export function metricCells(r: Pick<BenchmarkResult, 'throughput' | 'average_length' | 'effective_token_ratio' | 'failure_ratio'>): string[] {
+export function metricCells(
+  r: Pick<BenchmarkResult, 'throughput' | 'average_length' | 'effective_token_ratio' | 'failure_ratio'>,
+): string[] {
   return [f2(r.throughput), f2(r.average_length), f2(r.effective_token_ratio * 100), f2(r.failure_ratio * 100)];
 }
 
 /** A markdown table: given leading columns, then the four upstream metrics. */
 export function markdownTable(lead: string[], rows: { lead: string[]; result: BenchmarkResult }[]): string {
-  return markdownRows([...lead, ...TABLE_METRICS], lead.length, rows.map((r) => [...r.lead, ...metricCells(r.result)]));
+  return markdownRows(
+    [...lead, ...TABLE_METRICS],
+    lead.length,
+    rows.map((r) => [...r.lead, ...metricCells(r.result)]),
+  );
 }

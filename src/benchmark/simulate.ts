@@ -33,6 +33,8 @@ export async function simulate(items: BenchItem[], p: SimulationParams): Promise
     defaultPromptTokens: p.defaultPromptTokens ?? 64,
   });
   return runBenchmark(items, engine, simulationPredictor(p.strategy, p.maxLength, p.predictions), {
-    schedule: p.schedule, maxLength: p.maxLength, groupSize: p.groupSize,
+    schedule: p.schedule,
+    maxLength: p.maxLength,
+    groupSize: p.groupSize,
   });
 }

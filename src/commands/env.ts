@@ -37,8 +37,15 @@ export const envCommand = command({
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
       versions: Object.fromEntries(
-        ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-node',
-          '@tensorflow/tfjs-node-gpu', 'webgpu', '@xenova/transformers'].map((p) => [p, version(p)]),
+        [
+          '@tensorflow/tfjs-core',
+          '@tensorflow/tfjs-backend-wasm',
+          '@tensorflow/tfjs-backend-webgpu',
+          '@tensorflow/tfjs-node',
+          '@tensorflow/tfjs-node-gpu',
+          'webgpu',
+          '@xenova/transformers',
+        ].map((p) => [p, version(p)]),
       ),
       tf_flags: tf.env().getFlags(),
     };

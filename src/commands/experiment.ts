@@ -16,13 +16,22 @@ export const experimentOptions = defineOptions({
   details: { type: 'boolean', default: false, describe: 'keep per-query results and batch traces in results.json' },
   shard: {
     type: 'string',
-    describe: 'run shard INDEX/COUNT of the swept points (points k, k+n, … of the non-prepared points) into <results>/<experiment>-shard-<k>of<n>/; ' +
+    describe:
+      'run shard INDEX/COUNT of the swept points (points k, k+n, … of the non-prepared points) into <results>/<experiment>-shard-<k>of<n>/; ' +
       'default: from SLURM_ARRAY_TASK_ID/_COUNT or JOB_COMPLETION_INDEX (+ --shards) when set; "none": one process',
   },
-  shards: { type: 'number', int: true, min: 1, describe: "the sweep's shard count; the index is then the task's own SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (so --array=1 reruns shard 1)" },
+  shards: {
+    type: 'number',
+    int: true,
+    min: 1,
+    describe:
+      "the sweep's shard count; the index is then the task's own SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX (so --array=1 reruns shard 1)",
+  },
   prepare: {
-    type: 'boolean', default: false,
-    describe: 'run only the points whose outputs other points read (lenpred, construct, train, eval, …) into <results>/<experiment>-prepare/, once before the shards',
+    type: 'boolean',
+    default: false,
+    describe:
+      'run only the points whose outputs other points read (lenpred, construct, train, eval, …) into <results>/<experiment>-prepare/, once before the shards',
   },
   json: JSON_OPTION,
 });
@@ -37,24 +46,39 @@ export const experimentCommand = command({
     type Part = import('../experiment/shard.js').Part;
     let part: Part | null = null;
     if (argv.prepare) {
-      if (argv.shard !== undefined && argv.shard !== 'none') throw new Error('--prepare runs before the shards: give it without --shard');
+      if (argv.shard !== undefined && argv.shard !== 'none')
+        throw new Error('--prepare runs before the shards: give it without --shard');
       part = { kind: 'prepare' };
     } else if (argv.shard !== undefined && argv.shard !== 'none') {
       const s = parseShard(argv.shard);
-      if (argv.shards !== undefined && argv.shards !== s.count) throw new Error(`--shards ${argv.shards} disagrees with --shard ${argv.shard}`);
+      if (argv.shards !== undefined && argv.shards !== s.count)
+        throw new Error(`--shards ${argv.shards} disagrees with --shard ${argv.shard}`);
       part = { kind: 'shard', ...s };
     } else if (argv.shard === undefined) {
       const s = shardFromEnv(process.env, argv.shards);
       if (s) part = { kind: 'shard', ...s };
     }
     const { dir, experiment, results } = part
-      ? await (await import('../experiment/sweep.js')).runPart(argv.file, part, { resultsRoot: argv.results, details: argv.details })
-      : await (await import('../experiment/runner.js')).runExperiment(argv.file, { resultsRoot: argv.results, details: argv.details });
+      ? await (
+          await import('../experiment/sweep.js')
+        ).runPart(argv.file, part, { resultsRoot: argv.results, details: argv.details })
+      : await (
+          await import('../experiment/runner.js')
+        ).runExperiment(argv.file, { resultsRoot: argv.results, details: argv.details });
     const seconds = (performance.now() - t0) / 1000;
-    const what = part ? `${partName(part)}: ${results.length} of ${experiment.points.length} points` : `${results.length} points`;
+    const what = part
+      ? `${partName(part)}: ${results.length} of ${experiment.points.length} points`
+      : `${results.length} points`;
     report(
       argv.json,
-      { experiment: experiment.name, dir, part, points: results.length, seconds, results: results.map((r) => ({ stage: r.stage, label: r.label, swept: r.swept, ...r.record })) },
+      {
+        experiment: experiment.name,
+        dir,
+        part,
+        points: results.length,
+        seconds,
+        results: results.map((r) => ({ stage: r.stage, label: r.label, swept: r.swept, ...r.record })),
+      },
       () => `${readFileSync(join(dir, 'table.md'), 'utf8')}\nwrote ${dir}/ (${what}, ${seconds.toFixed(1)} s)`,
     );
   },

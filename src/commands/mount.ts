@@ -20,10 +20,15 @@ export function commandOf(job: Job): CommandModule {
       const c = stageConfigOf(job.options, args) as never;
       const problem = job.check?.(c, (k) => `--${k.replace(/_/g, '-')}`);
       if (problem) throw new Error(problem);
-      const cli = Object.fromEntries(Object.entries(job.options).filter(([, s]) => s.yaml === false).map(([k]) => [k, args[k as keyof typeof args]]));
+      const cli = Object.fromEntries(
+        Object.entries(job.options)
+          .filter(([, s]) => s.yaml === false)
+          .map(([k]) => [k, args[k as keyof typeof args]]),
+      );
       const cache = new Map<string, unknown>();
       const r = await job.run(c, {
-        cache: <T>(key: string, make: () => T): T => (cache.has(key) ? (cache.get(key) as T) : (cache.set(key, make()), cache.get(key) as T)),
+        cache: <T>(key: string, make: () => T): T =>
+          cache.has(key) ? (cache.get(key) as T) : (cache.set(key, make()), cache.get(key) as T),
         cli,
       });
       const record = job.scoreOutputs ? { ...r.record, ...(await job.scoreOutputs(c)) } : r.record;

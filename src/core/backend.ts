@@ -76,9 +76,9 @@ export async function findGpuAdapter(): Promise<string> {
       writable: true,
     });
   }
-  const adapter = (await g.navigator!.gpu!.requestAdapter()) as
-    | { info?: { vendor?: string; architecture?: string; description?: string } }
-    | null;
+  const adapter = (await g.navigator!.gpu!.requestAdapter()) as {
+    info?: { vendor?: string; architecture?: string; description?: string };
+  } | null;
   if (!adapter) throw new Error('Dawn found no GPU adapter');
   const info = adapter.info ?? {};
   return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown GPU';

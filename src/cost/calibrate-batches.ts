@@ -36,7 +36,13 @@ export interface Calibration {
   maxRelError: number;
 }
 
-const FEATURES: (keyof CostFit)[] = ['stepBaseMs', 'stepPerRowMs', 'stepPerRowTokenMs', 'prefillBaseMs', 'prefillPerTokenMs'];
+const FEATURES: (keyof CostFit)[] = [
+  'stepBaseMs',
+  'stepPerRowMs',
+  'stepPerRowTokenMs',
+  'prefillBaseMs',
+  'prefillPerTokenMs',
+];
 
 /** The linear features of one batch, in FEATURES order: its ms = features · fit. */
 function features(t: TraceBatch, defaultPrompt: number): number[] {
@@ -100,9 +106,13 @@ export function fitCostModel(trace: TraceBatch[], defaultPromptTokens = 64): Cal
   const rows = trace.filter((t) => t.size > 0 && t.decodeSteps > 0);
   if (rows.length === 0) throw new Error('calibrate: the trace has no batch with size > 0 and decode steps > 0');
   for (const [i, t] of rows.entries()) {
-    if (!Number.isFinite(t.seconds) || t.seconds < 0) throw new Error(`calibrate: batch ${i} has seconds = ${t.seconds}`);
+    if (!Number.isFinite(t.seconds) || t.seconds < 0)
+      throw new Error(`calibrate: batch ${i} has seconds = ${t.seconds}`);
   }
-  const coef = nonNegativeLeastSquares(rows.map((t) => features(t, defaultPromptTokens)), rows.map((t) => t.seconds * 1000));
+  const coef = nonNegativeLeastSquares(
+    rows.map((t) => features(t, defaultPromptTokens)),
+    rows.map((t) => t.seconds * 1000),
+  );
   if (!coef) throw new Error('calibrate: no non-negative fit (every subset of features is singular)');
   const fit = Object.fromEntries(FEATURES.map((f, j) => [f, coef[j]])) as unknown as CostFit;
   const cm = fittedCostModel(fit);
@@ -139,14 +149,21 @@ const BATCH_NODES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 const CONTEXT_NODES = [0, 64, 128, 256, 512, 1024, 2048, 4096, 16384];
 
 /** The calibration in the cost-model file format (extra keys `fit` and `calibration` document where it came from). */
-export function costModelFile(cal: Calibration, description: string): CostModelFile & { fit: CostFit; calibration: Omit<Calibration, 'fit'> } {
+export function costModelFile(
+  cal: Calibration,
+  description: string,
+): CostModelFile & { fit: CostFit; calibration: Omit<Calibration, 'fit'> } {
   const cm = fittedCostModel(cal.fit);
   const r = (x: number) => Number(x.toPrecision(8));
   const { fit, ...stats } = cal;
   return {
     description: `${description}; ${cm.description}`,
-    points: BATCH_NODES.flatMap((bs) => CONTEXT_NODES.map((ctx) => ({ batch_size: bs, context: ctx, ms_per_step: r(cm.stepMs(bs, ctx)) }))),
-    prefill: BATCH_NODES.flatMap((bs) => CONTEXT_NODES.map((p) => ({ batch_size: bs, prompt_tokens: p, ms: r(cm.prefillMs(bs, p)) }))),
+    points: BATCH_NODES.flatMap((bs) =>
+      CONTEXT_NODES.map((ctx) => ({ batch_size: bs, context: ctx, ms_per_step: r(cm.stepMs(bs, ctx)) })),
+    ),
+    prefill: BATCH_NODES.flatMap((bs) =>
+      CONTEXT_NODES.map((p) => ({ batch_size: bs, prompt_tokens: p, ms: r(cm.prefillMs(bs, p)) })),
+    ),
     fit,
     calibration: stats,
   };

@@ -54,10 +54,14 @@ export function stepCostModel(f: StepFit): CostModel {
 
 export function fitStepCosts(callsIn: { kind: string; rows: number; context: number; seconds: number }[]): StepFit {
   const calls = callsIn.filter((c): c is EngineCall => (c.kind === 'prefill' || c.kind === 'decode') && c.rows > 0);
-  for (const [i, c] of calls.entries()) if (!(c.seconds >= 0)) throw new Error(`serving calibration: call ${i} has seconds = ${c.seconds}`);
+  for (const [i, c] of calls.entries())
+    if (!(c.seconds >= 0)) throw new Error(`serving calibration: call ${i} has seconds = ${c.seconds}`);
   const decode = calls.filter((c) => c.kind === 'decode');
   const prefill = calls.filter((c) => c.kind === 'prefill');
-  if (decode.length === 0 || prefill.length === 0) throw new Error(`serving calibration: needs decode steps and prefills (got ${decode.length} and ${prefill.length})`);
+  if (decode.length === 0 || prefill.length === 0)
+    throw new Error(
+      `serving calibration: needs decode steps and prefills (got ${decode.length} and ${prefill.length})`,
+    );
   // decode: per batch size, ms = a(bs) + c·Σctx; c from the deviations within each size
   const groups = new Map<number, { x: number[]; y: number[] }>();
   for (const c of decode) {
@@ -67,22 +71,40 @@ export function fitStepCosts(callsIn: { kind: string; rows: number; context: num
     groups.set(c.rows, g);
   }
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-  let sxy = 0, sxx = 0;
+  let sxy = 0,
+    sxx = 0;
   for (const { x, y } of groups.values()) {
     const [mx, my] = [mean(x), mean(y)];
     x.forEach((xi, i) => ((sxy += (xi - mx) * (y[i] - my)), (sxx += (xi - mx) ** 2)));
   }
   const contextMs = sxx > 0 ? Math.max(0, sxy / sxx) : 0;
-  const stepBaseMs = [...groups].sort((p, q) => p[0] - q[0]).map(([bs, { x, y }]): [number, number] => [bs, Math.max(0, mean(y) - contextMs * mean(x))]);
+  const stepBaseMs = [...groups]
+    .sort((p, q) => p[0] - q[0])
+    .map(([bs, { x, y }]): [number, number] => [bs, Math.max(0, mean(y) - contextMs * mean(x))]);
   // prefill: ms = e + f·n·T
-  const pre = nonNegativeLeastSquares(prefill.map((c) => [1, c.rows * c.context]), prefill.map((c) => c.seconds * 1000));
+  const pre = nonNegativeLeastSquares(
+    prefill.map((c) => [1, c.rows * c.context]),
+    prefill.map((c) => c.seconds * 1000),
+  );
   if (!pre) throw new Error('serving calibration: the prefills do not vary enough to fit');
   const fit: StepFit = {
-    stepBaseMs, contextMs, prefillBaseMs: pre[0], prefillPerTokenMs: pre[1],
-    calls: calls.length, measuredSeconds: 0, fittedSeconds: 0, rmsRelError: 0, maxRelError: 0,
+    stepBaseMs,
+    contextMs,
+    prefillBaseMs: pre[0],
+    prefillPerTokenMs: pre[1],
+    calls: calls.length,
+    measuredSeconds: 0,
+    fittedSeconds: 0,
+    rmsRelError: 0,
+    maxRelError: 0,
   };
   const cm = stepCostModel(fit);
-  const charged = calls.map((c) => (c.kind === 'decode' ? cm.stepMs(c.rows, c.context) : cm.prefillMs(c.rows, c.context) + cm.stepMs(c.rows, c.context)) / 1000);
+  const charged = calls.map(
+    (c) =>
+      (c.kind === 'decode'
+        ? cm.stepMs(c.rows, c.context)
+        : cm.prefillMs(c.rows, c.context) + cm.stepMs(c.rows, c.context)) / 1000,
+  );
   const rel = calls.map((c, i) => (c.seconds > 0 ? Math.abs(charged[i] - c.seconds) / c.seconds : 0));
   fit.measuredSeconds = calls.reduce((s, c) => s + c.seconds, 0);
   fit.fittedSeconds = charged.reduce((s, x) => s + x, 0);
@@ -103,8 +125,12 @@ export function stepCostModelFile(f: StepFit, description: string): CostModelFil
   const sizes = Array.from({ length: f.stepBaseMs[f.stepBaseMs.length - 1][0] }, (_, i) => i + 1);
   return {
     description: `${description}; ${cm.description}`,
-    points: sizes.flatMap((bs) => CONTEXT_NODES.map((ctx) => ({ batch_size: bs, context: ctx, ms_per_step: r(cm.stepMs(bs, ctx)) }))),
-    prefill: sizes.flatMap((bs) => CONTEXT_NODES.map((p) => ({ batch_size: bs, prompt_tokens: p, ms: r(cm.prefillMs(bs, p)) }))),
+    points: sizes.flatMap((bs) =>
+      CONTEXT_NODES.map((ctx) => ({ batch_size: bs, context: ctx, ms_per_step: r(cm.stepMs(bs, ctx)) })),
+    ),
+    prefill: sizes.flatMap((bs) =>
+      CONTEXT_NODES.map((p) => ({ batch_size: bs, prompt_tokens: p, ms: r(cm.prefillMs(bs, p)) })),
+    ),
     serving_fit: f,
   };
 }
@@ -113,6 +139,11 @@ export function stepCostModelFile(f: StepFit, description: string): CostModelFil
 export function fitPredictorCost(calls: PredictorCall[]): { base: number; perItem: number } {
   const used = calls.filter((c) => c.requests > 0);
   if (used.length === 0) return { base: 0, perItem: 0 };
-  const coef = nonNegativeLeastSquares(used.map((c) => [1, c.requests]), used.map((c) => c.seconds));
-  return coef ? { base: coef[0], perItem: coef[1] } : { base: 0, perItem: used.reduce((s, c) => s + c.seconds, 0) / used.reduce((s, c) => s + c.requests, 0) };
+  const coef = nonNegativeLeastSquares(
+    used.map((c) => [1, c.requests]),
+    used.map((c) => c.seconds),
+  );
+  return coef
+    ? { base: coef[0], perItem: coef[1] }
+    : { base: 0, perItem: used.reduce((s, c) => s + c.seconds, 0) / used.reduce((s, c) => s + c.requests, 0) };
 }

@@ -82,15 +82,23 @@ function grid2(points: { a: number; b: number; z: number }[]): (a: number, b: nu
     const r = byA.get(a)!.sort((x, y) => x.b - y.b);
     return { bs: r.map((p) => p.b), zs: r.map((p) => p.z) };
   });
-  return (a, b) => interp1(as, rows.map((r) => interp1(r.bs, r.zs, b)), a);
+  return (a, b) =>
+    interp1(
+      as,
+      rows.map((r) => interp1(r.bs, r.zs, b)),
+      a,
+    );
 }
 
 export function costModelFromPoints(file: CostModelFile, source = 'cost model'): CostModel {
   if (!file || !Array.isArray(file.points) || file.points.length === 0) {
-    throw new Error(`${source}: expected { description, points: [{ batch_size, context, ms_per_step }, …] } with at least one point`);
+    throw new Error(
+      `${source}: expected { description, points: [{ batch_size, context, ms_per_step }, …] } with at least one point`,
+    );
   }
   const steps = file.points.map((p, i) => {
-    const context = p.context ?? (p.prompt_tokens !== undefined ? p.prompt_tokens + (p.new_tokens ?? 0) / 2 : undefined);
+    const context =
+      p.context ?? (p.prompt_tokens !== undefined ? p.prompt_tokens + (p.new_tokens ?? 0) / 2 : undefined);
     if (!(p.batch_size > 0) || !(p.ms_per_step >= 0) || context === undefined || !Number.isFinite(context)) {
       throw new Error(`${source}: points[${i}] needs batch_size > 0, ms_per_step ≥ 0 and context (or prompt_tokens)`);
     }

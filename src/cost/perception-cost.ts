@@ -10,7 +10,10 @@ import { countTokens } from '../tokenizer/llama.js';
 
 /** Tokens the length prompt adds to a query's prompt (seqsch: QUERY_PROMPT, po: PIA_PROMPT), LLaMA-1 counted. */
 export function lengthPromptTokens(strategy: 'seqsch' | 'po'): number {
-  return countTokens(insertLengthPrompt(' ASSISTANT:', strategy === 'seqsch' ? QUERY_PROMPT : PIA_PROMPT)) - countTokens(' ASSISTANT:');
+  return (
+    countTokens(insertLengthPrompt(' ASSISTANT:', strategy === 'seqsch' ? QUERY_PROMPT : PIA_PROMPT)) -
+    countTokens(' ASSISTANT:')
+  );
 }
 
 export interface PerceptionCallOptions {

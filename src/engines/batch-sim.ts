@@ -33,7 +33,9 @@ export class SimulatedEngine implements Engine {
     const key = this.opts.realLengths;
     const r = item.realLengths?.[key];
     if (r === undefined || !Number.isFinite(r)) {
-      throw new Error(`query ${item.id}: no recorded length "${key}" (lengths file keys: ${Object.keys(item.realLengths ?? {}).join(', ') || 'none'})`);
+      throw new Error(
+        `query ${item.id}: no recorded length "${key}" (lengths file keys: ${Object.keys(item.realLengths ?? {}).join(', ') || 'none'})`,
+      );
     }
     return r <= this.opts.recordedMaxLength ? r : Infinity;
   }
@@ -43,12 +45,16 @@ export class SimulatedEngine implements Engine {
     const decodeSteps = Math.max(0, Math.min(maxNewTokens, Math.max(...needed)));
     const rows = items.map((it, i) => {
       const finished = needed[i] <= maxNewTokens;
-      return { numOutputTokens: finished ? it.realLengths![this.opts.realLengths] : decodeSteps + 1, isFinished: finished };
+      return {
+        numOutputTokens: finished ? it.realLengths![this.opts.realLengths] : decodeSteps + 1,
+        isFinished: finished,
+      };
     });
     const prompt = Math.max(...items.map((it) => it.promptTokens ?? this.opts.defaultPromptTokens));
     const cm = this.opts.costModel;
     // the prefill forward is the batch's first step: its tokens come after prefill(bs, P) + step(bs, P)
-    const firstTokenSeconds = decodeSteps > 0 ? (cm.prefillMs(items.length, prompt) + cm.stepMs(items.length, prompt)) / 1000 : 0;
+    const firstTokenSeconds =
+      decodeSteps > 0 ? (cm.prefillMs(items.length, prompt) + cm.stepMs(items.length, prompt)) / 1000 : 0;
     return { rows, decodeSteps, seconds: batchSeconds(cm, items.length, prompt, decodeSteps), firstTokenSeconds };
   }
 }

@@ -40,7 +40,9 @@ export class TfjsEngine implements Engine {
     private readonly opts: TfjsEngineOptions = {},
   ) {
     if (tokenizer.vocabSize > model.config.vocabSize) {
-      throw new Error(`tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids but the model's vocabulary holds ${model.config.vocabSize}`);
+      throw new Error(
+        `tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids but the model's vocabulary holds ${model.config.vocabSize}`,
+      );
     }
     this.backend = activeBackend()?.name ?? 'uninitialised';
   }
@@ -51,14 +53,20 @@ export class TfjsEngine implements Engine {
     const maxPos = this.model.config.maxPositionEmbeddings;
     const promptWidth = Math.max(...prompts.map((p) => p.length));
     if (promptWidth >= maxPos) {
-      throw new Error(`batch prompts need ${promptWidth} positions but the model has max_position_embeddings ${maxPos}`);
+      throw new Error(
+        `batch prompts need ${promptWidth} positions but the model has max_position_embeddings ${maxPos}`,
+      );
     }
     // With FCR the limit is the predicted bucket, which a predictor may set anywhere: 0 (an unparseable or
     // zero prediction) generates nothing, and a limit past the model's positions is cut there. Either way
     // the rows that did not finish are failures, which FCR recomputes at max_length.
     const budget = Math.min(maxNewTokens, maxPos - promptWidth);
     if (budget <= 0) {
-      return { rows: items.map(() => ({ numOutputTokens: 1, isFinished: false })), decodeSteps: 0, seconds: (performance.now() - t0) / 1000 };
+      return {
+        rows: items.map(() => ({ numOutputTokens: 1, isFinished: false })),
+        decodeSteps: 0,
+        seconds: (performance.now() - t0) / 1000,
+      };
     }
     // generation runs the plain base model; the adapter stays attached for the next length prediction
     const lora = this.model.lora;

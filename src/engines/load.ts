@@ -49,12 +49,20 @@ export async function warmUp(m: LoadedModel, items: BenchItem[], rows: number, g
   if (m.model.lora) m.model.lora.enabled = false;
   try {
     // sharePrefix off: identical prompts would share all but one token, and the prefill would stay small
-    await generate(m.model, Array.from({ length: rows }, () => ids), { maxNewTokens: 8, eosTokenId: null, sharePrefix: false });
+    await generate(
+      m.model,
+      Array.from({ length: rows }, () => ids),
+      { maxNewTokens: 8, eosTokenId: null, sharePrefix: false },
+    );
     if (m.model.lora) {
       m.model.lora.enabled = true;
       const asked = m.tokenizer.encode(insertLengthPrompt(longest, QUERY_PROMPT));
       const n = Math.min(PREDICT_BATCH, items.length);
-      await generate(m.model, Array.from({ length: n }, () => asked), { maxNewTokens: SEQSCH_MAX_NEW_TOKENS, eosTokenId: null, sharePrefix: false });
+      await generate(
+        m.model,
+        Array.from({ length: n }, () => asked),
+        { maxNewTokens: SEQSCH_MAX_NEW_TOKENS, eosTokenId: null, sharePrefix: false },
+      );
     }
   } finally {
     if (m.model.lora) m.model.lora.enabled = was!;
@@ -62,7 +70,10 @@ export async function warmUp(m: LoadedModel, items: BenchItem[], rows: number, g
   // the probe's store holds a whole group's prompt keys/values: grow the heap to that size once, untimed
   if (m.probe && groupSize > 0) {
     const store = new PromptStore(m.model, m.tokenizer);
-    await store.prefill(items.slice(0, groupSize).map((it) => it.prompt), m.probe.promptHidden);
+    await store.prefill(
+      items.slice(0, groupSize).map((it) => it.prompt),
+      m.probe.promptHidden,
+    );
     store.dispose();
   }
   warmed.set(m, rows);

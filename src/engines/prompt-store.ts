@@ -35,7 +35,11 @@ export class PromptStore {
   private stored = new Map<string, Stored>();
   private chunks: KVCache[] = [];
 
-  constructor(readonly model: Llama, readonly tokenizer: Tokenizer, readonly chunkSize = PREFILL_CHUNK) {}
+  constructor(
+    readonly model: Llama,
+    readonly tokenizer: Tokenizer,
+    readonly chunkSize = PREFILL_CHUNK,
+  ) {}
 
   /**
    * Prefill `prompts` (full vicuna prompts; what was stored before is dropped), returning every prompt's hidden state
@@ -57,7 +61,10 @@ export class PromptStore {
     try {
       for (let s = 0; s < order.length; s += this.chunkSize) {
         const rows = order.slice(s, s + this.chunkSize);
-        const layout = promptLayout(rows.map((i) => ids[i]), this.model.config.padTokenId);
+        const layout = promptLayout(
+          rows.map((i) => ids[i]),
+          this.model.config.padTokenId,
+        );
         const cache = new KVCache(this.model.config.numLayers, { capacity: layout.P + layout.T0 });
         this.chunks.push(cache);
         const [lg, h] = tf.tidy(() => {
@@ -68,7 +75,14 @@ export class PromptStore {
         tf.dispose([lg, h]);
         rows.forEach((i, r) => {
           states.set(hid.subarray(r * d, (r + 1) * d), i * d);
-          this.stored.set(prompts[i], { chunk: cache, row: r, P: layout.P, T0: layout.T0, length: ids[i].length, logits: logits.slice(r * V, (r + 1) * V) });
+          this.stored.set(prompts[i], {
+            chunk: cache,
+            row: r,
+            P: layout.P,
+            T0: layout.T0,
+            length: ids[i].length,
+            logits: logits.slice(r * V, (r + 1) * V),
+          });
         });
       }
     } finally {
@@ -93,14 +107,18 @@ export class PromptStore {
       const runs: GatherRun[] = [];
       rows.forEach((s, b) => {
         const n = layout.prompts[b].length;
-        if (n !== s.length) throw new Error(`prompt store: row ${b} has ${n} tokens in the batch but ${s.length} when prefilled`);
+        if (n !== s.length)
+          throw new Error(`prompt store: row ${b} has ${n} tokens in the batch but ${s.length} when prefilled`);
         // prompt token j sits at j (inside the shared prefix) or at P + T0 − (n − j) (the left-padded rest)
         const src = (j: number) => (j < s.P ? j : s.P + s.T0 - (n - j));
         const dst = (j: number) => (j < layout.P ? j : layout.P + layout.T0 - (n - j));
-        const cuts = [...new Set([0, Math.min(s.P, layout.P, n), Math.min(Math.max(s.P, layout.P), n), n])].sort((a, c) => a - c);
+        const cuts = [...new Set([0, Math.min(s.P, layout.P, n), Math.min(Math.max(s.P, layout.P), n), n])].sort(
+          (a, c) => a - c,
+        );
         for (let k = 0; k + 1 < cuts.length; k++) {
           const [j0, j1] = [cuts[k], cuts[k + 1]];
-          if (j1 > j0) runs.push({ src: s.chunk, srcRow: s.row, srcPos: src(j0), dstRow: b, dstPos: dst(j0), count: j1 - j0 });
+          if (j1 > j0)
+            runs.push({ src: s.chunk, srcRow: s.row, srcPos: src(j0), dstRow: b, dstPos: dst(j0), count: j1 - j0 });
         }
       });
       cache.gatherFrom(runs, rows.length, layout.P + layout.T0);
@@ -134,7 +152,10 @@ export function probePredictor(store: PromptStore, probe: LengthProbe): LengthPr
     name: 'probe',
     predict: async (items) => {
       const t0 = performance.now();
-      const { hidden, seconds } = await store.prefill(items.map((it) => it.prompt), probe.promptHidden);
+      const { hidden, seconds } = await store.prefill(
+        items.map((it) => it.prompt),
+        probe.promptHidden,
+      );
       const lengths = probe.predict('total', hidden);
       return { lengths, seconds: (performance.now() - t0) / 1000, charged: false, prefillSeconds: seconds };
     },

@@ -37,9 +37,12 @@ export class SlotKVCache implements AttentionCache {
 
   constructor(readonly shape: SlotCacheShape) {
     if (tf.getBackend() !== 'wasm') {
-      throw new Error(`the continuous-batching KV cache lives on the wasm heap, but the tfjs backend is ${tf.getBackend()} (use backend wasm)`);
+      throw new Error(
+        `the continuous-batching KV cache lives on the wasm heap, but the tfjs backend is ${tf.getBackend()} (use backend wasm)`,
+      );
     }
-    for (const [k, v] of Object.entries(shape)) if (!Number.isInteger(v) || v < 1) throw new Error(`SlotKVCache: ${k} must be a positive integer, got ${v}`);
+    for (const [k, v] of Object.entries(shape))
+      if (!Number.isInteger(v) || v < 1) throw new Error(`SlotKVCache: ${k} must be a positive integer, got ${v}`);
     this.inPlace = rowSlotAttentionActive();
     this.lengths = new Int32Array(shape.rows);
     this.grow(shape.capacity);
@@ -68,7 +71,12 @@ export class SlotKVCache implements AttentionCache {
     this.active = rows.slice();
     this.activeT = {
       slot: tf.keep(tf.tensor1d(Int32Array.from(rows), 'int32')),
-      past: tf.keep(tf.tensor1d(Int32Array.from(rows, (r) => this.lengths[r]), 'int32')),
+      past: tf.keep(
+        tf.tensor1d(
+          Int32Array.from(rows, (r) => this.lengths[r]),
+          'int32',
+        ),
+      ),
     };
     this.spent = false;
   }
@@ -84,14 +92,22 @@ export class SlotKVCache implements AttentionCache {
    */
   writePrefix(row: number, keys: Float32Array[], values: Float32Array[], P: number): void {
     const { numLayers, numKvHeads: H, headDim: hd } = this.shape;
-    if (keys.length !== numLayers || values.length !== numLayers || keys.some((k) => k.length !== H * P * hd) || values.some((v) => v.length !== H * P * hd)) {
+    if (
+      keys.length !== numLayers ||
+      values.length !== numLayers ||
+      keys.some((k) => k.length !== H * P * hd) ||
+      values.some((v) => v.length !== H * P * hd)
+    ) {
       throw new Error(`SlotKVCache.writePrefix: expected ${numLayers} layers of ${H}·${P}·${hd} keys and values`);
     }
     this.checkRow(row);
     this.grow(P);
     const cap = this.capacityNow;
     for (let l = 0; l < numLayers; l++) {
-      for (const [src, buf] of [[keys[l], this.keys[l]], [values[l], this.values[l]]] as const) {
+      for (const [src, buf] of [
+        [keys[l], this.keys[l]],
+        [values[l], this.values[l]],
+      ] as const) {
         const d = heapView(buf);
         for (let h = 0; h < H; h++) d.set(src.subarray(h * P * hd, (h + 1) * P * hd), (row * H + h) * cap * hd);
       }
@@ -101,7 +117,8 @@ export class SlotKVCache implements AttentionCache {
 
   /** Keep only the first `n` positions of a row: a right-padded prefill wrote the padding's positions too. */
   truncate(row: number, n: number): void {
-    if (!(n >= 0 && n <= this.lengths[this.checkRow(row)])) throw new Error(`SlotKVCache.truncate: row ${row} holds ${this.lengths[row]} positions, asked to keep ${n}`);
+    if (!(n >= 0 && n <= this.lengths[this.checkRow(row)]))
+      throw new Error(`SlotKVCache.truncate: row ${row} holds ${this.lengths[row]} positions, asked to keep ${n}`);
     this.lengths[row] = n;
   }
 
@@ -116,7 +133,13 @@ export class SlotKVCache implements AttentionCache {
   slot(layer: number, B: number, nKv: number, hd: number, T = 1): CacheSlot {
     this.checkForward(layer, B, nKv, hd);
     if (layer === 0) this.grow(this.pastLength() + T);
-    return { k: this.keys[layer], v: this.values[layer], past: this.pastLength(), rowSlot: this.activeT!.slot, rowPast: this.activeT!.past };
+    return {
+      k: this.keys[layer],
+      v: this.values[layer],
+      past: this.pastLength(),
+      rowSlot: this.activeT!.slot,
+      rowPast: this.activeT!.past,
+    };
   }
 
   /** The selected rows have `T` more positions once the last layer has written them. */
@@ -137,11 +160,16 @@ export class SlotKVCache implements AttentionCache {
     const W = this.pastLength() + T;
     if (layer === 0) this.grow(W);
     const cap = this.capacityNow;
-    for (const [src, dst] of [[k, this.keys[layer]], [v, this.values[layer]]] as const) {
-      const s = heapView(src), d = heapView(dst);
+    for (const [src, dst] of [
+      [k, this.keys[layer]],
+      [v, this.values[layer]],
+    ] as const) {
+      const s = heapView(src),
+        d = heapView(dst);
       this.active.forEach((r, i) => {
         const at = this.lengths[r];
-        for (let h = 0; h < H; h++) d.set(s.subarray((i * H + h) * T * hd, (i * H + h + 1) * T * hd), ((r * H + h) * cap + at) * hd);
+        for (let h = 0; h < H; h++)
+          d.set(s.subarray((i * H + h) * T * hd, (i * H + h + 1) * T * hd), ((r * H + h) * cap + at) * hd);
       });
     }
     this.commit(layer, T);
@@ -151,7 +179,8 @@ export class SlotKVCache implements AttentionCache {
       const out = new Float32Array(B * H * W * hd);
       const src = heapView(buf);
       this.active.forEach((r, i) => {
-        for (let h = 0; h < H; h++) out.set(src.subarray((r * H + h) * cap * hd, ((r * H + h) * cap + W) * hd), (i * H + h) * W * hd);
+        for (let h = 0; h < H; h++)
+          out.set(src.subarray((r * H + h) * cap * hd, ((r * H + h) * cap + W) * hd), (i * H + h) * W * hd);
       });
       return tf.tensor4d(out, [B, H, W, hd]);
     };
@@ -170,15 +199,19 @@ export class SlotKVCache implements AttentionCache {
   }
 
   private checkRow(row: number): number {
-    if (!Number.isInteger(row) || row < 0 || row >= this.shape.rows) throw new Error(`SlotKVCache: cache row ${row} outside [0, ${this.shape.rows})`);
+    if (!Number.isInteger(row) || row < 0 || row >= this.shape.rows)
+      throw new Error(`SlotKVCache: cache row ${row} outside [0, ${this.shape.rows})`);
     return row;
   }
 
   private checkForward(layer: number, B: number, nKv: number, hd: number): void {
     if (this.spent || !this.activeT) throw new Error('SlotKVCache: call select(rows) before each forward');
-    if (B !== this.active.length) throw new Error(`SlotKVCache layer ${layer}: the forward has ${B} rows but select() chose ${this.active.length}`);
+    if (B !== this.active.length)
+      throw new Error(`SlotKVCache layer ${layer}: the forward has ${B} rows but select() chose ${this.active.length}`);
     if (nKv !== this.shape.numKvHeads || hd !== this.shape.headDim) {
-      throw new Error(`SlotKVCache layer ${layer}: holds ${this.shape.numKvHeads} kv heads of ${this.shape.headDim}, got ${nKv} of ${hd}`);
+      throw new Error(
+        `SlotKVCache layer ${layer}: holds ${this.shape.numKvHeads} kv heads of ${this.shape.headDim}, got ${nKv} of ${hd}`,
+      );
     }
   }
 
@@ -188,15 +221,19 @@ export class SlotKVCache implements AttentionCache {
     const cap = Math.max(need, 2 * this.capacityNow);
     const { rows: R, numKvHeads: H, headDim: hd } = this.shape;
     const old = [this.keys, this.values];
-    const fresh = old.map((bufs) => Array.from({ length: this.shape.numLayers }, (_, l) => {
-      const t = tf.keep(tf.zeros([R, H, cap, hd])) as tf.Tensor4D;
-      if (bufs[l]) {
-        const s = heapView(bufs[l]), d = heapView(t);
-        for (let rh = 0; rh < R * H; rh++) d.set(s.subarray(rh * this.capacityNow * hd, (rh + 1) * this.capacityNow * hd), rh * cap * hd);
-        bufs[l].dispose();
-      }
-      return t;
-    }));
+    const fresh = old.map((bufs) =>
+      Array.from({ length: this.shape.numLayers }, (_, l) => {
+        const t = tf.keep(tf.zeros([R, H, cap, hd])) as tf.Tensor4D;
+        if (bufs[l]) {
+          const s = heapView(bufs[l]),
+            d = heapView(t);
+          for (let rh = 0; rh < R * H; rh++)
+            d.set(s.subarray(rh * this.capacityNow * hd, (rh + 1) * this.capacityNow * hd), rh * cap * hd);
+          bufs[l].dispose();
+        }
+        return t;
+      }),
+    );
     [this.keys, this.values] = fresh;
     this.capacityNow = cap;
   }

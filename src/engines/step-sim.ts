@@ -21,7 +21,10 @@ export class SimStepEngine extends SlotEngine<SimStepRequest> {
   readonly name = 'sim';
 
   /** `prefixTokens`: a prompt prefix every request shares, computed once (prefix caching, as the real engine) */
-  constructor(private readonly costModel: CostModel, o: SlotEngineOptions & { prefixTokens?: number }) {
+  constructor(
+    private readonly costModel: CostModel,
+    o: SlotEngineOptions & { prefixTokens?: number },
+  ) {
     super(o);
     this.prefixTokens = o.prefixTokens ?? 0;
   }
@@ -29,7 +32,8 @@ export class SimStepEngine extends SlotEngine<SimStepRequest> {
   private readonly prefixTokens: number;
 
   protected newRow(req: SimStepRequest, slot: number): SlotRow<SimStepRequest> {
-    if (!(req.needed >= 1)) throw new Error(`request ${req.id}: needs ${req.needed} new tokens (a recorded length ≥ 1: the answer + EOS)`);
+    if (!(req.needed >= 1))
+      throw new Error(`request ${req.id}: needs ${req.needed} new tokens (a recorded length ≥ 1: the answer + EOS)`);
     return { req, slot, state: 'running', generated: 0, eos: false };
   }
 

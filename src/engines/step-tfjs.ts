@@ -66,12 +66,22 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
   private prefixKV: { keys: Float32Array[]; values: Float32Array[] } | null = null;
   private readonly hiddenLayer: number | undefined;
 
-  constructor(readonly model: Llama, readonly tokenizer: Tokenizer, o: TfjsStepEngineOptions) {
+  constructor(
+    readonly model: Llama,
+    readonly tokenizer: Tokenizer,
+    o: TfjsStepEngineOptions,
+  ) {
     super(o);
     const c = model.config;
-    if (tokenizer.vocabSize > c.vocabSize) throw new Error(`tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids but the model's vocabulary holds ${c.vocabSize}`);
+    if (tokenizer.vocabSize > c.vocabSize)
+      throw new Error(
+        `tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids but the model's vocabulary holds ${c.vocabSize}`,
+      );
     this.cache = new SlotKVCache({
-      numLayers: c.numLayers, rows: this.maxBatch + this.pausedRows, numKvHeads: c.numKvHeads, headDim: c.headDim,
+      numLayers: c.numLayers,
+      rows: this.maxBatch + this.pausedRows,
+      numKvHeads: c.numKvHeads,
+      headDim: c.headDim,
       capacity: o.capacity ?? c.maxPositionEmbeddings,
     });
     this.sampler = new Sampler(o.temperature ?? 0, o.seed ?? 0);
@@ -79,8 +89,13 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
     this.pad = c.padTokenId;
     this.prefix = o.prefix ?? [];
     this.hiddenLayer = o.hiddenLayer;
-    if (o.hiddenLayer !== undefined && !(Number.isInteger(o.hiddenLayer) && o.hiddenLayer >= 0 && o.hiddenLayer <= c.numLayers)) {
-      throw new Error(`hiddenLayer must be an integer in [0, ${c.numLayers}] (the model's HF hidden-state indices), got ${o.hiddenLayer}`);
+    if (
+      o.hiddenLayer !== undefined &&
+      !(Number.isInteger(o.hiddenLayer) && o.hiddenLayer >= 0 && o.hiddenLayer <= c.numLayers)
+    ) {
+      throw new Error(
+        `hiddenLayer must be an integer in [0, ${c.numLayers}] (the model's HF hidden-state indices), got ${o.hiddenLayer}`,
+      );
     }
   }
 
@@ -89,7 +104,8 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
    * (ids.length · d) floats.
    */
   hiddenStates(ids: string[]): Float32Array {
-    if (this.hiddenLayer === undefined) throw new Error('tfjs engine: hiddenStates() needs the engine option hiddenLayer');
+    if (this.hiddenLayer === undefined)
+      throw new Error('tfjs engine: hiddenStates() needs the engine option hiddenLayer');
     const d = this.model.config.hiddenSize;
     const out = new Float32Array(ids.length * d);
     ids.forEach((id, i) => {
@@ -104,15 +120,29 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
   request(id: string, prompt: string, maxNewTokens: number): TfjsStepRequest {
     const promptIds = this.tokenizer.encode(prompt); // BOS first, as upstream's tokenizer(prompt)
     const maxPos = this.model.config.maxPositionEmbeddings;
-    if (promptIds.length >= maxPos) throw new Error(`request ${id}: its prompt needs ${promptIds.length} positions but the model has max_position_embeddings ${maxPos}`);
-    if (this.prefix.length && (promptIds.length <= this.prefix.length || this.prefix.some((t, i) => promptIds[i] !== t))) {
-      throw new Error(`request ${id}: its prompt does not start with the engine's shared prefix of ${this.prefix.length} tokens (or has nothing after it)`);
+    if (promptIds.length >= maxPos)
+      throw new Error(
+        `request ${id}: its prompt needs ${promptIds.length} positions but the model has max_position_embeddings ${maxPos}`,
+      );
+    if (
+      this.prefix.length &&
+      (promptIds.length <= this.prefix.length || this.prefix.some((t, i) => promptIds[i] !== t))
+    ) {
+      throw new Error(
+        `request ${id}: its prompt does not start with the engine's shared prefix of ${this.prefix.length} tokens (or has nothing after it)`,
+      );
     }
-    return { id, promptIds, promptTokens: promptIds.length, maxNewTokens: Math.min(maxNewTokens, maxPos - promptIds.length) };
+    return {
+      id,
+      promptIds,
+      promptTokens: promptIds.length,
+      maxNewTokens: Math.min(maxNewTokens, maxPos - promptIds.length),
+    };
   }
 
   protected newRow(req: TfjsStepRequest, slot: number): TfjsRow {
-    if (req.promptIds.length !== req.promptTokens || req.promptIds.length === 0) throw new Error(`request ${req.id}: promptTokens ${req.promptTokens} ≠ ${req.promptIds.length} prompt ids`);
+    if (req.promptIds.length !== req.promptTokens || req.promptIds.length === 0)
+      throw new Error(`request ${req.id}: promptTokens ${req.promptTokens} ≠ ${req.promptIds.length} prompt ids`);
     return { req, slot, state: 'running', generated: 0, eos: false, outputIds: [], last: this.pad };
   }
 
@@ -139,16 +169,21 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
     const ids = new Int32Array(n * T).fill(this.pad);
     rows.forEach((r, b) => ids.set(r.req.promptIds.slice(P), b * T));
     this.cache.select(rows.map((r) => r.slot));
-    const [next, hidden] = this.generating(() => tf.tidy(() => {
-      const at = tf.tensor1d(rows.map((r) => r.req.promptTokens - P - 1), 'int32');
-      const input = tf.tensor2d(ids, [n, T], 'int32');
-      const opts = { cache: this.cache, logitsAt: at };
-      if (this.hiddenLayer === undefined) return [this.sample(this.model.forward(input, opts))];
-      const r = this.model.forwardWithHidden(input, { ...opts, hiddenLayer: this.hiddenLayer }); // hidden (n, T, d)
-      const d = r.hidden.shape[2];
-      const last = tf.gather(tf.reshape(r.hidden, [n * T, d]), tf.add(tf.range(0, n * T, T, 'int32'), at)); // (n, d)
-      return [this.sample(r.logits), last];
-    }));
+    const [next, hidden] = this.generating(() =>
+      tf.tidy(() => {
+        const at = tf.tensor1d(
+          rows.map((r) => r.req.promptTokens - P - 1),
+          'int32',
+        );
+        const input = tf.tensor2d(ids, [n, T], 'int32');
+        const opts = { cache: this.cache, logitsAt: at };
+        if (this.hiddenLayer === undefined) return [this.sample(this.model.forward(input, opts))];
+        const r = this.model.forwardWithHidden(input, { ...opts, hiddenLayer: this.hiddenLayer }); // hidden (n, T, d)
+        const d = r.hidden.shape[2];
+        const last = tf.gather(tf.reshape(r.hidden, [n * T, d]), tf.add(tf.range(0, n * T, T, 'int32'), at)); // (n, d)
+        return [this.sample(r.logits), last];
+      }),
+    );
     const tokens = (await next.data()) as Int32Array;
     next.dispose();
     if (hidden) this.keepHidden(rows, hidden);
@@ -164,10 +199,13 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
     const P = this.prefix.length;
     const c = new KVCache(this.model.config.numLayers, { capacity: P });
     try {
-      this.generating(() => tf.tidy(() => {
-        this.model.forward(tf.tensor2d(this.prefix, [1, P], 'int32'), { cache: c, lastOnly: true });
-      }));
-      const keys: Float32Array[] = [], values: Float32Array[] = [];
+      this.generating(() =>
+        tf.tidy(() => {
+          this.model.forward(tf.tensor2d(this.prefix, [1, P], 'int32'), { cache: c, lastOnly: true });
+        }),
+      );
+      const keys: Float32Array[] = [],
+        values: Float32Array[] = [];
       for (let l = 0; l < this.model.config.numLayers; l++) {
         tf.tidy(() => {
           const [k, v] = c.filled(l); // (1, nKv, P, hd)
@@ -187,27 +225,38 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
     this.cache.select(rows.map((r) => r.slot));
     const lens = rows.map((r) => this.cache.length(r.slot)); // each row's next position = its cached positions
     const W = Math.max(...lens) + 1;
-    const [next, hidden] = this.generating(() => tf.tidy(() => {
-      const inp = tf.tensor2d(Int32Array.from(rows, (r) => r.last), [B, 1], 'int32');
-      const pos = tf.tensor2d(Int32Array.from(lens), [B, 1], 'int32');
-      let mask: tf.Tensor2D | undefined;
-      if (!this.cache.inPlace) {
-        // composite attention sees every row cut to the longest: row b attends to its own [0, len_b] only
-        const m = new Int32Array(B * W);
-        lens.forEach((l, b) => m.fill(1, b * W, b * W + l + 1));
-        mask = tf.tensor2d(m, [B, W], 'int32');
-      }
-      const opts = { cache: this.cache, positionIds: pos, attentionMask: mask };
-      if (this.hiddenLayer === undefined) return [this.sample(this.model.forward(inp, opts))];
-      const r = this.model.forwardWithHidden(inp, { ...opts, hiddenLayer: this.hiddenLayer }); // hidden (B, 1, d)
-      return [this.sample(r.logits), r.hidden];
-    }));
+    const [next, hidden] = this.generating(() =>
+      tf.tidy(() => {
+        const inp = tf.tensor2d(
+          Int32Array.from(rows, (r) => r.last),
+          [B, 1],
+          'int32',
+        );
+        const pos = tf.tensor2d(Int32Array.from(lens), [B, 1], 'int32');
+        let mask: tf.Tensor2D | undefined;
+        if (!this.cache.inPlace) {
+          // composite attention sees every row cut to the longest: row b attends to its own [0, len_b] only
+          const m = new Int32Array(B * W);
+          lens.forEach((l, b) => m.fill(1, b * W, b * W + l + 1));
+          mask = tf.tensor2d(m, [B, W], 'int32');
+        }
+        const opts = { cache: this.cache, positionIds: pos, attentionMask: mask };
+        if (this.hiddenLayer === undefined) return [this.sample(this.model.forward(inp, opts))];
+        const r = this.model.forwardWithHidden(inp, { ...opts, hiddenLayer: this.hiddenLayer }); // hidden (B, 1, d)
+        return [this.sample(r.logits), r.hidden];
+      }),
+    );
     const tokens = (await next.data()) as Int32Array;
     next.dispose();
     if (hidden) this.keepHidden(rows, hidden);
     rows.forEach((r, b) => this.emit(r, tokens[b]));
     // attended positions per row: prompt + generated before this step (the fed token included)
-    return { kind: 'decode', rows: B, context: lens.reduce((s, l) => s + l + 1, 0) / B, seconds: (performance.now() - t0) / 1000 };
+    return {
+      kind: 'decode',
+      rows: B,
+      context: lens.reduce((s, l) => s + l + 1, 0) / B,
+      seconds: (performance.now() - t0) / 1000,
+    };
   }
 
   /** Greedy / sampled next tokens of one position's logits per row: (B, 1, V) → (B) */

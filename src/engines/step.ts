@@ -87,12 +87,15 @@ export abstract class SlotEngine<R extends StepRequest, Row extends SlotRow<R> =
   private readonly freeList: number[];
 
   constructor(o: SlotEngineOptions) {
-    if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1) throw new Error(`maxBatch must be a positive integer, got ${o.maxBatch}`);
-    if (o.kvBudget != null && !(o.kvBudget > 0)) throw new Error(`the KV-token budget must be positive, got ${o.kvBudget}`);
+    if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1)
+      throw new Error(`maxBatch must be a positive integer, got ${o.maxBatch}`);
+    if (o.kvBudget != null && !(o.kvBudget > 0))
+      throw new Error(`the KV-token budget must be positive, got ${o.kvBudget}`);
     this.maxBatch = o.maxBatch;
     this.kvBudget = o.kvBudget ?? null;
     this.pausedRows = o.pausedRows ?? 0;
-    if (!Number.isInteger(this.pausedRows) || this.pausedRows < 0) throw new Error(`pausedRows must be an integer ≥ 0, got ${o.pausedRows}`);
+    if (!Number.isInteger(this.pausedRows) || this.pausedRows < 0)
+      throw new Error(`pausedRows must be an integer ≥ 0, got ${o.pausedRows}`);
     this.freeList = Array.from({ length: this.maxBatch + this.pausedRows }, (_, i) => i).reverse();
   }
 
@@ -136,12 +139,18 @@ export abstract class SlotEngine<R extends StepRequest, Row extends SlotRow<R> =
   async admit(reqs: R[]): Promise<CallOutcome> {
     for (const r of reqs) {
       if (this.rows.has(r.id)) throw new Error(`${this.name} engine: request ${r.id} is already admitted`);
-      if (!(r.maxNewTokens >= 1)) throw new Error(`${this.name} engine: request ${r.id} may generate ${r.maxNewTokens} tokens (needs ≥ 1)`);
+      if (!(r.maxNewTokens >= 1))
+        throw new Error(`${this.name} engine: request ${r.id} may generate ${r.maxNewTokens} tokens (needs ≥ 1)`);
       if (this.kvBudget !== null && this.reservation(r) > this.kvBudget) {
-        throw new Error(`request ${r.id} needs ${this.reservation(r)} KV tokens (prompt ${r.promptTokens} + ${r.maxNewTokens} new), more than the whole KV budget of ${this.kvBudget}`);
+        throw new Error(
+          `request ${r.id} needs ${this.reservation(r)} KV tokens (prompt ${r.promptTokens} + ${r.maxNewTokens} new), more than the whole KV budget of ${this.kvBudget}`,
+        );
       }
     }
-    if (!this.fits(reqs)) throw new Error(`${this.name} engine: ${reqs.length} requests do not fit (free slots ${this.freeSlots()}, KV ${this.kvReserved()} of ${this.kvBudget ?? '∞'} reserved)`);
+    if (!this.fits(reqs))
+      throw new Error(
+        `${this.name} engine: ${reqs.length} requests do not fit (free slots ${this.freeSlots()}, KV ${this.kvReserved()} of ${this.kvBudget ?? '∞'} reserved)`,
+      );
     const rows = reqs.map((r) => {
       const row = this.newRow(r, this.freeList.pop()!);
       this.rows.set(r.id, row);

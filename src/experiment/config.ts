@@ -42,11 +42,16 @@ function lineOf(doc: Document, lc: LineCounter, path: Path): number {
   return line;
 }
 
-const fmtPath = (p: Path) => p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('') || '(top level)';
+const fmtPath = (p: Path) =>
+  p.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('') || '(top level)';
 
 class Problems {
   private list: string[] = [];
-  constructor(private file: string, private doc: Document, private lc: LineCounter) {}
+  constructor(
+    private file: string,
+    private doc: Document,
+    private lc: LineCounter,
+  ) {}
   add(path: Path, message: string): void {
     const m = `${this.file}:${lineOf(this.doc, this.lc, path)}: ${fmtPath(path)}: ${message}`;
     if (!this.list.includes(m)) this.list.push(m); // a base key is checked alone and again in every point
@@ -133,7 +138,8 @@ export function loadExperiment(file: string): Experiment {
     // rows: label + partial overrides
     let rowList: { label: string; overrides: Record<string, unknown> }[] = [{ label: entry.stage, overrides: {} }];
     if (rows !== undefined) {
-      if (!Array.isArray(rows) || rows.length === 0) problems.add([...at, 'rows'], 'expected a non-empty list of { label, …overrides }');
+      if (!Array.isArray(rows) || rows.length === 0)
+        problems.add([...at, 'rows'], 'expected a non-empty list of { label, …overrides }');
       else {
         rowList = rows.map((r, ri) => {
           const { label, ...overrides } = (r ?? {}) as Record<string, unknown>;
@@ -149,12 +155,16 @@ export function loadExperiment(file: string): Experiment {
     const sweepKeys: string[] = [];
     const sweepValues: unknown[][] = [];
     if (sweep !== undefined) {
-      if (sweep === null || typeof sweep !== 'object' || Array.isArray(sweep)) problems.add([...at, 'sweep'], 'expected a map of key → list of values');
+      if (sweep === null || typeof sweep !== 'object' || Array.isArray(sweep))
+        problems.add([...at, 'sweep'], 'expected a map of key → list of values');
       else {
         for (const [k, vs] of Object.entries(sweep)) {
           const field = (def.schema.shape as Record<string, z.ZodType>)[k];
           if (!field) {
-            problems.add([...at, 'sweep', k], `unknown key (the ${entry.stage} stage has: ${Object.keys(def.schema.shape).join(', ')})`);
+            problems.add(
+              [...at, 'sweep', k],
+              `unknown key (the ${entry.stage} stage has: ${Object.keys(def.schema.shape).join(', ')})`,
+            );
             continue;
           }
           if (!Array.isArray(vs) || vs.length === 0) {
@@ -166,7 +176,8 @@ export function loadExperiment(file: string): Experiment {
             if (!c.success) problems.zod([...at, 'sweep', k, vi], c.error.issues);
           });
           rowList.forEach((r, ri) => {
-            if (k in r.overrides) problems.add([...at, 'rows', ri, k], `also swept in stages[${si}].sweep; set it in one place`);
+            if (k in r.overrides)
+              problems.add([...at, 'rows', ri, k], `also swept in stages[${si}].sweep; set it in one place`);
           });
           sweepKeys.push(k);
           sweepValues.push(vs);
@@ -187,7 +198,9 @@ export function loadExperiment(file: string): Experiment {
           continue;
         }
         points.push({
-          stage: entry.stage, stageIndex: si, label: r.label,
+          stage: entry.stage,
+          stageIndex: si,
+          label: r.label,
           swept: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, toScalar(v)])),
           config: full.data as Record<string, unknown>,
         });
@@ -203,7 +216,9 @@ export function loadExperiment(file: string): Experiment {
     const def = getStage(p.stage)!;
     for (const f of def.files?.(p.config as never) ?? []) {
       if (!existsSync(f.path) && !produced.has(f.path)) {
-        missing.push(`${file}:${lineOf(doc, lc, ['stages', p.stageIndex, f.key])}: stages[${p.stageIndex}].${f.key}: file not found: ${f.path}`);
+        missing.push(
+          `${file}:${lineOf(doc, lc, ['stages', p.stageIndex, f.key])}: stages[${p.stageIndex}].${f.key}: file not found: ${f.path}`,
+        );
       }
     }
     for (const o of def.outputs?.(p.config as never) ?? []) produced.add(o);

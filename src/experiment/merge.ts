@@ -10,7 +10,16 @@ import { basename, dirname, join } from 'node:path';
 import type { Experiment } from './config.js';
 import { newRunDir, writeRunFiles } from './runner.js';
 import type { PointResult } from './registry.js';
-import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
+import {
+  experimentHash,
+  isPrepared,
+  MANIFEST,
+  partFolder,
+  partName,
+  partPoints,
+  type Part,
+  type PartManifest,
+} from './shard.js';
 import { readJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';
 import './stages.js'; // the stages' tables and kinds
@@ -27,10 +36,16 @@ const partKey = (p: Part) => (p.kind === 'prepare' ? 'prepare' : `shard ${p.inde
 function expand(arg: string, notes: string[]): string[] {
   if (!existsSync(arg)) throw new Error(`${arg}: not found`);
   if (existsSync(join(arg, MANIFEST))) return [arg];
-  if (HALF_WRITTEN.test(basename(arg))) throw new Error(`${arg}: a part still running or killed midway (no ${MANIFEST}); it does not count: rerun that task`);
-  const inside = readdirSync(arg).sort().map((n) => join(arg, n));
+  if (HALF_WRITTEN.test(basename(arg)))
+    throw new Error(
+      `${arg}: a part still running or killed midway (no ${MANIFEST}); it does not count: rerun that task`,
+    );
+  const inside = readdirSync(arg)
+    .sort()
+    .map((n) => join(arg, n));
   const parts = inside.filter((d) => existsSync(join(d, MANIFEST)));
-  for (const d of inside.filter((d) => HALF_WRITTEN.test(basename(d)))) notes.push(`${d}: half-written (a part still running or killed midway), not counted`);
+  for (const d of inside.filter((d) => HALF_WRITTEN.test(basename(d))))
+    notes.push(`${d}: half-written (a part still running or killed midway), not counted`);
   if (!parts.length) throw new Error(`${arg}: not a shard folder (no ${MANIFEST}) and holds none`);
   return parts;
 }
@@ -38,13 +53,19 @@ function expand(arg: string, notes: string[]): string[] {
 /** Check the parts against each other and the experiment; returns the experiment and each point's part. */
 function checkParts(parts: LoadedPart[]): Experiment {
   for (const p of parts) {
-    if (p.manifest.format !== 'seqsch-part-1') throw new Error(`${join(p.dir, MANIFEST)}: unknown format ${JSON.stringify(p.manifest.format)}`);
-    if (experimentHash(p.manifest.experiment) !== p.manifest.hash) throw new Error(`${join(p.dir, MANIFEST)}: its experiment does not match its content hash (edited, or written by another version)`);
+    if (p.manifest.format !== 'seqsch-part-1')
+      throw new Error(`${join(p.dir, MANIFEST)}: unknown format ${JSON.stringify(p.manifest.format)}`);
+    if (experimentHash(p.manifest.experiment) !== p.manifest.hash)
+      throw new Error(
+        `${join(p.dir, MANIFEST)}: its experiment does not match its content hash (edited, or written by another version)`,
+      );
   }
   const byHash = new Map<string, string[]>();
   for (const p of parts) byHash.set(p.manifest.hash, [...(byHash.get(p.manifest.hash) ?? []), p.dir]);
   if (byHash.size > 1) {
-    throw new Error(`the parts come from different experiments (content hash):\n  ${[...byHash].map(([h, ds]) => `${h.slice(0, 12)}…: ${ds.join(', ')}`).join('\n  ')}`);
+    throw new Error(
+      `the parts come from different experiments (content hash):\n  ${[...byHash].map(([h, ds]) => `${h.slice(0, 12)}…: ${ds.join(', ')}`).join('\n  ')}`,
+    );
   }
   const exp = parts[0].manifest.experiment as Experiment;
 
@@ -54,9 +75,17 @@ function checkParts(parts: LoadedPart[]): Experiment {
     if (seen.has(k)) throw new Error(`duplicate ${partName(p.manifest.part)}: ${seen.get(k)} and ${p.dir}; keep one`);
     seen.set(k, p.dir);
   }
-  const shards = parts.map((p) => p.manifest.part).filter((p): p is Extract<Part, { kind: 'shard' }> => p.kind === 'shard');
+  const shards = parts
+    .map((p) => p.manifest.part)
+    .filter((p): p is Extract<Part, { kind: 'shard' }> => p.kind === 'shard');
   const counts = [...new Set(shards.map((s) => s.count))];
-  if (counts.length > 1) throw new Error(`the shards were cut in different counts (${counts.join(', ')}): ${parts.filter((p) => p.manifest.part.kind === 'shard').map((p) => `${p.dir} (${partName(p.manifest.part)})`).join(', ')}`);
+  if (counts.length > 1)
+    throw new Error(
+      `the shards were cut in different counts (${counts.join(', ')}): ${parts
+        .filter((p) => p.manifest.part.kind === 'shard')
+        .map((p) => `${p.dir} (${partName(p.manifest.part)})`)
+        .join(', ')}`,
+    );
 
   // what a complete set holds: the prepare step (when there are prepared points) and shards 0 … n−1
   const root = dirname(parts[0].dir);
@@ -64,28 +93,46 @@ function checkParts(parts: LoadedPart[]): Experiment {
   const expected: Part[] = [];
   if (exp.points.some((_, i) => isPrepared(exp, i))) expected.push({ kind: 'prepare' });
   if (exp.points.some((_, i) => !isPrepared(exp, i))) {
-    if (n === undefined) throw new Error(`no shard folders among ${parts.map((p) => p.dir).join(', ')}: the experiment's swept points are in the shards`);
+    if (n === undefined)
+      throw new Error(
+        `no shard folders among ${parts.map((p) => p.dir).join(', ')}: the experiment's swept points are in the shards`,
+      );
     for (let k = 0; k < n; k++) expected.push({ kind: 'shard', index: k, count: n });
   }
   const missing = expected.filter((e) => !seen.has(partKey(e)));
   if (missing.length) {
     const describe = (m: Part) => {
       const pts = partPoints(exp, m);
-      const labels = pts.slice(0, 3).map((i) => exp.points[i].label + (Object.keys(exp.points[i].swept).length ? ` (${Object.entries(exp.points[i].swept).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''));
+      const labels = pts.slice(0, 3).map(
+        (i) =>
+          exp.points[i].label +
+          (Object.keys(exp.points[i].swept).length
+            ? ` (${Object.entries(exp.points[i].swept)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ')})`
+            : ''),
+      );
       const run = m.kind === 'prepare' ? '--prepare' : `--shard ${m.index}/${m.count}`;
       return `${partName(m)}: expected ${join(root, partFolder(exp.name, m))} with ${pts.length} point(s) [${labels.join('; ')}${pts.length > 3 ? '; …' : ''}]; run \`seqsch experiment ${exp.file} ${run} --results ${root}\``;
     };
     throw new Error(`missing ${missing.length} part(s) of ${exp.name}:\n  ${missing.map(describe).join('\n  ')}`);
   }
   // a prepare folder with no points (the experiment has nothing to prepare) is accepted: submit.sh always runs the step
-  const unexpected = parts.filter((p) => !expected.some((e) => partKey(e) === partKey(p.manifest.part)) && p.manifest.points.length > 0);
-  if (unexpected.length) throw new Error(`parts this experiment does not have: ${unexpected.map((p) => `${p.dir} (${partName(p.manifest.part)})`).join(', ')}`);
+  const unexpected = parts.filter(
+    (p) => !expected.some((e) => partKey(e) === partKey(p.manifest.part)) && p.manifest.points.length > 0,
+  );
+  if (unexpected.length)
+    throw new Error(
+      `parts this experiment does not have: ${unexpected.map((p) => `${p.dir} (${partName(p.manifest.part)})`).join(', ')}`,
+    );
 
   // every point exactly once: each part holds the points the assignment gives it
   for (const p of parts) {
     const want = partPoints(exp, p.manifest.part);
     if (JSON.stringify(want) !== JSON.stringify(p.manifest.points)) {
-      throw new Error(`${p.dir}: holds points [${p.manifest.points.join(', ')}] but ${partName(p.manifest.part)} of ${exp.name} is [${want.join(', ')}]`);
+      throw new Error(
+        `${p.dir}: holds points [${p.manifest.points.join(', ')}] but ${partName(p.manifest.part)} of ${exp.name} is [${want.join(', ')}]`,
+      );
     }
   }
   return exp;
@@ -101,7 +148,10 @@ export interface MergeOptions {
 }
 
 /** Check and merge part folders (or folders holding them); returns the merged folder and its results. */
-export async function mergeParts(args: string[], opts: MergeOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[]; parts: string[]; notes: string[] }> {
+export async function mergeParts(
+  args: string[],
+  opts: MergeOptions = {},
+): Promise<{ dir: string; experiment: Experiment; results: PointResult[]; parts: string[]; notes: string[] }> {
   if (!args.length) throw new Error('merge: name the shard folders (or the folder holding them)');
   const notes: string[] = [];
   const dirs = [...new Set(args.flatMap((a) => expand(a, notes)))];
@@ -118,7 +168,8 @@ export async function mergeParts(args: string[], opts: MergeOptions = {}): Promi
   for (const p of parts) {
     const file = join(p.dir, 'results.json');
     const rs = readJson<{ results: PointResult[] }>(file).results;
-    if (rs.length !== p.manifest.points.length) throw new Error(`${file}: ${rs.length} results for ${p.manifest.points.length} points in ${MANIFEST}`);
+    if (rs.length !== p.manifest.points.length)
+      throw new Error(`${file}: ${rs.length} results for ${p.manifest.points.length} points in ${MANIFEST}`);
     p.manifest.points.forEach((i, j) => (byPoint[i] = rs[j]));
   }
   const results = [...byPoint];
@@ -131,7 +182,8 @@ export async function mergeParts(args: string[], opts: MergeOptions = {}): Promi
     // side files: from the part whose point wrote them last
     const source = new Map<string, { dir: string; point: number }>();
     for (const p of parts) {
-      for (const [f, point] of Object.entries(p.manifest.sideFiles)) if (!source.has(f) || source.get(f)!.point < point) source.set(f, { dir: p.dir, point });
+      for (const [f, point] of Object.entries(p.manifest.sideFiles))
+        if (!source.has(f) || source.get(f)!.point < point) source.set(f, { dir: p.dir, point });
     }
     for (const [f, s] of source) {
       mkdirSync(dirname(join(tmp, f)), { recursive: true });

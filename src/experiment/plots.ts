@@ -31,7 +31,7 @@ export interface MetricRow {
 }
 
 /** Two bar charts side by side: speedup over vanilla (×) and ETR (%) per row; paper rows in grey. */
-export function metricsSpec(rows: MetricRow[], speedupTitle = 'Throughput ÷ vanilla\'s (×)'): vl.TopLevelSpec {
+export function metricsSpec(rows: MetricRow[], speedupTitle = "Throughput ÷ vanilla's (×)"): vl.TopLevelSpec {
   const order = [...new Set(rows.map((r) => r.label))];
   const bar = (field: string, title: string) => ({
     mark: { type: 'bar', tooltip: true },
@@ -41,7 +41,12 @@ export function metricsSpec(rows: MetricRow[], speedupTitle = 'Throughput ÷ van
       y: { field: 'label', type: 'nominal', sort: order, title: null },
       yOffset: { field: 'source' },
       x: { field, type: 'quantitative', title },
-      color: { field: 'source', type: 'nominal', title: null, scale: { domain: ['ours', 'paper'], range: ['#4c78a8', '#bab0ac'] } },
+      color: {
+        field: 'source',
+        type: 'nominal',
+        title: null,
+        scale: { domain: ['ours', 'paper'], range: ['#4c78a8', '#bab0ac'] },
+      },
     },
   });
   return {
@@ -64,14 +69,31 @@ export function lengthScatterSpec(points: LengthPoint[], realTitle = 'Real lengt
     width: 420,
     height: 420,
     layer: [
-      { data: { values: band }, mark: { type: 'area', opacity: 0.15, color: '#54a24b' }, encoding: { x: { field: 'x', type: 'quantitative', title: realTitle, scale: { domain: [0, max] } }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-      { data: { values: band }, mark: { type: 'line', color: '#54a24b', strokeDash: [4, 3] }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: { values: band },
+        mark: { type: 'area', opacity: 0.15, color: '#54a24b' },
+        encoding: {
+          x: { field: 'x', type: 'quantitative', title: realTitle, scale: { domain: [0, max] } },
+          y: { field: 'lo', type: 'quantitative' },
+          y2: { field: 'hi' },
+        },
+      },
+      {
+        data: { values: band },
+        mark: { type: 'line', color: '#54a24b', strokeDash: [4, 3] },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
       {
         data: { values: points },
         mark: { type: 'point', filled: true, opacity: 0.45, size: 18 },
         encoding: {
           x: { field: 'real', type: 'quantitative' },
-          y: { field: 'predicted', type: 'quantitative', title: 'Predicted length (tokens)', scale: { domain: [0, max + 50] } },
+          y: {
+            field: 'predicted',
+            type: 'quantitative',
+            title: 'Predicted length (tokens)',
+            scale: { domain: [0, max + 50] },
+          },
           color: { field: 'label', type: 'nominal', title: 'Predictor' },
         },
       },
@@ -173,7 +195,9 @@ export interface LatencySample {
 export function latencyCdfSpec(samples: LatencySample[]): vl.TopLevelSpec {
   return {
     data: { values: samples },
-    transform: [{ window: [{ op: 'cume_dist', as: 'cdf' }], sort: [{ field: 'latency' }], groupby: ['group', 'series'] }],
+    transform: [
+      { window: [{ op: 'cume_dist', as: 'cdf' }], sort: [{ field: 'latency' }], groupby: ['group', 'series'] },
+    ],
     facet: { row: { field: 'group', type: 'nominal', title: null, sort: [...new Set(samples.map((s) => s.group))] } },
     resolve: { scale: { x: 'independent' } },
     spec: {

@@ -38,7 +38,6 @@ export interface PointResult {
   detail?: unknown;
 }
 
-
 const registry = new Map<string, StageDef>();
 
 export function registerStage<S extends z.ZodObject>(name: string, def: StageDef<S>): void {

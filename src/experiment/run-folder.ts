@@ -39,15 +39,23 @@ export function startRunFolder(dir: string): RunFolder {
 /** Remove `<root>/<name>.partial-[<host>-]<pid>` folders whose process is gone; returns their names. */
 export function removeStalePartials(root: string): string[] {
   if (!existsSync(root)) return [];
-  const prefixes = new Set(readdirSync(root).map((n) => /^(.*\.partial-)/.exec(n)?.[1]).filter((p): p is string => p !== undefined));
+  const prefixes = new Set(
+    readdirSync(root)
+      .map((n) => /^(.*\.partial-)/.exec(n)?.[1])
+      .filter((p): p is string => p !== undefined),
+  );
   const removed = [...prefixes].flatMap((p) => removeDeadLeftovers(root, p));
-  if (removed.length) process.stderr.write(`experiment: removed ${removed.length} partial folder(s) of killed runs in ${root}: ${removed.join(', ')}\n`);
+  if (removed.length)
+    process.stderr.write(
+      `experiment: removed ${removed.length} partial folder(s) of killed runs in ${root}: ${removed.join(', ')}\n`,
+    );
   return removed;
 }
 
 function relocateValue(v: unknown, from: string, to: string): unknown {
   if (typeof v === 'string') return v === from || v.startsWith(`${from}/`) ? to + v.slice(from.length) : v;
   if (Array.isArray(v)) return v.map((x) => relocateValue(x, from, to));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, relocateValue(x, from, to)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, relocateValue(x, from, to)]));
   return v;
 }

@@ -25,14 +25,21 @@ export interface RunOptions {
   details?: boolean;
 }
 
-const stamp = (d: Date) => d.toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
+const stamp = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace(/:/g, '-');
 
 /**
  * Run the points at `indices` (default: every point) in file order; returns their results without writing
  * anything but what the stages write into `outDir`. `afterPoint` is called after each point with its index.
  */
 export async function runPoints(
-  exp: Experiment, outDir: string, indices: number[] = exp.points.map((_, i) => i), afterPoint?: (index: number) => void,
+  exp: Experiment,
+  outDir: string,
+  indices: number[] = exp.points.map((_, i) => i),
+  afterPoint?: (index: number) => void,
 ): Promise<PointResult[]> {
   const memo = new Map<string, unknown>();
   const ctx: StageContext = {
@@ -49,10 +56,25 @@ export async function runPoints(
       const p = exp.points[i];
       const t0 = performance.now();
       const where = `${exp.name}: point ${k + 1}/${indices.length}`;
-      note(`${where}, stages[${p.stageIndex}] ${p.stage} "${p.label}"${Object.keys(p.swept).length ? ` ${JSON.stringify(p.swept)}` : ''}`);
-      const { record, detail } = await getStage(p.stage)!.run(p.config as never, { ...ctx, point: { label: p.label, swept: p.swept } });
-      out.push({ stage: p.stage, stageIndex: p.stageIndex, label: p.label, swept: p.swept, record, config: p.config, detail });
-      note(`${where} done in ${((performance.now() - t0) / 1000).toFixed(1)} s${record.skipped === true ? ' (reused)' : ''}`);
+      note(
+        `${where}, stages[${p.stageIndex}] ${p.stage} "${p.label}"${Object.keys(p.swept).length ? ` ${JSON.stringify(p.swept)}` : ''}`,
+      );
+      const { record, detail } = await getStage(p.stage)!.run(p.config as never, {
+        ...ctx,
+        point: { label: p.label, swept: p.swept },
+      });
+      out.push({
+        stage: p.stage,
+        stageIndex: p.stageIndex,
+        label: p.label,
+        swept: p.swept,
+        record,
+        config: p.config,
+        detail,
+      });
+      note(
+        `${where} done in ${((performance.now() - t0) / 1000).toFixed(1)} s${record.skipped === true ? ' (reused)' : ''}`,
+      );
       afterPoint?.(i);
       bar.tick(1);
     }
@@ -66,11 +88,13 @@ function defaultTable(rows: PointResult[]): string {
   const keys = [...new Set(rows.flatMap((r) => [...Object.keys(r.swept), ...Object.keys(r.record)]))];
   const head = ['label', ...keys];
   const cell = (v: Scalar | undefined) => (typeof v === 'number' ? String(Number(v.toFixed(4))) : String(v ?? ''));
-  return [
-    `| ${head.join(' | ')} |`,
-    `|${head.map(() => ' --- ').join('|')}|`,
-    ...rows.map((r) => `| ${[r.label, ...keys.map((k) => cell(r.swept[k] ?? r.record[k]))].join(' | ')} |`),
-  ].join('\n') + '\n';
+  return (
+    [
+      `| ${head.join(' | ')} |`,
+      `|${head.map(() => ' --- ').join('|')}|`,
+      ...rows.map((r) => `| ${[r.label, ...keys.map((k) => cell(r.swept[k] ?? r.record[k]))].join(' | ')} |`),
+    ].join('\n') + '\n'
+  );
 }
 
 export function tableMarkdown(exp: Experiment, results: PointResult[]): string {
@@ -88,7 +112,12 @@ export function resultsCsv(results: PointResult[]): string {
   const swept = [...new Set(results.flatMap((r) => Object.keys(r.swept)))];
   const rec = [...new Set(results.flatMap((r) => Object.keys(r.record)))];
   const columns = ['stage', 'label', ...swept.map((k) => `sweep.${k}`), ...rec];
-  const rows = results.map((r) => [r.stage, r.label, ...swept.map((k) => r.swept[k] ?? ''), ...rec.map((k) => r.record[k] ?? '')]);
+  const rows = results.map((r) => [
+    r.stage,
+    r.label,
+    ...swept.map((k) => r.swept[k] ?? ''),
+    ...rec.map((k) => r.record[k] ?? ''),
+  ]);
   return stringify([columns, ...rows], { cast: { boolean: (v) => String(v) } });
 }
 
@@ -96,12 +125,20 @@ export function resultsCsv(results: PointResult[]): string {
  * The files of a results folder (config.yaml, results.csv, results.json, table.md, report.html) for `results`
  * in this order, written into `dir`. A full run, each shard and a merge write them here, and only here.
  */
-export async function writeRunFiles(dir: string, exp: Experiment, results: PointResult[], opts: { details?: boolean } = {}): Promise<void> {
-  writeFileAtomic(join(dir, 'config.yaml'), yamlStringify({
-    source: exp.file,
-    experiment: exp.raw,
-    points: exp.points.map((p) => ({ stage: p.stage, label: p.label, swept: p.swept, config: p.config })),
-  }));
+export async function writeRunFiles(
+  dir: string,
+  exp: Experiment,
+  results: PointResult[],
+  opts: { details?: boolean } = {},
+): Promise<void> {
+  writeFileAtomic(
+    join(dir, 'config.yaml'),
+    yamlStringify({
+      source: exp.file,
+      experiment: exp.raw,
+      points: exp.points.map((p) => ({ stage: p.stage, label: p.label, swept: p.swept, config: p.config })),
+    }),
+  );
   writeFileAtomic(join(dir, 'results.csv'), resultsCsv(results));
   writeJson(join(dir, 'results.json'), {
     experiment: exp.name,
@@ -121,7 +158,10 @@ export function newRunDir(root: string, name: string, now = new Date()): string 
 }
 
 /** Load, validate (file, key, line; missing files) and run an experiment file; returns the results folder. */
-export async function runExperiment(file: string, opts: RunOptions = {}): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
+export async function runExperiment(
+  file: string,
+  opts: RunOptions = {},
+): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
   const exp = loadExperiment(file);
   const dir = newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
   const run = startRunFolder(dir); // <dir>.partial-<host>-<pid> until complete; removed if the run fails

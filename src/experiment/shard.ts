@@ -41,8 +41,10 @@ export function parseShard(text: string): ShardSpec {
 }
 
 function checkedShard(index: number, count: number, where: string): ShardSpec {
-  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`${where}: the shard count must be a positive integer`);
-  if (!Number.isSafeInteger(index) || index < 0 || index >= count) throw new Error(`${where}: shard index ${index} is outside 0…${count - 1}`);
+  if (!Number.isSafeInteger(count) || count < 1)
+    throw new Error(`${where}: the shard count must be a positive integer`);
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count)
+    throw new Error(`${where}: shard index ${index} is outside 0…${count - 1}`);
   return { index, count };
 }
 
@@ -69,16 +71,26 @@ export function shardFromEnv(env: NodeJS.ProcessEnv, count?: number): ShardSpec 
     const max = intVar(env, 'SLURM_ARRAY_TASK_MAX');
     const n = intVar(env, 'SLURM_ARRAY_TASK_COUNT') ?? (max !== undefined ? max - min + 1 : undefined);
     const where = `SLURM_ARRAY_TASK_ID=${id} (MIN=${env.SLURM_ARRAY_TASK_MIN ?? '?'}, MAX=${env.SLURM_ARRAY_TASK_MAX ?? '?'}, COUNT=${env.SLURM_ARRAY_TASK_COUNT ?? '?'})`;
-    if (n === undefined) throw new Error(`${where}: neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX is set, so the shard count is unknown; pass --shards N`);
-    if (max !== undefined && max - min + 1 !== n) throw new Error(`${where}: the array is not a dense range; submit it as --array=0-${n - 1} or pass --shards N`);
+    if (n === undefined)
+      throw new Error(
+        `${where}: neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MAX is set, so the shard count is unknown; pass --shards N`,
+      );
+    if (max !== undefined && max - min + 1 !== n)
+      throw new Error(`${where}: the array is not a dense range; submit it as --array=0-${n - 1} or pass --shards N`);
     return checkedShard(id - min, n, where);
   }
   const k = intVar(env, 'JOB_COMPLETION_INDEX');
   if (k !== undefined) {
-    if (count === undefined) throw new Error(`JOB_COMPLETION_INDEX=${k} is set but the shard count is not: pass --shards N (the Job's completions)`);
+    if (count === undefined)
+      throw new Error(
+        `JOB_COMPLETION_INDEX=${k} is set but the shard count is not: pass --shards N (the Job's completions)`,
+      );
     return checkedShard(k, count, `JOB_COMPLETION_INDEX=${k} with --shards ${count}`);
   }
-  if (count !== undefined) throw new Error(`--shards ${count}: no task index in the environment (SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX); give --shard INDEX/${count}`);
+  if (count !== undefined)
+    throw new Error(
+      `--shards ${count}: no task index in the environment (SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX); give --shard INDEX/${count}`,
+    );
   return null;
 }
 
@@ -87,9 +99,15 @@ export const isPrepared = (exp: Experiment, i: number) => getStage(exp.points[i]
 
 /** The experiment's point indices a part runs, in file order. Throws when the experiment cannot be split. */
 export function partPoints(exp: Experiment, p: Part): number[] {
-  const whole = [...new Set(exp.points.filter((q) => getStage(q.stage)?.wholeRun).map((q) => `stages[${q.stageIndex}] (${q.stage})`))];
+  const whole = [
+    ...new Set(
+      exp.points.filter((q) => getStage(q.stage)?.wholeRun).map((q) => `stages[${q.stageIndex}] (${q.stage})`),
+    ),
+  ];
   if (whole.length) {
-    throw new Error(`${exp.file}: ${whole.join(', ')} reads the results of the run's earlier points in memory, so this experiment cannot be split over shards; run it in one process`);
+    throw new Error(
+      `${exp.file}: ${whole.join(', ')} reads the results of the run's earlier points in memory, so this experiment cannot be split over shards; run it in one process`,
+    );
   }
   const all = exp.points.map((_, i) => i);
   if (p.kind === 'prepare') return all.filter((i) => isPrepared(exp, i));
@@ -101,7 +119,11 @@ function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v ?? null);
 }
@@ -113,8 +135,16 @@ function canonicalJson(v: unknown): string {
  * file's path, so the same file run from another folder merges.
  */
 export function experimentHash(exp: Pick<Experiment, 'raw' | 'points'>): string {
-  const points = exp.points.map((p) => ({ stage: p.stage, stageIndex: p.stageIndex, label: p.label, swept: p.swept, config: p.config }));
-  return createHash('sha256').update(canonicalJson({ raw: exp.raw, points })).digest('hex');
+  const points = exp.points.map((p) => ({
+    stage: p.stage,
+    stageIndex: p.stageIndex,
+    label: p.label,
+    swept: p.swept,
+    config: p.config,
+  }));
+  return createHash('sha256')
+    .update(canonicalJson({ raw: exp.raw, points }))
+    .digest('hex');
 }
 
 /** `shard.json`: what identifies a part folder and lets merge.ts rebuild the experiment without its YAML file. */

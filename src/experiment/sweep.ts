@@ -13,7 +13,16 @@ import { join, relative } from 'node:path';
 import { loadExperiment, type Experiment } from './config.js';
 import { runPoints, writeRunFiles } from './runner.js';
 import type { PointResult } from './registry.js';
-import { experimentHash, isPrepared, MANIFEST, partFolder, partName, partPoints, type Part, type PartManifest } from './shard.js';
+import {
+  experimentHash,
+  isPrepared,
+  MANIFEST,
+  partFolder,
+  partName,
+  partPoints,
+  type Part,
+  type PartManifest,
+} from './shard.js';
 import { readJson, writeJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';
 
@@ -39,9 +48,13 @@ function requirePrepared(exp: Experiment, hash: string, root: string): void {
   const dir = join(root, partFolder(exp.name, { kind: 'prepare' }));
   const what = `${prepared.length} point(s) of ${[...new Set(prepared.map((p) => p.stage))].join(', ')}`;
   const fix = `run \`seqsch experiment ${exp.file} --prepare --results ${root}\` once before the shards (deploy/slurm/ submits it as their dependency)`;
-  if (!existsSync(join(dir, MANIFEST))) throw new Error(`${dir}: not found; the shards read the outputs of ${what}: ${fix}`);
+  if (!existsSync(join(dir, MANIFEST)))
+    throw new Error(`${dir}: not found; the shards read the outputs of ${what}: ${fix}`);
   const m = readJson<PartManifest>(join(dir, MANIFEST));
-  if (m.hash !== hash) throw new Error(`${dir}: prepared for a different version of ${exp.file} (content hash ${m.hash.slice(0, 12)}…, this file ${hash.slice(0, 12)}…): ${fix}`);
+  if (m.hash !== hash)
+    throw new Error(
+      `${dir}: prepared for a different version of ${exp.file} (content hash ${m.hash.slice(0, 12)}…, this file ${hash.slice(0, 12)}…): ${fix}`,
+    );
 }
 
 export interface PartRun {
@@ -53,13 +66,19 @@ export interface PartRun {
 }
 
 /** Run one part of an experiment file and write its folder under `resultsRoot` (default "results"). */
-export async function runPart(file: string, part: Part, opts: { resultsRoot?: string; details?: boolean } = {}): Promise<PartRun> {
+export async function runPart(
+  file: string,
+  part: Part,
+  opts: { resultsRoot?: string; details?: boolean } = {},
+): Promise<PartRun> {
   const exp = loadExperiment(file);
   const root = opts.resultsRoot ?? 'results';
   const points = partPoints(exp, part);
   const hash = experimentHash(exp);
   if (part.kind === 'shard') requirePrepared(exp, hash, root);
-  process.stderr.write(`${exp.name} ${partName(part)}: ${points.length} of ${exp.points.length} points${points.length ? ` (${points.slice(0, 8).join(', ')}${points.length > 8 ? ', …' : ''})` : ''}\n`);
+  process.stderr.write(
+    `${exp.name} ${partName(part)}: ${points.length} of ${exp.points.length} points${points.length ? ` (${points.slice(0, 8).join(', ')}${points.length > 8 ? ', …' : ''})` : ''}\n`,
+  );
 
   const dir = join(root, partFolder(exp.name, part));
   const run = startRunFolder(dir); // <dir>.partial-<host>-<pid>; dead writers' partial folders are removed first
@@ -68,14 +87,21 @@ export async function runPart(file: string, part: Part, opts: { resultsRoot?: st
     // which point wrote which side file (benchmark/<row>.json, …): merge.ts keeps the last writer's, as one run would
     const sideFiles: Record<string, number> = {};
     let before = fileStates(tmp);
-    const results = run.relocate(await runPoints(exp, tmp, points, (i) => {
-      const after = fileStates(tmp);
-      for (const [f, s] of after) if (before.get(f) !== s) sideFiles[f] = i;
-      before = after;
-    }));
+    const results = run.relocate(
+      await runPoints(exp, tmp, points, (i) => {
+        const after = fileStates(tmp);
+        for (const [f, s] of after) if (before.get(f) !== s) sideFiles[f] = i;
+        before = after;
+      }),
+    );
     await writeRunFiles(tmp, exp, results, { details: true });
     const manifest: PartManifest = {
-      format: 'seqsch-part-1', part, hash, points, sideFiles, details: opts.details ?? false,
+      format: 'seqsch-part-1',
+      part,
+      hash,
+      points,
+      sideFiles,
+      details: opts.details ?? false,
       experiment: { file: exp.file, name: exp.name, description: exp.description, raw: exp.raw, points: exp.points },
     };
     writeJson(join(tmp, MANIFEST), manifest);

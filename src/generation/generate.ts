@@ -100,7 +100,12 @@ export interface PromptHidden {
  * at the last prompt position or averaged over the prompt's positions (the shared prefix's included; the same mean
  * as an unsplit prompt gives, up to float rounding). Call inside a tidy.
  */
-export function prefillPrompts(model: Llama, layout: PromptLayout, cache: KVCache, hidden?: PromptHidden): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
+export function prefillPrompts(
+  model: Llama,
+  layout: PromptLayout,
+  cache: KVCache,
+  hidden?: PromptHidden,
+): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
   const { B, P, T0 } = layout;
   const mean = hidden?.pool === 'mean';
   let prefixSum: tf.Tensor | undefined; // (1, d): the prefix's hidden states summed (the same for every row)
@@ -108,7 +113,12 @@ export function prefillPrompts(model: Llama, layout: PromptLayout, cache: KVCach
     const shared = new KVCache(model.config.numLayers, { capacity: P });
     try {
       const ids = tf.tensor2d(layout.prompts[0].slice(0, P), [1, P], 'int32');
-      if (mean) prefixSum = tf.sum(model.forwardWithHidden(ids, { cache: shared, lastOnly: true, hiddenLayer: hidden!.layer, hiddenAll: true }).hidden, 1);
+      if (mean)
+        prefixSum = tf.sum(
+          model.forwardWithHidden(ids, { cache: shared, lastOnly: true, hiddenLayer: hidden!.layer, hiddenAll: true })
+            .hidden,
+          1,
+        );
       else tf.tidy(() => void model.forward(ids, { cache: shared, lastOnly: true }));
       cache.broadcastFrom(shared, B);
     } finally {
@@ -118,7 +128,13 @@ export function prefillPrompts(model: Llama, layout: PromptLayout, cache: KVCach
   const inp = tf.tensor2d(layout.ids, [B, T0], 'int32');
   const am = layout.padded ? tf.tensor2d(layout.mask, [B, P + T0], 'int32') : undefined;
   if (!hidden) return { logits: model.forward(inp, { attentionMask: am, cache, lastOnly: true }) };
-  const r = model.forwardWithHidden(inp, { attentionMask: am, cache, lastOnly: true, hiddenLayer: hidden.layer, hiddenAll: mean });
+  const r = model.forwardWithHidden(inp, {
+    attentionMask: am,
+    cache,
+    lastOnly: true,
+    hiddenLayer: hidden.layer,
+    hiddenAll: mean,
+  });
   if (!mean) return r;
   // mean over each row's real positions: the prefix's P and its own rest (the last T0 columns of the mask)
   const restMask = new Float32Array(B * T0);
@@ -167,14 +183,17 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
   const B = prompts.length;
   if (B === 0) return { items: [], decodeSteps: 0, seconds: 0, firstTokenSeconds: 0 };
   const maxNew = opts.maxNewTokens;
-  if (!Number.isInteger(maxNew) || maxNew < 1) throw new Error(`maxNewTokens must be a positive integer, got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 1)
+    throw new Error(`maxNewTokens must be a positive integer, got ${maxNew}`);
   const eos = opts.eosTokenId === undefined ? model.config.eosTokenId : opts.eosTokenId;
   const pad = opts.padTokenId ?? model.config.padTokenId;
   const stopAtEos = opts.stopAtEos ?? true;
   const V = model.config.vocabSize;
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`prompt ${i} is empty`);
-    for (const t of p) if (!Number.isInteger(t) || t < 0 || t >= V) throw new Error(`prompt ${i} holds token id ${t}, outside [0, ${V})`);
+    for (const t of p)
+      if (!Number.isInteger(t) || t < 0 || t >= V)
+        throw new Error(`prompt ${i} holds token id ${t}, outside [0, ${V})`);
   });
 
   // ---- shared prefix (P tokens, cached once), then left padding of the rest: ids (B, T0), mask (B, P + T0)
@@ -199,7 +218,9 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
         let logits: tf.Tensor3D;
         if (steps === 0) {
           // prefill: (B, T0) → last position's logits (B, 1, V); positions from the mask (or the prompt's KV given)
-          logits = opts.prefilled ? (tf.reshape(opts.prefilled(cache, layout), [B, 1, V]) as tf.Tensor3D) : prefillPrompts(model, layout, cache).logits;
+          logits = opts.prefilled
+            ? (tf.reshape(opts.prefilled(cache, layout), [B, 1, V]) as tf.Tensor3D)
+            : prefillPrompts(model, layout, cache).logits;
         } else {
           // decode: one token per row against the cache
           const inp = tf.tensor2d(tokens!, [B, 1], 'int32');

@@ -14,7 +14,10 @@ export class Sampler {
   private readonly rng: seedrandom.PRNG;
   private readonly invTemperature: tf.Scalar | null;
 
-  constructor(readonly temperature = 0, seed: string | number = 0) {
+  constructor(
+    readonly temperature = 0,
+    seed: string | number = 0,
+  ) {
     if (!(temperature >= 0)) throw new Error(`temperature must be ≥ 0, got ${temperature}`);
     this.rng = seedrandom(`sampler:${seed}`);
     this.invTemperature = temperature < GREEDY_BELOW ? null : tf.keep(tf.scalar(1 / temperature));

@@ -68,7 +68,9 @@ export const benchmarkJob = defineJob({
   describe: 'run the benchmark on a real model (tfjs LLaMA): predict, schedule, generate, FCR, metrics',
   options: benchmarkOptions,
   check: (c, key) =>
-    c.strategy === 'gt' && !c.lengths ? `${key('strategy')} gt needs ${key('lengths')} (the recorded lengths it predicts)` : undefined,
+    c.strategy === 'gt' && !c.lengths
+      ? `${key('strategy')} gt needs ${key('lengths')} (the recorded lengths it predicts)`
+      : undefined,
   files: (c) => [
     { key: 'model', path: c.model },
     { key: 'data', path: c.data },
@@ -84,17 +86,29 @@ export const benchmarkJob = defineJob({
     const { benchmarkReal } = await import('../benchmark/real.js');
     const { recordedLMax } = await import('../perception/predictor.js');
     const [{ loadBenchItems }, { upstreamBlock }, { progress }, { writeJson }] = await Promise.all([
-      import('../workload/items.js'), import('../benchmark/report.js'), import('../util/progress.js'), import('../util/fs.js')]);
+      import('../workload/items.js'),
+      import('../benchmark/report.js'),
+      import('../util/progress.js'),
+      import('../util/fs.js'),
+    ]);
     await initBackend(c.backend);
-    const loaded = await ctx.cache<Promise<LoadedModel>>(`model:${c.model}|${c.lora ?? ''}|${c.probe ?? ''}`, () => loadModel(c.model, c.lora, c.probe));
+    const loaded = await ctx.cache<Promise<LoadedModel>>(`model:${c.model}|${c.lora ?? ''}|${c.probe ?? ''}`, () =>
+      loadModel(c.model, c.lora, c.probe),
+    );
     const items = ctx.cache(`items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`, () =>
-      loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }));
+      loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }),
+    );
     const label = ctx.point?.label ?? c.strategy;
     const bar = progress(`bench ${label}`.slice(0, 24), items.length, { s: '0.0' });
     let seconds = 0;
     const r = await benchmarkReal(items, loaded, {
-      strategy: c.strategy, predictions: c.predictions, schedule: scheduleOf(c), maxLength: c.max_length, groupSize: c.group_size,
-      temperature: c.temperature, seed: c.seed,
+      strategy: c.strategy,
+      predictions: c.predictions,
+      schedule: scheduleOf(c),
+      maxLength: c.max_length,
+      groupSize: c.group_size,
+      temperature: c.temperature,
+      seed: c.seed,
       onBatch: (t) => {
         seconds += t.seconds;
         // FCR batches redo queries already counted; the bar counts scheduled queries
@@ -109,17 +123,35 @@ export const benchmarkJob = defineJob({
     if (file) {
       if (ctx.outDir) mkdirSync(dirname(file), { recursive: true });
       writeJson(file, {
-        label, config: c, backend: r.backend, seconds: r.seconds, predict_seconds: r.predict_seconds, prefill_seconds: r.prefill_seconds,
-        fcr_seconds: r.fcr_seconds, trace: r.trace, items: perQuery,
+        label,
+        config: c,
+        backend: r.backend,
+        seconds: r.seconds,
+        predict_seconds: r.predict_seconds,
+        prefill_seconds: r.prefill_seconds,
+        fcr_seconds: r.fcr_seconds,
+        trace: r.trace,
+        items: perQuery,
       });
     }
     return {
       record: {
-        strategy: r.strategy, vbs: r.vbs, fcr: r.fcr, fcr_limit: r.fcr ? c.fcr_limit : 'off', num_samples: r.num_samples,
-        average_length: r.average_length, effective_token_ratio: r.effective_token_ratio, failure_ratio: r.failure_ratio,
-        num_batches: r.num_batches, decode_steps: r.decode_steps, seconds: r.seconds, predict_seconds: r.predict_seconds,
-        ...(r.prefill_seconds > 0 ? { prefill_seconds: r.prefill_seconds } : {}), fcr_seconds: r.fcr_seconds,
-        throughput: r.throughput, backend: r.backend,
+        strategy: r.strategy,
+        vbs: r.vbs,
+        fcr: r.fcr,
+        fcr_limit: r.fcr ? c.fcr_limit : 'off',
+        num_samples: r.num_samples,
+        average_length: r.average_length,
+        effective_token_ratio: r.effective_token_ratio,
+        failure_ratio: r.failure_ratio,
+        num_batches: r.num_batches,
+        decode_steps: r.decode_steps,
+        seconds: r.seconds,
+        predict_seconds: r.predict_seconds,
+        ...(r.prefill_seconds > 0 ? { prefill_seconds: r.prefill_seconds } : {}),
+        fcr_seconds: r.fcr_seconds,
+        throughput: r.throughput,
+        backend: r.backend,
       },
       detail: { items: perQuery, trace: r.trace },
       text: upstreamBlock(r, c.group_size, c.batch_size),
@@ -131,13 +163,35 @@ export const benchmarkJob = defineJob({
     // prefills the prompts for generation (probe), that prefill is batch work: in Batches, and shown on its own
     const secs = (v: unknown) => Number(v ?? 0);
     const prefill = rows.some((r) => secs(r.record.prefill_seconds) > 0);
-    const head = ['Strategy', ...swept, 'Time (s)', 'Predict (s)', 'Batches (s)', ...(prefill ? ['of which shared prefill (s)'] : []), 'FCR (s)'];
-    const table = markdownTable(head, rows.map(({ label, swept: sw, record: rec }) => ({
-      lead: [label, ...swept.map((k) => String(sw[k])), secs(rec.seconds).toFixed(1), secs(rec.predict_seconds).toFixed(2),
-        (secs(rec.seconds) - secs(rec.predict_seconds) - secs(rec.fcr_seconds)).toFixed(2),
-        ...(prefill ? [secs(rec.prefill_seconds).toFixed(2)] : []), secs(rec.fcr_seconds).toFixed(2)],
-      result: rec as unknown as BenchmarkResult,
-    })));
-    return table + (prefill ? '\nShared prefill: the generation prompts of each group prefilled once with the prediction (the probe reads it there); the batches start from it instead of a prefill of their own.\n' : '');
+    const head = [
+      'Strategy',
+      ...swept,
+      'Time (s)',
+      'Predict (s)',
+      'Batches (s)',
+      ...(prefill ? ['of which shared prefill (s)'] : []),
+      'FCR (s)',
+    ];
+    const table = markdownTable(
+      head,
+      rows.map(({ label, swept: sw, record: rec }) => ({
+        lead: [
+          label,
+          ...swept.map((k) => String(sw[k])),
+          secs(rec.seconds).toFixed(1),
+          secs(rec.predict_seconds).toFixed(2),
+          (secs(rec.seconds) - secs(rec.predict_seconds) - secs(rec.fcr_seconds)).toFixed(2),
+          ...(prefill ? [secs(rec.prefill_seconds).toFixed(2)] : []),
+          secs(rec.fcr_seconds).toFixed(2),
+        ],
+        result: rec as unknown as BenchmarkResult,
+      })),
+    );
+    return (
+      table +
+      (prefill
+        ? '\nShared prefill: the generation prompts of each group prefilled once with the prediction (the probe reads it there); the batches start from it instead of a prefill of their own.\n'
+        : '')
+    );
   },
 });

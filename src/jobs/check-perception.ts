@@ -16,10 +16,37 @@ import { readJson } from '../util/fs.js';
 export const checkPerceptionOptions = defineOptions({
   lengths: { type: 'list', of: 'string', default: [], cli: false, describe: '`*-length.json` files (lenpred)' },
   instruct: { type: 'list', of: 'string', default: [], cli: false, describe: 'construct outputs' },
-  cell: { type: 'number', int: true, min: 1, default: 50, cli: false, describe: 'bucket cell the instruct answers must be multiples of' },
-  predictions: { type: 'list', of: 'string', default: [], cli: false, describe: 'eval predictions files ([{id, predicted, L_max}])' },
-  'train-logs': { type: 'list', of: 'string', default: [], cli: false, describe: 'training output folders (or log.csv files) whose loss must fall' },
-  'min-loss-drop': { type: 'number', min: 0, max: 1, default: 0.1, cli: false, describe: 'required relative drop from the mean of the first `loss_window` logged losses to the mean of the last ones' },
+  cell: {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: 50,
+    cli: false,
+    describe: 'bucket cell the instruct answers must be multiples of',
+  },
+  predictions: {
+    type: 'list',
+    of: 'string',
+    default: [],
+    cli: false,
+    describe: 'eval predictions files ([{id, predicted, L_max}])',
+  },
+  'train-logs': {
+    type: 'list',
+    of: 'string',
+    default: [],
+    cli: false,
+    describe: 'training output folders (or log.csv files) whose loss must fall',
+  },
+  'min-loss-drop': {
+    type: 'number',
+    min: 0,
+    max: 1,
+    default: 0.1,
+    cli: false,
+    describe:
+      'required relative drop from the mean of the first `loss_window` logged losses to the mean of the last ones',
+  },
   'loss-window': { type: 'number', int: true, min: 1, default: 2, cli: false },
 });
 type CheckConfig = StageConfigOf<typeof checkPerceptionOptions>;
@@ -45,18 +72,31 @@ export function checkPerception(c: CheckConfig): Record<string, number> {
     const convs = loadConversations(p);
     convs.forEach((conv, i) => {
       const [h, g] = conv.conversations;
-      if (conv.conversations.length !== 2 || h.from !== 'human' || g.from !== 'gpt') throw new Error(`${p}: item ${i} (id ${conv.id}) is not one human and one gpt turn`);
-      if (!h.value.endsWith(QUERY_PROMPT)) throw new Error(`${p}: item ${i} (id ${conv.id}): the instruction does not end with the query prompt`);
-      if (!/^[0-9]+$/.test(g.value) || Number(g.value) % c.cell !== 0) throw new Error(`${p}: item ${i} (id ${conv.id}): answer ${JSON.stringify(g.value)} is not a multiple of ${c.cell}`);
+      if (conv.conversations.length !== 2 || h.from !== 'human' || g.from !== 'gpt')
+        throw new Error(`${p}: item ${i} (id ${conv.id}) is not one human and one gpt turn`);
+      if (!h.value.endsWith(QUERY_PROMPT))
+        throw new Error(`${p}: item ${i} (id ${conv.id}): the instruction does not end with the query prompt`);
+      if (!/^[0-9]+$/.test(g.value) || Number(g.value) % c.cell !== 0)
+        throw new Error(
+          `${p}: item ${i} (id ${conv.id}): answer ${JSON.stringify(g.value)} is not a multiple of ${c.cell}`,
+        );
     });
     out[`examples:${p}`] = convs.length;
   }
   for (const p of c.predictions) {
     const list = readJson<unknown>(p);
-    if (!Array.isArray(list) || list.length === 0) throw new Error(`${p}: expected a non-empty array [{id, predicted, L_max}]`);
+    if (!Array.isArray(list) || list.length === 0)
+      throw new Error(`${p}: expected a non-empty array [{id, predicted, L_max}]`);
     list.forEach((e: { id?: unknown; predicted?: unknown; L_max?: unknown }, i) => {
-      if (typeof e.id !== 'string' || typeof e.predicted !== 'number' || !Number.isFinite(e.predicted) || !Number.isInteger(e.L_max)) {
-        throw new Error(`${p}: entry ${i} needs a string id, a numeric predicted and an integer L_max (got ${JSON.stringify(e).slice(0, 120)})`);
+      if (
+        typeof e.id !== 'string' ||
+        typeof e.predicted !== 'number' ||
+        !Number.isFinite(e.predicted) ||
+        !Number.isInteger(e.L_max)
+      ) {
+        throw new Error(
+          `${p}: entry ${i} needs a string id, a numeric predicted and an integer L_max (got ${JSON.stringify(e).slice(0, 120)})`,
+        );
       }
     });
     out[`predictions:${p}`] = list.length;
@@ -64,12 +104,15 @@ export function checkPerception(c: CheckConfig): Record<string, number> {
   for (const p of c.train_logs) {
     const losses = lossCurve(p);
     const k = c.loss_window;
-    if (losses.length < 2 * k) throw new Error(`${p}: ${losses.length} logged steps; the loss check needs at least ${2 * k}`);
+    if (losses.length < 2 * k)
+      throw new Error(`${p}: ${losses.length} logged steps; the loss check needs at least ${2 * k}`);
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     const first = mean(losses.slice(0, k));
     const last = mean(losses.slice(-k));
     if (!(last <= first * (1 - c.min_loss_drop))) {
-      throw new Error(`${p}: training did not lower the loss enough: mean of the first ${k} steps ${first.toFixed(4)}, of the last ${k} ${last.toFixed(4)} (required drop ${(100 * c.min_loss_drop).toFixed(0)}%)`);
+      throw new Error(
+        `${p}: training did not lower the loss enough: mean of the first ${k} steps ${first.toFixed(4)}, of the last ${k} ${last.toFixed(4)} (required drop ${(100 * c.min_loss_drop).toFixed(0)}%)`,
+      );
     }
     out[`first_loss:${p}`] = first;
     out[`last_loss:${p}`] = last;

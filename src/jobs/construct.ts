@@ -16,9 +16,13 @@ export const constructOptions = defineOptions({
 
 export const constructJob = defineJob({
   name: 'construct',
-  describe: 'build length-prediction instruction data (query prompt → buckit(L_max)) from conversations + lenpred records',
+  describe:
+    'build length-prediction instruction data (query prompt → buckit(L_max)) from conversations + lenpred records',
   options: constructOptions,
-  files: (c) => [{ key: 'data', path: c.data }, { key: 'lengths', path: c.lengths }],
+  files: (c) => [
+    { key: 'data', path: c.data },
+    { key: 'lengths', path: c.lengths },
+  ],
   outputs: (c) => [c.out],
   reuse: (c) => ({ outputs: [c.out], inputs: [c.data, c.lengths] }),
   run: async (c) => {

@@ -22,8 +22,21 @@ import { serveJob } from './serve.js';
 import { serveCalibrateJob } from './serve-calibrate.js';
 
 export const JOBS: Job[] = [
-  lenpredJob, constructJob, trainJob, evalJob, probeJob, trainPredictorJob, predictJob,
-  simulateJob, benchmarkJob, calibrateJob, serveJob, serveCalibrateJob, checkPerceptionJob,
+  lenpredJob,
+  constructJob,
+  trainJob,
+  evalJob,
+  probeJob,
+  trainPredictorJob,
+  predictJob,
+  simulateJob,
+  benchmarkJob,
+  calibrateJob,
+  serveJob,
+  serveCalibrateJob,
+  checkPerceptionJob,
   // tools: CLI only
-  tokenizeJob, logitsJob, makeDataJob,
+  tokenizeJob,
+  logitsJob,
+  makeDataJob,
 ] as Job[];

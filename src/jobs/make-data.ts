@@ -10,18 +10,57 @@ import { DEFAULT_MAX_LENGTH, DEFAULT_SIZES } from '../data/synthetic.js';
 
 export const makeDataOptions = defineOptions({
   out: { type: 'string', default: 'data/synthetic', describe: 'output folder' },
-  train: { type: 'number', int: true, min: 0, default: DEFAULT_SIZES.train, describe: 'train conversations (lenpred/construct/LoRA)' },
-  val: { type: 'number', int: true, min: 0, default: DEFAULT_SIZES.val, describe: 'validation conversations (eval; instructions unique, never in train/pretrain)' },
-  pretrain: { type: 'number', int: true, min: 0, default: DEFAULT_SIZES.pretrain, describe: 'conversations for training the tiny base model' },
+  train: {
+    type: 'number',
+    int: true,
+    min: 0,
+    default: DEFAULT_SIZES.train,
+    describe: 'train conversations (lenpred/construct/LoRA)',
+  },
+  val: {
+    type: 'number',
+    int: true,
+    min: 0,
+    default: DEFAULT_SIZES.val,
+    describe: 'validation conversations (eval; instructions unique, never in train/pretrain)',
+  },
+  pretrain: {
+    type: 'number',
+    int: true,
+    min: 0,
+    default: DEFAULT_SIZES.pretrain,
+    describe: 'conversations for training the tiny base model',
+  },
   seed: { type: 'string', default: '0', describe: 'random seed (same seed and sizes → byte-identical files)' },
-  'max-length': { type: 'number', int: true, min: 1, default: DEFAULT_MAX_LENGTH, describe: 'max new tokens of the embedded default; answer lengths scale with it' },
-  'corpus-version': { type: 'number', int: true, min: 1, max: 3, default: 1, describe: 'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)' },
-  'pretrain-weight': { type: 'list', of: 'string', default: [], describe: 'FAMILY=X: multiply that family\'s weight in the pretrain split only (e.g. count=4); val and train keep the mixture' },
+  'max-length': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: DEFAULT_MAX_LENGTH,
+    describe: 'max new tokens of the embedded default; answer lengths scale with it',
+  },
+  'corpus-version': {
+    type: 'number',
+    int: true,
+    min: 1,
+    max: 3,
+    default: 1,
+    describe:
+      'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)',
+  },
+  'pretrain-weight': {
+    type: 'list',
+    of: 'string',
+    default: [],
+    describe:
+      "FAMILY=X: multiply that family's weight in the pretrain split only (e.g. count=4); val and train keep the mixture",
+  },
 });
 
 export const makeDataJob = defineJob({
   name: 'make-data',
-  describe: 'write the synthetic instruction corpus (train/val/pretrain FastChat JSON + manifest) of the embedded default',
+  describe:
+    'write the synthetic instruction corpus (train/val/pretrain FastChat JSON + manifest) of the embedded default',
   options: makeDataOptions,
   yaml: false,
   run: async (c) => {
@@ -29,20 +68,30 @@ export const makeDataJob = defineJob({
     const pretrainWeights = parseWeights(c.pretrain_weight);
     const { writeSyntheticData, SPLITS, REPORT_QUANTILES } = await import('../data/synthetic/files.js');
     const m = writeSyntheticData(c.out, {
-      seed: c.seed, maxLength: c.max_length, train: c.train, val: c.val, pretrain: c.pretrain,
+      seed: c.seed,
+      maxLength: c.max_length,
+      train: c.train,
+      val: c.val,
+      pretrain: c.pretrain,
       ...(version !== 1 ? { version } : {}),
       ...(pretrainWeights ? { pretrainWeights } : {}),
     });
     const head = `answer length (LLaMA-1 tokens, BOS incl.) at q = ${REPORT_QUANTILES.join(' ')}`;
     const rows = SPLITS.map((s) => {
       const st = m.splits[s];
-      return `  ${s.padEnd(9)} n=${String(st.n).padEnd(6)} ${st.quantiles.map((q) => String(Math.round(q)).padStart(4)).join('')}` +
-        `   mean ${st.mean}, > ${m.params.maxLength}: ${(st.overMaxLength * 100).toFixed(2)}%`;
+      return (
+        `  ${s.padEnd(9)} n=${String(st.n).padEnd(6)} ${st.quantiles.map((q) => String(Math.round(q)).padStart(4)).join('')}` +
+        `   mean ${st.mean}, > ${m.params.maxLength}: ${(st.overMaxLength * 100).toFixed(2)}%`
+      );
     });
     return {
       record: { out: c.out, ...m } as unknown as Record<string, Scalar>,
-      text: [`wrote ${SPLITS.map((s) => `${s}.json`).join(', ')} and manifest.json to ${c.out}`, head, ...rows,
-        `distinct LLaMA-1 token ids: ${m.distinctTokenIds}`].join('\n'),
+      text: [
+        `wrote ${SPLITS.map((s) => `${s}.json`).join(', ')} and manifest.json to ${c.out}`,
+        head,
+        ...rows,
+        `distinct LLaMA-1 token ids: ${m.distinctTokenIds}`,
+      ].join('\n'),
     };
   },
 });
@@ -53,7 +102,8 @@ function parseWeights(items: string[]): Record<string, number> | undefined {
   const out: Record<string, number> = {};
   for (const it of items) {
     const m = /^([\w-]+)=([0-9.eE+-]+)$/.exec(it);
-    if (!m || !Number.isFinite(Number(m[2]))) throw new Error(`--pretrain-weight must look like FAMILY=NUMBER (e.g. count=4), got ${JSON.stringify(it)}`);
+    if (!m || !Number.isFinite(Number(m[2])))
+      throw new Error(`--pretrain-weight must look like FAMILY=NUMBER (e.g. count=4), got ${JSON.stringify(it)}`);
     out[m[1]] = Number(m[2]);
   }
   return out;

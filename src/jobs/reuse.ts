@@ -55,7 +55,9 @@ export function stampPath(mainOutput: string): string {
 /** The cache key of a config and its input files. */
 export function stageKey(config: unknown, inputs: string[]): { key: string; inputs: Record<string, string> } {
   const hashes = Object.fromEntries(inputs.map((p) => [p, hashPath(p)]));
-  const key = createHash('sha256').update(JSON.stringify({ config, inputs: hashes })).digest('hex');
+  const key = createHash('sha256')
+    .update(JSON.stringify({ config, inputs: hashes }))
+    .digest('hex');
   return { key, inputs: hashes };
 }
 

@@ -19,17 +19,31 @@ import { serveRuns, servePointName, type ServeJobConfig, type ServePoint } from 
 
 export const serveCalibrateOptions = defineOptions({
   row: {
-    type: 'string', cli: false,
-    describe: 'the serve point (label and sweep values, e.g. "sjf seqsch load=0.8") this point reports; default its label',
+    type: 'string',
+    cli: false,
+    describe:
+      'the serve point (label and sweep values, e.g. "sjf seqsch load=0.8") this point reports; default its label',
   },
   'fit-on': {
-    type: 'yaml', cli: false, zod: (z) => z.union([z.array(z.string()).min(1), z.literal('self')]),
-    describe: "serve points whose engine calls the fit uses: default every real point before this stage; `self`: the " +
+    type: 'yaml',
+    cli: false,
+    zod: (z) => z.union([z.array(z.string()).min(1), z.literal('self')]),
+    describe:
+      'serve points whose engine calls the fit uses: default every real point before this stage; `self`: the ' +
       "reported point's own calls (separates the simulator's queueing from the machine's speed drifting between runs)",
   },
-  'real-lengths': { type: 'string', cli: false, default: 'L_t0.0', describe: 'recorded length that plays the real response' },
+  'real-lengths': {
+    type: 'string',
+    cli: false,
+    default: 'L_t0.0',
+    describe: 'recorded length that plays the real response',
+  },
   'recorded-max-length': {
-    type: 'number', int: true, min: 1, cli: false, describe: "max_length the lengths were recorded with (default the point's)",
+    type: 'number',
+    int: true,
+    min: 1,
+    cli: false,
+    describe: "max_length the lengths were recorded with (default the point's)",
   },
 });
 type ServeCalibrateConfig = StageConfigOf<typeof serveCalibrateOptions>;
@@ -39,7 +53,10 @@ const nameOf = (p: ServePoint) => servePointName(p.label, p.swept);
 /** The fits, once per experiment run and set of points, written beside the results. */
 async function calibration(ctx: JobContext, outDir: string, c: ServeCalibrateConfig, target: ServePoint) {
   const [{ costModelFile, fitCostModel }, { fitStepCosts, stepCostModelFile }, { writeJson }] = await Promise.all([
-    import('../cost/calibrate-batches.js'), import('../cost/calibrate-steps.js'), import('../util/fs.js')]);
+    import('../cost/calibrate-batches.js'),
+    import('../cost/calibrate-steps.js'),
+    import('../util/fs.js'),
+  ]);
   const real = serveRuns(ctx).filter((p) => p.run.engine === 'tfjs');
   const on = c.fit_on;
   const chosen = on === 'self' ? [target] : on ? real.filter((p) => on.includes(nameOf(p))) : real;
@@ -47,19 +64,36 @@ async function calibration(ctx: JobContext, outDir: string, c: ServeCalibrateCon
   const steps = chosen.filter((p) => p.config.policy !== 'static');
   const batches = chosen.filter((p) => p.config.policy === 'static');
   return ctx.cache(`serve-calibration:${chosen.map(nameOf).join('|')}`, () => {
-    if (steps.length === 0 && batches.length === 0) throw new Error(`serve-calibrate stage: no real serve points to fit on (real points: ${real.map(nameOf).join(', ') || 'none'})`);
-    let fit: StepFit | null = null, file: string | null = null;
+    if (steps.length === 0 && batches.length === 0)
+      throw new Error(
+        `serve-calibrate stage: no real serve points to fit on (real points: ${real.map(nameOf).join(', ') || 'none'})`,
+      );
+    let fit: StepFit | null = null,
+      file: string | null = null;
     if (steps.length) {
       fit = fitStepCosts(steps.flatMap((p) => p.run.result.calls));
       file = join(outDir, 'serve-calibrate', `costmodel-serving${tag}.json`);
-      writeJson(file, stepCostModelFile(fit, `fitted by the serve-calibrate stage on the engine calls of ${steps.map(nameOf).join(', ')} (${steps[0].run.backend})`));
+      writeJson(
+        file,
+        stepCostModelFile(
+          fit,
+          `fitted by the serve-calibrate stage on the engine calls of ${steps.map(nameOf).join(', ')} (${steps[0].run.backend})`,
+        ),
+      );
     }
     let batchFile: string | null = null;
     if (batches.length) {
-      const trace = batches.flatMap((p) => p.run.result.calls.filter((x): x is BatchCall & { at: number } => x.kind === 'batch'))
+      const trace = batches
+        .flatMap((p) => p.run.result.calls.filter((x): x is BatchCall & { at: number } => x.kind === 'batch'))
         .map((b) => ({ size: b.rows, promptTokens: b.context, decodeSteps: b.steps, seconds: b.seconds }));
       batchFile = join(outDir, 'serve-calibrate', `costmodel-serving-batches${tag}.json`);
-      writeJson(batchFile, costModelFile(fitCostModel(trace), `fitted by the serve-calibrate stage on the batches of ${batches.map(nameOf).join(', ')}`));
+      writeJson(
+        batchFile,
+        costModelFile(
+          fitCostModel(trace),
+          `fitted by the serve-calibrate stage on the batches of ${batches.map(nameOf).join(', ')}`,
+        ),
+      );
     }
     return { fit, file, batchFile };
   });
@@ -77,25 +111,44 @@ export const serveCalibrateJob = defineJob({
     const { loadedModel } = await import('../serving/make-engine.js');
     const { realPredictor } = await import('../perception/model-predictors.js');
     const [{ workloadItems }, { fitPredictorCost }, { writeJson }] = await Promise.all([
-      import('../serving/make-workload.js'), import('../cost/calibrate-steps.js'), import('../util/fs.js')]);
+      import('../serving/make-workload.js'),
+      import('../cost/calibrate-steps.js'),
+      import('../util/fs.js'),
+    ]);
     const outDir = ctx.outDir!;
     const name = c.row ?? ctx.point?.label ?? '';
     const points = serveRuns(ctx);
     const matches = points.filter((p) => nameOf(p) === name && p.run.engine === 'tfjs');
-    if (matches.length > 1) throw new Error(`serve-calibrate stage: ${matches.length} real serve points are named "${name}"; give them distinct labels`);
+    if (matches.length > 1)
+      throw new Error(
+        `serve-calibrate stage: ${matches.length} real serve points are named "${name}"; give them distinct labels`,
+      );
     const target = matches[0];
-    if (!target) throw new Error(`serve-calibrate stage: no real serve point named "${name}" (points: ${points.filter((p) => p.run.engine === 'tfjs').map(nameOf).join(', ') || 'none'})`);
-    if (!target.config.lengths) throw new Error(`serve-calibrate stage: point "${name}" has no \`lengths\` file for the simulator to replay`);
+    if (!target)
+      throw new Error(
+        `serve-calibrate stage: no real serve point named "${name}" (points: ${
+          points
+            .filter((p) => p.run.engine === 'tfjs')
+            .map(nameOf)
+            .join(', ') || 'none'
+        })`,
+      );
+    if (!target.config.lengths)
+      throw new Error(`serve-calibrate stage: point "${name}" has no \`lengths\` file for the simulator to replay`);
     const { fit, file, batchFile } = await calibration(ctx, outDir, c, target);
     const t = target.config;
     const costModel = t.policy === 'static' ? batchFile : file;
-    if (!costModel) throw new Error(`serve-calibrate stage: no ${t.policy === 'static' ? 'static' : 'continuous'} real points were fitted for "${name}"`);
+    if (!costModel)
+      throw new Error(
+        `serve-calibrate stage: no ${t.policy === 'static' ? 'static' : 'continuous'} real points were fitted for "${name}"`,
+      );
     // the real run's predictor, charged as a fit of its measured calls (base + per request). A model run live is
     // replayed from a file of its answers: the real run's, and — for requests it never had to predict (no
     // contention) — the same model's answers computed here, untimed, in case the simulated run needs them.
     const cost = fitPredictorCost(target.run.result.predictorCalls);
     let replay: Partial<ServeJobConfig> = {};
-    if (t.predictor !== 'none') replay = { predictor_cost: 'linear', predictor_call_s: cost.base, predictor_item_s: cost.perItem };
+    if (t.predictor !== 'none')
+      replay = { predictor_cost: 'linear', predictor_call_s: cost.base, predictor_item_s: cost.perItem };
     if ((t.predictor === 'seqsch' || t.predictor === 'po') && !t.predictions) {
       const predicted = new Map(target.run.result.records.map((r) => [r.id, r.predicted]));
       const missing = workloadItems(t, { cache: ctx.cache }).filter((it) => predicted.get(it.id) == null);
@@ -104,44 +157,103 @@ export const serveCalibrateJob = defineJob({
         const answers = await realPredictor(t.predictor, loaded, { maxLength: t.max_length }).predict(missing);
         missing.forEach((it, i) => predicted.set(it.id, answers.lengths[i]));
       }
-      const predictions = join(outDir, 'serve-calibrate', `${name.replace(/[^A-Za-z0-9_.=-]+/g, '_')}-predictions.json`);
-      writeJson(predictions, [...predicted].map(([id, p]) => ({ id, predicted: p })));
+      const predictions = join(
+        outDir,
+        'serve-calibrate',
+        `${name.replace(/[^A-Za-z0-9_.=-]+/g, '_')}-predictions.json`,
+      );
+      writeJson(
+        predictions,
+        [...predicted].map(([id, p]) => ({ id, predicted: p })),
+      );
       replay = { ...replay, predictions };
     }
-    const sim = await runServe({
-      ...t, engine: 'sim', cost_model: costModel, model: undefined, lora: undefined,
-      real_lengths: c.real_lengths, recorded_max_length: c.recorded_max_length ?? t.max_length,
-      ...(t.arrival === 'offline' ? {} : { rate: target.run.rate ?? undefined, load: undefined, capacity: undefined }),
-      ...replay,
-    }, { cache: ctx.cache });
-    const m = target.run.metrics, s = sim.metrics;
+    const sim = await runServe(
+      {
+        ...t,
+        engine: 'sim',
+        cost_model: costModel,
+        model: undefined,
+        lora: undefined,
+        real_lengths: c.real_lengths,
+        recorded_max_length: c.recorded_max_length ?? t.max_length,
+        ...(t.arrival === 'offline'
+          ? {}
+          : { rate: target.run.rate ?? undefined, load: undefined, capacity: undefined }),
+        ...replay,
+      },
+      { cache: ctx.cache },
+    );
+    const m = target.run.metrics,
+      s = sim.metrics;
     const rel = (x: number, y: number) => (y !== 0 ? (x - y) / y : null);
     const record: Record<string, Scalar> = {
-      row: name, policy: t.policy, predictor: t.predictor, arrival: t.arrival, rate: target.run.rate,
-      measured_throughput: m.throughput, simulated_throughput: s.throughput, throughput_error: rel(s.throughput, m.throughput),
-      measured_latency_mean: m.latency_mean, simulated_latency_mean: s.latency_mean, latency_error: rel(s.latency_mean, m.latency_mean),
-      measured_latency_p99: m.latency_p99, simulated_latency_p99: s.latency_p99,
-      predictor_call_s: cost.base, predictor_item_s: cost.perItem,
-      fit_on: c.fit_on === 'self' ? 'self' : 'all', cost_model: costModel,
-      ...(fit && c.fit_on !== 'self' ? {
-        fit_step_ms: fit.stepBaseMs.map(([bs, ms]) => `${bs}:${ms.toFixed(3)}`).join(' '), fit_context_ms: fit.contextMs,
-        fit_prefill_base_ms: fit.prefillBaseMs, fit_prefill_per_token_ms: fit.prefillPerTokenMs, fit_rms_call_error: fit.rmsRelError,
-      } : {}),
+      row: name,
+      policy: t.policy,
+      predictor: t.predictor,
+      arrival: t.arrival,
+      rate: target.run.rate,
+      measured_throughput: m.throughput,
+      simulated_throughput: s.throughput,
+      throughput_error: rel(s.throughput, m.throughput),
+      measured_latency_mean: m.latency_mean,
+      simulated_latency_mean: s.latency_mean,
+      latency_error: rel(s.latency_mean, m.latency_mean),
+      measured_latency_p99: m.latency_p99,
+      simulated_latency_p99: s.latency_p99,
+      predictor_call_s: cost.base,
+      predictor_item_s: cost.perItem,
+      fit_on: c.fit_on === 'self' ? 'self' : 'all',
+      cost_model: costModel,
+      ...(fit && c.fit_on !== 'self'
+        ? {
+            fit_step_ms: fit.stepBaseMs.map(([bs, ms]) => `${bs}:${ms.toFixed(3)}`).join(' '),
+            fit_context_ms: fit.contextMs,
+            fit_prefill_base_ms: fit.prefillBaseMs,
+            fit_prefill_per_token_ms: fit.prefillPerTokenMs,
+            fit_rms_call_error: fit.rmsRelError,
+          }
+        : {}),
     };
     return { record };
   },
   table: (rows) => {
     const f = numCell;
     const pct = signedPctCell;
-    const head = ['Row', 'Fit on', 'Measured thr (req/s)', 'Simulated thr', 'Thr err', 'Measured lat mean (s)', 'Simulated lat mean', 'Lat err', 'Measured p99', 'Simulated p99'];
-    const cells = rows.map(({ label, record: x }) => [label, String(x.fit_on), f(x.measured_throughput, 2), f(x.simulated_throughput, 2), pct(x.throughput_error),
-      f(x.measured_latency_mean, 3), f(x.simulated_latency_mean, 3), pct(x.latency_error), f(x.measured_latency_p99, 3), f(x.simulated_latency_p99, 3)]);
+    const head = [
+      'Row',
+      'Fit on',
+      'Measured thr (req/s)',
+      'Simulated thr',
+      'Thr err',
+      'Measured lat mean (s)',
+      'Simulated lat mean',
+      'Lat err',
+      'Measured p99',
+      'Simulated p99',
+    ];
+    const cells = rows.map(({ label, record: x }) => [
+      label,
+      String(x.fit_on),
+      f(x.measured_throughput, 2),
+      f(x.simulated_throughput, 2),
+      pct(x.throughput_error),
+      f(x.measured_latency_mean, 3),
+      f(x.simulated_latency_mean, 3),
+      pct(x.latency_error),
+      f(x.measured_latency_p99, 3),
+      f(x.simulated_latency_p99, 3),
+    ]);
     const x = rows.find((r) => r.record.fit_step_ms !== undefined)?.record;
     const notes: string[] = [];
     if (x) {
-      notes.push('', `Calibrated on the real engine's calls: decode step = a(bs) + ${Number(x.fit_context_ms).toExponential(3)}·Σctx ms with a(bs) [bs:ms] = ${x.fit_step_ms}; ` +
-        `prefill of n prompts, T new tokens each = ${f(x.fit_prefill_base_ms, 3)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·n·T ms; per-call rms error ${pct(x.fit_rms_call_error)}. ` +
-        'Static rows: their batches fitted as the `calibrate` stage fits them.', '');
+      notes.push(
+        '',
+        `Calibrated on the real engine's calls: decode step = a(bs) + ${Number(x.fit_context_ms).toExponential(3)}·Σctx ms with a(bs) [bs:ms] = ${x.fit_step_ms}; ` +
+          `prefill of n prompts, T new tokens each = ${f(x.fit_prefill_base_ms, 3)} + ${Number(x.fit_prefill_per_token_ms).toExponential(3)}·n·T ms; per-call rms error ${pct(x.fit_rms_call_error)}. ` +
+          'Static rows: their batches fitted as the `calibrate` stage fits them.',
+        '',
+      );
     }
     return markdownRows(head, 2, cells) + notes.join('\n');
   },

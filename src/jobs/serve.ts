@@ -47,12 +47,17 @@ export const serveJob = defineJob({
   describe: 'serve one workload with continuous batching (or the static pipeline): latency, TTFT, throughput',
   options: serveJobOptions,
   check: serveConfigProblem,
-  files: (c) => (['data', 'lengths', 'trace', 'predictions', 'model', 'lora', 'probe', 'cost_model'] as const)
-    .filter((k) => c[k] !== undefined)
-    .map((k) => ({ key: k, path: c[k] as string })),
+  files: (c) =>
+    (['data', 'lengths', 'trace', 'predictions', 'model', 'lora', 'probe', 'cost_model'] as const)
+      .filter((k) => c[k] !== undefined)
+      .map((k) => ({ key: k, path: c[k] as string })),
   run: async (c, ctx) => {
     const [{ runServe }, { progress }, { foreignCpuMeter }, { writeJson }] = await Promise.all([
-      import('../serving/run.js'), import('../util/progress.js'), import('../util/cpu-share.js'), import('../util/fs.js')]);
+      import('../serving/run.js'),
+      import('../util/progress.js'),
+      import('../util/cpu-share.js'),
+      import('../util/fs.js'),
+    ]);
     const label = ctx.point?.label ?? c.policy;
     const swept = ctx.point?.swept ?? {};
     const name = servePointName(label, swept);
@@ -67,25 +72,48 @@ export const serveJob = defineJob({
     if (file) {
       if (ctx.outDir) mkdirSync(dirname(file), { recursive: true });
       writeJson(file, {
-        label, swept, config: c, engine: run.engine, backend: run.backend, rate: run.rate, capacity: run.capacity,
-        foreign_cpu: foreign, metrics: m, records: run.result.records, calls: run.result.calls,
+        label,
+        swept,
+        config: c,
+        engine: run.engine,
+        backend: run.backend,
+        rate: run.rate,
+        capacity: run.capacity,
+        foreign_cpu: foreign,
+        metrics: m,
+        records: run.result.records,
+        calls: run.result.calls,
         predictor_calls: run.result.predictorCalls,
       });
     }
     if (ctx.outDir && !process.stderr.isTTY) {
-      console.error(`serve ${name}: ${m.num_requests} requests, ${m.throughput.toFixed(2)} req/s, ` +
-        `latency mean ${m.latency_mean.toFixed(3)} s / p99 ${m.latency_p99.toFixed(3)} s`);
+      console.error(
+        `serve ${name}: ${m.num_requests} requests, ${m.throughput.toFixed(2)} req/s, ` +
+          `latency mean ${m.latency_mean.toFixed(3)} s / p99 ${m.latency_p99.toFixed(3)} s`,
+      );
     }
     if (foreign !== null && foreign > 0.05) {
-      console.error(`serve ${name}: warning: other processes used ${(foreign * 100).toFixed(0)} % of the CPUs during this point; its timings are disturbed`);
+      console.error(
+        `serve ${name}: warning: other processes used ${(foreign * 100).toFixed(0)} % of the CPUs during this point; its timings are disturbed`,
+      );
     }
     const record: Record<string, Scalar> = {
-      engine: run.engine, policy: c.policy, predictor: c.predictor, max_batch: c.max_batch, arrival: c.arrival,
-      load: c.load ?? null, rate: run.rate, capacity: run.capacity, backend: run.backend, foreign_cpu: foreign, ...m,
+      engine: run.engine,
+      policy: c.policy,
+      predictor: c.predictor,
+      max_batch: c.max_batch,
+      arrival: c.arrival,
+      load: c.load ?? null,
+      rate: run.rate,
+      capacity: run.capacity,
+      backend: run.backend,
+      foreign_cpu: foreign,
+      ...m,
     };
     const text = [
       `${c.engine} engine (${run.backend}), policy ${c.policy}, predictor ${c.predictor}, max batch ${c.max_batch}, ` +
-        `${m.num_requests} requests, arrival ${c.arrival}` + (run.rate !== null ? ` at ${run.rate.toFixed(2)} req/s` : '') +
+        `${m.num_requests} requests, arrival ${c.arrival}` +
+        (run.rate !== null ? ` at ${run.rate.toFixed(2)} req/s` : '') +
         (run.capacity !== null ? ` (${c.load} × capacity ${run.capacity.toFixed(2)} req/s)` : ''),
       servingTable(['Policy', 'Predictor'], [{ lead: [c.policy, c.predictor], metrics: m }]),
     ].join('\n');
@@ -93,10 +121,19 @@ export const serveJob = defineJob({
   },
   table: (rows) => {
     const swept = [...new Set(rows.flatMap((r) => Object.keys(r.swept)))];
-    return servingTable(['Row', ...swept, 'Engine', 'Max batch', 'Arrival', 'Rate (req/s)'], rows.map(({ label, swept: sw, record: rec }) => ({
-      lead: [label, ...swept.map((k) => String(sw[k])), String(rec.engine), String(rec.max_batch), String(rec.arrival),
-        typeof rec.rate === 'number' ? rec.rate.toFixed(1) : '—'],
-      metrics: rec as unknown as ServingMetrics,
-    })));
+    return servingTable(
+      ['Row', ...swept, 'Engine', 'Max batch', 'Arrival', 'Rate (req/s)'],
+      rows.map(({ label, swept: sw, record: rec }) => ({
+        lead: [
+          label,
+          ...swept.map((k) => String(sw[k])),
+          String(rec.engine),
+          String(rec.max_batch),
+          String(rec.arrival),
+          typeof rec.rate === 'number' ? rec.rate.toFixed(1) : '—',
+        ],
+        metrics: rec as unknown as ServingMetrics,
+      })),
+    );
   },
 });

@@ -19,7 +19,13 @@ export const simulateOptions = defineOptions({
   lengths: { type: 'string', required: true, describe: 'recorded lengths JSON ({id, L_gt, L_t0.0, …})' },
   ...scheduleOptions,
   'real-lengths': { type: 'string', default: 'L_t0.0', describe: 'recorded length that plays the real response' },
-  'recorded-max-length': { type: 'number', int: true, min: 1, default: 512, describe: 'max_length of the run that recorded the lengths' },
+  'recorded-max-length': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: 512,
+    describe: 'max_length of the run that recorded the lengths',
+  },
   'cost-model': { type: 'string', describe: 'measured cost model JSON (default: analytic A100-like model)' },
   trace: { type: 'string', yaml: false, describe: 'write the per-batch trace and per-query results to this JSON file' },
 });
@@ -36,16 +42,30 @@ export const simulateJob = defineJob({
   ],
   run: async (c, ctx) => {
     const [{ loadBenchItems }, { simulate }, { upstreamBlock }, { writeJson }] = await Promise.all([
-      import('../workload/items.js'), import('../benchmark/simulate.js'), import('../benchmark/report.js'), import('../util/fs.js')]);
+      import('../workload/items.js'),
+      import('../benchmark/simulate.js'),
+      import('../benchmark/report.js'),
+      import('../util/fs.js'),
+    ]);
     const items = ctx.cache(`items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`, () =>
-      loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }));
+      loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }),
+    );
     const r = await simulate(items, simulationParams(c));
     if (typeof ctx.cli.trace === 'string') writeJson(ctx.cli.trace, { trace: r.trace, items: r.items });
     return {
       record: {
-        strategy: r.strategy, vbs: r.vbs, fcr: r.fcr, fcr_limit: c.fcr ? c.fcr_limit : 'off', num_samples: r.num_samples,
-        average_length: r.average_length, effective_token_ratio: r.effective_token_ratio, failure_ratio: r.failure_ratio,
-        num_batches: r.num_batches, decode_steps: r.decode_steps, simulated_seconds: r.seconds, throughput: r.throughput,
+        strategy: r.strategy,
+        vbs: r.vbs,
+        fcr: r.fcr,
+        fcr_limit: c.fcr ? c.fcr_limit : 'off',
+        num_samples: r.num_samples,
+        average_length: r.average_length,
+        effective_token_ratio: r.effective_token_ratio,
+        failure_ratio: r.failure_ratio,
+        num_batches: r.num_batches,
+        decode_steps: r.decode_steps,
+        simulated_seconds: r.seconds,
+        throughput: r.throughput,
       },
       detail: { items: r.items, trace: r.trace },
       text: upstreamBlock(r, c.group_size, c.batch_size),
@@ -53,17 +73,26 @@ export const simulateJob = defineJob({
   },
   table: (rows) => {
     const swept = [...new Set(rows.flatMap((r) => Object.keys(r.swept)))];
-    return markdownTable(['Strategy', ...swept], rows.map((r) => ({
-      lead: [r.label, ...swept.map((k) => String(r.swept[k]))],
-      result: r.record as unknown as BenchmarkResult,
-    })));
+    return markdownTable(
+      ['Strategy', ...swept],
+      rows.map((r) => ({
+        lead: [r.label, ...swept.map((k) => String(r.swept[k]))],
+        result: r.record as unknown as BenchmarkResult,
+      })),
+    );
   },
 });
 
 /** The run parameters of a `simulate` config (the calibrate stage replays static rows through them too). */
 export function simulationParams(c: StageConfigOf<typeof simulateOptions>): SimulationParams {
   return {
-    strategy: c.strategy, predictions: c.predictions, schedule: scheduleOf(c), maxLength: c.max_length, groupSize: c.group_size,
-    realLengths: c.real_lengths, recordedMaxLength: c.recorded_max_length, costModel: c.cost_model,
+    strategy: c.strategy,
+    predictions: c.predictions,
+    schedule: scheduleOf(c),
+    maxLength: c.max_length,
+    groupSize: c.group_size,
+    realLengths: c.real_lengths,
+    recordedMaxLength: c.recorded_max_length,
+    costModel: c.cost_model,
   };
 }

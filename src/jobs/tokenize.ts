@@ -11,8 +11,17 @@ export const tokenizeOptions = defineOptions({
   data: { type: 'string', describe: 'FastChat conversations JSON' },
   text: { type: 'string', describe: 'tokenize this text instead of --data (id "text")' },
   count: { type: 'boolean', default: false, describe: 'print token counts instead of ids' },
-  tokenizer: { type: 'string', default: 'llama', describe: "'llama' (built-in LLaMA-1), or a folder with tokenizer.json / tokenizer_idmap.json" },
-  role: { type: 'choice', choices: ['gpt', 'human'] as const, default: 'gpt', describe: 'which turn to tokenize (the first of that role)' },
+  tokenizer: {
+    type: 'string',
+    default: 'llama',
+    describe: "'llama' (built-in LLaMA-1), or a folder with tokenizer.json / tokenizer_idmap.json",
+  },
+  role: {
+    type: 'choice',
+    choices: ['gpt', 'human'] as const,
+    default: 'gpt',
+    describe: 'which turn to tokenize (the first of that role)',
+  },
   bos: { type: 'boolean', default: true, describe: 'include BOS (--no-bos to leave it out)' },
 });
 
@@ -23,13 +32,19 @@ export const tokenizeJob = defineJob({
   yaml: false,
   examples: [['$0 tokenize --data data/alpaca/alpaca-val-10k.json.gz --count', 'L_gt of every answer']],
   check: (c, key) =>
-    (c.data === undefined) === (c.text === undefined) ? `give exactly one of ${key('data')} or ${key('text')}` : undefined,
+    (c.data === undefined) === (c.text === undefined)
+      ? `give exactly one of ${key('data')} or ${key('text')}`
+      : undefined,
   run: async (c) => {
-    const [{ firstTurn, loadConversations }, { loadTokenizer }] = await Promise.all([import('../data/conversation.js'), import('../tokenizer/tokenizer.js')]);
+    const [{ firstTurn, loadConversations }, { loadTokenizer }] = await Promise.all([
+      import('../data/conversation.js'),
+      import('../tokenizer/tokenizer.js'),
+    ]);
     const tok = await loadTokenizer(c.tokenizer);
-    const items = c.text !== undefined
-      ? [{ id: 'text', value: c.text }]
-      : loadConversations(c.data!).map((conv) => ({ id: conv.id, value: firstTurn(conv, c.role) }));
+    const items =
+      c.text !== undefined
+        ? [{ id: 'text', value: c.text }]
+        : loadConversations(c.data!).map((conv) => ({ id: conv.id, value: firstTurn(conv, c.role) }));
     let total = 0;
     const lines: string[] = [];
     for (const { id, value } of items) {
@@ -40,6 +55,9 @@ export const tokenizeJob = defineJob({
     }
     if (lines.length) process.stdout.write(lines.join('\n') + '\n');
     // the items are the output; --json adds the summary line
-    return { record: { items: items.length, tokens_total: total, tokenizer: tok.name, role: c.role, bos: c.bos }, text: '' };
+    return {
+      record: { items: items.length, tokens_total: total, tokenizer: tok.name, role: c.role, bos: c.bos },
+      text: '',
+    };
   },
 });

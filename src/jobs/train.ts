@@ -19,35 +19,107 @@ import type { TrainJob } from '../training/run.js';
 export const trainOptions = defineOptions({
   model: { type: 'string', describe: 'HF model folder to start from' },
   'init-config': {
-    type: 'string', describe: 'HF config.json for a seeded random init instead of --model',
+    type: 'string',
+    describe: 'HF config.json for a seeded random init instead of --model',
     yamlZod: (z) => z.union([z.string(), z.record(z.string(), z.unknown())]).optional(), // a stage may give the config inline
   },
   'init-seed': { type: 'number', int: true, min: 0, describe: 'seed of the random init (default --seed)' },
   tokenizer: { type: 'string', describe: "tokenizer name or folder (default: the model folder's, else 'llama')" },
-  'idmap-from': { type: 'list', of: 'string', sep: ',', minItems: 1, describe: 'with --init-config: comma-separated conversation files whose LLaMA-1 ids form the model vocabulary' },
-  data: { type: 'list', of: 'string', sep: ',', required: true, describe: 'comma-separated FastChat conversation files' },
+  'idmap-from': {
+    type: 'list',
+    of: 'string',
+    sep: ',',
+    minItems: 1,
+    describe: 'with --init-config: comma-separated conversation files whose LLaMA-1 ids form the model vocabulary',
+  },
+  data: {
+    type: 'list',
+    of: 'string',
+    sep: ',',
+    required: true,
+    describe: 'comma-separated FastChat conversation files',
+  },
   'skip-data': { type: 'number', int: true, min: 0, describe: 'leave out the first N conversations' },
-  'num-data': { type: 'number', int: true, min: 1, describe: 'train on the first N conversations only (after --skip-data)' },
-  synthetic: { type: 'string', cli: false, describe: 'a synthetic-corpus folder whose missing split files are generated first' },
+  'num-data': {
+    type: 'number',
+    int: true,
+    min: 1,
+    describe: 'train on the first N conversations only (after --skip-data)',
+  },
+  synthetic: {
+    type: 'string',
+    cli: false,
+    describe: 'a synthetic-corpus folder whose missing split files are generated first',
+  },
   out: { type: 'string', required: true, describe: 'output folder (result, log.csv, checkpoints)' },
-  mode: { type: 'choice', choices: ['full', 'lora'] as const, default: TRAIN_DEFAULTS.mode, describe: 'full-parameter or LoRA-only training' },
+  mode: {
+    type: 'choice',
+    choices: ['full', 'lora'] as const,
+    default: TRAIN_DEFAULTS.mode,
+    describe: 'full-parameter or LoRA-only training',
+  },
   'lora-r': { type: 'number', int: true, min: 1, default: TRAIN_DEFAULTS.loraR },
   'lora-alpha': { type: 'number', gt: 0, default: TRAIN_DEFAULTS.loraAlpha },
   'lora-dropout': { type: 'number', min: 0, lt: 1, default: TRAIN_DEFAULTS.loraDropout },
-  'lora-targets': { type: 'list', of: 'choice', choices: LORA_TARGETS, sep: ',', minItems: 1, default: TRAIN_DEFAULTS.loraTargets, describe: `comma-separated, from ${LORA_TARGETS.join(', ')}` },
+  'lora-targets': {
+    type: 'list',
+    of: 'choice',
+    choices: LORA_TARGETS,
+    sep: ',',
+    minItems: 1,
+    default: TRAIN_DEFAULTS.loraTargets,
+    describe: `comma-separated, from ${LORA_TARGETS.join(', ')}`,
+  },
   epochs: { type: 'number', int: true, min: 1, default: TRAIN_DEFAULTS.epochs },
   'batch-size': { type: 'number', int: true, min: 1, default: TRAIN_DEFAULTS.batchSize, describe: 'per micro-batch' },
-  'grad-accum': { type: 'number', int: true, min: 1, default: TRAIN_DEFAULTS.gradAccum, describe: 'micro-batches per optimizer step' },
-  lr: { type: 'number', gt: 0, default: TRAIN_DEFAULTS.lr, describe: 'peak learning rate (cosine schedule with warmup)' },
+  'grad-accum': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: TRAIN_DEFAULTS.gradAccum,
+    describe: 'micro-batches per optimizer step',
+  },
+  lr: {
+    type: 'number',
+    gt: 0,
+    default: TRAIN_DEFAULTS.lr,
+    describe: 'peak learning rate (cosine schedule with warmup)',
+  },
   'weight-decay': { type: 'number', min: 0, default: TRAIN_DEFAULTS.weightDecay },
   'warmup-ratio': { type: 'number', min: 0, max: 1, default: TRAIN_DEFAULTS.warmupRatio },
-  'max-length': { type: 'number', int: true, min: 2, describe: "truncate examples to N tokens (default the model's max_position_embeddings)" },
+  'max-length': {
+    type: 'number',
+    int: true,
+    min: 2,
+    describe: "truncate examples to N tokens (default the model's max_position_embeddings)",
+  },
   seed: { type: 'number', int: true, min: 0, default: TRAIN_DEFAULTS.seed },
-  'save-every': { type: 'number', int: true, min: 0, default: TRAIN_DEFAULTS.saveEvery, describe: 'checkpoint every N optimizer steps (0: at the end); a rerun resumes' },
-  'pack-length': { type: 'number', int: true, min: 2, describe: 'pretraining: pack whole conversations into rows of N tokens' },
-  'max-grad-norm': { type: 'number', min: 0, default: TRAIN_DEFAULTS.maxGradNorm, describe: 'clip the global gradient norm (0: off)' },
+  'save-every': {
+    type: 'number',
+    int: true,
+    min: 0,
+    default: TRAIN_DEFAULTS.saveEvery,
+    describe: 'checkpoint every N optimizer steps (0: at the end); a rerun resumes',
+  },
+  'pack-length': {
+    type: 'number',
+    int: true,
+    min: 2,
+    describe: 'pretraining: pack whole conversations into rows of N tokens',
+  },
+  'max-grad-norm': {
+    type: 'number',
+    min: 0,
+    default: TRAIN_DEFAULTS.maxGradNorm,
+    describe: 'clip the global gradient norm (0: off)',
+  },
   backend: BACKEND_OPTION,
-  'skip-if-done': { type: 'boolean', default: false, yaml: false, describe: 'do nothing when OUT holds a finished result for the same inputs and options (a stage always does)' },
+  'skip-if-done': {
+    type: 'boolean',
+    default: false,
+    yaml: false,
+    describe: 'do nothing when OUT holds a finished result for the same inputs and options (a stage always does)',
+  },
 });
 
 /** A `train` config: the stage's keys, or the command's flags through stageConfigOf. */
@@ -56,12 +128,33 @@ export type TrainConfig = StageConfigOf<typeof trainOptions>;
 /** The training run a config asks for (src/training/run.ts). */
 export function trainJobOf(c: TrainConfig): TrainJob {
   return {
-    model: c.model, initConfig: c.init_config, initSeed: c.init_seed, tokenizer: c.tokenizer, idmapFrom: c.idmap_from,
-    data: c.data, skipData: c.skip_data, numData: c.num_data, synthetic: c.synthetic, out: c.out, mode: c.mode,
-    loraR: c.lora_r, loraAlpha: c.lora_alpha, loraDropout: c.lora_dropout, loraTargets: c.lora_targets,
-    epochs: c.epochs, batchSize: c.batch_size, gradAccum: c.grad_accum, lr: c.lr, weightDecay: c.weight_decay,
-    warmupRatio: c.warmup_ratio, maxLength: c.max_length, seed: c.seed, saveEvery: c.save_every,
-    packLength: c.pack_length, maxGradNorm: c.max_grad_norm, backend: c.backend,
+    model: c.model,
+    initConfig: c.init_config,
+    initSeed: c.init_seed,
+    tokenizer: c.tokenizer,
+    idmapFrom: c.idmap_from,
+    data: c.data,
+    skipData: c.skip_data,
+    numData: c.num_data,
+    synthetic: c.synthetic,
+    out: c.out,
+    mode: c.mode,
+    loraR: c.lora_r,
+    loraAlpha: c.lora_alpha,
+    loraDropout: c.lora_dropout,
+    loraTargets: c.lora_targets,
+    epochs: c.epochs,
+    batchSize: c.batch_size,
+    gradAccum: c.grad_accum,
+    lr: c.lr,
+    weightDecay: c.weight_decay,
+    warmupRatio: c.warmup_ratio,
+    maxLength: c.max_length,
+    seed: c.seed,
+    saveEvery: c.save_every,
+    packLength: c.pack_length,
+    maxGradNorm: c.max_grad_norm,
+    backend: c.backend,
   };
 }
 
@@ -79,24 +172,43 @@ function inputFiles(c: TrainConfig): { key: string; path: string }[] {
 
 export const trainJob = defineJob({
   name: 'train',
-  describe: 'train a LLaMA on conversations: LoRA instruction tuning (PEFT output) or full-parameter (HF output, e.g. the tiny base model)',
+  describe:
+    'train a LLaMA on conversations: LoRA instruction tuning (PEFT output) or full-parameter (HF output, e.g. the tiny base model)',
   options: trainOptions,
   check: (c, key) =>
-    (c.model === undefined) === (c.init_config === undefined) ? `give exactly one of ${key('model')} or ${key('init_config')}` : undefined,
+    (c.model === undefined) === (c.init_config === undefined)
+      ? `give exactly one of ${key('model')} or ${key('init_config')}`
+      : undefined,
   files: inputFiles,
-  outputs: (c) => [c.out, join(c.out, DONE_FILE),
-    ...(c.mode === 'full' ? ['config.json', 'model.safetensors', 'tokenizer_idmap.json'] : ['adapter_config.json', 'adapter_model.safetensors']).map((f) => join(c.out, f))],
+  outputs: (c) => [
+    c.out,
+    join(c.out, DONE_FILE),
+    ...(c.mode === 'full'
+      ? ['config.json', 'model.safetensors', 'tokenizer_idmap.json']
+      : ['adapter_config.json', 'adapter_model.safetensors']
+    ).map((f) => join(c.out, f)),
+  ],
   run: async (c, ctx) => {
     const { runTrainJob } = await import('../training/run.js');
     // an experiment point always skips a finished result; the CLI only with --skip-if-done
-    const r = await runTrainJob(trainJobOf(c), { skipIfDone: (ctx.cli['skip-if-done'] as boolean | undefined) ?? true });
+    const r = await runTrainJob(trainJobOf(c), {
+      skipIfDone: (ctx.cli['skip-if-done'] as boolean | undefined) ?? true,
+    });
     const s = r.summary;
     const num = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : null);
     return {
       record: {
-        out: r.out, mode: r.mode, skipped: r.skipped, hash: r.hash.slice(0, 16),
-        examples: num('examples'), steps: num('steps'), trainable_parameters: num('trainableParameters'),
-        first_loss: num('firstLoss'), final_loss: num('finalLoss'), final_loss_mean10: num('finalLossMean10'), seconds: num('seconds'),
+        out: r.out,
+        mode: r.mode,
+        skipped: r.skipped,
+        hash: r.hash.slice(0, 16),
+        examples: num('examples'),
+        steps: num('steps'),
+        trainable_parameters: num('trainableParameters'),
+        first_loss: num('firstLoss'),
+        final_loss: num('finalLoss'),
+        final_loss_mean10: num('finalLossMean10'),
+        seconds: num('seconds'),
       },
       detail: s,
       text: r.skipped

@@ -62,7 +62,8 @@ function cgroupCores(): number | undefined {
     if (max !== undefined) return coresFromCpuMax(max);
   }
   for (const dir of ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup/cpu,cpuacct']) {
-    const quota = read(`${dir}/cpu.cfs_quota_us`), period = read(`${dir}/cpu.cfs_period_us`);
+    const quota = read(`${dir}/cpu.cfs_quota_us`),
+      period = read(`${dir}/cpu.cfs_period_us`);
     if (quota !== undefined && period !== undefined) return quotaCores(Number(quota), Number(period));
   }
   return undefined;
@@ -78,10 +79,13 @@ export function threadBudget(env: NodeJS.ProcessEnv = process.env): { threads: n
     const v = env[name];
     if (v === undefined || v === '') continue;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${v}: expected a positive integer (threads of the native kernels)`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`${name}=${v}: expected a positive integer (threads of the native kernels)`);
     return { threads: n, why: name };
   }
   const cores = availableParallelism();
   const quota = cgroupCores();
-  return quota !== undefined && quota < cores ? { threads: quota, why: `cgroup CPU quota (${cores} cores visible)` } : { threads: cores, why: 'available cores' };
+  return quota !== undefined && quota < cores
+    ? { threads: quota, why: `cgroup CPU quota (${cores} cores visible)` }
+    : { threads: cores, why: 'available cores' };
 }

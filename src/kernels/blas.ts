@@ -32,9 +32,23 @@ export interface BlasAddon {
 }
 
 // Slots of the parameter block shared with the addon (enum Param in native/blas.cc).
-const P_TRANS_A = 0, P_TRANS_B = 1, P_M = 2, P_N = 3, P_K = 4, P_A_OFF = 5, P_B_OFF = 6, P_C_OFF = 7,
-  P_BATCH = 8, P_A_STRIDE = 9, P_B_STRIDE = 10, P_BIAS_OFF = 11, P_BIAS_LEN = 12, P_ACT = 13, P_ALPHA = 14,
-  P_THREADS = 15, P_COUNT = 16;
+const P_TRANS_A = 0,
+  P_TRANS_B = 1,
+  P_M = 2,
+  P_N = 3,
+  P_K = 4,
+  P_A_OFF = 5,
+  P_B_OFF = 6,
+  P_C_OFF = 7,
+  P_BATCH = 8,
+  P_A_STRIDE = 9,
+  P_B_STRIDE = 10,
+  P_BIAS_OFF = 11,
+  P_BIAS_LEN = 12,
+  P_ACT = 13,
+  P_ALPHA = 14,
+  P_THREADS = 15,
+  P_COUNT = 16;
 
 /** Fused activations the addon applies itself (enum Act in native/blas.cc); others fall back. */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
@@ -138,7 +152,8 @@ function loadAddon(): BlasAddon | string {
     return createRequire(import.meta.url)(ADDON_PATH) as BlasAddon;
   } catch (e) {
     const msg = firstLine(e);
-    if (/libopenblas/.test(msg)) return `libopenblas missing at run time (${msg}; Debian/Ubuntu: apt-get install libopenblas0)`;
+    if (/libopenblas/.test(msg))
+      return `libopenblas missing at run time (${msg}; Debian/Ubuntu: apt-get install libopenblas0)`;
     return `addon does not load (${msg})`;
   }
 }
@@ -155,12 +170,14 @@ function offsetOf(backend: BackendWasm, t: tf.TensorInfo): number {
 function broadcastIndex(aDims: number[], bDims: number[], outDims: number[]): Int32Array {
   const rank = outDims.length;
   const pad = (d: number[]) => [...new Array(rank - d.length).fill(1), ...d];
-  const ad = pad(aDims), bd = pad(bDims);
+  const ad = pad(aDims),
+    bd = pad(bDims);
   const total = outDims.reduce((x, y) => x * y, 1);
   const index = new Int32Array(2 * total);
   const coord = new Array(rank).fill(0);
   for (let i = 0; i < total; i++) {
-    let ai = 0, bi = 0;
+    let ai = 0,
+      bi = 0;
     for (let d = 0; d < rank; d++) {
       ai = ai * ad[d] + (ad[d] === 1 ? 0 : coord[d]);
       bi = bi * bd[d] + (bd[d] === 1 ? 0 : coord[d]);
@@ -195,7 +212,8 @@ function sgemmKernel(
   epilogue: Epilogue | undefined,
   bias?: tf.TensorInfo,
 ): tf.TensorInfo | undefined {
-  const ar = a.shape.length, br = b.shape.length;
+  const ar = a.shape.length,
+    br = b.shape.length;
   if (ar < 2 || br < 2) return undefined;
   const M = transposeA ? a.shape[ar - 1] : a.shape[ar - 2];
   const Ka = transposeA ? a.shape[ar - 2] : a.shape[ar - 1];
@@ -203,9 +221,11 @@ function sgemmKernel(
   const N = transposeB ? b.shape[br - 2] : b.shape[br - 1];
   if (Ka !== Kb) return undefined; // the original kernel throws tfjs's own message
   const K = Ka;
-  const aDims = a.shape.slice(0, -2), bDims = b.shape.slice(0, -2);
+  const aDims = a.shape.slice(0, -2),
+    bDims = b.shape.slice(0, -2);
   const outDims = tf.broadcast_util.assertAndGetBroadcastShape(aDims, bDims);
-  const aBatch = aDims.reduce((x, y) => x * y, 1), bBatch = bDims.reduce((x, y) => x * y, 1);
+  const aBatch = aDims.reduce((x, y) => x * y, 1),
+    bBatch = bDims.reduce((x, y) => x * y, 1);
   const batch = outDims.reduce((x, y) => x * y, 1);
   // Biggest dims go to int32 in BLAS; leave anything near that to the original kernel.
   if (M * K > 2 ** 31 - 1 || K * N > 2 ** 31 - 1 || M * N * batch > 2 ** 31 - 1) return undefined;
@@ -255,7 +275,11 @@ function sgemmKernel(
   return out;
 }
 
-function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function batchMatMul(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   if (enabled) {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
@@ -267,16 +291,31 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   return original.batchMatMul!(args);
 }
 
-function fusedMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function fusedMatMul(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   if (enabled) {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
     const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as unknown as {
-      transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number;
+      transposeA: boolean;
+      transposeB: boolean;
+      activation?: string;
+      leakyreluAlpha?: number;
     };
     const act = ACTIVATIONS[activation ?? 'linear'];
     const N = b!.shape[transposeB ? b!.shape.length - 2 : b!.shape.length - 1];
-    const biasOk = bias == null || (bias.dtype === 'float32' && bias.shape.length === 1 && (bias.shape[0] === N || bias.shape[0] === 1));
-    if (a!.dtype === 'float32' && b!.dtype === 'float32' && act !== undefined && preluActivationWeights == null && biasOk) {
+    const biasOk =
+      bias == null ||
+      (bias.dtype === 'float32' && bias.shape.length === 1 && (bias.shape[0] === N || bias.shape[0] === 1));
+    if (
+      a!.dtype === 'float32' &&
+      b!.dtype === 'float32' &&
+      act !== undefined &&
+      preluActivationWeights == null &&
+      biasOk
+    ) {
       const epilogue = { biasOff: -1, biasLen: bias ? bias.shape[0] : 0, act, alpha: leakyreluAlpha ?? 0.2 };
       const out = sgemmKernel(args.backend as BackendWasm, a!, b!, !!transposeA, !!transposeB, epilogue, bias);
       if (out) return out;
@@ -303,7 +342,13 @@ function replaceKernel(name: string, kernelFunc: Kernel): Kernel {
   const cfg = tf.getKernel(name, 'wasm');
   if (!cfg) throw new Error(`wasm backend has no ${name} kernel to replace`);
   tf.unregisterKernel(name, 'wasm');
-  tf.registerKernel({ kernelName: name, backendName: 'wasm', setupFunc: cfg.setupFunc, disposeFunc: cfg.disposeFunc, kernelFunc: kernelFunc as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: name,
+    backendName: 'wasm',
+    setupFunc: cfg.setupFunc,
+    disposeFunc: cfg.disposeFunc,
+    kernelFunc: kernelFunc as tf.KernelFunc,
+  });
   return cfg.kernelFunc as unknown as Kernel;
 }
 
@@ -329,7 +374,8 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
  * Printed when the addon is missing or broken. Figures: experiments/seqsch.yaml reusing the committed perception
  * outputs, SEQSCH_BLAS=0 vs the addon, same session, 2 vCPUs (AMD EPYC), 2026-12-02 (docs/results.md).
  */
-const PLAIN_WASM_COST = 'The native kernels make the main job ~5.6× faster (304 s → 54 s on 2 vCPUs); to build them: ' +
+const PLAIN_WASM_COST =
+  'The native kernels make the main job ~5.6× faster (304 s → 54 s on 2 vCPUs); to build them: ' +
   'sudo apt-get install -y libopenblas-dev g++ make && npm rebuild';
 let warnedPlainWasm = false;
 
@@ -355,8 +401,12 @@ export async function installBlasKernels(): Promise<string> {
   const backend = tf.backend() as BackendWasm;
   const heap = (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer;
   // Tag check, not instanceof: under jest the heap comes from another realm.
-  if (Object.prototype.toString.call(heap) !== '[object ArrayBuffer]') return off('the wasm heap is a SharedArrayBuffer (threaded wasm build), which the addon does not read');
-  if (loaded.paramCount !== P_COUNT) return off(`addon is stale (parameter block ${loaded.paramCount} ≠ ${P_COUNT}); rebuild with \`node scripts/build-native.mjs\``);
+  if (Object.prototype.toString.call(heap) !== '[object ArrayBuffer]')
+    return off('the wasm heap is a SharedArrayBuffer (threaded wasm build), which the addon does not read');
+  if (loaded.paramCount !== P_COUNT)
+    return off(
+      `addon is stale (parameter block ${loaded.paramCount} ≠ ${P_COUNT}); rebuild with \`node scripts/build-native.mjs\``,
+    );
   addon = loaded;
   params = new Float64Array(P_COUNT);
   addon.setParams(params);
@@ -377,7 +427,11 @@ export async function installBlasKernels(): Promise<string> {
     const a = tf.randomUniform([3, 5, 7], -1, 1, 'float32', 1);
     const b = tf.randomUniform([7, 6], -1, 1, 'float32', 2);
     const bias = tf.randomUniform([6], -1, 1, 'float32', 3);
-    const f = () => [tf.matMul(a, b), tf.matMul(b, a, true, true), tf.fused.matMul({ a: a.reshape([15, 7]), b, bias, activation: 'relu' })];
+    const f = () => [
+      tf.matMul(a, b),
+      tf.matMul(b, a, true, true),
+      tf.fused.matMul({ a: a.reshape([15, 7]), b, bias, activation: 'relu' }),
+    ];
     const ours = f().map((t) => t.dataSync() as Float32Array);
     const ref = withoutBlas(f).map((t) => t.dataSync() as Float32Array);
     return Math.max(...ours.map((o, i) => maxRelDiff(o, ref[i])));
@@ -387,7 +441,10 @@ export async function installBlasKernels(): Promise<string> {
     return off(`self-check failed (max rel. diff ${diff} against the wasm kernel)`);
   }
   const info = addon.info();
-  const gather = installNativeGather(addon as Partial<GatherAddon>, () => activeBlasAddon() as unknown as GatherAddon | undefined);
+  const gather = installNativeGather(
+    addon as Partial<GatherAddon>,
+    () => activeBlasAddon() as unknown as GatherAddon | undefined,
+  );
   status = {
     active: true,
     corename: info.corename,

@@ -31,14 +31,66 @@ interface FusedAddon {
 }
 
 // Parameter slots, as the enums of native/fused.cc.
-const N_X = 0, N_RES = 1, N_W = 2, N_OUT = 3, N_SUM = 4, N_ROWS = 5, N_D = 6, N_EPS = 7;
-const G_GATE = 0, G_GATE_STRIDE = 1, G_UP = 2, G_UP_STRIDE = 3, G_OUT = 4, G_ROWS = 5, G_I = 6;
-const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, A_K_STRIDE = 7, A_V = 8, A_V_STRIDE = 9,
-  A_COS = 10, A_SIN = 11, A_ROPE_ROWS = 12, A_POS = 13, A_POS_B = 14, A_KCACHE = 15, A_VCACHE = 16, A_CAP = 17, A_PAST = 18,
-  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24, A_T = 25,
-  A_ROW_SLOT = 26, A_ROW_PAST = 27, A_CACHE_ROWS = 28;
-const L_X = 32, L_OUT = 33, L_W_IN = 34, L_W_POST = 35, L_WQ = 36, L_WK = 37, L_WV = 38, L_WO = 39, L_WG = 40, L_WU = 41, L_WD = 42,
-  L_D = 43, L_I = 44, L_EPS = 45, L_THR = 46, L_LAST_ONLY = 53;
+const N_X = 0,
+  N_RES = 1,
+  N_W = 2,
+  N_OUT = 3,
+  N_SUM = 4,
+  N_ROWS = 5,
+  N_D = 6,
+  N_EPS = 7;
+const G_GATE = 0,
+  G_GATE_STRIDE = 1,
+  G_UP = 2,
+  G_UP_STRIDE = 3,
+  G_OUT = 4,
+  G_ROWS = 5,
+  G_I = 6;
+const A_B = 0,
+  A_NH = 1,
+  A_NKV = 2,
+  A_HD = 3,
+  A_Q = 4,
+  A_Q_STRIDE = 5,
+  A_K = 6,
+  A_K_STRIDE = 7,
+  A_V = 8,
+  A_V_STRIDE = 9,
+  A_COS = 10,
+  A_SIN = 11,
+  A_ROPE_ROWS = 12,
+  A_POS = 13,
+  A_POS_B = 14,
+  A_KCACHE = 15,
+  A_VCACHE = 16,
+  A_CAP = 17,
+  A_PAST = 18,
+  A_MASK = 19,
+  A_MASK_LEN = 20,
+  A_MASK_FLOAT = 21,
+  A_OUT = 22,
+  A_SCALE = 23,
+  A_THREADS = 24,
+  A_T = 25,
+  A_ROW_SLOT = 26,
+  A_ROW_PAST = 27,
+  A_CACHE_ROWS = 28;
+const L_X = 32,
+  L_OUT = 33,
+  L_W_IN = 34,
+  L_W_POST = 35,
+  L_WQ = 36,
+  L_WK = 37,
+  L_WV = 38,
+  L_WO = 39,
+  L_WG = 40,
+  L_WU = 41,
+  L_WD = 42,
+  L_D = 43,
+  L_I = 44,
+  L_EPS = 45,
+  L_THR = 46,
+  L_LAST_ONLY = 53;
 
 export const RMS_NORM = 'SeqschRmsNorm';
 export const SWIGLU = 'SeqschSwiGLU';
@@ -74,7 +126,13 @@ export function fusedKernelsActive(): boolean {
   if (!fusedOn || tf.getBackend() !== 'wasm') return false;
   const a = activeBlasAddon() as unknown as Partial<FusedAddon> | undefined;
   // gatherRows came with the attention kernel's T slot: an addon without it reads T > 1 as a decode step, so it counts as stale
-  if (!a || typeof a.decoderLayer !== 'function' || typeof (a as { gatherRows?: unknown }).gatherRows !== 'function' || a.fusedParamCount !== F_COUNT) return false;
+  if (
+    !a ||
+    typeof a.decoderLayer !== 'function' ||
+    typeof (a as { gatherRows?: unknown }).gatherRows !== 'function' ||
+    a.fusedParamCount !== F_COUNT
+  )
+    return false;
   if (!addon) {
     addon = a as FusedAddon;
     params = fusedParams(addon);
@@ -104,12 +162,15 @@ export function fusedIsa(): string | undefined {
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
-const heapOf = (backend: BackendWasm) => (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
+const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) =>
+  (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+const heapOf = (backend: BackendWasm) =>
+  (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 function requireFloat(name: string, ...ts: [string, tf.TensorInfo | undefined][]): void {
-  for (const [n, t] of ts) if (t && t.dtype !== 'float32') throw new Error(`${name}: ${n} must be float32, got ${t.dtype}`);
+  for (const [n, t] of ts)
+    if (t && t.dtype !== 'float32') throw new Error(`${name}: ${n} must be float32, got ${t.dtype}`);
 }
 
 /** x (…, d), w (d), residual like x → normed (…, d), or [normed, x + residual] with a residual. */
@@ -118,8 +179,10 @@ function rmsNormKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | 
   const { x, w, residual } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; residual?: tf.TensorInfo };
   requireFloat(RMS_NORM, ['x', x], ['w', w], ['residual', residual]);
   const d = x.shape[x.shape.length - 1];
-  if (w.shape.length !== 1 || w.shape[0] !== d) throw new Error(`${RMS_NORM}: weight has shape [${w.shape}], expected [${d}]`);
-  if (residual && residual.shape.join() !== x.shape.join()) throw new Error(`${RMS_NORM}: residual [${residual.shape}] ≠ x [${x.shape}]`);
+  if (w.shape.length !== 1 || w.shape[0] !== d)
+    throw new Error(`${RMS_NORM}: weight has shape [${w.shape}], expected [${d}]`);
+  if (residual && residual.shape.join() !== x.shape.join())
+    throw new Error(`${RMS_NORM}: residual [${residual.shape}] ≠ x [${x.shape}]`);
   const out = be.makeOutput(x.shape, 'float32');
   const sum = residual ? be.makeOutput(x.shape, 'float32') : undefined;
   const p = params;
@@ -141,8 +204,16 @@ function swigluKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { gate, up } = inputs as { gate: tf.TensorInfo; up: tf.TensorInfo };
   const { width: I, gateCol, upCol } = attrs as { width: number; gateCol: number; upCol: number };
   requireFloat(SWIGLU, ['gate', gate], ['up', up]);
-  if (gate.shape.length !== 2 || up.shape.length !== 2 || gate.shape[0] !== up.shape[0] || gateCol + I > gate.shape[1] || upCol + I > up.shape[1]) {
-    throw new Error(`${SWIGLU}: gate [${gate.shape}] / up [${up.shape}] do not hold ${I} columns at ${gateCol} / ${upCol}`);
+  if (
+    gate.shape.length !== 2 ||
+    up.shape.length !== 2 ||
+    gate.shape[0] !== up.shape[0] ||
+    gateCol + I > gate.shape[1] ||
+    upCol + I > up.shape[1]
+  ) {
+    throw new Error(
+      `${SWIGLU}: gate [${gate.shape}] / up [${up.shape}] do not hold ${I} columns at ${gateCol} / ${upCol}`,
+    );
   }
   const N = gate.shape[0];
   const out = be.makeOutput([N, I], 'float32');
@@ -195,7 +266,14 @@ interface AttentionInfos {
  * Checks the attention inputs of B rows × T new positions against `a` and writes every attention slot except
  * q/k/v/out; the cache slots are −1 when there is no cache (then past must be 0 and the capacity is T).
  */
-function attentionSlots(name: string, be: BackendWasm, inp: AttentionInfos, a: AttentionAttrs, B: number, T: number): void {
+function attentionSlots(
+  name: string,
+  be: BackendWasm,
+  inp: AttentionInfos,
+  a: AttentionAttrs,
+  B: number,
+  T: number,
+): void {
   const { cos, sin, pos, kCache, vCache, mask, rowSlot, rowPast } = inp;
   const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
   const bad = (what: string) => new Error(`${name}: ${what}`);
@@ -206,12 +284,19 @@ function attentionSlots(name: string, be: BackendWasm, inp: AttentionInfos, a: A
   const cap = kCache ? kCache.shape[2] : T;
   // with rowSlot the caches hold any number of rows (the running batch's slots); batch row b uses row rowSlot[b]
   const rows = kCache && rowSlot ? kCache.shape[0] : B;
-  if (kCache && (kCache.shape.join() !== [rows, nKv, cap, hd].join() || vCache!.shape.join() !== kCache.shape.join())) throw bad(`caches [${kCache.shape}] / [${vCache!.shape}], expected [${rows}, ${nKv}, cap, ${hd}]`);
-  for (const [n, t] of [['rowSlot', rowSlot], ['rowPast', rowPast]] as const) {
-    if (t && (t.dtype !== 'int32' || size(t.shape) !== B)) throw bad(`${n} must be int32 of ${B} entries, got ${t.dtype} [${t.shape}]`);
+  if (kCache && (kCache.shape.join() !== [rows, nKv, cap, hd].join() || vCache!.shape.join() !== kCache.shape.join()))
+    throw bad(`caches [${kCache.shape}] / [${vCache!.shape}], expected [${rows}, ${nKv}, cap, ${hd}]`);
+  for (const [n, t] of [
+    ['rowSlot', rowSlot],
+    ['rowPast', rowPast],
+  ] as const) {
+    if (t && (t.dtype !== 'int32' || size(t.shape) !== B))
+      throw bad(`${n} must be int32 of ${B} entries, got ${t.dtype} [${t.shape}]`);
   }
-  if (pos.dtype !== 'int32' || (size(pos.shape) !== B * T && size(pos.shape) !== T)) throw bad(`pos must be int32 of ${B * T} or ${T} entries, got ${pos.dtype} [${pos.shape}]`);
-  if (mask && (mask.shape.join() !== [B, a.past + T].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32'))) throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + T}]`);
+  if (pos.dtype !== 'int32' || (size(pos.shape) !== B * T && size(pos.shape) !== T))
+    throw bad(`pos must be int32 of ${B * T} or ${T} entries, got ${pos.dtype} [${pos.shape}]`);
+  if (mask && (mask.shape.join() !== [B, a.past + T].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32')))
+    throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + T}]`);
   if (a.past + T > cap) throw bad(`cache full (past ${a.past} + ${T} new, capacity ${cap})`);
   const p = params;
   p[A_B] = B;
@@ -253,12 +338,22 @@ function decodeAttentionKernel({ inputs, backend, attrs }: KernelArgs): tf.Tenso
   const T = a.T ?? 1;
   requireFloat(DECODE_ATTENTION, ['q', q], ['k', k], ['v', v]);
   const bad = (what: string) => new Error(`${DECODE_ATTENTION}: ${what}`);
-  if (!Number.isInteger(T) || T < 1 || q.shape[0] % T !== 0) throw bad(`q has ${q.shape[0]} rows, not a multiple of T = ${T}`);
+  if (!Number.isInteger(T) || T < 1 || q.shape[0] % T !== 0)
+    throw bad(`q has ${q.shape[0]} rows, not a multiple of T = ${T}`);
   const B = q.shape[0] / T;
-  if (a.qCol + nH * hd > q.shape[1] || a.kCol + nKv * hd > k.shape[1] || a.vCol + nKv * hd > v.shape[1] || k.shape[0] !== B * T || v.shape[0] !== B * T) throw bad(`q [${q.shape}] / k [${k.shape}] / v [${v.shape}] too narrow`);
+  if (
+    a.qCol + nH * hd > q.shape[1] ||
+    a.kCol + nKv * hd > k.shape[1] ||
+    a.vCol + nKv * hd > v.shape[1] ||
+    k.shape[0] !== B * T ||
+    v.shape[0] !== B * T
+  )
+    throw bad(`q [${q.shape}] / k [${k.shape}] / v [${v.shape}] too narrow`);
   const out = be.makeOutput([B * T, nH * hd], 'float32');
   // no cache: the rotated keys and the values live in scratch buffers for this call only
-  const scratch = inp.kCache ? [] : [be.makeOutput([B, nKv, T, hd], 'float32'), be.makeOutput([B, nKv, T, hd], 'float32')];
+  const scratch = inp.kCache
+    ? []
+    : [be.makeOutput([B, nKv, T, hd], 'float32'), be.makeOutput([B, nKv, T, hd], 'float32')];
   attentionSlots(DECODE_ATTENTION, be, inp, a, B, T);
   const p = params;
   if (scratch.length) [p[A_KCACHE], p[A_VCACHE]] = scratch.map((t) => offsetOf(be, t));
@@ -313,15 +408,24 @@ function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
   const T = a.T ?? 1;
   const bad = (what: string) => new Error(`${DECODER_LAYER}: ${what}`);
-  if (x.shape.length !== 2 || !Number.isInteger(T) || T < 1 || x.shape[0] % T !== 0) throw bad(`x [${x.shape}] is not (B·T, d) for T = ${T}`);
+  if (x.shape.length !== 2 || !Number.isInteger(T) || T < 1 || x.shape[0] % T !== 0)
+    throw bad(`x [${x.shape}] is not (B·T, d) for T = ${T}`);
   const [N, d] = x.shape;
   const I = w.gate_proj.shape[1]!;
   const expect: [keyof DecoderLayerWeights, number[]][] = [
-    ['inputNorm', [d]], ['postNorm', [d]], ['q_proj', [d, nH * hd]], ['k_proj', [d, nKv * hd]], ['v_proj', [d, nKv * hd]],
-    ['o_proj', [nH * hd, d]], ['gate_proj', [d, I]], ['up_proj', [d, I]], ['down_proj', [I, d]],
+    ['inputNorm', [d]],
+    ['postNorm', [d]],
+    ['q_proj', [d, nH * hd]],
+    ['k_proj', [d, nKv * hd]],
+    ['v_proj', [d, nKv * hd]],
+    ['o_proj', [nH * hd, d]],
+    ['gate_proj', [d, I]],
+    ['up_proj', [d, I]],
+    ['down_proj', [I, d]],
   ];
   requireFloat(DECODER_LAYER, ['x', x], ...expect.map(([name]) => [name, w[name]] as [string, tf.TensorInfo]));
-  for (const [name, shape] of expect) if (w[name].shape.join() !== shape.join()) throw bad(`${name} has shape [${w[name].shape}], expected [${shape}]`);
+  for (const [name, shape] of expect)
+    if (w[name].shape.join() !== shape.join()) throw bad(`${name} has shape [${w[name].shape}], expected [${shape}]`);
   const lastOnly = (a.lastOnly ?? false) && T > 1;
   if (lastOnly && !inputs.kCache) throw bad('lastOnly needs a cache (the other positions would be lost)');
   const M = lastOnly ? N / T : N; // rows of q, attention, o, the MLP and the output
@@ -344,7 +448,15 @@ function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   p[L_EPS] = a.eps;
   const max = blasStatus().maxThreads ?? 1;
   // (rows, K, cols) of the q, k, v, o, gate, up, down products, each (rows, K)·(K, cols)
-  const products = [[M, d, nH * hd], [N, d, nKv * hd], [N, d, nKv * hd], [M, nH * hd, d], [M, d, I], [M, d, I], [M, I, d]];
+  const products = [
+    [M, d, nH * hd],
+    [N, d, nKv * hd],
+    [N, d, nKv * hd],
+    [M, nH * hd, d],
+    [M, d, I],
+    [M, d, I],
+    [M, I, d],
+  ];
   products.forEach(([rows, K, cols], i) => (p[L_THR + i] = threadsFor(rows, cols, K, max)));
   p[L_LAST_ONLY] = lastOnly ? 1 : 0;
   addon!.decoderLayer(heapOf(be));
@@ -352,8 +464,14 @@ function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
 }
 
 function register(): void {
-  for (const [kernelName, kernelFunc] of [[RMS_NORM, rmsNormKernel], [SWIGLU, swigluKernel], [DECODE_ATTENTION, decodeAttentionKernel], [DECODER_LAYER, decoderLayerKernel]] as const) {
-    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  for (const [kernelName, kernelFunc] of [
+    [RMS_NORM, rmsNormKernel],
+    [SWIGLU, swigluKernel],
+    [DECODE_ATTENTION, decodeAttentionKernel],
+    [DECODER_LAYER, decoderLayerKernel],
+  ] as const) {
+    if (!tf.getKernel(kernelName, 'wasm'))
+      tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
 }
 
@@ -375,7 +493,13 @@ export function addRmsNormNative<T extends tf.Tensor>(x: T, residual: T, w: tf.T
 }
 
 /** SiLU(gate)·up for gate/up (N, I), or for one fused (N, ≥ 2I) tensor with gate at gateCol and up at upCol. */
-export function swigluNative(gate: tf.Tensor2D, up: tf.Tensor2D, width = gate.shape[1], gateCol = 0, upCol = 0): tf.Tensor2D {
+export function swigluNative(
+  gate: tf.Tensor2D,
+  up: tf.Tensor2D,
+  width = gate.shape[1],
+  gateCol = 0,
+  upCol = 0,
+): tf.Tensor2D {
   return run(SWIGLU, { gate, up }, { width, gateCol, upCol }) as tf.Tensor2D;
 }
 
@@ -409,6 +533,11 @@ export function decodeAttentionNative(inputs: DecodeAttentionInputs, attrs: Deco
  * attrs.lastOnly — writing the layer's rotated keys and values into the caches (in place) when given.
  * Bit-identical to the per-op kernels (lastOnly: up to float rounding of the B rows it keeps).
  */
-export function decoderLayerNative(x: tf.Tensor2D, w: DecoderLayerWeights, att: Omit<DecodeAttentionInputs, 'q' | 'k' | 'v'>, attrs: DecoderLayerAttrs): tf.Tensor2D {
+export function decoderLayerNative(
+  x: tf.Tensor2D,
+  w: DecoderLayerWeights,
+  att: Omit<DecodeAttentionInputs, 'q' | 'k' | 'v'>,
+  attrs: DecoderLayerAttrs,
+): tf.Tensor2D {
   return run(DECODER_LAYER, { x, ...w, ...att } as Record<string, tf.Tensor | undefined>, attrs) as tf.Tensor2D;
 }

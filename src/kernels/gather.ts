@@ -20,7 +20,12 @@ export interface GatherAddon {
 }
 
 // Parameter slots, as enum GatherParam of native/fused.cc (the fused kernels' parameter block).
-const R_X = 0, R_ROWS = 1, R_ROW_FLOATS = 2, R_IDX = 3, R_N = 4, R_OUT = 5;
+const R_X = 0,
+  R_ROWS = 1,
+  R_ROW_FLOATS = 2,
+  R_IDX = 3,
+  R_N = 4,
+  R_OUT = 5;
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 type Kernel = (args: KernelArgs) => tf.TensorInfo;
@@ -45,7 +50,8 @@ export function setNativeGather(on: boolean): boolean {
   return was;
 }
 
-const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) =>
+  (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
 
 /** Whether GatherV2 with these inputs/attrs is a plain row copy we run natively. */
 function rowCopyCase(x: tf.TensorInfo, indices: tf.TensorInfo, attrs: { axis: number; batchDims: number }): boolean {
@@ -58,7 +64,8 @@ function rowCopyCase(x: tf.TensorInfo, indices: tf.TensorInfo, attrs: { axis: nu
 function gatherV2(args: KernelArgs): tf.TensorInfo {
   const addon = gatherOn ? activeAddon() : undefined;
   const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
-  if (!addon || !params || !rowCopyCase(x, indices, args.attrs as unknown as { axis: number; batchDims: number })) return original!(args);
+  if (!addon || !params || !rowCopyCase(x, indices, args.attrs as unknown as { axis: number; batchDims: number }))
+    return original!(args);
   const be = args.backend as BackendWasm;
   const rows = x.shape[0];
   const rowFloats = x.shape.slice(1).reduce((a, b) => a * b, 1);
@@ -99,12 +106,19 @@ function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
  * Returns a few words for the provider's status line: what runs and, if not native, why.
  */
 export function installNativeGather(addon: Partial<GatherAddon>, active: () => GatherAddon | undefined): string {
-  if (typeof addon.gatherRows !== 'function' || typeof addon.setFusedParams !== 'function') return 'GatherV2 on wasm (addon predates gatherRows)';
+  if (typeof addon.gatherRows !== 'function' || typeof addon.setFusedParams !== 'function')
+    return 'GatherV2 on wasm (addon predates gatherRows)';
   if (!original) {
     const cfg = tf.getKernel(tf.GatherV2, 'wasm');
     if (!cfg) return 'GatherV2 on wasm (no wasm kernel to replace)';
     tf.unregisterKernel(tf.GatherV2, 'wasm');
-    tf.registerKernel({ kernelName: tf.GatherV2, backendName: 'wasm', setupFunc: cfg.setupFunc, disposeFunc: cfg.disposeFunc, kernelFunc: gatherV2 as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: tf.GatherV2,
+      backendName: 'wasm',
+      setupFunc: cfg.setupFunc,
+      disposeFunc: cfg.disposeFunc,
+      kernelFunc: gatherV2 as tf.KernelFunc,
+    });
     original = cfg.kernelFunc as unknown as Kernel;
   }
   params = fusedParams(addon as GatherAddon);

@@ -76,8 +76,14 @@ export class SelfAttention {
    * + bias)·V over the cached and new positions; appends this step's keys/values to the cache.
    */
   attend(
-    l: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D,
-    at: AttentionLayout, B: number, T: number, cache?: AttentionCache,
+    l: number,
+    q: tf.Tensor2D,
+    k: tf.Tensor2D,
+    v: tf.Tensor2D,
+    at: AttentionLayout,
+    B: number,
+    T: number,
+    cache?: AttentionCache,
   ): tf.Tensor2D {
     const { numHeads: nH, numKvHeads: nKv, headDim: hd } = this.config;
     const { cos, sin, bias } = at;
@@ -115,7 +121,11 @@ export class SelfAttention {
 
   /** Flat position ids (posB·T) int32 and posB (B, or 1 when every row has the same positions). */
   private positions(
-    B: number, T: number, past: number, mask?: tf.Tensor2D, given?: tf.Tensor2D,
+    B: number,
+    T: number,
+    past: number,
+    mask?: tf.Tensor2D,
+    given?: tf.Tensor2D,
   ): [tf.Tensor1D, number] {
     if (given) return [tf.reshape(tf.cast(given, 'int32'), [B * T]), B];
     if (!mask) return [tf.range(past, past + T, 1, 'int32') as tf.Tensor1D, 1];

@@ -41,15 +41,21 @@ export function loadLlama(dir: string): Llama {
       for (const n of open(single).names()) where.set(n, single);
     } else if (existsSync(indexFile)) {
       const index = readJson<{ weight_map?: Record<string, string> }>(indexFile);
-      if (!index.weight_map || typeof index.weight_map !== 'object') throw new Error(`${indexFile}: missing key 'weight_map'`);
+      if (!index.weight_map || typeof index.weight_map !== 'object')
+        throw new Error(`${indexFile}: missing key 'weight_map'`);
       for (const [name, shard] of Object.entries(index.weight_map)) {
         const file = join(dir, shard);
-        if (!open(file).has(name)) throw new Error(`${file}: missing tensor '${name}' (listed for this shard in ${indexFile})`);
+        if (!open(file).has(name))
+          throw new Error(`${file}: missing tensor '${name}' (listed for this shard in ${indexFile})`);
         where.set(name, file);
       }
-      for (const [file, f] of files) for (const n of f.names()) if (!where.has(n)) throw new Error(`${file}: unexpected tensor '${n}' (not in ${indexFile})`);
+      for (const [file, f] of files)
+        for (const n of f.names())
+          if (!where.has(n)) throw new Error(`${file}: unexpected tensor '${n}' (not in ${indexFile})`);
     } else {
-      const bin = existsSync(join(dir, 'pytorch_model.bin')) ? ' (pytorch_model.bin is not supported; convert it to safetensors)' : '';
+      const bin = existsSync(join(dir, 'pytorch_model.bin'))
+        ? ' (pytorch_model.bin is not supported; convert it to safetensors)'
+        : '';
       throw new Error(`${dir}: no model.safetensors or model.safetensors.index.json${bin}`);
     }
     const source = existsSync(single) ? single : indexFile;
@@ -58,16 +64,23 @@ export function loadLlama(dir: string): Llama {
     const expected = new Set(hfWeightNames(config));
     for (const n of expected) if (!where.has(n)) throw new Error(`${source}: missing tensor '${n}'`);
     for (const [n, file] of where) {
-      if (!expected.has(n) && !IGNORED.test(n)) throw new Error(`${file}: unexpected tensor '${n}' for a ${config.numLayers}-layer LLaMA${config.tieWordEmbeddings ? ' with tied embeddings' : ''}`);
+      if (!expected.has(n) && !IGNORED.test(n))
+        throw new Error(
+          `${file}: unexpected tensor '${n}' for a ${config.numLayers}-layer LLaMA${config.tieWordEmbeddings ? ' with tied embeddings' : ''}`,
+        );
     }
     return new Llama(config, (name, shape) => {
       const file = where.get(name);
       if (!file) throw new Error(`${source}: missing tensor '${name}'`);
       const f = open(file);
       const e = f.entry(name);
-      if (e.shape.join(',') !== shape.join(',')) throw new Error(`${file}: tensor '${name}' has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}] from ${cfgFile}`);
+      if (e.shape.join(',') !== shape.join(','))
+        throw new Error(
+          `${file}: tensor '${name}' has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}] from ${cfgFile}`,
+        );
       const t = f.read(name);
-      if (t.dtype !== 'float32') throw new Error(`${file}: tensor '${name}' has integer dtype ${e.dtype}, expected a floating-point weight`);
+      if (t.dtype !== 'float32')
+        throw new Error(`${file}: tensor '${name}' has integer dtype ${e.dtype}, expected a floating-point weight`);
       assertFiniteWeights(t.data, file, name);
       return t.data;
     });
@@ -114,5 +127,9 @@ export function saveLlama(model: Llama, dir: string, opts: SaveOptions = {}): vo
     writeJson(join(dir, 'model.safetensors.index.json'), { metadata: { total_size: total }, weight_map: weightMap });
   }
   writeJson(join(dir, 'config.json'), configToHF(cfg));
-  writeJson(join(dir, 'generation_config.json'), { bos_token_id: cfg.bosTokenId, eos_token_id: cfg.eosTokenId, pad_token_id: cfg.padTokenId });
+  writeJson(join(dir, 'generation_config.json'), {
+    bos_token_id: cfg.bosTokenId,
+    eos_token_id: cfg.eosTokenId,
+    pad_token_id: cfg.padTokenId,
+  });
 }

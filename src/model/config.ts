@@ -32,7 +32,8 @@ function num(json: Json, key: string, file: string, fallback?: number): number {
     if (fallback !== undefined) return fallback;
     throw new Error(`${file}: missing key '${key}'`);
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: key '${key}' must be a number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new Error(`${file}: key '${key}' must be a number, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -47,19 +48,23 @@ function tokenId(json: Json, key: string, file: string, fallback: number): numbe
   let v = json[key];
   if (Array.isArray(v)) v = v[0];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new Error(`${file}: key '${key}' must be an integer token id, got ${JSON.stringify(json[key])}`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new Error(`${file}: key '${key}' must be an integer token id, got ${JSON.stringify(json[key])}`);
   return v;
 }
 
 /** Parse an HF LLaMA `config.json` object; `file` names the source in errors. */
 export function configFromHF(json: unknown, file = 'config.json'): LlamaConfig {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${file}: expected a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error(`${file}: expected a JSON object`);
   const j = json as Json;
   if (j.model_type !== undefined && j.model_type !== 'llama' && j.model_type !== 'mistral') {
     throw new Error(`${file}: key 'model_type' is '${String(j.model_type)}', expected 'llama'`);
   }
-  if (j.hidden_act !== undefined && j.hidden_act !== 'silu') throw new Error(`${file}: key 'hidden_act' is '${String(j.hidden_act)}', only 'silu' is supported`);
-  for (const k of ['attention_bias', 'mlp_bias']) if (j[k] === true) throw new Error(`${file}: key '${k}' = true is not supported`);
+  if (j.hidden_act !== undefined && j.hidden_act !== 'silu')
+    throw new Error(`${file}: key 'hidden_act' is '${String(j.hidden_act)}', only 'silu' is supported`);
+  for (const k of ['attention_bias', 'mlp_bias'])
+    if (j[k] === true) throw new Error(`${file}: key '${k}' = true is not supported`);
 
   const hiddenSize = int(j, 'hidden_size', file);
   const numHeads = int(j, 'num_attention_heads', file);
@@ -69,20 +74,31 @@ export function configFromHF(json: unknown, file = 'config.json'): LlamaConfig {
     throw new Error(`${file}: key 'num_key_value_heads' (${numKvHeads}) must divide num_attention_heads (${numHeads})`);
   }
   if (j.head_dim === undefined && hiddenSize % numHeads !== 0) {
-    throw new Error(`${file}: key 'hidden_size' (${hiddenSize}) is not divisible by num_attention_heads (${numHeads}) and head_dim is absent`);
+    throw new Error(
+      `${file}: key 'hidden_size' (${hiddenSize}) is not divisible by num_attention_heads (${numHeads}) and head_dim is absent`,
+    );
   }
   const headDim = int(j, 'head_dim', file, hiddenSize / numHeads);
 
   // rope_theta: transformers ≥ 5 nests it (and the scaling type) under rope_parameters.
   const rp = (j.rope_parameters ?? null) as Json | null;
   const rs = (j.rope_scaling ?? null) as Json | null;
-  for (const [key, obj] of [['rope_parameters', rp], ['rope_scaling', rs]] as const) {
+  for (const [key, obj] of [
+    ['rope_parameters', rp],
+    ['rope_scaling', rs],
+  ] as const) {
     if (obj === null) continue;
     if (typeof obj !== 'object') throw new Error(`${file}: key '${key}' must be an object`);
     const type = obj.rope_type ?? obj.type;
-    if (type !== undefined && type !== 'default') throw new Error(`${file}: key '${key}.rope_type' is '${String(type)}'; only 'default' rotary embeddings are supported`);
+    if (type !== undefined && type !== 'default')
+      throw new Error(
+        `${file}: key '${key}.rope_type' is '${String(type)}'; only 'default' rotary embeddings are supported`,
+      );
   }
-  const ropeTheta = rp && rp.rope_theta !== undefined ? num(rp, 'rope_theta', `${file} (rope_parameters)`) : num(j, 'rope_theta', file, 10000);
+  const ropeTheta =
+    rp && rp.rope_theta !== undefined
+      ? num(rp, 'rope_theta', `${file} (rope_parameters)`)
+      : num(j, 'rope_theta', file, 10000);
 
   return {
     hiddenSize,

@@ -7,7 +7,14 @@
  * before the native kernels existed. This module holds no weights and no state.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { addRmsNormNative, decodeAttentionNative, decoderLayerNative, rmsNormNative, swigluNative, type DecoderLayerWeights } from '../kernels/fused.js';
+import {
+  addRmsNormNative,
+  decodeAttentionNative,
+  decoderLayerNative,
+  rmsNormNative,
+  swigluNative,
+  type DecoderLayerWeights,
+} from '../kernels/fused.js';
 import type { AttentionCache } from './kvcache.js';
 import { lastRowsOnly } from './paths.js';
 
@@ -25,7 +32,13 @@ export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor, eps: Eps, native: boolean)
 }
 
 /** The residual add and the next norm: [x + delta, RMSNorm(x + delta)·w]; x, delta (N, d). */
-export function addRmsNorm(x: tf.Tensor2D, delta: tf.Tensor2D, w: tf.Tensor, eps: Eps, native: boolean): [tf.Tensor2D, tf.Tensor2D] {
+export function addRmsNorm(
+  x: tf.Tensor2D,
+  delta: tf.Tensor2D,
+  w: tf.Tensor,
+  eps: Eps,
+  native: boolean,
+): [tf.Tensor2D, tf.Tensor2D] {
   if (native) {
     const [h, sum] = addRmsNormNative(x, delta, w, eps.value);
     return [sum, h];
@@ -59,12 +72,42 @@ export interface DecodeStep {
  * query's prefix, grouped-query aware. q (B·T, nH·hd), k/v (B·T, nKv·hd) → (B·T, nH·hd).
  * Native only: the caller takes this path when src/model/paths.ts chose native attention.
  */
-export function decodeAttention(cache: AttentionCache | undefined, layer: number, q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, s: DecodeStep, T = 1): tf.Tensor2D {
+export function decodeAttention(
+  cache: AttentionCache | undefined,
+  layer: number,
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  s: DecodeStep,
+  T = 1,
+): tf.Tensor2D {
   const B = q.shape[0] / T;
   const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
   const out = decodeAttentionNative(
-    { q, k, v, cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask, rowSlot: slot?.rowSlot, rowPast: slot?.rowPast },
-    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, qCol: 0, kCol: 0, vCol: 0, scale: 1 / Math.sqrt(s.headDim) },
+    {
+      q,
+      k,
+      v,
+      cos: s.cos,
+      sin: s.sin,
+      pos: s.pos,
+      kCache: slot?.k,
+      vCache: slot?.v,
+      mask: s.mask,
+      rowSlot: slot?.rowSlot,
+      rowPast: slot?.rowPast,
+    },
+    {
+      T,
+      numHeads: s.numHeads,
+      numKvHeads: s.numKvHeads,
+      headDim: s.headDim,
+      past: slot?.past ?? 0,
+      qCol: 0,
+      kCol: 0,
+      vCol: 0,
+      scale: 1 / Math.sqrt(s.headDim),
+    },
   );
   cache?.commit(layer, T);
   return out;
@@ -76,15 +119,44 @@ export function decodeAttention(cache: AttentionCache | undefined, layer: number
  * to the per-op path of src/model/llama.ts's decoderLayer; ~11 fewer tfjs dispatches per layer. lastOnly (with a
  * cache): every position's keys/values are cached, the output is each row's last position only, (B, d).
  */
-export function decoderLayer(cache: AttentionCache | undefined, layer: number, x: tf.Tensor2D, w: DecoderLayerWeights, s: DecodeStep, eps: number, T = 1, lastOnly = false): tf.Tensor2D {
+export function decoderLayer(
+  cache: AttentionCache | undefined,
+  layer: number,
+  x: tf.Tensor2D,
+  w: DecoderLayerWeights,
+  s: DecodeStep,
+  eps: number,
+  T = 1,
+  lastOnly = false,
+): tf.Tensor2D {
   const B = x.shape[0] / T;
   const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
   // rows at their own cache rows (the serving engine's slot cache) take the full path: lastOnly's cache write
   // assumes cache row = batch row
   const rowsOwn = !!slot?.rowSlot || !!slot?.rowPast;
   const out = decoderLayerNative(
-    x, w, { cos: s.cos, sin: s.sin, pos: s.pos, kCache: slot?.k, vCache: slot?.v, mask: s.mask, rowSlot: slot?.rowSlot, rowPast: slot?.rowPast },
-    { T, numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: s.headDim, past: slot?.past ?? 0, scale: 1 / Math.sqrt(s.headDim), eps, lastOnly: lastOnly && lastRowsOnly() && !!cache && !rowsOwn },
+    x,
+    w,
+    {
+      cos: s.cos,
+      sin: s.sin,
+      pos: s.pos,
+      kCache: slot?.k,
+      vCache: slot?.v,
+      mask: s.mask,
+      rowSlot: slot?.rowSlot,
+      rowPast: slot?.rowPast,
+    },
+    {
+      T,
+      numHeads: s.numHeads,
+      numKvHeads: s.numKvHeads,
+      headDim: s.headDim,
+      past: slot?.past ?? 0,
+      scale: 1 / Math.sqrt(s.headDim),
+      eps,
+      lastOnly: lastOnly && lastRowsOnly() && !!cache && !rowsOwn,
+    },
   );
   cache?.commit(layer, T);
   return out;

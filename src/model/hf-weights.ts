@@ -27,13 +27,26 @@ export interface LlamaWeights {
 
 /** HF module path of each projection inside a decoder layer. */
 export const MODULE_PATH: Record<LoraTarget, string> = {
-  q_proj: 'self_attn.q_proj', k_proj: 'self_attn.k_proj', v_proj: 'self_attn.v_proj', o_proj: 'self_attn.o_proj',
-  gate_proj: 'mlp.gate_proj', up_proj: 'mlp.up_proj', down_proj: 'mlp.down_proj',
+  q_proj: 'self_attn.q_proj',
+  k_proj: 'self_attn.k_proj',
+  v_proj: 'self_attn.v_proj',
+  o_proj: 'self_attn.o_proj',
+  gate_proj: 'mlp.gate_proj',
+  up_proj: 'mlp.up_proj',
+  down_proj: 'mlp.down_proj',
 };
 
 /** A layer's weights in HF's order (checkpoint files, and the order the variables are made in). */
 const HF_ORDER = [
-  'inputNorm', 'q_proj', 'k_proj', 'v_proj', 'o_proj', 'postNorm', 'gate_proj', 'up_proj', 'down_proj',
+  'inputNorm',
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'postNorm',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
 ] as const;
 /** A layer's weights in the order of the model's variable list (what a trainer updates, in this order). */
 const VARIABLE_ORDER = ['inputNorm', ...LORA_TARGETS, 'postNorm'] as const;
@@ -44,13 +57,18 @@ export function projDims(cfg: LlamaConfig, target: LoraTarget): [number, number]
   const q = cfg.numHeads * cfg.headDim;
   const kv = cfg.numKvHeads * cfg.headDim;
   switch (target) {
-    case 'q_proj': return [d, q];
+    case 'q_proj':
+      return [d, q];
     case 'k_proj':
-    case 'v_proj': return [d, kv];
-    case 'o_proj': return [q, d];
+    case 'v_proj':
+      return [d, kv];
+    case 'o_proj':
+      return [q, d];
     case 'gate_proj':
-    case 'up_proj': return [d, cfg.intermediateSize];
-    case 'down_proj': return [cfg.intermediateSize, d];
+    case 'up_proj':
+      return [d, cfg.intermediateSize];
+    case 'down_proj':
+      return [cfg.intermediateSize, d];
   }
 }
 
@@ -116,10 +134,14 @@ export function hfTensors(w: LlamaWeights): [string, TensorSource][] {
     out.push([name, { dtype: 'float32', shape: v.shape.slice(), read: () => v.dataSync() as Float32Array }]);
   // (in, out) back to HF's (out, in)
   const transposed = (name: string, v: tf.Variable) =>
-    out.push([name, {
-      dtype: 'float32', shape: [v.shape[1]!, v.shape[0]],
-      read: () => tf.tidy(() => tf.transpose(v)).dataSync() as Float32Array,
-    }]);
+    out.push([
+      name,
+      {
+        dtype: 'float32',
+        shape: [v.shape[1]!, v.shape[0]],
+        read: () => tf.tidy(() => tf.transpose(v)).dataSync() as Float32Array,
+      },
+    ]);
   whole('model.embed_tokens.weight', w.embed);
   w.layers.forEach((L, l) => {
     for (const k of HF_ORDER) (k === 'inputNorm' || k === 'postNorm' ? whole : transposed)(layerName(l, k), L[k]);

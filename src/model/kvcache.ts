@@ -66,7 +66,10 @@ export class KVCache implements AttentionCache {
   /** number of cached positions (identical for every layer once a forward has finished) */
   length = 0;
 
-  constructor(readonly numLayers: number, private readonly opts: KVCacheOptions = {}) {
+  constructor(
+    readonly numLayers: number,
+    private readonly opts: KVCacheOptions = {},
+  ) {
     this.keys = new Array(numLayers).fill(null);
     this.values = new Array(numLayers).fill(null);
     this.lengths = new Array(numLayers).fill(0);
@@ -100,11 +103,16 @@ export class KVCache implements AttentionCache {
    * full), for a kernel that writes rows [past, past + T) itself; call commit(layer, T) afterwards.
    */
   slot(layer: number, B: number, nKv: number, hd: number, T = 1): CacheSlot {
-    if (!this.inPlace) throw new Error('KVCache.slot: this cache stores by concatenation (native kernels were not active at its first write)');
+    if (!this.inPlace)
+      throw new Error(
+        'KVCache.slot: this cache stores by concatenation (native kernels were not active at its first write)',
+      );
     const past = this.lengths[layer];
     let kb = this.keys[layer];
     if (kb && (kb.shape[0] !== B || kb.shape[1] !== nKv || kb.shape[3] !== hd)) {
-      throw new Error(`KVCache layer ${layer}: holds [${kb.shape[0]}, ${kb.shape[1]}, ·, ${kb.shape[3]}], got keys for [${B}, ${nKv}, ·, ${hd}]`);
+      throw new Error(
+        `KVCache layer ${layer}: holds [${kb.shape[0]}, ${kb.shape[1]}, ·, ${kb.shape[3]}], got keys for [${B}, ${nKv}, ·, ${hd}]`,
+      );
     }
     if (!kb || kb.shape[2] < past + T) {
       const cap = Math.max(past + T, kb ? 2 * kb.shape[2] : (this.opts.capacity ?? 0));
@@ -180,12 +188,25 @@ export class KVCache implements AttentionCache {
           let sv = views.get(r.src);
           if (!sv) {
             const [k, v] = [r.src.keys[layer], r.src.values[layer]];
-            if (!k || !v || k.shape[1] !== H || k.shape[3] !== hd) throw new Error(`KVCache.gatherFrom: source layer ${layer} holds [${k?.shape}], expected [·, ${H}, ·, ${hd}]`);
-            sv = r.src.mode === 'inPlace' ? { k: heapView(k), v: heapView(v), cap: k.shape[2] } : { k: k.dataSync() as Float32Array, v: v.dataSync() as Float32Array, cap: k.shape[2] };
+            if (!k || !v || k.shape[1] !== H || k.shape[3] !== hd)
+              throw new Error(
+                `KVCache.gatherFrom: source layer ${layer} holds [${k?.shape}], expected [·, ${H}, ·, ${hd}]`,
+              );
+            sv =
+              r.src.mode === 'inPlace'
+                ? { k: heapView(k), v: heapView(v), cap: k.shape[2] }
+                : { k: k.dataSync() as Float32Array, v: v.dataSync() as Float32Array, cap: k.shape[2] };
             views.set(r.src, sv);
           }
-          if (r.srcPos + r.count > r.src.lengths[layer] || r.dstPos + r.count > positions || r.dstRow >= B || r.srcRow >= r.src.keys[layer]!.shape[0]) {
-            throw new Error(`KVCache.gatherFrom: run (row ${r.srcRow} [${r.srcPos}, +${r.count}) → row ${r.dstRow} at ${r.dstPos}) is outside the source's ${r.src.lengths[layer]} positions or this cache's ${B} × ${positions}`);
+          if (
+            r.srcPos + r.count > r.src.lengths[layer] ||
+            r.dstPos + r.count > positions ||
+            r.dstRow >= B ||
+            r.srcRow >= r.src.keys[layer]!.shape[0]
+          ) {
+            throw new Error(
+              `KVCache.gatherFrom: run (row ${r.srcRow} [${r.srcPos}, +${r.count}) → row ${r.dstRow} at ${r.dstPos}) is outside the source's ${r.src.lengths[layer]} positions or this cache's ${B} × ${positions}`,
+            );
           }
           for (let h = 0; h < H; h++) {
             const from = ((r.srcRow * H + h) * sv.cap + r.srcPos) * hd;
@@ -202,7 +223,8 @@ export class KVCache implements AttentionCache {
 
   /** The filled positions of `layer`, (B, nKv, length, hd) each (a slice of the in-place buffers; call inside a tidy). */
   filled(layer: number): [tf.Tensor4D, tf.Tensor4D] {
-    const k = this.keys[layer], v = this.values[layer];
+    const k = this.keys[layer],
+      v = this.values[layer];
     if (!k || !v) throw new Error(`KVCache layer ${layer}: nothing cached`);
     const n = this.lengths[layer];
     if (k.shape[2] === n) return [k, v];
@@ -269,7 +291,8 @@ export function heapView(t: tf.Tensor): Float32Array {
 function write(src: tf.Tensor4D, dst: tf.Tensor4D, at: number, toRow = 0): void {
   const [B, H, T, hd] = src.shape;
   const cap = dst.shape[2];
-  const s = heapView(src), d = heapView(dst);
+  const s = heapView(src),
+    d = heapView(dst);
   const first = toRow * H; // dst's (row, head) index of src's first (row, head)
   for (let bh = 0; bh < B * H; bh++) d.set(s.subarray(bh * T * hd, (bh + 1) * T * hd), ((first + bh) * cap + at) * hd);
 }
@@ -278,6 +301,7 @@ function write(src: tf.Tensor4D, dst: tf.Tensor4D, at: number, toRow = 0): void 
 function copyPrefix(src: tf.Tensor4D, dst: tf.Tensor4D, rows: number): void {
   const [B, H, capS, hd] = src.shape;
   const capD = dst.shape[2];
-  const s = heapView(src), d = heapView(dst);
+  const s = heapView(src),
+    d = heapView(dst);
   for (let bh = 0; bh < B * H; bh++) d.set(s.subarray(bh * capS * hd, (bh * capS + rows) * hd), bh * capD * hd);
 }

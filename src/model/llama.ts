@@ -56,7 +56,10 @@ export class Llama implements LlamaWeights {
   // ---------------------------------------------------------------------------------------------- load / dispose
 
   /** The model of `config` with every weight read once through `read` (HF names and layout). */
-  constructor(readonly config: LlamaConfig, read: WeightReader) {
+  constructor(
+    readonly config: LlamaConfig,
+    read: WeightReader,
+  ) {
     this.attn = new SelfAttention(config); // first: refuses an odd head_dim before any weight is read
     try {
       ({ embed: this.embed, layers: this.layers, norm: this.norm, lmHeadT: this.lmHeadT } = loadWeights(config, read));
@@ -95,7 +98,8 @@ export class Llama implements LlamaWeights {
    * unless hiddenAll). Logits, cache writes and the execution path are exactly those of forward().
    */
   forwardWithHidden(
-    inputIds: tf.Tensor2D, opts: ForwardInputs & LogitsReadOut & HiddenReadOut,
+    inputIds: tf.Tensor2D,
+    opts: ForwardInputs & LogitsReadOut & HiddenReadOut,
   ): { logits: tf.Tensor3D; hidden: tf.Tensor3D } {
     checkHiddenLayer(opts.hiddenLayer, this.layers.length);
     const r = this.run(inputIds, opts, opts);
@@ -103,7 +107,9 @@ export class Llama implements LlamaWeights {
   }
 
   private run(
-    inputIds: tf.Tensor2D, opts: ForwardInputs & LogitsReadOut, read?: HiddenReadOut,
+    inputIds: tf.Tensor2D,
+    opts: ForwardInputs & LogitsReadOut,
+    read?: HiddenReadOut,
   ): { logits: tf.Tensor3D; hidden?: tf.Tensor3D } {
     const { hiddenSize: d, vocabSize: V } = this.config;
     const [B, T] = inputIds.shape;

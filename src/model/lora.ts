@@ -46,10 +46,19 @@ export class LoraAdapter {
   private readonly mergedCopies = new Map<string, { sources: object[]; t: tf.Tensor2D }>();
 
   /** A fresh adapter: A kaiming-uniform (PEFT's a=√5, i.e. U(±1/√in)) from `seed`, B zero. */
-  constructor(readonly model: LlamaConfig, readonly config: LoraConfig, seed: string | number = 0, init = true) {
-    for (const t of config.targetModules) if (!LORA_TARGETS.includes(t)) throw new Error(`LoRA: unknown target module '${t}' (choose from ${LORA_TARGETS.join(', ')})`);
-    if (!(config.r > 0) || !Number.isInteger(config.r)) throw new Error(`LoRA: r must be a positive integer, got ${config.r}`);
-    if (!(config.dropout >= 0 && config.dropout < 1)) throw new Error(`LoRA: dropout must be a number in [0, 1), got ${config.dropout}`);
+  constructor(
+    readonly model: LlamaConfig,
+    readonly config: LoraConfig,
+    seed: string | number = 0,
+    init = true,
+  ) {
+    for (const t of config.targetModules)
+      if (!LORA_TARGETS.includes(t))
+        throw new Error(`LoRA: unknown target module '${t}' (choose from ${LORA_TARGETS.join(', ')})`);
+    if (!(config.r > 0) || !Number.isInteger(config.r))
+      throw new Error(`LoRA: r must be a positive integer, got ${config.r}`);
+    if (!(config.dropout >= 0 && config.dropout < 1))
+      throw new Error(`LoRA: dropout must be a number in [0, 1), got ${config.dropout}`);
     if (!Number.isFinite(config.alpha)) throw new Error(`LoRA: alpha must be a finite number, got ${config.alpha}`);
     this.scaling = config.useRslora ? config.alpha / Math.sqrt(config.r) : config.alpha / config.r;
     this.scalingT = tf.keep(tf.scalar(this.scaling));
@@ -102,7 +111,10 @@ export class LoraAdapter {
     const key = `${layer}.${target}`;
     const aT = this.aT.get(key)!;
     const bT = this.bT.get(key)!;
-    const xIn = training && this.config.dropout > 0 ? tf.dropout(x, this.config.dropout, undefined, Math.floor(this.dropoutRng() * 2 ** 31)) : x;
+    const xIn =
+      training && this.config.dropout > 0
+        ? tf.dropout(x, this.config.dropout, undefined, Math.floor(this.dropoutRng() * 2 ** 31))
+        : x;
     return tf.mul(tf.matMul(tf.matMul(xIn as tf.Tensor2D, aT), bT), this.scalingT); // (N, r) → (N, out)
   }
 
@@ -182,21 +194,32 @@ export class LoraAdapter {
     const cfgFile = join(dir, 'adapter_config.json');
     const j = readJson<Record<string, unknown>>(cfgFile);
     const bad = (key: string, why: string) => new Error(`${cfgFile}: key '${key}' ${why}`);
-    if (j.peft_type !== undefined && j.peft_type !== 'LORA') throw bad('peft_type', `is '${String(j.peft_type)}', only LORA is supported`);
+    if (j.peft_type !== undefined && j.peft_type !== 'LORA')
+      throw bad('peft_type', `is '${String(j.peft_type)}', only LORA is supported`);
     if (j.use_dora) throw bad('use_dora', 'is true; DoRA is not supported');
     if (j.fan_in_fan_out) throw bad('fan_in_fan_out', 'is true; not supported for LLaMA');
-    if (j.bias !== undefined && j.bias !== 'none') throw bad('bias', `is '${String(j.bias)}'; only 'none' is supported`);
+    if (j.bias !== undefined && j.bias !== 'none')
+      throw bad('bias', `is '${String(j.bias)}'; only 'none' is supported`);
     for (const k of ['rank_pattern', 'alpha_pattern']) {
-      if (j[k] && Object.keys(j[k] as object).length) throw bad(k, 'is not empty; per-module ranks/alphas are not supported');
+      if (j[k] && Object.keys(j[k] as object).length)
+        throw bad(k, 'is not empty; per-module ranks/alphas are not supported');
     }
-    if (j.layers_to_transform != null) throw bad('layers_to_transform', 'is set; adapters on a subset of layers are not supported');
-    if (j.modules_to_save != null && (j.modules_to_save as unknown[]).length) throw bad('modules_to_save', 'is set; fully trained extra modules are not supported');
-    if (typeof j.r !== 'number' || !Number.isInteger(j.r) || j.r < 1) throw bad('r', `must be a positive integer, got ${JSON.stringify(j.r)}`);
-    if (typeof j.lora_alpha !== 'number' || !Number.isFinite(j.lora_alpha)) throw bad('lora_alpha', `must be a finite number, got ${JSON.stringify(j.lora_alpha)}`);
-    if (j.lora_dropout != null && !(typeof j.lora_dropout === 'number' && j.lora_dropout >= 0 && j.lora_dropout < 1)) throw bad('lora_dropout', `must be a number in [0, 1), got ${JSON.stringify(j.lora_dropout)}`);
-    if (!Array.isArray(j.target_modules)) throw bad('target_modules', 'must be a list of module names (a regex string is not supported)');
+    if (j.layers_to_transform != null)
+      throw bad('layers_to_transform', 'is set; adapters on a subset of layers are not supported');
+    if (j.modules_to_save != null && (j.modules_to_save as unknown[]).length)
+      throw bad('modules_to_save', 'is set; fully trained extra modules are not supported');
+    if (typeof j.r !== 'number' || !Number.isInteger(j.r) || j.r < 1)
+      throw bad('r', `must be a positive integer, got ${JSON.stringify(j.r)}`);
+    if (typeof j.lora_alpha !== 'number' || !Number.isFinite(j.lora_alpha))
+      throw bad('lora_alpha', `must be a finite number, got ${JSON.stringify(j.lora_alpha)}`);
+    if (j.lora_dropout != null && !(typeof j.lora_dropout === 'number' && j.lora_dropout >= 0 && j.lora_dropout < 1))
+      throw bad('lora_dropout', `must be a number in [0, 1), got ${JSON.stringify(j.lora_dropout)}`);
+    if (!Array.isArray(j.target_modules))
+      throw bad('target_modules', 'must be a list of module names (a regex string is not supported)');
     const targets = j.target_modules as string[];
-    for (const t of targets) if (!LORA_TARGETS.includes(t as LoraTarget)) throw bad('target_modules', `names '${t}', not one of ${LORA_TARGETS.join(', ')}`);
+    for (const t of targets)
+      if (!LORA_TARGETS.includes(t as LoraTarget))
+        throw bad('target_modules', `names '${t}', not one of ${LORA_TARGETS.join(', ')}`);
     const config: LoraConfig = {
       r: j.r,
       alpha: j.lora_alpha,
@@ -208,7 +231,9 @@ export class LoraAdapter {
     const file = join(dir, 'adapter_model.safetensors');
     if (!existsSync(file)) {
       adapter.dispose();
-      throw new Error(`${file}: file not found${existsSync(join(dir, 'adapter_model.bin')) ? ' (only adapter_model.bin exists; convert it to safetensors)' : ''}`);
+      throw new Error(
+        `${file}: file not found${existsSync(join(dir, 'adapter_model.bin')) ? ' (only adapter_model.bin exists; convert it to safetensors)' : ''}`,
+      );
     }
     const st = SafetensorsFile.open(file);
     try {
@@ -221,7 +246,10 @@ export class LoraAdapter {
             expected.add(name);
             if (!st.has(name)) throw new Error(`${file}: missing tensor '${name}'`);
             const e = st.entry(name);
-            if (e.shape.join(',') !== shape.join(',')) throw new Error(`${file}: tensor '${name}' has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}]`);
+            if (e.shape.join(',') !== shape.join(','))
+              throw new Error(
+                `${file}: tensor '${name}' has shape [${e.shape.join(', ')}], expected [${shape.join(', ')}]`,
+              );
             const h = st.read(name);
             if (h.dtype !== 'float32') throw new Error(`${file}: tensor '${name}' is integer, expected floating point`);
             assertFiniteWeights(h.data, file, name);
@@ -231,7 +259,10 @@ export class LoraAdapter {
         }
       }
       const extra = st.names().filter((n) => !expected.has(n));
-      if (extra.length) throw new Error(`${file}: unexpected tensor '${extra[0]}'${extra.length > 1 ? ` (and ${extra.length - 1} more)` : ''} for target modules ${config.targetModules.join(', ')}`);
+      if (extra.length)
+        throw new Error(
+          `${file}: unexpected tensor '${extra[0]}'${extra.length > 1 ? ` (and ${extra.length - 1} more)` : ''} for target modules ${config.targetModules.join(', ')}`,
+        );
     } catch (e) {
       adapter.dispose();
       throw e;

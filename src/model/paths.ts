@@ -25,7 +25,10 @@ export interface ExecutionPath {
  * or null. The order of the tests matters: reading `cache.inPlace` fixes a fresh cache's storage mode.
  */
 export function executionPath(
-  training: boolean, T: number, cache: AttentionCache | undefined, lora: LoraAdapter | null,
+  training: boolean,
+  T: number,
+  cache: AttentionCache | undefined,
+  lora: LoraAdapter | null,
 ): ExecutionPath {
   const noTape = tf.engine().state.gradientDepth === 0;
   // native kernels have no gradients: inference only, on wasm with the native addon active
@@ -57,7 +60,9 @@ function runtimeSwitch(initial: boolean): { get: () => boolean; set: (on: boolea
   };
 }
 
-const prefillSwitch = runtimeSwitch(true), layerSwitch = runtimeSwitch(true), lastRowsSwitch = runtimeSwitch(true);
+const prefillSwitch = runtimeSwitch(true),
+  layerSwitch = runtimeSwitch(true),
+  lastRowsSwitch = runtimeSwitch(true);
 
 /** Switch native attention for prefills (T > 1) off (composite ops) or on; returns the previous setting. */
 export const setPrefillFused = prefillSwitch.set;

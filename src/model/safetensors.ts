@@ -13,8 +13,7 @@ import { endianness } from 'node:os';
 
 /** A tensor held on the host, in the two dtypes the model uses. */
 export type HostTensor =
-  | { dtype: 'float32'; shape: number[]; data: Float32Array }
-  | { dtype: 'int32'; shape: number[]; data: Int32Array };
+  { dtype: 'float32'; shape: number[]; data: Float32Array } | { dtype: 'int32'; shape: number[]; data: Int32Array };
 
 export interface TensorEntry {
   name: string;
@@ -26,8 +25,21 @@ export interface TensorEntry {
 }
 
 const BYTES: Record<string, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1, U16: 2, U32: 4, U64: 8,
-  F8_E4M3: 1, F8_E5M2: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+  U16: 2,
+  U32: 4,
+  U64: 8,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
 };
 /** dtypes we can turn into float32 or int32 */
 const READABLE = new Set(['F32', 'F16', 'BF16', 'F64', 'I32', 'I64', 'I16', 'I8', 'U8', 'BOOL']);
@@ -66,8 +78,12 @@ export class SafetensorsFile {
     const lenBuf = Buffer.alloc(8);
     readSync(this.fd, lenBuf, 0, 8, 0);
     const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen > MAX_HEADER) throw new Error(`${f}: corrupt safetensors header (header length ${headerLen} bytes exceeds the 100 MB limit)`);
-    if (8 + headerLen > size) throw new Error(`${f}: truncated safetensors header (needs ${headerLen} bytes, file has ${size - 8} after the length)`);
+    if (headerLen > MAX_HEADER)
+      throw new Error(`${f}: corrupt safetensors header (header length ${headerLen} bytes exceeds the 100 MB limit)`);
+    if (8 + headerLen > size)
+      throw new Error(
+        `${f}: truncated safetensors header (needs ${headerLen} bytes, file has ${size - 8} after the length)`,
+      );
     const hbuf = Buffer.alloc(headerLen);
     readSync(this.fd, hbuf, 0, headerLen, 8);
     let header: unknown;
@@ -76,7 +92,8 @@ export class SafetensorsFile {
     } catch (e) {
       throw new Error(`${f}: corrupt safetensors header (not valid JSON: ${(e as Error).message})`);
     }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error(`${f}: corrupt safetensors header (not a JSON object)`);
+    if (typeof header !== 'object' || header === null || Array.isArray(header))
+      throw new Error(`${f}: corrupt safetensors header (not a JSON object)`);
     const dataStart = 8 + headerLen;
     const dataSize = size - dataStart;
     for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -88,19 +105,35 @@ export class SafetensorsFile {
       const bad = (why: string) => new Error(`${f}: corrupt safetensors header for tensor '${name}' (${why})`);
       if (typeof e !== 'object' || e === null) throw bad('entry is not an object');
       if (typeof e.dtype !== 'string') throw bad('dtype missing');
-      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad('shape must be a list of non-negative integers');
+      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+        throw bad('shape must be a list of non-negative integers');
       const off = e.data_offsets;
-      if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) {
+      if (
+        !Array.isArray(off) ||
+        off.length !== 2 ||
+        !off.every((o) => Number.isInteger(o) && o >= 0) ||
+        off[0] > off[1]
+      ) {
         throw bad('data_offsets must be [begin, end] with 0 <= begin <= end');
       }
       if (off[1] > dataSize) {
-        throw new Error(`${f}: tensor '${name}' data offsets [${off[0]}, ${off[1]}] are out of range (data section has ${dataSize} bytes; file truncated?)`);
+        throw new Error(
+          `${f}: tensor '${name}' data offsets [${off[0]}, ${off[1]}] are out of range (data section has ${dataSize} bytes; file truncated?)`,
+        );
       }
       const bytes = BYTES[e.dtype];
       if (bytes !== undefined && numel(e.shape as number[]) * bytes !== off[1] - off[0]) {
-        throw bad(`shape [${(e.shape as number[]).join(', ')}] of ${e.dtype} needs ${numel(e.shape as number[]) * bytes} bytes, data_offsets span ${off[1] - off[0]}`);
+        throw bad(
+          `shape [${(e.shape as number[]).join(', ')}] of ${e.dtype} needs ${numel(e.shape as number[]) * bytes} bytes, data_offsets span ${off[1] - off[0]}`,
+        );
       }
-      this.entries.set(name, { name, dtype: e.dtype, shape: e.shape as number[], begin: dataStart + off[0], end: dataStart + off[1] });
+      this.entries.set(name, {
+        name,
+        dtype: e.dtype,
+        shape: e.shape as number[],
+        begin: dataStart + off[0],
+        end: dataStart + off[1],
+      });
     }
   }
 
@@ -121,14 +154,18 @@ export class SafetensorsFile {
   /** Read one tensor's bytes from disk and convert to float32 / int32. */
   read(name: string): HostTensor {
     const e = this.entry(name);
-    if (!READABLE.has(e.dtype)) throw new Error(`${this.file}: tensor '${name}' has unsupported dtype ${e.dtype} (supported: ${[...READABLE].join(', ')})`);
+    if (!READABLE.has(e.dtype))
+      throw new Error(
+        `${this.file}: tensor '${name}' has unsupported dtype ${e.dtype} (supported: ${[...READABLE].join(', ')})`,
+      );
     const nbytes = e.end - e.begin;
     const buf = new ArrayBuffer(nbytes);
     const view = new Uint8Array(buf);
     // readSync reads at most 2 GiB per call
-    for (let done = 0; done < nbytes; ) {
+    for (let done = 0; done < nbytes;) {
       const n = readSync(this.fd, view, done, Math.min(nbytes - done, 1 << 30), e.begin + done);
-      if (n <= 0) throw new Error(`${this.file}: tensor '${name}' could not be read (file shorter than its header says)`);
+      if (n <= 0)
+        throw new Error(`${this.file}: tensor '${name}' could not be read (file shorter than its header says)`);
       done += n;
     }
     return decode(buf, e, this.file);
@@ -168,7 +205,8 @@ function decode(buf: ArrayBuffer, e: TensorEntry, file: string): HostTensor {
       const out = new Int32Array(n);
       for (let i = 0; i < n; i++) {
         const v = src[i];
-        if (v > 2147483647n || v < -2147483648n) throw new Error(`${file}: tensor '${e.name}' (I64) holds ${v}, outside the int32 range`);
+        if (v > 2147483647n || v < -2147483648n)
+          throw new Error(`${file}: tensor '${e.name}' (I64) holds ${v}, outside the int32 range`);
         out[i] = Number(v);
       }
       return { dtype: 'int32', shape, data: out };
@@ -206,21 +244,31 @@ export function readSafetensors(file: string): Map<string, HostTensor> {
 }
 
 /** A tensor to write: held, or produced on demand (one weight at a time, e.g. read back from a backend). */
-export type TensorSource = HostTensor | { dtype: 'float32' | 'int32'; shape: number[]; read: () => Float32Array | Int32Array };
+export type TensorSource =
+  HostTensor | { dtype: 'float32' | 'int32'; shape: number[]; read: () => Float32Array | Int32Array };
 
 /**
  * Write tensors (F32 / I32) in the given order. The header is built from shapes alone, then each tensor
  * is produced and streamed in turn into a temporary file that is renamed at the end, so at most one
  * tensor is held and a killed process never leaves a complete-looking half file.
  */
-export function writeSafetensors(file: string, tensors: Iterable<[string, TensorSource]>, metadata: Record<string, string> = { format: 'pt' }): void {
+export function writeSafetensors(
+  file: string,
+  tensors: Iterable<[string, TensorSource]>,
+  metadata: Record<string, string> = { format: 'pt' },
+): void {
   const list = [...tensors];
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of list) {
-    if (t.dtype !== 'float32' && t.dtype !== 'int32') throw new Error(`${file}: tensor '${name}' has dtype ${String(t.dtype)}; only float32 and int32 are written`);
+    if (t.dtype !== 'float32' && t.dtype !== 'int32')
+      throw new Error(`${file}: tensor '${name}' has dtype ${String(t.dtype)}; only float32 and int32 are written`);
     const nbytes = numel(t.shape) * 4;
-    header[name] = { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: t.shape, data_offsets: [offset, offset + nbytes] };
+    header[name] = {
+      dtype: t.dtype === 'float32' ? 'F32' : 'I32',
+      shape: t.shape,
+      data_offsets: [offset, offset + nbytes],
+    };
     offset += nbytes;
   }
   let json = JSON.stringify(header);
@@ -235,10 +283,13 @@ export function writeSafetensors(file: string, tensors: Iterable<[string, Tensor
     writeSync(fd, hbytes);
     for (const [name, t] of list) {
       const data = 'data' in t ? t.data : t.read();
-      if (data.length !== numel(t.shape)) throw new Error(`${file}: tensor '${name}' has shape [${t.shape.join(', ')}] but ${data.length} values`);
-      if ((t.dtype === 'float32') !== data instanceof Float32Array) throw new Error(`${file}: tensor '${name}' data does not match dtype ${t.dtype}`);
+      if (data.length !== numel(t.shape))
+        throw new Error(`${file}: tensor '${name}' has shape [${t.shape.join(', ')}] but ${data.length} values`);
+      if ((t.dtype === 'float32') !== data instanceof Float32Array)
+        throw new Error(`${file}: tensor '${name}' data does not match dtype ${t.dtype}`);
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30));
+      for (let done = 0; done < bytes.length;)
+        done += writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30));
     }
   } catch (e) {
     closeSync(fd);

@@ -14,7 +14,12 @@ import { buckit } from '../scheduling/buckets.js';
  * record without its query is an error naming the id. Only the first human and first gpt turn are kept
  * (upstream edits turns 0 and 1 in place; single-turn data such as Alpaca gives the same file).
  */
-export function constructInstructData(convs: Conversation[], records: LengthRecord[], cell = 50, where = 'construct'): Conversation[] {
+export function constructInstructData(
+  convs: Conversation[],
+  records: LengthRecord[],
+  cell = 50,
+  where = 'construct',
+): Conversation[] {
   const byId = new Map(convs.map((c) => [c.id, c]));
   return records.map((r) => {
     const c = byId.get(r.id);

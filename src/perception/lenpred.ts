@@ -14,7 +14,13 @@ import type { Llama } from '../model/llama.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { countTokens } from '../tokenizer/llama.js';
 import { generate } from '../generation/generate.js';
-import { firstTurn, LENGTH_TEMPERATURES, vicunaPrompt, type Conversation, type LengthRecord } from '../data/conversation.js';
+import {
+  firstTurn,
+  LENGTH_TEMPERATURES,
+  vicunaPrompt,
+  type Conversation,
+  type LengthRecord,
+} from '../data/conversation.js';
 import { progress } from '../util/progress.js';
 
 /**
@@ -64,7 +70,12 @@ export type CollectedRecord = LengthRecord & { finished: Record<string, boolean>
  * Generate every query's answer at each temperature and return one record per query, in the input order.
  * Records carry a key per temperature; with the default temperatures that is the upstream LengthRecord.
  */
-export async function collectLengths(model: Llama, tokenizer: Tokenizer, convs: Conversation[], o: LenpredOptions): Promise<CollectedRecord[]> {
+export async function collectLengths(
+  model: Llama,
+  tokenizer: Tokenizer,
+  convs: Conversation[],
+  o: LenpredOptions,
+): Promise<CollectedRecord[]> {
   const temps = o.temperatures ?? LENGTH_TEMPERATURES;
   if (!(o.batchSize >= 1)) throw new Error(`lenpred: batch size must be ≥ 1, got ${o.batchSize}`);
   const done = new Map((o.done ?? []).map((r) => [r.id, r]));
@@ -86,9 +97,15 @@ export async function collectLengths(model: Llama, tokenizer: Tokenizer, convs: 
     for (let i = 0; i < todo.length; i += o.batchSize) {
       const batch = todo.slice(i, i + o.batchSize);
       const prompts = batch.map((q) => q.ids);
-      const rec = batch.map((q) => ({ id: q.id, L_gt: q.lGt, finished: {} }) as unknown as CollectedRecord & Record<string, number>);
+      const rec = batch.map(
+        (q) => ({ id: q.id, L_gt: q.lGt, finished: {} }) as unknown as CollectedRecord & Record<string, number>,
+      );
       for (const t of temps) {
-        const r = await generate(model, prompts, { maxNewTokens: o.maxLength, temperature: t, seed: `${o.seed}:${t}:${batch[0].id}` });
+        const r = await generate(model, prompts, {
+          maxNewTokens: o.maxLength,
+          temperature: t,
+          seed: `${o.seed}:${t}:${batch[0].id}`,
+        });
         r.items.forEach((it, b) => {
           rec[b][lengthKey(t)] = answerTokenCount(tokenizer, prompts[b], it.outputIds);
           rec[b].finished[lengthKey(t)] = it.isFinished;

@@ -67,18 +67,30 @@ export function parseLengthAnswer(strategy: ModelStrategy, text: string): number
  * it enabled; po runs with it disabled. On return (or error) the adapter is disabled. Within a call, prompts
  * are batched by token length to save padding (greedy answers do not depend on the batch).
  */
-export async function askLengths(model: Llama, tokenizer: Tokenizer, prompts: string[], o: AskOptions): Promise<AskResult> {
+export async function askLengths(
+  model: Llama,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  o: AskOptions,
+): Promise<AskResult> {
   const t0 = performance.now();
-  if (o.strategy === 'seqsch' && !model.lora) throw new Error('seqsch length prediction needs the LoRA length-perception adapter (load it with --lora)');
+  if (o.strategy === 'seqsch' && !model.lora)
+    throw new Error('seqsch length prediction needs the LoRA length-perception adapter (load it with --lora)');
   const batchSize = o.batchSize ?? PREDICT_BATCH;
-  const ids = prompts.map((p) => tokenizer.encode(insertLengthPrompt(p, o.strategy === 'seqsch' ? QUERY_PROMPT : PIA_PROMPT)));
+  const ids = prompts.map((p) =>
+    tokenizer.encode(insertLengthPrompt(p, o.strategy === 'seqsch' ? QUERY_PROMPT : PIA_PROMPT)),
+  );
   const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length);
   const texts = new Array<string>(prompts.length);
   if (model.lora) model.lora.enabled = o.strategy === 'seqsch';
   try {
     for (let i = 0; i < order.length; i += batchSize) {
       const rows = order.slice(i, i + batchSize);
-      const r = await generate(model, rows.map((k) => ids[k]), { maxNewTokens: o.maxNewTokens, temperature: 0 });
+      const r = await generate(
+        model,
+        rows.map((k) => ids[k]),
+        { maxNewTokens: o.maxNewTokens, temperature: 0 },
+      );
       r.items.forEach((it, b) => (texts[rows[b]] = tokenizer.decode(it.outputIds)));
     }
   } finally {
@@ -97,24 +109,42 @@ export async function askLengths(model: Llama, tokenizer: Tokenizer, prompts: st
  * The seqsch predictor: LoRA on for the prediction, off afterwards. `model.lora` must hold the trained
  * length-perception adapter; the engine that generates the answers uses the same `model` with it off.
  */
-export function seqschPredictor(model: Llama, tokenizer: Tokenizer, o: { batchSize?: number; maxNewTokens?: number } = {}): LengthPredictor {
+export function seqschPredictor(
+  model: Llama,
+  tokenizer: Tokenizer,
+  o: { batchSize?: number; maxNewTokens?: number } = {},
+): LengthPredictor {
   if (!model.lora) throw new Error('seqsch predictor: the model has no LoRA adapter attached');
   model.lora.enabled = false;
   return {
     name: 'seqsch',
     predict: async (items: BenchItem[]) => {
-      const r = await askLengths(model, tokenizer, items.map((it) => it.prompt), { strategy: 'seqsch', maxNewTokens: o.maxNewTokens ?? SEQSCH_MAX_NEW_TOKENS, batchSize: o.batchSize });
+      const r = await askLengths(
+        model,
+        tokenizer,
+        items.map((it) => it.prompt),
+        { strategy: 'seqsch', maxNewTokens: o.maxNewTokens ?? SEQSCH_MAX_NEW_TOKENS, batchSize: o.batchSize },
+      );
       return { lengths: r.lengths, seconds: r.seconds, charged: false };
     },
   };
 }
 
 /** The po predictor: the base model (adapter off, if one is attached) states its length in advance. */
-export function poPredictor(model: Llama, tokenizer: Tokenizer, o: { batchSize?: number; maxNewTokens?: number } = {}): LengthPredictor {
+export function poPredictor(
+  model: Llama,
+  tokenizer: Tokenizer,
+  o: { batchSize?: number; maxNewTokens?: number } = {},
+): LengthPredictor {
   return {
     name: 'po',
     predict: async (items: BenchItem[]) => {
-      const r = await askLengths(model, tokenizer, items.map((it) => it.prompt), { strategy: 'po', maxNewTokens: o.maxNewTokens ?? PO_MAX_NEW_TOKENS, batchSize: o.batchSize });
+      const r = await askLengths(
+        model,
+        tokenizer,
+        items.map((it) => it.prompt),
+        { strategy: 'po', maxNewTokens: o.maxNewTokens ?? PO_MAX_NEW_TOKENS, batchSize: o.batchSize },
+      );
       return { lengths: r.lengths, seconds: r.seconds, charged: false };
     },
   };
@@ -133,9 +163,13 @@ export function realPredictor(
   if (strategy === 'vanilla') return vanillaPredictor(o.maxLength);
   if (strategy === 'gt') return gtPredictor;
   if (o.predictions) return filePredictor(strategy, o.predictions);
-  if (strategy === 'probe') throw new Error('strategy probe runs through benchmarkReal (its prefill is shared with the engine), or from a predictions file');
+  if (strategy === 'probe')
+    throw new Error(
+      'strategy probe runs through benchmarkReal (its prefill is shared with the engine), or from a predictions file',
+    );
   if (strategy === 'seqsch') {
-    if (!loaded.model.lora) throw new Error(`strategy seqsch needs the length-perception adapter (--lora DIR / lora:) or a predictions file`);
+    if (!loaded.model.lora)
+      throw new Error(`strategy seqsch needs the length-perception adapter (--lora DIR / lora:) or a predictions file`);
     return seqschPredictor(loaded.model, loaded.tokenizer);
   }
   return poPredictor(loaded.model, loaded.tokenizer);

@@ -10,7 +10,17 @@ import { LoraAdapter } from '../model/lora.js';
 import type { Llama } from '../model/llama.js';
 import { loadTokenizer } from '../tokenizer/tokenizer.js';
 import type { Tokenizer } from '../tokenizer/types.js';
-import { firstTurn, lMax, loadConversations, loadLengths, saveConversations, saveLengths, vicunaPrompt, LENGTH_TEMPERATURES, type LengthRecord } from '../data/conversation.js';
+import {
+  firstTurn,
+  lMax,
+  loadConversations,
+  loadLengths,
+  saveConversations,
+  saveLengths,
+  vicunaPrompt,
+  LENGTH_TEMPERATURES,
+  type LengthRecord,
+} from '../data/conversation.js';
 import { sampleIndices } from '../workload/sample.js';
 import { collectLengths, finishedShare, lengthKey, type CollectedRecord } from './lenpred.js';
 import { constructInstructData } from './construct.js';
@@ -23,12 +33,18 @@ import { readJson, writeJson } from '../util/fs.js';
 export { PAPER_PERCEPTION } from '../scoring/evaluate.js';
 
 /** A model and its tokenizer from a checkpoint folder (tokenizer from `tokenizerPath`, default the same folder). */
-export async function loadModelAndTokenizer(modelDir: string, tokenizerPath?: string, loraDir?: string): Promise<{ model: Llama; tokenizer: Tokenizer }> {
+export async function loadModelAndTokenizer(
+  modelDir: string,
+  tokenizerPath?: string,
+  loraDir?: string,
+): Promise<{ model: Llama; tokenizer: Tokenizer }> {
   const tokenizer = await loadTokenizer(tokenizerPath ?? modelDir);
   const model = loadLlama(modelDir);
   if (tokenizer.vocabSize > model.config.vocabSize) {
     model.dispose();
-    throw new Error(`${modelDir}: the model holds ${model.config.vocabSize} token ids, its tokenizer ${tokenizer.name} ${tokenizer.vocabSize}`);
+    throw new Error(
+      `${modelDir}: the model holds ${model.config.vocabSize} token ids, its tokenizer ${tokenizer.name} ${tokenizer.vocabSize}`,
+    );
   }
   if (loraDir) {
     model.setLora(LoraAdapter.load(loraDir, model.config));
@@ -75,14 +91,26 @@ export interface LenpredSummary {
 export async function runLenpred(a: LenpredArgs): Promise<LenpredSummary> {
   const t0 = performance.now();
   const temps = a.temperatures ?? [...LENGTH_TEMPERATURES];
-  if (a.numData !== undefined && a.first !== undefined) throw new Error('lenpred: give num-data (sampled) or first (file order), not both');
+  if (a.numData !== undefined && a.first !== undefined)
+    throw new Error('lenpred: give num-data (sampled) or first (file order), not both');
   const all = loadConversations(a.data);
   const n = a.numData ?? a.first;
-  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > all.length)) throw new Error(`lenpred: ${n} queries asked, ${a.data} has ${all.length}`);
-  const convs = a.numData !== undefined ? sampleIndices(all.length, a.numData, a.seed).map((k) => all[k]) : all.slice(0, a.first ?? all.length);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > all.length))
+    throw new Error(`lenpred: ${n} queries asked, ${a.data} has ${all.length}`);
+  const convs =
+    a.numData !== undefined
+      ? sampleIndices(all.length, a.numData, a.seed).map((k) => all[k])
+      : all.slice(0, a.first ?? all.length);
 
   const partial = `${a.out}.partial.json`;
-  const resumeKey = JSON.stringify({ model: a.model, data: a.data, maxLength: a.maxLength, temps, seed: a.seed, ids: convs.map((c) => c.id) });
+  const resumeKey = JSON.stringify({
+    model: a.model,
+    data: a.data,
+    maxLength: a.maxLength,
+    temps,
+    seed: a.seed,
+    ids: convs.map((c) => c.id),
+  });
   let done: CollectedRecord[] = [];
   if (existsSync(partial)) {
     const saved = readJson<{ key: string; records: CollectedRecord[] }>(partial);
@@ -92,20 +120,30 @@ export async function runLenpred(a: LenpredArgs): Promise<LenpredSummary> {
   let records: CollectedRecord[];
   try {
     records = await collectLengths(model, tokenizer, convs, {
-      maxLength: a.maxLength, temperatures: temps, batchSize: a.batchSize, seed: a.seed, done,
+      maxLength: a.maxLength,
+      temperatures: temps,
+      batchSize: a.batchSize,
+      seed: a.seed,
+      done,
       onBatch: (recs) => writeJson(partial, { key: resumeKey, records: recs }),
     });
   } finally {
     model.dispose();
   }
   if (temps.join() === LENGTH_TEMPERATURES.join()) saveLengths(a.out, records);
-  else writeJson(a.out, records.map(({ finished: _f, ...r }) => r)); // other temperatures: the same layout with their own keys
+  else
+    writeJson(
+      a.out,
+      records.map(({ finished: _f, ...r }) => r),
+    ); // other temperatures: the same layout with their own keys
   if (existsSync(partial)) rmSync(partial);
 
   const k0 = lengthKey(temps[0]);
   const l0 = records.map((r) => (r as unknown as Record<string, number>)[k0]);
   const gt = records.map((r) => r.L_gt);
-  const lmax = records.map((r) => Math.max(...temps.map((t) => (r as unknown as Record<string, number>)[lengthKey(t)])));
+  const lmax = records.map((r) =>
+    Math.max(...temps.map((t) => (r as unknown as Record<string, number>)[lengthKey(t)])),
+  );
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   return {
     out: a.out,
@@ -120,13 +158,21 @@ export async function runLenpred(a: LenpredArgs): Promise<LenpredSummary> {
 
 // ─── construct ──────────────────────────────────────────────────────────────────────────────────────────
 
-export function runConstruct(a: { data: string; lengths: string; out: string; cell: number }): { out: string; examples: number; target_mean: number } {
+export function runConstruct(a: { data: string; lengths: string; out: string; cell: number }): {
+  out: string;
+  examples: number;
+  target_mean: number;
+} {
   const convs = loadConversations(a.data);
   const records = loadLengths(a.lengths);
   const out = constructInstructData(convs, records, a.cell, `construct (${a.lengths})`);
   saveConversations(a.out, out);
   const targets = out.map((c) => Number(c.conversations[1].value));
-  return { out: a.out, examples: out.length, target_mean: targets.reduce((s, x) => s + x, 0) / Math.max(1, targets.length) };
+  return {
+    out: a.out,
+    examples: out.length,
+    target_mean: targets.reduce((s, x) => s + x, 0) / Math.max(1, targets.length),
+  };
 }
 
 // ─── eval ───────────────────────────────────────────────────────────────────────────────────────────────
@@ -158,13 +204,20 @@ export interface EvalSummary extends PredictorScore {
 }
 
 /** The first `numData` queries of `data` (file order, as upstream eval.py) with their L_max and L_t0.0 from `lengths`. */
-export function evalTargets(data: string, lengths: string, numData: number): { id: string; prompt: string; lMax: number; lT0: number }[] {
+export function evalTargets(
+  data: string,
+  lengths: string,
+  numData: number,
+): { id: string; prompt: string; lMax: number; lT0: number }[] {
   const convs = loadConversations(data);
   if (numData > convs.length) throw new Error(`eval: ${numData} queries asked, ${data} has ${convs.length}`);
   const byId = new Map<string, LengthRecord>(loadLengths(lengths).map((r) => [r.id, r]));
   return convs.slice(0, numData).map((c) => {
     const r = byId.get(c.id);
-    if (!r) throw new Error(`${lengths}: no length record for query id ${c.id} (eval needs L_max of each of the first ${numData} queries of ${data})`);
+    if (!r)
+      throw new Error(
+        `${lengths}: no length record for query id ${c.id} (eval needs L_max of each of the first ${numData} queries of ${data})`,
+      );
     return { id: c.id, prompt: vicunaPrompt(firstTurn(c, 'human')), lMax: lMax(r), lT0: r['L_t0.0'] };
   });
 }
@@ -175,9 +228,13 @@ export function evalTargets(data: string, lengths: string, numData: number): { i
  * ranking (buckit(L_max, 50), what construct trains towards). Pure arithmetic on files, so a stage whose
  * predictions were reused from an earlier run scores them without running the model.
  */
-export function scorePredictionsFile(predictions: string, lengths: string): { model: PredictorScore; bucketOracle: PredictorScore } {
+export function scorePredictionsFile(
+  predictions: string,
+  lengths: string,
+): { model: PredictorScore; bucketOracle: PredictorScore } {
   const list = readJson<{ id?: unknown; predicted?: unknown }[]>(predictions);
-  if (!Array.isArray(list) || list.length < 2) throw new Error(`${predictions}: expected a list of at least 2 { id, predicted }`);
+  if (!Array.isArray(list) || list.length < 2)
+    throw new Error(`${predictions}: expected a list of at least 2 { id, predicted }`);
   const byId = new Map<string, LengthRecord>(loadLengths(lengths).map((r) => [r.id, r]));
   const rec = list.map((e, i) => {
     const r = byId.get(String(e.id));
@@ -187,32 +244,61 @@ export function scorePredictionsFile(predictions: string, lengths: string): { mo
   });
   const lm = rec.map((r) => r.lMax);
   const l0 = rec.map((r) => r.lT0);
-  return { model: predictorScore(rec.map((r) => r.predicted), lm, l0), bucketOracle: predictorScore(lm.map((l) => buckit(l, 50)), lm, l0) };
+  return {
+    model: predictorScore(
+      rec.map((r) => r.predicted),
+      lm,
+      l0,
+    ),
+    bucketOracle: predictorScore(
+      lm.map((l) => buckit(l, 50)),
+      lm,
+      l0,
+    ),
+  };
 }
 
 export async function runEval(a: EvalArgs): Promise<EvalSummary> {
-  if (a.strategy === 'seqsch' && !a.lora) throw new Error('eval --strategy seqsch needs --lora (the length-perception adapter)');
+  if (a.strategy === 'seqsch' && !a.lora)
+    throw new Error('eval --strategy seqsch needs --lora (the length-perception adapter)');
   const targets = evalTargets(a.data, a.lengths, a.numData);
-  const { model, tokenizer } = await loadModelAndTokenizer(a.model, a.tokenizer, a.strategy === 'seqsch' ? a.lora : undefined);
+  const { model, tokenizer } = await loadModelAndTokenizer(
+    a.model,
+    a.tokenizer,
+    a.strategy === 'seqsch' ? a.lora : undefined,
+  );
   let r: AskResult;
   try {
-    r = await askLengths(model, tokenizer, targets.map((t) => t.prompt), {
-      strategy: a.strategy,
-      maxNewTokens: a.maxNewTokens ?? (a.strategy === 'seqsch' ? 32 : PO_MAX_NEW_TOKENS),
-      batchSize: a.batchSize,
-    });
+    r = await askLengths(
+      model,
+      tokenizer,
+      targets.map((t) => t.prompt),
+      {
+        strategy: a.strategy,
+        maxNewTokens: a.maxNewTokens ?? (a.strategy === 'seqsch' ? 32 : PO_MAX_NEW_TOKENS),
+        batchSize: a.batchSize,
+      },
+    );
   } finally {
     model.dispose();
   }
   const lm = targets.map((t) => t.lMax);
   const l0 = targets.map((t) => t.lT0);
-  if (a.out) writeJson(a.out, targets.map((t, i) => ({ id: t.id, predicted: r.lengths[i], L_max: t.lMax, answer: r.texts[i] })));
+  if (a.out)
+    writeJson(
+      a.out,
+      targets.map((t, i) => ({ id: t.id, predicted: r.lengths[i], L_max: t.lMax, answer: r.texts[i] })),
+    );
   return {
     strategy: a.strategy,
     ...predictorScore(r.lengths, lm, l0),
     unparseable: r.parsed.filter((p) => !p).length,
     constants: constantBaselines(lm),
-    bucketOracle: predictorScore(lm.map((l) => buckit(l, 50)), lm, l0),
+    bucketOracle: predictorScore(
+      lm.map((l) => buckit(l, 50)),
+      lm,
+      l0,
+    ),
     seconds: r.seconds,
   };
 }

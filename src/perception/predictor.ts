@@ -33,7 +33,8 @@ export const gtPredictor: LengthPredictor = {
   predict: async (items) => ({
     lengths: items.map((it) => {
       const ls = LENGTH_KEYS.map((k) => it.realLengths?.[k]);
-      if (ls.some((l) => l === undefined)) throw new Error(`gt predictor: query ${it.id} lacks one of ${LENGTH_KEYS.join(', ')}`);
+      if (ls.some((l) => l === undefined))
+        throw new Error(`gt predictor: query ${it.id} lacks one of ${LENGTH_KEYS.join(', ')}`);
       return Math.max(...(ls as number[]));
     }),
     seconds: 0,
@@ -72,7 +73,8 @@ export function filePredictor(name: string, path: string): LengthPredictor {
   const raw = readJson<unknown>(path);
   const list = Array.isArray(raw) ? raw : (raw as { predictions?: unknown }).predictions;
   const total = Array.isArray(raw) ? 0 : Number((raw as { seconds?: number }).seconds ?? 0);
-  if (!Array.isArray(list)) throw new Error(`${path}: expected [{ id, predicted }, …] or { seconds, predictions: [...] }`);
+  if (!Array.isArray(list))
+    throw new Error(`${path}: expected [{ id, predicted }, …] or { seconds, predictions: [...] }`);
   const byId = new Map<string, number>();
   for (const [i, e] of list.entries()) {
     const rec = e as { id?: unknown; predicted?: unknown };
@@ -96,9 +98,14 @@ export function filePredictor(name: string, path: string): LengthPredictor {
 }
 
 /** The predictor a simulation needs for a strategy; po/seqsch/probe require a predictions file. */
-export function simulationPredictor(strategy: StrategyName, maxLength: number, predictionsPath?: string): LengthPredictor {
+export function simulationPredictor(
+  strategy: StrategyName,
+  maxLength: number,
+  predictionsPath?: string,
+): LengthPredictor {
   if (strategy === 'vanilla') return vanillaPredictor(maxLength);
   if (strategy === 'gt') return gtPredictor;
-  if (!predictionsPath) throw new Error(`strategy ${strategy} needs a predictions file ([{ id, predicted }]) in simulation`);
+  if (!predictionsPath)
+    throw new Error(`strategy ${strategy} needs a predictions file ([{ id, predicted }]) in simulation`);
   return filePredictor(strategy, predictionsPath);
 }

@@ -9,14 +9,27 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { firstTurn, lMax, loadConversations, loadLengths, vicunaPrompt, type LengthRecord } from '../data/conversation.js';
+import {
+  firstTurn,
+  lMax,
+  loadConversations,
+  loadLengths,
+  vicunaPrompt,
+  type LengthRecord,
+} from '../data/conversation.js';
 import seedrandom from 'seedrandom';
 import type { HeadConfig } from '../scoring/heads.js';
 import { loadModelAndTokenizer } from './pipeline.js';
 import { LengthProbe, type ProbeConfig, type ProbeTarget } from './probe.js';
 import { answerStates, fitProbeHead, pickRows, promptStates, type FitOptions, type ProbeRows } from './probe-train.js';
 import { leaksInto, loadQueries } from '../proxy/data.js';
-import { kendallTauB, meanAbsoluteError, predictorScore, spearmanRho, type PredictorScore } from '../scoring/ranking.js';
+import {
+  kendallTauB,
+  meanAbsoluteError,
+  predictorScore,
+  spearmanRho,
+  type PredictorScore,
+} from '../scoring/ranking.js';
 import { writeJson } from '../util/fs.js';
 
 export interface ProbeJob {
@@ -64,7 +77,15 @@ export interface ProbeSummary {
   val: PredictorScore;
   valMedian: PredictorScore;
   /** remaining head on the validation answers: every position t = 0 … m (MAE in decode steps, τ against the truth) */
-  remaining?: { positions: number; mae: number; tau: number; rho: number; maeAtPrompt: number; baselineMae: number; baselineTau: number };
+  remaining?: {
+    positions: number;
+    mae: number;
+    tau: number;
+    rho: number;
+    maeAtPrompt: number;
+    baselineMae: number;
+    baselineTau: number;
+  };
   trainRecords: number;
   /** train records dropped because their id or instruction text is a validation query's (never fitted) */
   droppedAsLeaks: number;
@@ -96,7 +117,13 @@ function recorded(data: string, lengths: string, first?: number): Split {
     if (!r) throw new Error(`${lengths}: no length record for query id ${c.id} of ${data}`);
     return r;
   });
-  return { texts: kept.map((c) => firstTurn(c, 'human')), prompts: kept.map((c) => vicunaPrompt(firstTurn(c, 'human'))), ids: kept.map((c) => c.id), lMax: recs.map(lMax), lT0: recs.map((r) => r['L_t0.0']) };
+  return {
+    texts: kept.map((c) => firstTurn(c, 'human')),
+    prompts: kept.map((c) => vicunaPrompt(firstTurn(c, 'human'))),
+    ids: kept.map((c) => c.id),
+    lMax: recs.map(lMax),
+    lT0: recs.map((r) => r['L_t0.0']),
+  };
 }
 
 /**
@@ -108,8 +135,17 @@ export function withoutLeaks(train: Split, valData: string): { split: Split; dro
   const leaks = leaksInto(loadQueries(valData));
   const keep = train.ids.map((id, i) => !leaks({ id, text: train.texts[i] }));
   const pick = <T>(xs: T[]) => xs.filter((_, i) => keep[i]);
-  const split = { texts: pick(train.texts), prompts: pick(train.prompts), ids: pick(train.ids), lMax: pick(train.lMax), lT0: pick(train.lT0) };
-  if (split.ids.length === 0) throw new Error(`probe: every train record is also a query of ${valData} (by id or instruction text): nothing left to fit`);
+  const split = {
+    texts: pick(train.texts),
+    prompts: pick(train.prompts),
+    ids: pick(train.ids),
+    lMax: pick(train.lMax),
+    lT0: pick(train.lT0),
+  };
+  if (split.ids.length === 0)
+    throw new Error(
+      `probe: every train record is also a query of ${valData} (by id or instruction text): nothing left to fit`,
+    );
   return { split, dropped: train.ids.length - split.ids.length };
 }
 
@@ -131,8 +167,18 @@ export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
   const { model, tokenizer } = await loadModelAndTokenizer(j.model, j.tokenizer);
   const secs = { features: 0, fit: 0, remaining: 0, total: 0 };
   const config = (layer: number): ProbeConfig => ({
-    format: 'seqsch-probe-1', model: j.model, layer, pool: j.pool, inputSize: model.config.hiddenSize, target: j.target,
-    heads: { total: { hiddenSize: j.hiddenSize, head: j.head }, ...(j.remainingQueries > 0 ? { remaining: { hiddenSize: j.hiddenSize, head: { ...j.head, decode: 'median' as const } } } : {}) },
+    format: 'seqsch-probe-1',
+    model: j.model,
+    layer,
+    pool: j.pool,
+    inputSize: model.config.hiddenSize,
+    target: j.target,
+    heads: {
+      total: { hiddenSize: j.hiddenSize, head: j.head },
+      ...(j.remainingQueries > 0
+        ? { remaining: { hiddenSize: j.hiddenSize, head: { ...j.head, decode: 'median' as const } } }
+        : {}),
+    },
   });
   const score = (p: number[], s: Pick<Split, 'lMax' | 'lT0'>) => predictorScore(p, s.lMax, s.lT0);
   let probe: LengthProbe | undefined; // the best layer's total head, fitted on every train record
@@ -142,20 +188,30 @@ export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
     let bestVal: number[] = [];
     let bestFeatures: Float32Array | undefined;
     for (const layer of j.layers) {
-      if (!Number.isInteger(layer) || layer < 0 || layer > model.config.numLayers) throw new Error(`probe: layer ${layer} is not in [0, ${model.config.numLayers}]`);
+      if (!Number.isInteger(layer) || layer < 0 || layer > model.config.numLayers)
+        throw new Error(`probe: layer ${layer} is not in [0, ${model.config.numLayers}]`);
       let t = performance.now();
       const trainF = await promptStates(model, tokenizer, train.prompts, layer, j.pool, j.batchSize);
       const valF = await promptStates(model, tokenizer, val.prompts, layer, j.pool, j.batchSize);
       secs.features += (performance.now() - t) / 1000;
       t = performance.now();
-      const rows: ProbeRows = { features: trainF, n: train.prompts.length, d: model.config.hiddenSize, targets: trainTargets };
+      const rows: ProbeRows = {
+        features: trainF,
+        n: train.prompts.length,
+        d: model.config.hiddenSize,
+        targets: trainTargets,
+      };
       const outOfFold = new Array<number>(rows.n);
       for (let k = 0; k < j.folds; k++) {
         const inFold = folds.map((f, i) => (f === k ? i : -1)).filter((i) => i >= 0);
         const rest = folds.map((f, i) => (f !== k ? i : -1)).filter((i) => i >= 0);
         const p = new LengthProbe(config(layer), null, j.fit.seed + k);
         try {
-          await fitProbeHead(p, 'total', pickRows(rows, rest), { ...j.fit, seed: j.fit.seed + k, label: `probe layer ${layer} fold ${k}` });
+          await fitProbeHead(p, 'total', pickRows(rows, rest), {
+            ...j.fit,
+            seed: j.fit.seed + k,
+            label: `probe layer ${layer} fold ${k}`,
+          });
           p.predict('total', pickRows(rows, inFold).features).forEach((x, m) => (outOfFold[inFold[m]] = x));
         } finally {
           p.dispose();
@@ -183,19 +239,34 @@ export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
     if (j.remainingQueries > 0) {
       const t = performance.now();
       const opts = { layer: best.layer, maxNewTokens: j.maxNewTokens, batchSize: j.batchSize, seed: j.fit.seed };
-      const rows = await answerStates(model, tokenizer, train.prompts.slice(0, j.remainingQueries), { ...opts, positionsPerAnswer: j.positionsPerAnswer });
+      const rows = await answerStates(model, tokenizer, train.prompts.slice(0, j.remainingQueries), {
+        ...opts,
+        positionsPerAnswer: j.positionsPerAnswer,
+      });
       await fitProbeHead(probe!, 'remaining', rows, { ...j.fit, label: `probe remaining (layer ${best.layer})` });
       // every position of the validation answers (positionsPerAnswer = the longest answer + 1)
-      const v = await answerStates(model, tokenizer, val.prompts.slice(0, j.remainingVal), { ...opts, positionsPerAnswer: j.maxNewTokens + 1 });
+      const v = await answerStates(model, tokenizer, val.prompts.slice(0, j.remainingVal), {
+        ...opts,
+        positionsPerAnswer: j.maxNewTokens + 1,
+      });
       const p = probe!.predict('remaining', v.features);
       const atPrompt = v.targets.map((_, k) => k).filter((k) => k === 0 || v.query[k] !== v.query[k - 1]);
       // the baseline a refinement must beat: the total head's prediction for the query, minus the tokens generated since
       const promptRow = new Map(atPrompt.map((k) => [v.query[k], k]));
-      const base = v.targets.map((y, k) => Math.max(1, valPred[v.query[k]] - (v.targets[promptRow.get(v.query[k])!] - y)));
+      const base = v.targets.map((y, k) =>
+        Math.max(1, valPred[v.query[k]] - (v.targets[promptRow.get(v.query[k])!] - y)),
+      );
       remaining = {
-        positions: v.n, mae: meanAbsoluteError(p, v.targets), tau: kendallTauB(p, v.targets), rho: spearmanRho(p, v.targets),
-        maeAtPrompt: meanAbsoluteError(atPrompt.map((k) => p[k]), atPrompt.map((k) => v.targets[k])),
-        baselineMae: meanAbsoluteError(base, v.targets), baselineTau: kendallTauB(base, v.targets),
+        positions: v.n,
+        mae: meanAbsoluteError(p, v.targets),
+        tau: kendallTauB(p, v.targets),
+        rho: spearmanRho(p, v.targets),
+        maeAtPrompt: meanAbsoluteError(
+          atPrompt.map((k) => p[k]),
+          atPrompt.map((k) => v.targets[k]),
+        ),
+        baselineMae: meanAbsoluteError(base, v.targets),
+        baselineTau: kendallTauB(base, v.targets),
       };
       secs.remaining = (performance.now() - t) / 1000;
     }
@@ -205,10 +276,21 @@ export async function runProbeJob(j: ProbeJob): Promise<ProbeSummary> {
     const valMedian = score(probe!.predict('total', bestFeatures!), val);
     head.decode = decodeWas;
     probe!.save(j.out);
-    writeJson(j.predictions, val.ids.map((id, i) => ({ id, predicted: valPred[i], L_max: val.lMax[i] })));
+    writeJson(
+      j.predictions,
+      val.ids.map((id, i) => ({ id, predicted: valPred[i], L_max: val.lMax[i] })),
+    );
     secs.total = (performance.now() - t0) / 1000;
     const summary: ProbeSummary = {
-      layer: best.layer, layers, val: score(valPred, val), valMedian, remaining, trainRecords: train.prompts.length, droppedAsLeaks: dropped, parameters: probe!.numParameters(), seconds: secs,
+      layer: best.layer,
+      layers,
+      val: score(valPred, val),
+      valMedian,
+      remaining,
+      trainRecords: train.prompts.length,
+      droppedAsLeaks: dropped,
+      parameters: probe!.numParameters(),
+      seconds: secs,
     };
     writeJson(join(j.out, 'probe_summary.json'), summary);
     writeFileSync(join(j.out, 'README.md'), probeCard(j, summary));
@@ -234,11 +316,18 @@ function probeCard(j: ProbeJob, s: ProbeSummary): string {
     '',
     '| layer | out-of-fold τ (L_t0.0) | out-of-fold Acc-50 | val τ (L_t0.0) | val Acc-50 |',
     '| ---: | ---: | ---: | ---: | ---: |',
-    ...s.layers.map((l) => `| ${l.layer}${l.layer === s.layer ? ' (chosen)' : ''} | ${f(l.heldOut.tauT0)} | ${f(100 * l.heldOut.acc50, 1)} % | ${f(l.val.tauT0)} | ${f(100 * l.val.acc50, 1)} % |`),
+    ...s.layers.map(
+      (l) =>
+        `| ${l.layer}${l.layer === s.layer ? ' (chosen)' : ''} | ${f(l.heldOut.tauT0)} | ${f(100 * l.heldOut.acc50, 1)} % | ${f(l.val.tauT0)} | ${f(100 * l.val.acc50, 1)} % |`,
+    ),
     '',
     `Validation (first ${j.numVal}), median decode: Error ${f(s.valMedian.error, 1)}, Acc-50 ${f(100 * s.valMedian.acc50, 1)} %, τ ${f(s.valMedian.tauT0)} (L_t0.0).`,
     `Validation (first ${j.numVal}), decode ${j.head.decode}: Error ${f(s.val.error, 1)}, Acc-50 ${f(100 * s.val.acc50, 1)} %, Acc-100 ${f(100 * s.val.acc100, 1)} %, MAE vs L_t0.0 ${f(s.val.maeT0, 1)}, τ ${f(s.val.tauT0)} (L_t0.0) / ${f(s.val.tauMax)} (L_max).`,
-    ...(s.remaining ? [`Remaining head on ${s.remaining.positions} positions of ${j.remainingVal} validation answers: MAE ${f(s.remaining.mae, 1)} decode steps (${f(s.remaining.maeAtPrompt, 1)} at the prompt), τ ${f(s.remaining.tau)}; the total head minus the tokens generated: MAE ${f(s.remaining.baselineMae, 1)}, τ ${f(s.remaining.baselineTau)}.`] : []),
+    ...(s.remaining
+      ? [
+          `Remaining head on ${s.remaining.positions} positions of ${j.remainingVal} validation answers: MAE ${f(s.remaining.mae, 1)} decode steps (${f(s.remaining.maeAtPrompt, 1)} at the prompt), τ ${f(s.remaining.tau)}; the total head minus the tokens generated: MAE ${f(s.remaining.baselineMae, 1)}, τ ${f(s.remaining.baselineTau)}.`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

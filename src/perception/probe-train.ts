@@ -58,7 +58,14 @@ function leftPadded(rows: number[][], pad: number): { ids: tf.Tensor2D; mask: tf
  * (`pool`), (n · d) in prompt order: one forward per batch of prompts sorted by length, computing what the engine's
  * prefill computes (up to float rounding; prefillPrompts pools the same way).
  */
-export async function promptStates(model: Llama, tokenizer: Tokenizer, prompts: string[], layer: number, pool: 'last' | 'mean' = 'last', batchSize = 64): Promise<Float32Array> {
+export async function promptStates(
+  model: Llama,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  layer: number,
+  pool: 'last' | 'mean' = 'last',
+  batchSize = 64,
+): Promise<Float32Array> {
   const d = model.config.hiddenSize;
   const ids = prompts.map((p) => tokenizer.encode(p));
   const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length);
@@ -67,8 +74,16 @@ export async function promptStates(model: Llama, tokenizer: Tokenizer, prompts: 
     for (let s = 0; s < order.length; s += batchSize) {
       const rows = order.slice(s, s + batchSize);
       const h = tf.tidy(() => {
-        const b = leftPadded(rows.map((i) => ids[i]), model.config.padTokenId);
-        const r = model.forwardWithHidden(b.ids, { attentionMask: b.mask, lastOnly: true, hiddenLayer: layer, hiddenAll: pool === 'mean' });
+        const b = leftPadded(
+          rows.map((i) => ids[i]),
+          model.config.padTokenId,
+        );
+        const r = model.forwardWithHidden(b.ids, {
+          attentionMask: b.mask,
+          lastOnly: true,
+          hiddenLayer: layer,
+          hiddenAll: pool === 'mean',
+        });
         if (pool === 'last') return r.hidden; // (B, 1, d)
         const m = tf.expandDims(tf.cast(b.mask, 'float32'), 2); // (B, T, 1)
         return tf.div(tf.sum(tf.mul(r.hidden, m), 1), tf.sum(m, 1)); // (B, d) mean over the real positions
@@ -97,7 +112,12 @@ export interface AnswerStatesOptions {
  * tokens that ended with EOS (an answer cut at the limit counts as if EOS came next: a lower bound). Returns the
  * rows and each answer's m + 1 (decode steps, EOS included) in prompt order.
  */
-export async function answerStates(model: Llama, tokenizer: Tokenizer, prompts: string[], o: AnswerStatesOptions): Promise<ProbeRows & { steps: number[]; query: number[] }> {
+export async function answerStates(
+  model: Llama,
+  tokenizer: Tokenizer,
+  prompts: string[],
+  o: AnswerStatesOptions,
+): Promise<ProbeRows & { steps: number[]; query: number[] }> {
   const d = model.config.hiddenSize;
   const ids = prompts.map((p) => tokenizer.encode(p));
   const order = ids.map((_, i) => i).sort((a, b) => ids[a].length - ids[b].length);
@@ -111,7 +131,11 @@ export async function answerStates(model: Llama, tokenizer: Tokenizer, prompts: 
     await withBaseModel(model, async () => {
       for (let s = 0; s < order.length; s += o.batchSize) {
         const rows = order.slice(s, s + o.batchSize);
-        const g = await generate(model, rows.map((i) => ids[i]), { maxNewTokens: o.maxNewTokens, temperature: 0, eosTokenId: tokenizer.eosId });
+        const g = await generate(
+          model,
+          rows.map((i) => ids[i]),
+          { maxNewTokens: o.maxNewTokens, temperature: 0, eosTokenId: tokenizer.eosId },
+        );
         const seqs = rows.map((i, r) => [...ids[i], ...g.items[r].outputIds]);
         const h = tf.tidy(() => {
           const b = leftPadded(seqs, model.config.padTokenId);
@@ -172,7 +196,12 @@ export interface FitOptions {
  * from the trainer's own seeded batches), the loss is the head kind's (buckets: soft-label cross-entropy; log-mse;
  * l1). The trainer's checkpoints go to a temporary folder that is removed afterwards. Returns the last loss.
  */
-export async function fitProbeHead(probe: LengthProbe, head: ProbeHeadName, rows: ProbeRows, o: FitOptions): Promise<{ loss: number; seconds: number; steps: number }> {
+export async function fitProbeHead(
+  probe: LengthProbe,
+  head: ProbeHeadName,
+  rows: ProbeRows,
+  o: FitOptions,
+): Promise<{ loss: number; seconds: number; steps: number }> {
   const cfg = probe.config.heads[head];
   if (!cfg) throw new Error(`fitProbeHead: the probe has no '${head}' head`);
   probe.setStandardisation(head, rows.features, rows.n);

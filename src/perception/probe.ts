@@ -59,16 +59,25 @@ let created = 0;
 export class LengthProbe {
   private readonly w = new Map<ProbeHeadName, HeadWeights>();
 
-  constructor(readonly config: ProbeConfig, weights: Map<string, Float32Array> | null, seed = 0) {
+  constructor(
+    readonly config: ProbeConfig,
+    weights: Map<string, Float32Array> | null,
+    seed = 0,
+  ) {
     const d = config.inputSize;
     for (const [name, hc] of Object.entries(config.heads) as [ProbeHeadName, ProbeHeadConfig][]) {
       const rng = seedrandom(`seqsch-probe/${seed}/${name}`);
-      const normal = (n: number, std: number) => Float32Array.from({ length: n }, () => std * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()));
+      const normal = (n: number, std: number) =>
+        Float32Array.from(
+          { length: n },
+          () => std * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()),
+        );
       const v = (key: string, shape: number[], init: () => Float32Array, trainable = true) => {
         const full = `${name}.${key}`;
         const n = shape.reduce((a, b) => a * b, 1);
         const data = weights ? weights.get(full) : init();
-        if (!data || data.length !== n) throw new Error(`${PROBE_WEIGHTS}: tensor '${full}' missing or not of shape [${shape}]`);
+        if (!data || data.length !== n)
+          throw new Error(`${PROBE_WEIGHTS}: tensor '${full}' missing or not of shape [${shape}]`);
         const t = tf.tensor(data, shape);
         const out = tf.variable(t, trainable, `probe/${created++}/${full}`);
         t.dispose();
@@ -80,7 +89,9 @@ export class LengthProbe {
       this.w.set(name, {
         mean: v('mean', [d], () => new Float32Array(d), false),
         invStd: v('inv_std', [d], () => new Float32Array(d).fill(1), false),
-        ...(h > 0 ? { w1: v('w1', [d, h], () => normal(d * h, Math.sqrt(2 / d))), b1: v('b1', [h], () => new Float32Array(h)) } : {}),
+        ...(h > 0
+          ? { w1: v('w1', [d, h], () => normal(d * h, Math.sqrt(2 / d))), b1: v('b1', [h], () => new Float32Array(h)) }
+          : {}),
         w2: v('w2', [inW, A], () => normal(inW * A, 0.01)),
         b2: v('b2', [A], () => new Float32Array(A)),
       });
@@ -94,7 +105,9 @@ export class LengthProbe {
   /** Refuses (naming `where`) a model whose hidden size or layer count this probe was not trained for. */
   checkFits(model: { hiddenSize: number; numLayers: number }, where: string): void {
     if (this.config.inputSize !== model.hiddenSize || this.layer > model.numLayers) {
-      throw new Error(`${where}: the probe reads layer ${this.layer} of hidden size ${this.config.inputSize}, but the serving model has ${model.numLayers} layers of hidden size ${model.hiddenSize}`);
+      throw new Error(
+        `${where}: the probe reads layer ${this.layer} of hidden size ${this.config.inputSize}, but the serving model has ${model.numLayers} layers of hidden size ${model.hiddenSize}`,
+      );
     }
   }
 
@@ -116,7 +129,8 @@ export class LengthProbe {
   /** Set a head's input standardisation from training features (N, d): mean and 1/std per column. */
   setStandardisation(head: ProbeHeadName, features: Float32Array, n: number): void {
     const d = this.config.inputSize;
-    if (features.length !== n * d) throw new Error(`setStandardisation: ${features.length} values for ${n} rows of ${d}`);
+    if (features.length !== n * d)
+      throw new Error(`setStandardisation: ${features.length} values for ${n} rows of ${d}`);
     const mean = new Float64Array(d);
     const sq = new Float64Array(d);
     for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) mean[k] += features[i * d + k];
@@ -145,9 +159,17 @@ export class LengthProbe {
   predict(head: ProbeHeadName, hidden: tf.Tensor | Float32Array): number[] {
     const d = this.config.inputSize;
     const n = (hidden instanceof Float32Array ? hidden.length : hidden.size) / d;
-    if (!Number.isInteger(n)) throw new Error(`length probe: ${hidden instanceof Float32Array ? hidden.length : hidden.size} values are not rows of the hidden size ${d}`);
+    if (!Number.isInteger(n))
+      throw new Error(
+        `length probe: ${hidden instanceof Float32Array ? hidden.length : hidden.size} values are not rows of the hidden size ${d}`,
+      );
     if (n === 0) return [];
-    const out = tf.tidy(() => this.outputs(head, hidden instanceof Float32Array ? tf.tensor2d(hidden, [n, d]) : (tf.reshape(hidden, [n, d]) as tf.Tensor2D)));
+    const out = tf.tidy(() =>
+      this.outputs(
+        head,
+        hidden instanceof Float32Array ? tf.tensor2d(hidden, [n, d]) : (tf.reshape(hidden, [n, d]) as tf.Tensor2D),
+      ),
+    );
     const data = out.dataSync() as Float32Array;
     out.dispose();
     return decode(this.config.heads[head]!.head, data, n);
@@ -173,23 +195,38 @@ export class LengthProbe {
     writeJson(join(dir, PROBE_CONFIG), this.config);
     const entries: [string, { dtype: 'float32'; shape: number[]; read: () => Float32Array }][] = [];
     for (const [name, w] of this.w) {
-      const named: [string, tf.Variable | undefined][] = [['mean', w.mean], ['inv_std', w.invStd], ['w1', w.w1], ['b1', w.b1], ['w2', w.w2], ['b2', w.b2]];
-      for (const [k, v] of named) if (v) entries.push([`${name}.${k}`, { dtype: 'float32', shape: v.shape.slice(), read: () => v.dataSync() as Float32Array }]);
+      const named: [string, tf.Variable | undefined][] = [
+        ['mean', w.mean],
+        ['inv_std', w.invStd],
+        ['w1', w.w1],
+        ['b1', w.b1],
+        ['w2', w.w2],
+        ['b2', w.b2],
+      ];
+      for (const [k, v] of named)
+        if (v)
+          entries.push([
+            `${name}.${k}`,
+            { dtype: 'float32', shape: v.shape.slice(), read: () => v.dataSync() as Float32Array },
+          ]);
     }
     writeSafetensors(join(dir, PROBE_WEIGHTS), entries, { format: 'seqsch-probe-1' });
   }
 
   dispose(): void {
-    for (const w of this.w.values()) tf.dispose([w.mean, w.invStd, w.w1, w.b1, w.w2, w.b2].filter((x): x is tf.Variable => x !== undefined));
+    for (const w of this.w.values())
+      tf.dispose([w.mean, w.invStd, w.w1, w.b1, w.w2, w.b2].filter((x): x is tf.Variable => x !== undefined));
     this.w.clear();
   }
 
   static load(dir: string): LengthProbe {
     const file = join(dir, PROBE_CONFIG);
     const config = readJson<ProbeConfig>(file);
-    if (config?.format !== 'seqsch-probe-1') throw new Error(`${file}: not a length probe config (format must be "seqsch-probe-1")`);
+    if (config?.format !== 'seqsch-probe-1')
+      throw new Error(`${file}: not a length probe config (format must be "seqsch-probe-1")`);
     if (!config.heads || Object.keys(config.heads).length === 0) throw new Error(`${file}: "heads" names no head`);
-    if (config.pool !== 'last' && config.pool !== 'mean') throw new Error(`${file}: "pool" must be "last" or "mean", got ${JSON.stringify(config.pool)}`);
+    if (config.pool !== 'last' && config.pool !== 'mean')
+      throw new Error(`${file}: "pool" must be "last" or "mean", got ${JSON.stringify(config.pool)}`);
     for (const [name, h] of Object.entries(config.heads)) {
       const problem = h?.head?.kind === 'buckets' ? decodeRuleProblem(String(h.head.decode)) : undefined;
       if (problem) throw new Error(`${file}: heads.${name}.head.decode: ${problem}`);

@@ -33,11 +33,14 @@ export function loadQueries(dataPath: string, o: LoadQueriesOptions = {}): Label
   const convs = loadConversations(dataPath);
   const lengths = o.lengths ? new Map(loadLengths(o.lengths).map((r) => [r.id, r])) : undefined;
   const n = o.numData ?? convs.length;
-  if (!(Number.isInteger(n) && n >= 1 && n <= convs.length)) throw new Error(`--num-data ${o.numData}: ${dataPath} has ${convs.length} queries`);
-  const picked = o.sampleSeed === undefined ? convs.slice(0, n) : sampleIndices(convs.length, n, o.sampleSeed).map((k) => convs[k]);
+  if (!(Number.isInteger(n) && n >= 1 && n <= convs.length))
+    throw new Error(`--num-data ${o.numData}: ${dataPath} has ${convs.length} queries`);
+  const picked =
+    o.sampleSeed === undefined ? convs.slice(0, n) : sampleIndices(convs.length, n, o.sampleSeed).map((k) => convs[k]);
   return picked.map((c) => {
     const rec = lengths?.get(c.id);
-    if (lengths && rec === undefined) throw new Error(`${o.lengths}: no recorded lengths for query id ${c.id} (of ${dataPath})`);
+    if (lengths && rec === undefined)
+      throw new Error(`${o.lengths}: no recorded lengths for query id ${c.id} (of ${dataPath})`);
     return { id: c.id, text: firstTurn(c, 'human'), ...(rec ? { target: lMax(rec), lT0: rec['L_t0.0'] } : {}) };
   });
 }
@@ -55,7 +58,10 @@ export function leaksInto(excluded: { id: string; text: string }[]): (q: { id: s
 }
 
 /** Drop queries that share an id or an instruction text with `excluded`; returns the kept ones and the count dropped. */
-export function excludeLeaks(queries: LabeledQuery[], excluded: { id: string; text: string }[]): { kept: LabeledQuery[]; dropped: number } {
+export function excludeLeaks(
+  queries: LabeledQuery[],
+  excluded: { id: string; text: string }[],
+): { kept: LabeledQuery[]; dropped: number } {
   const leaks = leaksInto(excluded);
   const kept = queries.filter((q) => !leaks(q));
   return { kept, dropped: queries.length - kept.length };

@@ -120,7 +120,11 @@ function llamaConfig(c: ProxyConfig): LlamaConfig {
 }
 
 class LlamaProxy implements ProxyModel {
-  constructor(readonly config: ProxyConfig, readonly tokenizer: RemappedTokenizer, readonly llama: Llama) {}
+  constructor(
+    readonly config: ProxyConfig,
+    readonly tokenizer: RemappedTokenizer,
+    readonly llama: Llama,
+  ) {}
   outputs(b: ProxyBatch, training = false): tf.Tensor2D {
     return tf.tidy(() => {
       const logits = this.llama.forward(b.inputIds, { attentionMask: b.attentionMask, lastOnly: true, training }); // (B, 1, V)
@@ -155,7 +159,12 @@ class BowProxy implements ProxyModel {
   readonly b1: tf.Variable; // (h)
   readonly w2: tf.Variable; // (h, A)
   readonly b2: tf.Variable; // (A)
-  constructor(readonly config: ProxyConfig, readonly tokenizer: RemappedTokenizer, weights: Map<string, Float32Array> | null, seed: number) {
+  constructor(
+    readonly config: ProxyConfig,
+    readonly tokenizer: RemappedTokenizer,
+    weights: Map<string, Float32Array> | null,
+    seed: number,
+  ) {
     const { keptVocab: V, hiddenSize: d, intermediateSize: h } = config;
     const A = headOutputs(config.head);
     const rng = seedrandom(`seqsch-proxy-bow/${seed}`);
@@ -167,7 +176,8 @@ class BowProxy implements ProxyModel {
     const v = (name: string, shape: number[], init: () => Float32Array) => {
       const data = weights ? weights.get(name) : init();
       const n = shape.reduce((a, b) => a * b, 1);
-      if (!data || data.length !== n) throw new Error(`${BOW_FILE}: tensor '${name}' missing or not of shape [${shape}]`);
+      if (!data || data.length !== n)
+        throw new Error(`${BOW_FILE}: tensor '${name}' missing or not of shape [${shape}]`);
       const t = tf.tensor(data, shape);
       const variable = tf.variable(t, true);
       t.dispose();
@@ -199,7 +209,13 @@ class BowProxy implements ProxyModel {
   }
   save(dir: string): void {
     const named = { embed: this.embed, w1: this.w1, b1: this.b1, w2: this.w2, b2: this.b2 };
-    writeSafetensors(join(dir, BOW_FILE), Object.entries(named).map(([n, x]) => [n, { dtype: 'float32', shape: x.shape.slice(), read: () => x.dataSync() as Float32Array }]));
+    writeSafetensors(
+      join(dir, BOW_FILE),
+      Object.entries(named).map(([n, x]) => [
+        n,
+        { dtype: 'float32', shape: x.shape.slice(), read: () => x.dataSync() as Float32Array },
+      ]),
+    );
   }
   dispose(): void {
     tf.dispose(this.variables());
@@ -209,10 +225,12 @@ class BowProxy implements ProxyModel {
 // ─── create / save / load ─────────────────────────────────────────────────────────────────────────────
 
 export function createProxyModel(config: ProxyConfig, keptIds: number[], seed: number): ProxyModel {
-  if (keptIds.length !== config.keptVocab) throw new Error(`createProxyModel: ${keptIds.length} kept ids but keptVocab = ${config.keptVocab}`);
+  if (keptIds.length !== config.keptVocab)
+    throw new Error(`createProxyModel: ${keptIds.length} kept ids but keptVocab = ${config.keptVocab}`);
   const tok = remapTokenizer(llamaTokenizer(), keptIds);
   if (config.encoder === 'bow') return new BowProxy(config, tok, null, seed);
-  if (config.hiddenSize % config.numHeads !== 0) throw new Error(`hidden size ${config.hiddenSize} is not divisible by ${config.numHeads} heads`);
+  if (config.hiddenSize % config.numHeads !== 0)
+    throw new Error(`hidden size ${config.hiddenSize} is not divisible by ${config.numHeads} heads`);
   return new LlamaProxy(config, tok, Llama.random(llamaConfig(config), `seqsch-proxy/${seed}`));
 }
 
@@ -245,9 +263,15 @@ function readProxyWeights(config: ProxyConfig, tok: RemappedTokenizer, dir: stri
   }
   const llama = loadLlama(join(dir, 'encoder'));
   const want = llamaConfig(config);
-  if (llama.config.vocabSize !== want.vocabSize || llama.config.hiddenSize !== want.hiddenSize || llama.config.numLayers !== want.numLayers) {
+  if (
+    llama.config.vocabSize !== want.vocabSize ||
+    llama.config.hiddenSize !== want.hiddenSize ||
+    llama.config.numLayers !== want.numLayers
+  ) {
     llama.dispose();
-    throw new Error(`${join(dir, 'encoder')}: encoder does not match ${CONFIG_FILE} (vocab ${want.vocabSize}, d ${want.hiddenSize}, ${want.numLayers} layers)`);
+    throw new Error(
+      `${join(dir, 'encoder')}: encoder does not match ${CONFIG_FILE} (vocab ${want.vocabSize}, d ${want.hiddenSize}, ${want.numLayers} layers)`,
+    );
   }
   return new LlamaProxy(config, tok, llama);
 }
@@ -257,7 +281,8 @@ export function loadProxyModel(dir: string): ProxyModel {
   const raw = readJson<ProxyConfig | EnsembleFile>(file);
   if (raw?.format === ENSEMBLE_FORMAT) {
     const e = raw as EnsembleFile;
-    if (!Array.isArray(e.members) || e.members.length === 0) throw new Error(`${file}: "members" must list the member folders`);
+    if (!Array.isArray(e.members) || e.members.length === 0)
+      throw new Error(`${file}: "members" must list the member folders`);
     const members: ProxyModel[] = [];
     try {
       for (const m of e.members) members.push(loadProxyModel(join(dir, m)));
@@ -268,10 +293,14 @@ export function loadProxyModel(dir: string): ProxyModel {
     }
   }
   const config = raw as ProxyConfig;
-  if (config?.format !== 'seqsch-proxy-1') throw new Error(`${file}: not a proxy predictor config (format must be "seqsch-proxy-1" or "${ENSEMBLE_FORMAT}")`);
+  if (config?.format !== 'seqsch-proxy-1')
+    throw new Error(`${file}: not a proxy predictor config (format must be "seqsch-proxy-1" or "${ENSEMBLE_FORMAT}")`);
   const { base, keptIds } = loadIdMap(dir);
   if (base !== 'llama-1') throw new Error(`${dir}/tokenizer_idmap.json: base tokenizer "${base}", expected "llama-1"`);
-  if (keptIds.length !== config.keptVocab) throw new Error(`${dir}: tokenizer_idmap.json keeps ${keptIds.length} ids, ${CONFIG_FILE} says ${config.keptVocab}`);
+  if (keptIds.length !== config.keptVocab)
+    throw new Error(
+      `${dir}: tokenizer_idmap.json keeps ${keptIds.length} ids, ${CONFIG_FILE} says ${config.keptVocab}`,
+    );
   return readProxyWeights(config, remapTokenizer(llamaTokenizer(), keptIds), dir);
 }
 
@@ -291,7 +320,10 @@ interface EnsembleFile {
 export function ensembleOf(members: ProxyModel[]): ProxyModel {
   const c0 = members[0].config;
   for (const m of members) {
-    if (JSON.stringify({ ...m.config, head: { ...m.config.head, decode: '' } }) !== JSON.stringify({ ...c0, head: { ...c0.head, decode: '' } })) {
+    if (
+      JSON.stringify({ ...m.config, head: { ...m.config.head, decode: '' } }) !==
+      JSON.stringify({ ...c0, head: { ...c0.head, decode: '' } })
+    ) {
       throw new Error('ensemble: members must share the config (encoder, sizes, vocabulary, head)');
     }
   }

@@ -9,7 +9,11 @@ import type { DecodeRule, NamedDecodeRule } from '../scoring/kinds.js';
 import { disposeProxyBatch, encodeQuery, makeBatch, type EncodedQuery, type ProxyModel } from './model.js';
 
 /** Head outputs for every query, (N·A) row-major in the given order. */
-export async function predictOutputs(model: ProxyModel, queries: EncodedQuery[], batchSize = 64): Promise<Float32Array> {
+export async function predictOutputs(
+  model: ProxyModel,
+  queries: EncodedQuery[],
+  batchSize = 64,
+): Promise<Float32Array> {
   const A = headOutputs(model.config.head);
   const out = new Float32Array(queries.length * A);
   const order = queries.map((_, i) => i).sort((a, b) => queries[a].ids.length - queries[b].ids.length);
@@ -30,7 +34,12 @@ export function encodeAll(model: ProxyModel, texts: string[]): EncodedQuery[] {
 }
 
 /** Predicted lengths (tokens) by the model's decode rule (or `rule`), and the seconds taken (tokenizing included). */
-export async function predictLengths(model: ProxyModel, texts: string[], batchSize = 64, rule?: DecodeRule): Promise<{ lengths: number[]; seconds: number }> {
+export async function predictLengths(
+  model: ProxyModel,
+  texts: string[],
+  batchSize = 64,
+  rule?: DecodeRule,
+): Promise<{ lengths: number[]; seconds: number }> {
   const t0 = performance.now();
   const out = await predictOutputs(model, encodeAll(model, texts), batchSize);
   const lengths = decode({ ...model.config.head, decode: rule ?? model.config.head.decode }, out, texts.length);
@@ -38,6 +47,10 @@ export async function predictLengths(model: ProxyModel, texts: string[], batchSi
 }
 
 /** Predicted lengths under every decode rule the head has (for choosing one on held-out data). */
-export async function predictAllRules(model: ProxyModel, queries: EncodedQuery[], batchSize = 64): Promise<Partial<Record<NamedDecodeRule, number[]>>> {
+export async function predictAllRules(
+  model: ProxyModel,
+  queries: EncodedQuery[],
+  batchSize = 64,
+): Promise<Partial<Record<NamedDecodeRule, number[]>>> {
   return decodeAll(model.config.head, await predictOutputs(model, queries, batchSize), queries.length);
 }

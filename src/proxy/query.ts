@@ -8,7 +8,8 @@
 import type { Tokenizer } from '../tokenizer/types.js';
 
 /** The Alpaca prompt template (with or without "### Input:"), as FastChat's alpaca conversion writes it. */
-const ALPACA = /^Below is an instruction[^\n]*\n\n### Instruction:\n([\s\S]*?)(?:\n\n### Input:\n([\s\S]*?))?\n\n### Response:\s*$/;
+const ALPACA =
+  /^Below is an instruction[^\n]*\n\n### Instruction:\n([\s\S]*?)(?:\n\n### Input:\n([\s\S]*?))?\n\n### Response:\s*$/;
 
 export interface QueryParts {
   instruction: string;

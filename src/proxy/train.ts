@@ -18,15 +18,26 @@ import { DECODE_RULES, type DecodeRule, type NamedDecodeRule } from '../scoring/
 import { excludeLeaks, loadQueries, splitHoldout, type LabeledQuery } from './data.js';
 import { predictorScore, type PredictorScore } from '../scoring/ranking.js';
 import {
-  createProxyModel, encodeQuery, ensembleOf, loadProxyWeights, NUM_FEATURES, saveEnsemble, saveProxyModel, saveProxyWeights,
-  type EncodedQuery, type ProxyConfig, type ProxyModel,
+  createProxyModel,
+  encodeQuery,
+  ensembleOf,
+  loadProxyWeights,
+  NUM_FEATURES,
+  saveEnsemble,
+  saveProxyModel,
+  saveProxyWeights,
+  type EncodedQuery,
+  type ProxyConfig,
+  type ProxyModel,
 } from './model.js';
 import { predictAllRules } from './predict.js';
 import { predictorText, queryParts } from './query.js';
 
 /** The model's shape as ProxyConfig holds it (the vocabulary is counted from the data), plus the training run. */
-export interface TrainPredictorOptions
-  extends Pick<ProxyConfig, 'encoder' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'intermediateSize' | 'maxTokens' | 'head'> {
+export interface TrainPredictorOptions extends Pick<
+  ProxyConfig,
+  'encoder' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'intermediateSize' | 'maxTokens' | 'head'
+> {
   data: string;
   lengths: string;
   /** conversations files whose queries must not be trained on (by id and by instruction text) */
@@ -65,7 +76,15 @@ export interface TrainPredictorSummary {
 
 /** Better-is-larger score of a metric, for choosing a decode rule. */
 const score = (m: PredictorScore, by: TrainPredictorOptions['selectBy']) =>
-  by === 'error' ? -m.error : by === 'acc50' ? m.acc50 : by === 'acc100' ? m.acc100 : Number.isFinite(m.tauT0) ? m.tauT0 : -Infinity;
+  by === 'error'
+    ? -m.error
+    : by === 'acc50'
+      ? m.acc50
+      : by === 'acc100'
+        ? m.acc100
+        : Number.isFinite(m.tauT0)
+          ? m.tauT0
+          : -Infinity;
 
 export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPredictorSummary> {
   // ---- data: TRAIN minus leaks, split into fit / held out
@@ -81,7 +100,10 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
 
   // ---- reduced vocabulary from the fitting part only
   const base = llamaTokenizer();
-  const keptIds = buildIdMap(fit.map((q) => predictorText(queryParts(q.text))), base);
+  const keptIds = buildIdMap(
+    fit.map((q) => predictorText(queryParts(q.text))),
+    base,
+  );
   const config: ProxyConfig = {
     format: 'seqsch-proxy-1',
     encoder: o.encoder,
@@ -106,7 +128,8 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
 
   // ---- fit each member (members differ in initialisation and batch order only), then combine
   const members = o.members ?? 1;
-  if (!(Number.isInteger(members) && members >= 1)) throw new Error(`train-predictor: members must be a positive integer, got ${members}`);
+  if (!(Number.isInteger(members) && members >= 1))
+    throw new Error(`train-predictor: members must be a positive integer, got ${members}`);
   const models: ProxyModel[] = [];
   const curve: TrainPredictorSummary['curve'] = [];
   let trainSeconds = 0;
@@ -114,7 +137,15 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
     for (let k = 0; k < members; k++) {
       const model = createProxyModel(config, keptIds, o.seed + k);
       models.push(model);
-      const r = await fitMember(o, model, enc, targets, o.seed + k, join(o.outDir, members > 1 ? `member-${k}` : '', 'run'), evalHeld);
+      const r = await fitMember(
+        o,
+        model,
+        enc,
+        targets,
+        o.seed + k,
+        join(o.outDir, members > 1 ? `member-${k}` : '', 'run'),
+        evalHeld,
+      );
       trainSeconds += r.seconds;
       curve.push(...r.curve.map((c) => ({ ...c, member: k })));
     }
@@ -124,7 +155,8 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
     const last = await evalHeld(combined);
     const rules = (Object.keys(last) as NamedDecodeRule[]).filter((r) => DECODE_RULES.includes(r));
     let decode: DecodeRule = 'median';
-    if (config.head.kind === 'buckets' && rules.length) decode = rules.reduce((a, b) => (score(last[b]!, o.selectBy) > score(last[a]!, o.selectBy) ? b : a));
+    if (config.head.kind === 'buckets' && rules.length)
+      decode = rules.reduce((a, b) => (score(last[b]!, o.selectBy) > score(last[a]!, o.selectBy) ? b : a));
     if (held.length === 0) decode = config.head.decode;
     for (const m of models) m.config.head.decode = decode;
     if (members === 1) saveProxyModel(models[0], o.outDir);
@@ -150,9 +182,17 @@ export async function trainPredictor(o: TrainPredictorOptions): Promise<TrainPre
 
 /** Fit one network with the project's trainer; held-out metrics after every epoch. */
 async function fitMember(
-  o: TrainPredictorOptions, model: ProxyModel, enc: EncodedQuery[], targets: number[], seed: number, runDir: string,
+  o: TrainPredictorOptions,
+  model: ProxyModel,
+  enc: EncodedQuery[],
+  targets: number[],
+  seed: number,
+  runDir: string,
   evalHeld: (m: ProxyModel) => Promise<Partial<Record<DecodeRule, PredictorScore>>>,
-): Promise<{ seconds: number; curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, PredictorScore>> }[] }> {
+): Promise<{
+  seconds: number;
+  curve: { epoch: number; loss: number; heldOut: Partial<Record<DecodeRule, PredictorScore>> }[];
+}> {
   const examples: Example[] = enc.map((e) => ({ ids: e.ids, labelMask: e.ids.map(() => 0) }));
   // the batch's queries are recovered from the trainer's seeded plan (epochBatches), checked by size
   let plan: { epoch: number; batches: number[][] } | undefined;
@@ -175,25 +215,45 @@ async function fitMember(
     keepCheckpoints: 1,
     label: `train-predictor (${o.encoder}, seed ${seed})`,
     lossFn: (batch, micro) => {
-      if (plan?.epoch !== micro.epoch) plan = { epoch: micro.epoch, batches: epochBatches(enc.length, o.batchSize, seed, micro.epoch) };
+      if (plan?.epoch !== micro.epoch)
+        plan = { epoch: micro.epoch, batches: epochBatches(enc.length, o.batchSize, seed, micro.epoch) };
       const idx = plan.batches[micro.microBatch];
-      if (!idx || idx.length !== batch.inputIds.shape[0]) throw new Error(`train-predictor: batch ${micro.microBatch} of epoch ${micro.epoch} does not match the trainer's plan`);
-      const feats = tf.tensor2d(idx.flatMap((i) => enc[i].features), [idx.length, NUM_FEATURES]);
-      const out = model.outputs({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, features: feats }, true);
-      return headLoss(model.config.head, out, idx.map((i) => targets[i]));
+      if (!idx || idx.length !== batch.inputIds.shape[0])
+        throw new Error(
+          `train-predictor: batch ${micro.microBatch} of epoch ${micro.epoch} does not match the trainer's plan`,
+        );
+      const feats = tf.tensor2d(
+        idx.flatMap((i) => enc[i].features),
+        [idx.length, NUM_FEATURES],
+      );
+      const out = model.outputs(
+        { inputIds: batch.inputIds, attentionMask: batch.attentionMask, features: feats },
+        true,
+      );
+      return headLoss(
+        model.config.head,
+        out,
+        idx.map((i) => targets[i]),
+      );
     },
     saveState: async (dir) => saveProxyWeights(model, dir),
     loadState: async (dir) => loadProxyWeights(model, dir),
     onLog: async (entry) => {
       epochLoss += entry.loss;
       if (entry.step % stepsPerEpoch === 0) {
-        curve.push({ epoch: entry.step / stepsPerEpoch, loss: epochLoss / stepsPerEpoch, heldOut: await evalHeld(model) });
+        curve.push({
+          epoch: entry.step / stepsPerEpoch,
+          loss: epochLoss / stepsPerEpoch,
+          heldOut: await evalHeld(model),
+        });
         epochLoss = 0;
       }
     },
   });
   if (!result.finished) throw new Error(`train-predictor: stopped at step ${result.step} of ${result.totalSteps}`);
   // the trainer's clock (includes steps done before a resume and the per-epoch held-out evaluations)
-  const seconds = result.history.length ? result.history[result.history.length - 1].seconds : (performance.now() - t0) / 1000;
+  const seconds = result.history.length
+    ? result.history[result.history.length - 1].seconds
+    : (performance.now() - t0) / 1000;
   return { seconds, curve };
 }

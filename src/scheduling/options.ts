@@ -25,8 +25,18 @@ export const scheduleOptions = defineOptions({
   strategy: { type: 'choice', choices: STRATEGIES, default: 'vanilla' },
   vbs: { type: 'boolean', default: false, describe: 'variable batch size' },
   fcr: { type: 'boolean', default: false, describe: 'failure collection and recomputation' },
-  'fcr-limit': { type: 'string', default: 'bucket', check: fcrLimitProblem, describe: 'FCR batch limit: bucket | off | x<factor> | +<tokens>' },
-  'fcr-recompute': { type: 'choice', choices: ['failed', 'upstream'] as const, default: 'failed', describe: "which queries FCR regenerates (upstream: the released code's indexing)" },
+  'fcr-limit': {
+    type: 'string',
+    default: 'bucket',
+    check: fcrLimitProblem,
+    describe: 'FCR batch limit: bucket | off | x<factor> | +<tokens>',
+  },
+  'fcr-recompute': {
+    type: 'choice',
+    choices: ['failed', 'upstream'] as const,
+    default: 'failed',
+    describe: "which queries FCR regenerates (upstream: the released code's indexing)",
+  },
   'num-data': { type: 'number', int: true, min: 1, describe: 'sample this many queries (numpy permutation)' },
   seed: { type: 'number', int: true, min: 0, max: 0xffffffff, default: 42 },
   'batch-size': { type: 'number', int: true, min: 1, default: DEFAULT_SCHEDULE.batchSize },
@@ -34,13 +44,32 @@ export const scheduleOptions = defineOptions({
   'max-length': { type: 'number', int: true, min: 1, default: 512, describe: 'max new tokens' },
   cell: { type: 'number', int: true, min: 1, default: DEFAULT_SCHEDULE.cell, describe: 'VBS bucket cell (tokens)' },
   'vbs-table': {
-    type: 'yaml', cli: false, describe: 'VBS: bucket (tokens) → batch size',
-    default: Object.fromEntries(Object.entries(PAPER_VBS_TABLE).map(([k, v]) => [String(k), v])) as Record<string, number>,
-    zod: (z) => z.record(z.string().regex(/^\d+$/, 'bucket keys are token counts'), z.number().int().positive())
-      .refine((t) => Object.keys(t).length > 0, 'the VBS table needs at least one bucket'),
+    type: 'yaml',
+    cli: false,
+    describe: 'VBS: bucket (tokens) → batch size',
+    default: Object.fromEntries(Object.entries(PAPER_VBS_TABLE).map(([k, v]) => [String(k), v])) as Record<
+      string,
+      number
+    >,
+    zod: (z) =>
+      z
+        .record(z.string().regex(/^\d+$/, 'bucket keys are token counts'), z.number().int().positive())
+        .refine((t) => Object.keys(t).length > 0, 'the VBS table needs at least one bucket'),
   },
-  'vbs-fallback': { type: 'number', int: true, min: 1, default: PAPER_VBS_FALLBACK, describe: 'VBS: batch size of buckets above every table key' },
-  'tail-min': { type: 'number', int: true, min: 1, default: DEFAULT_SCHEDULE.tailMin, describe: 'VBS: a chunk smaller than max(batch / 2, this) moves up to the next bucket' },
+  'vbs-fallback': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: PAPER_VBS_FALLBACK,
+    describe: 'VBS: batch size of buckets above every table key',
+  },
+  'tail-min': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: DEFAULT_SCHEDULE.tailMin,
+    describe: 'VBS: a chunk smaller than max(batch / 2, this) moves up to the next bucket',
+  },
 });
 
 /** The schedule keys of a simulate/benchmark config (stage keys; the CLI's args through stageConfigOf). */

@@ -31,7 +31,8 @@ export interface ConstantBaselines {
 
 /** Error / Acc-50 / Acc-100 of predictions against targets (same order). */
 export function scorePredictions(predicted: ArrayLike<number>, lMax: ArrayLike<number>): PerceptionScore {
-  if (predicted.length !== lMax.length) throw new Error(`scorePredictions: ${predicted.length} predictions for ${lMax.length} targets`);
+  if (predicted.length !== lMax.length)
+    throw new Error(`scorePredictions: ${predicted.length} predictions for ${lMax.length} targets`);
   const n = lMax.length;
   if (n === 0) throw new Error('scorePredictions: no queries to score');
   let sum = 0;
@@ -68,7 +69,13 @@ function bestWindowConstant(sorted: number[], tol: number): number {
 export function constantBaselines(lMax: number[]): ConstantBaselines {
   if (lMax.length === 0) throw new Error('constantBaselines: no targets');
   const sorted = [...lMax].sort((a, b) => a - b);
-  const scored = (c: number) => ({ constant: c, ...scorePredictions(lMax.map(() => c), lMax) });
+  const scored = (c: number) => ({
+    constant: c,
+    ...scorePredictions(
+      lMax.map(() => c),
+      lMax,
+    ),
+  });
   return {
     minError: scored(sorted[Math.floor((sorted.length - 1) / 2)]),
     maxAcc50: scored(bestWindowConstant(sorted, 50)),
@@ -82,12 +89,16 @@ export function constantBaselines(lMax: number[]): ConstantBaselines {
  * and by up to cell − 1), so it is the floor to read a predictor's Error against.
  */
 export function bucketOracle(lMax: number[], cell = 50): PerceptionScore {
-  return scorePredictions(lMax.map((l) => buckit(l, cell)), lMax);
+  return scorePredictions(
+    lMax.map((l) => buckit(l, cell)),
+    lMax,
+  );
 }
 
 /** Pearson correlation of two equally long series (NaN when either is constant). */
 export function pearson(x: number[], y: number[]): number {
-  if (x.length !== y.length || x.length === 0) throw new Error(`pearson: series of lengths ${x.length} and ${y.length}`);
+  if (x.length !== y.length || x.length === 0)
+    throw new Error(`pearson: series of lengths ${x.length} and ${y.length}`);
   const n = x.length;
   const mx = x.reduce((a, b) => a + b, 0) / n;
   const my = y.reduce((a, b) => a + b, 0) / n;

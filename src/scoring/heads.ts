@@ -18,7 +18,15 @@
  * It does not know the encoder that produced the outputs (./model.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { DECODE_RULES, decodeRuleProblem, quantileOf, type DecodeRule, type HeadKind, type NamedDecodeRule, type RankLossKind } from './kinds.js';
+import {
+  DECODE_RULES,
+  decodeRuleProblem,
+  quantileOf,
+  type DecodeRule,
+  type HeadKind,
+  type NamedDecodeRule,
+  type RankLossKind,
+} from './kinds.js';
 
 export interface HeadConfig {
   kind: HeadKind;
@@ -33,7 +41,6 @@ export interface HeadConfig {
   /** buckets: a ranking term added to the loss, weighted by `weight` (absent: cross-entropy alone) */
   rank?: RankLoss;
 }
-
 
 export interface RankLoss {
   kind: RankLossKind;
@@ -120,10 +127,12 @@ export function rankLoss(r: RankLoss, score: tf.Tensor1D, targets: number[]): tf
     }
     const sign = new Float32Array(B * B);
     let pairs = 0;
-    for (let i = 0; i < B; i++) for (let j = 0; j < B; j++) if (targets[i] - targets[j] >= r.gap) {
-      sign[i * B + j] = 1;
-      pairs++;
-    }
+    for (let i = 0; i < B; i++)
+      for (let j = 0; j < B; j++)
+        if (targets[i] - targets[j] >= r.gap) {
+          sign[i * B + j] = 1;
+          pairs++;
+        }
     if (pairs === 0) return tf.scalar(0);
     const diff = tf.sub(tf.reshape(score, [B, 1]), tf.reshape(score, [1, B])); // s_i − s_j
     return tf.div(tf.sum(tf.mul(tf.softplus(tf.neg(diff)), tf.tensor2d(sign, [B, B]))), pairs) as tf.Scalar;
@@ -137,7 +146,7 @@ export function decodeBins(h: HeadConfig, probs: ArrayLike<number>, rule: Decode
   const hi = (k: number) => Math.min((k + 1) * h.cell, h.maxLength + 1);
   if (rule === 'mean') {
     let m = 0;
-    for (let k = 0; k < K; k++) m += probs[k] * (lo(k) + hi(k)) / 2;
+    for (let k = 0; k < K; k++) m += (probs[k] * (lo(k) + hi(k))) / 2;
     return m;
   }
   const q = rule === 'median' ? 0.5 : quantileOf(rule);
@@ -204,7 +213,9 @@ export function decodeAll(h: HeadConfig, outputs: Float32Array, B: number): Part
   if (h.kind === 'l1') return { median: Array.from(outputs, (o) => clampLength(h, CENTER + SCALE * o)) };
   if (h.kind === 'log-mse') return { median: Array.from(outputs, (o) => clampLength(h, Math.expm1(LOG_CENTER + o))) };
   const probs = binProbs(h, outputs, B);
-  return Object.fromEntries(DECODE_RULES.map((rule) => [rule, probs.map((p) => clampLength(h, decodeBins(h, p, rule)))]));
+  return Object.fromEntries(
+    DECODE_RULES.map((rule) => [rule, probs.map((p) => clampLength(h, decodeBins(h, p, rule)))]),
+  );
 }
 
 /** Outputs → predicted lengths by the head's own rule (regression heads: their one number). */

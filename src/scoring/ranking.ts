@@ -23,7 +23,8 @@ function checkSeries(name: string, x: ArrayLike<number>, y: ArrayLike<number>): 
   if (x.length !== y.length) throw new Error(`${name}: series of lengths ${x.length} and ${y.length}`);
   if (x.length < 2) throw new Error(`${name}: needs at least 2 values, got ${x.length}`);
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) throw new Error(`${name}: value ${i} is not finite (${x[i]}, ${y[i]})`);
+    if (!Number.isFinite(x[i]) || !Number.isFinite(y[i]))
+      throw new Error(`${name}: value ${i} is not finite (${x[i]}, ${y[i]})`);
   }
 }
 
@@ -31,7 +32,7 @@ function checkSeries(name: string, x: ArrayLike<number>, y: ArrayLike<number>): 
 function tiedPairs(x: ArrayLike<number>): number {
   const s = Float64Array.from(x).sort();
   let pairs = 0;
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     let j = i + 1;
     while (j < s.length && s[j] === s[i]) j++;
     pairs += ((j - i) * (j - i - 1)) / 2;
@@ -62,7 +63,7 @@ export function averageRanks(x: ArrayLike<number>): Float64Array {
   const n = x.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a] - x[b]);
   const ranks = new Float64Array(n);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i + 1;
     while (j < n && x[order[j]] === x[order[i]]) j++;
     const r = (i + 1 + j) / 2; // mean of ranks i+1 … j
@@ -82,7 +83,11 @@ export function spearmanRho(x: ArrayLike<number>, y: ArrayLike<number>): number 
  * Among pairs whose real lengths differ by at least `gap`, the share the prediction orders the same way (a
  * prediction tie counts ½); `pairs` is how many such pairs there are (share NaN when none).
  */
-export function pairAccuracy(predicted: ArrayLike<number>, real: ArrayLike<number>, gap = PAIR_GAP): { share: number; pairs: number } {
+export function pairAccuracy(
+  predicted: ArrayLike<number>,
+  real: ArrayLike<number>,
+  gap = PAIR_GAP,
+): { share: number; pairs: number } {
   checkSeries('pairAccuracy', predicted, real);
   const n = real.length;
   let pairs = 0;
@@ -121,9 +126,14 @@ export interface PredictorScore extends PerceptionScore {
 }
 
 /** Score predictions against L_max (paper) and L_t0.0 (ranking, single-sample MAE), all in the same order. */
-export function predictorScore(predicted: ArrayLike<number>, lMax: ArrayLike<number>, lT0: ArrayLike<number>): PredictorScore {
+export function predictorScore(
+  predicted: ArrayLike<number>,
+  lMax: ArrayLike<number>,
+  lT0: ArrayLike<number>,
+): PredictorScore {
   const paper = scorePredictions(Array.from(predicted), Array.from(lMax));
-  if (lT0.length !== lMax.length) throw new Error(`predictorScore: ${lMax.length} L_max values but ${lT0.length} L_t0.0 values`);
+  if (lT0.length !== lMax.length)
+    throw new Error(`predictorScore: ${lMax.length} L_max values but ${lT0.length} L_t0.0 values`);
   return {
     ...paper,
     maeT0: meanAbsoluteError(predicted, lT0),
@@ -138,14 +148,30 @@ export function predictorScore(predicted: ArrayLike<number>, lMax: ArrayLike<num
 /** The record keys of a PredictorScore as experiment stages write them (flat, snake case). */
 export function predictorRecord(s: PredictorScore, prefix = ''): Record<string, number> {
   return {
-    [`${prefix}error`]: s.error, [`${prefix}acc50`]: s.acc50, [`${prefix}acc100`]: s.acc100, [`${prefix}mae_t0`]: s.maeT0,
-    [`${prefix}tau_t0`]: s.tauT0, [`${prefix}rho_t0`]: s.rhoT0, [`${prefix}tau_max`]: s.tauMax, [`${prefix}rho_max`]: s.rhoMax,
+    [`${prefix}error`]: s.error,
+    [`${prefix}acc50`]: s.acc50,
+    [`${prefix}acc100`]: s.acc100,
+    [`${prefix}mae_t0`]: s.maeT0,
+    [`${prefix}tau_t0`]: s.tauT0,
+    [`${prefix}rho_t0`]: s.rhoT0,
+    [`${prefix}tau_max`]: s.tauMax,
+    [`${prefix}rho_max`]: s.rhoMax,
     [`${prefix}pairs50_t0`]: s.pairsT0,
   };
 }
 
 /** Column heads of a predictor table, in the order `predictorCells` fills them. */
-export const PREDICTOR_COLUMNS = ['Error', 'Acc-50', 'Acc-100', 'MAE (L_t0.0)', 'τ (L_t0.0)', 'ρ (L_t0.0)', 'τ (L_max)', 'ρ (L_max)', 'pairs ≥ 50 (L_t0.0)'];
+export const PREDICTOR_COLUMNS = [
+  'Error',
+  'Acc-50',
+  'Acc-100',
+  'MAE (L_t0.0)',
+  'τ (L_t0.0)',
+  'ρ (L_t0.0)',
+  'τ (L_max)',
+  'ρ (L_max)',
+  'pairs ≥ 50 (L_t0.0)',
+];
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '—');
 const fix = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '—');
@@ -153,21 +179,49 @@ const fix = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '—'
 /** The cells of one predictor row (— where undefined: τ and ρ of a constant). */
 export function predictorCells(s: Partial<Record<keyof PredictorScore, number | null>>): string[] {
   const v = (k: keyof PredictorScore) => (typeof s[k] === 'number' ? (s[k] as number) : NaN);
-  return [fix(v('error'), 1), pct(v('acc50')), pct(v('acc100')), fix(v('maeT0'), 1), fix(v('tauT0'), 3), fix(v('rhoT0'), 3), fix(v('tauMax'), 3), fix(v('rhoMax'), 3), pct(v('pairsT0'))];
+  return [
+    fix(v('error'), 1),
+    pct(v('acc50')),
+    pct(v('acc100')),
+    fix(v('maeT0'), 1),
+    fix(v('tauT0'), 3),
+    fix(v('rhoT0'), 3),
+    fix(v('tauMax'), 3),
+    fix(v('rhoMax'), 3),
+    pct(v('pairsT0')),
+  ];
 }
 
 /** A PredictorScore back from a flat record written by predictorRecord (missing keys stay undefined). */
-export function scoreFromRecord(r: Record<string, unknown>, prefix = ''): Partial<Record<keyof PredictorScore, number | null>> {
+export function scoreFromRecord(
+  r: Record<string, unknown>,
+  prefix = '',
+): Partial<Record<keyof PredictorScore, number | null>> {
   const g = (k: string) => (typeof r[prefix + k] === 'number' ? (r[prefix + k] as number) : null);
-  return { error: g('error'), acc50: g('acc50'), acc100: g('acc100'), maeT0: g('mae_t0'), tauT0: g('tau_t0'), rhoT0: g('rho_t0'), tauMax: g('tau_max'), rhoMax: g('rho_max'), pairsT0: g('pairs50_t0') };
+  return {
+    error: g('error'),
+    acc50: g('acc50'),
+    acc100: g('acc100'),
+    maeT0: g('mae_t0'),
+    tauT0: g('tau_t0'),
+    rhoT0: g('rho_t0'),
+    tauMax: g('tau_max'),
+    rhoMax: g('rho_max'),
+    pairsT0: g('pairs50_t0'),
+  };
 }
 
 /** A markdown predictor table: label column(s), then PREDICTOR_COLUMNS. */
-export function predictorTable(lead: string[], rows: { lead: string[]; score: Partial<Record<keyof PredictorScore, number | null>> }[]): string {
+export function predictorTable(
+  lead: string[],
+  rows: { lead: string[]; score: Partial<Record<keyof PredictorScore, number | null>> }[],
+): string {
   const head = [...lead, ...PREDICTOR_COLUMNS];
-  return [
-    `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i < lead.length ? ' --- ' : ' ---: ')).join('|')}|`,
-    ...rows.map((r) => `| ${[...r.lead, ...predictorCells(r.score)].join(' | ')} |`),
-  ].join('\n') + '\n';
+  return (
+    [
+      `| ${head.join(' | ')} |`,
+      `|${head.map((_, i) => (i < lead.length ? ' --- ' : ' ---: ')).join('|')}|`,
+      ...rows.map((r) => `| ${[...r.lead, ...predictorCells(r.score)].join(' | ')} |`),
+    ].join('\n') + '\n'
+  );
 }

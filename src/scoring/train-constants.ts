@@ -18,12 +18,24 @@ export interface TrainConstantBaselines {
   /** the train median L_max, applied to the evaluated set: the honest constant predictor */
   trainMedian: { value: number; metrics: PerceptionScore };
   /** the best constant in hindsight on the evaluated set itself, per metric (an upper bound for any constant) */
-  oracle: { error: { value: number; metrics: PerceptionScore }; acc50: { value: number; metrics: PerceptionScore }; acc100: { value: number; metrics: PerceptionScore } };
+  oracle: {
+    error: { value: number; metrics: PerceptionScore };
+    acc50: { value: number; metrics: PerceptionScore };
+    acc100: { value: number; metrics: PerceptionScore };
+  };
 }
 
 /** Constant predictors on `target`: the train median, and the best integer constant in 0..maxLength per metric. */
-export function constantBaselines(trainTargets: ArrayLike<number>, target: ArrayLike<number>, maxLength = 512): TrainConstantBaselines {
-  const at = (c: number) => scorePredictions(Array.from(target, () => c), target);
+export function constantBaselines(
+  trainTargets: ArrayLike<number>,
+  target: ArrayLike<number>,
+  maxLength = 512,
+): TrainConstantBaselines {
+  const at = (c: number) =>
+    scorePredictions(
+      Array.from(target, () => c),
+      target,
+    );
   const trainValue = median(trainTargets);
   let bestErr = { value: 0, metrics: at(0) };
   let best50 = bestErr;
@@ -34,5 +46,8 @@ export function constantBaselines(trainTargets: ArrayLike<number>, target: Array
     if (m.acc50 > best50.metrics.acc50) best50 = { value: c, metrics: m };
     if (m.acc100 > best100.metrics.acc100) best100 = { value: c, metrics: m };
   }
-  return { trainMedian: { value: trainValue, metrics: at(trainValue) }, oracle: { error: bestErr, acc50: best50, acc100: best100 } };
+  return {
+    trainMedian: { value: trainValue, metrics: at(trainValue) },
+    oracle: { error: bestErr, acc50: best50, acc100: best100 },
+  };
 }

@@ -71,7 +71,9 @@ export async function serveContinuous<R extends StepRequest>(
     for (const r of requests) {
       const need = engine.reservation(engineReq.get(r.id)!);
       if (need > engine.kvBudget) {
-        throw new Error(`request ${r.id} needs ${need} KV tokens (prompt ${engineReq.get(r.id)!.promptTokens} + up to ${engineReq.get(r.id)!.maxNewTokens} new), more than the KV budget of ${engine.kvBudget}`);
+        throw new Error(
+          `request ${r.id} needs ${need} KV tokens (prompt ${engineReq.get(r.id)!.promptTokens} + up to ${engineReq.get(r.id)!.maxNewTokens} new), more than the KV budget of ${engine.kvBudget}`,
+        );
       }
     }
   }
@@ -125,17 +127,37 @@ export async function serveContinuous<R extends StepRequest>(
     const arrived = intake.poll();
     for (const r of arrived) {
       // not predicted yet: NaN until the predictor is asked
-      entries.set(r.id, { id: r.id, index: r.index, arrival: r.arrival, waited: 0, state: 'waiting', predicted: NaN, generated: 0, remaining: NaN });
+      entries.set(r.id, {
+        id: r.id,
+        index: r.index,
+        arrival: r.arrival,
+        waited: 0,
+        state: 'waiting',
+        predicted: NaN,
+        generated: 0,
+        remaining: NaN,
+      });
       arrivedAtStep.set(r.id, steps);
       records.set(r.id, {
-        id: r.id, index: r.index, arrival: r.arrival, predicted: null,
-        admitted: NaN, firstToken: NaN, finish: NaN, numOutputTokens: 0, length: 0, finished: false, preemptions: 0,
+        id: r.id,
+        index: r.index,
+        arrival: r.arrival,
+        predicted: null,
+        admitted: NaN,
+        firstToken: NaN,
+        finish: NaN,
+        numOutputTokens: 0,
+        length: 0,
+        finished: false,
+        preemptions: 0,
       });
     }
-    if (o.predictor && (o.predictOn ?? 'contention') === 'arrival') await predict(arrived.map((r) => entries.get(r.id)!));
+    if (o.predictor && (o.predictOn ?? 'contention') === 'arrival')
+      await predict(arrived.map((r) => entries.get(r.id)!));
     if (entries.size === 0) {
       const next = intake.nextArrival();
-      if (next === undefined) throw new Error(`serving loop: ${requests.length - done} requests neither arrived nor finished`);
+      if (next === undefined)
+        throw new Error(`serving loop: ${requests.length - done} requests neither arrived nor finished`);
       clock.idleUntil(next);
       continue;
     }
@@ -171,7 +193,9 @@ export async function serveContinuous<R extends StepRequest>(
       settle(out, end);
       if (o.predictor?.remaining) {
         const rows = [...entries.values()].filter((e) => e.state !== 'waiting');
-        const est = await o.predictor.remaining(rows.map((e) => ({ id: e.id, item: byId.get(e.id)!.item, generated: e.generated, predicted: e.predicted })));
+        const est = await o.predictor.remaining(
+          rows.map((e) => ({ id: e.id, item: byId.get(e.id)!.item, generated: e.generated, predicted: e.predicted })),
+        );
         if (est.charged) clock.charge(est.seconds);
         intake.predictorSeconds += est.seconds;
         rows.forEach((e, i) => (e.remaining = est.remaining[i]));
@@ -179,7 +203,10 @@ export async function serveContinuous<R extends StepRequest>(
     } else if (!p.admit.length) {
       // nothing runs and nothing could be admitted: only a later arrival changes that
       const next = intake.nextArrival();
-      if (next === undefined) throw new Error(`serving loop: ${entries.size} requests wait but none can be admitted (free slots ${engine.freeSlots()}, KV budget ${engine.kvBudget ?? '∞'})`);
+      if (next === undefined)
+        throw new Error(
+          `serving loop: ${entries.size} requests wait but none can be admitted (free slots ${engine.freeSlots()}, KV budget ${engine.kvBudget ?? '∞'})`,
+        );
       clock.idleUntil(next);
     }
   }

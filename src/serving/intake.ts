@@ -17,7 +17,11 @@ export class Intake {
   readonly calls: PredictorCall[] = [];
   predictorSeconds = 0;
 
-  constructor(requests: ServeRequest[], private readonly predictor: LengthPredictor | null, private readonly clock: Clock) {
+  constructor(
+    requests: ServeRequest[],
+    private readonly predictor: LengthPredictor | null,
+    private readonly clock: Clock,
+  ) {
     this.order = [...requests].sort((a, b) => a.arrival - b.arrival || a.index - b.index);
   }
 
@@ -40,7 +44,10 @@ export class Intake {
     if (!this.predictor || todo.length === 0) return;
     const at = this.clock.now();
     const p = await this.predictor.predict(todo.map((r) => r.item));
-    if (p.lengths.length !== todo.length) throw new Error(`predictor ${this.predictor.name} returned ${p.lengths.length} lengths for ${todo.length} requests`);
+    if (p.lengths.length !== todo.length)
+      throw new Error(
+        `predictor ${this.predictor.name} returned ${p.lengths.length} lengths for ${todo.length} requests`,
+      );
     if (p.charged) this.clock.charge(p.seconds);
     todo.forEach((r, i) => this.predicted.set(r.id, p.lengths[i]));
     this.predictorSeconds += p.seconds;

@@ -65,7 +65,9 @@ export function loadedModel(c: ServeConfig, ctx: ServeContext): Promise<LoadedMo
 
 /** The simulator's cost model: the file's, or the analytic A100-like default (memoized). */
 function costModel(c: ServeConfig, ctx: ServeContext): CostModel {
-  return memo(ctx, `costmodel:${c.cost_model ?? 'default'}`, () => (c.cost_model ? loadCostModel(c.cost_model) : defaultCostModel()));
+  return memo(ctx, `costmodel:${c.cost_model ?? 'default'}`, () =>
+    c.cost_model ? loadCostModel(c.cost_model) : defaultCostModel(),
+  );
 }
 
 // ---- the real engine
@@ -83,8 +85,13 @@ async function tfjsEngine(c: ServeConfig, items: BenchItem[], ctx: ServeContext)
       const probe = c.probe ? memo(ctx, `probe:${c.probe}`, () => loadServingProbe(c.probe!, loaded)) : undefined;
       const promptMax = items.reduce((m, it) => Math.max(m, it.promptTokens ?? 0), 0);
       const engine = new TfjsStepEngine(loaded.model, loaded.tokenizer, {
-        maxBatch: c.max_batch, kvBudget: c.kv_budget ?? null, pausedRows, temperature: c.temperature, seed: c.seed,
-        prefix: commonPrefix(c, items, loaded.tokenizer), hiddenLayer: probe?.layer,
+        maxBatch: c.max_batch,
+        kvBudget: c.kv_budget ?? null,
+        pausedRows,
+        temperature: c.temperature,
+        seed: c.seed,
+        prefix: commonPrefix(c, items, loaded.tokenizer),
+        hiddenLayer: probe?.layer,
         capacity: Math.min(loaded.model.config.maxPositionEmbeddings, promptMax + c.max_length + 8),
       });
       try {
@@ -134,7 +141,10 @@ async function warmContinuous(engine: TfjsStepEngine, items: BenchItem[]): Promi
 /** A length probe with a remaining head, trained on this model's hidden size (refused naming the folder otherwise). */
 function loadServingProbe(dir: string, loaded: LoadedModel): LengthProbe {
   const probe = LengthProbe.load(dir);
-  if (!probe.has('remaining')) throw new Error(`${dir}: the probe has no 'remaining' head (train it with remaining queries > 0): srpt needs a per-step estimate`);
+  if (!probe.has('remaining'))
+    throw new Error(
+      `${dir}: the probe has no 'remaining' head (train it with remaining queries > 0): srpt needs a per-step estimate`,
+    );
   probe.checkFits(loaded.model.config, dir);
   return probe;
 }
@@ -149,7 +159,9 @@ function simEngine(c: ServeConfig, items: BenchItem[], ctx: ServeContext): Servi
     clock: () => new SimClock(),
     batchEngine: () =>
       new SimulatedEngine({
-        realLengths: c.real_lengths, recordedMaxLength: c.recorded_max_length, costModel: cm,
+        realLengths: c.real_lengths,
+        recordedMaxLength: c.recorded_max_length,
+        costModel: cm,
         defaultPromptTokens: c.default_prompt_tokens,
       }),
     stepEngine: async (_requests, pausedRows) => {
@@ -161,7 +173,9 @@ function simEngine(c: ServeConfig, items: BenchItem[], ctx: ServeContext): Servi
       return {
         engine,
         toEngine: (r): SimStepRequest => ({
-          id: r.id, promptTokens: r.item.promptTokens ?? c.default_prompt_tokens, maxNewTokens: c.max_length,
+          id: r.id,
+          promptTokens: r.item.promptTokens ?? c.default_prompt_tokens,
+          maxNewTokens: c.max_length,
           needed: recordedNeed(r.item, c),
         }),
         refine: (p) => p,
@@ -175,6 +189,9 @@ function simEngine(c: ServeConfig, items: BenchItem[], ctx: ServeContext): Servi
 /** New tokens a query needs in the simulator: its recorded length, or never (Infinity) when the recording was cut. */
 function recordedNeed(it: BenchItem, c: ServeConfig): number {
   const r = it.realLengths?.[c.real_lengths];
-  if (typeof r !== 'number') throw new Error(`query ${it.id}: no recorded length "${c.real_lengths}" (keys: ${Object.keys(it.realLengths ?? {}).join(', ') || 'none'})`);
+  if (typeof r !== 'number')
+    throw new Error(
+      `query ${it.id}: no recorded length "${c.real_lengths}" (keys: ${Object.keys(it.realLengths ?? {}).join(', ') || 'none'})`,
+    );
   return r <= c.recorded_max_length ? r : Infinity;
 }

@@ -63,7 +63,9 @@ export const outputTokens = (r: RequestRecord) => Math.max(0, r.numOutputTokens 
 export function servingMetrics(records: RequestRecord[], predictorSeconds: number): ServingMetrics {
   for (const r of records) {
     if (!(r.finish >= r.firstToken && r.firstToken >= r.admitted && r.admitted >= r.arrival)) {
-      throw new Error(`request ${r.id}: inconsistent timeline (arrival ${r.arrival}, admitted ${r.admitted}, first token ${r.firstToken}, finish ${r.finish})`);
+      throw new Error(
+        `request ${r.id}: inconsistent timeline (arrival ${r.arrival}, admitted ${r.admitted}, first token ${r.firstToken}, finish ${r.finish})`,
+      );
     }
   }
   const latency = records.map((r) => r.finish - r.arrival);

@@ -16,40 +16,115 @@ const { vbs, fcr, cell, seed } = scheduleOptions;
 const s = scheduleOptions;
 
 export const serveOptions = defineOptions({
-  engine: { type: 'choice', choices: ['tfjs', 'sim'] as const, default: 'tfjs', describe: 'tfjs: the real model; sim: recorded lengths + a cost model' },
+  engine: {
+    type: 'choice',
+    choices: ['tfjs', 'sim'] as const,
+    default: 'tfjs',
+    describe: 'tfjs: the real model; sim: recorded lengths + a cost model',
+  },
   // ---- workload: queries (sampled as the benchmark samples them) and arrivals
   data: { type: 'string', describe: 'conversations JSON (FastChat format)' },
-  lengths: { type: 'string', describe: "recorded lengths JSON ({id, L_gt, L_t0.0, …}): the simulator's responses, oracle/gt predictors" },
+  lengths: {
+    type: 'string',
+    describe: "recorded lengths JSON ({id, L_gt, L_t0.0, …}): the simulator's responses, oracle/gt predictors",
+  },
   'num-data': s['num-data'],
   seed,
-  arrival: { type: 'choice', choices: ARRIVALS, default: 'offline', describe: 'offline (all at t = 0), poisson, trace' },
+  arrival: {
+    type: 'choice',
+    choices: ARRIVALS,
+    default: 'offline',
+    describe: 'offline (all at t = 0), poisson, trace',
+  },
   rate: { type: 'number', gt: 0, describe: 'arrival rate, requests/s (poisson; trace: rescaled to this mean rate)' },
-  load: { type: 'number', gt: 0, describe: "arrival rate as a fraction of the capacity (the engine's offline FCFS throughput at this max batch)" },
+  load: {
+    type: 'number',
+    gt: 0,
+    describe: "arrival rate as a fraction of the capacity (the engine's offline FCFS throughput at this max batch)",
+  },
   capacity: { type: 'number', gt: 0, describe: 'requests/s that --load refers to (skips the measurement)' },
-  trace: { type: 'string', describe: 'arrival trace CSV (Azure LLM inference, BurstGPT, or timestamp,prompt_tokens,response_tokens)' },
-  'trace-requests': { type: 'boolean', default: false, describe: "simulator: the requests are the trace's own token counts (no text)" },
+  trace: {
+    type: 'string',
+    describe: 'arrival trace CSV (Azure LLM inference, BurstGPT, or timestamp,prompt_tokens,response_tokens)',
+  },
+  'trace-requests': {
+    type: 'boolean',
+    default: false,
+    describe: "simulator: the requests are the trace's own token counts (no text)",
+  },
   'arrival-seed': { type: 'number', int: true, min: 0, default: 0, describe: 'Poisson arrivals seed' },
   // ---- policy and predictor
-  policy: { type: 'choice', choices: POLICY_NAMES, default: 'fcfs', describe: "fcfs | sjf | srpt | ltr | static (the paper's batch pipeline)" },
+  policy: {
+    type: 'choice',
+    choices: POLICY_NAMES,
+    default: 'fcfs',
+    describe: "fcfs | sjf | srpt | ltr | static (the paper's batch pipeline)",
+  },
   predictor: { type: 'choice', choices: PREDICTOR_NAMES, default: 'none', describe: 'length predictor' },
   constant: { type: 'number', min: 0, describe: "the constant predictor's length" },
-  predictions: { type: 'string', describe: 'predictions JSON for seqsch / po / proxy ([{id, predicted}] or {seconds, predictions})' },
-  'oracle-key': { type: 'string', default: 'L_t0.0', describe: 'recorded length the oracle predictor reads (gt: L_max)' },
+  predictions: {
+    type: 'string',
+    describe: 'predictions JSON for seqsch / po / proxy ([{id, predicted}] or {seconds, predictions})',
+  },
+  'oracle-key': {
+    type: 'string',
+    default: 'L_t0.0',
+    describe: 'recorded length the oracle predictor reads (gt: L_max)',
+  },
   'predictor-cost': {
-    type: 'choice', choices: PREDICTOR_COSTS, default: 'measured',
-    describe: "how prediction time is charged: measured (wall time, or a file's seconds), perception (the LLM's own prediction under the cost model), free, linear (--predictor-call-s + --predictor-item-s × requests)",
+    type: 'choice',
+    choices: PREDICTOR_COSTS,
+    default: 'measured',
+    describe:
+      "how prediction time is charged: measured (wall time, or a file's seconds), perception (the LLM's own prediction under the cost model), free, linear (--predictor-call-s + --predictor-item-s × requests)",
   },
   'predictor-call-s': { type: 'number', min: 0, default: 0, describe: 'linear predictor cost: seconds per call' },
   'predictor-item-s': { type: 'number', min: 0, default: 0, describe: 'linear predictor cost: seconds per request' },
-  'predict-on': { type: 'choice', choices: ['arrival', 'contention'] as const, default: 'contention', describe: 'predict on arrival, or once requests compete for slots' },
-  'preempt-k': { type: 'number', int: true, min: 0, default: 32, describe: 'srpt/ltr: a running request may be preempted while it has generated fewer tokens' },
-  'starvation-steps': { type: 'number', int: true, min: 1, describe: 'decode steps a request may wait before it goes first (default max-length)' },
+  'predict-on': {
+    type: 'choice',
+    choices: ['arrival', 'contention'] as const,
+    default: 'contention',
+    describe: 'predict on arrival, or once requests compete for slots',
+  },
+  'preempt-k': {
+    type: 'number',
+    int: true,
+    min: 0,
+    default: 32,
+    describe: 'srpt/ltr: a running request may be preempted while it has generated fewer tokens',
+  },
+  'starvation-steps': {
+    type: 'number',
+    int: true,
+    min: 1,
+    describe: 'decode steps a request may wait before it goes first (default max-length)',
+  },
   // ---- engine limits
-  'max-batch': { type: 'number', int: true, min: 1, default: 16, describe: "decode slots; the static pipeline's batch size" },
-  'kv-budget': { type: 'number', int: true, min: 1, describe: 'KV tokens admitted requests may reserve (prompt + max new each)' },
-  'paused-rows': { type: 'number', int: true, min: 0, describe: 'cache rows for preempted requests (default max-batch for srpt/ltr, else 0)' },
+  'max-batch': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: 16,
+    describe: "decode slots; the static pipeline's batch size",
+  },
+  'kv-budget': {
+    type: 'number',
+    int: true,
+    min: 1,
+    describe: 'KV tokens admitted requests may reserve (prompt + max new each)',
+  },
+  'paused-rows': {
+    type: 'number',
+    int: true,
+    min: 0,
+    describe: 'cache rows for preempted requests (default max-batch for srpt/ltr, else 0)',
+  },
   'max-length': s['max-length'],
-  'prefix-cache': { type: 'boolean', default: true, describe: 'compute the prompt prefix every request shares once and copy it into new rows' },
+  'prefix-cache': {
+    type: 'boolean',
+    default: true,
+    describe: 'compute the prompt prefix every request shares once and copy it into new rows',
+  },
   // ---- the static pipeline (policy static)
   vbs: { ...vbs, describe: 'static: variable batch size' },
   fcr: { ...fcr, describe: 'static: failure collection and recomputation' },
@@ -63,40 +138,104 @@ export const serveOptions = defineOptions({
   // ---- real engine
   model: { type: 'string', describe: 'HF LLaMA folder (tfjs engine)' },
   lora: { type: 'string', describe: 'PEFT adapter of the seqsch length predictor' },
-  probe: { type: 'string', describe: "srpt on the tfjs engine: a length probe folder (seqsch probe) whose remaining head re-estimates each running request's remaining length from the engine's own hidden states during decoding" },
-  'probe-every': { type: 'number', int: true, min: 1, default: 1, describe: 'with --probe: refine a request once every this many generated tokens (its estimate is the mean over refinements)' },
+  probe: {
+    type: 'string',
+    describe:
+      "srpt on the tfjs engine: a length probe folder (seqsch probe) whose remaining head re-estimates each running request's remaining length from the engine's own hidden states during decoding",
+  },
+  'probe-every': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: 1,
+    describe:
+      'with --probe: refine a request once every this many generated tokens (its estimate is the mean over refinements)',
+  },
   temperature: { type: 'number', min: 0, default: 0, describe: 'sampling temperature (0: greedy)' },
-  backend: { ...BACKEND_OPTION, default: 'wasm', describe: 'tfjs backend (the slot KV cache of the tfjs engine needs wasm)' },
+  backend: {
+    ...BACKEND_OPTION,
+    default: 'wasm',
+    describe: 'tfjs backend (the slot KV cache of the tfjs engine needs wasm)',
+  },
   // ---- simulator
   'cost-model': { type: 'string', describe: 'simulator: cost model JSON (default: the analytic A100-like model)' },
   'real-lengths': { type: 'string', default: 'L_t0.0', describe: 'simulator: recorded length that plays the response' },
-  'recorded-max-length': { type: 'number', int: true, min: 1, default: 512, describe: 'simulator: max_length of the recording' },
-  'default-prompt-tokens': { type: 'number', int: true, min: 1, default: 64, describe: 'simulator: prompt tokens of a request without text' },
-  'predict-batch': { type: 'number', int: true, min: 1, default: 128, describe: "perception cost: queries per length-prediction call (upstream's 128)" },
-  'predict-tokens': { type: 'number', int: true, min: 1, default: 8, describe: "perception cost: new tokens per length prediction (upstream's 8)" },
+  'recorded-max-length': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: 512,
+    describe: 'simulator: max_length of the recording',
+  },
+  'default-prompt-tokens': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: 64,
+    describe: 'simulator: prompt tokens of a request without text',
+  },
+  'predict-batch': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: 128,
+    describe: "perception cost: queries per length-prediction call (upstream's 128)",
+  },
+  'predict-tokens': {
+    type: 'number',
+    int: true,
+    min: 1,
+    default: 8,
+    describe: "perception cost: new tokens per length prediction (upstream's 8)",
+  },
 });
 
 /**
  * What is wrong across the keys of a serving configuration, or undefined; `k` names a key as the surface spells it
  * (`--max-batch`, `max_batch`, `` `max_batch` ``).
  */
-export function serveConfigProblem(c: StageConfigOf<typeof serveOptions>, k: (key: string) => string): string | undefined {
+export function serveConfigProblem(
+  c: StageConfigOf<typeof serveOptions>,
+  k: (key: string) => string,
+): string | undefined {
   const bad = (m: string) => `serve: ${m}`;
-  if (c.trace_requests ? !c.trace : !c.data) return bad(c.trace_requests ? `${k('trace_requests')} needs ${k('trace')}` : `${k('data')} (a conversations file) is required`);
-  if (c.trace_requests && c.engine !== 'sim') return bad(`${k('trace_requests')} (requests without text) needs ${k('engine')} sim`);
+  if (c.trace_requests ? !c.trace : !c.data)
+    return bad(
+      c.trace_requests
+        ? `${k('trace_requests')} needs ${k('trace')}`
+        : `${k('data')} (a conversations file) is required`,
+    );
+  if (c.trace_requests && c.engine !== 'sim')
+    return bad(`${k('trace_requests')} (requests without text) needs ${k('engine')} sim`);
   if (c.arrival === 'trace' && !c.trace) return bad(`${k('arrival')} trace needs ${k('trace')} (a CSV file)`);
-  if (c.arrival === 'poisson' && c.rate === undefined && c.load === undefined) return bad(`${k('arrival')} poisson needs ${k('rate')} (requests/s) or ${k('load')} (fraction of capacity)`);
+  if (c.arrival === 'poisson' && c.rate === undefined && c.load === undefined)
+    return bad(`${k('arrival')} poisson needs ${k('rate')} (requests/s) or ${k('load')} (fraction of capacity)`);
   if (c.rate !== undefined && c.load !== undefined) return bad(`give ${k('rate')} or ${k('load')}, not both`);
-  if (c.arrival === 'offline' && (c.rate !== undefined || c.load !== undefined)) return bad(`${k('arrival')} offline takes no ${k('rate')} or ${k('load')}`);
+  if (c.arrival === 'offline' && (c.rate !== undefined || c.load !== undefined))
+    return bad(`${k('arrival')} offline takes no ${k('rate')} or ${k('load')}`);
   if (c.engine === 'tfjs' && !c.model) return bad(`${k('engine')} tfjs needs ${k('model')} (an HF checkpoint folder)`);
-  if (c.engine === 'sim' && !c.trace_requests && !c.lengths) return bad(`${k('engine')} sim needs ${k('lengths')} (the recorded response lengths it replays)`);
-  if (c.policy !== 'fcfs' && c.policy !== 'static' && c.predictor === 'none') return bad(`${k('policy')} ${c.policy} orders by predicted length: set ${k('predictor')} (${PREDICTOR_NAMES.filter((p) => p !== 'none').join(', ')})`);
-  if (c.policy === 'static' && c.predictor === 'none') return bad(`${k('policy')} static needs ${k('predictor')} (vanilla for the paper's vanilla row)`);
-  if (c.predictor === 'constant' && c.constant === undefined) return bad(`${k('predictor')} constant needs ${k('constant')} (its length)`);
-  if ((c.predictor === 'proxy' || (c.engine === 'sim' && (c.predictor === 'seqsch' || c.predictor === 'po'))) && !c.predictions) return bad(`${k('predictor')} ${c.predictor} needs ${k('predictions')} (a predictions file) here`);
-  if ((c.predictor === 'oracle' || c.predictor === 'gt') && !c.lengths && !c.trace_requests) return bad(`${k('predictor')} ${c.predictor} reads the recorded lengths: set ${k('lengths')}`);
-  if (c.probe !== undefined && c.engine !== 'tfjs') return bad(`${k('probe')} reads the serving model's hidden states: ${k('engine')} tfjs only`);
-  if (c.probe !== undefined && c.policy !== 'srpt') return bad(`${k('probe')} refines remaining lengths, which only ${k('policy')} srpt orders by (got ${c.policy})`);
-  if (c.predictor_cost === 'perception' && c.engine !== 'sim') return bad(`${k('predictor_cost')} perception charges a cost model: ${k('engine')} sim only`);
+  if (c.engine === 'sim' && !c.trace_requests && !c.lengths)
+    return bad(`${k('engine')} sim needs ${k('lengths')} (the recorded response lengths it replays)`);
+  if (c.policy !== 'fcfs' && c.policy !== 'static' && c.predictor === 'none')
+    return bad(
+      `${k('policy')} ${c.policy} orders by predicted length: set ${k('predictor')} (${PREDICTOR_NAMES.filter((p) => p !== 'none').join(', ')})`,
+    );
+  if (c.policy === 'static' && c.predictor === 'none')
+    return bad(`${k('policy')} static needs ${k('predictor')} (vanilla for the paper's vanilla row)`);
+  if (c.predictor === 'constant' && c.constant === undefined)
+    return bad(`${k('predictor')} constant needs ${k('constant')} (its length)`);
+  if (
+    (c.predictor === 'proxy' || (c.engine === 'sim' && (c.predictor === 'seqsch' || c.predictor === 'po'))) &&
+    !c.predictions
+  )
+    return bad(`${k('predictor')} ${c.predictor} needs ${k('predictions')} (a predictions file) here`);
+  if ((c.predictor === 'oracle' || c.predictor === 'gt') && !c.lengths && !c.trace_requests)
+    return bad(`${k('predictor')} ${c.predictor} reads the recorded lengths: set ${k('lengths')}`);
+  if (c.probe !== undefined && c.engine !== 'tfjs')
+    return bad(`${k('probe')} reads the serving model's hidden states: ${k('engine')} tfjs only`);
+  if (c.probe !== undefined && c.policy !== 'srpt')
+    return bad(`${k('probe')} refines remaining lengths, which only ${k('policy')} srpt orders by (got ${c.policy})`);
+  if (c.predictor_cost === 'perception' && c.engine !== 'sim')
+    return bad(`${k('predictor_cost')} perception charges a cost model: ${k('engine')} sim only`);
   return undefined;
 }

@@ -10,7 +10,11 @@ import type { LengthPredictor } from '../core/predictor.js';
 import type { CostModel } from '../cost/costmodel.js';
 import { perceptionSeconds } from '../cost/perception-cost.js';
 import {
-  constantPredictor, filePredictor, gtPredictor, oraclePredictor, vanillaPredictor,
+  constantPredictor,
+  filePredictor,
+  gtPredictor,
+  oraclePredictor,
+  vanillaPredictor,
 } from '../perception/predictor.js';
 import { realPredictor } from '../perception/model-predictors.js';
 import type { Llama } from '../model/llama.js';
@@ -52,7 +56,12 @@ export function servingPredictor(
   if (c.predictor_cost === 'linear') return withCost(p, linearCost(c.predictor_call_s, c.predictor_item_s));
   if (c.predictor_cost === 'perception') {
     const strategy = c.predictor === 'po' ? 'po' : 'seqsch';
-    const asked = { strategy, batch: c.predict_batch, steps: c.predict_tokens, defaultPromptTokens: c.default_prompt_tokens } as const;
+    const asked = {
+      strategy,
+      batch: c.predict_batch,
+      steps: c.predict_tokens,
+      defaultPromptTokens: c.default_prompt_tokens,
+    } as const;
     return withCost(p, perceptionCost(engine.costModel!, asked));
   }
   return p;
@@ -71,8 +80,16 @@ export function withCost(p: LengthPredictor, cost: (items: BenchItem[]) => numbe
 }
 
 /** Seconds of the serving LLM answering the length prompt for these items under a cost model (self-perception). */
-export function perceptionCost(cm: CostModel, o: { strategy: 'seqsch' | 'po'; batch: number; steps: number; defaultPromptTokens: number }) {
-  return (items: BenchItem[]) => perceptionSeconds(cm, items.map((it) => it.promptTokens ?? o.defaultPromptTokens), o);
+export function perceptionCost(
+  cm: CostModel,
+  o: { strategy: 'seqsch' | 'po'; batch: number; steps: number; defaultPromptTokens: number },
+) {
+  return (items: BenchItem[]) =>
+    perceptionSeconds(
+      cm,
+      items.map((it) => it.promptTokens ?? o.defaultPromptTokens),
+      o,
+    );
 }
 
 /** Seconds = base + perItem·n per call (a fit of measured prediction calls). */
@@ -105,7 +122,8 @@ export function withProbeRemaining(
   o: { every?: number; name?: string } = {},
 ): LengthPredictor {
   const every = o.every ?? 1;
-  if (!(Number.isInteger(every) && every >= 1)) throw new Error(`probe refinement interval must be an integer ≥ 1 (decode steps), got ${every}`);
+  if (!(Number.isInteger(every) && every >= 1))
+    throw new Error(`probe refinement interval must be an integer ≥ 1 (decode steps), got ${every}`);
   /** per request: Σ predicted end positions, their count, and the generated count at the last refinement */
   const ends = new Map<string, { sum: number; n: number; at: number }>();
   return {

@@ -6,20 +6,48 @@
 import type { ServingMetrics } from './metrics.js';
 import { markdownRows } from '../util/markdown.js';
 
-export const SERVING_COLUMNS = ['Thr (req/s)', 'Tok/s', 'Lat mean (s)', 'p50', 'p90', 'p99', 'TTFT mean', 'TTFT p99', 'Norm (ms/tok)', 'Queue (s)', 'ETR (%)', 'Preempt', 'Predict (s)'];
+export const SERVING_COLUMNS = [
+  'Thr (req/s)',
+  'Tok/s',
+  'Lat mean (s)',
+  'p50',
+  'p90',
+  'p99',
+  'TTFT mean',
+  'TTFT p99',
+  'Norm (ms/tok)',
+  'Queue (s)',
+  'ETR (%)',
+  'Preempt',
+  'Predict (s)',
+];
 
 /** Seconds shown with 3 significant decimals below 10 s, 1 above. */
 const sec = (x: number) => (Number.isFinite(x) ? (Math.abs(x) < 10 ? x.toFixed(3) : x.toFixed(1)) : '—');
 
 export function servingCells(m: ServingMetrics): string[] {
   return [
-    m.throughput.toFixed(2), m.output_tokens_per_s.toFixed(0), sec(m.latency_mean), sec(m.latency_p50), sec(m.latency_p90), sec(m.latency_p99),
-    sec(m.ttft_mean), sec(m.ttft_p99), (m.normalized_latency * 1000).toFixed(2), sec(m.queueing_delay_mean),
-    (m.effective_token_ratio * 100).toFixed(1), String(m.preemptions), m.predictor_seconds.toFixed(2),
+    m.throughput.toFixed(2),
+    m.output_tokens_per_s.toFixed(0),
+    sec(m.latency_mean),
+    sec(m.latency_p50),
+    sec(m.latency_p90),
+    sec(m.latency_p99),
+    sec(m.ttft_mean),
+    sec(m.ttft_p99),
+    (m.normalized_latency * 1000).toFixed(2),
+    sec(m.queueing_delay_mean),
+    (m.effective_token_ratio * 100).toFixed(1),
+    String(m.preemptions),
+    m.predictor_seconds.toFixed(2),
   ];
 }
 
 /** A markdown table: given leading columns, then the serving metrics. */
 export function servingTable(lead: string[], rows: { lead: string[]; metrics: ServingMetrics }[]): string {
-  return markdownRows([...lead, ...SERVING_COLUMNS], lead.length, rows.map((r) => [...r.lead, ...servingCells(r.metrics)]));
+  return markdownRows(
+    [...lead, ...SERVING_COLUMNS],
+    lead.length,
+    rows.map((r) => [...r.lead, ...servingCells(r.metrics)]),
+  );
 }

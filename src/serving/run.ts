@@ -34,14 +34,35 @@ const isCapacityRun = (c: ServeConfig) =>
 
 /** What a capacity measurement depends on: the engine and its limits on these queries, not arrivals or policy. */
 function capacityKey(c: ServeConfig): string {
-  const { engine, data, lengths, num_data, seed, trace_requests, max_batch, kv_budget, max_length, prefix_cache, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens } = c;
+  const {
+    engine,
+    data,
+    lengths,
+    num_data,
+    seed,
+    trace_requests,
+    max_batch,
+    kv_budget,
+    max_length,
+    prefix_cache,
+    model,
+    backend,
+    temperature,
+    cost_model,
+    real_lengths,
+    recorded_max_length,
+    default_prompt_tokens,
+  } = c;
   return `capacity:${JSON.stringify({ engine, data, lengths, num_data, seed, trace_requests, trace: trace_requests ? c.trace : undefined, max_batch, kv_budget, max_length, prefix_cache, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens })}`;
 }
 
 /** The engine's capacity (requests/s): the throughput of an offline FCFS run of the same engine and queries. */
 export async function measureCapacity(c: ServeConfig, ctx: ServeContext = {}): Promise<number> {
   return memo(ctx, capacityKey(c), async () => {
-    const run = await runServe({ ...c, ...CAPACITY_RUN, rate: undefined, load: undefined, capacity: undefined, predictor_cost: 'measured' }, { cache: ctx.cache });
+    const run = await runServe(
+      { ...c, ...CAPACITY_RUN, rate: undefined, load: undefined, capacity: undefined, predictor_cost: 'measured' },
+      { cache: ctx.cache },
+    );
     return run.metrics.throughput;
   });
 }
@@ -68,14 +89,23 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
   let result: ServeResult;
   if (!policy) {
     result = await serveStatic(requests, engine.batchEngine(), {
-      schedule, maxLength: c.max_length, groupSize: c.group_size, predictor: predictor!, clock: engine.clock(), onFinish: ctx.onFinish,
+      schedule,
+      maxLength: c.max_length,
+      groupSize: c.group_size,
+      predictor: predictor!,
+      clock: engine.clock(),
+      onFinish: ctx.onFinish,
     });
   } else {
     // a preemptive policy's paused requests keep their KV: by default one cache row per decode slot for them
     const step = await engine.stepEngine(requests, c.paused_rows ?? (policy.preemptive ? c.max_batch : 0));
     try {
       result = await serveContinuous(requests, step.engine, {
-        policy, predictor: step.refine(predictor), predictOn: c.predict_on, clock: engine.clock(), toEngine: step.toEngine,
+        policy,
+        predictor: step.refine(predictor),
+        predictOn: c.predict_on,
+        clock: engine.clock(),
+        toEngine: step.toEngine,
         onFinish: ctx.onFinish,
       });
       step.finish(result);

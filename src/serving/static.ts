@@ -28,7 +28,11 @@ export interface StaticOptions {
   onFinish?(r: RequestRecord): void;
 }
 
-export async function serveStatic(requests: ServeRequest[], engine: Engine, o: StaticOptions): Promise<ServeResult & { groups: BenchmarkResult[] }> {
+export async function serveStatic(
+  requests: ServeRequest[],
+  engine: Engine,
+  o: StaticOptions,
+): Promise<ServeResult & { groups: BenchmarkResult[] }> {
   const { clock } = o;
   const intake = new Intake(requests, o.predictor, clock);
   const records = new Map<string, RequestRecord>();
@@ -47,7 +51,14 @@ export async function serveStatic(requests: ServeRequest[], engine: Engine, o: S
       clock.elapsed(out.seconds);
       const end = clock.now();
       const first = Math.min(end, at + (out.firstTokenSeconds ?? out.seconds / Math.max(1, out.decodeSteps)));
-      calls.push({ kind: 'batch', rows: items.length, context: Math.max(0, ...items.map((it) => it.promptTokens ?? 0)), steps: out.decodeSteps, seconds: out.seconds, at });
+      calls.push({
+        kind: 'batch',
+        rows: items.length,
+        context: Math.max(0, ...items.map((it) => it.promptTokens ?? 0)),
+        steps: out.decodeSteps,
+        seconds: out.seconds,
+        at,
+      });
       for (const it of items) {
         const rec = records.get(it.id)!;
         if (Number.isNaN(rec.admitted)) Object.assign(rec, { admitted: at, firstToken: first });
@@ -61,13 +72,23 @@ export async function serveStatic(requests: ServeRequest[], engine: Engine, o: S
     for (const r of intake.poll()) {
       queue.push(r);
       records.set(r.id, {
-        id: r.id, index: r.index, arrival: r.arrival, predicted: null,
-        admitted: NaN, firstToken: NaN, finish: NaN, numOutputTokens: 0, length: 0, finished: false, preemptions: 0,
+        id: r.id,
+        index: r.index,
+        arrival: r.arrival,
+        predicted: null,
+        admitted: NaN,
+        firstToken: NaN,
+        finish: NaN,
+        numOutputTokens: 0,
+        length: 0,
+        finished: false,
+        preemptions: 0,
       });
     }
     if (queue.length === 0) {
       const next = intake.nextArrival();
-      if (next === undefined) throw new Error(`static serving: ${requests.length - done} requests neither arrived nor finished`);
+      if (next === undefined)
+        throw new Error(`static serving: ${requests.length - done} requests neither arrived nor finished`);
       clock.idleUntil(next);
       continue;
     }
@@ -76,9 +97,18 @@ export async function serveStatic(requests: ServeRequest[], engine: Engine, o: S
     for (const g of group) records.get(g.id)!.predicted = intake.predicted.get(g.id)!;
     const replay: LengthPredictor = {
       name: 'seqsch',
-      predict: async (items) => ({ lengths: items.map((it) => intake.predicted.get(it.id)!), seconds: 0, charged: true }),
+      predict: async (items) => ({
+        lengths: items.map((it) => intake.predicted.get(it.id)!),
+        seconds: 0,
+        charged: true,
+      }),
     };
-    const r = await runBenchmark(group.map((g) => g.item), timed, replay, { schedule: o.schedule, maxLength: o.maxLength, groupSize: group.length });
+    const r = await runBenchmark(
+      group.map((g) => g.item),
+      timed,
+      replay,
+      { schedule: o.schedule, maxLength: o.maxLength, groupSize: group.length },
+    );
     groups.push(r);
     r.items.forEach((it, k) => {
       const rec = records.get(group[k].id)!;
@@ -87,5 +117,11 @@ export async function serveStatic(requests: ServeRequest[], engine: Engine, o: S
       o.onFinish?.(rec);
     });
   }
-  return { records: requests.map((r) => records.get(r.id)!), calls, predictorCalls: intake.calls, predictorSeconds: intake.predictorSeconds, groups };
+  return {
+    records: requests.map((r) => records.get(r.id)!),
+    calls,
+    predictorCalls: intake.calls,
+    predictorSeconds: intake.predictorSeconds,
+    groups,
+  };
 }

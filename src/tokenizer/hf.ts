@@ -24,8 +24,11 @@ export async function hfTokenizer(file: string): Promise<Tokenizer> {
   const configFile = join(dirname(file), 'tokenizer_config.json');
   const config = existsSync(configFile) ? readJson<Record<string, unknown>>(configFile) : {};
 
-  const className = (typeof config.tokenizer_class === 'string' ? config.tokenizer_class : 'PreTrainedTokenizer').replace(/Fast$/, '');
-  const mapping = (transformers.AutoTokenizer as unknown as { TOKENIZER_CLASS_MAPPING: Record<string, unknown> }).TOKENIZER_CLASS_MAPPING;
+  const className = (
+    typeof config.tokenizer_class === 'string' ? config.tokenizer_class : 'PreTrainedTokenizer'
+  ).replace(/Fast$/, '');
+  const mapping = (transformers.AutoTokenizer as unknown as { TOKENIZER_CLASS_MAPPING: Record<string, unknown> })
+    .TOKENIZER_CLASS_MAPPING;
   const Cls = (mapping[className] ?? transformers.PreTrainedTokenizer) as new (j: unknown, c: unknown) => HfTok;
   let tok: HfTok;
   try {
@@ -43,12 +46,17 @@ export async function hfTokenizer(file: string): Promise<Tokenizer> {
   };
   const fromConfig = (key: string) => {
     const v = config[key];
-    return typeof v === 'string' ? v : v && typeof v === 'object' && 'content' in v ? String((v as { content: unknown }).content) : undefined;
+    return typeof v === 'string'
+      ? v
+      : v && typeof v === 'object' && 'content' in v
+        ? String((v as { content: unknown }).content)
+        : undefined;
   };
   const eosId = idOf(fromConfig('eos_token'), '</s>', '[SEP]', '<|endoftext|>');
   const padId = idOf(fromConfig('pad_token'), '<pad>', '[PAD]'); // none → eos, as transformers.js does
   return {
-    encode: (text: string, opts: EncodeOptions = {}) => tok.encode(text, null, { add_special_tokens: opts.addBos ?? true }),
+    encode: (text: string, opts: EncodeOptions = {}) =>
+      tok.encode(text, null, { add_special_tokens: opts.addBos ?? true }),
     decode: (ids: number[]) => (ids.length === 0 ? '' : tok.decode(ids, { skip_special_tokens: true })),
     bosId: idOf(fromConfig('bos_token'), '<s>', '[CLS]'),
     eosId,

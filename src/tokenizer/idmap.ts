@@ -25,7 +25,12 @@ export interface RemappedTokenizer extends Tokenizer {
 }
 
 /** Check that keptIds is a valid map for `base`; errors name `where` (a file or 'remapTokenizer'). */
-function validateKeptIds(keptIds: unknown, baseVocabSize: number, specials: [number, number, number], where: string): number[] {
+function validateKeptIds(
+  keptIds: unknown,
+  baseVocabSize: number,
+  specials: [number, number, number],
+  where: string,
+): number[] {
   if (!Array.isArray(keptIds)) throw new Error(`${where}: kept_ids must be an array of token ids`);
   const seen = new Set<number>();
   keptIds.forEach((id, i) => {
@@ -37,7 +42,9 @@ function validateKeptIds(keptIds: unknown, baseVocabSize: number, specials: [num
   });
   specials.forEach((id, i) => {
     if (keptIds[i] !== id) {
-      throw new Error(`${where}: kept_ids must start with unk, bos, eos = [${specials.join(', ')}] so special ids stay equal; kept_ids[${i}] = ${keptIds[i]}`);
+      throw new Error(
+        `${where}: kept_ids must start with unk, bos, eos = [${specials.join(', ')}] so special ids stay equal; kept_ids[${i}] = ${keptIds[i]}`,
+      );
     }
   });
   return keptIds as number[];
@@ -52,7 +59,8 @@ export function remapTokenizer(base: Tokenizer, keptIds: number[]): RemappedToke
   const toBase = (modelIds: number[]) =>
     modelIds.map((id) => {
       const b = kept[id];
-      if (b === undefined || !Number.isInteger(id)) throw new Error(`${base.name}+idmap: model id ${id} outside [0, ${kept.length})`);
+      if (b === undefined || !Number.isInteger(id))
+        throw new Error(`${base.name}+idmap: model id ${id} outside [0, ${kept.length})`);
       return b;
     });
   return {
@@ -89,7 +97,8 @@ export function saveIdMap(dir: string, keptIds: number[], base = 'llama-1'): voi
 export function loadIdMap(dir: string): { base: string; keptIds: number[] } {
   const file = join(dir, IDMAP_FILE);
   const raw = readJson<Record<string, unknown>>(file);
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new Error(`${file}: expected an object {"base", "kept_ids"}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new Error(`${file}: expected an object {"base", "kept_ids"}`);
   if (typeof raw.base !== 'string') throw new Error(`${file}: "base" must be a tokenizer name such as "llama-1"`);
   const keptIds = validateKeptIds(raw.kept_ids, Number.MAX_SAFE_INTEGER, [0, 1, 2], file);
   return { base: raw.base, keptIds };

@@ -68,7 +68,8 @@ class LlamaTokenizer implements Tokenizer {
   decode(ids: number[]): string {
     const pieces: number[] = [];
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= LLAMA_VOCAB_SIZE) throw new Error(`llama-1 decode: token id ${id} outside [0, ${LLAMA_VOCAB_SIZE})`);
+      if (!Number.isInteger(id) || id < 0 || id >= LLAMA_VOCAB_SIZE)
+        throw new Error(`llama-1 decode: token id ${id} outside [0, ${LLAMA_VOCAB_SIZE})`);
       if (id > LLAMA_EOS_ID) pieces.push(id); // skip <unk>, <s>, </s>
     }
     // Removes the one dummy-prefix space at the start, as SentencePiece's decode does.

@@ -25,12 +25,16 @@ export async function loadTokenizer(pathOrName: string): Promise<Tokenizer> {
   }
   const path = resolve(pathOrName);
   if (!existsSync(path)) {
-    throw new Error(`${pathOrName}: no such tokenizer (give 'llama', a folder with tokenizer.json or tokenizer_idmap.json, or a tokenizer.json file)`);
+    throw new Error(
+      `${pathOrName}: no such tokenizer (give 'llama', a folder with tokenizer.json or tokenizer_idmap.json, or a tokenizer.json file)`,
+    );
   }
   const dir = statSync(path).isDirectory() ? path : dirname(path);
   if (statSync(path).isDirectory() && existsSync(join(dir, 'tokenizer_idmap.json'))) {
     const map = loadIdMap(dir);
-    const base = await loadTokenizer((LLAMA_NAMES as readonly string[]).includes(map.base) ? map.base : resolve(dir, map.base));
+    const base = await loadTokenizer(
+      (LLAMA_NAMES as readonly string[]).includes(map.base) ? map.base : resolve(dir, map.base),
+    );
     return remapTokenizer(base, map.keptIds);
   }
   const file = statSync(path).isDirectory() ? join(dir, 'tokenizer.json') : path;

@@ -61,7 +61,8 @@ export function shuffledOrder(n: number, seed: number, epoch: number): number[] 
 
 /** Example indices of each batch of `epoch`; the last batch may be smaller (like drop_last=False). */
 export function epochBatches(n: number, batchSize: number, seed: number, epoch: number): number[][] {
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
   const order = shuffledOrder(n, seed, epoch);
   const batches: number[][] = [];
   for (let i = 0; i < n; i += batchSize) batches.push(order.slice(i, i + batchSize));

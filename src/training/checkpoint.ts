@@ -128,7 +128,9 @@ export function assertSameConfig(path: string, saved: RunConfig, now: RunConfig)
     const a = JSON.stringify(saved[key]);
     const b = JSON.stringify(now[key]);
     if (a !== b) {
-      throw new Error(`${path}: cannot resume, '${key}' was ${a} in the checkpointed run and is ${b} now (use a fresh outDir)`);
+      throw new Error(
+        `${path}: cannot resume, '${key}' was ${a} in the checkpointed run and is ${b} now (use a fresh outDir)`,
+      );
     }
   }
 }

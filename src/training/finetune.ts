@@ -97,7 +97,8 @@ export function conversationExamples(tokenizer: Tokenizer, conversations: Conver
  * than packLength is truncated to it and gets a row of its own. Each example keeps its BOS and its mask.
  */
 export function packExamples(examples: Example[], packLength: number, seed: number): Example[] {
-  if (!(Number.isInteger(packLength) && packLength >= 2)) throw new Error(`packLength must be an integer ≥ 2, got ${packLength}`);
+  if (!(Number.isInteger(packLength) && packLength >= 2))
+    throw new Error(`packLength must be an integer ≥ 2, got ${packLength}`);
   const order = shuffledOrder(examples.length, seed, -1); // epoch -1: a stream distinct from the trainer's shuffles
   const rows: Example[] = [];
   let row: Example = { ids: [], labelMask: [] };
@@ -139,23 +140,31 @@ function isRemapped(t: Tokenizer): t is RemappedTokenizer {
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const { model, tokenizer } = o;
   if (tokenizer.vocabSize > model.config.vocabSize) {
-    throw new Error(`finetune: tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids but the model's vocab_size is ${model.config.vocabSize}`);
+    throw new Error(
+      `finetune: tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids but the model's vocab_size is ${model.config.vocabSize}`,
+    );
   }
   if (o.conversations.length === 0) throw new Error('finetune: no conversations');
   const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
   const perConversation = conversationExamples(tokenizer, o.conversations);
   const truncated = perConversation.filter((e) => e.ids.length > maxLength).length;
-  const clipped = perConversation.map((e) => (e.ids.length > maxLength ? { ids: e.ids.slice(0, maxLength), labelMask: e.labelMask.slice(0, maxLength) } : e));
+  const clipped = perConversation.map((e) =>
+    e.ids.length > maxLength ? { ids: e.ids.slice(0, maxLength), labelMask: e.labelMask.slice(0, maxLength) } : e,
+  );
   // an example cut before its first answer token trains on nothing (its loss is 0): refuse rather than train on less than asked
   const empty = clipped.filter((e) => !e.labelMask.some(Boolean)).length;
   if (empty > 0) {
     const need = Math.max(...perConversation.map((e) => e.labelMask.indexOf(1) + 1));
-    throw new Error(`finetune: max length ${maxLength}${o.maxLength === undefined ? " (the model's max_position_embeddings)" : ' (--max-length / max_length)'} ` +
-      `leaves ${empty} of ${clipped.length} examples without any answer token; the longest prompt needs ${need} tokens for its first answer token`);
+    throw new Error(
+      `finetune: max length ${maxLength}${o.maxLength === undefined ? " (the model's max_position_embeddings)" : ' (--max-length / max_length)'} ` +
+        `leaves ${empty} of ${clipped.length} examples without any answer token; the longest prompt needs ${need} tokens for its first answer token`,
+    );
   }
   const exampleTokens = clipped.reduce((s, e) => s + e.ids.length, 0);
   if (o.packLength && o.packLength > model.config.maxPositionEmbeddings) {
-    throw new Error(`finetune: packLength ${o.packLength} exceeds the model's max_position_embeddings ${model.config.maxPositionEmbeddings}`);
+    throw new Error(
+      `finetune: packLength ${o.packLength} exceeds the model's max_position_embeddings ${model.config.maxPositionEmbeddings}`,
+    );
   }
   const examples = o.packLength ? packExamples(clipped, o.packLength, o.seed) : clipped;
 
@@ -199,7 +208,10 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     // the result itself, in outDir (the newest checkpoint holds the same weights plus optimizer state); the trainer
     // checked the weights after every step, this is the check of what is written
     const bad = await nonFiniteParams(hooks.params);
-    if (bad.length) throw new Error(`finetune: the final weights hold non-finite values (${bad.length} of ${hooks.params.length} tensors); nothing written to ${o.outDir}`);
+    if (bad.length)
+      throw new Error(
+        `finetune: the final weights hold non-finite values (${bad.length} of ${hooks.params.length} tensors); nothing written to ${o.outDir}`,
+      );
     await hooks.saveState(o.outDir);
     if (o.mode === 'full') {
       files.push('config.json', 'generation_config.json', 'model.safetensors');
@@ -237,7 +249,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
  * 0.1 %. The logged curve cannot tell: successive steps see other batches, whose losses differ by ~10 % here.
  */
 export function lossMoved(before: number, after: number): boolean {
-  return Number.isFinite(before) && Number.isFinite(after) && Math.abs(after - before) > 1e-3 * Math.max(Math.abs(before), 1e-8);
+  return (
+    Number.isFinite(before) &&
+    Number.isFinite(after) &&
+    Math.abs(after - before) > 1e-3 * Math.max(Math.abs(before), 1e-8)
+  );
 }
 
 /** Write the run's summary (without the curve, which is in log.csv) as outDir/train_summary.json. */

@@ -31,7 +31,8 @@ export function llamaLoss(model: Llama): (batch: Batch, micro?: MicroStep) => tf
 function assignAll(to: tf.Variable[], from: tf.Variable[], what: string): void {
   if (to.length !== from.length) throw new Error(`${what}: ${from.length} tensors, the model has ${to.length}`);
   to.forEach((v, i) => {
-    if (!tf.util.arraysEqual(v.shape, from[i].shape)) throw new Error(`${what}: tensor ${i} has shape [${from[i].shape}], the model has [${v.shape}]`);
+    if (!tf.util.arraysEqual(v.shape, from[i].shape))
+      throw new Error(`${what}: tensor ${i} has shape [${from[i].shape}], the model has [${v.shape}]`);
     v.assign(from[i]);
   });
 }
@@ -48,7 +49,9 @@ export function loraHooks(model: Llama, baseModelNameOrPath: string | null = nul
       const saved = LoraAdapter.load(dir, model.config);
       try {
         if ([...saved.aT.keys()].join() !== [...lora.aT.keys()].join()) {
-          throw new Error(`${dir}/adapter_config.json: adapter on ${[...saved.aT.keys()].join(', ')}, the model's on ${[...lora.aT.keys()].join(', ')}`);
+          throw new Error(
+            `${dir}/adapter_config.json: adapter on ${[...saved.aT.keys()].join(', ')}, the model's on ${[...lora.aT.keys()].join(', ')}`,
+          );
         }
         assignAll(lora.variables(), saved.variables(), `${dir}/adapter_model.safetensors`);
       } finally {
@@ -60,7 +63,8 @@ export function loraHooks(model: Llama, baseModelNameOrPath: string | null = nul
 
 /** Full-parameter training: every base weight; checkpoints are HF model folders. */
 export function fullHooks(model: Llama): ModelHooks {
-  if (model.lora) throw new Error('fullHooks: a LoRA adapter is attached; detach or merge it for full-parameter training');
+  if (model.lora)
+    throw new Error('fullHooks: a LoRA adapter is attached; detach or merge it for full-parameter training');
   return {
     params: model.baseVariables(),
     lossFn: llamaLoss(model),

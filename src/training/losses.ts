@@ -16,7 +16,10 @@ import * as tf from '@tensorflow/tfjs-core';
 export function causalLmLoss(logits: tf.Tensor, inputIds: tf.Tensor, labelMask: tf.Tensor): tf.Scalar {
   if (logits.rank !== 3) throw new Error(`causalLmLoss: logits must be (B, T, V), got [${logits.shape}]`);
   const [B, T, V] = logits.shape;
-  for (const [name, t] of [['inputIds', inputIds], ['labelMask', labelMask]] as const) {
+  for (const [name, t] of [
+    ['inputIds', inputIds],
+    ['labelMask', labelMask],
+  ] as const) {
     if (t.rank !== 2 || t.shape[0] !== B || t.shape[1] !== T) {
       throw new Error(`causalLmLoss: ${name} must be (${B}, ${T}) to match logits, got [${t.shape}]`);
     }
@@ -26,7 +29,10 @@ export function causalLmLoss(logits: tf.Tensor, inputIds: tf.Tensor, labelMask: 
     const N = B * (T - 1);
     const logProbs = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [B, T - 1, V]).reshape([N, V])); // (N, V)
     const targets = tf.slice(inputIds, [0, 1], [B, T - 1]).reshape([N]); // (N,) the next token
-    const mask = tf.slice(labelMask, [0, 1], [B, T - 1]).reshape([N]).toFloat(); // (N,)
+    const mask = tf
+      .slice(labelMask, [0, 1], [B, T - 1])
+      .reshape([N])
+      .toFloat(); // (N,)
     // pick logProbs[n, targets[n]] from the flattened (N·V) array; its gradient is a scatter (UnsortedSegmentSum)
     const flatIndex = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), targets); // (N,)
     const targetLogProbs = tf.gather(logProbs.reshape([N * V]), flatIndex); // (N,)

@@ -41,7 +41,10 @@ export class AdamW {
   /** updates taken per parameter (PyTorch keeps one per parameter; a parameter without gradient is skipped) */
   private readonly steps: number[];
 
-  constructor(readonly params: tf.Variable[], opts: AdamWOptions = {}) {
+  constructor(
+    readonly params: tf.Variable[],
+    opts: AdamWOptions = {},
+  ) {
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
@@ -130,7 +133,9 @@ export class AdamW {
     file.params.forEach((saved, i) => {
       const p = this.params[i];
       if (!tf.util.arraysEqual(saved.shape, p.shape)) {
-        throw new Error(`${jsonPath}: parameter ${i} ('${saved.name}') has shape [${saved.shape}], model has [${p.shape}] ('${p.name}')`);
+        throw new Error(
+          `${jsonPath}: parameter ${i} ('${saved.name}') has shape [${saved.shape}], model has [${p.shape}] ('${p.name}')`,
+        );
       }
       for (const s of [this.m[i], this.v[i]]) {
         const bytes = p.size * 4;

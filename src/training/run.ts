@@ -30,8 +30,10 @@ import { readJson, writeJson } from '../util/fs.js';
 import { DONE_FILE } from './defaults.js';
 
 /** One `seqsch train` run: the optimiser settings are FinetuneOptions' own, the rest says what to load and where to write. */
-export interface TrainJob
-  extends Pick<FinetuneOptions, 'mode' | 'epochs' | 'batchSize' | 'gradAccum' | 'lr' | 'weightDecay' | 'warmupRatio' | 'maxLength' | 'seed'> {
+export interface TrainJob extends Pick<
+  FinetuneOptions,
+  'mode' | 'epochs' | 'batchSize' | 'gradAccum' | 'lr' | 'weightDecay' | 'warmupRatio' | 'maxLength' | 'seed'
+> {
   /** HF model folder to start from; exactly one of model / initConfig */
   model?: string;
   /** random init: an HF config.json file or its object (vocab_size may be left out: the tokenizer's size) */
@@ -75,8 +77,14 @@ const sha256File = (path: string) => createHash('sha256').update(readFileSync(pa
 /** Digests of the files of a model or tokenizer folder that define it (weights, config, tokenizer files). */
 function folderDigest(dir: string): Record<string, string> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return {};
-  const defining = /^(config\.json|.*\.safetensors|model\.safetensors\.index\.json|tokenizer_idmap\.json|tokenizer\.json|tokenizer_config\.json|adapter_config\.json)$/;
-  return Object.fromEntries(readdirSync(dir).filter((f) => defining.test(f)).sort().map((f) => [f, sha256File(join(dir, f))]));
+  const defining =
+    /^(config\.json|.*\.safetensors|model\.safetensors\.index\.json|tokenizer_idmap\.json|tokenizer\.json|tokenizer_config\.json|adapter_config\.json)$/;
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => defining.test(f))
+      .sort()
+      .map((f) => [f, sha256File(join(dir, f))]),
+  );
 }
 
 /** What the result depends on: the configuration (minus where it is written and how fast) and input digests. */
@@ -87,10 +95,12 @@ export function trainJobHash(job: TrainJob): { hash: string; inputs: Record<stri
     data: Object.fromEntries(job.data.map((f) => [f, sha256File(f)])),
     idmapFrom: Object.fromEntries((job.idmapFrom ?? []).map((f) => [f, sha256File(f)])),
     model: job.model ? folderDigest(job.model) : null,
-    initConfig: typeof job.initConfig === 'string' ? sha256File(job.initConfig) : job.initConfig ?? null,
+    initConfig: typeof job.initConfig === 'string' ? sha256File(job.initConfig) : (job.initConfig ?? null),
     tokenizer: job.tokenizer ? folderDigest(job.tokenizer) : null,
   };
-  const hash = createHash('sha256').update(JSON.stringify({ format: 'seqsch-train-1', config, inputs })).digest('hex');
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ format: 'seqsch-train-1', config, inputs }))
+    .digest('hex');
   return { hash, inputs };
 }
 
@@ -113,7 +123,9 @@ export function finishedJob(out: string, hash: string, why: string[] = []): Reco
   }
   const files = (done.summary?.files ?? []).filter((f) => f !== 'log.csv');
   if (!done.outputs) {
-    why.push(`${file} records no hashes of its result files (written before they were kept), so they cannot be checked`);
+    why.push(
+      `${file} records no hashes of its result files (written before they were kept), so they cannot be checked`,
+    );
     return null;
   }
   for (const f of files) {
@@ -138,7 +150,11 @@ const prevDir = (out: string) => `${out.replace(/\/+$/, '')}.prev`;
 function stagingDirs(out: string): string[] {
   const parent = dirname(out);
   const prefix = `${basename(out)}.next-`;
-  return existsSync(parent) ? readdirSync(parent).filter((n) => n.startsWith(prefix)).map((n) => join(parent, n)) : [];
+  return existsSync(parent)
+    ? readdirSync(parent)
+        .filter((n) => n.startsWith(prefix))
+        .map((n) => join(parent, n))
+    : [];
 }
 
 /** Replace `out` by the finished `staged` folder: out → out.prev, staged → out, out.prev removed; then drop other staging folders. */
@@ -170,19 +186,29 @@ function readConversations(files: string[]): Conversation[] {
 
 /** Load (or randomly initialise) the model and its tokenizer as the job says. */
 async function modelAndTokenizer(job: TrainJob): Promise<{ model: Llama; tokenizer: Tokenizer }> {
-  if ((job.model === undefined) === (job.initConfig === undefined)) throw new Error('train: give exactly one of a model folder (--model) or an init config (--init-config)');
+  if ((job.model === undefined) === (job.initConfig === undefined))
+    throw new Error('train: give exactly one of a model folder (--model) or an init config (--init-config)');
   if (job.model !== undefined) {
-    if (job.idmapFrom?.length) throw new Error('train: --idmap-from builds the vocabulary of a new model; it cannot be used with --model');
-    const tokName = job.tokenizer ?? (['tokenizer_idmap.json', 'tokenizer.json'].some((f) => existsSync(join(job.model!, f))) ? job.model : 'llama');
+    if (job.idmapFrom?.length)
+      throw new Error('train: --idmap-from builds the vocabulary of a new model; it cannot be used with --model');
+    const tokName =
+      job.tokenizer ??
+      (['tokenizer_idmap.json', 'tokenizer.json'].some((f) => existsSync(join(job.model!, f))) ? job.model : 'llama');
     const tokenizer = await loadTokenizer(tokName);
     return { model: loadLlama(job.model), tokenizer };
   }
   const where = typeof job.initConfig === 'string' ? job.initConfig : 'init config';
-  const raw = { ...(typeof job.initConfig === 'string' ? readJson<Record<string, unknown>>(job.initConfig) : job.initConfig) };
+  const raw = {
+    ...(typeof job.initConfig === 'string' ? readJson<Record<string, unknown>>(job.initConfig) : job.initConfig),
+  };
   let tokenizer = await loadTokenizer(job.tokenizer ?? 'llama');
-  if (job.idmapFrom?.length) tokenizer = remapTokenizer(tokenizer, buildIdMap(idMapTexts(readConversations(job.idmapFrom)), tokenizer));
+  if (job.idmapFrom?.length)
+    tokenizer = remapTokenizer(tokenizer, buildIdMap(idMapTexts(readConversations(job.idmapFrom)), tokenizer));
   if (raw.vocab_size === undefined) raw.vocab_size = tokenizer.vocabSize;
-  else if (raw.vocab_size !== tokenizer.vocabSize) throw new Error(`${where}: vocab_size ${raw.vocab_size} differs from the tokenizer's ${tokenizer.vocabSize} ids (${tokenizer.name}); leave vocab_size out`);
+  else if (raw.vocab_size !== tokenizer.vocabSize)
+    throw new Error(
+      `${where}: vocab_size ${raw.vocab_size} differs from the tokenizer's ${tokenizer.vocabSize} ids (${tokenizer.name}); leave vocab_size out`,
+    );
   const config = configFromHF(raw, where);
   return { model: Llama.random(config, job.initSeed ?? job.seed), tokenizer };
 }
@@ -197,13 +223,16 @@ export async function runTrainJob(job: TrainJob, opts: { skipIfDone?: boolean } 
   const why: string[] = [];
   if (opts.skipIfDone) {
     const done = finishedJob(job.out, hash, why);
-    if (done) return { skipped: true, hash, out: job.out, mode: job.mode, summary: done.summary as Record<string, unknown> };
+    if (done)
+      return { skipped: true, hash, out: job.out, mode: job.mode, summary: done.summary as Record<string, unknown> };
   }
   // a finished result is replaced only once the new one is finished (see the header)
   const dir = existsSync(join(job.out, DONE_FILE)) ? stagingDir(job.out, hash) : job.out;
   if (dir !== job.out) {
     const reason = why.length ? why.join('; ') : 'no --skip-if-done';
-    process.stderr.write(`train: ${job.out} holds a finished result (${reason}); training beside it in ${dir}, swapped in when finished\n`);
+    process.stderr.write(
+      `train: ${job.out} holds a finished result (${reason}); training beside it in ${dir}, swapped in when finished\n`,
+    );
   }
   await initBackend(job.backend);
   const { model, tokenizer } = await modelAndTokenizer(job);
@@ -211,7 +240,8 @@ export async function runTrainJob(job: TrainJob, opts: { skipIfDone?: boolean } 
     let conversations = readConversations(job.data);
     if (job.skipData) conversations = conversations.slice(job.skipData);
     if (job.numData !== undefined) conversations = conversations.slice(0, job.numData);
-    if (conversations.length === 0) throw new Error(`train: no conversations left in ${job.data.join(', ')} after skipping ${job.skipData ?? 0}`);
+    if (conversations.length === 0)
+      throw new Error(`train: no conversations left in ${job.data.join(', ')} after skipping ${job.skipData ?? 0}`);
     const r = await finetune({
       model,
       tokenizer,
@@ -236,13 +266,26 @@ export async function runTrainJob(job: TrainJob, opts: { skipIfDone?: boolean } 
     });
     const { train: t, ...rest } = r;
     const summary = {
-      ...rest, steps: t.step, totalSteps: t.totalSteps, finished: t.finished, resumedFrom: t.resumedFrom,
-      parameters: model.numParameters(), vocabSize: model.config.vocabSize, tokenizer: tokenizer.name,
+      ...rest,
+      steps: t.step,
+      totalSteps: t.totalSteps,
+      finished: t.finished,
+      resumedFrom: t.resumedFrom,
+      parameters: model.numParameters(),
+      vocabSize: model.config.vocabSize,
+      tokenizer: tokenizer.name,
     };
     writeFinetuneSummary(dir, r, { parameters: model.numParameters(), tokenizer: tokenizer.name });
     if (t.finished) {
       const outputs = resultDigests(dir, r.files);
-      writeJson(join(dir, DONE_FILE), { format: 'seqsch-train-1', hash, config: { ...job, backend: undefined }, inputs, outputs, summary });
+      writeJson(join(dir, DONE_FILE), {
+        format: 'seqsch-train-1',
+        hash,
+        config: { ...job, backend: undefined },
+        inputs,
+        outputs,
+        summary,
+      });
       removeCheckpoints(dir);
       if (dir !== job.out) swapIn(job.out, dir);
     }

@@ -20,7 +20,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync } from 'node:fs';
 import { AdamW, type AdamWOptions } from './optim.js';
 import { learningRate } from './schedule.js';
-import { batchTensors, collate, disposeBatch, epochBatches, type Batch, type Example, type PadSide } from './batches.js';
+import {
+  batchTensors,
+  collate,
+  disposeBatch,
+  epochBatches,
+  type Batch,
+  type Example,
+  type PadSide,
+} from './batches.js';
 import {
   assertSameConfig,
   hashExamples,
@@ -123,11 +131,19 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const padId = o.padId ?? 0;
   if (o.examples.length === 0) throw new Error('train: no examples');
   if (o.params.length === 0) throw new Error('train: no parameters to train');
-  for (const [key, v] of [['batchSize', o.batchSize], ['gradAccum', gradAccum], ['epochs', o.epochs]] as const) {
+  for (const [key, v] of [
+    ['batchSize', o.batchSize],
+    ['gradAccum', gradAccum],
+    ['epochs', o.epochs],
+  ] as const) {
     if (!(Number.isInteger(v) && v >= 1)) throw new Error(`train: ${key} must be a positive integer, got ${v}`);
   }
   if (!(Number.isFinite(o.lr) && o.lr > 0)) throw new Error(`train: lr must be a finite number > 0, got ${o.lr}`);
-  for (const [key, v] of [['weightDecay', weightDecay], ['warmupRatio', warmupRatio], ['maxGradNorm', maxGradNorm]] as const) {
+  for (const [key, v] of [
+    ['weightDecay', weightDecay],
+    ['warmupRatio', warmupRatio],
+    ['maxGradNorm', maxGradNorm],
+  ] as const) {
     if (!(Number.isFinite(v) && v >= 0)) throw new Error(`train: ${key} must be a finite number ≥ 0, got ${v}`);
   }
   const stallSteps = o.stallSteps ?? 3;
@@ -182,7 +198,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         epochOrder = sp.order;
         const { epoch } = sp;
         const last = sp.micro[sp.micro.length - 1].index + 1;
-        const { loss, gradNorm, tokens: stepTokens } = await optimizerStep(o, optimizer, {
+        const {
+          loss,
+          gradNorm,
+          tokens: stepTokens,
+        } = await optimizerStep(o, optimizer, {
           ...sp,
           lr: learningRate(step, o.lr, plan.totalSteps, warmupRatio),
           maxGradNorm,
@@ -193,7 +213,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const seconds = (performance.now() - started) / 1000;
         const entry: LogEntry = {
           step,
-          epoch: epoch + (last / plan.microPerEpoch),
+          epoch: epoch + last / plan.microPerEpoch,
           loss,
           lr: learningRate(step - 1, o.lr, plan.totalSteps, warmupRatio),
           grad_norm: gradNorm,
@@ -205,15 +225,23 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const kept = checkpoint ? ` The newest checkpoint, ${checkpoint}, is kept` : ' No checkpoint was written';
         const bad = await nonFiniteParams(o.params);
         if (bad.length) {
-          throw new Error(`training stopped at optimizer step ${step}: the update (lr ${entry.lr.toExponential(2)}) left non-finite values in ` +
-            `${bad.length} of ${o.params.length} trained tensors (the first is #${bad[0]}, shape [${o.params[bad[0]].shape}]).${kept}; nothing is marked done.`);
+          throw new Error(
+            `training stopped at optimizer step ${step}: the update (lr ${entry.lr.toExponential(2)}) left non-finite values in ` +
+              `${bad.length} of ${o.params.length} trained tensors (the first is #${bad[0]}, shape [${o.params[bad[0]].shape}]).${kept}; nothing is marked done.`,
+          );
         }
         zeroGradSteps = gradNorm === 0 && loss > 0 ? zeroGradSteps + 1 : 0;
         if (zeroGradSteps >= stallSteps || (zeroGradSteps > 0 && step === plan.totalSteps)) {
-          throw new Error(`training stopped at optimizer step ${step}: the gradient norm has been 0 for ${zeroGradSteps} step${zeroGradSteps > 1 ? 's' : ''} ` +
-            `while the loss is ${loss.toFixed(4)}, so no further step can change the weights (saturated outputs: lr ${o.lr} too high?).${kept}; nothing is marked done.`);
+          throw new Error(
+            `training stopped at optimizer step ${step}: the gradient norm has been 0 for ${zeroGradSteps} step${zeroGradSteps > 1 ? 's' : ''} ` +
+              `while the loss is ${loss.toFixed(4)}, so no further step can change the weights (saturated outputs: lr ${o.lr} too high?).${kept}; nothing is marked done.`,
+          );
         }
-        bar.tick(1, { loss: loss.toFixed(4), lr: entry.lr.toExponential(2), tok_s: Math.round(tokensThisRun / seconds) });
+        bar.tick(1, {
+          loss: loss.toFixed(4),
+          lr: entry.lr.toExponential(2),
+          tok_s: Math.round(tokensThisRun / seconds),
+        });
         if (o.onLog) await o.onLog(entry);
 
         const due = (saveEvery > 0 && step % saveEvery === 0) || step === plan.totalSteps || step === o.stopAtStep;
@@ -252,20 +280,30 @@ type EpochOrder = { epoch: number; batches: number[][] };
 
 /** The micro-batches and settings of optimizer step `done + 1` (`order`: the epoch's shuffle, reused while it lasts). */
 function stepPlanOf(
-  o: TrainOptions, plan: Plan, done: number, gradAccum: number, collateOpts: StepPlan['collateOpts'], order?: EpochOrder,
+  o: TrainOptions,
+  plan: Plan,
+  done: number,
+  gradAccum: number,
+  collateOpts: StepPlan['collateOpts'],
+  order?: EpochOrder,
 ): Omit<StepPlan, 'lr' | 'maxGradNorm'> & { order: EpochOrder } {
   const epoch = Math.floor(done / plan.stepsPerEpoch);
   const first = (done % plan.stepsPerEpoch) * gradAccum; // first micro-batch of this step in the epoch
   const last = Math.min(first + gradAccum, plan.microPerEpoch);
   if (order?.epoch !== epoch) order = { epoch, batches: epochBatches(o.examples.length, o.batchSize, o.seed, epoch) };
   return {
-    step: done + 1, epoch, microGlobalOffset: epoch * plan.microPerEpoch, collateOpts, order,
+    step: done + 1,
+    epoch,
+    microGlobalOffset: epoch * plan.microPerEpoch,
+    collateOpts,
+    order,
     micro: order.batches.slice(first, last).map((b, k) => ({ indices: b, index: first + k })),
   };
 }
 
 /** The dropout seed of a micro-batch: depends only on (run seed, epoch, micro-batch), so a resumed run repeats it. */
-const microSeed = (o: TrainOptions, s: Pick<StepPlan, 'microGlobalOffset'>, index: number) => (o.seed * 1_000_003 + s.microGlobalOffset + index) % 2_147_483_647;
+const microSeed = (o: TrainOptions, s: Pick<StepPlan, 'microGlobalOffset'>, index: number) =>
+  (o.seed * 1_000_003 + s.microGlobalOffset + index) % 2_147_483_647;
 
 /**
  * The loss of optimizer step `step`'s micro-batches (same batches, same dropout masks) under the current weights,
@@ -275,10 +313,19 @@ const microSeed = (o: TrainOptions, s: Pick<StepPlan, 'microGlobalOffset'>, inde
 export async function stepLossNow(o: TrainOptions, step = 1): Promise<number> {
   const gradAccum = o.gradAccum ?? 1;
   const plan = makePlan(o.examples.length, o.batchSize, gradAccum, o.epochs);
-  const s = stepPlanOf(o, plan, step - 1, gradAccum, { padSide: o.padSide ?? 'right', padId: o.padId ?? 0, maxLength: o.maxLength });
+  const s = stepPlanOf(o, plan, step - 1, gradAccum, {
+    padSide: o.padSide ?? 'right',
+    padId: o.padId ?? 0,
+    maxLength: o.maxLength,
+  });
   let sum = 0;
   for (const { indices, index } of s.micro) {
-    const batch = batchTensors(collate(indices.map((i) => o.examples[i]), s.collateOpts));
+    const batch = batchTensors(
+      collate(
+        indices.map((i) => o.examples[i]),
+        s.collateOpts,
+      ),
+    );
     try {
       const l = o.lossFn(batch, { step: s.step, epoch: s.epoch, microBatch: index, seed: microSeed(o, s, index) });
       sum += (await l.data())[0];
@@ -301,14 +348,23 @@ interface StepPlan {
 }
 
 /** Accumulate gradients over the step's micro-batches, check, clip, update. Returns loss, pre-clip norm, tokens. */
-async function optimizerStep(o: TrainOptions, optimizer: AdamW, s: StepPlan): Promise<{ loss: number; gradNorm: number; tokens: number }> {
+async function optimizerStep(
+  o: TrainOptions,
+  optimizer: AdamW,
+  s: StepPlan,
+): Promise<{ loss: number; gradNorm: number; tokens: number }> {
   const n = s.micro.length;
   let tokens = 0;
   let acc: (tf.Tensor | undefined)[] = o.params.map(() => undefined);
   let lossSum: tf.Tensor = tf.scalar(0);
   try {
     for (const { indices, index } of s.micro) {
-      const batch = batchTensors(collate(indices.map((i) => o.examples[i]), s.collateOpts));
+      const batch = batchTensors(
+        collate(
+          indices.map((i) => o.examples[i]),
+          s.collateOpts,
+        ),
+      );
       tokens += batch.tokens;
       const micro: MicroStep = {
         step: s.step,
@@ -340,8 +396,10 @@ async function optimizerStep(o: TrainOptions, optimizer: AdamW, s: StepPlan): Pr
     normT.dispose();
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       const what = !Number.isFinite(loss) ? `loss is ${loss}` : `gradient norm is ${gradNorm} (loss ${loss})`;
-      throw new Error(`training diverged at optimizer step ${s.step} (epoch ${s.epoch + 1}, micro-batches ${s.micro[0].index}-${s.micro[n - 1].index}): ${what}; ` +
-        'the weights of the step before are unchanged and no checkpoint was written for it; nothing is marked done.');
+      throw new Error(
+        `training diverged at optimizer step ${s.step} (epoch ${s.epoch + 1}, micro-batches ${s.micro[0].index}-${s.micro[n - 1].index}): ${what}; ` +
+          'the weights of the step before are unchanged and no checkpoint was written for it; nothing is marked done.',
+      );
     }
     // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1
     const coef = s.maxGradNorm > 0 ? s.maxGradNorm / (gradNorm + 1e-6) : 1;

@@ -16,5 +16,8 @@ export function firstNonFinite(a: ArrayLike<number>): number {
 /** Throw `${where}: tensor '${name}' holds … at flat index i` when `a` holds a non-finite value. */
 export function assertFiniteWeights(a: ArrayLike<number>, where: string, name: string): void {
   const i = firstNonFinite(a);
-  if (i >= 0) throw new Error(`${where}: tensor '${name}' holds ${a[i]} at flat index ${i}; every weight must be finite (a damaged or diverged checkpoint?)`);
+  if (i >= 0)
+    throw new Error(
+      `${where}: tensor '${name}' holds ${a[i]} at flat index ${i}; every weight must be finite (a damaged or diverged checkpoint?)`,
+    );
 }

@@ -10,7 +10,8 @@ import { removeDeadTemps } from './leftovers.js';
  */
 export function tempPath(path: string): string {
   mkdirSync(dirname(path), { recursive: true });
-  if (existsSync(path) && statSync(path).isDirectory()) throw new Error(`${path}: is a folder; give a file path to write`);
+  if (existsSync(path) && statSync(path).isDirectory())
+    throw new Error(`${path}: is a folder; give a file path to write`);
   removeDeadTemps(path);
   return `${path}.tmp-${process.pid}`;
 }

@@ -23,7 +23,12 @@ export function note(line: string): void {
 }
 
 /** Lines instead of a bar: `label 37/320 (12%) loss 2.1`, at most one per `everyMs`, plus the last. */
-function lineProgress(label: string, total: number, fields: Record<string, string | number>, everyMs = 10_000): Progress {
+function lineProgress(
+  label: string,
+  total: number,
+  fields: Record<string, string | number>,
+  everyMs = 10_000,
+): Progress {
   let value = 0;
   let last = -Infinity;
   let printed = value;
@@ -31,7 +36,9 @@ function lineProgress(label: string, total: number, fields: Record<string, strin
   const line = () => {
     printed = value;
     last = Date.now();
-    const extra = Object.entries(f).map(([k, v]) => ` ${k} ${v}`).join('');
+    const extra = Object.entries(f)
+      .map(([k, v]) => ` ${k} ${v}`)
+      .join('');
     note(`${label} ${value}/${total} (${total ? Math.round((100 * value) / total) : 100}%)${extra}`);
   };
   return {
@@ -47,9 +54,17 @@ function lineProgress(label: string, total: number, fields: Record<string, strin
 }
 
 /** `lines: false`: no lines in place of the bar (a caller that writes its own with `note`). */
-export function progress(label: string, total: number, fields: Record<string, string | number> = {}, opts: { lines?: boolean } = {}): Progress {
-  if (!process.stderr.isTTY || process.env.CI) return opts.lines === false ? { tick() {}, stop() {} } : lineProgress(label, total, fields);
-  const extra = Object.keys(fields).map((k) => ` ${k} {${k}}`).join('');
+export function progress(
+  label: string,
+  total: number,
+  fields: Record<string, string | number> = {},
+  opts: { lines?: boolean } = {},
+): Progress {
+  if (!process.stderr.isTTY || process.env.CI)
+    return opts.lines === false ? { tick() {}, stop() {} } : lineProgress(label, total, fields);
+  const extra = Object.keys(fields)
+    .map((k) => ` ${k} {${k}}`)
+    .join('');
   const bar = new cliProgress.SingleBar(
     {
       format: `${label.padEnd(14)} {bar} {value}/{total} ETA {eta_formatted}${extra}`,

@@ -28,7 +28,8 @@ export type ArrivalSpec =
   | { kind: 'trace'; rows: TraceRow[]; rate?: number; source?: string };
 
 function checkRate(rate: number, what: string): void {
-  if (!(rate > 0) || !Number.isFinite(rate)) throw new Error(`${what} must be a positive number of requests per second, got ${rate}`);
+  if (!(rate > 0) || !Number.isFinite(rate))
+    throw new Error(`${what} must be a positive number of requests per second, got ${rate}`);
 }
 
 /** Arrival times (seconds, non-decreasing) of `n` requests. */
@@ -49,12 +50,16 @@ export function arrivalTimes(n: number, spec: ArrivalSpec, seed: number | string
       return out;
     }
     case 'trace': {
-      if (spec.rows.length < n) throw new Error(`${spec.source ?? 'the trace'} has ${spec.rows.length} requests, the workload needs ${n}`);
+      if (spec.rows.length < n)
+        throw new Error(`${spec.source ?? 'the trace'} has ${spec.rows.length} requests, the workload needs ${n}`);
       const ts = spec.rows.slice(0, n).map((r) => r.t);
       if (spec.rate === undefined) return ts;
-      checkRate(spec.rate, 'the trace\'s target rate');
+      checkRate(spec.rate, "the trace's target rate");
       const span = ts[n - 1] - ts[0];
-      if (!(span > 0)) throw new Error(`${spec.source ?? 'the trace'}: its first ${n} requests arrive at one instant; it has no rate to rescale`);
+      if (!(span > 0))
+        throw new Error(
+          `${spec.source ?? 'the trace'}: its first ${n} requests arrive at one instant; it has no rate to rescale`,
+        );
       const scale = (n - 1) / span / spec.rate; // observed mean rate / target
       return ts.map((t) => (t - ts[0]) * scale);
     }

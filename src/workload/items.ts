@@ -21,7 +21,9 @@ export interface LoadItemsOptions {
 
 export function loadBenchItems(o: LoadItemsOptions): BenchItem[] {
   const convs = loadConversations(o.data);
-  const lengths = o.lengths ? new Map(loadLengths(o.lengths).map(({ id, ...rec }) => [id, rec as Record<string, number>])) : undefined;
+  const lengths = o.lengths
+    ? new Map(loadLengths(o.lengths).map(({ id, ...rec }) => [id, rec as Record<string, number>]))
+    : undefined;
   if (o.numData !== undefined && (o.numData < 1 || o.numData > convs.length)) {
     throw new Error(`--num-data ${o.numData}: ${o.data} has ${convs.length} queries`);
   }

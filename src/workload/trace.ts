@@ -48,7 +48,13 @@ function seconds(s: string): [number, number] {
 }
 
 const LAYOUTS: Layout[] = [
-  { format: 'azure', time: 'TIMESTAMP', prompt: 'ContextTokens', response: 'GeneratedTokens', parseTime: parseAzureTimestamp },
+  {
+    format: 'azure',
+    time: 'TIMESTAMP',
+    prompt: 'ContextTokens',
+    response: 'GeneratedTokens',
+    parseTime: parseAzureTimestamp,
+  },
   { format: 'burstgpt', time: 'Timestamp', prompt: 'Request tokens', response: 'Response tokens', parseTime: seconds },
   { format: 'plain', time: 'timestamp', prompt: 'prompt_tokens', response: 'response_tokens', parseTime: seconds },
 ];
@@ -61,11 +67,11 @@ function csvFields(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
     if (quoted) {
-      if (c === '"' && line[i + 1] === '"') (cur += '"'), i++;
+      if (c === '"' && line[i + 1] === '"') ((cur += '"'), i++);
       else if (c === '"') quoted = false;
       else cur += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') out.push(cur), (cur = '');
+    else if (c === ',') (out.push(cur), (cur = ''));
     else cur += c;
   }
   out.push(cur);
@@ -75,13 +81,17 @@ function csvFields(line: string): string[] {
 /** Read a trace CSV; errors name the file, the line and the column. */
 export function loadTrace(path: string): { format: TraceFormat; rows: TraceRow[] } {
   if (!existsSync(path)) throw new Error(`${path}: trace file not found`);
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '');
   if (lines.length < 2) throw new Error(`${path}: a trace needs a header line and at least one row`);
   const header = csvFields(lines[0]);
   const layout = LAYOUTS.find((l) => [l.time, l.prompt, l.response].every((c) => header.includes(c)));
   if (!layout) {
-    throw new Error(`${path}: unknown trace layout (header: ${header.join(',')}); expected the Azure LLM inference trace ` +
-      `(TIMESTAMP,ContextTokens,GeneratedTokens), BurstGPT (Timestamp,…,Request tokens,Response tokens,…) or timestamp,prompt_tokens,response_tokens`);
+    throw new Error(
+      `${path}: unknown trace layout (header: ${header.join(',')}); expected the Azure LLM inference trace ` +
+        `(TIMESTAMP,ContextTokens,GeneratedTokens), BurstGPT (Timestamp,…,Request tokens,Response tokens,…) or timestamp,prompt_tokens,response_tokens`,
+    );
   }
   const [ti, pi, ri] = [layout.time, layout.prompt, layout.response].map((c) => header.indexOf(c));
   const rows: (TraceRow & { frac: number })[] = [];
@@ -92,8 +102,14 @@ export function loadTrace(path: string): { format: TraceFormat; rows: TraceRow[]
     const p = Number(f[pi]);
     const r = Number(f[ri]);
     if (!Number.isFinite(t)) throw new Error(`${where}: column ${layout.time} holds "${f[ti]}", not a time`);
-    for (const [name, v] of [[layout.prompt, p], [layout.response, r]] as const) {
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${where}: column ${name} holds "${f[name === layout.prompt ? pi : ri]}", not a token count ≥ 0`);
+    for (const [name, v] of [
+      [layout.prompt, p],
+      [layout.response, r],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0)
+        throw new Error(
+          `${where}: column ${name} holds "${f[name === layout.prompt ? pi : ri]}", not a token count ≥ 0`,
+        );
     }
     if (layout.format === 'burstgpt' && r === 0) return; // a failed request
     rows.push({ t, frac, promptTokens: p, responseTokens: r });
@@ -101,5 +117,12 @@ export function loadTrace(path: string): { format: TraceFormat; rows: TraceRow[]
   if (rows.length === 0) throw new Error(`${path}: no request rows`);
   rows.sort((a, b) => a.t - b.t || a.frac - b.frac);
   const [t0, f0] = [rows[0].t, rows[0].frac];
-  return { format: layout.format, rows: rows.map((r) => ({ t: r.t - t0 + (r.frac - f0), promptTokens: r.promptTokens, responseTokens: r.responseTokens })) };
+  return {
+    format: layout.format,
+    rows: rows.map((r) => ({
+      t: r.t - t0 + (r.frac - f0),
+      promptTokens: r.promptTokens,
+      responseTokens: r.responseTokens,
+    })),
+  };
 }

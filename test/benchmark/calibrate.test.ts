@@ -7,7 +7,13 @@ import { batchSeconds, costModelFromPoints, type CostModel } from '../../src/cos
 import { costModelFile, fitCostModel, replaySeconds, type CostFit } from '../../src/cost/calibrate-batches.js';
 import type { TraceBatch } from '../../src/cost/calls.js';
 
-const truth: CostFit = { stepBaseMs: 7.5, stepPerRowMs: 1.25, stepPerRowTokenMs: 0.004, prefillBaseMs: 3, prefillPerTokenMs: 0.02 };
+const truth: CostFit = {
+  stepBaseMs: 7.5,
+  stepPerRowMs: 1.25,
+  stepPerRowTokenMs: 0.004,
+  prefillBaseMs: 3,
+  prefillPerTokenMs: 0.02,
+};
 const model = (f: CostFit): CostModel => ({
   description: 'truth',
   stepMs: (bs, ctx) => f.stepBaseMs + f.stepPerRowMs * bs + f.stepPerRowTokenMs * bs * ctx,
@@ -19,13 +25,15 @@ function syntheticTrace(f: CostFit): TraceBatch[] {
   const out: TraceBatch[] = [];
   for (const size of [1, 4, 16, 64])
     for (const promptTokens of [30, 80])
-      for (const decodeSteps of [5, 40, 200]) out.push({ size, promptTokens, decodeSteps, seconds: batchSeconds(model(f), size, promptTokens, decodeSteps) });
+      for (const decodeSteps of [5, 40, 200])
+        out.push({ size, promptTokens, decodeSteps, seconds: batchSeconds(model(f), size, promptTokens, decodeSteps) });
   return out;
 }
 
 test('recovers known step and prefill constants from an exact synthetic trace', () => {
   const cal = fitCostModel(syntheticTrace(truth));
-  for (const k of Object.keys(truth) as (keyof CostFit)[]) expect(Math.abs(cal.fit[k] - truth[k]) / truth[k]).toBeLessThan(1e-6);
+  for (const k of Object.keys(truth) as (keyof CostFit)[])
+    expect(Math.abs(cal.fit[k] - truth[k]) / truth[k]).toBeLessThan(1e-6);
   expect(cal.maxRelError).toBeLessThan(1e-9);
   expect(cal.batches).toBe(24);
 });

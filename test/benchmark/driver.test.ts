@@ -8,7 +8,11 @@ import type { LengthPredictor } from '../../src/core/predictor.js';
 import { DEFAULT_SCHEDULE, type ScheduleConfig } from '../../src/scheduling/schedule.js';
 
 const item = (index: number, real: number, extra: Record<string, number> = {}): BenchItem => ({
-  id: String(100 + index), index, prompt: `q${index}`, promptTokens: 10, realLengths: { 'L_t0.0': real, ...extra },
+  id: String(100 + index),
+  index,
+  prompt: `q${index}`,
+  promptTokens: 10,
+  realLengths: { 'L_t0.0': real, ...extra },
 });
 const fixed = (lengths: number[]): LengthPredictor => ({
   name: 'seqsch',
@@ -16,15 +20,25 @@ const fixed = (lengths: number[]): LengthPredictor => ({
 });
 // flat 1 ms per step, no prefill: seconds = decode steps / 1000
 const flat = costModelFromPoints({ description: 'flat', points: [{ batch_size: 1, context: 1, ms_per_step: 1 }] });
-const engine = new SimulatedEngine({ realLengths: 'L_t0.0', recordedMaxLength: 512, costModel: flat, defaultPromptTokens: 0 });
+const engine = new SimulatedEngine({
+  realLengths: 'L_t0.0',
+  recordedMaxLength: 512,
+  costModel: flat,
+  defaultPromptTokens: 0,
+});
 const sched = (o: Partial<ScheduleConfig>): ScheduleConfig => ({ ...DEFAULT_SCHEDULE, ...o });
 
 describe('metrics arithmetic', () => {
   test('average length = Σ length / N, ETR = Σ tokens / Σ length, failure = failed / N', () => {
     const base = { id: 'a', index: 0, predicted: 0, isFinished: true, recomputed: false };
     const m = computeMetrics(
-      [{ ...base, length: 11, numOutputTokens: 5 }, { ...base, length: 11, numOutputTokens: 11 }, { ...base, length: 31, numOutputTokens: 20 }],
-      1, 2,
+      [
+        { ...base, length: 11, numOutputTokens: 5 },
+        { ...base, length: 11, numOutputTokens: 11 },
+        { ...base, length: 31, numOutputTokens: 20 },
+      ],
+      1,
+      2,
     );
     expect(m.average_length).toBeCloseTo(53 / 3, 12);
     expect(m.effective_token_ratio).toBeCloseTo(36 / 53, 12);
@@ -55,7 +69,11 @@ describe('simulated engine', () => {
 describe('benchmark driver', () => {
   test('vanilla: fixed batches in input order, every batch runs until its longest row', async () => {
     const items = [item(0, 5), item(1, 9), item(2, 3), item(3, 600)];
-    const r = await runBenchmark(items, engine, vanillaPredictor(50), { schedule: sched({ batchSize: 2 }), maxLength: 50, groupSize: 4 });
+    const r = await runBenchmark(items, engine, vanillaPredictor(50), {
+      schedule: sched({ batchSize: 2 }),
+      maxLength: 50,
+      groupSize: 4,
+    });
     // batch {0,1}: 9 steps → length 10 each; batch {2,3}: row 3 never finishes → 50 steps → length 51
     expect(r.items.map((x) => x.length)).toEqual([10, 10, 51, 51]);
     expect(r.items.map((x) => x.numOutputTokens)).toEqual([5, 9, 3, 51]);
@@ -69,7 +87,11 @@ describe('benchmark driver', () => {
     // predictions 10,10,10,40 in one batch of 4? batchSize 2: sorted [0,1],[2,3]; limits 10 and 40
     const items = [item(0, 8), item(1, 25), item(2, 10), item(3, 35)];
     const pred = fixed([10, 10, 10, 40]);
-    const r = await runBenchmark(items, engine, pred, { schedule: sched({ batchSize: 2, fcr: true }), maxLength: 100, groupSize: 4 });
+    const r = await runBenchmark(items, engine, pred, {
+      schedule: sched({ batchSize: 2, fcr: true }),
+      maxLength: 100,
+      groupSize: 4,
+    });
     // batch A = {0,1} at limit 10: steps 10, row 1 (needs 25) fails; batch B = {2,3} at limit 40: steps 35, both finish
     // FCR batch {1} at 100: steps 25 → length 26, tokens 25
     expect(r.failed).toBe(1);
@@ -81,7 +103,9 @@ describe('benchmark driver', () => {
       ['103', 36, 35, true, false],
     ]);
     expect(r.trace.map((t) => [t.phase, t.size, t.limit, t.decodeSteps])).toEqual([
-      ['schedule', 2, 10, 10], ['schedule', 2, 40, 35], ['fcr', 1, 100, 25],
+      ['schedule', 2, 10, 10],
+      ['schedule', 2, 40, 35],
+      ['fcr', 1, 100, 25],
     ]);
     // time = prediction (0.5 s per group) + 10 + 35 + 25 steps; of it the FCR batch's 25 steps
     expect(r.seconds).toBeCloseTo(0.5 + 0.07, 12);
@@ -95,7 +119,10 @@ describe('benchmark driver', () => {
     const pred = fixed([5, 9, 1]);
     const opts = { maxLength: 100, groupSize: 3 };
     const ok = await runBenchmark(items, engine, pred, { ...opts, schedule: sched({ batchSize: 1, fcr: true }) });
-    const up = await runBenchmark(items, engine, pred, { ...opts, schedule: sched({ batchSize: 1, fcr: true, fcrRecompute: 'upstream' }) });
+    const up = await runBenchmark(items, engine, pred, {
+      ...opts,
+      schedule: sched({ batchSize: 1, fcr: true, fcrRecompute: 'upstream' }),
+    });
     expect(ok.items[0]).toMatchObject({ length: 31, numOutputTokens: 30, recomputed: true });
     expect(up.items[0]).toMatchObject({ length: 5, numOutputTokens: 4, recomputed: true });
     expect(up.failed).toBe(1);
@@ -104,15 +131,31 @@ describe('benchmark driver', () => {
   test('groups are scheduled independently and results come back in input order', async () => {
     const items = [item(0, 50), item(1, 5), item(2, 40), item(3, 4)];
     const r = await runBenchmark(items, engine, gtPredictor, {
-      schedule: sched({ batchSize: 1 }), maxLength: 100, groupSize: 2,
+      schedule: sched({ batchSize: 1 }),
+      maxLength: 100,
+      groupSize: 2,
     }).catch((e) => e);
     // gt needs all four temperatures
     expect(String(r)).toMatch(/lacks one of L_t0.0/);
     const t = (n: number) => ({ 'L_t0.3': n, 'L_t0.5': n, 'L_t0.7': n });
     const items2 = items.map((it) => ({ ...it, realLengths: { ...it.realLengths, ...t(it.realLengths!['L_t0.0']) } }));
-    const r2 = await runBenchmark(items2, engine, gtPredictor, { schedule: sched({ batchSize: 1 }), maxLength: 100, groupSize: 2 });
-    expect(r2.items.map((x) => [x.id, x.length])).toEqual([['100', 51], ['101', 6], ['102', 41], ['103', 5]]);
-    expect(r2.trace.map((x) => [x.group, x.batch])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1]]);
+    const r2 = await runBenchmark(items2, engine, gtPredictor, {
+      schedule: sched({ batchSize: 1 }),
+      maxLength: 100,
+      groupSize: 2,
+    });
+    expect(r2.items.map((x) => [x.id, x.length])).toEqual([
+      ['100', 51],
+      ['101', 6],
+      ['102', 41],
+      ['103', 5],
+    ]);
+    expect(r2.trace.map((x) => [x.group, x.batch])).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
   });
 });
 
@@ -121,10 +164,15 @@ describe('cost model', () => {
     const cm = costModelFromPoints({
       description: 'grid',
       points: [
-        { batch_size: 1, context: 100, ms_per_step: 10 }, { batch_size: 1, context: 300, ms_per_step: 20 },
-        { batch_size: 9, context: 100, ms_per_step: 30 }, { batch_size: 9, context: 300, ms_per_step: 60 },
+        { batch_size: 1, context: 100, ms_per_step: 10 },
+        { batch_size: 1, context: 300, ms_per_step: 20 },
+        { batch_size: 9, context: 100, ms_per_step: 30 },
+        { batch_size: 9, context: 300, ms_per_step: 60 },
       ],
-      prefill: [{ batch_size: 1, prompt_tokens: 0, ms: 0 }, { batch_size: 1, prompt_tokens: 100, ms: 50 }],
+      prefill: [
+        { batch_size: 1, prompt_tokens: 0, ms: 0 },
+        { batch_size: 1, prompt_tokens: 100, ms: 50 },
+      ],
     });
     expect(cm.stepMs(1, 200)).toBe(15);
     expect(cm.stepMs(5, 200)).toBe((15 + 45) / 2);
@@ -149,6 +197,8 @@ describe('cost model', () => {
   });
   test('bad files name the problem', () => {
     expect(() => costModelFromPoints({ description: 'x', points: [] }, 'f.json')).toThrow(/f.json/);
-    expect(() => costModelFromPoints({ description: 'x', points: [{ batch_size: 1, ms_per_step: 1 }] }, 'f.json')).toThrow(/points\[0\]/);
+    expect(() =>
+      costModelFromPoints({ description: 'x', points: [{ batch_size: 1, ms_per_step: 1 }] }, 'f.json'),
+    ).toThrow(/points\[0\]/);
   });
 });

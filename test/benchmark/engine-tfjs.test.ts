@@ -20,7 +20,15 @@ import { countTokens, llamaTokenizer } from '../../src/tokenizer/llama.js';
 import { buildIdMap, remapTokenizer, type RemappedTokenizer } from '../../src/tokenizer/idmap.js';
 import { tinyConfig } from '../model/helpers.js';
 
-const instructions = ['List three animals.', 'Count from 1 to 5.', 'Is a cat an animal?', 'Tell a story.', 'Name a color.', 'Write one sentence about the sea.', 'Say hi.'];
+const instructions = [
+  'List three animals.',
+  'Count from 1 to 5.',
+  'Is a cat an animal?',
+  'Tell a story.',
+  'Name a color.',
+  'Write one sentence about the sea.',
+  'Say hi.',
+];
 let model: Llama;
 let tok: RemappedTokenizer;
 let items: BenchItem[];
@@ -65,16 +73,26 @@ const fixedPredictor = (lengths: number[]): LengthPredictor => ({
 
 async function expectBatchesMatchGenerate(rec: RecordingEngine): Promise<void> {
   for (const call of rec.calls) {
-    const g = await generate(model, call.items.map((it) => tok.encode(it.prompt)), { maxNewTokens: call.limit, eosTokenId: tok.eosId });
+    const g = await generate(
+      model,
+      call.items.map((it) => tok.encode(it.prompt)),
+      { maxNewTokens: call.limit, eosTokenId: tok.eosId },
+    );
     expect(call.out.decodeSteps).toBe(g.decodeSteps);
     expect(call.out.rows.map((r) => r.isFinished)).toEqual(g.items.map((it) => it.isFinished));
-    expect(call.out.rows.map((r) => r.numOutputTokens)).toEqual(g.items.map((it, b) => upstreamCount(tok.encode(call.items[b].prompt), it.outputIds)));
+    expect(call.out.rows.map((r) => r.numOutputTokens)).toEqual(
+      g.items.map((it, b) => upstreamCount(tok.encode(call.items[b].prompt), it.outputIds)),
+    );
   }
 }
 
 test('vanilla through the driver: 3 batches, each equal to generate on its prompts; results and trace are those batches', async () => {
   const rec = new RecordingEngine(new TfjsEngine(model, tok));
-  const r = await runBenchmark(items, rec, vanillaPredictor(10), { schedule: { ...DEFAULT_SCHEDULE, batchSize: 3 }, maxLength: 10, groupSize: 7 });
+  const r = await runBenchmark(items, rec, vanillaPredictor(10), {
+    schedule: { ...DEFAULT_SCHEDULE, batchSize: 3 },
+    maxLength: 10,
+    groupSize: 7,
+  });
   expect(rec.calls.map((c) => c.items.length)).toEqual([3, 3, 1]);
   expect(rec.calls.every((c) => c.limit === 10)).toBe(true);
   await expectBatchesMatchGenerate(rec);
@@ -92,9 +110,16 @@ test('vanilla through the driver: 3 batches, each equal to generate on its promp
       expect(res.length).toBe(c.out.decodeSteps + 1);
     });
   }
-  expect(r.trace.map((t) => [t.size, t.limit, t.decodeSteps, t.seconds])).toEqual(rec.calls.map((c) => [c.items.length, c.limit, c.out.decodeSteps, c.out.seconds]));
-  expect(r.trace.map((t) => t.promptTokens)).toEqual(rec.calls.map((c) => Math.max(...c.items.map((it) => it.promptTokens!))));
-  expect(r.seconds).toBeCloseTo(rec.calls.reduce((s, c) => s + c.out.seconds, 0), 9);
+  expect(r.trace.map((t) => [t.size, t.limit, t.decodeSteps, t.seconds])).toEqual(
+    rec.calls.map((c) => [c.items.length, c.limit, c.out.decodeSteps, c.out.seconds]),
+  );
+  expect(r.trace.map((t) => t.promptTokens)).toEqual(
+    rec.calls.map((c) => Math.max(...c.items.map((it) => it.promptTokens!))),
+  );
+  expect(r.seconds).toBeCloseTo(
+    rec.calls.reduce((s, c) => s + c.out.seconds, 0),
+    9,
+  );
   expect(r.num_samples).toBe(7);
 });
 
@@ -102,7 +127,9 @@ test('FCR on the real engine: short limits fail, failed queries are regenerated 
   const rec = new RecordingEngine(new TfjsEngine(model, tok));
   const preds = [2, 3, 2, 4, 3, 2, 3];
   const r = await runBenchmark(items, rec, fixedPredictor(preds), {
-    schedule: { ...DEFAULT_SCHEDULE, batchSize: 4, fcr: true }, maxLength: 12, groupSize: 7,
+    schedule: { ...DEFAULT_SCHEDULE, batchSize: 4, fcr: true },
+    maxLength: 12,
+    groupSize: 7,
   });
   await expectBatchesMatchGenerate(rec);
   const scheduled = rec.calls.filter((c) => c.limit < 12);
@@ -124,18 +151,28 @@ test('the adapter is off while generating and switched back on after; no tensor 
     expect(tf.memory().numTensors).toBe(before);
     expect(lora.enabled).toBe(true);
     lora.enabled = false;
-    const base = await generate(model, items.slice(0, 3).map((it) => tok.encode(it.prompt)), { maxNewTokens: 8, eosTokenId: tok.eosId });
+    const base = await generate(
+      model,
+      items.slice(0, 3).map((it) => tok.encode(it.prompt)),
+      { maxNewTokens: 8, eosTokenId: tok.eosId },
+    );
     lora.enabled = true;
-    const withLora = await generate(model, items.slice(0, 3).map((it) => tok.encode(it.prompt)), { maxNewTokens: 8, eosTokenId: tok.eosId });
+    const withLora = await generate(
+      model,
+      items.slice(0, 3).map((it) => tok.encode(it.prompt)),
+      { maxNewTokens: 8, eosTokenId: tok.eosId },
+    );
     expect(withLora.items.map((it) => it.outputIds)).not.toEqual(base.items.map((it) => it.outputIds)); // the adapter matters
-    expect(out.rows.map((r) => r.numOutputTokens)).toEqual(base.items.map((it, b) => upstreamCount(tok.encode(items[b].prompt), it.outputIds)));
+    expect(out.rows.map((r) => r.numOutputTokens)).toEqual(
+      base.items.map((it, b) => upstreamCount(tok.encode(items[b].prompt), it.outputIds)),
+    );
     expect(out.decodeSteps).toBe(base.decodeSteps);
   } finally {
     model.setLora(null);
   }
 });
 
-test('a limit past max_position_embeddings is cut at the model\'s last position; the rows that did not finish are failures', async () => {
+test("a limit past max_position_embeddings is cut at the model's last position; the rows that did not finish are failures", async () => {
   const prompts = items.slice(0, 2).map((it) => tok.encode(it.prompt));
   const room = 128 - Math.max(...prompts.map((p) => p.length)); // positions left after the widest prompt
   const out = await new TfjsEngine(model, tok).generateBatch(items.slice(0, 2), 200);

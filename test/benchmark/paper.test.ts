@@ -8,13 +8,16 @@ import { loadBenchItems } from '../../src/workload/items.js';
 import { simulate } from '../../src/benchmark/simulate.js';
 import { DEFAULT_SCHEDULE } from '../../src/scheduling/schedule.js';
 
-
 describe('simulated paper table (alpaca val, 1024 queries, seed 42)', () => {
   const items = loadBenchItems({ data: ALPACA.valData, lengths: ALPACA.valLengths, numData: 1024, seed: 42 });
   const run = (strategy: 'vanilla' | 'gt', vbs: boolean, fcr: boolean) =>
     simulate(items, {
-      strategy, schedule: { ...DEFAULT_SCHEDULE, vbs, fcr }, maxLength: 512, groupSize: 256,
-      realLengths: 'L_t0.0', recordedMaxLength: 512,
+      strategy,
+      schedule: { ...DEFAULT_SCHEDULE, vbs, fcr },
+      maxLength: 512,
+      groupSize: 256,
+      realLengths: 'L_t0.0',
+      recordedMaxLength: 512,
     });
 
   test('the sample is numpy permutation(10000)[:1024] with seed 42 (record 6252 first)', () => {

@@ -10,17 +10,37 @@ import { REPO_ROOT } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';
 
 const tmp = tmpDirs('seqsch-rounds-');
-const point = (label: string, throughput: number) => ({ stage: 'benchmark', stageIndex: 0, label, swept: {}, record: { throughput }, config: {} });
-const run = (dir: string) => spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/probe-rounds-share.mjs'), dir], { encoding: 'utf8' });
+const point = (label: string, throughput: number) => ({
+  stage: 'benchmark',
+  stageIndex: 0,
+  label,
+  swept: {},
+  record: { throughput },
+  config: {},
+});
+const run = (dir: string) =>
+  spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/probe-rounds-share.mjs'), dir], { encoding: 'utf8' });
 
-test('per round: (probe − vanilla) / (gt − vanilla); then the same from each row\'s median throughput', () => {
+test("per round: (probe − vanilla) / (gt − vanilla); then the same from each row's median throughput", () => {
   const dir = tmp();
-  writeFileSync(join(dir, 'results.json'), JSON.stringify({ experiment: 'x', source: 'x.yaml', results: [
-    point('vanilla r1', 50), point('gt + VBS + FCR r1', 100), point('seqsch-probe + VBS + FCR r1', 90), // 80 %, 1.80×
-    point('vanilla r2', 60), point('gt + VBS + FCR r2', 110), point('seqsch-probe + VBS + FCR r2', 105), // 90 %, 1.75×
-    point('vanilla r3', 40), point('gt + VBS + FCR r3', 90), // no probe row: left out
-    point('seqsch + VBS + FCR r1', 70), // another row: ignored
-  ] }));
+  writeFileSync(
+    join(dir, 'results.json'),
+    JSON.stringify({
+      experiment: 'x',
+      source: 'x.yaml',
+      results: [
+        point('vanilla r1', 50),
+        point('gt + VBS + FCR r1', 100),
+        point('seqsch-probe + VBS + FCR r1', 90), // 80 %, 1.80×
+        point('vanilla r2', 60),
+        point('gt + VBS + FCR r2', 110),
+        point('seqsch-probe + VBS + FCR r2', 105), // 90 %, 1.75×
+        point('vanilla r3', 40),
+        point('gt + VBS + FCR r3', 90), // no probe row: left out
+        point('seqsch + VBS + FCR r1', 70), // another row: ignored
+      ],
+    }),
+  );
   const r = run(dir);
   expect(r.status).toBe(0);
   const lines = r.stdout.trim().split('\n');
@@ -34,8 +54,13 @@ test('per round: (probe − vanilla) / (gt − vanilla); then the same from each
 
 test('a run with no complete round is refused, naming its results.json', () => {
   const dir = tmp();
-  writeFileSync(join(dir, 'results.json'), JSON.stringify({ results: [point('vanilla1', 50), point('gt1', 100), point('probe1', 90)] }));
+  writeFileSync(
+    join(dir, 'results.json'),
+    JSON.stringify({ results: [point('vanilla1', 50), point('gt1', 100), point('probe1', 90)] }),
+  );
   const r = run(dir);
   expect(r.status).toBe(1);
-  expect(r.stderr).toContain(`${join(dir, 'results.json')}: no round holds all of vanilla, gt + VBS + FCR, seqsch-probe + VBS + FCR`);
+  expect(r.stderr).toContain(
+    `${join(dir, 'results.json')}: no round holds all of vanilla, gt + VBS + FCR, seqsch-probe + VBS + FCR`,
+  );
 });

@@ -21,22 +21,30 @@ test('the job list names each job once', () => {
   expect(yamlJobs.length).toBeGreaterThan(0);
 });
 
-test.each(cliJobs.map((j) => [(j.command ?? j.name).split(' ')[0], j] as const))('seqsch %s --help lists every flag', (cmd, job) => {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), cmd, '--help'], { encoding: 'utf8', cwd: REPO_ROOT });
-  expect(r.status).toBe(0);
-  const flags = Object.entries(job.options).filter(([, s]) => s.cli !== false);
-  expect(flags.length).toBeGreaterThan(0);
-  for (const [name, spec] of flags) {
-    if (spec.positional) expect(r.stdout).toMatch(new RegExp(`[<[]${name}`));
-    else expect(r.stdout).toContain(`--${name}`);
-  }
-  expect(r.stdout).toContain('--json');
-});
+test.each(cliJobs.map((j) => [(j.command ?? j.name).split(' ')[0], j] as const))(
+  'seqsch %s --help lists every flag',
+  (cmd, job) => {
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), cmd, '--help'], {
+      encoding: 'utf8',
+      cwd: REPO_ROOT,
+    });
+    expect(r.status).toBe(0);
+    const flags = Object.entries(job.options).filter(([, s]) => s.cli !== false);
+    expect(flags.length).toBeGreaterThan(0);
+    for (const [name, spec] of flags) {
+      if (spec.positional) expect(r.stdout).toMatch(new RegExp(`[<[]${name}`));
+      else expect(r.stdout).toContain(`--${name}`);
+    }
+    expect(r.stdout).toContain('--json');
+  },
+);
 
 test.each(yamlJobs.map((j) => [j.name, j] as const))('stage %s takes every YAML key of its table', (name, job) => {
   const stage = getStage(name);
   expect(stage).toBeDefined();
   const keys = Object.keys(stage!.schema.shape);
-  const expected = Object.entries(job.options).filter(([, s]) => s.yaml !== false).map(([k]) => snake(k));
+  const expected = Object.entries(job.options)
+    .filter(([, s]) => s.yaml !== false)
+    .map(([k]) => snake(k));
   expect(keys).toEqual(expected);
 });

@@ -11,8 +11,24 @@ const dir = mkdtempSync(join(tmpdir(), 'seqsch-exp-'));
 const data = join(dir, 'conv.json');
 const lengths = join(dir, 'len.json');
 const real = [12, 3, 40, 7, 25, 9];
-writeFileSync(data, JSON.stringify(real.map((_, i) => ({ id: String(i + 1), conversations: [{ from: 'human', value: `query ${i}` }, { from: 'gpt', value: 'a' }] }))));
-writeFileSync(lengths, JSON.stringify(real.map((r, i) => ({ id: String(i + 1), L_gt: r, 'L_t0.0': r, 'L_t0.3': r, 'L_t0.5': r + 1, 'L_t0.7': r }))));
+writeFileSync(
+  data,
+  JSON.stringify(
+    real.map((_, i) => ({
+      id: String(i + 1),
+      conversations: [
+        { from: 'human', value: `query ${i}` },
+        { from: 'gpt', value: 'a' },
+      ],
+    })),
+  ),
+);
+writeFileSync(
+  lengths,
+  JSON.stringify(
+    real.map((r, i) => ({ id: String(i + 1), L_gt: r, 'L_t0.0': r, 'L_t0.3': r, 'L_t0.5': r + 1, 'L_t0.7': r })),
+  ),
+);
 
 function yamlFile(name: string, body: string): string {
   const f = join(dir, name);
@@ -36,13 +52,20 @@ describe('experiment config validation (before any work)', () => {
     expect(() => loadExperiment(f)).toThrow(`${f}:9: stages[0].bucket_cell: unknown key`);
   });
   test('wrong type in a row: names the row key and its line', () => {
-    const f = yamlFile('type.yaml', header('    rows:\n      - { label: a, strategy: gt }\n      - { label: b, vbs: "yes" }\n'));
+    const f = yamlFile(
+      'type.yaml',
+      header('    rows:\n      - { label: a, strategy: gt }\n      - { label: b, vbs: "yes" }\n'),
+    );
     expect(() => loadExperiment(f)).toThrow(new RegExp(`${f}:11: stages\\[0\\]\\.rows\\[1\\]\\.vbs: .*boolean`));
   });
   test('bad sweep value and unknown sweep key', () => {
     const f = yamlFile('sweep.yaml', header('    sweep:\n      fcr_limit: [bucket, double]\n      cel: [1]\n'));
     let msg = '';
-    try { loadExperiment(f); } catch (e) { msg = (e as Error).message; }
+    try {
+      loadExperiment(f);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
     expect(msg).toContain(`${f}:10: stages[0].sweep.fcr_limit[1]: expected bucket, off`);
     expect(msg).toContain(`${f}:11: stages[0].sweep.cel: unknown key`);
   });
@@ -57,22 +80,49 @@ describe('experiment config validation (before any work)', () => {
     expect(() => loadExperiment(f)).toThrow(`${f}:5: stages[0].lengths: file not found: ${join(dir, 'nope.json')}`);
   });
   test('rows × sweep grid expands in order with defaults filled', () => {
-    const f = yamlFile('grid.yaml', header('    sweep:\n      cell: [25, 50]\n    rows:\n      - { label: v, strategy: vanilla }\n      - { label: g, strategy: gt, vbs: true }\n'));
+    const f = yamlFile(
+      'grid.yaml',
+      header(
+        '    sweep:\n      cell: [25, 50]\n    rows:\n      - { label: v, strategy: vanilla }\n      - { label: g, strategy: gt, vbs: true }\n',
+      ),
+    );
     const e = loadExperiment(f);
-    expect(e.points.map((p) => [p.label, p.swept.cell])).toEqual([['v', 25], ['g', 25], ['v', 50], ['g', 50]]);
-    expect(e.points[1].config).toMatchObject({ strategy: 'gt', vbs: true, fcr: false, seed: 42, real_lengths: 'L_t0.0' });
+    expect(e.points.map((p) => [p.label, p.swept.cell])).toEqual([
+      ['v', 25],
+      ['g', 25],
+      ['v', 50],
+      ['g', 50],
+    ]);
+    expect(e.points[1].config).toMatchObject({
+      strategy: 'gt',
+      vbs: true,
+      fcr: false,
+      seed: 42,
+      real_lengths: 'L_t0.0',
+    });
   });
 });
 
 describe('experiment run', () => {
   test('writes config, csv, json and table.md; identical numbers on re-run', async () => {
-    const f = yamlFile('run.yaml', header('    rows:\n      - { label: vanilla, strategy: vanilla }\n      - { label: gt+VBS+FCR, strategy: gt, vbs: true, fcr: true }\n'));
+    const f = yamlFile(
+      'run.yaml',
+      header(
+        '    rows:\n      - { label: vanilla, strategy: vanilla }\n      - { label: gt+VBS+FCR, strategy: gt, vbs: true, fcr: true }\n',
+      ),
+    );
     const root = join(dir, 'results');
     const a = await runExperiment(f, { resultsRoot: root, now: new Date('2024-01-02T03:04:05Z') });
     const b = await runExperiment(f, { resultsRoot: root, now: new Date('2024-01-02T03:04:05Z') });
     expect(a.dir).toBe(join(root, 'tiny-2024-01-02T03-04-05'));
     expect(b.dir).toBe(join(root, 'tiny-2024-01-02T03-04-05-2'));
-    expect(readdirSync(a.dir).sort()).toEqual(['config.yaml', 'report.html', 'results.csv', 'results.json', 'table.md']);
+    expect(readdirSync(a.dir).sort()).toEqual([
+      'config.yaml',
+      'report.html',
+      'results.csv',
+      'results.json',
+      'table.md',
+    ]);
     expect(readdirSync(root).some((n) => n.includes('partial'))).toBe(false);
     const ja = JSON.parse(readFileSync(join(a.dir, 'results.json'), 'utf8'));
     const jb = JSON.parse(readFileSync(join(b.dir, 'results.json'), 'utf8'));
@@ -85,7 +135,9 @@ describe('experiment run', () => {
     expect(csv[0]).toContain('stage,label,strategy,vbs,fcr');
     expect(csv[1].startsWith('simulate,vanilla,vanilla,false,false')).toBe(true);
     const md = readFileSync(join(a.dir, 'table.md'), 'utf8');
-    expect(md).toContain('| Strategy | Throughput (samples/s) | Average length (tokens) | Effective token ratio (%) | Failure ratio (%) |');
+    expect(md).toContain(
+      '| Strategy | Throughput (samples/s) | Average length (tokens) | Effective token ratio (%) | Failure ratio (%) |',
+    );
     expect(md).toMatch(/\| vanilla \| [\d.]+ \| 26\.67 \| /);
     expect(existsSync(join(a.dir, 'config.yaml'))).toBe(true);
   });
@@ -95,7 +147,10 @@ describe('experiment run', () => {
       schema: z.strictObject({ x: z.number(), y: z.number().default(1) }),
       run: async (c) => ({ record: { product: c.x * c.y } }),
     });
-    const f = yamlFile('echo.yaml', 'experiment: echo\nstages:\n  - stage: echo-test\n    y: 3\n    sweep: { x: [1, 2] }\n');
+    const f = yamlFile(
+      'echo.yaml',
+      'experiment: echo\nstages:\n  - stage: echo-test\n    y: 3\n    sweep: { x: [1, 2] }\n',
+    );
     const r = await runExperiment(f, { resultsRoot: join(dir, 'results') });
     expect(r.results.map((p) => p.record.product)).toEqual([3, 6]);
     const bad = yamlFile('echo-bad.yaml', 'experiment: echo\nstages:\n  - stage: echo-test\n    x: one\n');

@@ -26,12 +26,36 @@ describe('shard index and count', () => {
     expect(() => parseShard('1of3')).toThrow('--shard 1of3: expected INDEX/COUNT');
   });
   test('Slurm array: dense range by MIN/MAX or COUNT; with --shards the task id is the index', () => {
-    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '2', SLURM_ARRAY_TASK_COUNT: '3' })).toEqual({ index: 1, count: 3 });
-    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_MIN: '4', SLURM_ARRAY_TASK_MAX: '6' })).toEqual({ index: 1, count: 3 });
+    expect(
+      shardFromEnv({
+        SLURM_ARRAY_TASK_ID: '1',
+        SLURM_ARRAY_TASK_MIN: '0',
+        SLURM_ARRAY_TASK_MAX: '2',
+        SLURM_ARRAY_TASK_COUNT: '3',
+      }),
+    ).toEqual({ index: 1, count: 3 });
+    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '5', SLURM_ARRAY_TASK_MIN: '4', SLURM_ARRAY_TASK_MAX: '6' })).toEqual({
+      index: 1,
+      count: 3,
+    });
     // `sbatch --array=1` reruns shard 1 alone: the array has one task, the sweep three
-    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '1', SLURM_ARRAY_TASK_COUNT: '1' }, 3)).toEqual({ index: 1, count: 3 });
-    expect(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_MAX: '4', SLURM_ARRAY_TASK_COUNT: '3' })).toThrow(/not a dense range; submit it as --array=0-2/);
-    expect(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: 'x' })).toThrow('SLURM_ARRAY_TASK_ID=x: expected a non-negative integer');
+    expect(
+      shardFromEnv(
+        { SLURM_ARRAY_TASK_ID: '1', SLURM_ARRAY_TASK_MIN: '1', SLURM_ARRAY_TASK_MAX: '1', SLURM_ARRAY_TASK_COUNT: '1' },
+        3,
+      ),
+    ).toEqual({ index: 1, count: 3 });
+    expect(() =>
+      shardFromEnv({
+        SLURM_ARRAY_TASK_ID: '2',
+        SLURM_ARRAY_TASK_MIN: '0',
+        SLURM_ARRAY_TASK_MAX: '4',
+        SLURM_ARRAY_TASK_COUNT: '3',
+      }),
+    ).toThrow(/not a dense range; submit it as --array=0-2/);
+    expect(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: 'x' })).toThrow(
+      'SLURM_ARRAY_TASK_ID=x: expected a non-negative integer',
+    );
   });
   test('Kubernetes Indexed Job: JOB_COMPLETION_INDEX needs --shards', () => {
     expect(shardFromEnv({ JOB_COMPLETION_INDEX: '2' }, 3)).toEqual({ index: 2, count: 3 });
@@ -56,18 +80,28 @@ describe('assignment and identity', () => {
   test('content hash: the same for the same content, another for a changed value', () => {
     const again = loadExperiment(join(REPO_ROOT, 'experiments/sim-ablation.yaml'));
     expect(experimentHash(again)).toBe(experimentHash(exp));
-    const changed = { ...exp, points: exp.points.map((p, i) => (i === 7 ? { ...p, config: { ...p.config, seed: 43 } } : p)) };
+    const changed = {
+      ...exp,
+      points: exp.points.map((p, i) => (i === 7 ? { ...p, config: { ...p.config, seed: 43 } } : p)),
+    };
     expect(experimentHash(changed)).not.toBe(experimentHash(exp));
   });
 });
 
 /** `seqsch ARGS` as a local process (the array's task); resolves with its exit status and output. */
-function seqsch(args: string[], onSpawn?: (pid: number) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function seqsch(
+  args: string[],
+  onSpawn?: (pid: number) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     delete env.SLURM_ARRAY_TASK_ID; // a test run inside a job array must not shard the merge's inputs
     delete env.JOB_COMPLETION_INDEX;
-    const p = spawn(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env });
+    const p = spawn(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env,
+    });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));
     p.on('error', reject);
@@ -92,7 +126,10 @@ describe('sim-ablation in 3 shards (local processes) merges into what one proces
       // killed once its half-written folder exists (after loading, before its 18 points are done)
       seqsch(['experiment', file, '--shard', '1/3', '--results', parts], (pid) => {
         const t = setInterval(() => {
-          if (existsSync(parts) && readdirSync(parts).some((n) => n.startsWith('sim-ablation-shard-1of3.partial-') && n.endsWith(`-${pid}`))) {
+          if (
+            existsSync(parts) &&
+            readdirSync(parts).some((n) => n.startsWith('sim-ablation-shard-1of3.partial-') && n.endsWith(`-${pid}`))
+          ) {
             clearInterval(t);
             killed = process.kill(pid, 'SIGKILL');
           }
@@ -113,19 +150,29 @@ describe('sim-ablation in 3 shards (local processes) merges into what one proces
     const m = await seqsch(['merge', parts, '--out', join(root, 'merged-early')]);
     expect(m.code).toBe(1);
     expect(m.stderr).toContain('missing 1 part(s) of sim-ablation:');
-    expect(m.stderr).toContain(`shard 1/3: expected ${join(parts, 'sim-ablation-shard-1of3')} with 18 point(s) [gt vs L_gt (cell=25, vbs_table={"50":256,"100":128,"150":64,"200":32,"250":16,"300":16}, fcr_limit=bucket);`);
+    expect(m.stderr).toContain(
+      `shard 1/3: expected ${join(parts, 'sim-ablation-shard-1of3')} with 18 point(s) [gt vs L_gt (cell=25, vbs_table={"50":256,"100":128,"150":64,"200":32,"250":16,"300":16}, fcr_limit=bucket);`,
+    );
     expect(m.stderr).toContain(`run \`seqsch experiment ${file} --shard 1/3 --results ${parts}\``);
-    if (partial.length) expect(m.stderr).toMatch(/sim-ablation-shard-1of3\.partial-.+-\d+: half-written \(a part still running or killed midway\), not counted/);
+    if (partial.length)
+      expect(m.stderr).toMatch(
+        /sim-ablation-shard-1of3\.partial-.+-\d+: half-written \(a part still running or killed midway\), not counted/,
+      );
     expect(existsSync(join(root, 'merged-early'))).toBe(false);
   });
 
-  test('rerunning only shard 1 completes the merge: every file equals the single run\'s', async () => {
+  test("rerunning only shard 1 completes the merge: every file equals the single run's", async () => {
     expect((await seqsch(['experiment', file, '--shard', '1/3', '--results', parts])).code).toBe(0);
     // the rerun swept the killed run's partial folder (same host, writer gone)
-    expect(readdirSync(parts).sort()).toEqual(['sim-ablation-shard-0of3', 'sim-ablation-shard-1of3', 'sim-ablation-shard-2of3']);
+    expect(readdirSync(parts).sort()).toEqual([
+      'sim-ablation-shard-0of3',
+      'sim-ablation-shard-1of3',
+      'sim-ablation-shard-2of3',
+    ]);
     const m = await seqsch(['merge', parts, '--out', join(root, 'merged')]);
     expect(m.code).toBe(0);
-    for (const f of FILES) expect([f, readFileSync(join(root, 'merged', f), 'utf8')]).toEqual([f, readFileSync(join(single, f), 'utf8')]);
+    for (const f of FILES)
+      expect([f, readFileSync(join(root, 'merged', f), 'utf8')]).toEqual([f, readFileSync(join(single, f), 'utf8')]);
     const r = JSON.parse(readFileSync(join(root, 'merged', 'results.json'), 'utf8'));
     expect(r.results).toHaveLength(54);
     expect(r.results[0].detail).toBeUndefined(); // like the single run: details only with --details
@@ -134,15 +181,28 @@ describe('sim-ablation in 3 shards (local processes) merges into what one proces
   test('a duplicate shard and a shard of another experiment are named', async () => {
     const other = tmp();
     cpSync(join(parts, 'sim-ablation-shard-0of3'), join(other, 'sim-ablation-shard-0of3'), { recursive: true });
-    await expect(mergeParts([parts, join(other, 'sim-ablation-shard-0of3')], { out: join(other, 'm') }))
-      .rejects.toThrow(`duplicate shard 0/3: ${join(parts, 'sim-ablation-shard-0of3')} and ${join(other, 'sim-ablation-shard-0of3')}; keep one`);
+    await expect(
+      mergeParts([parts, join(other, 'sim-ablation-shard-0of3')], { out: join(other, 'm') }),
+    ).rejects.toThrow(
+      `duplicate shard 0/3: ${join(parts, 'sim-ablation-shard-0of3')} and ${join(other, 'sim-ablation-shard-0of3')}; keep one`,
+    );
     const manifest = join(other, 'sim-ablation-shard-0of3', 'shard.json');
     const m = JSON.parse(readFileSync(manifest, 'utf8'));
     m.experiment.points[0].config.seed = 7;
     m.hash = experimentHash(m.experiment);
     writeFileSync(manifest, JSON.stringify(m));
-    await expect(mergeParts([join(other, 'sim-ablation-shard-0of3'), join(parts, 'sim-ablation-shard-1of3'), join(parts, 'sim-ablation-shard-2of3')], { out: join(other, 'm') }))
-      .rejects.toThrow(/the parts come from different experiments \(content hash\):\n {2}[0-9a-f]{12}…: .*shard-0of3\n {2}[0-9a-f]{12}…: .*shard-1of3, .*shard-2of3/);
+    await expect(
+      mergeParts(
+        [
+          join(other, 'sim-ablation-shard-0of3'),
+          join(parts, 'sim-ablation-shard-1of3'),
+          join(parts, 'sim-ablation-shard-2of3'),
+        ],
+        { out: join(other, 'm') },
+      ),
+    ).rejects.toThrow(
+      /the parts come from different experiments \(content hash\):\n {2}[0-9a-f]{12}…: .*shard-0of3\n {2}[0-9a-f]{12}…: .*shard-1of3, .*shard-2of3/,
+    );
     expect(existsSync(join(other, 'm'))).toBe(false);
   });
 });
@@ -170,7 +230,9 @@ describe('prepared points run once, before the shards', () => {
   test('shards refuse to run before the prepare step; prepare + shards merge into the single run', async () => {
     const d = tmp();
     const yaml = join(d, 'exp.yaml');
-    writeFileSync(yaml, `experiment: prep
+    writeFileSync(
+      yaml,
+      `experiment: prep
 stages:
   - stage: sweep-test-write
     out: ${join(d, 'value.json')}
@@ -178,20 +240,33 @@ stages:
   - stage: sweep-test-read
     in: ${join(d, 'value.json')}
     sweep: { factor: [1, 2, 3, 4, 5] }
-`);
+`,
+    );
     const root = join(d, 'parts');
-    await expect(runPart(yaml, { kind: 'shard', index: 0, count: 2 }, { resultsRoot: root }))
-      .rejects.toThrow(`${join(root, 'prep-prepare')}: not found; the shards read the outputs of 1 point(s) of sweep-test-write: run \`seqsch experiment ${yaml} --prepare --results ${root}\``);
+    await expect(runPart(yaml, { kind: 'shard', index: 0, count: 2 }, { resultsRoot: root })).rejects.toThrow(
+      `${join(root, 'prep-prepare')}: not found; the shards read the outputs of 1 point(s) of sweep-test-write: run \`seqsch experiment ${yaml} --prepare --results ${root}\``,
+    );
     await runPart(yaml, { kind: 'prepare' }, { resultsRoot: root });
     const s0 = await runPart(yaml, { kind: 'shard', index: 0, count: 2 }, { resultsRoot: root });
     expect(s0.points).toEqual([1, 3, 5]);
-    await expect(mergeParts([join(root, 'prep-shard-0of2'), join(root, 'prep-prepare')], { out: join(d, 'm0') }))
-      .rejects.toThrow(`shard 1/2: expected ${join(root, 'prep-shard-1of2')} with 2 point(s) [sweep-test-read (factor=2); sweep-test-read (factor=4)]`);
+    await expect(
+      mergeParts([join(root, 'prep-shard-0of2'), join(root, 'prep-prepare')], { out: join(d, 'm0') }),
+    ).rejects.toThrow(
+      `shard 1/2: expected ${join(root, 'prep-shard-1of2')} with 2 point(s) [sweep-test-read (factor=2); sweep-test-read (factor=4)]`,
+    );
     await runPart(yaml, { kind: 'shard', index: 1, count: 2 }, { resultsRoot: root });
     const merged = await mergeParts([root], { out: join(d, 'merged') });
-    expect(merged.results.map((r) => r.record)).toEqual([{ wrote: 7 }, { product: 7 }, { product: 14 }, { product: 21 }, { product: 28 }, { product: 35 }]);
+    expect(merged.results.map((r) => r.record)).toEqual([
+      { wrote: 7 },
+      { product: 7 },
+      { product: 14 },
+      { product: 21 },
+      { product: 28 },
+      { product: 35 },
+    ]);
     const single = await runExperiment(yaml, { resultsRoot: join(d, 'single') });
-    for (const f of [...FILES, 'last.txt']) expect([f, readFileSync(join(d, 'merged', f), 'utf8')]).toEqual([f, readFileSync(join(single.dir, f), 'utf8')]);
+    for (const f of [...FILES, 'last.txt'])
+      expect([f, readFileSync(join(d, 'merged', f), 'utf8')]).toEqual([f, readFileSync(join(single.dir, f), 'utf8')]);
     expect(readFileSync(join(d, 'merged', 'last.txt'), 'utf8')).toBe('5'); // the last point's, as in one process
   });
 
@@ -199,13 +274,18 @@ stages:
     const d = tmp();
     const yaml = join(d, 'whole.yaml');
     writeFileSync(yaml, 'experiment: whole\nstages:\n  - stage: sweep-test-whole\n');
-    expect(() => partPoints(loadExperiment(yaml), { kind: 'shard', index: 0, count: 2 }))
-      .toThrow(`${yaml}: stages[0] (sweep-test-whole) reads the results of the run's earlier points in memory, so this experiment cannot be split over shards; run it in one process`);
+    expect(() => partPoints(loadExperiment(yaml), { kind: 'shard', index: 0, count: 2 })).toThrow(
+      `${yaml}: stages[0] (sweep-test-whole) reads the results of the run's earlier points in memory, so this experiment cannot be split over shards; run it in one process`,
+    );
   });
 });
 
 test('CLI: a bad --shard names the flag', () => {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), 'experiment', 'experiments/sim-ablation.yaml', '--shard', '4/3'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'bin/seqsch.js'), 'experiment', 'experiments/sim-ablation.yaml', '--shard', '4/3'],
+    { cwd: REPO_ROOT, encoding: 'utf8' },
+  );
   expect(r.status).toBe(1);
   expect(r.stderr).toContain('--shard 4/3: shard index 4 is outside 0…2');
 });

@@ -26,33 +26,62 @@ test('no tensor leaks: tf.memory().numTensors is the same before and after gener
   expect(tf.memory().numTensors).toBe(before);
 });
 
-test('the native decode path (in-place cache, fused kernels) gives the composite path\'s greedy tokens and counts', async () => {
-  if (!fusedKernelsActive()) return console.warn('native generate comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)');
+test("the native decode path (in-place cache, fused kernels) gives the composite path's greedy tokens and counts", async () => {
+  if (!fusedKernelsActive())
+    return console.warn(
+      'native generate comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)',
+    );
   const before = tf.memory().numTensors;
   const native = await generate(model, prompts, { maxNewTokens: 12, eosTokenId: null });
   const was = setFusedEnabled(false);
-  const composite = await generate(model, prompts, { maxNewTokens: 12, eosTokenId: null }).finally(() => setFusedEnabled(was));
+  const composite = await generate(model, prompts, { maxNewTokens: 12, eosTokenId: null }).finally(() =>
+    setFusedEnabled(was),
+  );
   expect(native.items).toEqual(composite.items);
   expect(tf.memory().numTensors).toBe(before);
 });
 
 test('sharedPrefixLength: the common start, leaving every prompt a token of its own, 0 below MIN_SHARED_PREFIX or for one prompt', () => {
   const pre = Array.from({ length: 10 }, (_, i) => 20 + i);
-  expect(sharedPrefixLength([[...pre, 1, 2], [...pre, 3], [...pre, 1, 4, 5]])).toBe(10);
-  expect(sharedPrefixLength([[...pre, 1], [...pre, 1]])).toBe(10); // identical prompts: the last token stays per row
+  expect(
+    sharedPrefixLength([
+      [...pre, 1, 2],
+      [...pre, 3],
+      [...pre, 1, 4, 5],
+    ]),
+  ).toBe(10);
+  expect(
+    sharedPrefixLength([
+      [...pre, 1],
+      [...pre, 1],
+    ]),
+  ).toBe(10); // identical prompts: the last token stays per row
   expect(sharedPrefixLength([[...pre], [...pre, 1]])).toBe(9);
   expect(sharedPrefixLength([[...pre, 1]])).toBe(0);
   expect(sharedPrefixLength([pre.slice(0, MIN_SHARED_PREFIX), pre.slice(0, MIN_SHARED_PREFIX)])).toBe(0); // 7 < 8
-  expect(sharedPrefixLength([[1, ...pre], [2, ...pre]])).toBe(0);
+  expect(
+    sharedPrefixLength([
+      [1, ...pre],
+      [2, ...pre],
+    ]),
+  ).toBe(0);
 });
 
 test('a shared prompt prefix computed once gives the same tokens and counts as computing it per row (greedy and sampled)', async () => {
   // 10 shared tokens, then rests of 1–6 tokens: the rows hold [prefix][padding][rest] instead of [padding][prefix][rest]
   const pre = [1, 30, 31, 32, 33, 34, 35, 36, 37, 38];
-  const shared = [[...pre, 7, 8, 9, 10, 11, 12], [...pre, 13], [...pre, 14, 15, 16], [...pre, 17, 18]];
+  const shared = [
+    [...pre, 7, 8, 9, 10, 11, 12],
+    [...pre, 13],
+    [...pre, 14, 15, 16],
+    [...pre, 17, 18],
+  ];
   expect(sharedPrefixLength(shared)).toBe(10);
   const before = tf.memory().numTensors;
-  for (const o of [{ maxNewTokens: 12, eosTokenId: 5 }, { maxNewTokens: 12, temperature: 0.8, seed: 4 }]) {
+  for (const o of [
+    { maxNewTokens: 12, eosTokenId: 5 },
+    { maxNewTokens: 12, temperature: 0.8, seed: 4 },
+  ]) {
     const once = await generate(model, shared, o);
     const perRow = await generate(model, shared, { ...o, sharePrefix: false });
     expect(once.items).toEqual(perRow.items);
@@ -80,7 +109,9 @@ test("EOS per row: outputs cut before the first EOS, upstream's counts, early st
   const maxNewTokens = 12;
   const free = await generate(model, prompts, { maxNewTokens, eosTokenId: null });
   expect(free.decodeSteps).toBe(maxNewTokens);
-  expect(free.items.every((it) => it.outputIds.length === maxNewTokens && !it.isFinished && it.length === maxNewTokens + 1)).toBe(true);
+  expect(
+    free.items.every((it) => it.outputIds.length === maxNewTokens && !it.isFinished && it.length === maxNewTokens + 1),
+  ).toBe(true);
   // choose as EOS a token row 0 first produces at step ≥ 2 (greedy is deterministic, so the run repeats up to there)
   const out0 = free.items[0].outputIds;
   const k0 = out0.findIndex((t, i) => i >= 2 && out0.indexOf(t) === i);
@@ -105,10 +136,20 @@ test("EOS per row: outputs cut before the first EOS, upstream's counts, early st
   // a batch whose only row ends at step k0 + 1 stops there; stopAtEos: false runs to the cap with the same outputs
   const one = await generate(model, [prompts[0]], { maxNewTokens, eosTokenId: eos });
   expect(one.decodeSteps).toBe(k0 + 1);
-  expect(one.items[0]).toMatchObject({ outputIds: out0.slice(0, k0), numOutputTokens: k0 + 1, length: k0 + 2, isFinished: true });
+  expect(one.items[0]).toMatchObject({
+    outputIds: out0.slice(0, k0),
+    numOutputTokens: k0 + 1,
+    length: k0 + 2,
+    isFinished: true,
+  });
   const full = await generate(model, [prompts[0]], { maxNewTokens, eosTokenId: eos, stopAtEos: false });
   expect(full.decodeSteps).toBe(maxNewTokens);
-  expect(full.items[0]).toMatchObject({ outputIds: out0.slice(0, k0), numOutputTokens: k0 + 1, length: maxNewTokens + 1, isFinished: true });
+  expect(full.items[0]).toMatchObject({
+    outputIds: out0.slice(0, k0),
+    numOutputTokens: k0 + 1,
+    length: maxNewTokens + 1,
+    isFinished: true,
+  });
 });
 
 test('maxNewTokens caps generation; sampling is reproducible from its seed and differs across seeds', async () => {
@@ -121,7 +162,9 @@ test('maxNewTokens caps generation; sampling is reproducible from its seed and d
 });
 
 test('bad input is refused', async () => {
-  await expect(generate(model, [[1, 99]], { maxNewTokens: 2 })).rejects.toThrow('prompt 0 holds token id 99, outside [0, 40)');
+  await expect(generate(model, [[1, 99]], { maxNewTokens: 2 })).rejects.toThrow(
+    'prompt 0 holds token id 99, outside [0, 40)',
+  );
   await expect(generate(model, [[]], { maxNewTokens: 2 })).rejects.toThrow('prompt 0 is empty');
   await expect(generate(model, [[1]], { maxNewTokens: 0 })).rejects.toThrow('maxNewTokens must be a positive integer');
 });

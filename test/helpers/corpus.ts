@@ -4,15 +4,31 @@
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSyntheticSplits, quantiles, answerOf, DEFAULT_MAX_LENGTH, type CorpusVersion } from '../../src/data/synthetic.js';
-import { ensureSyntheticData, splitStats, MANIFEST_FILE, SPLITS, type SyntheticManifest } from '../../src/data/synthetic/files.js';
+import {
+  makeSyntheticSplits,
+  quantiles,
+  answerOf,
+  DEFAULT_MAX_LENGTH,
+  type CorpusVersion,
+} from '../../src/data/synthetic.js';
+import {
+  ensureSyntheticData,
+  splitStats,
+  MANIFEST_FILE,
+  SPLITS,
+  type SyntheticManifest,
+} from '../../src/data/synthetic/files.js';
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { readJson } from '../../src/util/fs.js';
 import { ALPACA } from './paths.js';
 import { tmpDirs } from './tmp.js';
 
 /** A test (skipped when `dir` holds no manifest) that regenerates pretrain.json in a copy and checks train/val byte for byte. */
-export function testCommittedCorpus(dir: string, name: string, check?: (params: SyntheticManifest['params']) => void): void {
+export function testCommittedCorpus(
+  dir: string,
+  name: string,
+  check?: (params: SyntheticManifest['params']) => void,
+): void {
   const tmp = tmpDirs('seqsch-synth-');
   test(`the committed ${name} files are what the generator makes for their manifest`, () => {
     const copy = tmp();
@@ -35,7 +51,10 @@ export function describeVicunaShape(version: CorpusVersion): void {
       const vicuna = readJson<{ 'L_t0.0': number }[]>(ALPACA.valLengths).map((r) => r['L_t0.0']);
       const levels = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
       const { val, train } = makeSyntheticSplits({ seed: 0, pretrain: 0, version });
-      const ours = quantiles(val.map((c) => countTokens(answerOf(c))), levels);
+      const ours = quantiles(
+        val.map((c) => countTokens(answerOf(c))),
+        levels,
+      );
       const ref = quantiles(vicuna, levels).map((q) => (q * DEFAULT_MAX_LENGTH) / 512);
       ours.forEach((q, i) => expect(Math.abs(q - ref[i])).toBeLessThanOrEqual(Math.max(0.25 * ref[i], 4)));
       const st = splitStats(train, DEFAULT_MAX_LENGTH);

@@ -9,7 +9,10 @@ import { coresFromCpuMax, quotaCores, threadBudget, threadsFor } from '../../src
 
 describe('thread budget', () => {
   test('SEQSCH_THREADS wins over SEQSCH_BLAS_THREADS and over the cores available', () => {
-    expect(threadBudget({ SEQSCH_THREADS: '3', SEQSCH_BLAS_THREADS: '5' })).toEqual({ threads: 3, why: 'SEQSCH_THREADS' });
+    expect(threadBudget({ SEQSCH_THREADS: '3', SEQSCH_BLAS_THREADS: '5' })).toEqual({
+      threads: 3,
+      why: 'SEQSCH_THREADS',
+    });
     expect(threadBudget({ SEQSCH_BLAS_THREADS: '5' })).toEqual({ threads: 5, why: 'SEQSCH_BLAS_THREADS' });
     const free = threadBudget({});
     expect(free.threads).toBeGreaterThanOrEqual(1);

@@ -14,7 +14,8 @@ import { ADDON_PATH, activeBlasAddon, blasCallCount, blasStatus, withoutBlas } f
 
 const disabled = process.env.SEQSCH_BLAS === '0';
 const built = existsSync(ADDON_PATH);
-if (!built) console.warn(`blas tests skipped: addon not built (${ADDON_PATH} missing; run node scripts/build-native.mjs)`);
+if (!built)
+  console.warn(`blas tests skipped: addon not built (${ADDON_PATH} missing; run node scripts/build-native.mjs)`);
 if (disabled) console.warn('blas parity tests skipped: SEQSCH_BLAS=0');
 
 const REL = 1e-5;
@@ -22,8 +23,10 @@ const REL = 1e-5;
 /** max |x - y| / max |y| over all elements, after checking shapes agree. */
 function relDiff(x: tf.Tensor, y: tf.Tensor): number {
   expect(x.shape).toEqual(y.shape);
-  const xs = x.dataSync(), ys = y.dataSync();
-  let scale = 0, worst = 0;
+  const xs = x.dataSync(),
+    ys = y.dataSync();
+  let scale = 0,
+    worst = 0;
   for (let i = 0; i < ys.length; i++) {
     scale = Math.max(scale, Math.abs(ys[i]));
     worst = Math.max(worst, Math.abs(xs[i] - ys[i]));
@@ -40,20 +43,38 @@ const rand = (shape: number[]) => tf.randomUniform(shape, -1, 1, 'float32', seed
  * original wasm kernel is wrong (see the cases marked `wasmWrong`).
  */
 function naiveMatMul(
-  a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean, bias?: tf.Tensor, act = 'linear', alpha = 0.2,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  ta: boolean,
+  tb: boolean,
+  bias?: tf.Tensor,
+  act = 'linear',
+  alpha = 0.2,
 ): tf.Tensor {
-  const ar = a.rank, br = b.rank;
-  const M = ta ? a.shape[ar - 1] : a.shape[ar - 2], K = ta ? a.shape[ar - 2] : a.shape[ar - 1];
+  const ar = a.rank,
+    br = b.rank;
+  const M = ta ? a.shape[ar - 1] : a.shape[ar - 2],
+    K = ta ? a.shape[ar - 2] : a.shape[ar - 1];
   const N = tb ? b.shape[br - 2] : b.shape[br - 1];
-  const aDims = a.shape.slice(0, -2), bDims = b.shape.slice(0, -2);
+  const aDims = a.shape.slice(0, -2),
+    bDims = b.shape.slice(0, -2);
   const rank = Math.max(aDims.length, bDims.length);
   const pad = (d: number[]) => [...new Array(rank - d.length).fill(1), ...d];
-  const ad = pad(aDims), bd = pad(bDims), od = ad.map((x, i) => Math.max(x, bd[i]));
+  const ad = pad(aDims),
+    bd = pad(bDims),
+    od = ad.map((x, i) => Math.max(x, bd[i]));
   const batch = od.reduce((x, y) => x * y, 1);
-  const A = a.dataSync(), B = b.dataSync(), C = bias?.dataSync();
+  const A = a.dataSync(),
+    B = b.dataSync(),
+    C = bias?.dataSync();
   const out = new Float32Array(batch * M * N);
   for (let i = 0; i < batch; i++) {
-    let rest = i, ai = 0, bi = 0, mul = 1, amul = 1, bmul = 1;
+    let rest = i,
+      ai = 0,
+      bi = 0,
+      mul = 1,
+      amul = 1,
+      bmul = 1;
     for (let d = rank - 1; d >= 0; d--) {
       const c = rest % od[d];
       rest = Math.floor(rest / od[d]);
@@ -88,7 +109,10 @@ function naiveMatMul(
  * Run `f` with the provider; check the addon ran, and that the result agrees with the original wasm
  * kernel (unless `wasmWrong`) and with `reference` when given.
  */
-function expectParity(f: () => tf.Tensor | tf.Tensor[], opts: { reference?: () => tf.Tensor; wasmWrong?: boolean } = {}): void {
+function expectParity(
+  f: () => tf.Tensor | tf.Tensor[],
+  opts: { reference?: () => tf.Tensor; wasmWrong?: boolean } = {},
+): void {
   tf.tidy(() => {
     const before = blasCallCount();
     const ours = [f()].flat();
@@ -213,7 +237,16 @@ function expectParity(f: () => tf.Tensor | tf.Tensor[], opts: { reference?: () =
     const bias = biasShape ? rand(biasShape as number[]) : undefined;
     const act = activation as tf.fused.Activation;
     expectParity(
-      () => tf.fused.matMul({ a, b, bias, activation: act, transposeA: ta as boolean, transposeB: tb as boolean, leakyreluAlpha: 0.1 }),
+      () =>
+        tf.fused.matMul({
+          a,
+          b,
+          bias,
+          activation: act,
+          transposeA: ta as boolean,
+          transposeB: tb as boolean,
+          leakyreluAlpha: 0.1,
+        }),
       // tfjs-backend-wasm 4.22 adds a per-column bias wrongly when a operand is transposed or the batch
       // is > 1 (off by up to 0.78 here; the float64 reference and the cpu backend agree with each
       // other and with us), so there the reference is the authority.

@@ -20,7 +20,13 @@ beforeAll(async () => {
 });
 
 /** The result with the native path allowed, the result of the original kernel, and how many native copies ran. */
-function both(f: () => tf.Tensor): { ours: tf.TypedArray; ref: tf.TypedArray; shape: number[]; refShape: number[]; native: number } {
+function both(f: () => tf.Tensor): {
+  ours: tf.TypedArray;
+  ref: tf.TypedArray;
+  shape: number[];
+  refShape: number[];
+  native: number;
+} {
   return tf.tidy(() => {
     const before = nativeGatherCount();
     const a = f();
@@ -38,22 +44,28 @@ function both(f: () => tf.Tensor): { ours: tf.TypedArray; ref: tf.TypedArray; sh
     ['float32 (V, a, b), indices (B, T)', [9, 3, 4], 'float32', [5, 6]],
     ['float32 (V), scalar index', [11], 'float32', []],
     ['int32 (V, d), indices (N)', [40, 7], 'int32', [64]],
-  ] as [string, number[], 'float32' | 'int32', number[]][])('%s equals the original kernel exactly', (_n, xShape, dtype, idxShape) => {
-    const V = xShape[0];
-    const n = idxShape.reduce((a, b) => a * b, 1);
-    const idx = Array.from({ length: n }, (_, i) => (i * 7919 + 3) % V); // covers repeats and both ends
-    if (n > 1) idx[0] = V - 1;
-    const r = both(() => {
-      const x = dtype === 'int32' ? tf.randomUniform([...xShape], -1e6, 1e6, 'int32', 7) : tf.randomUniform([...xShape], -3, 3, 'float32', 7);
-      return tf.gather(x, tf.tensor(idx, [...idxShape], 'int32'));
-    });
-    expect(r.native).toBe(1);
-    expect(r.shape).toEqual(r.refShape);
-    expect(r.shape).toEqual([...idxShape, ...xShape.slice(1)]);
-    expect(Array.from(r.ours)).toEqual(Array.from(r.ref));
-  });
+  ] as [string, number[], 'float32' | 'int32', number[]][])(
+    '%s equals the original kernel exactly',
+    (_n, xShape, dtype, idxShape) => {
+      const V = xShape[0];
+      const n = idxShape.reduce((a, b) => a * b, 1);
+      const idx = Array.from({ length: n }, (_, i) => (i * 7919 + 3) % V); // covers repeats and both ends
+      if (n > 1) idx[0] = V - 1;
+      const r = both(() => {
+        const x =
+          dtype === 'int32'
+            ? tf.randomUniform([...xShape], -1e6, 1e6, 'int32', 7)
+            : tf.randomUniform([...xShape], -3, 3, 'float32', 7);
+        return tf.gather(x, tf.tensor(idx, [...idxShape], 'int32'));
+      });
+      expect(r.native).toBe(1);
+      expect(r.shape).toEqual(r.refShape);
+      expect(r.shape).toEqual([...idxShape, ...xShape.slice(1)]);
+      expect(Array.from(r.ours)).toEqual(Array.from(r.ref));
+    },
+  );
 
-  test('an index out of range throws tfjs\'s message, like the original kernel', () => {
+  test("an index out of range throws tfjs's message, like the original kernel", () => {
     const x = tf.randomUniform([6, 4], -1, 1, 'float32', 3);
     for (const bad of [6, -1]) {
       const idx = tf.tensor1d([0, 2, bad, 1], 'int32');
@@ -81,7 +93,20 @@ function both(f: () => tf.Tensor): { ours: tf.TypedArray; ref: tf.TypedArray; sh
   test('batchDims 1 is left to the original kernel', () => {
     // tfjs-wasm's own batchDims path returns unstable values (4.22), so only the routing is checked here
     const before = nativeGatherCount();
-    const y = tf.gather(tf.randomUniform([3, 5, 2], -1, 1, 'float32', 8), tf.tensor2d([[4, 0], [1, 1], [2, 3]], [3, 2], 'int32'), 1, 1);
+    const y = tf.gather(
+      tf.randomUniform([3, 5, 2], -1, 1, 'float32', 8),
+      tf.tensor2d(
+        [
+          [4, 0],
+          [1, 1],
+          [2, 3],
+        ],
+        [3, 2],
+        'int32',
+      ),
+      1,
+      1,
+    );
     expect(nativeGatherCount()).toBe(before);
     expect(y.shape).toEqual([3, 2, 2]);
     y.dispose();
@@ -102,7 +127,13 @@ function both(f: () => tf.Tensor): { ours: tf.TypedArray; ref: tf.TypedArray; sh
 (disabled ? describe : describe.skip)('native GatherV2 (SEQSCH_BLAS=0)', () => {
   test('the original kernel runs', () => {
     const before = nativeGatherCount();
-    const y = tf.gather(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor1d([1, 0, 1], 'int32'));
+    const y = tf.gather(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+      tf.tensor1d([1, 0, 1], 'int32'),
+    );
     expect(Array.from(y.dataSync())).toEqual([3, 4, 1, 2, 3, 4]);
     expect(nativeGatherCount()).toBe(before);
   });

@@ -70,7 +70,11 @@ describe('checkpoint round trip', () => {
 
   test('LoRA adapter save → load is bit-identical and in PEFT naming', () => {
     const cfg = tinyConfig({ numKvHeads: 2 });
-    const a = new LoraAdapter(cfg, { r: 4, alpha: 8, dropout: 0.1, targetModules: ['q_proj', 'k_proj', 'down_proj'] }, 3);
+    const a = new LoraAdapter(
+      cfg,
+      { r: 4, alpha: 8, dropout: 0.1, targetModules: ['q_proj', 'k_proj', 'down_proj'] },
+      3,
+    );
     for (const v of a.bT.values()) v.assign(tf.randomNormal(v.shape, 0, 1, 'float32', 4));
     const dir = join(tmp, 'adapter');
     a.save(dir);
@@ -81,7 +85,9 @@ describe('checkpoint round trip', () => {
     expect(b.config).toEqual({ ...a.config, useRslora: false });
     for (const key of a.aT.keys()) {
       for (const m of ['aT', 'bT'] as const) {
-        expect(Buffer.from(b[m].get(key)!.dataSync().buffer).equals(Buffer.from(a[m].get(key)!.dataSync().buffer))).toBe(true);
+        expect(
+          Buffer.from(b[m].get(key)!.dataSync().buffer).equals(Buffer.from(a[m].get(key)!.dataSync().buffer)),
+        ).toBe(true);
       }
     }
     a.dispose();
@@ -91,13 +97,27 @@ describe('checkpoint round trip', () => {
   test('config.json round trip, defaults, and old-style top-level rope_theta', () => {
     const cfg = tinyConfig({ numKvHeads: 2, ropeTheta: 500000 });
     expect(configFromHF(configToHF(cfg))).toEqual(cfg);
-    const old = { hidden_size: 64, intermediate_size: 100, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 10, rope_theta: 1e6, eos_token_id: [7, 8] };
+    const old = {
+      hidden_size: 64,
+      intermediate_size: 100,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      vocab_size: 10,
+      rope_theta: 1e6,
+      eos_token_id: [7, 8],
+    };
     const c = configFromHF(old);
     expect([c.ropeTheta, c.numKvHeads, c.headDim, c.eosTokenId]).toEqual([1e6, 4, 16, 7]);
     expect(configFromHF({ ...old, rope_theta: undefined }).ropeTheta).toBe(10000);
-    expect(() => configFromHF({ ...old, hidden_size: undefined }, 'x/config.json')).toThrow("x/config.json: missing key 'hidden_size'");
-    expect(() => configFromHF({ ...old, num_key_value_heads: 3 }, 'c.json')).toThrow("c.json: key 'num_key_value_heads' (3) must divide");
-    expect(() => configFromHF({ ...old, rope_scaling: { rope_type: 'yarn' } }, 'c.json')).toThrow(/c\.json: key 'rope_scaling\.rope_type' is 'yarn'/);
+    expect(() => configFromHF({ ...old, hidden_size: undefined }, 'x/config.json')).toThrow(
+      "x/config.json: missing key 'hidden_size'",
+    );
+    expect(() => configFromHF({ ...old, num_key_value_heads: 3 }, 'c.json')).toThrow(
+      "c.json: key 'num_key_value_heads' (3) must divide",
+    );
+    expect(() => configFromHF({ ...old, rope_scaling: { rope_type: 'yarn' } }, 'c.json')).toThrow(
+      /c\.json: key 'rope_scaling\.rope_type' is 'yarn'/,
+    );
   });
 });
 
@@ -126,7 +146,15 @@ describe('safetensors dtypes', () => {
     const bf16 = new Uint16Array([0x3f80, 0xc040]);
     const i64 = new BigInt64Array([5n, -7n]);
     const data = Buffer.concat([Buffer.from(f16.buffer), Buffer.from(bf16.buffer), Buffer.from(i64.buffer)]);
-    writeRaw(f, { a: { dtype: 'F16', shape: [3], data_offsets: [0, 6] }, b: { dtype: 'BF16', shape: [2], data_offsets: [6, 10] }, c: { dtype: 'I64', shape: [2], data_offsets: [10, 26] } }, data);
+    writeRaw(
+      f,
+      {
+        a: { dtype: 'F16', shape: [3], data_offsets: [0, 6] },
+        b: { dtype: 'BF16', shape: [2], data_offsets: [6, 10] },
+        c: { dtype: 'I64', shape: [2], data_offsets: [10, 26] },
+      },
+      data,
+    );
     const t = readSafetensors(f);
     expect(Array.from(t.get('a')!.data)).toEqual([1, -2.5, 2 ** -24]);
     expect(t.get('a')!.dtype).toBe('float32');
@@ -137,7 +165,11 @@ describe('safetensors dtypes', () => {
 
   test('an I64 value outside int32 is refused, naming file and tensor', () => {
     const f = join(tmp, 'big.safetensors');
-    writeRaw(f, { ids: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, Buffer.from(new BigInt64Array([2n ** 40n]).buffer));
+    writeRaw(
+      f,
+      { ids: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } },
+      Buffer.from(new BigInt64Array([2n ** 40n]).buffer),
+    );
     expect(() => readSafetensors(f)).toThrow(`${f}: tensor 'ids' (I64) holds 1099511627776, outside the int32 range`);
   });
 });
@@ -163,7 +195,9 @@ describe('corrupt inputs give errors naming the file and tensor', () => {
     expect(() => loadLlama(d)).toThrow(`${d}: no model.safetensors or model.safetensors.index.json`);
     rmSync(join(d, 'config.json'));
     expect(() => loadLlama(d)).toThrow(`${join(d, 'config.json')}: file not found`);
-    expect(() => SafetensorsFile.open(join(d, 'nope.safetensors'))).toThrow(`${join(d, 'nope.safetensors')}: file not found`);
+    expect(() => SafetensorsFile.open(join(d, 'nope.safetensors'))).toThrow(
+      `${join(d, 'nope.safetensors')}: file not found`,
+    );
   });
 
   test('truncated header', () => {
@@ -173,7 +207,9 @@ describe('corrupt inputs give errors naming the file and tensor', () => {
     expect(() => loadLlama(d)).toThrow(`${f}: truncated safetensors file (5 bytes, no header length)`);
     truncateSync(f, 0);
     writeFileSync(f, readFileSync(join(good, 'model.safetensors')).subarray(0, 100));
-    expect(() => loadLlama(d)).toThrow(new RegExp(`${f}: truncated safetensors header \\(needs \\d+ bytes, file has 92`));
+    expect(() => loadLlama(d)).toThrow(
+      new RegExp(`${f}: truncated safetensors header \\(needs \\d+ bytes, file has 92`),
+    );
   });
 
   test('corrupt header (not JSON, absurd length, bad entry)', () => {
@@ -181,9 +217,13 @@ describe('corrupt inputs give errors naming the file and tensor', () => {
     writeFileSync(f, Buffer.concat([Buffer.from([4, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a"')]));
     expect(() => SafetensorsFile.open(f)).toThrow(new RegExp(`^${f}: corrupt safetensors header \\(not valid JSON`));
     writeRaw(f, {}, new Uint8Array(0), 2 ** 40);
-    expect(() => SafetensorsFile.open(f)).toThrow(`${f}: corrupt safetensors header (header length 1099511627776 bytes exceeds the 100 MB limit)`);
+    expect(() => SafetensorsFile.open(f)).toThrow(
+      `${f}: corrupt safetensors header (header length 1099511627776 bytes exceeds the 100 MB limit)`,
+    );
     writeRaw(f, { w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8));
-    expect(() => SafetensorsFile.open(f)).toThrow(`${f}: corrupt safetensors header for tensor 'w' (shape [3] of F32 needs 12 bytes, data_offsets span 8)`);
+    expect(() => SafetensorsFile.open(f)).toThrow(
+      `${f}: corrupt safetensors header for tensor 'w' (shape [3] of F32 needs 12 bytes, data_offsets span 8)`,
+    );
   });
 
   test('data offsets out of range (file cut inside the data)', () => {
@@ -193,7 +233,9 @@ describe('corrupt inputs give errors naming the file and tensor', () => {
     const last = [...st.entries.values()].sort((a, b) => b.end - a.end)[0];
     st.close();
     truncateSync(f, last.end - 4);
-    expect(() => loadLlama(d)).toThrow(new RegExp(`${f}: tensor '${last.name.replace(/\./g, '\\.')}' data offsets \\[\\d+, \\d+\\] are out of range`));
+    expect(() => loadLlama(d)).toThrow(
+      new RegExp(`${f}: tensor '${last.name.replace(/\./g, '\\.')}' data offsets \\[\\d+, \\d+\\] are out of range`),
+    );
   });
 
   test('unsupported dtype', () => {
@@ -210,11 +252,15 @@ describe('corrupt inputs give errors naming the file and tensor', () => {
     writeSafetensors(f, without);
     expect(() => loadLlama(d)).toThrow(`${f}: missing tensor 'model.layers.1.mlp.up_proj.weight'`);
     writeSafetensors(f, [...all, ['model.layers.2.mlp.up_proj.weight', all.get('model.layers.1.mlp.up_proj.weight')!]]);
-    expect(() => loadLlama(d)).toThrow(`${f}: unexpected tensor 'model.layers.2.mlp.up_proj.weight' for a 2-layer LLaMA`);
+    expect(() => loadLlama(d)).toThrow(
+      `${f}: unexpected tensor 'model.layers.2.mlp.up_proj.weight' for a 2-layer LLaMA`,
+    );
     writeSafetensors(f, all);
     const cfg = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
     writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 40 }));
-    expect(() => loadLlama(d)).toThrow(`${f}: tensor 'model.layers.0.mlp.gate_proj.weight' has shape [48, 32], expected [40, 32] from ${join(d, 'config.json')}`);
+    expect(() => loadLlama(d)).toThrow(
+      `${f}: tensor 'model.layers.0.mlp.gate_proj.weight' has shape [48, 32], expected [40, 32] from ${join(d, 'config.json')}`,
+    );
   });
 
   test('sharded index pointing at a shard without the tensor', () => {
@@ -228,7 +274,9 @@ describe('corrupt inputs give errors naming the file and tensor', () => {
     const name = Object.keys(index.weight_map).find((n) => index.weight_map[n] === shards[0])!;
     index.weight_map[name] = shards[1];
     writeFileSync(indexFile, JSON.stringify(index));
-    expect(() => loadLlama(d)).toThrow(`${join(d, shards[1])}: missing tensor '${name}' (listed for this shard in ${indexFile})`);
+    expect(() => loadLlama(d)).toThrow(
+      `${join(d, shards[1])}: missing tensor '${name}' (listed for this shard in ${indexFile})`,
+    );
   });
 
   test('adapter: missing tensor and wrong shape', () => {
@@ -240,11 +288,19 @@ describe('corrupt inputs give errors naming the file and tensor', () => {
     const f = join(d, 'adapter_model.safetensors');
     const all = readSafetensors(f);
     const drop = 'base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight';
-    writeSafetensors(f, [...all].filter(([n]) => n !== drop));
+    writeSafetensors(
+      f,
+      [...all].filter(([n]) => n !== drop),
+    );
     expect(() => LoraAdapter.load(d, cfg)).toThrow(`${f}: missing tensor '${drop}'`);
-    expect(() => LoraAdapter.load(d, tinyConfig({ hiddenSize: 16, headDim: 4 }))).toThrow(/has shape \[2, 32\], expected \[2, 16\]/);
+    expect(() => LoraAdapter.load(d, tinyConfig({ hiddenSize: 16, headDim: 4 }))).toThrow(
+      /has shape \[2, 32\], expected \[2, 16\]/,
+    );
     const cfgFile = join(d, 'adapter_config.json');
-    writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), target_modules: ['q_proj', 'lm_head'] }));
+    writeFileSync(
+      cfgFile,
+      JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), target_modules: ['q_proj', 'lm_head'] }),
+    );
     expect(() => LoraAdapter.load(d, cfg)).toThrow(`${cfgFile}: key 'target_modules' names 'lm_head'`);
   });
 });

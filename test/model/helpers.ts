@@ -4,14 +4,31 @@ import type { LlamaConfig } from '../../src/model/config.js';
 /** A tiny LLaMA: fast enough for many forwards per test. */
 export function tinyConfig(over: Partial<LlamaConfig> = {}): LlamaConfig {
   return {
-    hiddenSize: 32, intermediateSize: 48, numLayers: 2, numHeads: 4, numKvHeads: 4, headDim: 8,
-    rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 64, vocabSize: 50, tieWordEmbeddings: false,
-    bosTokenId: 1, eosTokenId: 2, padTokenId: 0, ...over,
+    hiddenSize: 32,
+    intermediateSize: 48,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 4,
+    headDim: 8,
+    rmsNormEps: 1e-6,
+    ropeTheta: 10000,
+    maxPositionEmbeddings: 64,
+    vocabSize: 50,
+    tieWordEmbeddings: false,
+    bosTokenId: 1,
+    eosTokenId: 2,
+    padTokenId: 0,
+    ...over,
   };
 }
 
 /** ‖a − b‖ / ‖b‖ over the rows (of width `width`) where keep[row] is true (all rows when omitted). */
-export function relError(a: ArrayLike<number>, b: ArrayLike<number>, width = a.length, keep?: ArrayLike<number>): number {
+export function relError(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  width = a.length,
+  keep?: ArrayLike<number>,
+): number {
   if (a.length !== b.length) throw new Error(`relError: lengths ${a.length} and ${b.length} differ`);
   let num = 0;
   let den = 0;

@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import { HF_FIXTURE } from '../helpers/paths.js';
 import { relError } from './helpers.js';
 
-
 describe('HF fixture hf-llama-tiny (wasm)', () => {
   let model: Llama;
   let ex: Map<string, HostTensor>;
@@ -71,9 +70,13 @@ describe('HF fixture hf-llama-tiny (wasm)', () => {
   test('16 greedy tokens per row are identical to HF generate (EOS disabled)', async () => {
     const idv = ex.get('input_ids')!.data;
     const mv = ex.get('attention_mask')!.data;
-    const prompts = [...Array(B).keys()].map((b) => Array.from(idv.subarray(b * T, (b + 1) * T)).filter((_, j) => mv[b * T + j] === 1));
+    const prompts = [...Array(B).keys()].map((b) =>
+      Array.from(idv.subarray(b * T, (b + 1) * T)).filter((_, j) => mv[b * T + j] === 1),
+    );
     const res = await generate(model, prompts, { maxNewTokens: 16, eosTokenId: null });
     const g = ex.get('greedy_ids')!;
-    expect(res.items.map((it) => it.outputIds)).toEqual([...Array(B).keys()].map((b) => Array.from(g.data.subarray(b * 16, (b + 1) * 16))));
+    expect(res.items.map((it) => it.outputIds)).toEqual(
+      [...Array(B).keys()].map((b) => Array.from(g.data.subarray(b * 16, (b + 1) * 16))),
+    );
   });
 });

@@ -25,7 +25,11 @@ const mask = [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1];
 
 function run(model: Llama, layer: number, lastOnly = false) {
   return tf.tidy(() => {
-    const r = model.forwardWithHidden(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32'), hiddenLayer: layer, lastOnly });
+    const r = model.forwardWithHidden(tf.tensor2d(ids, [B, T], 'int32'), {
+      attentionMask: tf.tensor2d(mask, [B, T], 'int32'),
+      hiddenLayer: layer,
+      lastOnly,
+    });
     return { logits: r.logits.dataSync().slice(), hidden: r.hidden.dataSync().slice(), shape: r.hidden.shape };
   });
 }
@@ -33,22 +37,31 @@ function run(model: Llama, layer: number, lastOnly = false) {
 test('logits unchanged; layer 0 = embeddings; last layer · LM head = logits; layer l = the state a model of l layers normalises', () => {
   const model = Llama.random(cfg, 'hidden');
   const d = cfg.hiddenSize;
-  const plain = tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }).dataSync().slice());
+  const plain = tf.tidy(() =>
+    model
+      .forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') })
+      .dataSync()
+      .slice(),
+  );
   const h0 = run(model, 0);
   expect(Array.from(h0.logits)).toEqual(Array.from(plain));
   expect(h0.shape).toEqual([B, T, d]);
   const embed = model.embed.dataSync();
-  for (let i = 0; i < B * T; i++) expect(Array.from(h0.hidden.subarray(i * d, (i + 1) * d))).toEqual(Array.from(embed.subarray(ids[i] * d, (ids[i] + 1) * d)));
+  for (let i = 0; i < B * T; i++)
+    expect(Array.from(h0.hidden.subarray(i * d, (i + 1) * d))).toEqual(
+      Array.from(embed.subarray(ids[i] * d, (ids[i] + 1) * d)),
+    );
 
   const hL = run(model, cfg.numLayers);
   const head = model.lmHeadT!.dataSync(); // (d, V)
   const V = cfg.vocabSize;
   const viaHead = new Float64Array(B * T * V);
-  for (let i = 0; i < B * T; i++) for (let v = 0; v < V; v++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += hL.hidden[i * d + k] * head[k * V + v];
-    viaHead[i * V + v] = s;
-  }
+  for (let i = 0; i < B * T; i++)
+    for (let v = 0; v < V; v++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += hL.hidden[i * d + k] * head[k * V + v];
+      viaHead[i * V + v] = s;
+    }
   expect(relError(viaHead, plain, V, mask)).toBeLessThan(1e-5);
 
   // the first l layers as a model of their own (same weights, same final norm): its last state = RMSNorm(layer l)
@@ -72,8 +85,13 @@ test('logits unchanged; layer 0 = embeddings; last layer · LM head = logits; la
   const last = run(model, 2, true);
   const all = run(model, 2);
   expect(last.shape).toEqual([B, 1, d]);
-  for (let b = 0; b < B; b++) expect(Array.from(last.hidden.subarray(b * d, (b + 1) * d))).toEqual(Array.from(all.hidden.subarray((b * T + T - 1) * d, (b * T + T) * d)));
-  expect(() => model.forwardWithHidden(tf.tensor2d([[1]], [1, 1], 'int32'), { hiddenLayer: 4 })).toThrow(/hiddenLayer must be an integer in \[0, 3\]/);
+  for (let b = 0; b < B; b++)
+    expect(Array.from(last.hidden.subarray(b * d, (b + 1) * d))).toEqual(
+      Array.from(all.hidden.subarray((b * T + T - 1) * d, (b * T + T) * d)),
+    );
+  expect(() => model.forwardWithHidden(tf.tensor2d([[1]], [1, 1], 'int32'), { hiddenLayer: 4 })).toThrow(
+    /hiddenLayer must be an integer in \[0, 3\]/,
+  );
   model.dispose();
 });
 
@@ -83,10 +101,18 @@ test('a KV-cached decode step gives the full-recompute state of its position; na
   const layer = 2;
   const full = run(model, layer);
   const cache = new KVCache(cfg.numLayers);
-  const cols = (c0: number, c1: number, a: number[]) => Array.from({ length: B }, (_, b) => a.slice(b * T + c0, b * T + c1)).flat();
+  const cols = (c0: number, c1: number, a: number[]) =>
+    Array.from({ length: B }, (_, b) => a.slice(b * T + c0, b * T + c1)).flat();
   const step = tf.tidy(() => {
-    model.forward(tf.tensor2d(cols(0, T - 1, ids), [B, T - 1], 'int32'), { attentionMask: tf.tensor2d(cols(0, T - 1, mask), [B, T - 1], 'int32'), cache });
-    const r = model.forwardWithHidden(tf.tensor2d(cols(T - 1, T, ids), [B, 1], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32'), cache, hiddenLayer: layer });
+    model.forward(tf.tensor2d(cols(0, T - 1, ids), [B, T - 1], 'int32'), {
+      attentionMask: tf.tensor2d(cols(0, T - 1, mask), [B, T - 1], 'int32'),
+      cache,
+    });
+    const r = model.forwardWithHidden(tf.tensor2d(cols(T - 1, T, ids), [B, 1], 'int32'), {
+      attentionMask: tf.tensor2d(mask, [B, T], 'int32'),
+      cache,
+      hiddenLayer: layer,
+    });
     return r.hidden.dataSync().slice();
   });
   cache.dispose();

@@ -52,7 +52,9 @@ describe('Llama forward', () => {
     const model = Llama.random(cfg, 'cache');
     const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize);
     const V = cfg.vocabSize;
-    const full = tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }));
+    const full = tf.tidy(() =>
+      model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }),
+    );
     const fullData = full.dataSync();
     // prefill the first P columns, then one column at a time with the mask of past + new
     const P = 4;
@@ -65,7 +67,10 @@ describe('Llama forward', () => {
     for (let t = P; t <= T; t++) {
       const c0 = t === P ? 0 : t - 1;
       const step = tf.tidy(() =>
-        model.forward(tf.tensor2d(col(ids, c0, t), [B, t - c0], 'int32'), { attentionMask: tf.tensor2d(col(mask, 0, t), [B, t], 'int32'), cache }),
+        model.forward(tf.tensor2d(col(ids, c0, t), [B, t - c0], 'int32'), {
+          attentionMask: tf.tensor2d(col(mask, 0, t), [B, t], 'int32'),
+          cache,
+        }),
       );
       const got = step.dataSync();
       step.dispose();
@@ -92,53 +97,62 @@ describe('Llama forward', () => {
   test.each([
     ['capacity given up front (no growth)', 12, 12],
     ['capacity 2, below the prefill (3 positions, then doubled to 6 and 12)', 2, 12],
-  ])('in-place cache with native decode kernels equals the composite path, GQA + left padding: %s', (_, capacity, finalCapacity) => {
-    if (!fusedKernelsActive()) return console.warn('native decode comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)');
-    const cfg = tinyConfig({ numKvHeads: 2 });
-    const model = Llama.random(cfg, 'native');
-    const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize, 3);
-    const V = cfg.vocabSize;
-    const P = 3;
-    /** prefill P columns, then decode one at a time; logits of each step's last position (B·V each) */
-    const decode = (native: boolean) => {
-      const was = setFusedEnabled(native);
-      const cache = new KVCache(cfg.numLayers, { capacity });
-      const out: Float32Array[] = [];
-      try {
-        for (let t = P; t <= T; t++) {
-          const c0 = t === P ? 0 : t - 1;
-          const sub = (a: Int32Array, from: number, to: number) => {
-            const r = new Int32Array(B * (to - from));
-            for (let b = 0; b < B; b++) r.set(a.subarray(b * T + from, b * T + to), b * (to - from));
-            return r;
-          };
-          const step = tf.tidy(() => {
-            const lg = model.forward(tf.tensor2d(sub(ids, c0, t), [B, t - c0], 'int32'), { attentionMask: tf.tensor2d(sub(mask, 0, t), [B, t], 'int32'), cache });
-            return tf.slice(lg, [0, t - c0 - 1, 0], [B, 1, V]);
-          });
-          out.push(step.dataSync() as Float32Array);
-          step.dispose();
+  ])(
+    'in-place cache with native decode kernels equals the composite path, GQA + left padding: %s',
+    (_, capacity, finalCapacity) => {
+      if (!fusedKernelsActive())
+        return console.warn(
+          'native decode comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)',
+        );
+      const cfg = tinyConfig({ numKvHeads: 2 });
+      const model = Llama.random(cfg, 'native');
+      const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize, 3);
+      const V = cfg.vocabSize;
+      const P = 3;
+      /** prefill P columns, then decode one at a time; logits of each step's last position (B·V each) */
+      const decode = (native: boolean) => {
+        const was = setFusedEnabled(native);
+        const cache = new KVCache(cfg.numLayers, { capacity });
+        const out: Float32Array[] = [];
+        try {
+          for (let t = P; t <= T; t++) {
+            const c0 = t === P ? 0 : t - 1;
+            const sub = (a: Int32Array, from: number, to: number) => {
+              const r = new Int32Array(B * (to - from));
+              for (let b = 0; b < B; b++) r.set(a.subarray(b * T + from, b * T + to), b * (to - from));
+              return r;
+            };
+            const step = tf.tidy(() => {
+              const lg = model.forward(tf.tensor2d(sub(ids, c0, t), [B, t - c0], 'int32'), {
+                attentionMask: tf.tensor2d(sub(mask, 0, t), [B, t], 'int32'),
+                cache,
+              });
+              return tf.slice(lg, [0, t - c0 - 1, 0], [B, 1, V]);
+            });
+            out.push(step.dataSync() as Float32Array);
+            step.dispose();
+          }
+          expect(cache.inPlace).toBe(native);
+          if (native) expect(cache.capacity()).toBe(finalCapacity);
+        } finally {
+          cache.dispose();
+          setFusedEnabled(was);
         }
-        expect(cache.inPlace).toBe(native);
-        if (native) expect(cache.capacity()).toBe(finalCapacity);
-      } finally {
-        cache.dispose();
-        setFusedEnabled(was);
-      }
-      return out;
-    };
-    const before = tf.memory().numTensors;
-    const ours = decode(true);
-    const ref = decode(false);
-    expect(tf.memory().numTensors).toBe(before);
-    // rows whose newest column is real (padding columns' logits are meaningless on both paths)
-    ours.forEach((o, s) => {
-      const t = P + s;
-      const keep = Int32Array.from({ length: B }, (_, b) => mask[b * T + t - 1]);
-      expect(relError(o, ref[s], V, keep)).toBeLessThan(1e-5);
-    });
-    model.dispose();
-  });
+        return out;
+      };
+      const before = tf.memory().numTensors;
+      const ours = decode(true);
+      const ref = decode(false);
+      expect(tf.memory().numTensors).toBe(before);
+      // rows whose newest column is real (padding columns' logits are meaningless on both paths)
+      ours.forEach((o, s) => {
+        const t = P + s;
+        const keep = Int32Array.from({ length: B }, (_, b) => mask[b * T + t - 1]);
+        expect(relError(o, ref[s], V, keep)).toBeLessThan(1e-5);
+      });
+      model.dispose();
+    },
+  );
 
   test.each([
     ['no cache, left padding, GQA', { numKvHeads: 2 }, 'mask', false],
@@ -146,19 +160,27 @@ describe('Llama forward', () => {
     ['no cache, explicit position ids', { numKvHeads: 1 }, 'positionIds', false],
     ['in-place cache: prefill 4, then a 5-column chunk (past > 0)', { numKvHeads: 2 }, 'mask', true],
   ] as const)('native prefill attention equals the composite ops: %s', (_n, over, kind, chunked) => {
-    if (!fusedKernelsActive()) return console.warn('native prefill comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)');
+    if (!fusedKernelsActive())
+      return console.warn(
+        'native prefill comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)',
+      );
     const cfg = tinyConfig(over);
     const model = Llama.random(cfg, 'prefill');
     const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize, 5);
     const V = cfg.vocabSize;
-    const pids = Int32Array.from({ length: B * T }, (_, i) => (i % T) * 2 + (i / T | 0)); // any valid positions
+    const pids = Int32Array.from({ length: B * T }, (_, i) => (i % T) * 2 + ((i / T) | 0)); // any valid positions
     const run = (native: boolean) => {
       const was = setPrefillFused(native);
       try {
         return tf.tidy(() => {
           const idsT = tf.tensor2d(ids, [B, T], 'int32');
           if (!chunked) {
-            const opts = kind === 'mask' ? { attentionMask: tf.tensor2d(mask, [B, T], 'int32') } : kind === 'positionIds' ? { positionIds: tf.tensor2d(pids, [B, T], 'int32') } : {};
+            const opts =
+              kind === 'mask'
+                ? { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }
+                : kind === 'positionIds'
+                  ? { positionIds: tf.tensor2d(pids, [B, T], 'int32') }
+                  : {};
             return model.forward(idsT, opts).dataSync() as Float32Array;
           }
           const cache = new KVCache(cfg.numLayers);
@@ -166,7 +188,9 @@ describe('Llama forward', () => {
             const m = tf.tensor2d(mask, [B, T], 'int32');
             model.forward(tf.slice(idsT, [0, 0], [B, 4]), { attentionMask: tf.slice(m, [0, 0], [B, 4]), cache });
             expect(cache.inPlace).toBe(true);
-            return model.forward(tf.slice(idsT, [0, 4], [B, T - 4]), { attentionMask: m, cache }).dataSync() as Float32Array;
+            return model
+              .forward(tf.slice(idsT, [0, 4], [B, T - 4]), { attentionMask: m, cache })
+              .dataSync() as Float32Array;
           } finally {
             cache.dispose();
           }
@@ -181,55 +205,79 @@ describe('Llama forward', () => {
     expect(tf.memory().numTensors).toBe(before);
     const Tout = chunked ? T - 4 : T;
     // every position whose token is real (padding positions' logits are meaningless on both paths)
-    const keep = Int32Array.from({ length: B * Tout }, (_, i) => (kind === 'mask' ? mask[(i / Tout | 0) * T + T - Tout + (i % Tout)] : 1));
+    const keep = Int32Array.from({ length: B * Tout }, (_, i) =>
+      kind === 'mask' ? mask[((i / Tout) | 0) * T + T - Tout + (i % Tout)] : 1,
+    );
     expect(relError(ours, ref, V, keep)).toBeLessThan(1e-5);
     model.dispose();
   });
 
   test.each([
     ['GQA, left padding, 1 thread', { numKvHeads: 2 }, 1, false],
-    ['MQA + tied embeddings, 2 threads (products split over the pool)', { numKvHeads: 1, tieWordEmbeddings: true, hiddenSize: 64, intermediateSize: 160 }, 2, false],
+    [
+      'MQA + tied embeddings, 2 threads (products split over the pool)',
+      { numKvHeads: 1, tieWordEmbeddings: true, hiddenSize: 64, intermediateSize: 160 },
+      2,
+      false,
+    ],
     ['MHA with a merged LoRA adapter on every target, 2 threads', { hiddenSize: 64, intermediateSize: 160 }, 2, true],
-  ] as const)('the one-kernel decoder layer equals the per-op native kernels bit for bit: %s', async (_n, over, threads, lora) => {
-    if (!fusedKernelsActive()) return console.warn('decoder-layer kernel comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)');
-    const cfg = tinyConfig(over);
-    const model = Llama.random(cfg, 'layer');
-    if (lora) {
-      const adapter = model.attachLora({ r: 4, alpha: 8, targetModules: [...LORA_TARGETS] }, 'layer');
-      for (const v of adapter.variables()) v.assign(tf.randomUniform(v.shape, -0.1, 0.1, 'float32', 9)); // B ≠ 0: a real update
-    }
-    const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize, 7);
-    /** a full forward without cache, then a prefill of 6 columns and one-column steps into an in-place cache */
-    const run = (layer: boolean) => {
-      const was = setLayerFused(layer);
-      forceBlasThreads(threads);
-      const out: number[] = [];
-      const cache = new KVCache(cfg.numLayers, { capacity: 8 }); // grows to 16 on the way
-      try {
-        tf.tidy(() => {
-          const idsT = tf.tensor2d(ids, [B, T], 'int32'), m = tf.tensor2d(mask, [B, T], 'int32');
-          out.push(...model.forward(idsT, { attentionMask: m }).dataSync());
-          out.push(...model.forward(tf.slice(idsT, [0, 0], [B, 6]), { attentionMask: tf.slice(m, [0, 0], [B, 6]), cache }).dataSync());
-          for (let t = 6; t < T; t++) {
-            out.push(...model.forward(tf.slice(idsT, [0, t], [B, 1]), { attentionMask: tf.slice(m, [0, 0], [B, t + 1]), cache }).dataSync());
-          }
-        });
-      } finally {
-        cache.dispose();
-        forceBlasThreads(0);
-        setLayerFused(was);
+  ] as const)(
+    'the one-kernel decoder layer equals the per-op native kernels bit for bit: %s',
+    async (_n, over, threads, lora) => {
+      if (!fusedKernelsActive())
+        return console.warn(
+          'decoder-layer kernel comparison skipped: fused kernels not active (addon missing or SEQSCH_BLAS=0)',
+        );
+      const cfg = tinyConfig(over);
+      const model = Llama.random(cfg, 'layer');
+      if (lora) {
+        const adapter = model.attachLora({ r: 4, alpha: 8, targetModules: [...LORA_TARGETS] }, 'layer');
+        for (const v of adapter.variables()) v.assign(tf.randomUniform(v.shape, -0.1, 0.1, 'float32', 9)); // B ≠ 0: a real update
       }
-      return out;
-    };
-    const ours = run(true);
-    const ref = run(false);
-    expect(ours.length).toBe(ref.length);
-    expect(ours.every((x, i) => Object.is(x, ref[i]))).toBe(true);
-    // and the layer kernel did run: one per layer in a native forward
-    const kernels = (await tf.profile(() => tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'))))).kernels.map((k) => k.name);
-    expect(kernels.filter((k) => k === 'SeqschDecoderLayer').length).toBe(cfg.numLayers);
-    model.dispose();
-  });
+      const { ids, mask, T, B } = batch([9, 5, 2], cfg.vocabSize, 7);
+      /** a full forward without cache, then a prefill of 6 columns and one-column steps into an in-place cache */
+      const run = (layer: boolean) => {
+        const was = setLayerFused(layer);
+        forceBlasThreads(threads);
+        const out: number[] = [];
+        const cache = new KVCache(cfg.numLayers, { capacity: 8 }); // grows to 16 on the way
+        try {
+          tf.tidy(() => {
+            const idsT = tf.tensor2d(ids, [B, T], 'int32'),
+              m = tf.tensor2d(mask, [B, T], 'int32');
+            out.push(...model.forward(idsT, { attentionMask: m }).dataSync());
+            out.push(
+              ...model
+                .forward(tf.slice(idsT, [0, 0], [B, 6]), { attentionMask: tf.slice(m, [0, 0], [B, 6]), cache })
+                .dataSync(),
+            );
+            for (let t = 6; t < T; t++) {
+              out.push(
+                ...model
+                  .forward(tf.slice(idsT, [0, t], [B, 1]), { attentionMask: tf.slice(m, [0, 0], [B, t + 1]), cache })
+                  .dataSync(),
+              );
+            }
+          });
+        } finally {
+          cache.dispose();
+          forceBlasThreads(0);
+          setLayerFused(was);
+        }
+        return out;
+      };
+      const ours = run(true);
+      const ref = run(false);
+      expect(ours.length).toBe(ref.length);
+      expect(ours.every((x, i) => Object.is(x, ref[i]))).toBe(true);
+      // and the layer kernel did run: one per layer in a native forward
+      const kernels = (
+        await tf.profile(() => tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'))))
+      ).kernels.map((k) => k.name);
+      expect(kernels.filter((k) => k === 'SeqschDecoderLayer').length).toBe(cfg.numLayers);
+      model.dispose();
+    },
+  );
 
   test('lastOnly returns the last position of the full logits', () => {
     const cfg = tinyConfig();
@@ -289,7 +337,8 @@ describe('Llama forward', () => {
       // query head h reads key/value head floor(h / g): rows [kv·hd, (kv+1)·hd) of the GQA weight
       const src = w.get(name)!;
       const out = new Float32Array(shape[0] * shape[1]);
-      for (let h = 0; h < gqaCfg.numHeads; h++) out.set(src.subarray(Math.floor(h / g) * hd * d, (Math.floor(h / g) + 1) * hd * d), h * hd * d);
+      for (let h = 0; h < gqaCfg.numHeads; h++)
+        out.set(src.subarray(Math.floor(h / g) * hd * d, (Math.floor(h / g) + 1) * hd * d), h * hd * d);
       return out;
     });
     const { ids, mask, T, B } = batch([7, 4], gqaCfg.vocabSize, 5);
@@ -325,7 +374,12 @@ describe('LoRA', () => {
     const lora = model.attachLora({ r: 4, alpha: 8, dropout: 0 }, 'm');
     for (const v of lora.bT.values()) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', 5)));
     const { ids, mask, T, B } = batch([6, 3], cfg.vocabSize, 4);
-    const run = () => tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }).dataSync());
+    const run = () =>
+      tf.tidy(() =>
+        model
+          .forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') })
+          .dataSync(),
+      );
     const unmerged = () => {
       lora.mergeForInference = false;
       const out = run();
@@ -380,7 +434,12 @@ describe('LoRA', () => {
     expect(model.baseVariables().every((v) => !v.trainable)).toBe(true);
 
     const { ids, mask, T, B } = batch([6, 3], cfg.vocabSize, 9);
-    const run = () => tf.tidy(() => model.forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') }).dataSync());
+    const run = () =>
+      tf.tidy(() =>
+        model
+          .forward(tf.tensor2d(ids, [B, T], 'int32'), { attentionMask: tf.tensor2d(mask, [B, T], 'int32') })
+          .dataSync(),
+      );
     const withLora = run();
     lora.enabled = false;
     const off = run();
@@ -425,7 +484,10 @@ describe('LoRA', () => {
     expect(relError(fresh, plain)).toBe(0); // B = 0: dropout on the adapter input changes nothing
     const vars = model.trainableVariables();
     const { value, grads } = tf.tidy(() =>
-      tf.variableGrads(() => tf.mean(tf.square(model.forward(tf.tensor2d(ids, [B, T], 'int32'), { training: true }))) as tf.Scalar, vars),
+      tf.variableGrads(
+        () => tf.mean(tf.square(model.forward(tf.tensor2d(ids, [B, T], 'int32'), { training: true }))) as tf.Scalar,
+        vars,
+      ),
     );
     expect(Object.keys(grads).sort()).toEqual(vars.map((v) => v.name).sort());
     const norm = (v: tf.Variable) => tf.tidy(() => tf.norm(grads[v.name]).dataSync()[0]);
@@ -446,7 +508,13 @@ describe('LoRA', () => {
     const vars = model.trainableVariables();
     expect(vars).toHaveLength(model.baseVariables().length);
     expect([...model.namedVariables().keys()].sort()).toEqual(hfWeightNames(cfg).sort());
-    const { value, grads } = tf.variableGrads(() => tf.tidy(() => tf.mean(tf.square(model.forward(tf.tensor2d([[3, 4, 5, 6]], [1, 4], 'int32'), { training: true })))) as tf.Scalar, vars);
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.tidy(() =>
+          tf.mean(tf.square(model.forward(tf.tensor2d([[3, 4, 5, 6]], [1, 4], 'int32'), { training: true }))),
+        ) as tf.Scalar,
+      vars,
+    );
     for (const v of vars) expect(tf.tidy(() => tf.norm(grads[v.name]).dataSync()[0])).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads)]);
     model.dispose();

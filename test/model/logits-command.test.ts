@@ -10,20 +10,40 @@ import { readSafetensors } from '../../src/model/safetensors.js';
 import { HF_FIXTURE, REPO_ROOT } from '../helpers/paths.js';
 import { relError } from './helpers.js';
 
-
 describe('seqsch logits on the HF fixture', () => {
   test('writes lora_logits-equal logits (B,T,V) and the 16 greedy ids of the base model', () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqsch-logits-'));
     try {
       const run = (extra: string[], out: string) => {
-        const stdout = execFileSync(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), 'logits', '--backend', 'wasm', '--json',
-          '--model', join(HF_FIXTURE, 'model'), '--input', join(HF_FIXTURE, 'expected.safetensors'), '--output', out, ...extra], { encoding: 'utf8' });
+        const stdout = execFileSync(
+          process.execPath,
+          [
+            join(REPO_ROOT, 'bin/seqsch.js'),
+            'logits',
+            '--backend',
+            'wasm',
+            '--json',
+            '--model',
+            join(HF_FIXTURE, 'model'),
+            '--input',
+            join(HF_FIXTURE, 'expected.safetensors'),
+            '--output',
+            out,
+            ...extra,
+          ],
+          { encoding: 'utf8' },
+        );
         return JSON.parse(stdout.trim().split('\n').pop()!);
       };
       const ex = readSafetensors(join(HF_FIXTURE, 'expected.safetensors'));
       const mask = ex.get('attention_mask')!.data;
       const withLora = join(dir, 'lora.safetensors');
-      expect(run(['--lora', join(HF_FIXTURE, 'lora')], withLora)).toMatchObject({ batch: 3, length: 12, vocab: 512, backend: 'wasm' });
+      expect(run(['--lora', join(HF_FIXTURE, 'lora')], withLora)).toMatchObject({
+        batch: 3,
+        length: 12,
+        vocab: 512,
+        backend: 'wasm',
+      });
       const a = readSafetensors(withLora).get('logits')!;
       expect(a.shape).toEqual([3, 12, 512]);
       expect(relError(a.data, ex.get('lora_logits')!.data, 512, mask)).toBeLessThan(1e-4);

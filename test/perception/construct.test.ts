@@ -6,14 +6,34 @@ import { constructInstructData } from '../../src/perception/construct.js';
 import { insertLengthPrompt, QUERY_PROMPT } from '../../src/data/prompts.js';
 import { vicunaPrompt, type Conversation, type LengthRecord } from '../../src/data/conversation.js';
 
-const conv = (id: string, q: string, a: string): Conversation => ({ id, conversations: [{ from: 'human', value: q }, { from: 'gpt', value: a }] });
-const rec = (id: string, l: [number, number, number, number], gt = 7): LengthRecord =>
-  ({ id, L_gt: gt, 'L_t0.0': l[0], 'L_t0.3': l[1], 'L_t0.5': l[2], 'L_t0.7': l[3] });
+const conv = (id: string, q: string, a: string): Conversation => ({
+  id,
+  conversations: [
+    { from: 'human', value: q },
+    { from: 'gpt', value: a },
+  ],
+});
+const rec = (id: string, l: [number, number, number, number], gt = 7): LengthRecord => ({
+  id,
+  L_gt: gt,
+  'L_t0.0': l[0],
+  'L_t0.3': l[1],
+  'L_t0.5': l[2],
+  'L_t0.7': l[3],
+});
 
-const convs = [conv('1', 'List three animals.', '1. Cat\n2. Dog\n3. Cow'), conv('2', 'Tell a story.', 'Once…'), conv('3', 'Say hi.', 'Hi.')];
+const convs = [
+  conv('1', 'List three animals.', '1. Cat\n2. Dog\n3. Cow'),
+  conv('2', 'Tell a story.', 'Once…'),
+  conv('3', 'Say hi.', 'Hi.'),
+];
 
 test('exact output: query prompt appended to the instruction, bucketed L_max as the answer, records order', () => {
-  const out = constructInstructData(convs, [rec('2', [120, 180, 151, 90]), rec('1', [12, 50, 20, 31]), rec('3', [0, 0, 0, 0])]);
+  const out = constructInstructData(convs, [
+    rec('2', [120, 180, 151, 90]),
+    rec('1', [12, 50, 20, 31]),
+    rec('3', [0, 0, 0, 0]),
+  ]);
   expect(out).toEqual([
     conv('2', `Tell a story.${QUERY_PROMPT}`, '200'), // L_max 180 → 200
     conv('1', `List three animals.${QUERY_PROMPT}`, '50'), // exact multiple stays

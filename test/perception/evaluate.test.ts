@@ -30,7 +30,7 @@ test('constant baselines: median for Error; window constants for Acc-50/Acc-100 
 
 test('constant baselines equal a brute-force search over every integer constant', () => {
   let x = 12345;
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let trial = 0; trial < 20; trial++) {
     const L = Array.from({ length: 1 + Math.floor(rand() * 60) }, () => Math.floor(rand() ** 2 * 400));
     const b = constantBaselines(L);
@@ -38,7 +38,10 @@ test('constant baselines equal a brute-force search over every integer constant'
     let best50 = 0;
     let best100 = 0;
     for (let c = -120; c <= 520; c++) {
-      const s = scorePredictions(L.map(() => c), L);
+      const s = scorePredictions(
+        L.map(() => c),
+        L,
+      );
       bestErr = Math.min(bestErr, s.error);
       best50 = Math.max(best50, s.acc50);
       best100 = Math.max(best100, s.acc100);

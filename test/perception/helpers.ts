@@ -7,9 +7,27 @@ import { PIA_PROMPT, QUERY_PROMPT } from '../../src/data/prompts.js';
 import { tinyConfig } from '../model/helpers.js';
 
 export const QUERIES: Conversation[] = [
-  { id: '11', conversations: [{ from: 'human', value: 'List three animals.' }, { from: 'gpt', value: '1. Cat\n2. Dog\n3. Cow' }] },
-  { id: '12', conversations: [{ from: 'human', value: 'Tell a short story about a fox.' }, { from: 'gpt', value: 'A fox ran home. It slept.' }] },
-  { id: '13', conversations: [{ from: 'human', value: 'Say hi.' }, { from: 'gpt', value: 'Hi.' }] },
+  {
+    id: '11',
+    conversations: [
+      { from: 'human', value: 'List three animals.' },
+      { from: 'gpt', value: '1. Cat\n2. Dog\n3. Cow' },
+    ],
+  },
+  {
+    id: '12',
+    conversations: [
+      { from: 'human', value: 'Tell a short story about a fox.' },
+      { from: 'gpt', value: 'A fox ran home. It slept.' },
+    ],
+  },
+  {
+    id: '13',
+    conversations: [
+      { from: 'human', value: 'Say hi.' },
+      { from: 'gpt', value: 'Hi.' },
+    ],
+  },
 ];
 
 export function tinyModelAndTokenizer(seed = 'perception'): { model: Llama; tokenizer: RemappedTokenizer } {

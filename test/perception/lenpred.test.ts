@@ -13,7 +13,13 @@ import type { RemappedTokenizer } from '../../src/tokenizer/idmap.js';
 import { generate } from '../../src/generation/generate.js';
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { loadLengths, saveLengths, vicunaPrompt, LENGTH_KEYS, type LengthRecord } from '../../src/data/conversation.js';
-import { answerText, answerTokenCount, collectLengths, finishedShare, type CollectedRecord } from '../../src/perception/lenpred.js';
+import {
+  answerText,
+  answerTokenCount,
+  collectLengths,
+  finishedShare,
+  type CollectedRecord,
+} from '../../src/perception/lenpred.js';
 import { QUERIES, tinyModelAndTokenizer } from './helpers.js';
 
 let model: Llama;
@@ -58,9 +64,23 @@ test('record format and values on 3 queries (batch 2, max 8 new tokens)', async 
 });
 
 test('resume: records already done are kept as they are and not regenerated', async () => {
-  const fake = { id: '12', L_gt: 999, 'L_t0.0': 999, 'L_t0.3': 999, 'L_t0.5': 999, 'L_t0.7': 999, finished: {} } as CollectedRecord;
+  const fake = {
+    id: '12',
+    L_gt: 999,
+    'L_t0.0': 999,
+    'L_t0.3': 999,
+    'L_t0.5': 999,
+    'L_t0.7': 999,
+    finished: {},
+  } as CollectedRecord;
   const seen: number[] = [];
-  const records = await collectLengths(model, tokenizer, QUERIES, { maxLength: 4, batchSize: 1, seed: 5, done: [fake], onBatch: (r) => seen.push(r.length) });
+  const records = await collectLengths(model, tokenizer, QUERIES, {
+    maxLength: 4,
+    batchSize: 1,
+    seed: 5,
+    done: [fake],
+    onBatch: (r) => seen.push(r.length),
+  });
   expect(records[1]).toBe(fake);
   expect(seen).toEqual([2, 3]); // two batches generated (queries 11 and 13)
   expect((records as LengthRecord[])[0].L_gt).toBe(countTokens(QUERIES[0].conversations[1].value));

@@ -10,13 +10,23 @@ import type { RemappedTokenizer } from '../../src/tokenizer/idmap.js';
 import { generate } from '../../src/generation/generate.js';
 import { insertLengthPrompt, PIA_PROMPT, QUERY_PROMPT } from '../../src/data/prompts.js';
 import { vicunaPrompt } from '../../src/data/conversation.js';
-import { askLengths, parseLengthAnswer, poPredictor, seqschPredictor, UNPARSEABLE_LENGTH } from '../../src/perception/model-predictors.js';
+import {
+  askLengths,
+  parseLengthAnswer,
+  poPredictor,
+  seqschPredictor,
+  UNPARSEABLE_LENGTH,
+} from '../../src/perception/model-predictors.js';
 import type { BenchItem } from '../../src/core/query.js';
 import { QUERIES, tinyModelAndTokenizer } from './helpers.js';
 
 let model: Llama;
 let tokenizer: RemappedTokenizer;
-const items: BenchItem[] = QUERIES.map((c, index) => ({ id: c.id, index, prompt: vicunaPrompt(c.conversations[0].value) }));
+const items: BenchItem[] = QUERIES.map((c, index) => ({
+  id: c.id,
+  index,
+  prompt: vicunaPrompt(c.conversations[0].value),
+}));
 
 beforeAll(async () => {
   await initBackend('wasm'); // before any tensor is made
@@ -43,7 +53,10 @@ async function direct(lengthPrompt: string, loraOn: boolean, maxNewTokens: numbe
   model.lora!.enabled = loraOn;
   const out: string[] = [];
   for (const it of items) {
-    const r = await generate(model, [tokenizer.encode(insertLengthPrompt(it.prompt, lengthPrompt))], { maxNewTokens, temperature: 0 });
+    const r = await generate(model, [tokenizer.encode(insertLengthPrompt(it.prompt, lengthPrompt))], {
+      maxNewTokens,
+      temperature: 0,
+    });
     out.push(tokenizer.decode(r.items[0].outputIds));
   }
   model.lora!.enabled = false;
@@ -55,7 +68,12 @@ test('seqsch: answers come from the adapter-on model, and the adapter is disable
   const off = await direct(QUERY_PROMPT, false, 8);
   expect(on).not.toEqual(off); // the check below can tell the two apart
   model.lora!.enabled = true;
-  const asked = await askLengths(model, tokenizer, items.map((it) => it.prompt), { strategy: 'seqsch', maxNewTokens: 8, batchSize: 2 });
+  const asked = await askLengths(
+    model,
+    tokenizer,
+    items.map((it) => it.prompt),
+    { strategy: 'seqsch', maxNewTokens: 8, batchSize: 2 },
+  );
   expect(model.lora!.enabled).toBe(false);
   expect(asked.texts).toEqual(on);
   expect(asked.lengths).toEqual(on.map((t) => parseLengthAnswer('seqsch', t) ?? 0));
@@ -70,7 +88,9 @@ test('seqsch: answers come from the adapter-on model, and the adapter is disable
 
 test('seqsch: the adapter is disabled even when generation fails', async () => {
   model.lora!.enabled = true;
-  await expect(askLengths(model, tokenizer, [items[0].prompt], { strategy: 'seqsch', maxNewTokens: 0 })).rejects.toThrow(/maxNewTokens/);
+  await expect(
+    askLengths(model, tokenizer, [items[0].prompt], { strategy: 'seqsch', maxNewTokens: 0 }),
+  ).rejects.toThrow(/maxNewTokens/);
   expect(model.lora!.enabled).toBe(false);
 });
 

@@ -15,7 +15,13 @@ import { repoPath } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';
 
 const tmp = tmpDirs('seqsch-probe-leaks-');
-const conv = (id: string, text: string): Conversation => ({ id, conversations: [{ from: 'human', value: text }, { from: 'gpt', value: 'ok' }] });
+const conv = (id: string, text: string): Conversation => ({
+  id,
+  conversations: [
+    { from: 'human', value: text },
+    { from: 'gpt', value: 'ok' },
+  ],
+});
 
 test('withoutLeaks drops train records sharing an id or a folded instruction with any validation query', () => {
   const dir = tmp();
@@ -31,14 +37,18 @@ test('withoutLeaks drops train records sharing an id or a folded instruction wit
   const { split: kept, dropped } = withoutLeaks(split, valData);
   expect(dropped).toBe(3); // t1 by its folded text, v1 by its id, t3 by its text
   expect(kept).toEqual({ texts: ['Name a blue fruit.'], prompts: ['p0'], ids: ['t0'], lMax: [10], lT0: [5] });
-  expect(() => withoutLeaks({ ...split, ids: ['v1'], texts: ['x'], prompts: ['p'], lMax: [1], lT0: [1] }, valData)).toThrow(/every train record is also a query of .*val\.json/);
+  expect(() =>
+    withoutLeaks({ ...split, ids: ['v1'], texts: ['x'], prompts: ['p'], lMax: [1], lT0: [1] }, valData),
+  ).toThrow(/every train record is also a query of .*val\.json/);
 });
 
 test('the probe job fits only train records that are not validation queries', async () => {
   await initBackend('wasm');
   const dir = tmp();
   const recs = new Map(loadLengths(repoPath('data/synthetic-v3/train-length.json')).map((r) => [r.id, r]));
-  const train = loadConversations(repoPath('data/synthetic-v3/train.json')).filter((c) => recs.has(c.id)).slice(0, 24);
+  const train = loadConversations(repoPath('data/synthetic-v3/train.json'))
+    .filter((c) => recs.has(c.id))
+    .slice(0, 24);
   const val = loadConversations(repoPath('data/synthetic-v3/val.json'));
   const valRecs = new Map(loadLengths(repoPath('data/synthetic-v3/val-length.json')).map((r) => [r.id, r]));
   const text = (c: Conversation) => c.conversations[0].value;
@@ -47,16 +57,35 @@ test('the probe job fits only train records that are not validation queries', as
     conv('planted-1', `  ${text(val[1]).toUpperCase()} `), // new id, the instruction re-cased and re-spaced
     conv('planted-2', text(val[2])), // new id, the same text
   ];
-  const lengths = [...train.map((c) => recs.get(c.id)!), { ...valRecs.get(val[0].id)! }, { ...valRecs.get(val[1].id)!, id: 'planted-1' }, { ...valRecs.get(val[2].id)!, id: 'planted-2' }];
+  const lengths = [
+    ...train.map((c) => recs.get(c.id)!),
+    { ...valRecs.get(val[0].id)! },
+    { ...valRecs.get(val[1].id)!, id: 'planted-1' },
+    { ...valRecs.get(val[2].id)!, id: 'planted-2' },
+  ];
   writeFileSync(join(dir, 'train.json'), JSON.stringify([...train.slice(0, 12), ...planted, ...train.slice(12)]));
   writeFileSync(join(dir, 'train-length.json'), JSON.stringify(lengths));
   const s = await runProbeJob({
-    model: repoPath('ckpts/tiny-v3'), data: join(dir, 'train.json'), lengths: join(dir, 'train-length.json'),
-    valData: repoPath('data/synthetic-v3/val.json'), valLengths: repoPath('data/synthetic-v3/val-length.json'), numVal: 8,
-    out: join(dir, 'probe'), predictions: join(dir, 'val-probe.json'), layers: [2], pool: 'mean', target: 'L_max',
-    head: { kind: 'buckets', maxLength: 256, cell: 16, sigma: 16, decode: 'median' }, hiddenSize: 8,
-    fit: { epochs: 1, batchSize: 8, lr: 1e-3, weightDecay: 0, warmupRatio: 0, seed: 0 }, folds: 2,
-    remainingQueries: 2, positionsPerAnswer: 2, remainingVal: 2, maxNewTokens: 8, batchSize: 8,
+    model: repoPath('ckpts/tiny-v3'),
+    data: join(dir, 'train.json'),
+    lengths: join(dir, 'train-length.json'),
+    valData: repoPath('data/synthetic-v3/val.json'),
+    valLengths: repoPath('data/synthetic-v3/val-length.json'),
+    numVal: 8,
+    out: join(dir, 'probe'),
+    predictions: join(dir, 'val-probe.json'),
+    layers: [2],
+    pool: 'mean',
+    target: 'L_max',
+    head: { kind: 'buckets', maxLength: 256, cell: 16, sigma: 16, decode: 'median' },
+    hiddenSize: 8,
+    fit: { epochs: 1, batchSize: 8, lr: 1e-3, weightDecay: 0, warmupRatio: 0, seed: 0 },
+    folds: 2,
+    remainingQueries: 2,
+    positionsPerAnswer: 2,
+    remainingVal: 2,
+    maxNewTokens: 8,
+    batchSize: 8,
   });
   expect(s.droppedAsLeaks).toBe(3);
   expect(s.trainRecords).toBe(24);

@@ -4,9 +4,26 @@
  * by test/perception/ranking-reference.py.
  */
 import { readFileSync } from 'node:fs';
-import { averageRanks, kendallTauB, meanAbsoluteError, pairAccuracy, predictorCells, predictorRecord, predictorScore, scoreFromRecord, spearmanRho } from '../../src/scoring/ranking.js';
+import {
+  averageRanks,
+  kendallTauB,
+  meanAbsoluteError,
+  pairAccuracy,
+  predictorCells,
+  predictorRecord,
+  predictorScore,
+  scoreFromRecord,
+  spearmanRho,
+} from '../../src/scoring/ranking.js';
 
-interface Case { n: number; predicted: number[]; real: number[]; kendall_tau_b: number; spearman_rho: number; ranks_predicted: number[] }
+interface Case {
+  n: number;
+  predicted: number[];
+  real: number[];
+  kendall_tau_b: number;
+  spearman_rho: number;
+  ranks_predicted: number[];
+}
 const fixture = JSON.parse(readFileSync('test/fixtures/ranking-scipy.json', 'utf8')) as { cases: Case[] };
 
 test('Kendall τ-b, Spearman ρ and the ≥ 50 pair share by hand, ties included', () => {

@@ -16,11 +16,12 @@ test('skips with the same inputs and config; reruns when an input, the config or
   const out = join(dir, 'out.json');
   writeFileSync(input, '[1]');
   let runs = 0;
-  const stage = (config: unknown) => runCached({ outputs: [out], inputs: [input], config }, async () => {
-    runs++;
-    writeFileSync(out, 'x');
-    return { value: runs };
-  });
+  const stage = (config: unknown) =>
+    runCached({ outputs: [out], inputs: [input], config }, async () => {
+      runs++;
+      writeFileSync(out, 'x');
+      return { value: runs };
+    });
   expect(await stage({ n: 1 })).toEqual({ value: 1, skipped: false });
   expect(await stage({ n: 1 })).toEqual({ value: 1, skipped: true }); // the stored record comes back
   expect(await stage({ n: 2 })).toEqual({ value: 2, skipped: false }); // config changed

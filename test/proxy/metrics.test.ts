@@ -37,7 +37,7 @@ test('soft labels: one-hot bin for sigma 0, Gaussian mass summing to 1 and peaki
   const soft = softLabel(head, 100);
   expect(soft.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
   expect(soft.indexOf(Math.max(...soft))).toBe(6);
-  expect(soft[5]).toBeCloseTo(soft[7] * Math.exp(-0.5 * ((88 - 100) ** 2 - (120 - 100) ** 2) / 256), 6); // centres 88, 120
+  expect(soft[5]).toBeCloseTo(soft[7] * Math.exp((-0.5 * ((88 - 100) ** 2 - (120 - 100) ** 2)) / 256), 6); // centres 88, 120
 });
 
 test('decode rules on hand-made distributions', () => {
@@ -78,5 +78,6 @@ test('decode rules on hand-made distributions', () => {
 
 test('decode rule names: the named rules and q<p> with 0 < p < 1, anything else named in the error', () => {
   for (const ok of ['median', 'bucket50', 'q0.4', 'q.25', 'q0.999']) expect(decodeRuleProblem(ok)).toBeUndefined();
-  for (const bad of ['q0', 'q1', 'q1.5', 'q-0.2', 'q', 'quantile', 'Median', 'q0.4x']) expect(decodeRuleProblem(bad)).toMatch(new RegExp(`"${bad.replace('.', '\\.')}" is not one of`));
+  for (const bad of ['q0', 'q1', 'q1.5', 'q-0.2', 'q', 'quantile', 'Median', 'q0.4x'])
+    expect(decodeRuleProblem(bad)).toMatch(new RegExp(`"${bad.replace('.', '\\.')}" is not one of`));
 });

@@ -20,11 +20,18 @@ import { readJson, writeJson } from '../../src/util/fs.js';
 import { loadConversations } from '../../src/data/conversation.js';
 import { ALPACA } from '../helpers/paths.js';
 
-
 test('excludeLeaks drops by id and by instruction text (case and spaces folded), keeps the rest', () => {
-  const tpl = (instr: string) => `Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\n${instr}\n\n### Response:`;
-  const train = [{ id: '1', text: tpl('Name a color.') }, { id: '2', text: tpl('Write  a POEM.') }, { id: '3', text: tpl('Add 2 and 3.') }];
-  const val = [{ id: '1', text: tpl('Something else.') }, { id: '9', text: tpl('write a poem.') }];
+  const tpl = (instr: string) =>
+    `Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\n${instr}\n\n### Response:`;
+  const train = [
+    { id: '1', text: tpl('Name a color.') },
+    { id: '2', text: tpl('Write  a POEM.') },
+    { id: '3', text: tpl('Add 2 and 3.') },
+  ];
+  const val = [
+    { id: '1', text: tpl('Something else.') },
+    { id: '9', text: tpl('write a poem.') },
+  ];
   const { kept, dropped } = excludeLeaks(train, val);
   expect(kept.map((q) => q.id)).toEqual(['3']);
   expect(dropped).toBe(2);
@@ -36,19 +43,50 @@ test('excludeLeaks drops by id and by instruction text (case and spaces folded),
 describe('proxy predictor on the Alpaca split', () => {
   let dir: string;
   const opts = (): TrainPredictorOptions => ({
-    data: ALPACA.trainData, lengths: ALPACA.trainLengths, exclude: [ALPACA.valData, join(dir, 'planted.json')], outDir: join(dir, 'model'),
-    encoder: 'bow', hiddenSize: 16, numLayers: 1, numHeads: 1, intermediateSize: 32, maxTokens: 64,
+    data: ALPACA.trainData,
+    lengths: ALPACA.trainLengths,
+    exclude: [ALPACA.valData, join(dir, 'planted.json')],
+    outDir: join(dir, 'model'),
+    encoder: 'bow',
+    hiddenSize: 16,
+    numLayers: 1,
+    numHeads: 1,
+    intermediateSize: 32,
+    maxTokens: 64,
     head: { kind: 'buckets', maxLength: 512, cell: 32, sigma: 16, decode: 'median' },
-    epochs: 4, batchSize: 32, lr: 1e-2, weightDecay: 0, warmupRatio: 0, holdout: 0.2, seed: 3, selectBy: 'error', numData: 320, members: 2,
+    epochs: 4,
+    batchSize: 32,
+    lr: 1e-2,
+    weightDecay: 0,
+    warmupRatio: 0,
+    holdout: 0.2,
+    seed: 3,
+    selectBy: 'error',
+    numData: 320,
+    members: 2,
   });
   beforeAll(async () => {
     await initBackend('wasm');
     dir = mkdtempSync(join(tmpdir(), 'seqsch-proxy-'));
     // an excluded file that shares 3 training instructions under new ids and 2 training ids with new texts
     const convs = loadConversations(ALPACA.trainData).slice(0, 5);
-    writeJson(join(dir, 'planted.json'), convs.map((c, i) => (i < 3
-      ? { id: `planted-${i}`, conversations: c.conversations.map((t) => ({ ...t, value: t.value.replace(/(### Instruction:\n)([^\n]*)/, (_, h, instr) => `${h}  ${instr.toUpperCase()} `) })) }
-      : { id: c.id, conversations: [{ from: 'human', value: `an unrelated query ${i}` }] })));
+    writeJson(
+      join(dir, 'planted.json'),
+      convs.map((c, i) =>
+        i < 3
+          ? {
+              id: `planted-${i}`,
+              conversations: c.conversations.map((t) => ({
+                ...t,
+                value: t.value.replace(
+                  /(### Instruction:\n)([^\n]*)/,
+                  (_, h, instr) => `${h}  ${instr.toUpperCase()} `,
+                ),
+              })),
+            }
+          : { id: c.id, conversations: [{ from: 'human', value: `an unrelated query ${i}` }] },
+      ),
+    );
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -78,37 +116,69 @@ describe('proxy predictor on the Alpaca split', () => {
     // predictions for the simulator's own sample of val (numpy permutation, seed 42)
     const queries = loadQueries(ALPACA.valData, { numData: 48, sampleSeed: 42 });
     const model = loadProxyModel(join(dir, 'model'));
-    const { lengths } = await predictLengths(model, queries.map((q) => q.text));
+    const { lengths } = await predictLengths(
+      model,
+      queries.map((q) => q.text),
+    );
     // the ensemble's bin probabilities are the mean of its members' (members saved as whole folders)
-    const enc = encodeAll(model, queries.map((q) => q.text));
-    const softmaxRows = (x: Float32Array, A: number) => Array.from({ length: x.length / A }, (_, i) => {
-      const row = Array.from(x.subarray(i * A, (i + 1) * A));
-      const m = Math.max(...row);
-      const e = row.map((v) => Math.exp(v - m));
-      const z = e.reduce((a, b) => a + b, 0);
-      return e.map((v) => v / z);
-    });
+    const enc = encodeAll(
+      model,
+      queries.map((q) => q.text),
+    );
+    const softmaxRows = (x: Float32Array, A: number) =>
+      Array.from({ length: x.length / A }, (_, i) => {
+        const row = Array.from(x.subarray(i * A, (i + 1) * A));
+        const m = Math.max(...row);
+        const e = row.map((v) => Math.exp(v - m));
+        const z = e.reduce((a, b) => a + b, 0);
+        return e.map((v) => v / z);
+      });
     const A = 17;
     const pe = softmaxRows(await predictOutputs(model, enc), A);
     const members = [0, 1].map((k) => loadProxyModel(join(dir, 'model', `member-${k}`)));
     const pm = await Promise.all(members.map(async (m) => softmaxRows(await predictOutputs(m, enc), A)));
-    for (let i = 0; i < pe.length; i++) for (let k = 0; k < A; k++) expect(pe[i][k]).toBeCloseTo((pm[0][i][k] + pm[1][i][k]) / 2, 6); // float32 softmax/log round trip
+    for (let i = 0; i < pe.length; i++)
+      for (let k = 0; k < A; k++) expect(pe[i][k]).toBeCloseTo((pm[0][i][k] + pm[1][i][k]) / 2, 6); // float32 softmax/log round trip
     members.forEach((m) => m.dispose());
     // save → load: the loaded folder reproduces the held-out metrics measured on the in-memory model
-    const kept = excludeLeaks(loadQueries(ALPACA.trainData, { lengths: ALPACA.trainLengths, numData: 320 }), loadQueries(join(dir, 'planted.json'))).kept;
+    const kept = excludeLeaks(
+      loadQueries(ALPACA.trainData, { lengths: ALPACA.trainLengths, numData: 320 }),
+      loadQueries(join(dir, 'planted.json')),
+    ).kept;
     const held = splitHoldout(kept, 0.2, 3).held;
-    const heldPred = await predictLengths(model, held.map((q) => q.text));
-    expect(predictorScore(heldPred.lengths, held.map((q) => q.target!), held.map((q) => q.lT0!))).toEqual(s.heldOut);
+    const heldPred = await predictLengths(
+      model,
+      held.map((q) => q.text),
+    );
+    expect(
+      predictorScore(
+        heldPred.lengths,
+        held.map((q) => q.target!),
+        held.map((q) => q.lT0!),
+      ),
+    ).toEqual(s.heldOut);
     model.dispose();
     const file = join(dir, 'pred.json');
-    writeJson(file, queries.map((q, i) => ({ id: q.id, predicted: lengths[i] })));
-    expect(readJson<{ id: string; predicted: number }[]>(file).every((p) => typeof p.id === 'string' && Number.isFinite(p.predicted))).toBe(true);
+    writeJson(
+      file,
+      queries.map((q, i) => ({ id: q.id, predicted: lengths[i] })),
+    );
+    expect(
+      readJson<{ id: string; predicted: number }[]>(file).every(
+        (p) => typeof p.id === 'string' && Number.isFinite(p.predicted),
+      ),
+    ).toBe(true);
 
     const items = loadBenchItems({ data: ALPACA.valData, lengths: ALPACA.valLengths, numData: 48, seed: 42 });
     expect(items.map((it) => it.id)).toEqual(queries.map((q) => q.id));
     const r = await simulate(items, {
-      strategy: 'seqsch', predictions: file, schedule: { ...DEFAULT_SCHEDULE, batchSize: 16 },
-      maxLength: 512, groupSize: 16, realLengths: 'L_t0.0', recordedMaxLength: 512,
+      strategy: 'seqsch',
+      predictions: file,
+      schedule: { ...DEFAULT_SCHEDULE, batchSize: 16 },
+      maxLength: 512,
+      groupSize: 16,
+      realLengths: 'L_t0.0',
+      recordedMaxLength: 512,
     });
     const ours = new Map(queries.map((q, i) => [q.id, lengths[i]]));
     const first = r.items.filter((it) => !it.recomputed);

@@ -20,15 +20,28 @@ test('the committed perception outputs of experiments/seqsch.yaml match their st
       const c = p.config as Record<string, unknown> & { out: string };
       if (p.stage === 'train') {
         const why: string[] = [];
-        expect([finishedJob(c.out, trainJobHash(trainJobOf(c as unknown as TrainConfig)).hash, why), why]).toEqual([expect.anything(), []]);
+        expect([finishedJob(c.out, trainJobHash(trainJobOf(c as unknown as TrainConfig)).hash, why), why]).toEqual([
+          expect.anything(),
+          [],
+        ]);
       } else if (['lenpred', 'construct', 'eval'].includes(p.stage)) {
-        const inputs = { lenpred: ['model', 'data'], construct: ['data', 'lengths'], eval: ['model', 'data', 'lengths', ...(c.strategy === 'seqsch' ? ['lora'] : [])] }[p.stage]!;
-        const { key } = stageKey(c, inputs.map((k) => c[k] as string));
+        const inputs = {
+          lenpred: ['model', 'data'],
+          construct: ['data', 'lengths'],
+          eval: ['model', 'data', 'lengths', ...(c.strategy === 'seqsch' ? ['lora'] : [])],
+        }[p.stage]!;
+        const { key } = stageKey(
+          c,
+          inputs.map((k) => c[k] as string),
+        );
         expect([c.out, staleReason(stampPath(c.out), key, [c.out])]).toEqual([c.out, null]);
       } else if (p.stage === 'probe') {
         const cp = c as never;
         const outs = probeOutputs(cp);
-        expect([c.out, staleReason(stampPath(outs[0]), stageKey(cp, probeInputs(cp)).key, outs)]).toEqual([c.out, null]);
+        expect([c.out, staleReason(stampPath(outs[0]), stageKey(cp, probeInputs(cp)).key, outs)]).toEqual([
+          c.out,
+          null,
+        ]);
       } else continue;
       checked.push(c.out);
     }

@@ -11,8 +11,15 @@ import { REPO_ROOT } from '../helpers/paths.js';
 const BIN = join(REPO_ROOT, 'bin/seqsch.js');
 
 /** `seqsch ARGS` to completion: exit status, stdout, stderr. */
-export function seqsch(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+export function seqsch(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -20,8 +27,14 @@ export function seqsch(args: string[], env: Record<string, string> = {}): { stat
  * Start `seqsch ARGS` and SIGKILL it as soon as `when()` holds (polled every 10 ms). Resolves 'killed', or
  * 'exited' when it ended first (with its stderr, for the assertion message).
  */
-export async function killWhen(args: string[], when: () => boolean): Promise<{ outcome: 'killed' | 'exited'; status: number | null; stderr: string }> {
-  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function killWhen(
+  args: string[],
+  when: () => boolean,
+): Promise<{ outcome: 'killed' | 'exited'; status: number | null; stderr: string }> {
+  const child: ChildProcess = spawn(process.execPath, [BIN, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   let killed = false;
@@ -51,7 +64,12 @@ export function listTree(dir: string, base = dir): string[] {
 /** Rows of a log.csv (header left out), as step numbers. */
 export function loggedSteps(csv: string): number[] {
   if (!existsSync(csv)) return [];
-  return readFileSync(csv, 'utf8').trim().split('\n').slice(1).filter(Boolean).map((r) => Number(r.split(',')[0]));
+  return readFileSync(csv, 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((r) => Number(r.split(',')[0]));
 }
 
 /** Lines of `text` that hold something (for "a short error, not 30 lines of help"). */

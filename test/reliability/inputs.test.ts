@@ -28,16 +28,29 @@ async function logits(ids: number[][], mask?: number[][], output?: string): Prom
   const input = join(dir, 'in.safetensors');
   const B = ids.length;
   const T = ids[0]?.length ?? 0;
-  const tensors: [string, TensorSource][] = [['input_ids', { dtype: 'int32', shape: [B, T], data: Int32Array.from(ids.flat()) }]];
+  const tensors: [string, TensorSource][] = [
+    ['input_ids', { dtype: 'int32', shape: [B, T], data: Int32Array.from(ids.flat()) }],
+  ];
   if (mask) tensors.push(['attention_mask', { dtype: 'int32', shape: [B, T], data: Int32Array.from(mask.flat()) }]);
   writeSafetensors(input, tensors);
   const out = output ?? join(dir, 'out.safetensors');
-  await (commandOf(logitsJob).handler as (a: unknown) => Promise<void>)({ model: MODEL, input, output: out, greedy: 0, backend: 'wasm', json: true, _: [], $0: 'seqsch' });
+  await (commandOf(logitsJob).handler as (a: unknown) => Promise<void>)({
+    model: MODEL,
+    input,
+    output: out,
+    greedy: 0,
+    backend: 'wasm',
+    json: true,
+    _: [],
+    $0: 'seqsch',
+  });
   return out;
 }
 
 test('an out-of-vocabulary id names the tensor, its position and the vocabulary', async () => {
-  await expect(logits([[1, 5, 600]])).rejects.toThrow(/tensor 'input_ids' holds id 600 at \[0, 2\], outside the vocabulary \[0, 512\)/);
+  await expect(logits([[1, 5, 600]])).rejects.toThrow(
+    /tensor 'input_ids' holds id 600 at \[0, 2\], outside the vocabulary \[0, 512\)/,
+  );
   await expect(logits([[1, -3]])).rejects.toThrow(/'input_ids' holds id -3/);
 });
 
@@ -46,7 +59,9 @@ test('T = 0 is refused naming the tensor', async () => {
 });
 
 test('an attention mask value of 2 is refused, not taken as 1', async () => {
-  await expect(logits([[1, 5, 6]], [[1, 2, 1]])).rejects.toThrow(/tensor 'attention_mask' holds 2 at \[0, 1\]; only 0 \(padding\) and 1/);
+  await expect(logits([[1, 5, 6]], [[1, 2, 1]])).rejects.toThrow(
+    /tensor 'attention_mask' holds 2 at \[0, 1\]; only 0 \(padding\) and 1/,
+  );
 });
 
 test('logits --output DIR fails before writing and leaves no temporary file', async () => {

@@ -14,9 +14,29 @@ import { killWhen, listTree, loggedSteps, seqsch, sha256 } from './helpers.js';
 
 const tmp = tmpDirs('seqsch-rel-kill-');
 const STEPS = 8;
-const train = (out: string, extra: string[] = []) => ['train', '--model', repoPath('ckpts/tiny-v3'), '--data', repoPath('data/synthetic-v3/train-instruct.json'),
-  '--num-data', String(2 * STEPS), '--batch-size', '2', '--grad-accum', '1', '--epochs', '1', '--save-every', '2', '--backend', 'wasm',
-  '--out', out, '--skip-if-done', ...extra];
+const train = (out: string, extra: string[] = []) => [
+  'train',
+  '--model',
+  repoPath('ckpts/tiny-v3'),
+  '--data',
+  repoPath('data/synthetic-v3/train-instruct.json'),
+  '--num-data',
+  String(2 * STEPS),
+  '--batch-size',
+  '2',
+  '--grad-accum',
+  '1',
+  '--epochs',
+  '1',
+  '--save-every',
+  '2',
+  '--backend',
+  'wasm',
+  '--out',
+  out,
+  '--skip-if-done',
+  ...extra,
+];
 
 /** A train_done.json, when present, vouches for its files: every recorded sha256 matches and the log holds every step once. */
 function checkDone(out: string): boolean {
@@ -35,14 +55,18 @@ function checkLog(csv: string): number {
   return steps.length;
 }
 
-const leftovers = (parent: string) => listTree(parent).filter((p) => /\.partial|\.next-|\.prev|\.tmp-|checkpoint-/.test(p));
+const leftovers = (parent: string) =>
+  listTree(parent).filter((p) => /\.partial|\.next-|\.prev|\.tmp-|checkpoint-/.test(p));
 
 test('kill -9 during seqsch train (twice) and during a rerun on the finished folder (three times); each next run resumes; the last finishes clean', async () => {
   const parent = tmp();
   const out = join(parent, 'lora');
   const rows = () => loggedSteps(join(out, 'log.csv')).length;
   const outcomes: string[] = [];
-  const points = [() => existsSync(join(out, 'checkpoint-2')), () => existsSync(join(out, 'adapter_model.safetensors')) || rows() >= STEPS - 1];
+  const points = [
+    () => existsSync(join(out, 'checkpoint-2')),
+    () => existsSync(join(out, 'adapter_model.safetensors')) || rows() >= STEPS - 1,
+  ];
   for (const when of points) {
     const r = await killWhen(train(out), when);
     outcomes.push(r.outcome);
@@ -60,7 +84,12 @@ test('kill -9 during seqsch train (twice) and during a rerun on the finished fol
   const staged = () => readdirSync(parent).find((n) => n.startsWith('lora.next-'));
   const stagedRows = () => (staged() ? loggedSteps(join(parent, staged()!, 'log.csv')).length : 0);
   const rerun = train(out, ['--lr', '2e-3']);
-  for (const when of [() => stagedRows() >= 2, () => stagedRows() >= 6, () => existsSync(`${out}.prev`) || (staged() !== undefined && existsSync(join(parent, staged()!, 'train_done.json')))]) {
+  for (const when of [
+    () => stagedRows() >= 2,
+    () => stagedRows() >= 6,
+    () =>
+      existsSync(`${out}.prev`) || (staged() !== undefined && existsSync(join(parent, staged()!, 'train_done.json'))),
+  ]) {
     const r = await killWhen(rerun, when);
     outcomes.push(r.outcome);
     expect(existsSync(out) || existsSync(`${out}.prev`)).toBe(true); // mid-swap at worst: the next run finishes the swap
@@ -82,8 +111,11 @@ test('kill -9 during seqsch experiment (running points; writing the results file
   const dir = tmp();
   const results = join(dir, 'results');
   const yaml = join(dir, 'sim.yaml');
-  writeFileSync(yaml, `experiment: sim\nstages:\n  - stage: simulate\n    data: ${ALPACA.valData}\n    lengths: ${ALPACA.valLengths}\n    num_data: 1024\n` +
-    '    rows:\n      - { label: vanilla, strategy: vanilla }\n      - { label: gt, strategy: gt, vbs: true, fcr: true }\n');
+  writeFileSync(
+    yaml,
+    `experiment: sim\nstages:\n  - stage: simulate\n    data: ${ALPACA.valData}\n    lengths: ${ALPACA.valLengths}\n    num_data: 1024\n` +
+      '    rows:\n      - { label: vanilla, strategy: vanilla }\n      - { label: gt, strategy: gt, vbs: true, fcr: true }\n',
+  );
   const outcomes: string[] = [];
   const partial = () => (existsSync(results) ? readdirSync(results).find((n) => n.includes('.partial-')) : undefined);
   const inPartial = (f: string) => partial() !== undefined && existsSync(join(results, partial()!, f));
@@ -101,4 +133,3 @@ test('kill -9 during seqsch experiment (running points; writing the results file
   expect(readdirSync(results).filter((n) => n.includes('.partial'))).toEqual([]);
   for (const run of complete()) expect(readdirSync(join(results, run)).sort()).toEqual(FILES);
 });
-

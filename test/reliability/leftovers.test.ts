@@ -20,11 +20,30 @@ function simExperiment(dir: string, extra = ''): string {
   const data = join(dir, 'conv.json');
   const lengths = join(dir, 'len.json');
   const real = [12, 3, 40, 7, 25, 9];
-  writeFileSync(data, JSON.stringify(real.map((_, i) => ({ id: String(i), conversations: [{ from: 'human', value: `q${i}` }, { from: 'gpt', value: 'a' }] }))));
-  writeFileSync(lengths, JSON.stringify(real.map((r, i) => ({ id: String(i), L_gt: r, 'L_t0.0': r, 'L_t0.3': r, 'L_t0.5': r, 'L_t0.7': r }))));
+  writeFileSync(
+    data,
+    JSON.stringify(
+      real.map((_, i) => ({
+        id: String(i),
+        conversations: [
+          { from: 'human', value: `q${i}` },
+          { from: 'gpt', value: 'a' },
+        ],
+      })),
+    ),
+  );
+  writeFileSync(
+    lengths,
+    JSON.stringify(
+      real.map((r, i) => ({ id: String(i), L_gt: r, 'L_t0.0': r, 'L_t0.3': r, 'L_t0.5': r, 'L_t0.7': r })),
+    ),
+  );
   const f = join(dir, 'sim.yaml');
-  writeFileSync(f, `experiment: sim\nstages:\n  - stage: simulate\n    data: ${data}\n    lengths: ${lengths}\n    batch_size: 2\n    max_length: 64\n${extra}` +
-    '    rows:\n      - { label: vanilla, strategy: vanilla }\n      - { label: gt, strategy: gt, vbs: true, fcr: true }\n');
+  writeFileSync(
+    f,
+    `experiment: sim\nstages:\n  - stage: simulate\n    data: ${data}\n    lengths: ${lengths}\n    batch_size: 2\n    max_length: 64\n${extra}` +
+      '    rows:\n      - { label: vanilla, strategy: vanilla }\n      - { label: gt, strategy: gt, vbs: true, fcr: true }\n',
+  );
   return f;
 }
 
@@ -37,7 +56,9 @@ const deadPid = () => spawnSync(process.execPath, ['-e', '0']).pid!;
 test('a failed experiment leaves no partial folder', async () => {
   const dir = tmp();
   const results = join(dir, 'results');
-  await expect(runExperiment(simExperiment(dir, '    num_data: 1000000\n'), { resultsRoot: results })).rejects.toThrow(/1000000/);
+  await expect(runExperiment(simExperiment(dir, '    num_data: 1000000\n'), { resultsRoot: results })).rejects.toThrow(
+    /1000000/,
+  );
   expect(existsSync(results) ? readdirSync(results) : []).toEqual([]);
 });
 
@@ -56,10 +77,12 @@ test('the next run removes the partial folders of killed runs on this host, not 
   expect(readdirSync(results).sort()).toEqual([names.live, names.elsewhere, run.slice(results.length + 1)].sort());
 });
 
-test('every path in results.json exists after the run, the calibrate stage\'s cost_model included', async () => {
+test("every path in results.json exists after the run, the calibrate stage's cost_model included", async () => {
   const dir = tmp();
   const f = join(dir, 'cal.yaml');
-  writeFileSync(f, `experiment: cal
+  writeFileSync(
+    f,
+    `experiment: cal
 stages:
 ${tinyBenchmarkStage(`    num_data: 8
     batch_size: 4
@@ -72,10 +95,15 @@ ${tinyBenchmarkStage(`    num_data: 8
     recorded_max_length: 256
     rows:
       - { label: vanilla }
-`);
+`,
+  );
   const { dir: run } = await runExperiment(f, { resultsRoot: join(dir, 'results') });
-  const json = JSON.parse(readFileSync(join(run, 'results.json'), 'utf8')) as { results: { stage: string; record: Record<string, unknown> }[] };
-  const paths = json.results.flatMap((r) => Object.values(r.record)).filter((v): v is string => typeof v === 'string' && (isAbsolute(v) || v.includes('/')));
+  const json = JSON.parse(readFileSync(join(run, 'results.json'), 'utf8')) as {
+    results: { stage: string; record: Record<string, unknown> }[];
+  };
+  const paths = json.results
+    .flatMap((r) => Object.values(r.record))
+    .filter((v): v is string => typeof v === 'string' && (isAbsolute(v) || v.includes('/')));
   const cost = json.results.find((r) => r.stage === 'calibrate')!.record.cost_model;
   expect(cost).toBe(join(run, 'costmodel-calibrated.json'));
   expect(paths.filter((p) => !existsSync(p))).toEqual([]);

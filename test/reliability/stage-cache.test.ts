@@ -17,11 +17,18 @@ function lengthStage(dir: string) {
   const out = join(dir, 'queries-length.json');
   writeFileSync(input, JSON.stringify([{ id: 'a' }, { id: 'b' }]));
   let runs = 0;
-  const run = () => runCached({ outputs: [out], inputs: [input], config: { max_length: 256 } }, async () => {
-    runs++;
-    writeFileSync(out, JSON.stringify([{ id: 'a', L_gt: 12, 'L_t0.0': 14 }, { id: 'b', L_gt: 30, 'L_t0.0': 28 }]));
-    return { mean_L: 21 };
-  });
+  const run = () =>
+    runCached({ outputs: [out], inputs: [input], config: { max_length: 256 } }, async () => {
+      runs++;
+      writeFileSync(
+        out,
+        JSON.stringify([
+          { id: 'a', L_gt: 12, 'L_t0.0': 14 },
+          { id: 'b', L_gt: 30, 'L_t0.0': 28 },
+        ]),
+      );
+      return { mean_L: 21 };
+    });
   return { out, run, runs: () => runs };
 }
 
@@ -31,7 +38,9 @@ test('an output edited after its stamp was written is computed again, and the lo
   expect(await s.run()).toEqual({ mean_L: 21, skipped: true });
   writeFileSync(s.out, readFileSync(s.out, 'utf8').replace('"L_t0.0":14', '"L_t0.0":999'));
   const said: string[] = [];
-  const spy = jest.spyOn(process.stderr, 'write').mockImplementation((m: string | Uint8Array) => (said.push(String(m)), true));
+  const spy = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((m: string | Uint8Array) => (said.push(String(m)), true));
   try {
     expect(await s.run()).toEqual({ mean_L: 21, skipped: false });
   } finally {

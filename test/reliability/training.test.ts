@@ -22,8 +22,17 @@ const tmp = tmpDirs('seqsch-rel-train-');
 /** LoRA on the tiny model: `n` conversations, batch 2, one micro-batch per step, one epoch (n / 2 steps). */
 function job(out: string, over: Partial<TrainJob> = {}, n = 4): TrainJob {
   return {
-    ...TRAIN_DEFAULTS, model: repoPath('ckpts/tiny-v3'), data: [repoPath('data/synthetic-v3/train-instruct.json')], numData: n, out,
-    batchSize: 2, gradAccum: 1, epochs: 1, lr: 1e-3, backend: 'wasm', ...over,
+    ...TRAIN_DEFAULTS,
+    model: repoPath('ckpts/tiny-v3'),
+    data: [repoPath('data/synthetic-v3/train-instruct.json')],
+    numData: n,
+    out,
+    batchSize: 2,
+    gradAccum: 1,
+    epochs: 1,
+    lr: 1e-3,
+    backend: 'wasm',
+    ...over,
   };
 }
 const done = (out: string) => existsSync(join(out, 'train_done.json'));
@@ -44,7 +53,9 @@ test('lr 1e9 saturates the model: stopped on the zero gradient, nothing marked d
 
 test('lr 3e38 overflows the weights: stopped naming the step; the checkpoint before stays, nothing marked done', async () => {
   const out = join(tmp(), 'run');
-  await expect(runTrainJob(job(out, { lr: 3e38, maxGradNorm: 0, saveEvery: 1 }, 8))).rejects.toThrow(/training (stopped|diverged) at optimizer step \d+/);
+  await expect(runTrainJob(job(out, { lr: 3e38, maxGradNorm: 0, saveEvery: 1 }, 8))).rejects.toThrow(
+    /training (stopped|diverged) at optimizer step \d+/,
+  );
   expect(done(out)).toBe(false);
   expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(false);
   expect(existsSync(join(out, 'checkpoint-1', 'adapter_model.safetensors'))).toBe(true); // step 1 (lr 0 in warmup) is the last good state
@@ -59,7 +70,9 @@ test('lr 3e38 overflows the weights: stopped naming the step; the checkpoint bef
 
 test('a max length that cuts every answer away is an error, not a training on nothing', async () => {
   const out = join(tmp(), 'run');
-  await expect(runTrainJob(job(out, { maxLength: 3 }, 2))).rejects.toThrow(/max length 3 .* leaves 2 of 2 examples without any answer token/);
+  await expect(runTrainJob(job(out, { maxLength: 3 }, 2))).rejects.toThrow(
+    /max length 3 .* leaves 2 of 2 examples without any answer token/,
+  );
   expect(done(out)).toBe(false);
 });
 

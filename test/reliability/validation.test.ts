@@ -15,8 +15,23 @@ beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'seqsch-valid-'))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SIM = ['simulate', '--data', ALPACA.valData, '--lengths', ALPACA.valLengths, '--json'];
-const TRAIN = ['train', '--model', repoPath('ckpts/tiny-v3'), '--data', repoPath('data/synthetic-v3/train-instruct.json'), '--num-data', '2',
-  '--batch-size', '2', '--grad-accum', '1', '--epochs', '1', '--backend', 'wasm'];
+const TRAIN = [
+  'train',
+  '--model',
+  repoPath('ckpts/tiny-v3'),
+  '--data',
+  repoPath('data/synthetic-v3/train-instruct.json'),
+  '--num-data',
+  '2',
+  '--batch-size',
+  '2',
+  '--grad-accum',
+  '1',
+  '--epochs',
+  '1',
+  '--backend',
+  'wasm',
+];
 
 /** Runs `seqsch ARGS`, expects exit 1 and an error naming `flag`; returns that error line. */
 function refused(args: string[], flag: string): string {
@@ -47,7 +62,19 @@ test.each([
 
 test('logits --greedy -2 is refused and writes nothing', () => {
   const out = join(dir, 'greedy.safetensors');
-  const args = ['logits', '--backend', 'wasm', '--model', join(HF_FIXTURE, 'model'), '--input', join(HF_FIXTURE, 'expected.safetensors'), '--output', out, '--greedy', '-2'];
+  const args = [
+    'logits',
+    '--backend',
+    'wasm',
+    '--model',
+    join(HF_FIXTURE, 'model'),
+    '--input',
+    join(HF_FIXTURE, 'expected.safetensors'),
+    '--output',
+    out,
+    '--greedy',
+    '-2',
+  ];
   expect(refused(args, '--greedy')).toContain('expected an integer ≥ 0, got -2');
   expect(existsSync(out)).toBe(false);
 });
@@ -76,21 +103,30 @@ describe('the YAML side of the same tables', () => {
   };
 
   test('simulate batch_size 1.5: file:line and the words the CLI uses', () => {
-    const f = yaml('bs.yaml', `experiment: bs\nstages:\n  - stage: simulate\n    data: ${ALPACA.valData}\n    lengths: ${ALPACA.valLengths}\n    batch_size: 1.5\n`);
+    const f = yaml(
+      'bs.yaml',
+      `experiment: bs\nstages:\n  - stage: simulate\n    data: ${ALPACA.valData}\n    lengths: ${ALPACA.valLengths}\n    batch_size: 1.5\n`,
+    );
     const cli = refused([...SIM, '--batch-size', '1.5'], '--batch-size');
     const words = cli.slice(cli.indexOf('--batch-size: ') + '--batch-size: '.length);
     expect(error(f)).toContain(`${f}:6: stages[0].batch_size: ${words}`);
   });
 
   test('train lora_dropout 1 (tfjs needs < 1) and num_data 2.5 are refused with their lines', () => {
-    const f = yaml('train.yaml', `experiment: tr\nstages:\n  - stage: train\n    model: ckpts/tiny-v3\n    data: data/synthetic-v3/train-instruct.json\n    out: ${join(dir, 'never')}\n    lora_dropout: 1\n    num_data: 2.5\n`);
+    const f = yaml(
+      'train.yaml',
+      `experiment: tr\nstages:\n  - stage: train\n    model: ckpts/tiny-v3\n    data: data/synthetic-v3/train-instruct.json\n    out: ${join(dir, 'never')}\n    lora_dropout: 1\n    num_data: 2.5\n`,
+    );
     const msg = error(f);
     expect(msg).toContain(`${f}:7: stages[0].lora_dropout: expected a number ≥ 0 and < 1, got 1`);
     expect(msg).toContain(`${f}:8: stages[0].num_data: expected an integer ≥ 1, got 2.5`);
   });
 
   test('lenpred temperatures: a bad item is named', () => {
-    const f = yaml('temps.yaml', `experiment: t\nstages:\n  - stage: lenpred\n    model: ckpts/tiny-v3\n    data: data/synthetic-v3/val.json\n    out: ${join(dir, 'x.json')}\n    temperatures: [0, -0.5]\n`);
+    const f = yaml(
+      'temps.yaml',
+      `experiment: t\nstages:\n  - stage: lenpred\n    model: ckpts/tiny-v3\n    data: data/synthetic-v3/val.json\n    out: ${join(dir, 'x.json')}\n    temperatures: [0, -0.5]\n`,
+    );
     expect(error(f)).toContain(`${f}:7: stages[0].temperatures: item 2: expected a number ≥ 0, got -0.5`);
   });
 });

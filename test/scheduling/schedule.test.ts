@@ -1,12 +1,29 @@
 import { PAPER_VBS_TABLE, buckit, vbsBatchSize } from '../../src/scheduling/buckets.js';
-import { DEFAULT_SCHEDULE, generationLimit, parseFcrLimit, schedule, type ScheduleConfig } from '../../src/scheduling/schedule.js';
+import {
+  DEFAULT_SCHEDULE,
+  generationLimit,
+  parseFcrLimit,
+  schedule,
+  type ScheduleConfig,
+} from '../../src/scheduling/schedule.js';
 
 const cfg = (o: Partial<ScheduleConfig> = {}): ScheduleConfig => ({ ...DEFAULT_SCHEDULE, ...o });
 
 describe('buckit (upstream utils.buckit)', () => {
   test.each([
-    [0, 50, 0], [1, 50, 50], [49, 50, 50], [50, 50, 50], [51, 50, 100], [100, 50, 100], [101, 50, 150],
-    [512, 50, 550], [12.5, 50, 50], [50.9, 50, 50], [26, 25, 50], [25, 25, 25], [101, 100, 200],
+    [0, 50, 0],
+    [1, 50, 50],
+    [49, 50, 50],
+    [50, 50, 50],
+    [51, 50, 100],
+    [100, 50, 100],
+    [101, 50, 150],
+    [512, 50, 550],
+    [12.5, 50, 50],
+    [50.9, 50, 50],
+    [26, 25, 50],
+    [25, 25, 25],
+    [101, 100, 200],
   ])('buckit(%p, cell %p) = %p', (x, cell, want) => expect(buckit(x, cell)).toBe(want));
 });
 
@@ -41,10 +58,13 @@ describe('schedule with VBS', () => {
     const lengths = Array.from({ length: 300 }, (_, i) => (i % 50) + 1); // all in bucket 50
     const b = schedule(lengths, cfg({ vbs: true }));
     // 300 = 256 + 44; 44 ≥ max(256/2=128,16)? no → but 50 is the largest bucket (max prediction 50), so no merge
-    expect(b.map((x) => [x.ids.length, x.limit])).toEqual([[256, 50], [44, 50]]);
+    expect(b.map((x) => [x.ids.length, x.limit])).toEqual([
+      [256, 50],
+      [44, 50],
+    ]);
   });
 
-  test('a small tail moves to the next existing bucket, appended after that bucket\'s own queries', () => {
+  test("a small tail moves to the next existing bucket, appended after that bucket's own queries", () => {
     // bucket 50: 20 < max(256/2,16) → moved; bucket 100 empty; bucket 150: 10 + 20 = 30 < max(64/2,16) → moved;
     // bucket 400 (bs 16, the top bucket) cuts its 5 + 30 queries in 16s and never merges its tail of 3
     const lengths = [...Array(20).fill(40), ...Array(10).fill(140), ...Array(5).fill(400)];
@@ -61,14 +81,21 @@ describe('schedule with VBS', () => {
   test('a tail of at least max(bs/2,16) stays in its bucket with the moved queries', () => {
     // bucket 150 gets 18 + 20 moved = 38 ≥ 32 → one batch at limit 150
     const lengths = [...Array(20).fill(40), ...Array(18).fill(140), ...Array(5).fill(400)];
-    expect(schedule(lengths, cfg({ vbs: true })).map((x) => [x.ids.length, x.limit])).toEqual([[38, 150], [5, 400]]);
+    expect(schedule(lengths, cfg({ vbs: true })).map((x) => [x.ids.length, x.limit])).toEqual([
+      [38, 150],
+      [5, 400],
+    ]);
   });
 
   test('full chunks stay; only the tail below max(bs/2,16) merges; the top bucket never merges', () => {
     // 140 in bucket 100 (bs 128): 128 stay, tail 12 < 64 → bucket 150; bucket 150 has 70 (bs 64): 64 + (6+12=18) → 18 < 32 → bucket 200
     const lengths = [...Array(140).fill(90), ...Array(70).fill(120), ...Array(3).fill(200)];
     const b = schedule(lengths, cfg({ vbs: true }));
-    expect(b.map((x) => [x.ids.length, x.limit])).toEqual([[128, 100], [64, 150], [21, 200]]);
+    expect(b.map((x) => [x.ids.length, x.limit])).toEqual([
+      [128, 100],
+      [64, 150],
+      [21, 200],
+    ]);
   });
 
   test('batch sizes below tailMin move the rest of the bucket along instead of losing queries', () => {
@@ -83,7 +110,11 @@ describe('schedule with VBS', () => {
     // of 10 < 16 that stays, as 250 is the top bucket (comparing with the prediction 250.4 walked 300, 350, … forever)
     const lengths = [...Array(40).fill(240.2), 250.4, 20];
     const b = schedule(lengths, cfg({ vbs: true }));
-    expect(b.map((x) => [x.ids.length, x.limit])).toEqual([[16, 250], [16, 250], [10, 250]]);
+    expect(b.map((x) => [x.ids.length, x.limit])).toEqual([
+      [16, 250],
+      [16, 250],
+      [10, 250],
+    ]);
   });
 
   test('cell 25 walks the tail merge in steps of 25', () => {
@@ -100,7 +131,9 @@ describe('FCR limit policy', () => {
   });
   test('factor rounds up, slack adds', () => {
     expect(generationLimit(b, cfg({ fcr: true, fcrLimit: parseFcrLimit('x1.1')! }), 512)).toBe(165);
-    expect(generationLimit({ ids: [0], limit: 101 }, cfg({ fcr: true, fcrLimit: parseFcrLimit('x1.5')! }), 512)).toBe(152);
+    expect(generationLimit({ ids: [0], limit: 101 }, cfg({ fcr: true, fcrLimit: parseFcrLimit('x1.5')! }), 512)).toBe(
+      152,
+    );
     expect(generationLimit(b, cfg({ fcr: true, fcrLimit: parseFcrLimit('+32')! }), 512)).toBe(182);
   });
   test('parse', () => {

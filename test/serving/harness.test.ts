@@ -22,12 +22,37 @@ import { serveStatic } from '../../src/serving/static.js';
 import { makeRequests, type ServeRequest } from '../../src/workload/arrivals.js';
 
 const flat: CostModel = { description: '10 ms a forward', stepMs: () => 10, prefillMs: () => 0 };
-const item = (id: string, needed: number, promptTokens = 4): BenchItem => ({ id, index: 0, prompt: '', promptTokens, realLengths: { 'L_t0.0': needed, 'L_t0.3': needed, 'L_t0.5': needed, 'L_t0.7': needed } });
-const toSim = (r: ServeRequest): SimStepRequest => ({ id: r.id, promptTokens: r.item.promptTokens!, maxNewTokens: 100, needed: r.item.realLengths!['L_t0.0'] });
+const item = (id: string, needed: number, promptTokens = 4): BenchItem => ({
+  id,
+  index: 0,
+  prompt: '',
+  promptTokens,
+  realLengths: { 'L_t0.0': needed, 'L_t0.3': needed, 'L_t0.5': needed, 'L_t0.7': needed },
+});
+const toSim = (r: ServeRequest): SimStepRequest => ({
+  id: r.id,
+  promptTokens: r.item.promptTokens!,
+  maxNewTokens: 100,
+  needed: r.item.realLengths!['L_t0.0'],
+});
 
-async function serve(reqs: ServeRequest[], policy = fcfs, o: { predictor?: Parameters<typeof serveContinuous>[2]['predictor']; pausedRows?: number; predictOn?: 'arrival' | 'contention' } = {}) {
+async function serve(
+  reqs: ServeRequest[],
+  policy = fcfs,
+  o: {
+    predictor?: Parameters<typeof serveContinuous>[2]['predictor'];
+    pausedRows?: number;
+    predictOn?: 'arrival' | 'contention';
+  } = {},
+) {
   const engine = new SimStepEngine(flat, { maxBatch: 1, pausedRows: o.pausedRows ?? 0 });
-  const r = await serveContinuous(reqs, engine, { policy, predictor: o.predictor ?? null, predictOn: o.predictOn, clock: new SimClock(), toEngine: toSim });
+  const r = await serveContinuous(reqs, engine, {
+    policy,
+    predictor: o.predictor ?? null,
+    predictOn: o.predictOn,
+    clock: new SimClock(),
+    toEngine: toSim,
+  });
   const lat = Object.fromEntries(r.records.map((x) => [x.id, Number((x.finish - x.arrival).toFixed(9))]));
   return { r, lat, m: servingMetrics(r.records, r.predictorSeconds) };
 }
@@ -37,7 +62,11 @@ const offline = () => makeRequests([item('A', 3), item('B', 1), item('C', 2)], [
 test('FCFS, one slot: A (prefill + 2 steps), then B (its prefill emits its only token), then C', async () => {
   const { r, lat, m } = await serve(offline());
   expect(lat).toEqual({ A: 0.03, B: 0.04, C: 0.06 });
-  expect(r.records.map((x) => [x.admitted, x.firstToken].map((t) => Number(t.toFixed(9))))).toEqual([[0, 0.01], [0.03, 0.04], [0.04, 0.05]]);
+  expect(r.records.map((x) => [x.admitted, x.firstToken].map((t) => Number(t.toFixed(9))))).toEqual([
+    [0, 0.01],
+    [0.03, 0.04],
+    [0.04, 0.05],
+  ]);
   expect(m.latency_mean).toBeCloseTo(0.13 / 3, 12);
   expect(m.throughput).toBeCloseTo(3 / 0.06, 9);
   expect(m.effective_token_ratio).toBeCloseTo(6 / 9, 12); // Σ generated (EOS included) / Σ (own steps + 1): no padding
@@ -47,7 +76,9 @@ test('FCFS, one slot: A (prefill + 2 steps), then B (its prefill emits its only 
 test('SJF on the oracle: B, C, A — lower mean latency; its one prediction call is charged to the clock', async () => {
   const { lat } = await serve(offline(), sjf, { predictor: oraclePredictor() });
   expect(lat).toEqual({ B: 0.01, C: 0.03, A: 0.06 });
-  const charged = await serve(offline(), sjf, { predictor: withCost(oraclePredictor(), (items) => 0.001 * items.length + 0.002) });
+  const charged = await serve(offline(), sjf, {
+    predictor: withCost(oraclePredictor(), (items) => 0.001 * items.length + 0.002),
+  });
   expect(charged.lat).toEqual({ B: 0.015, C: 0.035, A: 0.065 }); // one call for the three (2 + 3·1 ms) before anything runs
   expect(charged.r.predictorCalls).toEqual([{ at: 0, requests: 3, seconds: 0.005 }]);
   expect(charged.m.predictor_seconds).toBeCloseTo(0.005, 12);
@@ -75,11 +106,20 @@ test('SRPT preempts the long request for a short arrival, keeps its KV and resum
 
 test('static pipeline: offline it is the benchmark driver, timed as the driver charges its batches', async () => {
   const items = Array.from({ length: 10 }, (_, i) => ({ ...item(`q${i}`, 1 + ((i * 7) % 10), 3 + i), index: i }));
-  const cm: CostModel = { description: 'linear', stepMs: (bs, ctx) => 1 + 0.1 * bs + 0.01 * bs * ctx, prefillMs: (bs, p) => 0.5 * bs * p };
-  const engine = () => new SimulatedEngine({ realLengths: 'L_t0.0', recordedMaxLength: 512, costModel: cm, defaultPromptTokens: 8 });
+  const cm: CostModel = {
+    description: 'linear',
+    stepMs: (bs, ctx) => 1 + 0.1 * bs + 0.01 * bs * ctx,
+    prefillMs: (bs, p) => 0.5 * bs * p,
+  };
+  const engine = () =>
+    new SimulatedEngine({ realLengths: 'L_t0.0', recordedMaxLength: 512, costModel: cm, defaultPromptTokens: 8 });
   const opts = { schedule: { ...DEFAULT_SCHEDULE, batchSize: 4 }, maxLength: 16, groupSize: 10 };
   const bench = await runBenchmark(items, engine(), vanillaPredictor(16), opts);
-  const served = await serveStatic(makeRequests(items, new Array(10).fill(0)), engine(), { ...opts, predictor: constantPredictor(16, 'vanilla'), clock: new SimClock() });
+  const served = await serveStatic(makeRequests(items, new Array(10).fill(0)), engine(), {
+    ...opts,
+    predictor: constantPredictor(16, 'vanilla'),
+    clock: new SimClock(),
+  });
   const m = servingMetrics(served.records, served.predictorSeconds);
   expect(m.makespan).toBeCloseTo(bench.seconds, 12);
   expect(m.effective_token_ratio).toBeCloseTo(bench.effective_token_ratio, 12);
@@ -92,6 +132,7 @@ test('static pipeline: offline it is the benchmark driver, timed as the driver c
 test('a request longer than the KV budget is refused before anything runs, naming it', async () => {
   const engine = new SimStepEngine(flat, { maxBatch: 2, kvBudget: 150 });
   const reqs = makeRequests([item('A', 3), item('big', 3, 60)], [0, 0]);
-  await expect(serveContinuous(reqs, engine, { policy: fcfs, predictor: null, clock: new SimClock(), toEngine: toSim }))
-    .rejects.toThrow('request big needs 160 KV tokens (prompt 60 + up to 100 new), more than the KV budget of 150');
+  await expect(
+    serveContinuous(reqs, engine, { policy: fcfs, predictor: null, clock: new SimClock(), toEngine: toSim }),
+  ).rejects.toThrow('request big needs 160 KV tokens (prompt 60 + up to 100 new), more than the KV budget of 150');
 });

@@ -31,12 +31,17 @@ beforeAll(async () => {
   items = loadBenchItems({ data: repoPath('data/synthetic-v3/val.json'), numData: N, seed: 42 });
   alone = [];
   for (const [i, it] of items.entries()) {
-    const g = await generate(m.model, [m.tokenizer.encode(it.prompt)], { maxNewTokens: maxNew(i), eosTokenId: m.tokenizer.eosId });
+    const g = await generate(m.model, [m.tokenizer.encode(it.prompt)], {
+      maxNewTokens: maxNew(i),
+      eosTokenId: m.tokenizer.eosId,
+    });
     alone.push(g.items[0].outputIds);
   }
   const ids = items.map((it) => m.tokenizer.encode(it.prompt));
   prefix = ids[0].slice(0, sharedPrefixLength(ids));
-  console.log(`parity on ${fusedKernelsActive() ? `native kernels (per-row attention: ${rowSlotAttentionActive()})` : 'plain wasm (composite attention)'}; shared prefix ${prefix.length} tokens`);
+  console.log(
+    `parity on ${fusedKernelsActive() ? `native kernels (per-row attention: ${rowSlotAttentionActive()})` : 'plain wasm (composite attention)'}; shared prefix ${prefix.length} tokens`,
+  );
 });
 afterAll(() => m.model.dispose());
 
@@ -45,8 +50,16 @@ afterAll(() => m.model.dispose());
  * newest running row is preempted and the oldest paused one resumed. Returns each request's tokens and the
  * cache rows each request used.
  */
-async function serve(order: number[], o: { maxBatch: number; perAdmit: number; prefix: boolean; preemptEvery?: number }) {
-  const eng = new TfjsStepEngine(m.model, m.tokenizer, { maxBatch: o.maxBatch, pausedRows: o.preemptEvery ? 2 : 0, capacity: 64, prefix: o.prefix ? prefix : [] });
+async function serve(
+  order: number[],
+  o: { maxBatch: number; perAdmit: number; prefix: boolean; preemptEvery?: number },
+) {
+  const eng = new TfjsStepEngine(m.model, m.tokenizer, {
+    maxBatch: o.maxBatch,
+    pausedRows: o.preemptEvery ? 2 : 0,
+    capacity: 64,
+    prefix: o.prefix ? prefix : [],
+  });
   const queue = order.map((i) => eng.request(items[i].id, items[i].prompt, maxNew(i)));
   const out = new Map<string, number[]>();
   const rowsUsed = new Set<number>();
@@ -58,8 +71,7 @@ async function serve(order: number[], o: { maxBatch: number; perAdmit: number; p
       if (preemptNow && eng.paused().length < 2 && eng.running().length > 1) {
         eng.preempt(eng.running().at(-1)!);
         preempted++;
-      }
-      else if (eng.paused().length && eng.freeSlots() > 0) eng.resume(eng.paused()[0]); // paused rows go first
+      } else if (eng.paused().length && eng.freeSlots() > 0) eng.resume(eng.paused()[0]); // paused rows go first
       const adm: TfjsStepRequest[] = [];
       while (queue.length && adm.length < o.perAdmit && eng.fits([...adm, queue[0]])) adm.push(queue.shift()!);
       const results = [];
@@ -68,12 +80,14 @@ async function serve(order: number[], o: { maxBatch: number; perAdmit: number; p
         results.push(await eng.step());
         steps++;
       }
-      for (const r of results) for (const u of r.updates) {
-        if (!u.finished) continue;
-        out.set(u.id, eng.outputIds(u.id));
-        eng.evict(u.id);
-      }
-      for (const id of [...eng.running(), ...eng.paused()]) rowsUsed.add((eng as unknown as { rows: Map<string, { slot: number }> }).rows.get(id)!.slot);
+      for (const r of results)
+        for (const u of r.updates) {
+          if (!u.finished) continue;
+          out.set(u.id, eng.outputIds(u.id));
+          eng.evict(u.id);
+        }
+      for (const id of [...eng.running(), ...eng.paused()])
+        rowsUsed.add((eng as unknown as { rows: Map<string, { slot: number }> }).rows.get(id)!.slot);
     }
   } finally {
     eng.dispose();
@@ -96,19 +110,28 @@ test('the references: 64 requests whose answers end at different steps, some by 
 
 test('arrival in sampled order, shared prefix copied in: every request gets its tokens from generating it alone', async () => {
   const before = tf.memory().numTensors;
-  const { out, rowsUsed } = await serve(items.map((_, i) => i), { maxBatch: 8, perAdmit: 3, prefix: true });
+  const { out, rowsUsed } = await serve(
+    items.map((_, i) => i),
+    { maxBatch: 8, perAdmit: 3, prefix: true },
+  );
   expectParity(out);
   expect(rowsUsed.size).toBe(8); // 64 requests through 8 rows: every freed row was reused
   expect(tf.memory().numTensors).toBe(before);
 });
 
 test('reversed arrival, no prefix cache, one admission per step', async () => {
-  const { out } = await serve(items.map((_, i) => N - 1 - i), { maxBatch: 6, perAdmit: 1, prefix: false });
+  const { out } = await serve(
+    items.map((_, i) => N - 1 - i),
+    { maxBatch: 6, perAdmit: 1, prefix: false },
+  );
   expectParity(out);
 });
 
 test('interleaved arrival with rows preempted and resumed (KV kept)', async () => {
-  const { out, preempted } = await serve(items.map((_, k) => (k * 37) % N), { maxBatch: 8, perAdmit: 4, prefix: true, preemptEvery: 3 });
+  const { out, preempted } = await serve(
+    items.map((_, k) => (k * 37) % N),
+    { maxBatch: 8, perAdmit: 4, prefix: true, preemptEvery: 3 },
+  );
   expectParity(out);
   expect(preempted).toBeGreaterThan(20);
 });

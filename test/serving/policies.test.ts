@@ -13,11 +13,34 @@ import { plan, type EngineLimits } from '../../src/serving/policies/plan.js';
 import type { QueueEntry } from '../../src/serving/policies/policy.js';
 
 /** An entry: id, arrival, predicted total, generated so far, state, steps waited. */
-function e(id: string, arrival: number, predicted: number, generated = 0, state: QueueEntry['state'] = 'waiting', waited = 0): QueueEntry {
-  return { id, index: Number(id.replace(/\D/g, '')), arrival, waited, state, predicted, generated, remaining: Math.max(0, predicted - generated) };
+function e(
+  id: string,
+  arrival: number,
+  predicted: number,
+  generated = 0,
+  state: QueueEntry['state'] = 'waiting',
+  waited = 0,
+): QueueEntry {
+  return {
+    id,
+    index: Number(id.replace(/\D/g, '')),
+    arrival,
+    waited,
+    state,
+    predicted,
+    generated,
+    remaining: Math.max(0, predicted - generated),
+  };
 }
 const ids = (es: QueueEntry[]) => es.map((x) => x.id);
-const lim = (o: Partial<EngineLimits> = {}): EngineLimits => ({ maxBatch: 2, cacheRows: 4, kvBudget: null, kvReserved: 0, reservation: () => 10, ...o });
+const lim = (o: Partial<EngineLimits> = {}): EngineLimits => ({
+  maxBatch: 2,
+  cacheRows: 4,
+  kvBudget: null,
+  kvReserved: 0,
+  reservation: () => 10,
+  ...o,
+});
 
 const queue = [e('r1', 0.0, 90), e('r2', 0.1, 10), e('r3', 0.2, 50), e('r4', 0.2, 10)];
 
@@ -38,19 +61,31 @@ test('srpt orders by predicted remaining, ltr by the predicted total (a score), 
 });
 
 test('requests not predicted yet (NaN) sort after the predicted ones, in arrival order', () => {
-  expect(ids(sjf.order([e('r1', 0, NaN), e('r2', 1, 40), e('r3', 2, NaN), e('r4', 3, 5)], 0))).toEqual(['r4', 'r2', 'r1', 'r3']);
+  expect(ids(sjf.order([e('r1', 0, NaN), e('r2', 1, 40), e('r3', 2, NaN), e('r4', 3, 5)], 0))).toEqual([
+    'r4',
+    'r2',
+    'r1',
+    'r3',
+  ]);
 });
 
 test('the starvation guard puts requests that waited more than the bound (in decode steps) first, oldest first', () => {
   const aged = withAging(sjf, 100);
-  const q = [e('r1', 0.0, 90, 0, 'waiting', 150), e('r2', 0.5, 10, 0, 'waiting', 120), e('r3', 0.9, 5, 0, 'waiting', 99), e('r4', 1, 1, 0, 'running', 500)];
+  const q = [
+    e('r1', 0.0, 90, 0, 'waiting', 150),
+    e('r2', 0.5, 10, 0, 'waiting', 120),
+    e('r3', 0.9, 5, 0, 'waiting', 99),
+    e('r4', 1, 1, 0, 'running', 500),
+  ];
   expect(ids(aged.order(q, 2))).toEqual(['r1', 'r2', 'r4', 'r3']); // r1, r2, r4 starved (by arrival); then r3
   expect(() => withAging(sjf, 0)).toThrow('starvation bound');
   expect(makePolicy('fcfs', { preemptK: 1, starvationBound: 1 })).toBe(fcfs); // FCFS needs no guard
-  expect(() => makePolicy('lifo', { preemptK: 1, starvationBound: 1 })).toThrow('unknown policy "lifo" (one of: fcfs, sjf, srpt, ltr, static)');
+  expect(() => makePolicy('lifo', { preemptK: 1, starvationBound: 1 })).toThrow(
+    'unknown policy "lifo" (one of: fcfs, sjf, srpt, ltr, static)',
+  );
 });
 
-test('each policy says whether it preempts (the guard keeps the inner one\'s answer); static is the batch pipeline', () => {
+test("each policy says whether it preempts (the guard keeps the inner one's answer); static is the batch pipeline", () => {
   const o = { preemptK: 4, starvationBound: 10 };
   const preemptive = Object.fromEntries(['fcfs', 'sjf', 'srpt', 'ltr'].map((n) => [n, makePolicy(n, o).preemptive]));
   expect(preemptive).toEqual({ fcfs: false, sjf: false, srpt: true, ltr: true });
@@ -66,14 +101,26 @@ test('the starvation guard ranks an old running request with the old paused ones
   const A = (state: QueueEntry['state']) => e('A', 0.0, 200, 5, state, 300);
   const B = (state: QueueEntry['state']) => e('B', 0.5, 40, 5, state, 250);
   expect(plan(p, [A('running'), B('paused')], 1, lim({ maxBatch: 1 }))).toEqual({ admit: [], preempt: [], resume: [] });
-  expect(plan(p, [B('running'), A('paused')], 1, lim({ maxBatch: 1 }))).toEqual({ admit: [], preempt: ['B'], resume: ['A'] });
+  expect(plan(p, [B('running'), A('paused')], 1, lim({ maxBatch: 1 }))).toEqual({
+    admit: [],
+    preempt: ['B'],
+    resume: ['A'],
+  });
   expect(plan(p, [A('running'), B('paused')], 2, lim({ maxBatch: 1 }))).toEqual({ admit: [], preempt: [], resume: [] }); // and stays
 });
 
 test('plan: free slots go down the policy order; non-preemptible running rows keep theirs', () => {
   const running = e('r0', 0, 200, 3, 'running');
-  expect(plan(sjf, [running, ...queue], 1, lim({ maxBatch: 3 }))).toEqual({ admit: ['r2', 'r4'], preempt: [], resume: [] });
-  expect(plan(fcfs, [running, ...queue], 1, lim({ maxBatch: 3 }))).toEqual({ admit: ['r1', 'r2'], preempt: [], resume: [] });
+  expect(plan(sjf, [running, ...queue], 1, lim({ maxBatch: 3 }))).toEqual({
+    admit: ['r2', 'r4'],
+    preempt: [],
+    resume: [],
+  });
+  expect(plan(fcfs, [running, ...queue], 1, lim({ maxBatch: 3 }))).toEqual({
+    admit: ['r1', 'r2'],
+    preempt: [],
+    resume: [],
+  });
   expect(plan(sjf, [running, ...queue], 1, lim({ maxBatch: 1 }))).toEqual({ admit: [], preempt: [], resume: [] });
 });
 
@@ -93,10 +140,18 @@ test('plan: srpt preempts a running row below k for a shorter waiting one and re
   const long = e('L', 0, 200, 4, 'running'); // preemptible (4 < 16), remaining 196
   const old = e('O', 0, 200, 40, 'running'); // past k: keeps its slot
   const short = e('S', 1, 12);
-  expect(plan(p, [long, old, short], 1, lim({ maxBatch: 2, cacheRows: 4 }))).toEqual({ admit: ['S'], preempt: ['L'], resume: [] });
+  expect(plan(p, [long, old, short], 1, lim({ maxBatch: 2, cacheRows: 4 }))).toEqual({
+    admit: ['S'],
+    preempt: ['L'],
+    resume: [],
+  });
   // later: S finished, L paused, a new long request W waits: L (remaining 196) beats W (300) for the free slot
   const paused = { ...long, state: 'paused' as const };
-  expect(plan(p, [paused, old, e('W', 2, 300)], 2, lim({ maxBatch: 2, cacheRows: 4 }))).toEqual({ admit: [], preempt: [], resume: ['L'] });
+  expect(plan(p, [paused, old, e('W', 2, 300)], 2, lim({ maxBatch: 2, cacheRows: 4 }))).toEqual({
+    admit: [],
+    preempt: [],
+    resume: ['L'],
+  });
   // fcfs never preempts
   expect(plan(fcfs, [long, old, short], 1, lim({ maxBatch: 2 })).preempt).toEqual([]);
 });

@@ -49,48 +49,53 @@ function reference(ids: number[], layer: number): Float32Array {
   });
 }
 
-test.each([4, 2])('the engine keeps, per row, layer %i\'s state at the position fed last (prefill: the prompt\'s last token; decode: the previous token)', async (layer) => {
-  const ids = items.map((it) => m.tokenizer.encode(it.prompt));
-  const prefix = ids[0].slice(0, sharedPrefixLength(ids));
-  const eng = new TfjsStepEngine(m.model, m.tokenizer, { maxBatch: 4, capacity: 128, prefix, hiddenLayer: layer });
-  const d = m.model.config.hiddenSize;
-  let checked = 0;
-  let worst = 0;
-  const check = (running: string[]) => {
-    const got = eng.hiddenStates(running);
-    running.forEach((id, i) => {
-      const req = items.findIndex((it) => it.id === id);
-      const out = eng.outputIds(id);
-      // prompt + the answer up to the token fed last: after g generated tokens, the fed one was token g − 1
-      const g = out.length; // rows that emitted EOS are finished and not asked for
-      const want = reference([...ids[req], ...out.slice(0, g - 1)], layer);
-      const scale = Math.max(...want.map(Math.abs));
-      for (let k = 0; k < d; k++) worst = Math.max(worst, Math.abs(got[i * d + k] - want[k]) / scale);
-      checked++;
-    });
-  };
-  try {
-    const reqs = items.map((it) => eng.request(it.id, it.prompt, 12));
-    await eng.admit(reqs.slice(0, 2));
-    check(eng.running());
-    for (let s = 0; s < 3; s++) {
-      const r = await eng.step();
-      for (const u of r.updates) if (u.finished) eng.evict(u.id);
+test.each([4, 2])(
+  "the engine keeps, per row, layer %i's state at the position fed last (prefill: the prompt's last token; decode: the previous token)",
+  async (layer) => {
+    const ids = items.map((it) => m.tokenizer.encode(it.prompt));
+    const prefix = ids[0].slice(0, sharedPrefixLength(ids));
+    const eng = new TfjsStepEngine(m.model, m.tokenizer, { maxBatch: 4, capacity: 128, prefix, hiddenLayer: layer });
+    const d = m.model.config.hiddenSize;
+    let checked = 0;
+    let worst = 0;
+    const check = (running: string[]) => {
+      const got = eng.hiddenStates(running);
+      running.forEach((id, i) => {
+        const req = items.findIndex((it) => it.id === id);
+        const out = eng.outputIds(id);
+        // prompt + the answer up to the token fed last: after g generated tokens, the fed one was token g − 1
+        const g = out.length; // rows that emitted EOS are finished and not asked for
+        const want = reference([...ids[req], ...out.slice(0, g - 1)], layer);
+        const scale = Math.max(...want.map(Math.abs));
+        for (let k = 0; k < d; k++) worst = Math.max(worst, Math.abs(got[i * d + k] - want[k]) / scale);
+        checked++;
+      });
+    };
+    try {
+      const reqs = items.map((it) => eng.request(it.id, it.prompt, 12));
+      await eng.admit(reqs.slice(0, 2));
       check(eng.running());
+      for (let s = 0; s < 3; s++) {
+        const r = await eng.step();
+        for (const u of r.updates) if (u.finished) eng.evict(u.id);
+        check(eng.running());
+      }
+      await eng.admit(reqs.slice(2, 4)); // new rows beside rows 3 tokens in
+      for (let s = 0; s < 4; s++) {
+        const r = await eng.step();
+        for (const u of r.updates) if (u.finished) eng.evict(u.id);
+        check(eng.running());
+      }
+    } finally {
+      eng.dispose();
     }
-    await eng.admit(reqs.slice(2, 4)); // new rows beside rows 3 tokens in
-    for (let s = 0; s < 4; s++) {
-      const r = await eng.step();
-      for (const u of r.updates) if (u.finished) eng.evict(u.id);
-      check(eng.running());
-    }
-  } finally {
-    eng.dispose();
-  }
-  expect(checked).toBeGreaterThan(10);
-  expect(worst).toBeLessThan(1e-4);
-  console.log(`layer ${layer}: ${checked} rows checked, worst difference ${worst.toExponential(2)} of the largest value`);
-});
+    expect(checked).toBeGreaterThan(10);
+    expect(worst).toBeLessThan(1e-4);
+    console.log(
+      `layer ${layer}: ${checked} rows checked, worst difference ${worst.toExponential(2)} of the largest value`,
+    );
+  },
+);
 
 test('hiddenStates needs the engine option, and a layer the model has', () => {
   const eng = new TfjsStepEngine(m.model, m.tokenizer, { maxBatch: 1, capacity: 16 });
@@ -99,10 +104,12 @@ test('hiddenStates needs the engine option, and a layer the model has', () => {
   } finally {
     eng.dispose();
   }
-  expect(() => new TfjsStepEngine(m.model, m.tokenizer, { maxBatch: 1, capacity: 16, hiddenLayer: 5 })).toThrow(/hiddenLayer must be an integer in \[0, 4\].*got 5/);
+  expect(() => new TfjsStepEngine(m.model, m.tokenizer, { maxBatch: 1, capacity: 16, hiddenLayer: 5 })).toThrow(
+    /hiddenLayer must be an integer in \[0, 4\].*got 5/,
+  );
 });
 
-test('withProbeRemaining: the head\'s estimate less the token just emitted, at least 0, rows in the harness\'s order', async () => {
+test("withProbeRemaining: the head's estimate less the token just emitted, at least 0, rows in the harness's order", async () => {
   const asked: string[][] = [];
   const head = { remainingTokens: (h: Float32Array) => Array.from(h) }; // d = 1: the "state" is the estimate
   const states = (ids: string[]) => {
@@ -139,19 +146,33 @@ test('withProbeRemaining averages the predicted end positions, refines every k t
   expect(asked).toBe(2);
   est = { a: 0.5 };
   expect((await p.remaining!(at(30))).remaining).toEqual([0]); // mean end (22 + 14 + 29.5) / 3 < 30: never below 0
-  expect(() => withProbeRemaining(constantPredictor(7), head, states, { every: 0 })).toThrow(/interval must be an integer ≥ 1.*got 0/);
+  expect(() => withProbeRemaining(constantPredictor(7), head, states, { every: 0 })).toThrow(
+    /interval must be an integer ≥ 1.*got 0/,
+  );
 });
 
-const serveConfig = (extra: Record<string, unknown>) => serveSchema.parse({
-  engine: 'tfjs', model: repoPath('ckpts/tiny-v3'), data: repoPath('data/synthetic-v3/val.json'),
-  lengths: repoPath('data/synthetic-v3/val-length.json'), num_data: 12, seed: 42, max_length: 48, max_batch: 3,
-  policy: 'srpt', predictor: 'oracle', ...extra,
-});
+const serveConfig = (extra: Record<string, unknown>) =>
+  serveSchema.parse({
+    engine: 'tfjs',
+    model: repoPath('ckpts/tiny-v3'),
+    data: repoPath('data/synthetic-v3/val.json'),
+    lengths: repoPath('data/synthetic-v3/val-length.json'),
+    num_data: 12,
+    seed: 42,
+    max_length: 48,
+    max_batch: 3,
+    policy: 'srpt',
+    predictor: 'oracle',
+    ...extra,
+  });
 
 test('serve with a probe: srpt reads its per-step estimate; every answer is the one served without it', async () => {
   const probe = repoPath('ckpts/tiny-v3-probe');
   const cache = new Map<string, unknown>();
-  const ctx = { cache: <T>(k: string, make: () => T): T => (cache.has(k) ? (cache.get(k) as T) : (cache.set(k, make()), cache.get(k) as T)) };
+  const ctx = {
+    cache: <T>(k: string, make: () => T): T =>
+      cache.has(k) ? (cache.get(k) as T) : (cache.set(k, make()), cache.get(k) as T),
+  };
   const withProbe = await runServe(serveConfig({ probe }), ctx);
   const without = await runServe(serveConfig({}), ctx);
   const tokens = (r: typeof withProbe) => Object.fromEntries(r.result.records.map((x) => [x.id, x.numOutputTokens]));
@@ -163,8 +184,12 @@ test('serve with a probe: srpt reads its per-step estimate; every answer is the 
 
 test('serve refuses a probe without the real engine or srpt, and a probe without a remaining head, naming the key or folder', async () => {
   const probe = repoPath('ckpts/tiny-v3-probe');
-  await expect(runServe(serveConfig({ probe, engine: 'sim' }))).rejects.toThrow(/`probe` reads the serving model's hidden states: `engine` tfjs only/);
-  await expect(runServe(serveConfig({ probe, policy: 'sjf' }))).rejects.toThrow(/`probe` refines remaining lengths, which only `policy` srpt orders by \(got sjf\)/);
+  await expect(runServe(serveConfig({ probe, engine: 'sim' }))).rejects.toThrow(
+    /`probe` reads the serving model's hidden states: `engine` tfjs only/,
+  );
+  await expect(runServe(serveConfig({ probe, policy: 'sjf' }))).rejects.toThrow(
+    /`probe` refines remaining lengths, which only `policy` srpt orders by \(got sjf\)/,
+  );
   const dir = tmp();
   const totalOnly = LengthProbe.load(probe);
   const cfg = { ...totalOnly.config, heads: { total: totalOnly.config.heads.total! } };
@@ -172,7 +197,9 @@ test('serve refuses a probe without the real engine or srpt, and a probe without
   p.save(dir);
   p.dispose();
   totalOnly.dispose();
-  await expect(runServe(serveConfig({ probe: dir }))).rejects.toThrow(new RegExp(`${dir}: the probe has no 'remaining' head`));
+  await expect(runServe(serveConfig({ probe: dir }))).rejects.toThrow(
+    new RegExp(`${dir}: the probe has no 'remaining' head`),
+  );
   // a decode rule that is none is refused when the probe is loaded, naming the file and the key
   const f = join(dir, 'probe_config.json');
   writeFileSync(f, readFileSync(f, 'utf8').replace(/"decode": "[^"]*"/, '"decode": "q7"'));
@@ -183,8 +210,12 @@ test('a probe trained for another hidden size or a deeper model is refused where
   const probe = LengthProbe.load(repoPath('ckpts/tiny-v3-probe')); // layer 4, hidden size 192
   try {
     expect(() => probe.checkFits({ hiddenSize: 192, numLayers: 4 }, 'here')).not.toThrow();
-    expect(() => probe.checkFits({ hiddenSize: 256, numLayers: 4 }, 'ckpts/x')).toThrow('ckpts/x: the probe reads layer 4 of hidden size 192, but the serving model has 4 layers of hidden size 256');
-    expect(() => probe.checkFits({ hiddenSize: 192, numLayers: 3 }, 'strategy probe')).toThrow('strategy probe: the probe reads layer 4 of hidden size 192, but the serving model has 3 layers of hidden size 192');
+    expect(() => probe.checkFits({ hiddenSize: 256, numLayers: 4 }, 'ckpts/x')).toThrow(
+      'ckpts/x: the probe reads layer 4 of hidden size 192, but the serving model has 4 layers of hidden size 256',
+    );
+    expect(() => probe.checkFits({ hiddenSize: 192, numLayers: 3 }, 'strategy probe')).toThrow(
+      'strategy probe: the probe reads layer 4 of hidden size 192, but the serving model has 3 layers of hidden size 192',
+    );
   } finally {
     probe.dispose();
   }

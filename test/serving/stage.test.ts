@@ -28,7 +28,9 @@ const base = (extra: string) => `experiment: serve-test\nstages:\n${stage(extra)
 test('a load sweep writes timelines, the serving table and the report plots; capacity = the offline FCFS throughput', async () => {
   const dir = tmp();
   const file = join(dir, 'serve.yaml');
-  writeFileSync(file, base(`    rows:
+  writeFileSync(
+    file,
+    base(`    rows:
       - { label: fcfs offline }
 ${stage('')}    arrival: poisson
     sweep: { load: [0.5, 0.9] }
@@ -36,15 +38,28 @@ ${stage('')}    arrival: poisson
       - { label: fcfs }
       - { label: sjf gt, policy: sjf, predictor: oracle }
       - { label: static vanilla, policy: static, predictor: vanilla }
-`));
+`),
+  );
   const { dir: out, results } = await runExperiment(file, { resultsRoot: dir });
-  expect(results.map((r) => `${r.label}|${r.swept.load ?? ''}`)).toEqual(['fcfs offline|', 'fcfs|0.5', 'sjf gt|0.5', 'static vanilla|0.5', 'fcfs|0.9', 'sjf gt|0.9', 'static vanilla|0.9']);
+  expect(results.map((r) => `${r.label}|${r.swept.load ?? ''}`)).toEqual([
+    'fcfs offline|',
+    'fcfs|0.5',
+    'sjf gt|0.5',
+    'static vanilla|0.5',
+    'fcfs|0.9',
+    'sjf gt|0.9',
+    'static vanilla|0.9',
+  ]);
   const capacity = results[0].record.throughput as number;
   for (const r of results.slice(1)) {
     expect(r.record.capacity).toBe(capacity);
     expect(r.record.rate).toBeCloseTo((r.swept.load as number) * capacity, 12);
   }
-  const point = readJson<{ records: { finish: number; arrival: number }[]; calls: unknown[]; metrics: { latency_mean: number } }>(join(out, 'serve', 'sjf_gt_load=0.9.json'));
+  const point = readJson<{
+    records: { finish: number; arrival: number }[];
+    calls: unknown[];
+    metrics: { latency_mean: number };
+  }>(join(out, 'serve', 'sjf_gt_load=0.9.json'));
   expect(point.records.length).toBe(48);
   expect(point.calls.length).toBeGreaterThan(48);
   expect(point.metrics.latency_mean).toBeCloseTo(point.records.reduce((s, r) => s + r.finish - r.arrival, 0) / 48, 9);
@@ -59,11 +74,16 @@ ${stage('')}    arrival: poisson
 test('a run that fails midway leaves no complete-looking results folder', async () => {
   const dir = tmp();
   const file = join(dir, 'bad.yaml');
-  writeFileSync(file, base(`    rows:
+  writeFileSync(
+    file,
+    base(`    rows:
       - { label: fine }
       - { label: too small, kv_budget: 100 }
-`));
-  await expect(runExperiment(file, { resultsRoot: dir })).rejects.toThrow(/needs \d+ KV tokens .* more than the KV budget of 100/);
+`),
+  );
+  await expect(runExperiment(file, { resultsRoot: dir })).rejects.toThrow(
+    /needs \d+ KV tokens .* more than the KV budget of 100/,
+  );
   // the run folder (src/experiment/run-folder.ts) removes a failed run's partial folder: nothing is left
   expect(readdirSync(dir).filter((f) => f !== 'bad.yaml')).toEqual([]);
 });

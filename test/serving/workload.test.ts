@@ -25,7 +25,9 @@ test('Poisson arrivals: seeded, increasing, mean gap 1/rate; bad rates are refus
   expect(a.every((t, i) => i === 0 || t >= a[i - 1])).toBe(true);
   expect(a[a.length - 1] / a.length).toBeGreaterThan(0.019); // mean gap 0.02 s ± 5 % (4000 exponential gaps: sd 1.6 %)
   expect(a[a.length - 1] / a.length).toBeLessThan(0.021);
-  expect(() => arrivalTimes(3, { kind: 'poisson', rate: -1 })).toThrow('the Poisson arrival rate must be a positive number of requests per second, got -1');
+  expect(() => arrivalTimes(3, { kind: 'poisson', rate: -1 })).toThrow(
+    'the Poisson arrival rate must be a positive number of requests per second, got -1',
+  );
   expect(() => arrivalTimes(3, { kind: 'poisson', rate: 0 })).toThrow('got 0');
   expect(arrivalTimes(3, { kind: 'offline' })).toEqual([0, 0, 0]);
 });
@@ -41,7 +43,9 @@ test('the shipped Azure-layout sample: 400 rows, seven-digit timestamps, rescale
   const t = arrivalTimes(100, { kind: 'trace', rows, rate: 20 });
   expect(t[0]).toBe(0);
   expect(99 / t[99]).toBeCloseTo(20, 9); // mean rate over the 100 used requests is the target
-  expect(() => arrivalTimes(500, { kind: 'trace', rows, source: 'x.csv' })).toThrow('x.csv has 400 requests, the workload needs 500');
+  expect(() => arrivalTimes(500, { kind: 'trace', rows, source: 'x.csv' })).toThrow(
+    'x.csv has 400 requests, the workload needs 500',
+  );
 });
 
 test('the shipped BurstGPT-layout sample: failed requests (0 response tokens) dropped; requests from token counts', () => {
@@ -70,9 +74,31 @@ test('percentiles interpolate as numpy.percentile; the metrics of three hand-mad
   expect(quantile([1, 2, 3, 4, 10], 0.9)).toBeCloseTo(7.6, 12); // numpy.percentile([1,2,3,4,10], 90)
   expect(quantile([3, 1, 2], 0.5)).toBe(2);
   expect(quantile([5], 0.99)).toBe(5);
-  const rec = (id: string, arrival: number, admitted: number, first: number, finish: number, n: number, length: number): RequestRecord =>
-    ({ id, index: 0, arrival, predicted: null, admitted, firstToken: first, finish, numOutputTokens: n, length, finished: true, preemptions: 0 });
-  const m = servingMetrics([rec('a', 0, 0, 0.1, 1, 11, 12), rec('b', 0.5, 1, 1.2, 2, 21, 22), rec('c', 1, 1, 1.5, 4, 1, 2)], 0.25);
+  const rec = (
+    id: string,
+    arrival: number,
+    admitted: number,
+    first: number,
+    finish: number,
+    n: number,
+    length: number,
+  ): RequestRecord => ({
+    id,
+    index: 0,
+    arrival,
+    predicted: null,
+    admitted,
+    firstToken: first,
+    finish,
+    numOutputTokens: n,
+    length,
+    finished: true,
+    preemptions: 0,
+  });
+  const m = servingMetrics(
+    [rec('a', 0, 0, 0.1, 1, 11, 12), rec('b', 0.5, 1, 1.2, 2, 21, 22), rec('c', 1, 1, 1.5, 4, 1, 2)],
+    0.25,
+  );
   expect(m.latency_mean).toBeCloseTo((1 + 1.5 + 3) / 3, 12);
   expect(m.ttft_mean).toBeCloseTo((0.1 + 0.7 + 0.5) / 3, 12);
   expect(m.queueing_delay_mean).toBeCloseTo((0 + 0.5 + 0) / 3, 12);
@@ -84,11 +110,27 @@ test('percentiles interpolate as numpy.percentile; the metrics of three hand-mad
 });
 
 test('serving calibration recovers the per-batch-size step costs, the context slope and the prefill cost that charged the calls', () => {
-  const a = new Map([[1, 0.4], [2, 0.9], [3, 1.0], [4, 0.8], [8, 1.4]]); // not linear in bs, as measured on this CPU
-  const c = 5e-5, e = 1.2, f = 0.02; // a prefill costs more than a decode step of as many rows, as measured
+  const a = new Map([
+    [1, 0.4],
+    [2, 0.9],
+    [3, 1.0],
+    [4, 0.8],
+    [8, 1.4],
+  ]); // not linear in bs, as measured on this CPU
+  const c = 5e-5,
+    e = 1.2,
+    f = 0.02; // a prefill costs more than a decode step of as many rows, as measured
   const calls = [];
-  for (const [bs, base] of a) for (const ctx of [40, 120, 300]) calls.push({ kind: 'decode' as const, rows: bs, context: ctx, seconds: (base + c * bs * ctx) / 1000 });
-  for (const [n, T] of [[1, 14], [2, 20], [1, 30], [3, 9]]) calls.push({ kind: 'prefill' as const, rows: n, context: T, seconds: (e + f * n * T) / 1000 });
+  for (const [bs, base] of a)
+    for (const ctx of [40, 120, 300])
+      calls.push({ kind: 'decode' as const, rows: bs, context: ctx, seconds: (base + c * bs * ctx) / 1000 });
+  for (const [n, T] of [
+    [1, 14],
+    [2, 20],
+    [1, 30],
+    [3, 9],
+  ])
+    calls.push({ kind: 'prefill' as const, rows: n, context: T, seconds: (e + f * n * T) / 1000 });
   const fit = fitStepCosts(calls);
   fit.stepBaseMs.forEach(([bs, ms]) => expect(ms).toBeCloseTo(a.get(bs)!, 9));
   expect(fit.contextMs).toBeCloseTo(c, 12);
@@ -103,24 +145,35 @@ test('serving calibration recovers the per-batch-size step costs, the context sl
   const file = costModelFromPoints(stepCostModelFile(fit, 'test'));
   expect(file.stepMs(3, 64)).toBeCloseTo(cm.stepMs(3, 64), 6);
   expect(file.prefillMs(2, 32) + file.stepMs(2, 32)).toBeCloseTo(e + f * 64, 6);
-  const p = fitPredictorCost([{ at: 0, requests: 1, seconds: 0.006 }, { at: 1, requests: 4, seconds: 0.012 }, { at: 2, requests: 0, seconds: 0 }]);
+  const p = fitPredictorCost([
+    { at: 0, requests: 1, seconds: 0.006 },
+    { at: 1, requests: 4, seconds: 0.012 },
+    { at: 2, requests: 0, seconds: 0 },
+  ]);
   expect(p.base).toBeCloseTo(0.004, 12);
   expect(p.perItem).toBeCloseTo(0.002, 12);
 });
 
 test('bad serving configurations get errors naming the key', () => {
-  const parse = (o: object) => checkServeConfig(serveSchema.parse({ engine: 'sim', data: 'd.json', lengths: 'l.json', ...o }));
+  const parse = (o: object) =>
+    checkServeConfig(serveSchema.parse({ engine: 'sim', data: 'd.json', lengths: 'l.json', ...o }));
   expect(() => serveSchema.parse({ rate: -2 })).toThrow('expected a number > 0, got -2');
   expect(() => serveSchema.parse({ policy: 'lifo' })).toThrow(/lifo.*is not one of fcfs, sjf, srpt, ltr, static/);
   expect(() => serveSchema.parse({ max_bach: 3 })).toThrow(/max_bach/);
   expect(() => parse({ policy: 'sjf' })).toThrow('`policy` sjf orders by predicted length: set `predictor`');
-  expect(() => parse({ arrival: 'poisson' })).toThrow('`arrival` poisson needs `rate` (requests/s) or `load` (fraction of capacity)');
+  expect(() => parse({ arrival: 'poisson' })).toThrow(
+    '`arrival` poisson needs `rate` (requests/s) or `load` (fraction of capacity)',
+  );
   expect(() => parse({ arrival: 'poisson', rate: 3, load: 0.5 })).toThrow('give `rate` or `load`, not both');
   expect(() => parse({ predictor: 'constant', policy: 'sjf' })).toThrow('`predictor` constant needs `constant`');
   expect(() => parse({ engine: 'tfjs' })).toThrow('`engine` tfjs needs `model`');
   // the CLI names its flags
-  expect(() => checkServeConfig(serveSchema.parse({ engine: 'sim', data: 'd.json', lengths: 'l.json', arrival: 'poisson', rate: 3, load: 0.5 }), cliFlag))
-    .toThrow('give --rate or --load, not both');
+  expect(() =>
+    checkServeConfig(
+      serveSchema.parse({ engine: 'sim', data: 'd.json', lengths: 'l.json', arrival: 'poisson', rate: 3, load: 0.5 }),
+      cliFlag,
+    ),
+  ).toThrow('give --rate or --load, not both');
   expect(parse({ policy: 'sjf', predictor: 'oracle', arrival: 'poisson', load: 0.8 }).starvation_steps).toBeUndefined();
 });
 

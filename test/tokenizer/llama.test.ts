@@ -68,7 +68,7 @@ describe('llamaTokenizer', () => {
 type Conv = { id: string; conversations: { from: string; value: string }[] };
 type Len = { id: string; L_gt: number };
 
-describe('countTokens = the paper\'s L_gt on Alpaca', () => {
+describe("countTokens = the paper's L_gt on Alpaca", () => {
   test.each(['val', 'train'])('alpaca-%s-10k: countTokens(gpt answer) == L_gt for >= 99.5% of items', (split) => {
     const convs = readJson<Conv[]>(repoPath(`data/alpaca/alpaca-${split}-10k.json.gz`));
     const lens = readJson<Len[]>(repoPath(`data/alpaca/alpaca-${split}-10k-length.json.gz`));
@@ -84,7 +84,9 @@ describe('countTokens = the paper\'s L_gt on Alpaca', () => {
       else if (misses.length < 5) misses.push(`id ${c.id}: ours ${n}, L_gt ${lens[i].L_gt}`);
     });
     // eslint-disable-next-line no-console
-    console.log(`alpaca-${split}-10k: countTokens == L_gt for ${match}/${convs.length} answers${misses.length ? `; e.g. ${misses.join('; ')}` : ''}`);
+    console.log(
+      `alpaca-${split}-10k: countTokens == L_gt for ${match}/${convs.length} answers${misses.length ? `; e.g. ${misses.join('; ')}` : ''}`,
+    );
     expect(match / convs.length).toBeGreaterThanOrEqual(0.995);
   });
 });

@@ -26,7 +26,11 @@ const bpeJson = {
   post_processor: {
     type: 'TemplateProcessing',
     single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-    pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+    pair: [
+      { SpecialToken: { id: '<s>', type_id: 0 } },
+      { Sequence: { id: 'A', type_id: 0 } },
+      { Sequence: { id: 'B', type_id: 1 } },
+    ],
     special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
   },
   decoder: null,
@@ -38,7 +42,23 @@ const bpeJson = {
     end_of_word_suffix: null,
     fuse_unk: false,
     byte_fallback: false,
-    vocab: { '<unk>': 0, '<s>': 1, '</s>': 2, h: 3, e: 4, l: 5, o: 6, he: 7, ll: 8, hell: 9, hello: 10, w: 11, r: 12, d: 13, '!': 14 },
+    vocab: {
+      '<unk>': 0,
+      '<s>': 1,
+      '</s>': 2,
+      h: 3,
+      e: 4,
+      l: 5,
+      o: 6,
+      he: 7,
+      ll: 8,
+      hell: 9,
+      hello: 10,
+      w: 11,
+      r: 12,
+      d: 13,
+      '!': 14,
+    },
     merges: ['h e', 'l l', 'he ll', 'hell o'],
   },
 };
@@ -60,23 +80,69 @@ describe('loadTokenizer: HF tokenizer.json offline', () => {
   test('WordLevel folder with tokenizer_config.json naming the special tokens', async () => {
     const dir = join(tmp, 'wordlevel');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({
-      version: '1.0',
-      added_tokens: [
-        { id: 0, content: '[UNK]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
-        { id: 1, content: '[BOS]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
-        { id: 2, content: '[EOS]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
-        { id: 3, content: '[PAD]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
-      ],
-      normalizer: { type: 'Lowercase' },
-      pre_tokenizer: { type: 'WhitespaceSplit' },
-      post_processor: null,
-      decoder: null,
-      model: { type: 'WordLevel', vocab: { '[UNK]': 0, '[BOS]': 1, '[EOS]': 2, '[PAD]': 3, red: 4, green: 5, blue: 6 }, unk_token: '[UNK]' },
-    }));
-    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({
-      tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '[BOS]', eos_token: '[EOS]', unk_token: '[UNK]', pad_token: '[PAD]',
-    }));
+    writeFileSync(
+      join(dir, 'tokenizer.json'),
+      JSON.stringify({
+        version: '1.0',
+        added_tokens: [
+          {
+            id: 0,
+            content: '[UNK]',
+            single_word: false,
+            lstrip: false,
+            rstrip: false,
+            normalized: false,
+            special: true,
+          },
+          {
+            id: 1,
+            content: '[BOS]',
+            single_word: false,
+            lstrip: false,
+            rstrip: false,
+            normalized: false,
+            special: true,
+          },
+          {
+            id: 2,
+            content: '[EOS]',
+            single_word: false,
+            lstrip: false,
+            rstrip: false,
+            normalized: false,
+            special: true,
+          },
+          {
+            id: 3,
+            content: '[PAD]',
+            single_word: false,
+            lstrip: false,
+            rstrip: false,
+            normalized: false,
+            special: true,
+          },
+        ],
+        normalizer: { type: 'Lowercase' },
+        pre_tokenizer: { type: 'WhitespaceSplit' },
+        post_processor: null,
+        decoder: null,
+        model: {
+          type: 'WordLevel',
+          vocab: { '[UNK]': 0, '[BOS]': 1, '[EOS]': 2, '[PAD]': 3, red: 4, green: 5, blue: 6 },
+          unk_token: '[UNK]',
+        },
+      }),
+    );
+    writeFileSync(
+      join(dir, 'tokenizer_config.json'),
+      JSON.stringify({
+        tokenizer_class: 'PreTrainedTokenizerFast',
+        bos_token: '[BOS]',
+        eos_token: '[EOS]',
+        unk_token: '[UNK]',
+        pad_token: '[PAD]',
+      }),
+    );
     const tok = await loadTokenizer(dir);
     expect(tok.encode('Red green  purple BLUE')).toEqual([4, 5, 0, 6]); // no post-processor: nothing added
     expect([tok.unkId, tok.bosId, tok.eosId, tok.padId, tok.vocabSize]).toEqual([0, 1, 2, 3, 7]);
@@ -86,9 +152,13 @@ describe('loadTokenizer: HF tokenizer.json offline', () => {
   test('errors name the path', async () => {
     await expect(loadTokenizer(join(tmp, 'nope'))).rejects.toThrow(/nope: no such tokenizer/);
     mkdirSync(join(tmp, 'empty'), { recursive: true });
-    await expect(loadTokenizer(join(tmp, 'empty'))).rejects.toThrow(/empty: folder has neither tokenizer.json nor tokenizer_idmap.json/);
+    await expect(loadTokenizer(join(tmp, 'empty'))).rejects.toThrow(
+      /empty: folder has neither tokenizer.json nor tokenizer_idmap.json/,
+    );
     writeFileSync(join(tmp, 'bad.json'), JSON.stringify({ hello: 1 }));
-    await expect(loadTokenizer(join(tmp, 'bad.json'))).rejects.toThrow(/bad.json: not an HF tokenizer.json \(no "model" key\)/);
+    await expect(loadTokenizer(join(tmp, 'bad.json'))).rejects.toThrow(
+      /bad.json: not an HF tokenizer.json \(no "model" key\)/,
+    );
   });
 
   test("'llama' and 'llama-1' name the built-in tokenizer", async () => {
@@ -142,7 +212,9 @@ describe('id-mapped LLaMA tokenizer', () => {
   test('invalid maps are refused with the file and index named', () => {
     expect(() => remapTokenizer(base, [1, 0, 2])).toThrow(/must start with unk, bos, eos = \[0, 1, 2\]/);
     expect(() => remapTokenizer(base, [0, 1, 2, 5, 5])).toThrow(/kept_ids\[4\] = 5 appears twice/);
-    expect(() => remapTokenizer(base, [0, 1, 2, 32000])).toThrow(/kept_ids\[3\] = 32000 is not a token id in \[0, 32000\)/);
+    expect(() => remapTokenizer(base, [0, 1, 2, 32000])).toThrow(
+      /kept_ids\[3\] = 32000 is not a token id in \[0, 32000\)/,
+    );
     const dir = join(tmp, 'badmap');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'tokenizer_idmap.json'), JSON.stringify({ base: 'llama-1', kept_ids: [0, 1, 2, 'x'] }));

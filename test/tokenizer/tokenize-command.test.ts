@@ -12,10 +12,19 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function run(args: Record<string, unknown>): Promise<string[]> {
   const out: string[] = [];
-  const w = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+  const w = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
   const l = jest.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s) + '\n'));
   try {
-    await (commandOf(tokenizeJob).handler as (a: unknown) => Promise<void>)({ count: false, tokenizer: 'llama', role: 'gpt', bos: true, json: false, ...args });
+    await (commandOf(tokenizeJob).handler as (a: unknown) => Promise<void>)({
+      count: false,
+      tokenizer: 'llama',
+      role: 'gpt',
+      bos: true,
+      json: false,
+      ...args,
+    });
   } finally {
     w.mockRestore();
     l.mockRestore();
@@ -26,8 +35,20 @@ async function run(args: Record<string, unknown>): Promise<string[]> {
 test('--count prints {"id", "tokens"} per item (gpt turn, BOS included); ids without --count; --json summary last', async () => {
   const data = join(tmp, 'conv.json');
   saveConversations(data, [
-    { id: '1', conversations: [{ from: 'human', value: 'Greet.' }, { from: 'gpt', value: 'Hello world!' }] },
-    { id: '2', conversations: [{ from: 'human', value: 'Say nothing.' }, { from: 'gpt', value: '' }] },
+    {
+      id: '1',
+      conversations: [
+        { from: 'human', value: 'Greet.' },
+        { from: 'gpt', value: 'Hello world!' },
+      ],
+    },
+    {
+      id: '2',
+      conversations: [
+        { from: 'human', value: 'Say nothing.' },
+        { from: 'gpt', value: '' },
+      ],
+    },
   ]);
   expect(await run({ data, count: true })).toEqual(['{"id":"1","tokens":4}', '{"id":"2","tokens":1}']);
   expect(await run({ data })).toEqual(['{"id":"1","ids":[1,15043,3186,29991]}', '{"id":"2","ids":[1]}']);

@@ -36,8 +36,13 @@ const TOKENIZER: RemappedTokenizer = remapTokenizer(llamaTokenizer(), buildIdMap
 
 function toyModel(std = 0.02): Llama {
   const config = configFromHF({
-    hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 2, head_dim: 16,
-    vocab_size: TOKENIZER.vocabSize, max_position_embeddings: 128,
+    hidden_size: 32,
+    intermediate_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    head_dim: 16,
+    vocab_size: TOKENIZER.vocabSize,
+    max_position_embeddings: 128,
   });
   return Llama.random(config, 3, std);
 }
@@ -46,7 +51,14 @@ function toyModel(std = 0.02): Llama {
 function meanLoss(model: Llama, examples: Example[]): number {
   const b = batchTensors(collate(examples));
   try {
-    return tf.tidy(() => causalLmLoss(model.forward(b.inputIds, { attentionMask: b.attentionMask }), b.inputIds, b.labelMask).dataSync()[0]);
+    return tf.tidy(
+      () =>
+        causalLmLoss(
+          model.forward(b.inputIds, { attentionMask: b.attentionMask }),
+          b.inputIds,
+          b.labelMask,
+        ).dataSync()[0],
+    );
   } finally {
     disposeBatch(b);
   }
@@ -81,13 +93,23 @@ describe('finetune', () => {
     const examples = conversationExamples(TOKENIZER, CONVS);
     const before = meanLoss(model, examples);
     const out = tmp();
-    const r = await finetune({ model, tokenizer: TOKENIZER, conversations: CONVS, mode: 'full', ...TRAIN, lr: 1e-2, outDir: out });
+    const r = await finetune({
+      model,
+      tokenizer: TOKENIZER,
+      conversations: CONVS,
+      mode: 'full',
+      ...TRAIN,
+      lr: 1e-2,
+      outDir: out,
+    });
     const after = meanLoss(model, examples);
     // from ln(V) ≈ 5 at init; 15 steps at lr 1e-2 reach well below (the data repeats the same prompt prefix)
     expect(before).toBeGreaterThan(Math.log(TOKENIZER.vocabSize) - 0.2);
     expect(after).toBeLessThan(before - 1.0);
     expect(r.train.finished).toBe(true);
-    expect(r.files).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_idmap.json', 'log.csv']));
+    expect(r.files).toEqual(
+      expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer_idmap.json', 'log.csv']),
+    );
     expect(existsSync(join(out, 'checkpoint-15'))).toBe(false); // finished: the result is in outDir itself
     const loaded = loadLlama(out);
     const tok = (await loadTokenizer(out)) as RemappedTokenizer;
@@ -107,13 +129,22 @@ describe('finetune', () => {
     const before = meanLoss(model, examples);
     const out = tmp();
     const r = await finetune({
-      model, tokenizer: TOKENIZER, conversations: CONVS, mode: 'lora', lora: { r: 4, alpha: 8, dropout: 0.05, targetModules: ['q_proj', 'v_proj'] },
-      ...TRAIN, lr: 2e-2, outDir: out, baseModelNameOrPath: 'toy',
+      model,
+      tokenizer: TOKENIZER,
+      conversations: CONVS,
+      mode: 'lora',
+      lora: { r: 4, alpha: 8, dropout: 0.05, targetModules: ['q_proj', 'v_proj'] },
+      ...TRAIN,
+      lr: 2e-2,
+      outDir: out,
+      baseModelNameOrPath: 'toy',
     });
     const after = meanLoss(model, examples);
     expect(after).toBeLessThan(before - 0.3);
     expect(r.trainableParameters).toBe(2 * 2 * (4 * 32 + 4 * 32)); // layers × {q, v} × (A + B)
-    model.baseVariables().forEach((v, i) => expect(Buffer.from(v.dataSync().buffer).equals(Buffer.from(base[i].buffer))).toBe(true));
+    model
+      .baseVariables()
+      .forEach((v, i) => expect(Buffer.from(v.dataSync().buffer).equals(Buffer.from(base[i].buffer))).toBe(true));
     expect(r.files).toEqual(expect.arrayContaining(['adapter_config.json', 'adapter_model.safetensors', 'log.csv']));
     expect(JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')).base_model_name_or_path).toBe('toy');
     const adapter = LoraAdapter.load(out, model.config);
@@ -133,10 +164,27 @@ describe('train stage', () => {
     const data = join(dir, 'data.json');
     writeFileSync(data, JSON.stringify(CONVS.slice(0, 8)));
     const stage = getStage('train')!;
-    const point = (extra: Record<string, unknown> = {}) => stage.schema.parse({
-      init_config: { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, head_dim: 8, max_position_embeddings: 128 },
-      idmap_from: [data], data, out: join(dir, 'model'), mode: 'full', epochs: 1, batch_size: 4, grad_accum: 1, lr: 1e-3, seed: 0, ...extra,
-    });
+    const point = (extra: Record<string, unknown> = {}) =>
+      stage.schema.parse({
+        init_config: {
+          hidden_size: 16,
+          intermediate_size: 32,
+          num_hidden_layers: 1,
+          num_attention_heads: 2,
+          head_dim: 8,
+          max_position_embeddings: 128,
+        },
+        idmap_from: [data],
+        data,
+        out: join(dir, 'model'),
+        mode: 'full',
+        epochs: 1,
+        batch_size: 4,
+        grad_accum: 1,
+        lr: 1e-3,
+        seed: 0,
+        ...extra,
+      });
     const ctx = { outDir: dir, cache: <T>(_k: string, make: () => T) => make() };
     const first = await stage.run(point(), ctx);
     expect(first.record.skipped).toBe(false);

@@ -18,8 +18,20 @@ beforeAll(async () => {
 const tmp = tmpDirs('seqsch-train-llama-');
 
 const CONFIG: LlamaConfig = {
-  hiddenSize: 16, intermediateSize: 32, numLayers: 2, numHeads: 2, numKvHeads: 1, headDim: 8, rmsNormEps: 1e-6,
-  ropeTheta: 10000, maxPositionEmbeddings: 64, vocabSize: 24, tieWordEmbeddings: false, bosTokenId: 1, eosTokenId: 2, padTokenId: 0,
+  hiddenSize: 16,
+  intermediateSize: 32,
+  numLayers: 2,
+  numHeads: 2,
+  numKvHeads: 1,
+  headDim: 8,
+  rmsNormEps: 1e-6,
+  ropeTheta: 10000,
+  maxPositionEmbeddings: 64,
+  vocabSize: 24,
+  tieWordEmbeddings: false,
+  bosTokenId: 1,
+  eosTokenId: 2,
+  padTokenId: 0,
 };
 
 // A tiny overfit task: BOS + 3 prompt tokens → 3 answer tokens + EOS; loss on the answer and EOS only.
@@ -43,7 +55,18 @@ function setup(dropout = 0.05): Llama {
 }
 
 function opts(model: Llama, outDir: string, hooks = loraHooks(model), extra: Partial<TrainOptions> = {}): TrainOptions {
-  return { ...hooks, examples: EXAMPLES, batchSize: 2, gradAccum: 1, epochs: 20, lr: 2e-2, warmupRatio: 0.03, seed: 1, outDir, ...extra };
+  return {
+    ...hooks,
+    examples: EXAMPLES,
+    batchSize: 2,
+    gradAccum: 1,
+    epochs: 20,
+    lr: 2e-2,
+    warmupRatio: 0.03,
+    seed: 1,
+    outDir,
+    ...extra,
+  };
 }
 
 /** Mean answer loss over all examples, without dropout. */
@@ -77,29 +100,42 @@ describe('training the LLaMA model', () => {
     model.dispose();
   });
 
-  test.each([0, 0.05])('LoRA training killed and resumed ends with the same adapter and curve (dropout %p)', async (dropout) => {
-    const ref = setup(dropout);
-    const full = await train(opts(ref, tmp(), undefined, { epochs: 4 }));
-    const refAdapter = ref.lora!.variables().map((v) => Array.from(v.dataSync()));
+  test.each([0, 0.05])(
+    'LoRA training killed and resumed ends with the same adapter and curve (dropout %p)',
+    async (dropout) => {
+      const ref = setup(dropout);
+      const full = await train(opts(ref, tmp(), undefined, { epochs: 4 }));
+      const refAdapter = ref.lora!.variables().map((v) => Array.from(v.dataSync()));
 
-    const out = tmp();
-    const killed = setup(dropout);
-    await expect(
-      train(opts(killed, out, undefined, { epochs: 4, saveEvery: 3, onLog: (e) => { if (e.step === 5) throw new Error('kill'); } })),
-    ).rejects.toThrow('kill');
-    killed.dispose();
-    const resumed = setup(dropout);
-    const res = await train(opts(resumed, out, undefined, { epochs: 4, saveEvery: 3 }));
-    expect(res.resumedFrom).toBe(3);
-    expect(resumed.lora!.variables().map((v) => Array.from(v.dataSync()))).toEqual(refAdapter);
-    expect(curve(res.history)).toEqual(curve(full.history));
-    [ref, resumed].forEach((m) => m.dispose());
-  });
+      const out = tmp();
+      const killed = setup(dropout);
+      await expect(
+        train(
+          opts(killed, out, undefined, {
+            epochs: 4,
+            saveEvery: 3,
+            onLog: (e) => {
+              if (e.step === 5) throw new Error('kill');
+            },
+          }),
+        ),
+      ).rejects.toThrow('kill');
+      killed.dispose();
+      const resumed = setup(dropout);
+      const res = await train(opts(resumed, out, undefined, { epochs: 4, saveEvery: 3 }));
+      expect(res.resumedFrom).toBe(3);
+      expect(resumed.lora!.variables().map((v) => Array.from(v.dataSync()))).toEqual(refAdapter);
+      expect(curve(res.history)).toEqual(curve(full.history));
+      [ref, resumed].forEach((m) => m.dispose());
+    },
+  );
 
   test('full-parameter training updates the base, saves HF folders and resumes from them', async () => {
     const run = async (outDir: string, extra: Partial<TrainOptions>) => {
       const model = Llama.random(CONFIG, 11);
-      const res = await train(opts(model, outDir, fullHooks(model), { epochs: 3, lr: 1e-2, weightDecay: 0.1, ...extra }));
+      const res = await train(
+        opts(model, outDir, fullHooks(model), { epochs: 3, lr: 1e-2, weightDecay: 0.1, ...extra }),
+      );
       return { model, res };
     };
     const a = await run(tmp(), {});
@@ -119,7 +155,13 @@ describe('training the LLaMA model', () => {
     const counts: number[] = [];
     // equal-length rows, so the model's per-length caches (causal masks) are built at the first step only
     const same = EXAMPLES.map((e) => ({ ids: e.ids.slice(0, 7), labelMask: e.labelMask.slice(0, 7) }));
-    await train(opts(model, tmp(), undefined, { examples: same, epochs: 2, onLog: () => void counts.push(tf.memory().numTensors) }));
+    await train(
+      opts(model, tmp(), undefined, {
+        examples: same,
+        epochs: 2,
+        onLog: () => void counts.push(tf.memory().numTensors),
+      }),
+    );
     expect(counts.length).toBe(4);
     expect(new Set(counts.slice(1)).size).toBe(1);
     model.dispose();

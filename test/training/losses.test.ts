@@ -8,11 +8,25 @@ beforeAll(async () => {
 
 // logits (2, 3, 4); row 0 targets ids[1], ids[2] (mask 0 1 1); row 1 targets only ids[2] (mask 0 0 1).
 const LOGITS = [
-  [[1.0, 2.0, 0.5, -1.0], [0.0, 0.0, 3.0, 1.0], [2.0, -1.0, 0.0, 0.5]],
-  [[0.3, 0.2, 0.1, 0.0], [-2.0, 1.0, 1.0, 4.0], [9.0, 9.0, 9.0, 9.0]],
+  [
+    [1.0, 2.0, 0.5, -1.0],
+    [0.0, 0.0, 3.0, 1.0],
+    [2.0, -1.0, 0.0, 0.5],
+  ],
+  [
+    [0.3, 0.2, 0.1, 0.0],
+    [-2.0, 1.0, 1.0, 4.0],
+    [9.0, 9.0, 9.0, 9.0],
+  ],
 ];
-const IDS = [[1, 2, 3], [0, 3, 1]];
-const MASK = [[0, 1, 1], [0, 0, 1]];
+const IDS = [
+  [1, 2, 3],
+  [0, 3, 1],
+];
+const MASK = [
+  [0, 1, 1],
+  [0, 0, 1],
+];
 
 describe('causalLmLoss', () => {
   test('equals the hand computation: mean of −log softmax(logits[t])[ids[t+1]] over masked targets', () => {
@@ -26,7 +40,9 @@ describe('causalLmLoss', () => {
     const logits = tf.tensor3d(LOGITS);
     const ids = tf.tensor2d(IDS, undefined, 'int32');
     const mask = tf.tensor2d(MASK);
-    const g = tf.grad((x: tf.Tensor) => causalLmLoss(x, ids, mask))(logits).arraySync() as number[][][];
+    const g = tf
+      .grad((x: tf.Tensor) => causalLmLoss(x, ids, mask))(logits)
+      .arraySync() as number[][][];
     expect(g[0][2].every((x) => x === 0)).toBe(true); // last position predicts nothing
     expect(g[1][0].every((x) => x === 0)).toBe(true); // predicts ids[1][1], masked out
     // d/dlogits of −log softmax = (softmax − onehot)/count: row sums to 0, target entry negative
@@ -36,7 +52,9 @@ describe('causalLmLoss', () => {
 
   test('shape and dtype errors name the tensor', () => {
     const logits = tf.zeros([2, 3, 4]);
-    expect(() => causalLmLoss(logits, tf.zeros([2, 4], 'int32'), tf.zeros([2, 3]))).toThrow(/inputIds must be \(2, 3\)/);
+    expect(() => causalLmLoss(logits, tf.zeros([2, 4], 'int32'), tf.zeros([2, 3]))).toThrow(
+      /inputIds must be \(2, 3\)/,
+    );
     expect(() => causalLmLoss(logits, tf.zeros([2, 3]), tf.zeros([2, 3]))).toThrow(/inputIds must be int32/);
   });
 });

@@ -13,8 +13,22 @@ beforeAll(async () => {
 // Three updates with lr 1e-2, 5e-3, 2e-2, weight decay 0.1, betas (0.9, 0.999), eps 1e-8. Reference: the
 // torch.optim.AdamW update (p *= 1 − lr·wd; Adam step with bias correction) written out in numpy float64 (test/training/reference.py).
 // Parameter q has no gradient at step 2 and is skipped there (PyTorch skips grad None), so it takes 2 steps.
-const G = [[0.1, -0.2, 0.3, 0.0], [-0.05, 0.4, 0.1, 1e-3], [0.2, 0.2, -0.3, -2.0]];
-const GQ = [[[1.0, -2.0], [0.5, 0.0]], undefined, [[-0.3, 0.3], [0.0, 4.0]]];
+const G = [
+  [0.1, -0.2, 0.3, 0.0],
+  [-0.05, 0.4, 0.1, 1e-3],
+  [0.2, 0.2, -0.3, -2.0],
+];
+const GQ = [
+  [
+    [1.0, -2.0],
+    [0.5, 0.0],
+  ],
+  undefined,
+  [
+    [-0.3, 0.3],
+    [0.0, 4.0],
+  ],
+];
 const LR = [1e-2, 5e-3, 2e-2];
 const P_REF = [0.4737854878, -0.998740162, 1.97771764, 0.0090573307];
 const Q_REF = [0.2805636284, -0.676877439, 1.4721218355, -0.0049127164];
@@ -30,7 +44,12 @@ function run(opt: AdamW, from: number, to: number) {
 describe('AdamW (decoupled weight decay, PyTorch semantics)', () => {
   test('three updates match the numpy reference', () => {
     const p = tf.variable(tf.tensor1d([0.5, -1.0, 2.0, 0.0]));
-    const q = tf.variable(tf.tensor2d([[0.3, -0.7], [1.5, 0.01]]));
+    const q = tf.variable(
+      tf.tensor2d([
+        [0.3, -0.7],
+        [1.5, 0.01],
+      ]),
+    );
     const opt = new AdamW([p, q], { weightDecay: 0.1 });
     run(opt, 0, 3);
     // float32 state vs float64 reference; values O(1), so a few float32 ulps (2.4e-7 at 2.0) → 1e-6
@@ -42,7 +61,15 @@ describe('AdamW (decoupled weight decay, PyTorch semantics)', () => {
   });
 
   test('state saved after one update and loaded into a fresh optimizer continues bit-identically', async () => {
-    const mk = (): tf.Variable[] => [tf.variable(tf.tensor1d([0.5, -1.0, 2.0, 0.0])), tf.variable(tf.tensor2d([[0.3, -0.7], [1.5, 0.01]]))];
+    const mk = (): tf.Variable[] => [
+      tf.variable(tf.tensor1d([0.5, -1.0, 2.0, 0.0])),
+      tf.variable(
+        tf.tensor2d([
+          [0.3, -0.7],
+          [1.5, 0.01],
+        ]),
+      ),
+    ];
     const a = mk();
     const optA = new AdamW(a, { weightDecay: 0.1 });
     run(optA, 0, 3);

@@ -21,7 +21,9 @@ describe('cosine schedule with warmup (HF semantics)', () => {
 
   test('a 10-step run with ratio 0.03 warms up for one step', () => {
     const expected = [0.0, 1.0, 0.5868240888334653, 0.03015368960704584];
-    [0, 1, 5, 9].forEach((s, i) => expect(Math.abs(learningRate(s, 2e-5, 10, 0.03) - 2e-5 * expected[i])).toBeLessThan(1e-20));
+    [0, 1, 5, 9].forEach((s, i) =>
+      expect(Math.abs(learningRate(s, 2e-5, 10, 0.03) - 2e-5 * expected[i])).toBeLessThan(1e-20),
+    );
   });
 
   test('without warmup the first update uses the peak rate', () => {

@@ -25,15 +25,29 @@ describe('committed tiny base model v3 (ckpts/tiny-v3)', () => {
     const tok = await loadTokenizer(DIR);
     try {
       const val = loadConversations(join(REPO_ROOT, 'data/synthetic-v3/val.json')).map((c) => firstTurn(c, 'human'));
-      const queries = ['Count from 1 to 6.', 'Count from 25 to 33.', 'Count down from 13 to 1.', 'Count down from 22 to 20.', 'Name 11 fruits, one per line.'];
+      const queries = [
+        'Count from 1 to 6.',
+        'Count from 25 to 33.',
+        'Count down from 13 to 1.',
+        'Count down from 22 to 20.',
+        'Name 11 fruits, one per line.',
+      ];
       for (const q of queries) expect(val).toContain(q); // unseen in training (val instructions never in pretrain)
-      const r = await generate(model, queries.map((q) => tok.encode(vicunaPrompt(q))), { maxNewTokens: 160 });
+      const r = await generate(
+        model,
+        queries.map((q) => tok.encode(vicunaPrompt(q))),
+        { maxNewTokens: 160 },
+      );
       const answers = r.items.map((it) => tok.decode(it.outputIds).trim());
       expect(r.items.every((it) => it.isFinished)).toBe(true); // EOS before the cap
-      const up = (a: number, b: number) => `${Array.from({ length: b - a + 1 }, (_, i) => `${a + i} of ${b}`).join(', ')}.`;
-      const down = (b: number, a: number) => `${Array.from({ length: b - a + 1 }, (_, i) => `${b - i} to ${a}`).join(', ')}.`;
+      const up = (a: number, b: number) =>
+        `${Array.from({ length: b - a + 1 }, (_, i) => `${a + i} of ${b}`).join(', ')}.`;
+      const down = (b: number, a: number) =>
+        `${Array.from({ length: b - a + 1 }, (_, i) => `${b - i} to ${a}`).join(', ')}.`;
       expect(answers.slice(0, 4)).toEqual([up(1, 6), up(25, 33), down(13, 1), down(22, 20)]);
-      expect(answers[4].split('\n').map((l) => l.replace(/\. .*/, ''))).toEqual(Array.from({ length: 11 }, (_, i) => String(11 - i)));
+      expect(answers[4].split('\n').map((l) => l.replace(/\. .*/, ''))).toEqual(
+        Array.from({ length: 11 }, (_, i) => String(11 - i)),
+      );
     } finally {
       model.dispose();
     }
@@ -49,7 +63,11 @@ describe('committed tiny base model v3 (ckpts/tiny-v3)', () => {
       const val = loadConversations(join(REPO_ROOT, 'data/synthetic-v3/val.json')).map((c) => firstTurn(c, 'human'));
       const queries = ['What is 2 plus 1?', 'Is a dog an animal? Answer yes or no.'];
       for (const q of queries) expect(val).toContain(q);
-      const r = await generate(model, queries.map((q) => tok.encode(vicunaPrompt(q))), { maxNewTokens: 64 });
+      const r = await generate(
+        model,
+        queries.map((q) => tok.encode(vicunaPrompt(q))),
+        { maxNewTokens: 64 },
+      );
       const [sum, yesNo] = r.items.map((it) => tok.decode(it.outputIds).trim());
       expect(r.items.every((it) => it.isFinished)).toBe(true); // EOS well before the cap
       // the form of the reference "2 plus 1 is 3." (the tiny model writes a sum, not always the right one)

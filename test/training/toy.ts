@@ -36,7 +36,8 @@ export class Toy {
       return causalLmLoss(logits, batch.inputIds, batch.labelMask);
     });
   save = async (dir: string): Promise<void> => {
-    for (const [i, p] of this.params.entries()) writeFileSync(join(dir, `w${i}.bin`), Buffer.from((await p.data() as Float32Array).buffer));
+    for (const [i, p] of this.params.entries())
+      writeFileSync(join(dir, `w${i}.bin`), Buffer.from(((await p.data()) as Float32Array).buffer));
   };
   load = async (dir: string): Promise<void> => {
     this.params.forEach((p, i) => {
@@ -86,4 +87,3 @@ export function toyTrainOptions(toy: Toy, outDir: string, extra: Partial<TrainOp
     ...extra,
   };
 }
-

@@ -21,7 +21,10 @@ const tmp = tmpDirs('seqsch-train-');
 const curve = (h: LogEntry[]) => h.map(({ seconds: _s, ...rest }) => rest);
 
 function readCsv(dir: string): string[][] {
-  return readFileSync(join(dir, 'log.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  return readFileSync(join(dir, 'log.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
 }
 
 describe('train', () => {
@@ -53,7 +56,14 @@ describe('train', () => {
     const killed = new Toy(1);
     // "kill" at step 7 (after its CSV row, before anything else); the newest checkpoint is step 6
     await expect(
-      train(options(killed, out, { saveEvery: 3, onLog: (e) => { if (e.step === 7) throw new Error('simulated kill'); } })),
+      train(
+        options(killed, out, {
+          saveEvery: 3,
+          onLog: (e) => {
+            if (e.step === 7) throw new Error('simulated kill');
+          },
+        }),
+      ),
     ).rejects.toThrow('simulated kill');
     expect(readCsv(out).length).toBe(1 + 7); // the curve on disk survived the kill
     killed.dispose();
@@ -70,7 +80,11 @@ describe('train', () => {
     expect(rows[0]).toEqual(['step', 'epoch', 'loss', 'lr', 'grad_norm', 'tokens', 'seconds']);
     expect(rows.slice(1).map((r) => Number(r[0]))).toEqual(reference.history.map((e) => e.step));
     expect(rows.slice(1).map((r) => Number(r[2]))).toEqual(reference.history.map((e) => e.loss));
-    expect(readdirSync(out).filter((n) => n.startsWith('checkpoint-')).sort()).toEqual(['checkpoint-12', 'checkpoint-3', 'checkpoint-6', 'checkpoint-9']);
+    expect(
+      readdirSync(out)
+        .filter((n) => n.startsWith('checkpoint-'))
+        .sort(),
+    ).toEqual(['checkpoint-12', 'checkpoint-3', 'checkpoint-6', 'checkpoint-9']);
     fresh.dispose();
   });
 
@@ -99,7 +113,11 @@ describe('train', () => {
     expect([6, 8]).toContain(res.resumedFrom);
     expect(toy.snapshot()).toEqual(reference.params);
     expect(curve(res.history)).toEqual(curve(reference.history));
-    expect(readCsv(out).slice(1).map((r) => Number(r[0]))).toEqual(reference.history.map((e) => e.step));
+    expect(
+      readCsv(out)
+        .slice(1)
+        .map((r) => Number(r[0])),
+    ).toEqual(reference.history.map((e) => e.step));
     toy.dispose();
   });
 
@@ -112,7 +130,14 @@ describe('train', () => {
     expect(toy.snapshot()).toEqual(reference.params);
     expect(readdirSync(out).filter((n) => n.startsWith('checkpoint-'))).toEqual(['checkpoint-12']);
     let called = 0;
-    const third = await train(options(toy, out, { lossFn: (b) => { called++; return toy.loss(b); } }));
+    const third = await train(
+      options(toy, out, {
+        lossFn: (b) => {
+          called++;
+          return toy.loss(b);
+        },
+      }),
+    );
     expect([called, third.step, third.resumedFrom]).toEqual([0, 12, 12]);
     expect(curve(second.history)).toEqual(curve(third.history));
     toy.dispose();
@@ -132,13 +157,16 @@ describe('train', () => {
     const out = tmp();
     const toy = new Toy(1);
     await train(options(toy, out, { stopAtStep: 1 }));
-    await expect(train(options(toy, out, { batchSize: 3 }))).rejects.toThrow(/checkpoint-1\/trainer_state\.json: cannot resume, 'batchSize' was 2 .* is 3/);
+    await expect(train(options(toy, out, { batchSize: 3 }))).rejects.toThrow(
+      /checkpoint-1\/trainer_state\.json: cannot resume, 'batchSize' was 2 .* is 3/,
+    );
     toy.dispose();
   });
 
   test('a NaN loss stops training with an error naming the step', async () => {
     const toy = new Toy(1);
-    const lossFn: TrainOptions['lossFn'] = (b, m) => (m.step === 3 ? tf.tidy(() => tf.mul(toy.loss(b), NaN)) : toy.loss(b));
+    const lossFn: TrainOptions['lossFn'] = (b, m) =>
+      m.step === 3 ? tf.tidy(() => tf.mul(toy.loss(b), NaN)) : toy.loss(b);
     await expect(train(options(toy, tmp(), { lossFn }))).rejects.toThrow(/diverged at optimizer step 3 .*loss is NaN/);
     toy.dispose();
   });
@@ -148,7 +176,9 @@ describe('train', () => {
     // sqrt(0·Σw²) is 0 but its gradient is 0·∞ = NaN
     const lossFn: TrainOptions['lossFn'] = (b, m) =>
       m.step === 2 ? tf.tidy(() => tf.add(toy.loss(b), tf.sqrt(tf.mul(tf.sum(tf.square(toy.out)), 0)))) : toy.loss(b);
-    await expect(train(options(toy, tmp(), { lossFn }))).rejects.toThrow(/diverged at optimizer step 2 .*gradient norm is NaN/);
+    await expect(train(options(toy, tmp(), { lossFn }))).rejects.toThrow(
+      /diverged at optimizer step 2 .*gradient norm is NaN/,
+    );
     toy.dispose();
   });
 

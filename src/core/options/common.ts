@@ -2,11 +2,19 @@
 import { BACKEND_CHOICES } from '../backend.js';
 
 /** `--json`: CLI only. */
-export const JSON_OPTION = { type: 'boolean', default: false, yaml: false, describe: 'print one JSON object as the last line' } as const;
+export const JSON_OPTION = {
+  type: 'boolean',
+  default: false,
+  yaml: false,
+  describe: 'print one JSON object as the last line',
+} as const;
 
 /** `--backend`: the CLI picks the fastest that starts; experiment stages default to wasm (the acceptance setting: 2 CPU cores). */
 export const BACKEND_OPTION = {
-  type: 'choice', choices: BACKEND_CHOICES, default: 'auto', yamlDefault: 'wasm',
+  type: 'choice',
+  choices: BACKEND_CHOICES,
+  default: 'auto',
+  yamlDefault: 'wasm',
   describe: 'tfjs backend (auto picks the fastest that starts: tensorflow > webgpu > wasm > cpu)',
 } as const;
 

@@ -57,16 +57,24 @@ export interface NumberBounds {
   lt?: number;
 }
 
-export interface NumberSpec extends Common<number>, NumberBounds { type: 'number' }
+export interface NumberSpec extends Common<number>, NumberBounds {
+  type: 'number';
+}
 export interface StringSpec extends Common<string> {
   type: 'string';
   /** a problem with the value, or undefined when it is fine */
   check?: (v: string) => string | undefined;
 }
-export interface BooleanSpec extends Common<boolean> { type: 'boolean' }
-export interface ChoiceSpec<C extends string = string> extends Common<C> { type: 'choice'; choices: readonly C[] }
+export interface BooleanSpec extends Common<boolean> {
+  type: 'boolean';
+}
+export interface ChoiceSpec<C extends string = string> extends Common<C> {
+  type: 'choice';
+  choices: readonly C[];
+}
 /** A list: on the CLI comma-separated (`sep: ','`) or the flag repeated; in YAML a list (or one value). */
-export interface ListSpec<E extends 'number' | 'string' | 'choice' = 'number' | 'string' | 'choice'> extends Common<readonly unknown[]>, NumberBounds {
+export interface ListSpec<E extends 'number' | 'string' | 'choice' = 'number' | 'string' | 'choice'>
+  extends Common<readonly unknown[]>, NumberBounds {
   type: 'list';
   of: E;
   choices?: readonly string[];
@@ -91,15 +99,23 @@ export function defineOptions<const T extends OptionTable>(table: T): T {
 
 // ---------------------------------------------------------------------------------------- types of the values
 
-export type ValueOf<S> = S extends { type: 'number' } ? number
-  : S extends { type: 'string' } ? string
-  : S extends { type: 'boolean' } ? boolean
-  : S extends { type: 'choice'; choices: readonly (infer C)[] } ? C
-  : S extends { type: 'list'; of: 'number' } ? number[]
-  : S extends { type: 'list'; of: 'choice'; choices: readonly (infer C)[] } ? C[]
-  : S extends { type: 'list' } ? string[]
-  : S extends { type: 'yaml'; zod: (zod: never) => z.ZodType<infer T> } ? T
-  : never;
+export type ValueOf<S> = S extends { type: 'number' }
+  ? number
+  : S extends { type: 'string' }
+    ? string
+    : S extends { type: 'boolean' }
+      ? boolean
+      : S extends { type: 'choice'; choices: readonly (infer C)[] }
+        ? C
+        : S extends { type: 'list'; of: 'number' }
+          ? number[]
+          : S extends { type: 'list'; of: 'choice'; choices: readonly (infer C)[] }
+            ? C[]
+            : S extends { type: 'list' }
+              ? string[]
+              : S extends { type: 'yaml'; zod: (zod: never) => z.ZodType<infer T> }
+                ? T
+                : never;
 export type Always<S> = S extends { required: true } ? true : S extends { default: unknown } ? true : false;
 type CliKeys<T> = { [K in keyof T]: T[K] extends { cli: false } ? never : K }[keyof T];
 
@@ -111,14 +127,26 @@ export type Snake<S> = S extends `${infer A}-${infer B}` ? `${A}_${Snake<B>}` : 
 export const snake = (k: string): string => k.replace(/-/g, '_');
 
 type YamlKeys<T> = { [K in keyof T]: T[K] extends { yaml: false } ? never : K }[keyof T];
-type YamlValueOf<S> = S extends { yamlZod: (zod: never) => infer Z } ? (Z extends z.ZodType ? z.output<Z> : never)
-  : Always<S> extends true ? ValueOf<S> : ValueOf<S> | undefined;
+type YamlValueOf<S> = S extends { yamlZod: (zod: never) => infer Z }
+  ? Z extends z.ZodType
+    ? z.output<Z>
+    : never
+  : Always<S> extends true
+    ? ValueOf<S>
+    : ValueOf<S> | undefined;
 /** A stage config's type: snake_case keys, the YAML-side values. */
 export type StageConfigOf<T> = { [K in YamlKeys<T> as Snake<K & string>]: YamlValueOf<T[K]> };
 
 // ---------------------------------------------------------------------------------------- checking one value
 
-const fmt = (v: unknown): string => (Number.isNaN(v) ? 'NaN (not a number)' : typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[${v.map(fmt).join(', ')}]` : String(v));
+const fmt = (v: unknown): string =>
+  Number.isNaN(v)
+    ? 'NaN (not a number)'
+    : typeof v === 'string'
+      ? JSON.stringify(v)
+      : Array.isArray(v)
+        ? `[${v.map(fmt).join(', ')}]`
+        : String(v);
 
 /** "an integer ≥ 1", "a number > 0 and < 1", "a finite number". */
 export function describeNumber(b: NumberBounds): string {
@@ -131,9 +159,14 @@ export function describeNumber(b: NumberBounds): string {
 }
 
 function numberProblem(b: NumberBounds, v: unknown): string | undefined {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (!b.int || Number.isInteger(v)) &&
-    (b.min === undefined || v >= b.min) && (b.max === undefined || v <= b.max) &&
-    (b.gt === undefined || v > b.gt) && (b.lt === undefined || v < b.lt);
+  const ok =
+    typeof v === 'number' &&
+    Number.isFinite(v) &&
+    (!b.int || Number.isInteger(v)) &&
+    (b.min === undefined || v >= b.min) &&
+    (b.max === undefined || v <= b.max) &&
+    (b.gt === undefined || v > b.gt) &&
+    (b.lt === undefined || v < b.lt);
   return ok ? undefined : `expected ${describeNumber(b)}, got ${fmt(v)}`;
 }
 
@@ -154,12 +187,15 @@ export function checkValue(spec: OptionSpec, v: unknown): string | undefined {
     case 'number':
       return Array.isArray(v) ? `given more than once (${fmt(v)})` : numberProblem(spec, v);
     case 'string':
-      if (typeof v !== 'string') return Array.isArray(v) ? `given more than once (${fmt(v)})` : `expected a string, got ${fmt(v)}`;
+      if (typeof v !== 'string')
+        return Array.isArray(v) ? `given more than once (${fmt(v)})` : `expected a string, got ${fmt(v)}`;
       return spec.check?.(v);
     case 'boolean':
       return typeof v === 'boolean' ? undefined : `expected a boolean (true or false), got ${fmt(v)}`;
     case 'choice':
-      return typeof v === 'string' && spec.choices.includes(v) ? undefined : `${fmt(v)} is not one of ${spec.choices.join(', ')}`;
+      return typeof v === 'string' && spec.choices.includes(v)
+        ? undefined
+        : `${fmt(v)} is not one of ${spec.choices.join(', ')}`;
     case 'list': {
       if (!Array.isArray(v)) return `expected a list, got ${fmt(v)}`;
       const min = spec.minItems ?? (spec.required ? 1 : 0);
@@ -203,8 +239,11 @@ function yargsOption(spec: OptionSpec): Options {
       if (spec.of === 'choice' && !spec.sep) o.choices = [...spec.choices!];
       break;
   }
-  if (spec.default !== undefined) o.default = spec.type === 'list' && spec.sep ? (spec.default as readonly unknown[]).join(spec.sep) : spec.default;
-  const bounds = spec.type === 'number' && (spec.int || spec.min !== undefined || spec.max !== undefined || spec.gt !== undefined || spec.lt !== undefined);
+  if (spec.default !== undefined)
+    o.default = spec.type === 'list' && spec.sep ? (spec.default as readonly unknown[]).join(spec.sep) : spec.default;
+  const bounds =
+    spec.type === 'number' &&
+    (spec.int || spec.min !== undefined || spec.max !== undefined || spec.gt !== undefined || spec.lt !== undefined);
   if (bounds) o.describe = `${spec.describe ? spec.describe + '; ' : ''}${describeNumber(spec as NumberBounds)}`;
   return o;
 }
@@ -221,7 +260,8 @@ function toNumberIfNumeric(v: unknown): unknown {
 export function withOptions<T>(y: Argv<T>, table: OptionTable): Argv<T> {
   for (const [name, spec] of Object.entries(table)) {
     if (spec.cli === false) continue;
-    if (spec.positional) y = y.positional(name, { ...(yargsOption(spec) as PositionalOptions), demandOption: spec.required });
+    if (spec.positional)
+      y = y.positional(name, { ...(yargsOption(spec) as PositionalOptions), demandOption: spec.required });
     else y = y.option(name, yargsOption(spec));
   }
   return y;
@@ -230,7 +270,10 @@ export function withOptions<T>(y: Argv<T>, table: OptionTable): Argv<T> {
 /** A comma-separated list flag as values (`0,0.3` → [0, 0.3]); non-numbers stay as text so the check names them. */
 function splitList(spec: ListSpec, v: unknown): unknown {
   if (typeof v !== 'string' || !spec.sep) return v;
-  const items = v.split(spec.sep).map((s) => s.trim()).filter((s) => s !== '');
+  const items = v
+    .split(spec.sep)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   return spec.of === 'number' ? items.map((s) => (Number.isFinite(Number(s)) ? Number(s) : s)) : items;
 }
 
@@ -238,7 +281,10 @@ function splitList(spec: ListSpec, v: unknown): unknown {
  * The checked values of a command's flags (kebab-case keys; lists parsed; YAML-only keys at their defaults so a
  * handler can build a full stage config). Throws an Error naming the first bad flag.
  */
-export function parseArgs<T extends OptionTable>(table: T, argv: Record<string, unknown>): ArgsOf<T> & Record<string, unknown> {
+export function parseArgs<T extends OptionTable>(
+  table: T,
+  argv: Record<string, unknown>,
+): ArgsOf<T> & Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(table)) {
     if (spec.cli === false) {
@@ -257,7 +303,8 @@ export function parseArgs<T extends OptionTable>(table: T, argv: Record<string, 
 /** The same values under the stage's snake_case keys (CLI-only flags left out): what a stage's run would get. */
 export function stageConfigOf<T extends OptionTable>(table: T, args: Record<string, unknown>): StageConfigOf<T> {
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(table)) if (spec.yaml !== false && args[name] !== undefined) out[snake(name)] = args[name];
+  for (const [name, spec] of Object.entries(table))
+    if (spec.yaml !== false && args[name] !== undefined) out[snake(name)] = args[name];
   return out as StageConfigOf<T>;
 }
 

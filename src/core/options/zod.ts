@@ -14,7 +14,8 @@ function field(spec: OptionSpec): z.ZodType {
     return spec.default !== undefined ? s.default(spec.default as never) : spec.required ? s : s.optional();
   }
   if (spec.yamlZod) return spec.yamlZod(z);
-  const oneOrMore = spec.type === 'list' ? (v: unknown) => (v === undefined || Array.isArray(v) ? v : [v]) : (v: unknown) => v;
+  const oneOrMore =
+    spec.type === 'list' ? (v: unknown) => (v === undefined || Array.isArray(v) ? v : [v]) : (v: unknown) => v;
   const checked = z.any().transform((raw, ctx) => {
     const v = oneOrMore(raw);
     const problem = checkValue(spec, v);
@@ -25,7 +26,12 @@ function field(spec: OptionSpec): z.ZodType {
     return v;
   });
   const dflt = spec.yamlDefault ?? spec.default;
-  if (dflt !== undefined) return z.any().optional().transform((v) => (v === undefined ? structuredClone(dflt) : v)).pipe(checked);
+  if (dflt !== undefined)
+    return z
+      .any()
+      .optional()
+      .transform((v) => (v === undefined ? structuredClone(dflt) : v))
+      .pipe(checked);
   // required: a missing key is reported by checkValue ('required'); `.partial()` (rows, base) wraps it in optional
   return spec.required ? checked : checked.optional();
 }

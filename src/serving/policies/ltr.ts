@@ -7,5 +7,10 @@
 import { belowK, byKey, type Policy } from './policy.js';
 
 export function ltr(k: number): Policy {
-  return { name: 'ltr', preemptive: true, order: (entries) => byKey(entries, (e) => e.predicted), preemptible: belowK(k, 'ltr') };
+  return {
+    name: 'ltr',
+    preemptive: true,
+    order: (entries) => byKey(entries, (e) => e.predicted),
+    preemptible: belowK(k, 'ltr'),
+  };
 }

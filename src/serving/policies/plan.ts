@@ -34,7 +34,10 @@ export function plan(policy: Policy, entries: QueueEntry[], now: number, lim: En
   let slots = lim.maxBatch - pinned.size;
   let kv = lim.kvReserved;
   let blocked = false;
-  for (const e of policy.order(entries.filter((x) => !pinned.has(x.id)), now)) {
+  for (const e of policy.order(
+    entries.filter((x) => !pinned.has(x.id)),
+    now,
+  )) {
     if (slots <= 0) break;
     if (e.state !== 'waiting') {
       keep.add(e.id);
@@ -43,7 +46,10 @@ export function plan(policy: Policy, entries: QueueEntry[], now: number, lim: En
     }
     if (blocked) continue;
     const need = lim.reservation(e.id);
-    if (running.length + paused.length + admit.length + 1 > lim.cacheRows || (lim.kvBudget !== null && kv + need > lim.kvBudget)) {
+    if (
+      running.length + paused.length + admit.length + 1 > lim.cacheRows ||
+      (lim.kvBudget !== null && kv + need > lim.kvBudget)
+    ) {
       blocked = true;
       continue;
     }

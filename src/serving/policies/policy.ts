@@ -39,11 +39,14 @@ export interface Policy {
  */
 export function byKey(entries: QueueEntry[], key: (e: QueueEntry) => number): QueueEntry[] {
   const k = (e: QueueEntry) => (Number.isNaN(key(e)) ? Infinity : key(e));
-  return [...entries].sort((a, b) => (k(a) === k(b) ? 0 : k(a) < k(b) ? -1 : 1) || a.arrival - b.arrival || a.index - b.index);
+  return [...entries].sort(
+    (a, b) => (k(a) === k(b) ? 0 : k(a) < k(b) ? -1 : 1) || a.arrival - b.arrival || a.index - b.index,
+  );
 }
 
 /** Limited preemption (srpt, ltr): a running request may be preempted only while it has generated fewer than k tokens. */
 export function belowK(k: number, policy: string): (e: QueueEntry) => boolean {
-  if (!Number.isInteger(k) || k < 0) throw new Error(`${policy}: the preemption limit k must be an integer ≥ 0, got ${k}`);
+  if (!Number.isInteger(k) || k < 0)
+    throw new Error(`${policy}: the preemption limit k must be an integer ≥ 0, got ${k}`);
   return (e) => e.generated < k;
 }

@@ -7,5 +7,10 @@
 import { belowK, byKey, type Policy } from './policy.js';
 
 export function srpt(k: number): Policy {
-  return { name: 'srpt', preemptive: true, order: (entries) => byKey(entries, (e) => e.remaining), preemptible: belowK(k, 'srpt') };
+  return {
+    name: 'srpt',
+    preemptive: true,
+    order: (entries) => byKey(entries, (e) => e.remaining),
+    preemptible: belowK(k, 'srpt'),
+  };
 }
