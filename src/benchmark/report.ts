@@ -8,6 +8,25 @@ import { markdownRows } from '../util/markdown.js';
 const py = (b: boolean) => (b ? 'True' : 'False');
 const f2 = (x: number) => x.toFixed(2);
 
+/**
+ * The paper's figures of one benchmark row as the leading keys of its record (results.csv / results.json), in this
+ * order for the simulated and the real engine alike; each job appends its time keys.
+ */
+export function paperRecord(r: BenchmarkResult, fcrLimit: string) {
+  return {
+    strategy: r.strategy,
+    vbs: r.vbs,
+    fcr: r.fcr,
+    fcr_limit: r.fcr ? fcrLimit : 'off',
+    num_samples: r.num_samples,
+    average_length: r.average_length,
+    effective_token_ratio: r.effective_token_ratio,
+    failure_ratio: r.failure_ratio,
+    num_batches: r.num_batches,
+    decode_steps: r.decode_steps,
+  };
+}
+
 /** Upstream's printed block (src/benchmark.py), line for line. */
 export function upstreamBlock(r: BenchmarkResult, groupSize: number, batchSize: number): string {
   return [

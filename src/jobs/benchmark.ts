@@ -18,7 +18,7 @@ import type { BenchItem } from '../core/query.js';
 import { scheduleOf, scheduleOptions } from '../scheduling/options.js';
 import type { BenchmarkResult } from '../benchmark/driver.js';
 import type { LoadedModel } from '../engines/load.js';
-import { markdownTable } from '../benchmark/report.js';
+import { markdownTable, paperRecord } from '../benchmark/report.js';
 
 export const benchmarkOptions = defineOptions({
   data: { type: 'string', required: true, describe: 'conversations JSON (FastChat format)' },
@@ -136,16 +136,7 @@ export const benchmarkJob = defineJob({
     }
     return {
       record: {
-        strategy: r.strategy,
-        vbs: r.vbs,
-        fcr: r.fcr,
-        fcr_limit: r.fcr ? c.fcr_limit : 'off',
-        num_samples: r.num_samples,
-        average_length: r.average_length,
-        effective_token_ratio: r.effective_token_ratio,
-        failure_ratio: r.failure_ratio,
-        num_batches: r.num_batches,
-        decode_steps: r.decode_steps,
+        ...paperRecord(r, c.fcr_limit),
         seconds: r.seconds,
         predict_seconds: r.predict_seconds,
         ...(r.prefill_seconds > 0 ? { prefill_seconds: r.prefill_seconds } : {}),

@@ -9,7 +9,7 @@ import { defineJob } from '../core/job.js';
 import { defineOptions } from '../core/options/spec.js';
 import { scheduleOptions } from '../scheduling/options.js';
 import type { BenchmarkResult } from '../benchmark/driver.js';
-import { markdownTable } from '../benchmark/report.js';
+import { markdownTable, paperRecord } from '../benchmark/report.js';
 import type { SimulationParams } from '../benchmark/simulate.js';
 import { scheduleOf } from '../scheduling/options.js';
 import type { StageConfigOf } from '../core/options/spec.js';
@@ -53,17 +53,9 @@ export const simulateJob = defineJob({
     const r = await simulate(items, simulationParams(c));
     if (typeof ctx.cli.trace === 'string') writeJson(ctx.cli.trace, { trace: r.trace, items: r.items });
     return {
+      // (r.fcr is c.fcr unless fcr_limit is off, where both spell 'off')
       record: {
-        strategy: r.strategy,
-        vbs: r.vbs,
-        fcr: r.fcr,
-        fcr_limit: c.fcr ? c.fcr_limit : 'off',
-        num_samples: r.num_samples,
-        average_length: r.average_length,
-        effective_token_ratio: r.effective_token_ratio,
-        failure_ratio: r.failure_ratio,
-        num_batches: r.num_batches,
-        decode_steps: r.decode_steps,
+        ...paperRecord(r, c.fcr_limit),
         simulated_seconds: r.seconds,
         throughput: r.throughput,
       },

@@ -66,6 +66,33 @@ export interface DecodeStep {
 }
 
 /**
+ * What both native attention kernels read of a step and of the layer's cache slot: the rotary tables, positions,
+ * padding mask and the cache buffers (tensors), and the head layout, cached length and 1/√hd scale (dims).
+ */
+function attentionArgs(s: DecodeStep, slot: ReturnType<AttentionCache['slot']> | undefined, T: number) {
+  return {
+    tensors: {
+      cos: s.cos,
+      sin: s.sin,
+      pos: s.pos,
+      kCache: slot?.k,
+      vCache: slot?.v,
+      mask: s.mask,
+      rowSlot: slot?.rowSlot,
+      rowPast: slot?.rowPast,
+    },
+    dims: {
+      T,
+      numHeads: s.numHeads,
+      numKvHeads: s.numKvHeads,
+      headDim: s.headDim,
+      past: slot?.past ?? 0,
+      scale: 1 / Math.sqrt(s.headDim),
+    },
+  };
+}
+
+/**
  * Layer `layer`'s attention for T new positions per row (T = 1: a decode step; T > 1: a prefill,
  * causal within them) in one native kernel: rotary on q/k, the new k/v written into the in-place
  * cache (or, without a cache, into scratch buffers), softmax(q·Kᵀ/√hd + padding bias)·V over each
@@ -83,32 +110,8 @@ export function decodeAttention(
 ): tf.Tensor2D {
   const B = q.shape[0] / T;
   const slot = cache?.slot(layer, B, s.numKvHeads, s.headDim, T);
-  const out = decodeAttentionNative(
-    {
-      q,
-      k,
-      v,
-      cos: s.cos,
-      sin: s.sin,
-      pos: s.pos,
-      kCache: slot?.k,
-      vCache: slot?.v,
-      mask: s.mask,
-      rowSlot: slot?.rowSlot,
-      rowPast: slot?.rowPast,
-    },
-    {
-      T,
-      numHeads: s.numHeads,
-      numKvHeads: s.numKvHeads,
-      headDim: s.headDim,
-      past: slot?.past ?? 0,
-      qCol: 0,
-      kCol: 0,
-      vCol: 0,
-      scale: 1 / Math.sqrt(s.headDim),
-    },
-  );
+  const { tensors, dims } = attentionArgs(s, slot, T);
+  const out = decodeAttentionNative({ q, k, v, ...tensors }, { ...dims, qCol: 0, kCol: 0, vCol: 0 });
   cache?.commit(layer, T);
   return out;
 }
@@ -134,30 +137,12 @@ export function decoderLayer(
   // rows at their own cache rows (the serving engine's slot cache) take the full path: lastOnly's cache write
   // assumes cache row = batch row
   const rowsOwn = !!slot?.rowSlot || !!slot?.rowPast;
-  const out = decoderLayerNative(
-    x,
-    w,
-    {
-      cos: s.cos,
-      sin: s.sin,
-      pos: s.pos,
-      kCache: slot?.k,
-      vCache: slot?.v,
-      mask: s.mask,
-      rowSlot: slot?.rowSlot,
-      rowPast: slot?.rowPast,
-    },
-    {
-      T,
-      numHeads: s.numHeads,
-      numKvHeads: s.numKvHeads,
-      headDim: s.headDim,
-      past: slot?.past ?? 0,
-      scale: 1 / Math.sqrt(s.headDim),
-      eps,
-      lastOnly: lastOnly && lastRowsOnly() && !!cache && !rowsOwn,
-    },
-  );
+  const { tensors, dims } = attentionArgs(s, slot, T);
+  const out = decoderLayerNative(x, w, tensors, {
+    ...dims,
+    eps,
+    lastOnly: lastOnly && lastRowsOnly() && !!cache && !rowsOwn,
+  });
   cache?.commit(layer, T);
   return out;
 }

@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import type { EngineCall, PredictorCall } from '../cost/calls.js';
 import type { CallOutcome, StepEngine, StepRequest } from '../engines/step.js';
 import { Intake } from './intake.js';
-import type { RequestRecord } from './metrics.js';
+import { arrivedRecord, type RequestRecord } from './metrics.js';
 import { plan, type EngineLimits } from './policies/plan.js';
 import type { Policy, QueueEntry } from './policies/policy.js';
 import type { LengthPredictor } from '../core/predictor.js';
@@ -138,19 +138,7 @@ export async function serveContinuous<R extends StepRequest>(
         remaining: NaN,
       });
       arrivedAtStep.set(r.id, steps);
-      records.set(r.id, {
-        id: r.id,
-        index: r.index,
-        arrival: r.arrival,
-        predicted: null,
-        admitted: NaN,
-        firstToken: NaN,
-        finish: NaN,
-        numOutputTokens: 0,
-        length: 0,
-        finished: false,
-        preemptions: 0,
-      });
+      records.set(r.id, arrivedRecord(r));
     }
     if (o.predictor && (o.predictOn ?? 'contention') === 'arrival')
       await predict(arrived.map((r) => entries.get(r.id)!));

@@ -27,6 +27,23 @@ export interface RequestRecord {
   preemptions: number;
 }
 
+/** A request's record when it arrives: nothing admitted, generated or finished yet (NaN times until they happen). */
+export function arrivedRecord(r: { id: string; index: number; arrival: number }): RequestRecord {
+  return {
+    id: r.id,
+    index: r.index,
+    arrival: r.arrival,
+    predicted: null,
+    admitted: NaN,
+    firstToken: NaN,
+    finish: NaN,
+    numOutputTokens: 0,
+    length: 0,
+    finished: false,
+    preemptions: 0,
+  };
+}
+
 export interface ServingMetrics {
   num_requests: number;
   makespan: number;

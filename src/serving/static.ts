@@ -14,7 +14,7 @@ import type { LengthPredictor } from '../core/predictor.js';
 import type { ScheduleConfig } from '../scheduling/schedule.js';
 import type { Clock } from './clock.js';
 import { Intake } from './intake.js';
-import type { RequestRecord } from './metrics.js';
+import { arrivedRecord, type RequestRecord } from './metrics.js';
 import type { ServeResult, TimedCall } from './harness.js';
 import type { ServeRequest } from '../workload/arrivals.js';
 
@@ -71,19 +71,7 @@ export async function serveStatic(
   while (done < requests.length) {
     for (const r of intake.poll()) {
       queue.push(r);
-      records.set(r.id, {
-        id: r.id,
-        index: r.index,
-        arrival: r.arrival,
-        predicted: null,
-        admitted: NaN,
-        firstToken: NaN,
-        finish: NaN,
-        numOutputTokens: 0,
-        length: 0,
-        finished: false,
-        preemptions: 0,
-      });
+      records.set(r.id, arrivedRecord(r));
     }
     if (queue.length === 0) {
       const next = intake.nextArrival();
