@@ -32,23 +32,10 @@ export interface BlasAddon {
 }
 
 // Slots of the parameter block shared with the addon (enum Param in native/blas.cc).
-const P_TRANS_A = 0,
-  P_TRANS_B = 1,
-  P_M = 2,
-  P_N = 3,
-  P_K = 4,
-  P_A_OFF = 5,
-  P_B_OFF = 6,
-  P_C_OFF = 7,
-  P_BATCH = 8,
-  P_A_STRIDE = 9,
-  P_B_STRIDE = 10,
-  P_BIAS_OFF = 11,
-  P_BIAS_LEN = 12,
-  P_ACT = 13,
-  P_ALPHA = 14,
-  P_THREADS = 15,
-  P_COUNT = 16;
+// prettier-ignore
+const P_TRANS_A = 0, P_TRANS_B = 1, P_M = 2, P_N = 3, P_K = 4, P_A_OFF = 5, P_B_OFF = 6, P_C_OFF = 7,
+  P_BATCH = 8, P_A_STRIDE = 9, P_B_STRIDE = 10, P_BIAS_OFF = 11, P_BIAS_LEN = 12, P_ACT = 13, P_ALPHA = 14,
+  P_THREADS = 15, P_COUNT = 16;
 
 /** Fused activations the addon applies itself (enum Act in native/blas.cc); others fall back. */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };

@@ -31,66 +31,18 @@ interface FusedAddon {
 }
 
 // Parameter slots, as the enums of native/fused.cc.
-const N_X = 0,
-  N_RES = 1,
-  N_W = 2,
-  N_OUT = 3,
-  N_SUM = 4,
-  N_ROWS = 5,
-  N_D = 6,
-  N_EPS = 7;
-const G_GATE = 0,
-  G_GATE_STRIDE = 1,
-  G_UP = 2,
-  G_UP_STRIDE = 3,
-  G_OUT = 4,
-  G_ROWS = 5,
-  G_I = 6;
-const A_B = 0,
-  A_NH = 1,
-  A_NKV = 2,
-  A_HD = 3,
-  A_Q = 4,
-  A_Q_STRIDE = 5,
-  A_K = 6,
-  A_K_STRIDE = 7,
-  A_V = 8,
-  A_V_STRIDE = 9,
-  A_COS = 10,
-  A_SIN = 11,
-  A_ROPE_ROWS = 12,
-  A_POS = 13,
-  A_POS_B = 14,
-  A_KCACHE = 15,
-  A_VCACHE = 16,
-  A_CAP = 17,
-  A_PAST = 18,
-  A_MASK = 19,
-  A_MASK_LEN = 20,
-  A_MASK_FLOAT = 21,
-  A_OUT = 22,
-  A_SCALE = 23,
-  A_THREADS = 24,
-  A_T = 25,
-  A_ROW_SLOT = 26,
-  A_ROW_PAST = 27,
-  A_CACHE_ROWS = 28;
-const L_X = 32,
-  L_OUT = 33,
-  L_W_IN = 34,
-  L_W_POST = 35,
-  L_WQ = 36,
-  L_WK = 37,
-  L_WV = 38,
-  L_WO = 39,
-  L_WG = 40,
-  L_WU = 41,
-  L_WD = 42,
-  L_D = 43,
-  L_I = 44,
-  L_EPS = 45,
-  L_THR = 46,
-  L_LAST_ONLY = 53;
+// prettier-ignore
+const N_X = 0, N_RES = 1, N_W = 2, N_OUT = 3, N_SUM = 4, N_ROWS = 5, N_D = 6, N_EPS = 7;
+// prettier-ignore
+const G_GATE = 0, G_GATE_STRIDE = 1, G_UP = 2, G_UP_STRIDE = 3, G_OUT = 4, G_ROWS = 5, G_I = 6;
+// prettier-ignore
+const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, A_K_STRIDE = 7, A_V = 8, A_V_STRIDE = 9,
+  A_COS = 10, A_SIN = 11, A_ROPE_ROWS = 12, A_POS = 13, A_POS_B = 14, A_KCACHE = 15, A_VCACHE = 16, A_CAP = 17, A_PAST = 18,
+  A_MASK = 19, A_MASK_LEN = 20, A_MASK_FLOAT = 21, A_OUT = 22, A_SCALE = 23, A_THREADS = 24, A_T = 25,
+  A_ROW_SLOT = 26, A_ROW_PAST = 27, A_CACHE_ROWS = 28;
+// prettier-ignore
+const L_X = 32, L_OUT = 33, L_W_IN = 34, L_W_POST = 35, L_WQ = 36, L_WK = 37, L_WV = 38, L_WO = 39, L_WG = 40, L_WU = 41, L_WD = 42,
+  L_D = 43, L_I = 44, L_EPS = 45, L_THR = 46, L_LAST_ONLY = 53;
 
 export const RMS_NORM = 'SeqschRmsNorm';
 export const SWIGLU = 'SeqschSwiGLU';
