@@ -3,22 +3,20 @@
  * named by the row label and the sweep's values, a repeated label numbered — none overwrites another (the ablation
  * experiments sweep one row over several values).
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runExperiment } from '../../src/experiment/runner.js';
-import { tinyBenchmarkStage } from '../helpers/experiments.js';
+import { experimentFile, tinyBenchmarkStage } from '../helpers/experiments.js';
 import { tmpDirs } from '../helpers/tmp.js';
 
 const tmp = tmpDirs('seqsch-side-');
 
 test('a swept row and a repeated label each keep their own side file, holding their own config', async () => {
   const dir = tmp();
-  const f = join(dir, 'side.yaml');
-  writeFileSync(
-    f,
-    `experiment: side
-stages:
-${tinyBenchmarkStage(`    num_data: 4
+  const f = experimentFile(
+    dir,
+    'side',
+    tinyBenchmarkStage(`    num_data: 4
     group_size: 4
     max_length: 4
     sweep:
@@ -26,7 +24,7 @@ ${tinyBenchmarkStage(`    num_data: 4
     rows:
       - { label: gt + VBS, strategy: gt, vbs: true }
       - { label: gt + VBS, strategy: gt, vbs: true, fcr: true }
-`)}`,
+`),
   );
   const { dir: run } = await runExperiment(f, { resultsRoot: join(dir, 'results') });
   const files = readdirSync(join(run, 'benchmark')).sort();

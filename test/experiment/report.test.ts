@@ -4,7 +4,7 @@
  * Node). With benchmark-like details (predicted and real lengths, a batch trace) all four plots appear, and
  * the acceptance ratios are computed from the rows' throughputs.
  */
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runExperiment } from '../../src/experiment/runner.js';
@@ -12,38 +12,18 @@ import type { PointResult } from '../../src/experiment/registry.js';
 import { markdownToHtml, reportHtml } from '../../src/experiment/report-html.js';
 import { renderSvg, lengthScatterSpec } from '../../src/experiment/plots.js';
 import type { Experiment } from '../../src/experiment/config.js';
+import { experimentFile, writeTinyTrace } from '../helpers/experiments.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'seqsch-report-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('a simulate run writes report.html with the results table, the paper rows and SVG plots', async () => {
   const real = [12, 3, 40, 7, 25, 9, 60, 4];
-  const data = join(dir, 'conv.json');
-  const lengths = join(dir, 'len.json');
-  writeFileSync(
-    data,
-    JSON.stringify(
-      real.map((_, i) => ({
-        id: String(i + 1),
-        conversations: [
-          { from: 'human', value: `query ${i}` },
-          { from: 'gpt', value: 'a' },
-        ],
-      })),
-    ),
-  );
-  writeFileSync(
-    lengths,
-    JSON.stringify(
-      real.map((r, i) => ({ id: String(i + 1), L_gt: r, 'L_t0.0': r, 'L_t0.3': r, 'L_t0.5': r + 1, 'L_t0.7': r })),
-    ),
-  );
-  const yaml = join(dir, 'exp.yaml');
-  writeFileSync(
-    yaml,
-    `experiment: report-test
-stages:
-  - stage: simulate
+  const { data, lengths } = writeTinyTrace(dir, real);
+  const yaml = experimentFile(
+    dir,
+    'report-test',
+    `  - stage: simulate
     data: ${data}
     lengths: ${lengths}
     batch_size: 4

@@ -5,30 +5,12 @@ import { z } from 'zod';
 import { loadExperiment, ConfigError } from '../../src/experiment/config.js';
 import { runExperiment } from '../../src/experiment/runner.js';
 import { registerStage } from '../../src/experiment/registry.js';
+import { writeTinyTrace } from '../helpers/experiments.js';
 
 // A tiny trace: 6 queries, recorded lengths chosen so vanilla and gt differ.
 const dir = mkdtempSync(join(tmpdir(), 'seqsch-exp-'));
-const data = join(dir, 'conv.json');
-const lengths = join(dir, 'len.json');
 const real = [12, 3, 40, 7, 25, 9];
-writeFileSync(
-  data,
-  JSON.stringify(
-    real.map((_, i) => ({
-      id: String(i + 1),
-      conversations: [
-        { from: 'human', value: `query ${i}` },
-        { from: 'gpt', value: 'a' },
-      ],
-    })),
-  ),
-);
-writeFileSync(
-  lengths,
-  JSON.stringify(
-    real.map((r, i) => ({ id: String(i + 1), L_gt: r, 'L_t0.0': r, 'L_t0.3': r, 'L_t0.5': r + 1, 'L_t0.7': r })),
-  ),
-);
+const { data, lengths } = writeTinyTrace(dir, real);
 
 function yamlFile(name: string, body: string): string {
   const f = join(dir, name);

@@ -5,29 +5,12 @@ import { llamaTokenizer } from '../../src/tokenizer/llama.js';
 import { vicunaPrompt, type Conversation } from '../../src/data/conversation.js';
 import { PIA_PROMPT, QUERY_PROMPT } from '../../src/data/prompts.js';
 import { tinyConfig } from '../model/helpers.js';
+import { conversation } from '../helpers/conversations.js';
 
 export const QUERIES: Conversation[] = [
-  {
-    id: '11',
-    conversations: [
-      { from: 'human', value: 'List three animals.' },
-      { from: 'gpt', value: '1. Cat\n2. Dog\n3. Cow' },
-    ],
-  },
-  {
-    id: '12',
-    conversations: [
-      { from: 'human', value: 'Tell a short story about a fox.' },
-      { from: 'gpt', value: 'A fox ran home. It slept.' },
-    ],
-  },
-  {
-    id: '13',
-    conversations: [
-      { from: 'human', value: 'Say hi.' },
-      { from: 'gpt', value: 'Hi.' },
-    ],
-  },
+  conversation('11', 'List three animals.', '1. Cat\n2. Dog\n3. Cow'),
+  conversation('12', 'Tell a short story about a fox.', 'A fox ran home. It slept.'),
+  conversation('13', 'Say hi.', 'Hi.'),
 ];
 
 export function tinyModelAndTokenizer(seed = 'perception'): { model: Llama; tokenizer: RemappedTokenizer } {

@@ -5,46 +5,25 @@
  * whose output goes to a file logs a line per point.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { runExperiment } from '../../src/experiment/runner.js';
 import { tmpDirs } from '../helpers/tmp.js';
-import { tinyBenchmarkStage } from '../helpers/experiments.js';
+import { experimentFile, tinyBenchmarkStage, writeTinyTrace } from '../helpers/experiments.js';
 import { seqsch } from './helpers.js';
 
 const tmp = tmpDirs('seqsch-rel-left-');
 
 /** A 6-query trace and an experiment file of simulate points over it. */
 function simExperiment(dir: string, extra = ''): string {
-  const data = join(dir, 'conv.json');
-  const lengths = join(dir, 'len.json');
-  const real = [12, 3, 40, 7, 25, 9];
-  writeFileSync(
-    data,
-    JSON.stringify(
-      real.map((_, i) => ({
-        id: String(i),
-        conversations: [
-          { from: 'human', value: `q${i}` },
-          { from: 'gpt', value: 'a' },
-        ],
-      })),
-    ),
-  );
-  writeFileSync(
-    lengths,
-    JSON.stringify(
-      real.map((r, i) => ({ id: String(i), L_gt: r, 'L_t0.0': r, 'L_t0.3': r, 'L_t0.5': r, 'L_t0.7': r })),
-    ),
-  );
-  const f = join(dir, 'sim.yaml');
-  writeFileSync(
-    f,
-    `experiment: sim\nstages:\n  - stage: simulate\n    data: ${data}\n    lengths: ${lengths}\n    batch_size: 2\n    max_length: 64\n${extra}` +
+  const { data, lengths } = writeTinyTrace(dir, [12, 3, 40, 7, 25, 9]);
+  return experimentFile(
+    dir,
+    'sim',
+    `  - stage: simulate\n    data: ${data}\n    lengths: ${lengths}\n    batch_size: 2\n    max_length: 64\n${extra}` +
       '    rows:\n      - { label: vanilla, strategy: vanilla }\n      - { label: gt, strategy: gt, vbs: true, fcr: true }\n',
   );
-  return f;
 }
 
 /** This host as partial-folder names carry it (src/util/leftovers.ts). */
@@ -79,12 +58,10 @@ test('the next run removes the partial folders of killed runs on this host, not 
 
 test("every path in results.json exists after the run, the calibrate stage's cost_model included", async () => {
   const dir = tmp();
-  const f = join(dir, 'cal.yaml');
-  writeFileSync(
-    f,
-    `experiment: cal
-stages:
-${tinyBenchmarkStage(`    num_data: 8
+  const f = experimentFile(
+    dir,
+    'cal',
+    `${tinyBenchmarkStage(`    num_data: 8
     batch_size: 4
     group_size: 8
     max_length: 6

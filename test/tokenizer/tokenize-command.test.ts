@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { commandOf } from '../../src/commands/mount.js';
 import { tokenizeJob } from '../../src/jobs/tokenize.js';
 import { saveConversations } from '../../src/data/conversation.js';
+import { conversation } from '../helpers/conversations.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'seqsch-tokcmd-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -34,22 +35,7 @@ async function run(args: Record<string, unknown>): Promise<string[]> {
 
 test('--count prints {"id", "tokens"} per item (gpt turn, BOS included); ids without --count; --json summary last', async () => {
   const data = join(tmp, 'conv.json');
-  saveConversations(data, [
-    {
-      id: '1',
-      conversations: [
-        { from: 'human', value: 'Greet.' },
-        { from: 'gpt', value: 'Hello world!' },
-      ],
-    },
-    {
-      id: '2',
-      conversations: [
-        { from: 'human', value: 'Say nothing.' },
-        { from: 'gpt', value: '' },
-      ],
-    },
-  ]);
+  saveConversations(data, [conversation('1', 'Greet.', 'Hello world!'), conversation('2', 'Say nothing.', '')]);
   expect(await run({ data, count: true })).toEqual(['{"id":"1","tokens":4}', '{"id":"2","tokens":1}']);
   expect(await run({ data })).toEqual(['{"id":"1","ids":[1,15043,3186,29991]}', '{"id":"2","ids":[1]}']);
   const withJson = await run({ data, count: true, json: true, bos: false });
