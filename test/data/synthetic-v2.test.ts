@@ -5,9 +5,9 @@
  * version-1 call with and without `version: 1` gives the same). Its committed files (data/synthetic-v2, the corpus
  * of ckpts/tiny-v2) were retired in issue 25.
  */
-import { makeSynthetic, drawTask, Rand, DEFAULT_MAX_LENGTH } from '../../src/data/synthetic.js';
+import { makeSynthetic, DEFAULT_MAX_LENGTH } from '../../src/data/synthetic.js';
 import { resamplePearson } from '../../src/data/synthetic/files.js';
-import { describeVicunaShape } from '../helpers/corpus.js';
+import { describeVicunaShape, drawnTasks } from '../helpers/corpus.js';
 
 /** The count a version-2 instruction asks for: always digits after the verb. */
 function askedCount(instruction: string): number {
@@ -17,9 +17,7 @@ function askedCount(instruction: string): number {
 }
 
 describe('synthetic corpus version 2: countdown markers', () => {
-  const r = new Rand('length-control-v2');
-  const drawn = Array.from({ length: 4000 }, () => drawTask(r, 1, 2));
-  const byFamily = (name: string) => drawn.filter((d) => d.family.name === name).map((d) => ({ ...d.task, answer: d.task.respond(r) }));
+  const { drawn, byFamily } = drawnTasks('length-control-v2', 2);
 
   test('list: lines "N. …" down to "1. …", N as asked in digits', () => {
     const xs = byFamily('list');

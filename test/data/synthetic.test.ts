@@ -8,7 +8,7 @@ import { mkdtempSync, copyFileSync, existsSync, readFileSync, writeFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  makeSynthetic, makeSyntheticSplits, drawTask, FAMILIES, Rand, quantiles, instructionOf, answerOf, DEFAULT_MAX_LENGTH,
+  makeSynthetic, makeSyntheticSplits, FAMILIES, quantiles, instructionOf, answerOf, DEFAULT_MAX_LENGTH,
 } from '../../src/data/synthetic.js';
 import { NUMBER_WORDS, ORDINALS } from '../../src/data/synthetic/words.js';
 import {
@@ -17,6 +17,7 @@ import {
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { readJson } from '../../src/util/fs.js';
 import { ALPACA } from '../helpers/paths.js';
+import { drawnTasks } from '../helpers/corpus.js';
 
 describe('synthetic corpus: determinism and splits', () => {
   test('the same seed gives identical conversations; another seed differs', () => {
@@ -76,9 +77,7 @@ function askedCount(instruction: string): number {
 }
 
 describe('synthetic corpus: fixed families produce exactly the length the instruction asks for', () => {
-  const r = new Rand('length-control');
-  const drawn = Array.from({ length: 4000 }, () => drawTask(r, 1));
-  const byFamily = (name: string) => drawn.filter((d) => d.family.name === name).map((d) => ({ ...d.task, answer: d.task.respond(r) }));
+  const { drawn, byFamily } = drawnTasks('length-control');
 
   test('"List seven animals." style: numbered lines 1..N, N as asked', () => {
     const xs = byFamily('list');

@@ -1,11 +1,14 @@
 /**
  * Checks shared by the tests of every synthetic corpus version: the committed files equal what the generator
- * makes for their manifest, and the val split's answer lengths are shaped like Vicuna-7B's on Alpaca.
+ * makes for their manifest, the val split's answer lengths are shaped like Vicuna-7B's on Alpaca, and a draw of
+ * tasks to check each family's length control on.
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   makeSyntheticSplits,
+  drawTask,
+  Rand,
   quantiles,
   answerOf,
   DEFAULT_MAX_LENGTH,
@@ -62,4 +65,16 @@ export function describeVicunaShape(version: CorpusVersion): void {
       expect(st.overMaxLength).toBeLessThanOrEqual(0.025);
     });
   });
+}
+
+/**
+ * 4000 tasks of corpus `version` drawn at scale 1 from the stream `seed`, and `byFamily(name)`: one family's tasks,
+ * each with its answer, drawn from the same stream when called (so the answers follow the order of the calls).
+ */
+export function drawnTasks(seed: string, version: CorpusVersion = 1) {
+  const r = new Rand(seed);
+  const drawn = Array.from({ length: 4000 }, () => drawTask(r, 1, version));
+  const byFamily = (name: string) =>
+    drawn.filter((d) => d.family.name === name).map((d) => ({ ...d.task, answer: d.task.respond(r) }));
+  return { drawn, byFamily };
 }

@@ -14,7 +14,14 @@ import { loadTokenizer } from '../../src/tokenizer/tokenizer.js';
 import { buildIdMap, remapTokenizer, type RemappedTokenizer } from '../../src/tokenizer/idmap.js';
 import { llamaTokenizer, countTokens } from '../../src/tokenizer/llama.js';
 import { firstTurn, loadConversations, vicunaPrompt, type Conversation } from '../../src/data/conversation.js';
-import { conversationExamples, finetune, idMapTexts, packExamples } from '../../src/training/finetune.js';
+import {
+  conversationExamples,
+  finetune,
+  idMapTexts,
+  packExamples,
+  type FinetuneOptions,
+  type FinetuneResult,
+} from '../../src/training/finetune.js';
 import { batchTensors, collate, disposeBatch, type Example } from '../../src/training/batches.js';
 import { causalLmLoss } from '../../src/training/losses.js';
 import { getStage } from '../../src/experiment/registry.js';
@@ -66,6 +73,18 @@ function meanLoss(model: Llama, examples: Example[]): number {
 
 const TRAIN = { epochs: 3, batchSize: 4, gradAccum: 1, weightDecay: 0, warmupRatio: 0.1, seed: 1 };
 
+/** Fine-tunes `model` on CONVS with TRAIN and `opts` into a fresh folder `out`; the mean loss before and after. */
+async function finetuneToy(
+  model: Llama,
+  opts: Pick<FinetuneOptions, 'mode' | 'lr' | 'lora' | 'baseModelNameOrPath'>,
+): Promise<{ examples: Example[]; before: number; after: number; r: FinetuneResult; out: string }> {
+  const examples = conversationExamples(TOKENIZER, CONVS);
+  const before = meanLoss(model, examples);
+  const out = tmp();
+  const r = await finetune({ model, tokenizer: TOKENIZER, conversations: CONVS, ...TRAIN, ...opts, outDir: out });
+  return { examples, before, after: meanLoss(model, examples), r, out };
+}
+
 describe('finetune', () => {
   test('examples go through the id-mapped tokenizer with the answer-only mask', () => {
     const [ex] = conversationExamples(TOKENIZER, CONVS.slice(0, 1));
@@ -90,19 +109,7 @@ describe('finetune', () => {
 
   test('full mode lowers the loss and writes an HF folder with the id map that loads back', async () => {
     const model = toyModel();
-    const examples = conversationExamples(TOKENIZER, CONVS);
-    const before = meanLoss(model, examples);
-    const out = tmp();
-    const r = await finetune({
-      model,
-      tokenizer: TOKENIZER,
-      conversations: CONVS,
-      mode: 'full',
-      ...TRAIN,
-      lr: 1e-2,
-      outDir: out,
-    });
-    const after = meanLoss(model, examples);
+    const { examples, before, after, r, out } = await finetuneToy(model, { mode: 'full', lr: 1e-2 });
     // from ln(V) ≈ 5 at init; 15 steps at lr 1e-2 reach well below (the data repeats the same prompt prefix)
     expect(before).toBeGreaterThan(Math.log(TOKENIZER.vocabSize) - 0.2);
     expect(after).toBeLessThan(before - 1.0);
@@ -125,21 +132,12 @@ describe('finetune', () => {
   test('lora mode lowers the loss, leaves the base bit-identical and writes a PEFT folder that loads back', async () => {
     const model = toyModel(0.3); // larger init so the adapter's signal reaches the logits (as a trained base)
     const base = model.baseVariables().map((v) => v.dataSync().slice());
-    const examples = conversationExamples(TOKENIZER, CONVS);
-    const before = meanLoss(model, examples);
-    const out = tmp();
-    const r = await finetune({
-      model,
-      tokenizer: TOKENIZER,
-      conversations: CONVS,
+    const { before, after, r, out } = await finetuneToy(model, {
       mode: 'lora',
       lora: { r: 4, alpha: 8, dropout: 0.05, targetModules: ['q_proj', 'v_proj'] },
-      ...TRAIN,
       lr: 2e-2,
-      outDir: out,
       baseModelNameOrPath: 'toy',
     });
-    const after = meanLoss(model, examples);
     expect(after).toBeLessThan(before - 0.3);
     expect(r.trainableParameters).toBe(2 * 2 * (4 * 32 + 4 * 32)); // layers × {q, v} × (A + B)
     model
