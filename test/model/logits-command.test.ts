@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors } from '../../src/model/safetensors.js';
+import { fixtureLogitsArgs } from '../helpers/cli.js';
 import { HF_FIXTURE, REPO_ROOT } from '../helpers/paths.js';
 import { relError } from './helpers.js';
 
@@ -17,20 +18,7 @@ describe('seqsch logits on the HF fixture', () => {
       const run = (extra: string[], out: string) => {
         const stdout = execFileSync(
           process.execPath,
-          [
-            join(REPO_ROOT, 'bin/seqsch.js'),
-            'logits',
-            '--backend',
-            'wasm',
-            '--json',
-            '--model',
-            join(HF_FIXTURE, 'model'),
-            '--input',
-            join(HF_FIXTURE, 'expected.safetensors'),
-            '--output',
-            out,
-            ...extra,
-          ],
+          [join(REPO_ROOT, 'bin/seqsch.js'), ...fixtureLogitsArgs(out), '--json', ...extra],
           { encoding: 'utf8' },
         );
         return JSON.parse(stdout.trim().split('\n').pop()!);

@@ -1,6 +1,6 @@
 /**
- * Shared by the reliability tests: run `seqsch` as a user would (bin/seqsch.js in a child process), kill a child
- * with SIGKILL once a condition on the file system holds, and small file checks.
+ * Shared by the reliability tests: run `seqsch` as a user would (bin/seqsch.js in a child process), expect it to
+ * refuse its flags, kill a child with SIGKILL once a condition on the file system holds, and small file checks.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,6 +21,15 @@ export function seqsch(
     env: { ...process.env, ...env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `seqsch ARGS`, expects exit 1 and an error line naming `flag` (stderr shown when none does); that line. */
+export function refusedLine(args: string[], flag: string): string {
+  const r = seqsch(args);
+  expect(r.status).toBe(1);
+  const line = lines(r.stderr).find((l) => l.includes(flag));
+  expect([line, r.stderr]).toEqual([expect.any(String), r.stderr]);
+  return line!;
 }
 
 /**

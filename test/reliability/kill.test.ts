@@ -8,30 +8,17 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALPACA, repoPath } from '../helpers/paths.js';
+import { ALPACA } from '../helpers/paths.js';
 import { tmpDirs } from '../helpers/tmp.js';
+import { tinyTrainArgs } from '../helpers/cli.js';
 import { killWhen, listTree, loggedSteps, seqsch, sha256 } from './helpers.js';
 
 const tmp = tmpDirs('seqsch-rel-kill-');
 const STEPS = 8;
 const train = (out: string, extra: string[] = []) => [
-  'train',
-  '--model',
-  repoPath('ckpts/tiny-v3'),
-  '--data',
-  repoPath('data/synthetic-v3/train-instruct.json'),
-  '--num-data',
-  String(2 * STEPS),
-  '--batch-size',
-  '2',
-  '--grad-accum',
-  '1',
-  '--epochs',
-  '1',
+  ...tinyTrainArgs(2 * STEPS),
   '--save-every',
   '2',
-  '--backend',
-  'wasm',
   '--out',
   out,
   '--skip-if-done',

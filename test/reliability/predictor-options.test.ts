@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadExperiment } from '../../src/experiment/config.js';
 import { rankTerm } from '../../src/jobs/train-predictor.js';
 import { ALPACA } from '../helpers/paths.js';
-import { lines, seqsch } from './helpers.js';
+import { refusedLine } from './helpers.js';
 
 let dir: string;
 beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'seqsch-predopt-'))));
@@ -47,14 +47,6 @@ const PROBE = (out: string) => [
   '--backend',
   'wasm',
 ];
-
-function refusedLine(args: string[], flag: string): string {
-  const r = seqsch(args);
-  expect(r.status).toBe(1);
-  const line = lines(r.stderr).find((l) => l.includes(flag));
-  expect([line, r.stderr]).toEqual([expect.any(String), r.stderr]);
-  return line!;
-}
 
 test.each([
   [['--rank-weight', '-1', '--rank-loss', 'listmle'], '--rank-weight', 'expected a number ≥ 0, got -1'],

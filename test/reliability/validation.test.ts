@@ -7,47 +7,23 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadExperiment } from '../../src/experiment/config.js';
-import { ALPACA, HF_FIXTURE, repoPath } from '../helpers/paths.js';
-import { lines, seqsch } from './helpers.js';
+import { ALPACA } from '../helpers/paths.js';
+import { fixtureLogitsArgs, tinyTrainArgs } from '../helpers/cli.js';
+import { lines, refusedLine, seqsch } from './helpers.js';
 
 let dir: string;
 beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'seqsch-valid-'))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SIM = ['simulate', '--data', ALPACA.valData, '--lengths', ALPACA.valLengths, '--json'];
-const TRAIN = [
-  'train',
-  '--model',
-  repoPath('ckpts/tiny-v3'),
-  '--data',
-  repoPath('data/synthetic-v3/train-instruct.json'),
-  '--num-data',
-  '2',
-  '--batch-size',
-  '2',
-  '--grad-accum',
-  '1',
-  '--epochs',
-  '1',
-  '--backend',
-  'wasm',
-];
-
-/** Runs `seqsch ARGS`, expects exit 1 and an error naming `flag`; returns that error line. */
-function refused(args: string[], flag: string): string {
-  const r = seqsch(args);
-  expect(r.status).toBe(1);
-  const line = lines(r.stderr).find((l) => l.includes(flag));
-  expect(line).toBeDefined();
-  return line!;
-}
+const TRAIN = tinyTrainArgs(2);
 
 test.each([
   [['--batch-size', '1.5'], '--batch-size', 'expected an integer ≥ 1, got 1.5'],
   [['--recorded-max-length', '0'], '--recorded-max-length', 'expected an integer ≥ 1, got 0'],
   [['--num-data', '2.5'], '--num-data', 'expected an integer ≥ 1, got 2.5'],
 ])('simulate %j is refused naming the flag', (extra, flag, words) => {
-  expect(refused([...SIM, ...extra], flag)).toContain(words);
+  expect(refusedLine([...SIM, ...extra], flag)).toContain(words);
 });
 
 test.each([
@@ -56,26 +32,14 @@ test.each([
   [['--max-length', '-1'], '--max-length', 'expected an integer ≥ 2, got -1'],
 ])('train %j is refused before any training, naming the flag', (extra, flag, words) => {
   const out = join(dir, `train-${flag.slice(2)}-${extra[1]}`);
-  expect(refused([...TRAIN, '--out', out, ...extra], flag)).toContain(words);
+  expect(refusedLine([...TRAIN, '--out', out, ...extra], flag)).toContain(words);
   expect(existsSync(out)).toBe(false);
 });
 
 test('logits --greedy -2 is refused and writes nothing', () => {
   const out = join(dir, 'greedy.safetensors');
-  const args = [
-    'logits',
-    '--backend',
-    'wasm',
-    '--model',
-    join(HF_FIXTURE, 'model'),
-    '--input',
-    join(HF_FIXTURE, 'expected.safetensors'),
-    '--output',
-    out,
-    '--greedy',
-    '-2',
-  ];
-  expect(refused(args, '--greedy')).toContain('expected an integer ≥ 0, got -2');
+  const args = [...fixtureLogitsArgs(out), '--greedy', '-2'];
+  expect(refusedLine(args, '--greedy')).toContain('expected an integer ≥ 0, got -2');
   expect(existsSync(out)).toBe(false);
 });
 
@@ -107,7 +71,7 @@ describe('the YAML side of the same tables', () => {
       'bs.yaml',
       `experiment: bs\nstages:\n  - stage: simulate\n    data: ${ALPACA.valData}\n    lengths: ${ALPACA.valLengths}\n    batch_size: 1.5\n`,
     );
-    const cli = refused([...SIM, '--batch-size', '1.5'], '--batch-size');
+    const cli = refusedLine([...SIM, '--batch-size', '1.5'], '--batch-size');
     const words = cli.slice(cli.indexOf('--batch-size: ') + '--batch-size: '.length);
     expect(error(f)).toContain(`${f}:6: stages[0].batch_size: ${words}`);
   });
