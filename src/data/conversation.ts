@@ -10,8 +10,14 @@ import type { Tokenizer } from '../tokenizer/types.js';
 // ─── conversations ───────────────────────────────────────────────────────────────────────────────────
 
 export type Role = 'human' | 'gpt';
-export interface Turn { from: Role; value: string }
-export interface Conversation { id: string; conversations: Turn[] }
+export interface Turn {
+  from: Role;
+  value: string;
+}
+export interface Conversation {
+  id: string;
+  conversations: Turn[];
+}
 
 /** Read FastChat conversation JSON; errors name the file, the item index and the key. */
 export function loadConversations(path: string): Conversation[] {
@@ -19,15 +25,18 @@ export function loadConversations(path: string): Conversation[] {
   if (!Array.isArray(raw)) throw new Error(`${path}: expected a JSON array of conversations`);
   raw.forEach((item: unknown, i) => {
     const where = `${path}: item ${i}`;
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new Error(`${where}: expected an object {id, conversations}`);
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      throw new Error(`${where}: expected an object {id, conversations}`);
     const c = item as Record<string, unknown>;
     if (typeof c.id !== 'string') throw new Error(`${where}: "id" must be a string (got ${JSON.stringify(c.id)})`);
-    if (!Array.isArray(c.conversations)) throw new Error(`${where} (id ${c.id}): "conversations" must be an array of turns`);
+    if (!Array.isArray(c.conversations))
+      throw new Error(`${where} (id ${c.id}): "conversations" must be an array of turns`);
     c.conversations.forEach((t: unknown, j) => {
       const tw = `${where} (id ${c.id}): conversations[${j}]`;
       if (t === null || typeof t !== 'object') throw new Error(`${tw}: expected an object {from, value}`);
       const turn = t as Record<string, unknown>;
-      if (turn.from !== 'human' && turn.from !== 'gpt') throw new Error(`${tw}: "from" must be "human" or "gpt" (got ${JSON.stringify(turn.from)})`);
+      if (turn.from !== 'human' && turn.from !== 'gpt')
+        throw new Error(`${tw}: "from" must be "human" or "gpt" (got ${JSON.stringify(turn.from)})`);
       if (typeof turn.value !== 'string') throw new Error(`${tw}: "value" must be a string`);
     });
   });
@@ -61,12 +70,17 @@ export function loadLengths(path: string): LengthRecord[] {
   const raw = readJson<unknown>(path);
   if (!Array.isArray(raw)) throw new Error(`${path}: expected a JSON array of length records`);
   raw.forEach((item: unknown, i) => {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new Error(`${path}: item ${i}: expected an object {id, L_gt, L_t0.0, …}`);
+    if (item === null || typeof item !== 'object' || Array.isArray(item))
+      throw new Error(`${path}: item ${i}: expected an object {id, L_gt, L_t0.0, …}`);
     const r = item as Record<string, unknown>;
-    if (typeof r.id !== 'string') throw new Error(`${path}: item ${i}: "id" must be a string (got ${JSON.stringify(r.id)})`);
+    if (typeof r.id !== 'string')
+      throw new Error(`${path}: item ${i}: "id" must be a string (got ${JSON.stringify(r.id)})`);
     for (const key of ['L_gt', ...LENGTH_KEYS]) {
       const v = r[key];
-      if (!Number.isInteger(v) || (v as number) < 0) throw new Error(`${path}: item ${i} (id ${r.id}): "${key}" must be a token count ≥ 0 (got ${JSON.stringify(v)})`);
+      if (!Number.isInteger(v) || (v as number) < 0)
+        throw new Error(
+          `${path}: item ${i} (id ${r.id}): "${key}" must be a token count ≥ 0 (got ${JSON.stringify(v)})`,
+        );
     }
   });
   return raw as LengthRecord[];
@@ -74,7 +88,10 @@ export function loadLengths(path: string): LengthRecord[] {
 
 /** Write length records atomically, keys in upstream order. */
 export function saveLengths(path: string, records: LengthRecord[]): void {
-  writeJson(path, records.map((r) => ({ id: r.id, L_gt: r.L_gt, ...Object.fromEntries(LENGTH_KEYS.map((k) => [k, r[k]])) })));
+  writeJson(
+    path,
+    records.map((r) => ({ id: r.id, L_gt: r.L_gt, ...Object.fromEntries(LENGTH_KEYS.map((k) => [k, r[k]])) })),
+  );
 }
 
 /** L_max: the longest of the four generated lengths — the target of the length predictor. */

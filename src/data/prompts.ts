@@ -17,7 +17,9 @@ export const PIA_PROMPT =
  */
 export function insertLengthPrompt(prompt: string, lengthPrompt: string): string {
   if (!prompt.endsWith(ASSISTANT_TAG)) {
-    throw new Error(`insertLengthPrompt: the prompt must end with ${JSON.stringify(ASSISTANT_TAG)} (vicuna_v1.1 template); it ends with ${JSON.stringify(prompt.slice(-20))}`);
+    throw new Error(
+      `insertLengthPrompt: the prompt must end with ${JSON.stringify(ASSISTANT_TAG)} (vicuna_v1.1 template); it ends with ${JSON.stringify(prompt.slice(-20))}`,
+    );
   }
   const cut = prompt.length - ASSISTANT_TAG.length;
   return prompt.slice(0, cut) + lengthPrompt + prompt.slice(cut);

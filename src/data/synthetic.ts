@@ -36,7 +36,12 @@ export const DEFAULT_MAX_LENGTH = 256;
 export const DEFAULT_SIZES = { train: 4000, val: 1000, pretrain: 24000 } as const;
 
 /** Draw one task: a family by weight (times its multiplier in `weights`, if any), then an instruction from it. */
-export function drawTask(r: Rand, scale: number, version: CorpusVersion = 1, weights?: Readonly<Record<string, number>>): { family: Family; task: Task } {
+export function drawTask(
+  r: Rand,
+  scale: number,
+  version: CorpusVersion = 1,
+  weights?: Readonly<Record<string, number>>,
+): { family: Family; task: Task } {
   const family = FAMILIES[r.weighted(FAMILIES.map((f) => f.weight * (weights?.[f.name] ?? 1)))];
   return { family, task: version === 1 ? family.make(r, scale) : family.make(r, scale, version) };
 }
@@ -45,9 +50,20 @@ export function drawTask(r: Rand, scale: number, version: CorpusVersion = 1, wei
 const MAX_REDRAWS = 200;
 
 export function makeSynthetic(opts: SyntheticOptions): Conversation[] {
-  const { n, seed, maxLength = DEFAULT_MAX_LENGTH, startId = 1, stream = 'train', exclude, unique = false, version = 1, weights } = opts;
+  const {
+    n,
+    seed,
+    maxLength = DEFAULT_MAX_LENGTH,
+    startId = 1,
+    stream = 'train',
+    exclude,
+    unique = false,
+    version = 1,
+    weights,
+  } = opts;
   checkWeights(weights);
-  if (version !== 1 && version !== 2 && version !== 3) throw new Error(`makeSynthetic: version must be 1, 2 or 3, got ${String(version)}`);
+  if (version !== 1 && version !== 2 && version !== 3)
+    throw new Error(`makeSynthetic: version must be 1, 2 or 3, got ${String(version)}`);
   if (!Number.isInteger(n) || n < 0) throw new Error(`makeSynthetic: n must be a non-negative integer, got ${n}`);
   if (!(maxLength >= 16)) throw new Error(`makeSynthetic: maxLength must be ≥ 16, got ${maxLength}`);
   const scale = maxLength / DEFAULT_MAX_LENGTH;
@@ -59,7 +75,8 @@ export function makeSynthetic(opts: SyntheticOptions): Conversation[] {
   for (let i = 0; i < n; i++) {
     let drawn = drawTask(r, scale, version, weights);
     for (let tries = 0; exclude?.has(drawn.task.instruction) || (unique && seen.has(drawn.task.instruction)); tries++) {
-      if (tries >= MAX_REDRAWS) throw new Error(`makeSynthetic(${stream}): instruction space exhausted after ${i} conversations`);
+      if (tries >= MAX_REDRAWS)
+        throw new Error(`makeSynthetic(${stream}): instruction space exhausted after ${i} conversations`);
       drawn = drawTask(r, scale, version, weights);
     }
     const { instruction } = drawn.task;
@@ -78,8 +95,10 @@ export function makeSynthetic(opts: SyntheticOptions): Conversation[] {
 /** Family-weight multipliers must name known families and be finite and ≥ 0. */
 function checkWeights(weights: Readonly<Record<string, number>> | undefined): void {
   for (const [name, w] of Object.entries(weights ?? {})) {
-    if (!FAMILIES.some((f) => f.name === name)) throw new Error(`family weight for unknown family "${name}" (known: ${FAMILIES.map((f) => f.name).join(', ')})`);
-    if (!Number.isFinite(w) || w < 0) throw new Error(`family weight of "${name}" must be a finite number ≥ 0, got ${w}`);
+    if (!FAMILIES.some((f) => f.name === name))
+      throw new Error(`family weight for unknown family "${name}" (known: ${FAMILIES.map((f) => f.name).join(', ')})`);
+    if (!Number.isFinite(w) || w < 0)
+      throw new Error(`family weight of "${name}" must be a finite number ≥ 0, got ${w}`);
   }
 }
 
@@ -110,7 +129,16 @@ export function makeSyntheticSplits(opts: {
   const val = makeSynthetic({ n: nVal, seed, maxLength, stream: 'val', unique: true, startId: nTrain + 1, version });
   const exclude = new Set(val.map(instructionOf));
   const train = makeSynthetic({ n: nTrain, seed, maxLength, stream: 'train', exclude, startId: 1, version });
-  const pretrain = makeSynthetic({ n: nPre, seed, maxLength, stream: 'pretrain', exclude, startId: nTrain + nVal + 1, version, weights: pretrainWeights });
+  const pretrain = makeSynthetic({
+    n: nPre,
+    seed,
+    maxLength,
+    stream: 'pretrain',
+    exclude,
+    startId: nTrain + nVal + 1,
+    version,
+    weights: pretrainWeights,
+  });
   return { train, val, pretrain };
 }
 

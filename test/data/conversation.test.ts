@@ -6,8 +6,19 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ASSISTANT_TAG, VICUNA_SYSTEM, firstTurn, lMax, loadConversations, loadLengths, saveConversations, saveLengths,
-  trainingExample, vicunaPrompt, vicunaTrainingText, type Conversation, type LengthRecord,
+  ASSISTANT_TAG,
+  VICUNA_SYSTEM,
+  firstTurn,
+  lMax,
+  loadConversations,
+  loadLengths,
+  saveConversations,
+  saveLengths,
+  trainingExample,
+  vicunaPrompt,
+  vicunaTrainingText,
+  type Conversation,
+  type LengthRecord,
 } from '../../src/data/conversation.js';
 import { llamaTokenizer } from '../../src/tokenizer/llama.js';
 import { ALPACA } from '../helpers/paths.js';
@@ -23,7 +34,9 @@ describe('vicuna_v1.1 template', () => {
     );
     expect(ASSISTANT_TAG).toHaveLength(11);
     expect(vicunaPrompt('Name a color.')).toBe(`${VICUNA_SYSTEM} USER: Name a color. ASSISTANT:`);
-    expect(vicunaTrainingText('Name a color.', 'Blue.')).toBe(`${VICUNA_SYSTEM} USER: Name a color. ASSISTANT: Blue.</s>`);
+    expect(vicunaTrainingText('Name a color.', 'Blue.')).toBe(
+      `${VICUNA_SYSTEM} USER: Name a color. ASSISTANT: Blue.</s>`,
+    );
   });
 
   test('trainingExample: ids of the FastChat text; loss on the answer tokens and EOS only', () => {
@@ -75,8 +88,20 @@ describe('trainingExample = FastChat on Alpaca val', () => {
 
 describe('conversation and length files', () => {
   const items: Conversation[] = [
-    { id: '1', conversations: [{ from: 'human', value: 'Say hi.' }, { from: 'gpt', value: 'Hi!' }] },
-    { id: '7', conversations: [{ from: 'human', value: 'Count to 3.' }, { from: 'gpt', value: '1, 2, 3.' }] },
+    {
+      id: '1',
+      conversations: [
+        { from: 'human', value: 'Say hi.' },
+        { from: 'gpt', value: 'Hi!' },
+      ],
+    },
+    {
+      id: '7',
+      conversations: [
+        { from: 'human', value: 'Count to 3.' },
+        { from: 'gpt', value: '1, 2, 3.' },
+      ],
+    },
   ];
 
   test('save → load round trip; firstTurn', () => {
@@ -92,8 +117,14 @@ describe('conversation and length files', () => {
     [{ a: 1 }, /expected a JSON array of conversations/],
     [[{ id: 1, conversations: [] }], /item 0: "id" must be a string \(got 1\)/],
     [[{ id: '1', conversations: [] }, { id: '2' }], /item 1 \(id 2\): "conversations" must be an array/],
-    [[{ id: '3', conversations: [{ from: 'user', value: 'x' }] }], /item 0 \(id 3\): conversations\[0\]: "from" must be "human" or "gpt" \(got "user"\)/],
-    [[{ id: '3', conversations: [{ from: 'gpt', value: 5 }] }], /item 0 \(id 3\): conversations\[0\]: "value" must be a string/],
+    [
+      [{ id: '3', conversations: [{ from: 'user', value: 'x' }] }],
+      /item 0 \(id 3\): conversations\[0\]: "from" must be "human" or "gpt" \(got "user"\)/,
+    ],
+    [
+      [{ id: '3', conversations: [{ from: 'gpt', value: 5 }] }],
+      /item 0 \(id 3\): conversations\[0\]: "value" must be a string/,
+    ],
   ])('loadConversations refuses %j naming file, item and key', (content, message) => {
     const path = join(tmp, 'bad-conv.json');
     writeFileSync(path, JSON.stringify(content));
@@ -108,7 +139,9 @@ describe('conversation and length files', () => {
     expect(loadLengths(path)).toEqual(recs);
     expect(lMax(recs[0])).toBe(126);
     writeFileSync(path, JSON.stringify([{ ...recs[0], 'L_t0.5': -1 }]));
-    expect(() => loadLengths(path)).toThrow(/x-length\.json: item 0 \(id 1\): "L_t0.5" must be a token count ≥ 0 \(got -1\)/);
+    expect(() => loadLengths(path)).toThrow(
+      /x-length\.json: item 0 \(id 1\): "L_t0.5" must be a token count ≥ 0 \(got -1\)/,
+    );
     writeFileSync(path, JSON.stringify([{ id: '1', L_gt: 3 }]));
     expect(() => loadLengths(path)).toThrow(/"L_t0.0" must be a token count/);
   });

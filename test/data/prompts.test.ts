@@ -1,5 +1,11 @@
 /** The paper's length prompts, their insertion and the answer parsers, pinned to the upstream strings and semantics. */
-import { PIA_PROMPT, QUERY_PROMPT, insertLengthPrompt, parsePoLength, parseQueryLength } from '../../src/data/prompts.js';
+import {
+  PIA_PROMPT,
+  QUERY_PROMPT,
+  insertLengthPrompt,
+  parsePoLength,
+  parseQueryLength,
+} from '../../src/data/prompts.js';
 import { vicunaPrompt } from '../../src/data/conversation.js';
 
 describe('length prompts', () => {

@@ -3,8 +3,15 @@ import { resolve } from 'node:path';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { MT19937, numpyPermutation, sampleIndices } from '../../src/workload/sample.js';
 
-interface Case { seed: number; n: number; first: number[]; last?: number[] }
-const fixture = JSON.parse(readFileSync(resolve(REPO_ROOT, 'test/fixtures/numpy-permutation.json'), 'utf8')) as { cases: Case[] };
+interface Case {
+  seed: number;
+  n: number;
+  first: number[];
+  last?: number[];
+}
+const fixture = JSON.parse(readFileSync(resolve(REPO_ROOT, 'test/fixtures/numpy-permutation.json'), 'utf8')) as {
+  cases: Case[];
+};
 
 describe('numpy legacy permutation', () => {
   test('MT19937 seeded with 5489 gives the reference first output 3499211612', () => {

@@ -59,7 +59,9 @@ describe('synthetic corpus version 2: countdown markers', () => {
   });
 
   test('no number words in version 2 instructions', () => {
-    expect(drawn.some((d) => /\b(two|three|four|five|six|seven|eight|nine|ten)\b/.test(d.task.instruction))).toBe(false);
+    expect(drawn.some((d) => /\b(two|three|four|five|six|seven|eight|nine|ten)\b/.test(d.task.instruction))).toBe(
+      false,
+    );
   });
 
   test('the answer length is mostly set by the instruction: Pearson between two resampled answers ≥ 0.9', () => {

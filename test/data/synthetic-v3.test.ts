@@ -29,7 +29,9 @@ describe('synthetic corpus version 3: counting restates the end in every item', 
       const dn = task.instruction.match(/^Count down from (\d+) to (\d+)\.$/);
       expect(up || dn).toBeTruthy();
       const [x, y] = (up ?? dn)!.slice(1, 3).map(Number);
-      const nums = up ? Array.from({ length: y - x + 1 }, (_, i) => x + i) : Array.from({ length: x - y + 1 }, (_, i) => x - i);
+      const nums = up
+        ? Array.from({ length: y - x + 1 }, (_, i) => x + i)
+        : Array.from({ length: x - y + 1 }, (_, i) => x - i);
       expect(nums.length).toBe(task.count);
       expect(answer).toBe(`${nums.map((k) => (up ? `${k} of ${y}` : `${k} to ${y}`)).join(', ')}.`);
       if (dn) down++;
@@ -37,7 +39,7 @@ describe('synthetic corpus version 3: counting restates the end in every item', 
     expect(down).toBeGreaterThan(30);
   });
 
-  test('the span is half of version 2\'s draw (at least 2); every other family is version 2 byte for byte', () => {
+  test("the span is half of version 2's draw (at least 2); every other family is version 2 byte for byte", () => {
     for (const { v2, v3 } of pairs) {
       expect(v3.family.name).toBe(v2.family.name);
       if (v3.family.name === 'count') expect(v3.task.count).toBe(Math.max(2, Math.round(v2.task.count! / 2)));
@@ -49,10 +51,18 @@ describe('synthetic corpus version 3: counting restates the end in every item', 
 describe('pretrain family weights (data/synthetic-v3-count)', () => {
   test('val and train stay the corpus mixture; pretrain gets the count family ×5', () => {
     const base = makeSyntheticSplits({ seed: 0, train: 300, val: 200, pretrain: 3000, version: 3 });
-    const heavy = makeSyntheticSplits({ seed: 0, train: 300, val: 200, pretrain: 3000, version: 3, pretrainWeights: { count: 5 } });
+    const heavy = makeSyntheticSplits({
+      seed: 0,
+      train: 300,
+      val: 200,
+      pretrain: 3000,
+      version: 3,
+      pretrainWeights: { count: 5 },
+    });
     expect(heavy.val).toEqual(base.val);
     expect(heavy.train).toEqual(base.train);
-    const share = (cs: typeof base.pretrain) => cs.filter((c) => /^Count /.test(c.conversations[0].value)).length / cs.length;
+    const share = (cs: typeof base.pretrain) =>
+      cs.filter((c) => /^Count /.test(c.conversations[0].value)).length / cs.length;
     // count weight 12 of 94 → 12.8%; ×5: 60 of 142 → 42.3% (binomial sd ~0.9% at n 3000, so ±3% is > 3 sd)
     expect(share(base.pretrain)).toBeCloseTo(12 / 94, 1);
     expect(Math.abs(share(heavy.pretrain) - 60 / 142)).toBeLessThan(0.03);
@@ -61,8 +71,12 @@ describe('pretrain family weights (data/synthetic-v3-count)', () => {
   });
 
   test('an unknown family or a negative weight is an error naming it', () => {
-    expect(() => makeSynthetic({ n: 1, seed: 0, weights: { counting: 2 } })).toThrow(/unknown family "counting".*count/);
-    expect(() => makeSynthetic({ n: 1, seed: 0, weights: { count: -1 } })).toThrow(/"count" must be a finite number ≥ 0, got -1/);
+    expect(() => makeSynthetic({ n: 1, seed: 0, weights: { counting: 2 } })).toThrow(
+      /unknown family "counting".*count/,
+    );
+    expect(() => makeSynthetic({ n: 1, seed: 0, weights: { count: -1 } })).toThrow(
+      /"count" must be a finite number ≥ 0, got -1/,
+    );
   });
 });
 

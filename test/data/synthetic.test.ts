@@ -8,11 +8,24 @@ import { mkdtempSync, copyFileSync, existsSync, readFileSync, writeFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  makeSynthetic, makeSyntheticSplits, FAMILIES, quantiles, instructionOf, answerOf, DEFAULT_MAX_LENGTH,
+  makeSynthetic,
+  makeSyntheticSplits,
+  FAMILIES,
+  quantiles,
+  instructionOf,
+  answerOf,
+  DEFAULT_MAX_LENGTH,
 } from '../../src/data/synthetic.js';
 import { NUMBER_WORDS, ORDINALS } from '../../src/data/synthetic/words.js';
 import {
-  ensureSyntheticData, writeSyntheticData, resamplePearson, splitStats, corpusTokenIds, SPLITS, MANIFEST_FILE, type SyntheticManifest,
+  ensureSyntheticData,
+  writeSyntheticData,
+  resamplePearson,
+  splitStats,
+  corpusTokenIds,
+  SPLITS,
+  MANIFEST_FILE,
+  type SyntheticManifest,
 } from '../../src/data/synthetic/files.js';
 import { countTokens } from '../../src/tokenizer/llama.js';
 import { readJson } from '../../src/util/fs.js';
@@ -60,7 +73,9 @@ describe('synthetic corpus: determinism and splits', () => {
   test('exclude is honoured and an exhausted instruction space is an error, not a hang', () => {
     const few = makeSynthetic({ n: 50, seed: 'x', stream: 'a' });
     const ex = new Set(few.map(instructionOf));
-    expect(makeSynthetic({ n: 500, seed: 'x', stream: 'a', exclude: ex }).filter((c) => ex.has(instructionOf(c)))).toEqual([]);
+    expect(
+      makeSynthetic({ n: 500, seed: 'x', stream: 'a', exclude: ex }).filter((c) => ex.has(instructionOf(c))),
+    ).toEqual([]);
     // yes-no + one-word + ... cannot give 100k unique instructions of this small vocabulary
     expect(() => makeSynthetic({ n: 400000, seed: 'x', unique: true })).toThrow(/instruction space exhausted/);
   });
@@ -126,7 +141,10 @@ describe('synthetic corpus: fixed families produce exactly the length the instru
 
   test('loosely set: a detailed paragraph is longer than a short one; a long story longer than a short one', () => {
     const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
-    const len = (fam: string, re: RegExp) => byFamily(fam).filter((x) => re.test(x.instruction)).map((x) => countTokens(x.answer));
+    const len = (fam: string, re: RegExp) =>
+      byFamily(fam)
+        .filter((x) => re.test(x.instruction))
+        .map((x) => countTokens(x.answer));
     expect(mean(len('paragraph', /^Write a detailed/))).toBeGreaterThan(2 * mean(len('paragraph', /^Write a short/)));
     expect(mean(len('story', /^Tell a long/))).toBeGreaterThan(2.5 * mean(len('story', /^Tell a short/)));
   });
@@ -161,7 +179,10 @@ describe('synthetic corpus: answer lengths shaped like Vicuna-7B on Alpaca, scal
     [128, LEVELS.filter((q) => q >= 0.5)],
   ])('val split at max_length %i', (maxLength, levels) => {
     const { val } = makeSyntheticSplits({ seed: 0, maxLength, train: 0, pretrain: 0 });
-    const ours = quantiles(val.map((c) => countTokens(answerOf(c))), levels);
+    const ours = quantiles(
+      val.map((c) => countTokens(answerOf(c))),
+      levels,
+    );
     const ref = quantiles(vicuna, levels).map((q) => (q * maxLength) / 512);
     ours.forEach((q, i) => {
       const slack = Math.max(0.25 * ref[i], 4);

@@ -22,19 +22,31 @@ function manifest(name: string): Doc {
   return docs[0].toJS();
 }
 
-const jobs = { prepare: manifest('prepare-job.yaml'), sweep: manifest('sweep-job.yaml'), merge: manifest('merge-job.yaml') };
+const jobs = {
+  prepare: manifest('prepare-job.yaml'),
+  sweep: manifest('sweep-job.yaml'),
+  merge: manifest('merge-job.yaml'),
+};
 const pvc = manifest('pvc.yaml');
 const container = (j: Doc) => j.spec.template.spec.containers[0];
 
 test('the Jobs: an Indexed Job whose --shards is its completions; one image, volume and mount', () => {
-  const workdir = /^WORKDIR (\S+)$/m.exec(readFileSync(join(K8S, 'Dockerfile'), 'utf8').split('FROM node:20-bookworm-slim\n').pop()!)![1];
-  expect(pvc).toMatchObject({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', spec: { accessModes: ['ReadWriteMany'] } });
+  const workdir = /^WORKDIR (\S+)$/m.exec(
+    readFileSync(join(K8S, 'Dockerfile'), 'utf8').split('FROM node:20-bookworm-slim\n').pop()!,
+  )![1];
+  expect(pvc).toMatchObject({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    spec: { accessModes: ['ReadWriteMany'] },
+  });
   for (const j of Object.values(jobs)) {
     expect(j).toMatchObject({ apiVersion: 'batch/v1', kind: 'Job' });
     expect(['Never', 'OnFailure']).toContain(j.spec.template.spec.restartPolicy);
     expect(container(j).image).toBe(container(jobs.sweep).image);
     expect(container(j).volumeMounts).toEqual([{ name: 'results', mountPath: `${workdir}/results` }]);
-    expect(j.spec.template.spec.volumes).toEqual([{ name: 'results', persistentVolumeClaim: { claimName: pvc.metadata.name } }]);
+    expect(j.spec.template.spec.volumes).toEqual([
+      { name: 'results', persistentVolumeClaim: { claimName: pvc.metadata.name } },
+    ]);
   }
   const s = jobs.sweep.spec;
   expect(s.completionMode).toBe('Indexed');
@@ -44,7 +56,11 @@ test('the Jobs: an Indexed Job whose --shards is its completions; one image, vol
   expect(container(jobs.prepare).args[1]).toBe(args[1]); // the same experiment
   // run.sh waits for the Jobs by these names
   const run = readFileSync(join(K8S, 'run.sh'), 'utf8');
-  for (const [file, j] of [['prepare-job.yaml', jobs.prepare], ['sweep-job.yaml', jobs.sweep], ['merge-job.yaml', jobs.merge]]) {
+  for (const [file, j] of [
+    ['prepare-job.yaml', jobs.prepare],
+    ['sweep-job.yaml', jobs.sweep],
+    ['merge-job.yaml', jobs.merge],
+  ]) {
     expect(run).toContain(`step ${file} ${j.metadata.name}`);
   }
 });
@@ -54,11 +70,16 @@ test('their commands, run in order with JOB_COMPLETION_INDEX, merge the sweep', 
   // the volume is mounted at <repo>/results; here it is a temporary folder
   const local = (args: string[]) => args.map((a) => a.replace(/^results\//, `${vol}/`));
   const run = (args: string[], env: Record<string, string> = {}) => {
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), ...local(args)], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, ...env } });
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/seqsch.js'), ...local(args)], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
     expect([args.join(' '), r.status, r.stderr.slice(-400)]).toEqual([args.join(' '), 0, expect.any(String)]);
   };
   run(container(jobs.prepare).args);
-  for (let k = 0; k < jobs.sweep.spec.completions; k++) run(container(jobs.sweep).args, { JOB_COMPLETION_INDEX: String(k) });
+  for (let k = 0; k < jobs.sweep.spec.completions; k++)
+    run(container(jobs.sweep).args, { JOB_COMPLETION_INDEX: String(k) });
   run(container(jobs.merge).args);
   const out = local(container(jobs.merge).args)[3];
   expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')).results).toHaveLength(54);

@@ -7,9 +7,26 @@
  */
 import { Rand } from './random.js';
 import {
-  CATEGORIES, CATEGORY_NAMES, CATEGORY_SG, TOPIC_CATEGORIES, ADJECTIVES, VERBS_PAST, FRUIT_COLOR, ANIMAL_SOUND,
-  ANIMAL_HOME, JOB_WORK, TASKS, STEP_VERBS, STEP_TAILS, CHARACTERS, FEELINGS, WEATHER, NUMBER_WORDS, ORDINALS,
-  REPEAT_WORDS, type Noun,
+  CATEGORIES,
+  CATEGORY_NAMES,
+  CATEGORY_SG,
+  TOPIC_CATEGORIES,
+  ADJECTIVES,
+  VERBS_PAST,
+  FRUIT_COLOR,
+  ANIMAL_SOUND,
+  ANIMAL_HOME,
+  JOB_WORK,
+  TASKS,
+  STEP_VERBS,
+  STEP_TAILS,
+  CHARACTERS,
+  FEELINGS,
+  WEATHER,
+  NUMBER_WORDS,
+  ORDINALS,
+  REPEAT_WORDS,
+  type Noun,
 } from './words.js';
 
 /**
@@ -71,18 +88,30 @@ function topicSentence(r: Rand, t: { noun: Noun; cat: string }): string {
   const adj = r.pick(ADJECTIVES);
   const place = r.pick(CATEGORIES.places).sg;
   switch (r.int(0, 11)) {
-    case 0: return `${cap(pl)} are ${adj}.`;
-    case 1: return `Many people like ${pl}.`;
-    case 2: return `${cap(article(sg))} can be very ${adj}.`;
-    case 3: return `You can see ${pl} in the ${place}.`;
-    case 4: return `I once ${r.pick(VERBS_PAST)} ${article(adj)} ${sg} in the ${place}.`;
-    case 5: return `${cap(article(sg))} is a kind of ${CATEGORY_SG[t.cat]}.`;
-    case 6: return `Children like to talk about ${pl}.`;
-    case 7: return `My friend has ${article(adj)} ${sg}.`;
-    case 8: return `Some ${pl} are ${r.pick(CATEGORIES.colors).sg} and some are ${r.pick(CATEGORIES.colors).sg}.`;
-    case 9: return `People often find ${pl} near the ${place}.`;
-    case 10: return `${cap(pl)} make the day more ${adj}.`;
-    default: return `We can learn a lot from ${pl}.`;
+    case 0:
+      return `${cap(pl)} are ${adj}.`;
+    case 1:
+      return `Many people like ${pl}.`;
+    case 2:
+      return `${cap(article(sg))} can be very ${adj}.`;
+    case 3:
+      return `You can see ${pl} in the ${place}.`;
+    case 4:
+      return `I once ${r.pick(VERBS_PAST)} ${article(adj)} ${sg} in the ${place}.`;
+    case 5:
+      return `${cap(article(sg))} is a kind of ${CATEGORY_SG[t.cat]}.`;
+    case 6:
+      return `Children like to talk about ${pl}.`;
+    case 7:
+      return `My friend has ${article(adj)} ${sg}.`;
+    case 8:
+      return `Some ${pl} are ${r.pick(CATEGORIES.colors).sg} and some are ${r.pick(CATEGORIES.colors).sg}.`;
+    case 9:
+      return `People often find ${pl} near the ${place}.`;
+    case 10:
+      return `${cap(pl)} make the day more ${adj}.`;
+    default:
+      return `We can learn a lot from ${pl}.`;
   }
 }
 
@@ -90,18 +119,29 @@ function topicSentence(r: Rand, t: { noun: Noun; cat: string }): string {
 
 /** "List seven animals." → "1. Cat\n2. Dog\n..." */
 const list: Family = {
-  name: 'list', control: 'fixed', weight: 12,
+  name: 'list',
+  control: 'fixed',
+  weight: 12,
   make(r, scale, v = 1) {
     const cat = r.pick(CATEGORY_NAMES);
     const items = CATEGORIES[cat];
     const n = r.int(2, Math.min(items.length, sc(20, scale)));
     const form = r.int(0, 2);
     const what = n === 1 ? CATEGORY_SG[cat] : cat;
-    const instruction = form === 0 ? `List ${countText(r, n, v)} ${what}.`
-      : form === 1 ? `Name ${countText(r, n, v)} ${what}, one per line.` : `Give me a list of ${countText(r, n, v)} ${what}.`;
+    const instruction =
+      form === 0
+        ? `List ${countText(r, n, v)} ${what}.`
+        : form === 1
+          ? `Name ${countText(r, n, v)} ${what}, one per line.`
+          : `Give me a list of ${countText(r, n, v)} ${what}.`;
     return {
-      instruction, count: n,
-      respond: (q) => q.sample(items, n).map((it, i) => `${marker(i, n, v)}. ${cap(it.sg)}`).join('\n'),
+      instruction,
+      count: n,
+      respond: (q) =>
+        q
+          .sample(items, n)
+          .map((it, i) => `${marker(i, n, v)}. ${cap(it.sg)}`)
+          .join('\n'),
     };
   },
 };
@@ -111,7 +151,9 @@ const list: Family = {
  * Version 3: "3 of 17, 4 of 17, ..., 17 of 17." / "17 to 3, 16 to 3, ..., 3 to 3." over half the drawn span.
  */
 const count: Family = {
-  name: 'count', control: 'fixed', weight: 12,
+  name: 'count',
+  control: 'fixed',
+  weight: 12,
   make(r, scale, v = 1) {
     const drawn = r.logInt(3, sc(80, scale));
     const span = v === 3 ? Math.max(2, Math.round(drawn / 2)) : drawn;
@@ -127,45 +169,68 @@ const count: Family = {
 
 /** "Write 5 steps to make tea." → "Step 1: Get the cup.\nStep 2: ..." */
 const steps: Family = {
-  name: 'steps', control: 'fixed', weight: 13,
+  name: 'steps',
+  control: 'fixed',
+  weight: 13,
   make(r, scale, v = 1) {
     const t = r.pick(TASKS);
     const n = r.int(2, sc(14, scale));
-    const instruction = r.chance(0.5) ? `Write ${countText(r, n, v)} steps to ${t.task}.` : `How do I ${t.task}? Give ${countText(r, n, v)} steps.`;
+    const instruction = r.chance(0.5)
+      ? `Write ${countText(r, n, v)} steps to ${t.task}.`
+      : `How do I ${t.task}? Give ${countText(r, n, v)} steps.`;
     return {
-      instruction, count: n,
-      respond: (q) => Array.from({ length: n }, (_, i) => `Step ${marker(i, n, v)}: ${q.pick(STEP_VERBS)} the ${q.pick(t.things)}${q.pick(STEP_TAILS)}.`).join('\n'),
+      instruction,
+      count: n,
+      respond: (q) =>
+        Array.from(
+          { length: n },
+          (_, i) => `Step ${marker(i, n, v)}: ${q.pick(STEP_VERBS)} the ${q.pick(t.things)}${q.pick(STEP_TAILS)}.`,
+        ).join('\n'),
     };
   },
 };
 
 /** "Write 4 sentences about dogs." → "First, ... Second, ..." */
 const sentences: Family = {
-  name: 'sentences', control: 'fixed', weight: 11,
+  name: 'sentences',
+  control: 'fixed',
+  weight: 11,
   make(r, scale, v = 1) {
     const t = topic(r);
     const n = r.int(2, Math.min(ORDINALS.length - 1, sc(14, scale)));
     return {
-      instruction: `Write ${countText(r, n, v)} sentences about ${t.noun.pl}.`, count: n,
-      respond: (q) => Array.from({ length: n }, (_, i) => {
-        const s = topicSentence(q, t);
-        if (v >= 2) return `${marker(i, n, v)}. ${s}`;
-        return `${ORDINALS[i + 1]}, ${s.startsWith('I ') ? s : s.charAt(0).toLowerCase() + s.slice(1)}`;
-      }).join(' '),
+      instruction: `Write ${countText(r, n, v)} sentences about ${t.noun.pl}.`,
+      count: n,
+      respond: (q) =>
+        Array.from({ length: n }, (_, i) => {
+          const s = topicSentence(q, t);
+          if (v >= 2) return `${marker(i, n, v)}. ${s}`;
+          return `${ORDINALS[i + 1]}, ${s.startsWith('I ') ? s : s.charAt(0).toLowerCase() + s.slice(1)}`;
+        }).join(' '),
     };
   },
 };
 
 /** "Repeat the word moon 12 times." → "moon moon ... moon" */
 const repeat: Family = {
-  name: 'repeat', control: 'fixed', weight: 3,
+  name: 'repeat',
+  control: 'fixed',
+  weight: 3,
   make(r, scale, v = 1) {
     const w = r.pick(REPEAT_WORDS);
     const n = r.logInt(2, sc(24, scale));
     if (v >= 2) {
-      return { instruction: `Repeat the word ${w} ${n} times.`, count: n, respond: () => Array.from({ length: n }, (_, i) => `${marker(i, n, v)} ${w}`).join(', ') };
+      return {
+        instruction: `Repeat the word ${w} ${n} times.`,
+        count: n,
+        respond: () => Array.from({ length: n }, (_, i) => `${marker(i, n, v)} ${w}`).join(', '),
+      };
     }
-    return { instruction: `Repeat the word ${w} ${countWord(r, n)} times.`, count: n, respond: () => Array(n).fill(w).join(' ') };
+    return {
+      instruction: `Repeat the word ${w} ${countWord(r, n)} times.`,
+      count: n,
+      respond: () => Array(n).fill(w).join(' '),
+    };
   },
 };
 
@@ -173,7 +238,9 @@ const repeat: Family = {
 
 /** "Is a cat an animal? Answer yes or no." → "Yes."; without "Answer yes or no." → "Yes, a cat is an animal." */
 const yesNo: Family = {
-  name: 'yes-no', control: 'fixed', weight: 3,
+  name: 'yes-no',
+  control: 'fixed',
+  weight: 3,
   make(r) {
     const cat = r.pick(CATEGORY_NAMES);
     const asked = r.chance(0.5) ? cat : r.pick(CATEGORY_NAMES);
@@ -188,7 +255,9 @@ const yesNo: Family = {
 
 /** One-word facts: "What color is a lemon? Answer in one word." → "Yellow." */
 const oneWord: Family = {
-  name: 'one-word', control: 'fixed', weight: 2,
+  name: 'one-word',
+  control: 'fixed',
+  weight: 2,
   make(r) {
     const tail = r.pick(['Answer in one word.', 'Use one word.', 'One word only.']);
     switch (r.int(0, 3)) {
@@ -198,7 +267,10 @@ const oneWord: Family = {
       }
       case 1: {
         const k = r.pick(Object.keys(ANIMAL_SOUND));
-        return { instruction: `What sound does ${article(k)} make? ${tail}`, respond: () => `${cap(ANIMAL_SOUND[k])}.` };
+        return {
+          instruction: `What sound does ${article(k)} make? ${tail}`,
+          respond: () => `${cap(ANIMAL_SOUND[k])}.`,
+        };
       }
       case 2: {
         const cat = r.pick(TOPIC_CATEGORIES);
@@ -208,7 +280,10 @@ const oneWord: Family = {
       default: {
         const cat = r.pick(CATEGORY_NAMES);
         const n = r.pick(CATEGORIES[cat]);
-        return { instruction: `What kind of thing is ${nounPhrase(n)}? ${tail}`, respond: () => `${cap(CATEGORY_SG[cat])}.` };
+        return {
+          instruction: `What kind of thing is ${nounPhrase(n)}? ${tail}`,
+          respond: () => `${cap(CATEGORY_SG[cat])}.`,
+        };
       }
     }
   },
@@ -216,7 +291,9 @@ const oneWord: Family = {
 
 /** "What is 7 plus 5?" → "7 plus 5 is 12." */
 const arithmetic: Family = {
-  name: 'arithmetic', control: 'fixed', weight: 3,
+  name: 'arithmetic',
+  control: 'fixed',
+  weight: 3,
   make(r) {
     const a = r.int(0, 50);
     const b = r.int(0, 50);
@@ -229,34 +306,55 @@ const arithmetic: Family = {
 
 /** "Give a short answer: where does a fox live?" → one sentence, a few words of noise. */
 const shortAnswer: Family = {
-  name: 'short-answer', control: 'loose', weight: 7,
+  name: 'short-answer',
+  control: 'loose',
+  weight: 7,
   make(r) {
-    const extra = (q: Rand) => (q.chance(0.4) ? ` ${q.pick(['This is well known.', 'That is all.', 'I hope this helps.', 'It is simple.'])}` : '');
+    const extra = (q: Rand) =>
+      q.chance(0.4) ? ` ${q.pick(['This is well known.', 'That is all.', 'I hope this helps.', 'It is simple.'])}` : '';
     const pre = r.chance(0.5) ? 'Give a short answer: w' : 'W';
     switch (r.int(0, 5)) {
       case 0: {
         const k = r.pick(Object.keys(ANIMAL_HOME));
-        return { instruction: `${pre}here does ${article(k)} live?`, respond: (q) => `${cap(article(k))} lives ${ANIMAL_HOME[k]}.${extra(q)}` };
+        return {
+          instruction: `${pre}here does ${article(k)} live?`,
+          respond: (q) => `${cap(article(k))} lives ${ANIMAL_HOME[k]}.${extra(q)}`,
+        };
       }
       case 1: {
         const k = r.pick(Object.keys(JOB_WORK));
-        return { instruction: `${pre}hat does ${article(k)} do?`, respond: (q) => `${cap(article(k))} ${JOB_WORK[k]}.${extra(q)}` };
+        return {
+          instruction: `${pre}hat does ${article(k)} do?`,
+          respond: (q) => `${cap(article(k))} ${JOB_WORK[k]}.${extra(q)}`,
+        };
       }
       case 2: {
         const k = r.pick(Object.keys(FRUIT_COLOR));
-        return { instruction: `${pre}hat color is ${article(k)}?`, respond: (q) => `${cap(article(k))} is ${q.chance(0.5) ? 'usually ' : ''}${FRUIT_COLOR[k]}.${extra(q)}` };
+        return {
+          instruction: `${pre}hat color is ${article(k)}?`,
+          respond: (q) => `${cap(article(k))} is ${q.chance(0.5) ? 'usually ' : ''}${FRUIT_COLOR[k]}.${extra(q)}`,
+        };
       }
       case 3: {
         const t = topic(r);
-        return { instruction: `${pre}here can I find ${t.noun.pl}?`, respond: (q) => `You can find ${t.noun.pl} in the ${q.pick(CATEGORIES.places).sg}.${extra(q)}` };
+        return {
+          instruction: `${pre}here can I find ${t.noun.pl}?`,
+          respond: (q) => `You can find ${t.noun.pl} in the ${q.pick(CATEGORIES.places).sg}.${extra(q)}`,
+        };
       }
       case 4: {
         const t = topic(r);
-        return { instruction: `${pre}hy do people like ${t.noun.pl}?`, respond: (q) => `People like ${t.noun.pl} because they are ${q.pick(ADJECTIVES)}.${extra(q)}` };
+        return {
+          instruction: `${pre}hy do people like ${t.noun.pl}?`,
+          respond: (q) => `People like ${t.noun.pl} because they are ${q.pick(ADJECTIVES)}.${extra(q)}`,
+        };
       }
       default: {
         const t = topic(r);
-        return { instruction: `${pre}hat do you think of ${t.noun.pl}?`, respond: (q) => `I think ${t.noun.pl} are ${q.pick(ADJECTIVES)}.${extra(q)}` };
+        return {
+          instruction: `${pre}hat do you think of ${t.noun.pl}?`,
+          respond: (q) => `I think ${t.noun.pl} are ${q.pick(ADJECTIVES)}.${extra(q)}`,
+        };
       }
     }
   },
@@ -272,13 +370,18 @@ const PARAGRAPH_KINDS = [
 ];
 
 const paragraph: Family = {
-  name: 'paragraph', control: 'loose', weight: 12,
+  name: 'paragraph',
+  control: 'loose',
+  weight: 12,
   make(r, scale) {
     const t = topic(r);
     const k = r.pick(PARAGRAPH_KINDS);
     const lo = sc(k.lo, scale);
     const hi = Math.max(lo, sc(k.hi, scale));
-    return { instruction: k.say(t.noun.pl), respond: (q) => Array.from({ length: q.int(lo, hi) }, () => topicSentence(q, t)).join(' ') };
+    return {
+      instruction: k.say(t.noun.pl),
+      respond: (q) => Array.from({ length: q.int(lo, hi) }, () => topicSentence(q, t)).join(' '),
+    };
   },
 };
 
@@ -288,16 +391,26 @@ function storySentence(r: Rand, the: string, he: string): string {
   const place = r.pick(CATEGORIES.places).sg;
   const animal = r.pick(CATEGORIES.animals).sg;
   switch (r.int(0, 9)) {
-    case 0: return `One day, ${the} went to the ${place}.`;
-    case 1: return `It was a ${r.pick(WEATHER)} day.`;
-    case 2: return `There ${he} ${r.pick(VERBS_PAST)} ${article(r.pick(ADJECTIVES))} ${animal}.`;
-    case 3: return `${cap(the)} was very ${r.pick(FEELINGS)}.`;
-    case 4: return `${cap(he)} wanted to find ${article(r.pick(CATEGORIES.tools).sg)}.`;
-    case 5: return `Then ${he} walked to the ${place}.`;
-    case 6: return `${cap(he)} ate some ${r.pick(CATEGORIES.foods).pl}.`;
-    case 7: return `The ${animal} said hello to ${the}.`;
-    case 8: return `They played near the ${place} all day.`;
-    default: return `At night, ${he} went back home.`;
+    case 0:
+      return `One day, ${the} went to the ${place}.`;
+    case 1:
+      return `It was a ${r.pick(WEATHER)} day.`;
+    case 2:
+      return `There ${he} ${r.pick(VERBS_PAST)} ${article(r.pick(ADJECTIVES))} ${animal}.`;
+    case 3:
+      return `${cap(the)} was very ${r.pick(FEELINGS)}.`;
+    case 4:
+      return `${cap(he)} wanted to find ${article(r.pick(CATEGORIES.tools).sg)}.`;
+    case 5:
+      return `Then ${he} walked to the ${place}.`;
+    case 6:
+      return `${cap(he)} ate some ${r.pick(CATEGORIES.foods).pl}.`;
+    case 7:
+      return `The ${animal} said hello to ${the}.`;
+    case 8:
+      return `They played near the ${place} all day.`;
+    default:
+      return `At night, ${he} went back home.`;
   }
 }
 
@@ -309,7 +422,9 @@ const STORY_KINDS = [
 ];
 
 const story: Family = {
-  name: 'story', control: 'open', weight: 16,
+  name: 'story',
+  control: 'open',
+  weight: 16,
   make(r, scale) {
     const c = r.pick(CHARACTERS);
     const k = r.pick(STORY_KINDS);
@@ -321,7 +436,11 @@ const story: Family = {
       respond: (q) => {
         const n = q.logInt(lo, hi);
         const body = Array.from({ length: n }, () => storySentence(q, the, c.he));
-        return [`Once upon a time, there was ${c.name}.`, ...body, `In the end, ${the} was ${q.pick(FEELINGS)}. The end.`].join(' ');
+        return [
+          `Once upon a time, there was ${c.name}.`,
+          ...body,
+          `In the end, ${the} was ${q.pick(FEELINGS)}. The end.`,
+        ].join(' ');
       },
     };
   },
@@ -329,5 +448,15 @@ const story: Family = {
 
 /** All families, in a fixed order (the order is part of the seed → corpus mapping). */
 export const FAMILIES: readonly Family[] = [
-  list, count, steps, sentences, repeat, yesNo, oneWord, arithmetic, shortAnswer, paragraph, story,
+  list,
+  count,
+  steps,
+  sentences,
+  repeat,
+  yesNo,
+  oneWord,
+  arithmetic,
+  shortAnswer,
+  paragraph,
+  story,
 ];

@@ -6,7 +6,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeSyntheticSplits, quantiles, instructionOf, answerOf, FAMILIES, drawTask, Rand, DEFAULT_MAX_LENGTH, type SyntheticSplits, type CorpusVersion } from '../synthetic.js';
+import {
+  makeSyntheticSplits,
+  quantiles,
+  instructionOf,
+  answerOf,
+  FAMILIES,
+  drawTask,
+  Rand,
+  DEFAULT_MAX_LENGTH,
+  type SyntheticSplits,
+  type CorpusVersion,
+} from '../synthetic.js';
 import { saveConversations, type Conversation } from '../conversation.js';
 import { countTokens, llamaTokenizer } from '../../tokenizer/llama.js';
 import { readJson, writeJson } from '../../util/fs.js';
@@ -100,7 +111,8 @@ export function writeSyntheticData(dir: string, params: SyntheticParams): Synthe
 export function ensureSyntheticData(dir: string): SyntheticManifest {
   const manifestPath = join(dir, MANIFEST_FILE);
   const manifest = readJson<SyntheticManifest>(manifestPath);
-  if (!manifest.params || typeof manifest.params.maxLength !== 'number') throw new Error(`${manifestPath}: no "params" with the generator parameters`);
+  if (!manifest.params || typeof manifest.params.maxLength !== 'number')
+    throw new Error(`${manifestPath}: no "params" with the generator parameters`);
   const missing = SPLITS.filter((n) => !existsSync(join(dir, `${n}.json`)));
   if (missing.length === 0) return manifest;
   const splits = makeSyntheticSplits(manifest.params);
@@ -109,7 +121,9 @@ export function ensureSyntheticData(dir: string): SyntheticManifest {
     const text = JSON.stringify(splits[name], null, 2) + '\n';
     if (missing.includes(name)) saveConversations(path, splits[name]);
     else if (readFileSync(path, 'utf8') !== text) {
-      throw new Error(`${path}: differs from what the generator makes for ${manifestPath}'s params; rerun \`seqsch make-data --out ${dir}\``);
+      throw new Error(
+        `${path}: differs from what the generator makes for ${manifestPath}'s params; rerun \`seqsch make-data --out ${dir}\``,
+      );
     }
   }
   return manifest;
@@ -136,7 +150,9 @@ export function pearson(a: readonly number[], b: readonly number[]): number {
   const n = a.length;
   const ma = a.reduce((s, v) => s + v, 0) / n;
   const mb = b.reduce((s, v) => s + v, 0) / n;
-  let c = 0, va = 0, vb = 0;
+  let c = 0,
+    va = 0,
+    vb = 0;
   for (let i = 0; i < n; i++) {
     c += (a[i] - ma) * (b[i] - mb);
     va += (a[i] - ma) ** 2;

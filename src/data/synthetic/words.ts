@@ -25,12 +25,16 @@ export const CATEGORIES: Record<string, Noun[]> = {
   ),
   fruits: nouns('apple banana orange pear grape lemon peach plum cherry/cherries melon mango berry/berries kiwi lime'),
   vegetables: nouns('carrot potato/potatoes tomato/tomatoes onion bean pea corn/corn cabbage pepper pumpkin'),
-  colors: nouns('red/red blue/blue green/green yellow/yellow black/black white/white brown/brown pink/pink orange/orange gray/gray purple/purple gold/gold'),
+  colors: nouns(
+    'red/red blue/blue green/green yellow/yellow black/black white/white brown/brown pink/pink orange/orange gray/gray purple/purple gold/gold',
+  ),
   tools: nouns('hammer saw/saws knife/knives rope brush box/boxes cup bowl spoon fork bag pen pencil key lamp clock'),
   vehicles: nouns('car bus/buses train bike boat ship plane truck cart van'),
   places: nouns('park farm beach forest city/cities town school shop market garden river lake hill house/houses room'),
   jobs: nouns('baker farmer teacher doctor driver cook painter singer nurse pilot'),
-  sports: nouns('football/football tennis/tennis golf/golf chess/chess soccer/soccer swimming/swimming running/running'),
+  sports: nouns(
+    'football/football tennis/tennis golf/golf chess/chess soccer/soccer swimming/swimming running/running',
+  ),
   foods: nouns('bread/bread cake soup/soup rice/rice egg cheese/cheese milk/milk tea/tea pie salad honey/honey'),
 };
 
@@ -39,41 +43,111 @@ export const CATEGORY_NAMES = Object.keys(CATEGORIES);
 
 /** What a category is called in a yes/no question: "Is a cat an animal?" */
 export const CATEGORY_SG: Record<string, string> = {
-  animals: 'animal', fruits: 'fruit', vegetables: 'vegetable', colors: 'color', tools: 'tool',
-  vehicles: 'vehicle', places: 'place', jobs: 'job', sports: 'sport', foods: 'food',
+  animals: 'animal',
+  fruits: 'fruit',
+  vegetables: 'vegetable',
+  colors: 'color',
+  tools: 'tool',
+  vehicles: 'vehicle',
+  places: 'place',
+  jobs: 'job',
+  sports: 'sport',
+  foods: 'food',
 };
 
 /** Topics for sentences/paragraphs: the countable nouns (their plural reads well as a topic). */
 export const TOPIC_CATEGORIES = ['animals', 'fruits', 'vegetables', 'tools', 'vehicles', 'places', 'jobs', 'foods'];
 
-export const ADJECTIVES = 'big small good nice old new soft hard warm cold fast slow happy kind quiet loud clean bright dark strong useful fun'.split(' ');
+export const ADJECTIVES =
+  'big small good nice old new soft hard warm cold fast slow happy kind quiet loud clean bright dark strong useful fun'.split(
+    ' ',
+  );
 
 export const VERBS_PAST = 'saw found liked helped met followed watched visited'.split(' ');
 
 /** Simple attribute facts, for one-word and short answers. */
 export const FRUIT_COLOR: Record<string, string> = {
-  apple: 'red', banana: 'yellow', orange: 'orange', pear: 'green', grape: 'purple', lemon: 'yellow', peach: 'pink',
-  plum: 'purple', cherry: 'red', melon: 'green', mango: 'yellow', berry: 'blue', kiwi: 'brown', lime: 'green',
-  carrot: 'orange', tomato: 'red', corn: 'yellow', pumpkin: 'orange', cabbage: 'green', potato: 'brown',
+  apple: 'red',
+  banana: 'yellow',
+  orange: 'orange',
+  pear: 'green',
+  grape: 'purple',
+  lemon: 'yellow',
+  peach: 'pink',
+  plum: 'purple',
+  cherry: 'red',
+  melon: 'green',
+  mango: 'yellow',
+  berry: 'blue',
+  kiwi: 'brown',
+  lime: 'green',
+  carrot: 'orange',
+  tomato: 'red',
+  corn: 'yellow',
+  pumpkin: 'orange',
+  cabbage: 'green',
+  potato: 'brown',
 };
 
 export const ANIMAL_SOUND: Record<string, string> = {
-  cat: 'meow', dog: 'woof', cow: 'moo', pig: 'oink', sheep: 'baa', duck: 'quack', hen: 'cluck', bird: 'tweet',
-  lion: 'roar', owl: 'hoot', bee: 'buzz', frog: 'croak', horse: 'neigh', snake: 'hiss', wolf: 'howl', mouse: 'squeak',
+  cat: 'meow',
+  dog: 'woof',
+  cow: 'moo',
+  pig: 'oink',
+  sheep: 'baa',
+  duck: 'quack',
+  hen: 'cluck',
+  bird: 'tweet',
+  lion: 'roar',
+  owl: 'hoot',
+  bee: 'buzz',
+  frog: 'croak',
+  horse: 'neigh',
+  snake: 'hiss',
+  wolf: 'howl',
+  mouse: 'squeak',
 };
 
 export const ANIMAL_HOME: Record<string, string> = {
-  cat: 'in a house', dog: 'in a house', horse: 'on a farm', cow: 'on a farm', pig: 'on a farm', sheep: 'on a farm',
-  goat: 'on a farm', duck: 'near a lake', hen: 'on a farm', bird: 'in a tree', fish: 'in the water', frog: 'near a lake',
-  lion: 'in the grass', tiger: 'in the forest', bear: 'in the forest', wolf: 'in the forest', fox: 'in the forest',
-  rabbit: 'in a hole', mouse: 'in a hole', deer: 'in the forest', monkey: 'in a tree', snake: 'in the grass',
-  owl: 'in a tree', bee: 'in a hive', ant: 'in the ground', whale: 'in the sea',
+  cat: 'in a house',
+  dog: 'in a house',
+  horse: 'on a farm',
+  cow: 'on a farm',
+  pig: 'on a farm',
+  sheep: 'on a farm',
+  goat: 'on a farm',
+  duck: 'near a lake',
+  hen: 'on a farm',
+  bird: 'in a tree',
+  fish: 'in the water',
+  frog: 'near a lake',
+  lion: 'in the grass',
+  tiger: 'in the forest',
+  bear: 'in the forest',
+  wolf: 'in the forest',
+  fox: 'in the forest',
+  rabbit: 'in a hole',
+  mouse: 'in a hole',
+  deer: 'in the forest',
+  monkey: 'in a tree',
+  snake: 'in the grass',
+  owl: 'in a tree',
+  bee: 'in a hive',
+  ant: 'in the ground',
+  whale: 'in the sea',
 };
 
 export const JOB_WORK: Record<string, string> = {
-  baker: 'makes bread', farmer: 'grows food', teacher: 'helps children learn', doctor: 'helps sick people',
-  driver: 'drives a car', cook: 'makes food', painter: 'paints pictures', singer: 'sings songs',
-  nurse: 'cares for sick people', pilot: 'flies a plane',
+  baker: 'makes bread',
+  farmer: 'grows food',
+  teacher: 'helps children learn',
+  doctor: 'helps sick people',
+  driver: 'drives a car',
+  cook: 'makes food',
+  painter: 'paints pictures',
+  singer: 'sings songs',
+  nurse: 'cares for sick people',
+  pilot: 'flies a plane',
 };
 
 /** Everyday tasks for "Write N steps to ...": the task and the things its steps handle. */
@@ -97,29 +171,88 @@ export const TASKS: { task: string; things: string[] }[] = [
 ];
 
 export const STEP_VERBS = 'Get Take Wash Put Check Move Open Close Clean Hold Fill Find Lift Dry Place Turn'.split(' ');
-export const STEP_TAILS = ['', '', '', ' with care', ' on the table', ' for a minute', ' again', ' slowly', ' with your hands', ' near the door'];
+export const STEP_TAILS = [
+  '',
+  '',
+  '',
+  ' with care',
+  ' on the table',
+  ' for a minute',
+  ' again',
+  ' slowly',
+  ' with your hands',
+  ' near the door',
+];
 
 /** Story characters (subject form, pronoun) and story words. */
 export const CHARACTERS: { name: string; he: string }[] = [
-  { name: 'a little cat', he: 'it' }, { name: 'a small dog', he: 'it' }, { name: 'a young girl', he: 'she' },
-  { name: 'a young boy', he: 'he' }, { name: 'an old man', he: 'he' }, { name: 'an old woman', he: 'she' },
-  { name: 'a brave fox', he: 'it' }, { name: 'a happy bird', he: 'it' }, { name: 'a kind farmer', he: 'he' },
-  { name: 'a tall king', he: 'he' }, { name: 'a wise owl', he: 'it' }, { name: 'a little rabbit', he: 'it' },
-  { name: 'a busy baker', he: 'she' }, { name: 'a shy mouse', he: 'it' }, { name: 'a lost duck', he: 'it' },
+  { name: 'a little cat', he: 'it' },
+  { name: 'a small dog', he: 'it' },
+  { name: 'a young girl', he: 'she' },
+  { name: 'a young boy', he: 'he' },
+  { name: 'an old man', he: 'he' },
+  { name: 'an old woman', he: 'she' },
+  { name: 'a brave fox', he: 'it' },
+  { name: 'a happy bird', he: 'it' },
+  { name: 'a kind farmer', he: 'he' },
+  { name: 'a tall king', he: 'he' },
+  { name: 'a wise owl', he: 'it' },
+  { name: 'a little rabbit', he: 'it' },
+  { name: 'a busy baker', he: 'she' },
+  { name: 'a shy mouse', he: 'it' },
+  { name: 'a lost duck', he: 'it' },
 ];
 export const FEELINGS = 'happy sad tired hungry scared glad calm proud'.split(' ');
 export const WEATHER = 'sunny rainy cold warm windy quiet'.split(' ');
 
 /** Number words; instructions write small counts as words half of the time ("List seven animals."). */
 export const NUMBER_WORDS = [
-  'zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve',
-  'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen', 'twenty',
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
+  'twenty',
 ];
 
 /** Ordinal markers for "Write N sentences about ..." so a small model can count sentences. */
 export const ORDINALS = [
-  '', 'First', 'Second', 'Third', 'Fourth', 'Fifth', 'Sixth', 'Seventh', 'Eighth', 'Ninth', 'Tenth', 'Eleventh',
-  'Twelfth', 'Thirteenth', 'Fourteenth', 'Fifteenth', 'Sixteenth', 'Seventeenth', 'Eighteenth', 'Nineteenth', 'Twentieth',
+  '',
+  'First',
+  'Second',
+  'Third',
+  'Fourth',
+  'Fifth',
+  'Sixth',
+  'Seventh',
+  'Eighth',
+  'Ninth',
+  'Tenth',
+  'Eleventh',
+  'Twelfth',
+  'Thirteenth',
+  'Fourteenth',
+  'Fifteenth',
+  'Sixteenth',
+  'Seventeenth',
+  'Eighteenth',
+  'Nineteenth',
+  'Twentieth',
 ];
 
 /** Words for "Repeat the word X N times." */
