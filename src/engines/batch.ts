@@ -1,7 +1,7 @@
 /**
  * The contract between the benchmark driver and whatever generates text: a batch of queries goes in with a
  * limit on new tokens, per-row counts come out. Two engines implement it — the real tfjs generator and the
- * trace-driven simulator (engine-sim.ts) — so scheduling, FCR and metrics are written once in driver.ts.
+ * trace-driven simulator (batch-sim.ts) — so scheduling, FCR and metrics are written once in benchmark/driver.ts.
  */
 
 import type { BenchItem } from '../core/query.js';

@@ -1,5 +1,5 @@
 /**
- * The simulated step engine: the same slots, budget and calls as the real one (engine.ts), over recorded
+ * The simulated step engine: the same slots, budget and calls as the real one (step.ts), over recorded
  * response lengths, charged by a cost model (src/cost/costmodel.ts). A request needs R new tokens, its
  * recorded length (the answer + EOS, as the batch simulator reads `L_t0.0`; a recording cut at its limit
  * never ends): the prefill emits the first, each decode step one more. Time, in the semantics the static

@@ -8,7 +8,7 @@
  * (harness.ts) asks its policy which requests to admit, preempt or resume.
  *
  * `SlotEngine` holds the bookkeeping both engines share (rows, slots, budget, counts, the call trace); the
- * real tfjs engine (engine-tfjs.ts) and the simulated one (engine-sim.ts) only implement prefill and decode.
+ * real tfjs engine (step-tfjs.ts) and the simulated one (step-sim.ts) only implement prefill and decode.
  */
 import type { EngineCall } from '../cost/calls.js';
 

@@ -1,6 +1,6 @@
 /**
  * One serving run from a configuration (config.ts): the workload (queries, and arrivals at a rate or at a load of
- * the measured capacity; workload.ts), the engine (engines.ts), the predictor (predictors.ts) and the policy
+ * the measured capacity; make-workload.ts), the engine (make-engine.ts), the predictor (predictors.ts) and the policy
  * (policies/: a step-level one for continuous batching, or none — the paper's static pipeline), then the harness
  * and the metrics. Used by the serve job and the serve-calibrate one; loads are memoized through the context.
  */

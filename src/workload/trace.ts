@@ -8,7 +8,7 @@
  *                                           tokens are failed requests and are dropped)
  *   plain:                                  timestamp,prompt_tokens,response_tokens (seconds)
  * The layout is recognised from the header. Times come back in seconds from the first row, sorted. It reads
- * files only; turning rows into requests is workload.ts's job.
+ * files only; turning rows into requests is arrivals.ts's job.
  */
 import { readFileSync, existsSync } from 'node:fs';
 
