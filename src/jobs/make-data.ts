@@ -46,7 +46,7 @@ export const makeDataOptions = defineOptions({
     max: 3,
     default: 1,
     describe:
-      'corpus version: 1 original, 2 countdown markers in the counting families (data/synthetic-v2), 3 = 2 with "a of b" counting (data/synthetic-v3)',
+      'corpus version: 1 original, 2 countdown markers in the counting families, 3 = 2 with "a of b" counting (data/synthetic-v3)',
   },
   'pretrain-weight': {
     type: 'list',
