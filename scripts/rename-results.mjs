@@ -6,11 +6,15 @@
 //   - predictor 'gt' (then L_t0.0) → 'oracle'; predictor 'lmax' (L_max) → 'gt'
 //   - config key gt_key (the oracle's recorded length) → oracle_key
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const [from, to] = process.argv.slice(2);
 if (!from || !to) {
   console.error('usage: node scripts/rename-results.mjs DIR_IN DIR_OUT');
+  process.exit(2);
+}
+if (resolve(from) === resolve(to)) {
+  console.error(`rename-results: DIR_OUT is DIR_IN (${from}); it writes a renamed copy, never over its input`);
   process.exit(2);
 }
 const PREDICTOR = { gt: 'oracle', lmax: 'gt' };
