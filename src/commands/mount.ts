@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import type { Job } from '../core/job.js';
 import { JSON_OPTION } from '../core/options/common.js';
 import { command, stageConfigOf } from '../core/options/spec.js';
+import { memoCache } from '../util/memo.js';
 
 export function commandOf(job: Job): CommandModule {
   const options = { ...job.options, json: JSON_OPTION };
@@ -25,12 +26,7 @@ export function commandOf(job: Job): CommandModule {
           .filter(([, s]) => s.yaml === false)
           .map(([k]) => [k, args[k as keyof typeof args]]),
       );
-      const cache = new Map<string, unknown>();
-      const r = await job.run(c, {
-        cache: <T>(key: string, make: () => T): T =>
-          cache.has(key) ? (cache.get(key) as T) : (cache.set(key, make()), cache.get(key) as T),
-        cli,
-      });
+      const r = await job.run(c, { cache: memoCache(), cli });
       const record = job.scoreOutputs ? { ...r.record, ...(await job.scoreOutputs(c)) } : r.record;
       if (args.json) console.log(JSON.stringify(record));
       else if (r.text !== '') console.log(r.text ?? JSON.stringify(record, null, 2));

@@ -12,6 +12,7 @@ import { stringify as yamlStringify } from 'yaml';
 import { loadExperiment, type Experiment } from './config.js';
 import { getStage, type PointResult, type Scalar, type StageContext } from './registry.js';
 import { note, progress } from '../util/progress.js';
+import { memoCache } from '../util/memo.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
 import { reportHtml } from './report-html.js';
 import { startRunFolder } from './run-folder.js';
@@ -41,14 +42,7 @@ export async function runPoints(
   indices: number[] = exp.points.map((_, i) => i),
   afterPoint?: (index: number) => void,
 ): Promise<PointResult[]> {
-  const memo = new Map<string, unknown>();
-  const ctx: StageContext = {
-    outDir,
-    cache: <T>(key: string, make: () => T) => {
-      if (!memo.has(key)) memo.set(key, make());
-      return memo.get(key) as T;
-    },
-  };
+  const ctx: StageContext = { outDir, cache: memoCache() };
   const bar = progress(exp.name, indices.length, {}, { lines: false }); // without a TTY: the note() lines below
   const out: PointResult[] = [];
   try {
