@@ -15,4 +15,11 @@ export interface BenchItem {
   promptTokens?: number;
   /** recorded response lengths from a `*-length.json` file: L_gt, L_t0.0, L_t0.3, … (BOS included) */
   realLengths?: Record<string, number>;
+  /**
+   * A trace's prefix block hashes (Mooncake `hash_ids`), when it has them: one id per block of `hashBlockTokens`
+   * prompt tokens, in prompt order; two requests with equal leading ids share that prefix (its KV can be reused).
+   */
+  hashIds?: number[];
+  /** tokens per block of `hashIds` (Mooncake: 512); set with `hashIds` */
+  hashBlockTokens?: number;
 }

@@ -13,8 +13,8 @@ import { memo, type ServeContext } from './context.js';
 /** The workload's queries (memoized). */
 export function workloadItems(c: ServeConfig, ctx: ServeContext): BenchItem[] {
   if (c.trace_requests) {
-    const { rows } = memo(ctx, `trace:${c.trace}`, () => loadTrace(c.trace!));
-    return traceItems(rows, c.num_data ?? rows.length, c.real_lengths);
+    const { rows, hashBlockTokens } = memo(ctx, `trace:${c.trace}`, () => loadTrace(c.trace!));
+    return traceItems(rows, c.num_data ?? rows.length, c.real_lengths, hashBlockTokens);
   }
   const key = `items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`;
   return memo(ctx, key, () => loadBenchItems({ data: c.data!, lengths: c.lengths, numData: c.num_data, seed: c.seed }));

@@ -73,16 +73,30 @@ export function makeRequests(items: BenchItem[], arrivals: number[]): ServeReque
 }
 
 /**
- * Queries made from a trace's token counts (the simulator needs no text): prompt tokens as given, and the
- * response as the recorded length under `lengthKey` — the answer + EOS, as `L_t0.0` is recorded.
+ * Queries made from a trace's token counts (the simulator needs no text): prompt tokens as given (at least 1),
+ * and the response as the recorded length under `lengthKey`: a trace's G generated tokens become G + 1 — the
+ * answer + EOS, as `L_t0.0` is recorded. Rows with block hashes (Mooncake `hash_ids`) pass them on as
+ * `hashIds`, with their block size `hashBlockTokens` (required then: trace.ts's `Trace.hashBlockTokens`).
+ * Ids are `trace-<k>`, k the row's position (unique).
  */
-export function traceItems(rows: TraceRow[], n: number, lengthKey = 'L_t0.0'): BenchItem[] {
+export function traceItems(rows: TraceRow[], n: number, lengthKey = 'L_t0.0', hashBlockTokens?: number): BenchItem[] {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`a workload needs at least one request, got ${n}`);
   if (rows.length < n) throw new Error(`the trace has ${rows.length} requests, the workload needs ${n}`);
-  return rows.slice(0, n).map((r, index) => ({
-    id: `trace-${index}`,
-    index,
-    prompt: '',
-    promptTokens: Math.max(1, r.promptTokens),
-    realLengths: { [lengthKey]: r.responseTokens + 1 },
-  }));
+  const hashed = rows.slice(0, n).some((r) => r.hashIds);
+  if (hashed && !(Number.isInteger(hashBlockTokens) && hashBlockTokens! > 0))
+    throw new Error(`the trace's rows carry hash_ids but no block size was given (got ${hashBlockTokens})`);
+  return rows.slice(0, n).map((r, index) => {
+    const item: BenchItem = {
+      id: `trace-${index}`,
+      index,
+      prompt: '',
+      promptTokens: Math.max(1, r.promptTokens),
+      realLengths: { [lengthKey]: r.responseTokens + 1 },
+    };
+    if (r.hashIds) {
+      item.hashIds = r.hashIds;
+      item.hashBlockTokens = hashBlockTokens;
+    }
+    return item;
+  });
 }

@@ -1,66 +1,115 @@
 /**
- * Arrival traces from CSV files: one row per request with its arrival time and its prompt / response token
- * counts, in the column layouts of the public LLM serving traces —
- *   Azure LLM inference trace (2023/2024):  TIMESTAMP,ContextTokens,GeneratedTokens
- *                                           (TIMESTAMP "2023-11-16 18:15:46.6805900", wall-clock date)
- *   BurstGPT:                               Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type
- *                                           (Timestamp in seconds from the trace's start; rows with 0 response
- *                                           tokens are failed requests and are dropped)
- *   plain:                                  timestamp,prompt_tokens,response_tokens (seconds)
- * The layout is recognised from the header. Times come back in seconds from the first row, sorted. It reads
- * files only; turning rows into requests is arrivals.ts's job.
+ * Arrival traces: one row per request with its arrival time and its prompt / response token counts (and, for
+ * Mooncake, its prompt's block hashes), in the layouts of the public LLM serving traces —
+ *   Azure LLM inference trace (2023/2024), CSV:  TIMESTAMP,ContextTokens,GeneratedTokens
+ *       TIMESTAMP "2023-11-16 18:15:46.6805900" (wall-clock date, 1e-7 s); prompt = ContextTokens,
+ *       response = GeneratedTokens
+ *   BurstGPT, CSV:  Timestamp,[Session ID,Elapsed time,]Model,Request tokens,Response tokens,Total tokens,Log Type
+ *       Timestamp in seconds; prompt = Request tokens, response = Response tokens; rows with 0 response tokens are
+ *       failed requests and are dropped
+ *   Mooncake (FAST'25 release), JSONL:  {"timestamp", "input_length", "output_length", "hash_ids"} per line
+ *       timestamp in MILLISECONDS; prompt = input_length, response = output_length; hash_ids = ids of the prompt's
+ *       512-token blocks (equal ids = equal prefix up to that block), kept on the row
+ *   plain, CSV:  timestamp,prompt_tokens,response_tokens (seconds)
+ * The layout is recognised from the first line (`{` → Mooncake JSONL, else a CSV header). Times come back in
+ * seconds from the earliest row, rows sorted by time (stably: ties keep file order). Files are read line by line
+ * in chunks (lines.ts; `.gz` read transparently), never as one string. A row whose time or counts do not parse —
+ * empty, not a number, negative, counts not integers, an impossible date — is refused naming the file and line.
+ *
+ * Response tokens are the trace's generated tokens G, without EOS; the simulator records such a request's length
+ * as G + 1 (the answer + EOS, as `L_t0.0` is recorded) — arrivals.ts traceItems. This module reads files only.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { forEachLine, LINE_CHUNK_BYTES } from './lines.js';
 
 export interface TraceRow {
   /** seconds since the trace's first request */
   t: number;
   promptTokens: number;
+  /** generated tokens G as the trace counts them (no EOS) */
   responseTokens: number;
+  /** Mooncake: ids of the prompt's blocks of `Trace.hashBlockTokens` tokens, in order (absent in other layouts) */
+  hashIds?: number[];
 }
 
-export type TraceFormat = 'azure' | 'burstgpt' | 'plain';
+export type TraceFormat = 'azure' | 'burstgpt' | 'plain' | 'mooncake';
 
-interface Layout {
+export interface Trace {
   format: TraceFormat;
+  rows: TraceRow[];
+  /** tokens per block of `TraceRow.hashIds` (Mooncake: 512); absent when the rows carry none */
+  hashBlockTokens?: number;
+}
+
+/** Mooncake's hash_ids block size, tokens (FAST25-release/README.md: "The block size is 512 tokens.") */
+export const MOONCAKE_BLOCK_TOKENS = 512;
+
+interface CsvLayout {
+  format: Exclude<TraceFormat, 'mooncake'>;
   time: string;
   prompt: string;
   response: string;
-  /** time column → [whole seconds, fraction] (absolute or relative; rows are shifted to start at 0) */
-  parseTime: (s: string) => [number, number];
+  /** time column → [whole seconds, fraction] (absolute or relative; rows are shifted to start at 0); null: bad */
+  parseTime: (s: string) => [number, number] | null;
+  /** what the time column should hold, for errors */
+  timeIs: string;
 }
 
 /**
  * "YYYY-MM-DD HH:MM:SS[.fffffff]" (UTC) → [whole seconds since the epoch, fraction]: kept apart because a double
- * holding ~1.7e9 s resolves only ~2e-7 s, and the trace gives 1e-7 (Date.parse keeps 3 digits).
+ * holding ~1.7e9 s resolves only ~2e-7 s, and the trace gives 1e-7 (Date.parse keeps 3 digits). [NaN, 0] when the
+ * text is not such a date or names an impossible one (2023-02-30, 25:00:00).
  */
 export function parseAzureTimestamp(s: string): [number, number] {
-  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(s.trim());
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(s.trim());
   if (!m) return [NaN, 0];
-  const day = Date.parse(`${m[1]}T00:00:00Z`) / 1000;
-  return [day + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]), m[5] ? Number(m[5]) : 0];
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
+  const day = Date.UTC(y, mo - 1, d) / 1000;
+  const back = new Date(day * 1000);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return [NaN, 0];
+  if (h > 23 || mi > 59 || sec > 59) return [NaN, 0];
+  return [day + h * 3600 + mi * 60 + sec, m[7] ? Number(m[7]) : 0];
 }
 
-/** A number of seconds → [whole, fraction]. */
-function seconds(s: string): [number, number] {
+/** A number of seconds ≥ 0 → [whole, fraction]; null when empty, not a finite number, or negative. */
+function seconds(s: string): [number, number] | null {
   const x = s.trim() === '' ? NaN : Number(s);
+  if (!Number.isFinite(x) || x < 0) return null;
   return [Math.floor(x), x - Math.floor(x)];
 }
 
-const LAYOUTS: Layout[] = [
+const CSV_LAYOUTS: CsvLayout[] = [
   {
     format: 'azure',
     time: 'TIMESTAMP',
     prompt: 'ContextTokens',
     response: 'GeneratedTokens',
-    parseTime: parseAzureTimestamp,
+    parseTime: (s) => {
+      const t = parseAzureTimestamp(s);
+      return Number.isFinite(t[0]) ? t : null;
+    },
+    timeIs: 'a date YYYY-MM-DD HH:MM:SS[.fffffff]',
   },
-  { format: 'burstgpt', time: 'Timestamp', prompt: 'Request tokens', response: 'Response tokens', parseTime: seconds },
-  { format: 'plain', time: 'timestamp', prompt: 'prompt_tokens', response: 'response_tokens', parseTime: seconds },
+  {
+    format: 'burstgpt',
+    time: 'Timestamp',
+    prompt: 'Request tokens',
+    response: 'Response tokens',
+    parseTime: seconds,
+    timeIs: 'a time in seconds ≥ 0',
+  },
+  {
+    format: 'plain',
+    time: 'timestamp',
+    prompt: 'prompt_tokens',
+    response: 'response_tokens',
+    parseTime: seconds,
+    timeIs: 'a time in seconds ≥ 0',
+  },
 ];
 
 /** Split one CSV line (fields may be double-quoted, "" escapes a quote). */
 function csvFields(line: string): string[] {
+  if (!line.includes('"')) return line.split(',').map((f) => f.trim()); // the common case, fast
   const out: string[] = [];
   let cur = '';
   let quoted = false;
@@ -78,51 +127,110 @@ function csvFields(line: string): string[] {
   return out.map((f) => f.trim());
 }
 
-/** Read a trace CSV; errors name the file, the line and the column. */
-export function loadTrace(path: string): { format: TraceFormat; rows: TraceRow[] } {
-  if (!existsSync(path)) throw new Error(`${path}: trace file not found`);
-  const lines = readFileSync(path, 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '');
-  if (lines.length < 2) throw new Error(`${path}: a trace needs a header line and at least one row`);
-  const header = csvFields(lines[0]);
-  const layout = LAYOUTS.find((l) => [l.time, l.prompt, l.response].every((c) => header.includes(c)));
-  if (!layout) {
-    throw new Error(
-      `${path}: unknown trace layout (header: ${header.join(',')}); expected the Azure LLM inference trace ` +
-        `(TIMESTAMP,ContextTokens,GeneratedTokens), BurstGPT (Timestamp,…,Request tokens,Response tokens,…) or timestamp,prompt_tokens,response_tokens`,
-    );
+/** A token count: an integer ≥ 0 (a CSV field's text or a JSON number); null otherwise. */
+function tokenCount(v: unknown): number | null {
+  const x = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isSafeInteger(x) && x >= 0 ? x : null;
+}
+
+const show = (v: unknown) => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
+
+/** a row as read: its time as [whole s, fraction] (sorted and shifted to 0 at the end) */
+type RawRow = { whole: number; frac: number; row: TraceRow };
+
+/** One Mooncake JSONL line → a row; errors name `where` (file:line) and the key. */
+function mooncakeRow(line: string, where: string): RawRow {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch (e) {
+    throw new Error(`${where}: not a JSON object (${(e as Error).message})`);
   }
-  const [ti, pi, ri] = [layout.time, layout.prompt, layout.response].map((c) => header.indexOf(c));
-  const rows: (TraceRow & { frac: number })[] = [];
-  lines.slice(1).forEach((line, k) => {
-    const f = csvFields(line);
-    const where = `${path}:${k + 2}`;
-    const [t, frac] = layout.parseTime(f[ti] ?? '');
-    const p = Number(f[pi]);
-    const r = Number(f[ri]);
-    if (!Number.isFinite(t)) throw new Error(`${where}: column ${layout.time} holds "${f[ti]}", not a time`);
-    for (const [name, v] of [
-      [layout.prompt, p],
-      [layout.response, r],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 0)
-        throw new Error(
-          `${where}: column ${name} holds "${f[name === layout.prompt ? pi : ri]}", not a token count ≥ 0`,
-        );
-    }
-    if (layout.format === 'burstgpt' && r === 0) return; // a failed request
-    rows.push({ t, frac, promptTokens: p, responseTokens: r });
-  });
-  if (rows.length === 0) throw new Error(`${path}: no request rows`);
-  rows.sort((a, b) => a.t - b.t || a.frac - b.frac);
-  const [t0, f0] = [rows[0].t, rows[0].frac];
-  return {
-    format: layout.format,
-    rows: rows.map((r) => ({
-      t: r.t - t0 + (r.frac - f0),
-      promptTokens: r.promptTokens,
-      responseTokens: r.responseTokens,
-    })),
-  };
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${where}: not a JSON object`);
+  const r = o as Record<string, unknown>;
+  const ms = r.timestamp;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+    throw new Error(`${where}: timestamp is ${show(ms)}, not a time in milliseconds ≥ 0`);
+  const p = tokenCount(r.input_length);
+  const g = tokenCount(r.output_length);
+  if (p === null) throw new Error(`${where}: input_length is ${show(r.input_length)}, not a token count ≥ 0`);
+  if (g === null) throw new Error(`${where}: output_length is ${show(r.output_length)}, not a token count ≥ 0`);
+  const row: TraceRow = { t: 0, promptTokens: p, responseTokens: g };
+  if (r.hash_ids !== undefined) {
+    const h = r.hash_ids;
+    if (!Array.isArray(h) || !h.every((x) => Number.isSafeInteger(x) && x >= 0))
+      throw new Error(`${where}: hash_ids must be a list of integer block ids ≥ 0`);
+    const most = Math.ceil(p / MOONCAKE_BLOCK_TOKENS);
+    if (h.length > most)
+      throw new Error(
+        `${where}: ${h.length} hash_ids for ${p} input tokens; blocks of ${MOONCAKE_BLOCK_TOKENS} tokens allow at most ${most}`,
+      );
+    row.hashIds = h as number[];
+  }
+  const whole = Math.floor(ms / 1000);
+  return { whole, frac: ms / 1000 - whole, row };
+}
+
+/**
+ * Read a trace (CSV or Mooncake JSONL, optionally `.gz`); errors name the file, the line and the column or key.
+ * `chunkBytes`: the read size (tests use a few bytes to exercise chunk boundaries).
+ */
+export function loadTrace(path: string, opts: { chunkBytes?: number } = {}): Trace {
+  let format = null as TraceFormat | null; // set by the callback (a cast: TS does not see callback assignments)
+  let layout: CsvLayout | undefined;
+  let cols: number[] = [];
+  const raw: RawRow[] = [];
+  let withHashes = 0;
+  forEachLine(
+    path,
+    (line, lineNo) => {
+      if (line.trim() === '') return;
+      const where = `${path}:${lineNo}`;
+      if (format === null) {
+        if (line.trimStart().startsWith('{')) format = 'mooncake';
+        else {
+          const header = csvFields(line);
+          layout = CSV_LAYOUTS.find((l) => [l.time, l.prompt, l.response].every((c) => header.includes(c)));
+          if (!layout)
+            throw new Error(
+              `${path}: unknown trace layout (header: ${header.join(',')}); expected the Azure LLM inference trace ` +
+                `(TIMESTAMP,ContextTokens,GeneratedTokens), BurstGPT (Timestamp,…,Request tokens,Response tokens,…), ` +
+                `Mooncake JSONL ({"timestamp","input_length","output_length","hash_ids"} per line) or ` +
+                `timestamp,prompt_tokens,response_tokens`,
+            );
+          format = layout.format;
+          cols = [layout.time, layout.prompt, layout.response].map((c) => header.indexOf(c));
+          return;
+        }
+      }
+      if (format === 'mooncake') {
+        const r = mooncakeRow(line, where);
+        if (r.row.hashIds) withHashes++;
+        raw.push(r);
+        return;
+      }
+      const l = layout!;
+      const f = csvFields(line);
+      const [ti, pi, ri] = cols;
+      const t = l.parseTime(f[ti] ?? '');
+      if (!t) throw new Error(`${where}: column ${l.time} holds "${f[ti] ?? ''}", not ${l.timeIs}`);
+      const p = tokenCount(f[pi] ?? '');
+      const g = tokenCount(f[ri] ?? '');
+      if (p === null) throw new Error(`${where}: column ${l.prompt} holds "${f[pi] ?? ''}", not a token count ≥ 0`);
+      if (g === null) throw new Error(`${where}: column ${l.response} holds "${f[ri] ?? ''}", not a token count ≥ 0`);
+      if (l.format === 'burstgpt' && g === 0) return; // a failed request
+      raw.push({ whole: t[0], frac: t[1], row: { t: 0, promptTokens: p, responseTokens: g } });
+    },
+    opts.chunkBytes ?? LINE_CHUNK_BYTES,
+  );
+  if (format === null) throw new Error(`${path}: empty; a trace needs a header line (CSV) or JSON rows`);
+  if (raw.length === 0) throw new Error(`${path}: no request rows`);
+  if (withHashes > 0 && withHashes < raw.length)
+    throw new Error(`${path}: ${withHashes} of ${raw.length} rows carry hash_ids; all or none must`);
+  raw.sort((a, b) => a.whole - b.whole || a.frac - b.frac);
+  const [w0, f0] = [raw[0].whole, raw[0].frac];
+  for (const r of raw) r.row.t = r.whole - w0 + (r.frac - f0);
+  const trace: Trace = { format, rows: raw.map((r) => r.row) };
+  if (withHashes > 0) trace.hashBlockTokens = MOONCAKE_BLOCK_TOKENS;
+  return trace;
 }
