@@ -45,7 +45,8 @@ export const serveOptions = defineOptions({
   capacity: { type: 'number', gt: 0, describe: 'requests/s that --load refers to (skips the measurement)' },
   trace: {
     type: 'string',
-    describe: 'arrival trace CSV (Azure LLM inference, BurstGPT, or timestamp,prompt_tokens,response_tokens)',
+    describe:
+      'arrival trace, .csv/.jsonl or .gz (Azure LLM inference, BurstGPT, Mooncake JSONL, or timestamp,prompt_tokens,response_tokens)',
   },
   'trace-requests': {
     type: 'boolean',
