@@ -1,17 +1,26 @@
 /**
  * What a batch costs in time, for the simulated engine: prefill(bs, prompt tokens) + Σ over decode steps of
- * step(bs, context). Either the documented analytic default or measured points read from a JSON file
+ * step(bs, context). Either the documented analytic default, measured points read from a JSON file
  * (`{ description, points: [{ batch_size, context, ms_per_step }], prefill?: [{ batch_size, prompt_tokens, ms }] }`)
- * and interpolated piecewise-linearly. It charges time only; which rows finish is the engine's business.
+ * interpolated piecewise-linearly, or a GPU iteration cost model (`{ kind: "iteration", … }`, src/cost/gpu-profile.ts)
+ * adapted to the same two calls. It charges time only; which rows finish is the engine's business.
  */
 import { readJson } from '../util/fs.js';
+import { gpuProfileFromFile } from './gpu-profile.js';
+import type { IterationCostModel, IterationShape, PrefillChunk } from './iteration.js';
 
+/**
+ * The engines charge a batch's first token as prefillMs + stepMs (the prefill's own forward yields it) and every
+ * later token as one stepMs; batchSeconds below is that sum.
+ */
 export interface CostModel {
   description: string;
   /** milliseconds of one decode step for `batchSize` rows attending over `context` tokens */
   stepMs(batchSize: number, context: number): number;
   /** milliseconds of the prefill of `batchSize` prompts padded to `promptTokens` */
   prefillMs(batchSize: number, promptTokens: number): number;
+  /** set when the model prices whole iterations (a GPU profile): engines that build iterations ask it directly */
+  iteration?: IterationCostModel;
 }
 
 /** Seconds of a batch: prefill, then `steps` decode steps whose context grows from promptTokens by one per step. */
@@ -115,6 +124,44 @@ export function costModelFromPoints(file: CostModelFile, source = 'cost model'):
   return { description: file.description ?? source, stepMs: step, prefillMs: prefill };
 }
 
+/**
+ * A CostModel over an iteration cost model, for the static pipeline's padded batches:
+ * stepMs(bs, ctx) = one iteration of bs decode rows at ctx KV tokens each;
+ * prefillMs(bs, P) = one iteration of bs prefills of P tokens − stepMs(bs, P), floored at 0, so that the engines'
+ * prefillMs + stepMs for the first token is exactly the prefill iteration (which yields the first token, as in
+ * vLLM and Vidur) and each later token one decode iteration.
+ */
+export function costModelFromIteration(it: IterationCostModel): CostModel {
+  const decode: IterationShape = { prefills: [], decodeRows: 0, decodeContext: 0 };
+  const prefill: IterationShape = { prefills: [], decodeRows: 0, decodeContext: 0 };
+  const chunk: PrefillChunk = { tokens: 0, cached: 0 };
+  const stepMs = (bs: number, ctx: number): number => {
+    decode.decodeRows = bs;
+    decode.decodeContext = bs * ctx;
+    return it.iterationMs(decode);
+  };
+  return {
+    description: it.estimated ? `${it.description} [ESTIMATED: ${it.estimated}]` : it.description,
+    stepMs,
+    prefillMs: (bs, p) => {
+      if (!(bs > 0) || !(p > 0)) return 0;
+      chunk.tokens = p;
+      // bs identical prompts: the same chunk object bs times (only its fields are read)
+      while (prefill.prefills.length < bs) prefill.prefills.push(chunk);
+      prefill.prefills.length = bs;
+      return Math.max(0, it.iterationMs(prefill) - stepMs(bs, p));
+    },
+    iteration: it,
+  };
+}
+
+/** A cost model file: measured points (costModelFromPoints) or a GPU iteration profile (kind "iteration"). */
 export function loadCostModel(path: string): CostModel {
-  return costModelFromPoints(readJson<CostModelFile>(path), path);
+  const raw = readJson<CostModelFile & { kind?: unknown }>(path);
+  if (raw && typeof raw === 'object' && raw.kind !== undefined) {
+    if (raw.kind !== 'iteration')
+      throw new Error(`${path}: kind must be "iteration" or absent (got ${JSON.stringify(raw.kind)})`);
+    return costModelFromIteration(gpuProfileFromFile(raw, path));
+  }
+  return costModelFromPoints(raw, path);
 }
