@@ -71,6 +71,11 @@ export interface Job<T extends OptionTable = OptionTable> {
    */
   reuse?(c: StageConfigOf<T>): { outputs: string[]; inputs: string[] };
   /**
+   * Why the outputs on disk cannot be vouched for, for a job that keeps its own record of them instead of `reuse`'s
+   * stamp (train: OUT/train_done.json); null when they match. A shard checks a prepared point's outputs with it.
+   */
+  outputsStale?(c: StageConfigOf<T>): Promise<string | null>;
+  /**
    * Record keys scored from the files the point wrote (a predictions file), appended to the record after the run
    * or its reuse on both surfaces: a point reused from a stamp written before these keys existed gets them too.
    */

@@ -29,7 +29,7 @@ export interface LoadedModel {
 export async function loadModel(modelDir: string, loraDir?: string, probeDir?: string): Promise<LoadedModel> {
   const model = loadLlama(modelDir);
   const tokenizer = await loadTokenizer(modelDir);
-  if (loraDir) model.setLora(LoraAdapter.load(loraDir, model.config));
+  if (loraDir) model.setLora(LoraAdapter.load(loraDir, model));
   return { model, tokenizer, modelDir, loraDir, ...(probeDir ? { probe: LengthProbe.load(probeDir) } : {}) };
 }
 

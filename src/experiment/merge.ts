@@ -2,8 +2,10 @@
  * Put a sweep's parts (sweep.ts: the prepare folder and the shard folders) back into one results folder, the
  * one a single-process run writes: config.yaml, results.csv, results.json, table.md, report.html (runner.ts's
  * writers) and the files the points wrote (for a file several points wrote, the last point's, as in one run).
- * Before writing anything it checks that every part comes from the same experiment (content hash) and that
- * together they hold every point exactly once; a missing, duplicate or half-written part is named.
+ * Before writing anything it checks that every part comes from the same experiment (content hash), that no
+ * results file changed since its part wrote it and every part read the same bytes of every input (the hashes in
+ * each shard.json, provenance.ts), and that together they hold every point exactly once; a missing, duplicate,
+ * edited or half-written part is named, with the file.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -22,6 +24,7 @@ import {
 } from './shard.js';
 import { readJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';
+import { editedResults, inputConflicts, writeProvenance } from './provenance.js';
 import './stages.js'; // the stages' tables and kinds
 
 interface LoadedPart {
@@ -53,7 +56,11 @@ function expand(arg: string, notes: string[]): string[] {
 /** Check the parts against each other and the experiment; returns the experiment and each point's part. */
 function checkParts(parts: LoadedPart[]): Experiment {
   for (const p of parts) {
-    if (p.manifest.format !== 'seqsch-part-1')
+    if ((p.manifest.format as string) === 'seqsch-part-1')
+      throw new Error(
+        `${join(p.dir, MANIFEST)}: written before parts recorded the hashes of their inputs and results (format seqsch-part-1), so its results cannot be checked: run that part again`,
+      );
+    if (p.manifest.format !== 'seqsch-part-2' || !p.manifest.provenance)
       throw new Error(`${join(p.dir, MANIFEST)}: unknown format ${JSON.stringify(p.manifest.format)}`);
     if (experimentHash(p.manifest.experiment) !== p.manifest.hash)
       throw new Error(
@@ -68,6 +75,15 @@ function checkParts(parts: LoadedPart[]): Experiment {
     );
   }
   const exp = parts[0].manifest.experiment as Experiment;
+
+  // provenance: every results file as its part wrote it, and every input read with the same bytes by every part
+  const edited = parts.flatMap((p) => editedResults(p.dir, p.manifest.provenance.results));
+  if (edited.length) throw new Error(`results edited after their part was written:\n  ${edited.join('\n  ')}`);
+  const conflicts = inputConflicts(parts.map((p) => ({ dir: p.dir, provenance: p.manifest.provenance })));
+  if (conflicts.length)
+    throw new Error(
+      `the parts read different inputs (a file changed between them; rerun the parts that read the old one):\n  ${conflicts.join('\n  ')}`,
+    );
 
   const seen = new Map<string, string>();
   for (const p of parts) {
@@ -190,6 +206,7 @@ export async function mergeParts(
       copyFileSync(join(s.dir, f), join(tmp, f));
     }
     await writeRunFiles(tmp, exp, results, { details: opts.details ?? parts.every((p) => p.manifest.details) });
+    writeProvenance(tmp, parts[0].manifest.hash, Object.assign({}, ...parts.map((p) => p.manifest.provenance.inputs)));
     run.commit();
   } catch (e) {
     run.abort();

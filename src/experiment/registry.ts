@@ -20,6 +20,12 @@ export interface StageDef<S extends z.ZodObject = z.ZodObject> {
   files?(cfg: z.infer<S>): { key: string; path: string }[];
   /** files the point writes, so later stages may read them */
   outputs?(cfg: z.infer<S>): string[];
+  /**
+   * Why the outputs on disk cannot be vouched for by the stamp the stage wrote with them (edited since, written for
+   * other inputs or config, no stamp), or null when they can; absent for a stage that keeps no stamp. A shard calls
+   * it before reading a prepared point's outputs (src/experiment/sweep.ts).
+   */
+  outputsStale?(cfg: z.infer<S>): Promise<string | null>;
   /** run one point; the record becomes one row of results.csv */
   run(cfg: z.infer<S>, ctx: StageContext): Promise<{ record: Record<string, Scalar>; detail?: unknown; text?: string }>;
   /** the stage reads the results of the run's earlier points in memory (ctx.cache), so its experiment runs in one process, never split over shards */

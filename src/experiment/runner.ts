@@ -1,7 +1,8 @@
 /**
  * Run a validated experiment: every configuration point through its stage, one progress bar over all
  * points, then the results folder `results/<experiment>-<timestamp>/` (resolved config, results.csv,
- * results.json, table.md, report.html), written under a temporary name and renamed when complete
+ * results.json, table.md, report.html, and provenance.json: the sha256 of the config, of every input file and
+ * of each file written, provenance.ts), written under a temporary name and renamed when complete
  * (run-folder.ts: removed on failure, those of killed runs removed at the next start). Parsing and
  * validation are in config.ts; what a stage computes is in its own module.
  */
@@ -16,6 +17,8 @@ import { memoCache } from '../util/memo.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
 import { reportHtml } from './report-html.js';
 import { startRunFolder } from './run-folder.js';
+import { changedDuring, hashFiles, pointInputs, writeProvenance } from './provenance.js';
+import { experimentHash } from './shard.js';
 
 export interface RunOptions {
   /** parent of the run folder (default "results") */
@@ -160,8 +163,14 @@ export async function runExperiment(
   const dir = newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
   const run = startRunFolder(dir); // <dir>.partial-<host>-<pid> until complete; removed if the run fails
   try {
+    const all = exp.points.map((_, i) => i);
+    const before = hashFiles(pointInputs(exp, all)); // those an earlier point writes are 'missing' here
     const results = run.relocate(await runPoints(exp, run.tmp));
     await writeRunFiles(run.tmp, exp, results, { details: opts.details });
+    const inputs = hashFiles(pointInputs(exp, all));
+    const during = changedDuring(before, inputs);
+    if (during) throw new Error(`${exp.file}: ${during}; run it again`);
+    writeProvenance(run.tmp, experimentHash(exp), inputs);
     run.commit();
     return { dir, experiment: exp, results };
   } catch (e) {

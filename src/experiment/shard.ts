@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import type { Experiment } from './config.js';
 import { getStage } from './registry.js';
+import type { Provenance } from './provenance.js';
 
 /** Shard `index` of `count` (0 ≤ index < count). */
 export interface ShardSpec {
@@ -149,7 +150,8 @@ export function experimentHash(exp: Pick<Experiment, 'raw' | 'points'>): string 
 
 /** `shard.json`: what identifies a part folder and lets merge.ts rebuild the experiment without its YAML file. */
 export interface PartManifest {
-  format: 'seqsch-part-1';
+  /** part-1 folders (written before provenance was kept) are refused by merge.ts: their results cannot be checked */
+  format: 'seqsch-part-2';
   part: Part;
   hash: string;
   /** experiment point indices of results.json's `results`, in the same order */
@@ -159,6 +161,8 @@ export interface PartManifest {
   /** whether the run asked for per-point details in results.json (a part keeps them anyway, for the merge) */
   details: boolean;
   experiment: Pick<Experiment, 'file' | 'name' | 'description' | 'raw' | 'points'>;
+  /** content hashes of what the part read (inputs, prepared outputs) and wrote (results files): provenance.ts */
+  provenance: Provenance;
 }
 
 export const MANIFEST = 'shard.json';

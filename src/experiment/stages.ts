@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { registerStage } from './registry.js';
 import { stageFields } from '../core/options/zod.js';
 import { JOBS } from '../jobs/index.js';
-import { runCached } from '../jobs/reuse.js';
+import { runCached, staleOutputs } from '../jobs/reuse.js';
 import type { JobResult } from '../core/job.js';
 
 for (const job of JOBS) {
@@ -19,6 +19,7 @@ for (const job of JOBS) {
     check: job.check,
     files: job.files,
     outputs: job.outputs,
+    outputsStale: job.reuse ? async (c) => staleOutputs({ ...job.reuse!(c as never), config: c }) : job.outputsStale,
     wholeRun: job.wholeRun,
     table: job.table,
     run: async (c, ctx) => {

@@ -25,6 +25,8 @@ import {
 } from './shard.js';
 import { readJson, writeJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';
+import { getStage } from './registry.js';
+import { changedDuring, hashFiles, hashFolder, pointInputs, pointOutputs, type Provenance } from './provenance.js';
 
 /** Every file under `dir` (relative path → size and mtime), temporaries left out. */
 function fileStates(dir: string): Map<string, string> {
@@ -41,8 +43,13 @@ function fileStates(dir: string): Map<string, string> {
   return out;
 }
 
-/** Shards read the prepared points' outputs: the prepare folder of the same experiment must be complete. */
-function requirePrepared(exp: Experiment, hash: string, root: string): void {
+/**
+ * Shards read the prepared points' outputs: the prepare folder of the same experiment must be complete, and every
+ * prepared output must still be what the prepare step wrote — vouched for by its stage's stamp (a single-process
+ * run would compute an edited output again; a shard never computes a prepared point, so it refuses) and equal to
+ * the hash the prepare folder recorded. The error names the file.
+ */
+async function requirePrepared(exp: Experiment, hash: string, root: string): Promise<void> {
   const prepared = exp.points.filter((_, i) => isPrepared(exp, i));
   if (!prepared.length) return;
   const dir = join(root, partFolder(exp.name, { kind: 'prepare' }));
@@ -55,6 +62,21 @@ function requirePrepared(exp: Experiment, hash: string, root: string): void {
     throw new Error(
       `${dir}: prepared for a different version of ${exp.file} (content hash ${m.hash.slice(0, 12)}…, this file ${hash.slice(0, 12)}…): ${fix}`,
     );
+  for (const [i, p] of exp.points.entries()) {
+    if (!isPrepared(exp, i)) continue;
+    const why = await getStage(p.stage)?.outputsStale?.(p.config as never);
+    if (why)
+      throw new Error(
+        `${why}\n  a prepared output of stages[${p.stageIndex}] ${p.stage} "${p.label}" (${dir}); a shard does not compute it again: ${fix}`,
+      );
+  }
+  const recorded = m.provenance?.prepared ?? {};
+  const now = hashFiles(Object.keys(recorded));
+  for (const [f, h] of Object.entries(recorded))
+    if (now[f] !== h)
+      throw new Error(
+        `${f}: changed since the prepare step wrote it (its sha256 in ${join(dir, MANIFEST)} differs): ${fix}`,
+      );
 }
 
 export interface PartRun {
@@ -75,7 +97,8 @@ export async function runPart(
   const root = opts.resultsRoot ?? 'results';
   const points = partPoints(exp, part);
   const hash = experimentHash(exp);
-  if (part.kind === 'shard') requirePrepared(exp, hash, root);
+  if (part.kind === 'shard') await requirePrepared(exp, hash, root);
+  const inputsBefore = hashFiles(pointInputs(exp, points)); // those an earlier prepared point writes are 'missing' here
   process.stderr.write(
     `${exp.name} ${partName(part)}: ${points.length} of ${exp.points.length} points${points.length ? ` (${points.slice(0, 8).join(', ')}${points.length > 8 ? ', …' : ''})` : ''}\n`,
   );
@@ -95,14 +118,25 @@ export async function runPart(
       }),
     );
     await writeRunFiles(tmp, exp, results, { details: true });
+    const inputs = hashFiles(pointInputs(exp, points));
+    const during = changedDuring(inputsBefore, inputs);
+    if (during) throw new Error(`${exp.file} ${partName(part)}: ${during}; run the part again`);
+    const prepared = exp.points.map((_, i) => i).filter((i) => isPrepared(exp, i));
+    const provenance: Provenance = {
+      config: hash,
+      inputs,
+      prepared: hashFiles(pointOutputs(exp, prepared)),
+      results: hashFolder(tmp),
+    };
     const manifest: PartManifest = {
-      format: 'seqsch-part-1',
+      format: 'seqsch-part-2',
       part,
       hash,
       points,
       sideFiles,
       details: opts.details ?? false,
       experiment: { file: exp.file, name: exp.name, description: exp.description, raw: exp.raw, points: exp.points },
+      provenance,
     };
     writeJson(join(tmp, MANIFEST), manifest);
     if (existsSync(dir)) {

@@ -91,7 +91,7 @@ export const logitsJob = defineJob({
     );
     const t0 = performance.now();
     const model = loadLlama(c.model);
-    if (c.lora) model.setLora(LoraAdapter.load(c.lora, model.config));
+    if (c.lora) model.setLora(LoraAdapter.load(c.lora, model));
     const { ids, mask: maskI } = checkedInputs(
       c.input,
       readSafetensors(c.input),

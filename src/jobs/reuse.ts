@@ -82,6 +82,17 @@ export function staleReason(stamp: string, key: string, outputs: string[]): stri
   return null;
 }
 
+/** Why the stage's outputs cannot be reused as they are on disk (staleReason), or null when their stamp vouches for them. */
+export function staleOutputs(o: { outputs: string[]; inputs: string[]; config: unknown }): string | null {
+  const stamp = stampPath(o.outputs[0]);
+  const why = staleReason(stamp, stageKey(o.config, o.inputs).key, o.outputs);
+  if (why === null) return null;
+  if (why === 'no stamp') return `${o.outputs[0]}: its stamp ${stamp} is not there, so it cannot be checked`;
+  return why.startsWith(o.outputs[0]) || why.startsWith(stamp)
+    ? why
+    : `${o.outputs[0]}: ${why} since ${stamp} was written`;
+}
+
 /**
  * Run `produce` unless `<outputs[0]>.stage.json` holds the same key and every output still has its recorded
  * hash; the record says `skipped: true` when the stored one was reused. The stamp is written after `produce`

@@ -188,6 +188,12 @@ export const trainJob = defineJob({
       : ['adapter_config.json', 'adapter_model.safetensors']
     ).map((f) => join(c.out, f)),
   ],
+  outputsStale: async (c) => {
+    const { finishedJob, trainJobHash } = await import('../training/run.js');
+    const why: string[] = [];
+    if (finishedJob(c.out, trainJobHash(trainJobOf(c)).hash, why)) return null;
+    return why[0] ?? `${join(c.out, DONE_FILE)} not found: the training did not finish there`;
+  },
   run: async (c, ctx) => {
     const { runTrainJob } = await import('../training/run.js');
     // an experiment point always skips a finished result; the CLI only with --skip-if-done

@@ -69,7 +69,7 @@ export function loadLlama(dir: string): Llama {
           `${file}: unexpected tensor '${n}' for a ${config.numLayers}-layer LLaMA${config.tieWordEmbeddings ? ' with tied embeddings' : ''}`,
         );
     }
-    return new Llama(config, (name, shape) => {
+    const model = new Llama(config, (name, shape) => {
       const file = where.get(name);
       if (!file) throw new Error(`${source}: missing tensor '${name}'`);
       const f = open(file);
@@ -84,6 +84,8 @@ export function loadLlama(dir: string): Llama {
       assertFiniteWeights(t.data, file, name);
       return t.data;
     });
+    model.dir = dir;
+    return model;
   } finally {
     for (const f of files.values()) f.close();
   }

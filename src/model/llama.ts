@@ -56,6 +56,9 @@ export class Llama implements LlamaWeights {
   // ---------------------------------------------------------------------------------------------- load / dispose
 
   /** The model of `config` with every weight read once through `read` (HF names and layout). */
+  /** the folder it was loaded from (checkpoint.ts loadLlama), so an adapter's base can be checked against it */
+  dir: string | null = null;
+
   constructor(
     readonly config: LlamaConfig,
     read: WeightReader,

@@ -19,6 +19,7 @@ import { readJson, writeJson } from '../util/fs.js';
 import { assertFiniteWeights } from '../util/finite.js';
 import { LORA_TARGETS, type LoraConfig, type LoraTarget } from './lora-config.js';
 import { MODULE_PATH, projDims } from './hf-weights.js';
+import { checkAdapterBase } from './adapter-base.js';
 
 export { LORA_TARGETS, DEFAULT_LORA, type LoraConfig, type LoraTarget } from './lora-config.js';
 
@@ -189,8 +190,14 @@ export class LoraAdapter {
     });
   }
 
-  /** Load a PEFT LoRA adapter directory for a model with config `model`. */
-  static load(dir: string, model: LlamaConfig): LoraAdapter {
+  /**
+   * Load a PEFT LoRA adapter directory for `model`: a loaded model (its folder is then compared with the adapter's
+   * base_model_name_or_path, adapter-base.ts) or just its config. An adapter of another base is refused before any
+   * weight is read, naming both folders.
+   */
+  static load(dir: string, target: LlamaConfig | { config: LlamaConfig; dir?: string | null }): LoraAdapter {
+    const model = 'config' in target ? target.config : target;
+    const modelDir = 'config' in target ? (target.dir ?? null) : null;
     const cfgFile = join(dir, 'adapter_config.json');
     const j = readJson<Record<string, unknown>>(cfgFile);
     const bad = (key: string, why: string) => new Error(`${cfgFile}: key '${key}' ${why}`);
@@ -237,6 +244,16 @@ export class LoraAdapter {
     }
     const st = SafetensorsFile.open(file);
     try {
+      checkAdapterBase({
+        adapterDir: dir,
+        adapterConfig: j,
+        st,
+        r: config.r,
+        targets: config.targetModules,
+        model,
+        modelDir,
+        name: peftName,
+      });
       const expected = new Set<string>();
       for (let l = 0; l < model.numLayers; l++) {
         for (const t of config.targetModules) {

@@ -135,6 +135,37 @@ export class SafetensorsFile {
         end: dataStart + off[1],
       });
     }
+    this.checkLayout(dataStart, dataSize);
+  }
+
+  /**
+   * The reference loader's layout rule (safetensors' `Metadata::validate`): sorted by offset, the tensors tile the
+   * data section exactly — the first starts at 0, each starts where the one before ends (no overlap, no gap),
+   * and the last ends at the end of the file. A header that lies about where a tensor is fails here, naming it.
+   */
+  private checkLayout(dataStart: number, dataSize: number): void {
+    const f = this.file;
+    const sorted = [...this.entries.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
+    const offs = (e: TensorEntry) => `[${e.begin - dataStart}, ${e.end - dataStart}]`;
+    let prev: TensorEntry | null = null;
+    let at = 0; // bytes of the data section claimed so far
+    for (const e of sorted) {
+      const begin = e.begin - dataStart;
+      if (begin < at)
+        throw new Error(
+          `${f}: tensor '${e.name}' data_offsets ${offs(e)} overlap tensor '${prev!.name}' ${offs(prev!)}`,
+        );
+      if (begin > at)
+        throw new Error(
+          `${f}: tensor '${e.name}' data_offsets ${offs(e)} leave bytes [${at}, ${begin}) unclaimed ${prev ? `after tensor '${prev.name}'` : 'at the start of the data section'} (offsets must be contiguous)`,
+        );
+      at = e.end - dataStart;
+      prev = e;
+    }
+    if (at !== dataSize)
+      throw new Error(
+        `${f}: the tensors end at byte ${at} of the data section, which holds ${dataSize} bytes${prev ? ` (last tensor '${prev.name}')` : ''}: trailing bytes no tensor claims`,
+      );
   }
 
   names(): string[] {

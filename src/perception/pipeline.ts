@@ -47,7 +47,7 @@ export async function loadModelAndTokenizer(
     );
   }
   if (loraDir) {
-    model.setLora(LoraAdapter.load(loraDir, model.config));
+    model.setLora(LoraAdapter.load(loraDir, model));
     model.lora!.enabled = false;
   }
   return { model, tokenizer };

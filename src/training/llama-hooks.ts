@@ -46,7 +46,7 @@ export function loraHooks(model: Llama, baseModelNameOrPath: string | null = nul
     lossFn: llamaLoss(model),
     saveState: async (dir) => lora.save(dir, baseModelNameOrPath),
     loadState: async (dir) => {
-      const saved = LoraAdapter.load(dir, model.config);
+      const saved = LoraAdapter.load(dir, model);
       try {
         if ([...saved.aT.keys()].join() !== [...lora.aT.keys()].join()) {
           throw new Error(
