@@ -7,6 +7,7 @@
  * This module holds types only, so the CLI's --help loads no job code beyond the tables.
  */
 import type { OptionTable, StageConfigOf } from './options/spec.js';
+import type { OutputPath } from '../util/job-paths.js';
 
 export type Scalar = string | number | boolean | null;
 
@@ -65,6 +66,13 @@ export interface Job<T extends OptionTable = OptionTable> {
   files?(c: StageConfigOf<T>): { key: string; path: string }[];
   /** files the point writes, so later stages may read them */
   outputs?(c: StageConfigOf<T>): string[];
+  /**
+   * Every path the run writes, by key (CLI-only flags too, from `cli`; empty in an experiment), a folder with the
+   * check that it is this job's own earlier output. Before any work both mounts refuse an output that equals,
+   * contains or lies inside an input (`files`), or a foreign non-empty folder (src/util/job-paths.ts), check that
+   * each can be written, and lock each for the run (src/util/lock.ts).
+   */
+  writes?(c: StageConfigOf<T>, cli: Record<string, unknown>): OutputPath[];
   /**
    * In an experiment, skip the point when its outputs exist for the same inputs (these files) and config
    * (src/jobs/reuse.ts); the CLI always runs.

@@ -16,6 +16,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Document, type Node } from 'yaml';
 import { z } from 'zod';
 import { getStage, stageNames, type Scalar, type StageDef } from './registry.js';
+import { pathProblems } from '../util/job-paths.js';
 import './stages.js'; // registers the built-in stages
 
 export class ConfigError extends Error {}
@@ -189,7 +190,11 @@ export function loadExperiment(file: string): Experiment {
       for (const r of rowList) {
         const full = def.schema.safeParse({ ...base, ...s, ...r.overrides });
         if (!full.success) {
-          problems.zod(at, full.error.issues);
+          // unknown keys were reported where they stand, by the checks of the base, the rows and the sweep above
+          problems.zod(
+            at,
+            full.error.issues.filter((is) => is.code !== 'unrecognized_keys'),
+          );
           continue;
         }
         const crossKey = def.check?.(full.data, (k) => k);
@@ -224,6 +229,20 @@ export function loadExperiment(file: string): Experiment {
     for (const o of def.outputs?.(p.config as never) ?? []) produced.add(o);
   }
   if (missing.length) throw new ConfigError(`missing data files:\n  ${[...new Set(missing)].join('\n  ')}`);
+
+  // No output may destroy an input of its point or a folder that is not the stage's own (src/util/job-paths.ts).
+  const clashes: string[] = [];
+  for (const p of points) {
+    const def = getStage(p.stage)!;
+    const cfg = p.config as never;
+    const inputs = def.files?.(cfg) ?? [];
+    const key = (k: string) => `stages[${p.stageIndex}].${k}`;
+    const at = (k: string, m: string) => `${file}:${lineOf(doc, lc, ['stages', p.stageIndex, k])}: ${m}`;
+    for (const i of inputs) clashes.push(...pathProblems([i], [], key).map((m) => at(i.key, m)));
+    for (const o of def.writes?.(cfg, {}) ?? [])
+      clashes.push(...pathProblems(inputs, [o], key).map((m) => at(o.key, m)));
+  }
+  if (clashes.length) throw new ConfigError(`outputs and inputs:\n  ${[...new Set(clashes)].join('\n  ')}`);
 
   return { file, name: exp.experiment, description: exp.description, raw, points };
 }

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 
 import type { JobContext, Scalar } from '../core/job.js';
+import type { OutputPath } from '../util/job-paths.js';
 export type { Scalar };
 
 /** Shared across the points of one experiment run: memoize expensive loads (e.g. sampled queries). */
@@ -20,6 +21,8 @@ export interface StageDef<S extends z.ZodObject = z.ZodObject> {
   files?(cfg: z.infer<S>): { key: string; path: string }[];
   /** files the point writes, so later stages may read them */
   outputs?(cfg: z.infer<S>): string[];
+  /** every path the point writes, by key (the job's `writes`; an experiment has no CLI-only flags) */
+  writes?(cfg: z.infer<S>, cli: Record<string, unknown>): OutputPath[];
   /**
    * Why the outputs on disk cannot be vouched for by the stamp the stage wrote with them (edited since, written for
    * other inputs or config, no stamp), or null when they can; absent for a stage that keeps no stamp. A shard calls

@@ -17,6 +17,7 @@ import { memoCache } from '../util/memo.js';
 import { writeFileAtomic, writeJson } from '../util/fs.js';
 import { reportHtml } from './report-html.js';
 import { startRunFolder } from './run-folder.js';
+import { claimOutputs, claimRunDir } from './claim.js';
 import { changedDuring, hashFiles, pointInputs, writeProvenance } from './provenance.js';
 import { experimentHash } from './shard.js';
 
@@ -160,7 +161,21 @@ export async function runExperiment(
   opts: RunOptions = {},
 ): Promise<{ dir: string; experiment: Experiment; results: PointResult[] }> {
   const exp = loadExperiment(file);
-  const dir = newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
+  const root = opts.resultsRoot ?? 'results';
+  // before any work: every point's outputs writable and locked, and a run folder of this run's own (claim.ts)
+  const release = claimOutputs(
+    exp,
+    exp.points.map((_, i) => i),
+    { path: root, what: '--results' },
+  );
+  let dir: string;
+  let releaseDir: () => void;
+  try {
+    ({ dir, release: releaseDir } = claimRunDir(root, `${exp.name}-${stamp(opts.now ?? new Date())}`));
+  } catch (e) {
+    release();
+    throw e;
+  }
   const run = startRunFolder(dir); // <dir>.partial-<host>-<pid> until complete; removed if the run fails
   try {
     const all = exp.points.map((_, i) => i);
@@ -176,5 +191,8 @@ export async function runExperiment(
   } catch (e) {
     run.abort();
     throw e;
+  } finally {
+    releaseDir();
+    release();
   }
 }

@@ -19,6 +19,7 @@ for (const job of JOBS) {
     check: job.check,
     files: job.files,
     outputs: job.outputs,
+    writes: job.writes,
     outputsStale: job.reuse ? async (c) => staleOutputs({ ...job.reuse!(c as never), config: c }) : job.outputsStale,
     wholeRun: job.wholeRun,
     table: job.table,

@@ -19,6 +19,7 @@ import { scheduleOf, scheduleOptions } from '../scheduling/options.js';
 import type { BenchmarkResult } from '../benchmark/driver.js';
 import type { LoadedModel } from '../engines/load.js';
 import { markdownTable, paperRecord } from '../benchmark/report.js';
+import { cliOutput } from '../util/job-paths.js';
 
 export const benchmarkOptions = defineOptions({
   data: { type: 'string', required: true, describe: 'conversations JSON (FastChat format)' },
@@ -71,6 +72,7 @@ export const benchmarkJob = defineJob({
     c.strategy === 'gt' && !c.lengths
       ? `${key('strategy')} gt needs ${key('lengths')} (the recorded lengths it predicts)`
       : undefined,
+  writes: (_c, cli) => cliOutput(cli, 'trace'),
   files: (c) => [
     { key: 'model', path: c.model },
     { key: 'data', path: c.data },

@@ -22,6 +22,7 @@ import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
 import type { CalibrationSettings } from '../benchmark/calibrate.js';
 import { markdownRows, numCell, signedPctCell } from '../util/markdown.js';
 import { benchRuns } from './benchmark.js';
+import { cliOutput } from '../util/job-paths.js';
 
 export const calibrateOptions = defineOptions({
   // ---- CLI: trace files in, a cost-model file out
@@ -85,6 +86,7 @@ export const calibrateJob = defineJob({
   describe: 'fit the simulator cost model (step and prefill ms) on measured benchmark traces',
   options: calibrateOptions,
   wholeRun: true, // in an experiment it fits on the benchmark points of the same process (benchRuns)
+  writes: (_c, cli) => cliOutput(cli, 'out'),
   files: (c) => (c.gpu_cost_model ? [{ key: 'gpu_cost_model', path: c.gpu_cost_model }] : []),
   run: async (c, ctx) => {
     if (ctx.outDir === undefined) return fitTraces(c, ctx.cli);

@@ -24,6 +24,7 @@ export const constructJob = defineJob({
     { key: 'lengths', path: c.lengths },
   ],
   outputs: (c) => [c.out],
+  writes: (c) => [{ key: 'out', path: c.out }],
   reuse: (c) => ({ outputs: [c.out], inputs: [c.data, c.lengths] }),
   run: async (c) => {
     const t0 = performance.now();

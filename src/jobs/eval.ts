@@ -46,6 +46,7 @@ export const evalJob = defineJob({
     ...(c.tokenizer ? [{ key: 'tokenizer', path: c.tokenizer }] : []),
   ],
   outputs: (c) => [c.out],
+  writes: (c) => ((c.out as string | undefined) === undefined ? [] : [{ key: 'out', path: c.out }]),
   reuse: (c) => ({
     outputs: [c.out],
     inputs: [

@@ -59,6 +59,7 @@ export const lenpredJob = defineJob({
     ...(c.tokenizer ? [{ key: 'tokenizer', path: c.tokenizer }] : []),
   ],
   outputs: (c) => [c.out],
+  writes: (c) => [{ key: 'out', path: c.out }],
   reuse: (c) => ({ outputs: [c.out], inputs: [c.model, c.data, ...(c.tokenizer ? [c.tokenizer] : [])] }),
   run: async (c) => {
     const [{ initBackend }, { runLenpred }] = await Promise.all([

@@ -75,6 +75,12 @@ export const logitsJob = defineJob({
     'write the logits (B,T,V) of input_ids/attention_mask read from a safetensors file; --greedy N adds N greedy tokens per row',
   options: logitsOptions,
   yaml: false,
+  files: (c) => [
+    { key: 'model', path: c.model },
+    ...(c.lora ? [{ key: 'lora', path: c.lora }] : []),
+    { key: 'input', path: c.input },
+  ],
+  writes: (c) => [{ key: 'output', path: c.output }],
   run: async (c) => {
     if (existsSync(c.output) && statSync(c.output).isDirectory())
       throw new Error(`--output ${c.output} is a folder; give the safetensors file to write`);

@@ -6,6 +6,7 @@
  */
 import { defineJob, type Scalar } from '../core/job.js';
 import { defineOptions } from '../core/options/spec.js';
+import { markedBy } from '../util/job-paths.js';
 import { DEFAULT_MAX_LENGTH, DEFAULT_SIZES } from '../data/synthetic.js';
 
 export const makeDataOptions = defineOptions({
@@ -63,6 +64,7 @@ export const makeDataJob = defineJob({
     'write the synthetic instruction corpus (train/val/pretrain FastChat JSON + manifest) of the embedded default',
   options: makeDataOptions,
   yaml: false,
+  writes: (c) => [{ key: 'out', path: c.out, folder: markedBy('manifest.json', 'a synthetic corpus') }],
   run: async (c) => {
     const version = c.corpus_version as 1 | 2 | 3;
     const pretrainWeights = parseWeights(c.pretrain_weight);

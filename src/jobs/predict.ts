@@ -59,6 +59,7 @@ export const predictJob = defineJob({
     ...(c.train_lengths ? [{ key: 'train_lengths', path: c.train_lengths }] : []),
   ],
   outputs: (c) => [c.out],
+  writes: (c) => [{ key: 'out', path: c.out }],
   run: async (c, ctx) => {
     const [
       { activeBackend, initBackend },

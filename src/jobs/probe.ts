@@ -12,6 +12,7 @@ import { defineJob } from '../core/job.js';
 import { BACKEND_OPTION } from '../core/options/common.js';
 import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
 import { PROBE_CONFIG, PROBE_WEIGHTS } from '../perception/probe-folder.js';
+import { markedBy } from '../util/job-paths.js';
 import type { ProbeJob } from '../perception/probe-pipeline.js';
 import { decodeRuleProblem, HEAD_KINDS, type DecodeRule } from '../scoring/kinds.js';
 import { predictorRecord, predictorTable, scoreFromRecord } from '../scoring/ranking.js';
@@ -169,6 +170,10 @@ export const probeJob = defineJob({
     ...(c.tokenizer ? [{ key: 'tokenizer', path: c.tokenizer }] : []),
   ],
   outputs: (c) => [...probeOutputs(c), c.out],
+  writes: (c) => [
+    { key: 'out', path: c.out, folder: markedBy(PROBE_CONFIG, 'a length probe') },
+    { key: 'predictions', path: c.predictions },
+  ],
   reuse: (c) => ({ outputs: probeOutputs(c), inputs: probeInputs(c) }),
   run: async (c) => {
     const [{ initBackend }, { runProbeJob }] = await Promise.all([

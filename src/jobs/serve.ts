@@ -16,6 +16,7 @@ import { serveConfigProblem, serveOptions } from '../serving/options.js';
 import type { ServeRun } from '../serving/run.js';
 import type { ServingMetrics } from '../serving/metrics.js';
 import { servingTable } from '../serving/report.js';
+import { cliOutput } from '../util/job-paths.js';
 
 export const serveJobOptions = defineOptions({
   ...serveOptions,
@@ -47,6 +48,7 @@ export const serveJob = defineJob({
   describe: 'serve one workload with continuous batching (or the static pipeline): latency, TTFT, throughput',
   options: serveJobOptions,
   check: serveConfigProblem,
+  writes: (_c, cli) => cliOutput(cli, 'out'),
   files: (c) =>
     (['data', 'lengths', 'trace', 'predictions', 'model', 'lora', 'probe', 'cost_model'] as const)
       .filter((k) => c[k] !== undefined)

@@ -7,6 +7,7 @@
  */
 import { defineJob } from '../core/job.js';
 import { defineOptions } from '../core/options/spec.js';
+import { cliOutput } from '../util/job-paths.js';
 import { scheduleOptions } from '../scheduling/options.js';
 import type { BenchmarkResult } from '../benchmark/driver.js';
 import { markdownTable, paperRecord } from '../benchmark/report.js';
@@ -34,6 +35,7 @@ export const simulateJob = defineJob({
   name: 'simulate',
   describe: 'replay the benchmark on recorded response lengths (trace-driven simulator, no model)',
   options: simulateOptions,
+  writes: (_c, cli) => cliOutput(cli, 'trace'),
   files: (c) => [
     { key: 'data', path: c.data },
     { key: 'lengths', path: c.lengths },

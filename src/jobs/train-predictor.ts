@@ -11,6 +11,7 @@ import { defineJob } from '../core/job.js';
 import { BACKEND_OPTION } from '../core/options/common.js';
 import { defineOptions } from '../core/options/spec.js';
 import { CONFIG_FILE } from '../proxy/folder.js';
+import { markedBy } from '../util/job-paths.js';
 import type { RankLoss } from '../scoring/heads.js';
 import { DECODE_RULES, ENCODER_KINDS, HEAD_KINDS, RANK_LOSSES, type RankLossKind } from '../scoring/kinds.js';
 import { predictorRecord, predictorTable, scoreFromRecord } from '../scoring/ranking.js';
@@ -147,6 +148,7 @@ export const trainPredictorJob = defineJob({
     ...c.exclude.map((p) => ({ key: 'exclude', path: p })),
   ],
   outputs: (c) => [c.out, join(c.out, CONFIG_FILE)],
+  writes: (c) => [{ key: 'out', path: c.out, folder: markedBy(CONFIG_FILE, 'a length-predictor folder') }],
   run: async (c, ctx) => {
     const [{ activeBackend, initBackend }, { trainPredictor }] = await Promise.all([
       import('../core/backend.js'),

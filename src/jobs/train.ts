@@ -8,6 +8,7 @@
  * --skip-if-done); a changed input or key trains again. Lists (`--data a,b`) are comma-separated on the CLI and
  * YAML lists (or one value) in a stage.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineJob } from '../core/job.js';
 import { BACKEND_OPTION } from '../core/options/common.js';
@@ -15,6 +16,7 @@ import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
 import { LORA_TARGETS } from '../model/lora-config.js';
 import { DONE_FILE, TRAIN_DEFAULTS } from '../training/defaults.js';
 import type { TrainJob } from '../training/run.js';
+import type { FolderOwner } from '../util/job-paths.js';
 
 export const trainOptions = defineOptions({
   model: { type: 'string', describe: 'HF model folder to start from' },
@@ -170,6 +172,32 @@ function inputFiles(c: TrainConfig): { key: string; path: string }[] {
   ];
 }
 
+/**
+ * OUT is this job's own earlier output when its train_done.json is of the same mode (a rerun swaps a new result
+ * in), or it holds a killed run's log.csv or checkpoints (a rerun resumes); anything else — a downloaded model, a
+ * result of the other mode, a data folder — would be replaced by a different kind of artifact, and is refused.
+ */
+const trainFolder = (mode: TrainConfig['mode']): FolderOwner => ({
+  what: mode === 'full' ? 'a full model (--mode full)' : 'a LoRA adapter (--mode lora)',
+  owns: (dir) => {
+    const done = join(dir, DONE_FILE);
+    if (existsSync(done)) {
+      let was: unknown;
+      try {
+        was = (JSON.parse(readFileSync(done, 'utf8')) as { config?: { mode?: unknown } }).config?.mode;
+      } catch {
+        return `${done} is not valid JSON`;
+      }
+      return was === mode || `it holds a ${String(was)} result (${done})`;
+    }
+    const names = readdirSync(dir);
+    return (
+      names.some((n) => n === 'log.csv' || /^checkpoint-\d+$/.test(n)) ||
+      `it holds ${names.slice(0, 4).join(', ')}${names.length > 4 ? ', …' : ''} but no ${DONE_FILE}, log.csv or checkpoint of a train run`
+    );
+  },
+});
+
 export const trainJob = defineJob({
   name: 'train',
   describe:
@@ -180,6 +208,7 @@ export const trainJob = defineJob({
       ? `give exactly one of ${key('model')} or ${key('init_config')}`
       : undefined,
   files: inputFiles,
+  writes: (c) => [{ key: 'out', path: c.out, folder: trainFolder(c.mode) }],
   outputs: (c) => [
     c.out,
     join(c.out, DONE_FILE),
