@@ -60,14 +60,24 @@ interface CsvLayout {
  * text is not such a date or names an impossible one (2023-02-30, 25:00:00).
  */
 export function parseAzureTimestamp(s: string): [number, number] {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(s.trim());
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?$/.exec(s.trim());
   if (!m) return [NaN, 0];
-  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map(Number);
-  const day = Date.UTC(y, mo - 1, d) / 1000;
-  const back = new Date(day * 1000);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return [NaN, 0];
-  if (h > 23 || mi > 59 || sec > 59) return [NaN, 0];
-  return [day + h * 3600 + mi * 60 + sec, m[7] ? Number(m[7]) : 0];
+  const day = utcDay(m[1]);
+  const [h, mi, sec] = [Number(m[2]), Number(m[3]), Number(m[4])];
+  if (Number.isNaN(day) || h > 23 || mi > 59 || sec > 59) return [NaN, 0];
+  return [day + h * 3600 + mi * 60 + sec, m[5] ? Number(m[5]) : 0];
+}
+
+let lastDay = ['', NaN] as [string, number]; // a trace's rows share a few dates: parse each once
+/** "YYYY-MM-DD" → seconds since the epoch at its UTC midnight; NaN for an impossible date (2023-02-30). */
+function utcDay(ymd: string): number {
+  if (ymd === lastDay[0]) return lastDay[1];
+  const [y, mo, d] = ymd.split('-').map(Number);
+  const ms = Date.UTC(y, mo - 1, d);
+  const back = new Date(ms);
+  const ok = back.getUTCFullYear() === y && back.getUTCMonth() === mo - 1 && back.getUTCDate() === d;
+  lastDay = [ymd, ok ? ms / 1000 : NaN];
+  return lastDay[1];
 }
 
 /** A number of seconds ≥ 0 → [whole, fraction]; null when empty, not a finite number, or negative. */
@@ -135,7 +145,7 @@ function tokenCount(v: unknown): number | null {
 
 const show = (v: unknown) => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
 
-/** a row as read: its time as [whole s, fraction] (sorted and shifted to 0 at the end) */
+/** a row as read, with its time as [whole s, fraction] (sorted and shifted to 0 at the end) */
 type RawRow = { whole: number; frac: number; row: TraceRow };
 
 /** One Mooncake JSONL line → a row; errors name `where` (file:line) and the key. */
@@ -179,7 +189,12 @@ export function loadTrace(path: string, opts: { chunkBytes?: number } = {}): Tra
   let format = null as TraceFormat | null; // set by the callback (a cast: TS does not see callback assignments)
   let layout: CsvLayout | undefined;
   let cols: number[] = [];
-  const raw: RawRow[] = [];
+  // rows as read, and their times as [whole s, fraction] in parallel arrays (no wrapper object per row: a
+  // trace of 17M rows must fit the heap)
+  const rows: TraceRow[] = [];
+  const whole: number[] = [];
+  const frac: number[] = [];
+  const add = (w: number, f: number, row: TraceRow) => (rows.push(row), whole.push(w), frac.push(f));
   let withHashes = 0;
   forEachLine(
     path,
@@ -206,7 +221,7 @@ export function loadTrace(path: string, opts: { chunkBytes?: number } = {}): Tra
       if (format === 'mooncake') {
         const r = mooncakeRow(line, where);
         if (r.row.hashIds) withHashes++;
-        raw.push(r);
+        add(r.whole, r.frac, r.row);
         return;
       }
       const l = layout!;
@@ -219,18 +234,29 @@ export function loadTrace(path: string, opts: { chunkBytes?: number } = {}): Tra
       if (p === null) throw new Error(`${where}: column ${l.prompt} holds "${f[pi] ?? ''}", not a token count ≥ 0`);
       if (g === null) throw new Error(`${where}: column ${l.response} holds "${f[ri] ?? ''}", not a token count ≥ 0`);
       if (l.format === 'burstgpt' && g === 0) return; // a failed request
-      raw.push({ whole: t[0], frac: t[1], row: { t: 0, promptTokens: p, responseTokens: g } });
+      add(t[0], t[1], { t: 0, promptTokens: p, responseTokens: g });
     },
     opts.chunkBytes ?? LINE_CHUNK_BYTES,
   );
   if (format === null) throw new Error(`${path}: empty; a trace needs a header line (CSV) or JSON rows`);
-  if (raw.length === 0) throw new Error(`${path}: no request rows`);
-  if (withHashes > 0 && withHashes < raw.length)
-    throw new Error(`${path}: ${withHashes} of ${raw.length} rows carry hash_ids; all or none must`);
-  raw.sort((a, b) => a.whole - b.whole || a.frac - b.frac);
-  const [w0, f0] = [raw[0].whole, raw[0].frac];
-  for (const r of raw) r.row.t = r.whole - w0 + (r.frac - f0);
-  const trace: Trace = { format, rows: raw.map((r) => r.row) };
+  const n = rows.length;
+  if (n === 0) throw new Error(`${path}: no request rows`);
+  if (withHashes > 0 && withHashes < n)
+    throw new Error(`${path}: ${withHashes} of ${n} rows carry hash_ids; all or none must`);
+  let order: ArrayLike<number> | null = null; // null: already in time order (the public traces are)
+  for (let k = 1; k < n && !order; k++)
+    if (whole[k] < whole[k - 1] || (whole[k] === whole[k - 1] && frac[k] < frac[k - 1]))
+      order = Uint32Array.from({ length: n }, (_, i) => i).sort(
+        (a, b) => whole[a] - whole[b] || frac[a] - frac[b] || a - b, // ties keep file order
+      );
+  const first = order ? order[0] : 0;
+  const [w0, f0] = [whole[first], frac[first]];
+  const sorted = order ? Array.from(order, (k) => rows[k]) : rows;
+  for (let k = 0; k < n; k++) {
+    const i = order ? order[k] : k;
+    sorted[k].t = whole[i] - w0 + (frac[i] - f0);
+  }
+  const trace: Trace = { format, rows: sorted };
   if (withHashes > 0) trace.hashBlockTokens = MOONCAKE_BLOCK_TOKENS;
   return trace;
 }

@@ -73,6 +73,13 @@ test('each layout read from a small fixture: times in seconds from the first row
     { t: 0, promptTokens: 7, responseTokens: 1 },
     { t: 2, promptTokens: 10, responseTokens: 3 },
   ]); // sorted by time
+  const ties = loadTrace(write('ties.csv', 'timestamp,prompt_tokens,response_tokens\n1,1,1\n0,2,2\n1,3,3\n0,4,4\n'));
+  expect(ties.rows.map((r) => [r.t, r.promptTokens])).toEqual([
+    [0, 2],
+    [0, 4],
+    [1, 1],
+    [1, 3],
+  ]); // ties keep file order
 
   const mc = loadTrace(write('mc.jsonl', MOONCAKE));
   expect(mc.format).toBe('mooncake');
