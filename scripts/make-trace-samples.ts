@@ -4,7 +4,8 @@
  * (src/workload/trace.ts) and the serving experiments have a file to read without downloads. They are not
  * excerpts of those traces: arrivals are a Poisson process whose rate alternates between a calm and a bursty
  * phase (the burstiness both traces show), token counts are log-normal with medians of the order the traces'
- * papers report for conversation requests. Seeded: the files are reproduced byte for byte.
+ * papers report for conversation requests. Seeded: the files are reproduced byte for byte. The real trace samples
+ * beside them (Azure 2023, Mooncake) are copies of their publishers' files, not made here: data/traces/README.md.
  */
 import seedrandom from 'seedrandom';
 import { writeFileAtomic } from '../src/util/fs.js';
