@@ -22,3 +22,7 @@ export type PredictorName = (typeof PREDICTOR_NAMES)[number];
 export const PREDICTOR_COSTS = ['measured', 'perception', 'free', 'linear'] as const;
 
 export const ARRIVALS = ['offline', 'poisson', 'trace'] as const;
+
+/** How a serving engine forms its iterations (src/engines/step.ts `batching`; the GPU simulator's vLLM modes). */
+export const BATCHINGS = ['split', 'prefill-first', 'chunked'] as const;
+export type BatchingName = (typeof BATCHINGS)[number];

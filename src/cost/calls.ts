@@ -5,10 +5,11 @@
 
 /** One forward of a step engine (continuous batching). */
 export interface EngineCall {
-  kind: 'prefill' | 'decode';
+  /** mixed: decode rows and prefill chunks in one forward (chunked prefill) */
+  kind: 'prefill' | 'decode' | 'mixed';
   /** rows in the forward */
   rows: number;
-  /** prefill: padded prompt width; decode: mean attended positions per row (prompt + generated) */
+  /** prefill: padded prompt width; decode, mixed: mean attended positions per decode row (prompt + generated) */
   context: number;
   seconds: number;
 }

@@ -29,11 +29,17 @@ export interface RowUpdate {
   finished: boolean;
   /** finished by EOS (false: cut at maxNewTokens) */
   eos: boolean;
+  /**
+   * the engine took the request out and freed its KV (recompute preemption, when KV blocks ran out): it waits
+   * again, keeps the tokens it generated, and is prefilled anew (prompt + those tokens) when re-admitted
+   */
+  recomputed?: boolean;
 }
 
 export interface CallOutcome {
   updates: RowUpdate[];
-  call: EngineCall;
+  /** the forward it ran; null when it ran none (an admission that only registers requests) */
+  call: EngineCall | null;
 }
 
 export interface StepEngine<R extends StepRequest = StepRequest> {
@@ -58,6 +64,22 @@ export interface StepEngine<R extends StepRequest = StepRequest> {
   resume(id: string): void;
   /** cache rows a preempted request may keep (0: the engine cannot preempt) */
   readonly pausedRows: number;
+  /**
+   * How iterations are formed. Absent or 'split': `admit` prefills in a forward of its own and the harness then runs
+   * a decode step in the same turn. 'prefill-first' (vLLM V0): an iteration is an admission's prefill or a decode
+   * step, admissions first (the harness skips the decode step after one). 'chunked' (vLLM V1, Sarathi): `admit` only
+   * registers; each `step` is one forward of every decode row and prefill chunks within a token budget.
+   */
+  readonly batching?: 'split' | 'prefill-first' | 'chunked';
+  /** prompt tokens the next iteration can still take for new prefills (absent: no token budget) */
+  admissionBudget?(): number;
+  /** tokens admitting `req` takes from that budget */
+  admissionCost?(req: R): number;
+  /** whether a prefill may take less than its whole cost now and finish in later iterations (chunked prefill) */
+  readonly partialPrefill?: boolean;
+  /** KV tokens in use at most so far (paged memory), and the pool's size */
+  kvPeak?(): number;
+  readonly kvCapacity?: number;
 }
 
 export interface SlotEngineOptions {

@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import type { EngineCall, PredictorCall } from '../cost/calls.js';
 import type { CallOutcome, StepEngine, StepRequest } from '../engines/step.js';
 import { Intake } from './intake.js';
-import { arrivedRecord, type RequestRecord } from './metrics.js';
+import { arrivedRecord, type KvUse, type RequestRecord } from './metrics.js';
 import { plan, type EngineLimits } from './policies/plan.js';
 import type { Policy, QueueEntry } from './policies/policy.js';
 import type { LengthPredictor } from '../core/predictor.js';
@@ -33,6 +33,8 @@ export interface ServeResult {
   calls: TimedCall[];
   predictorCalls: PredictorCall[];
   predictorSeconds: number;
+  /** paged-memory engines: the most KV in use and the pool's size */
+  kv?: KvUse;
 }
 
 export interface ContinuousOptions<R extends StepRequest> {
@@ -56,6 +58,9 @@ function limits<R extends StepRequest>(engine: StepEngine<R>, byId: Map<string, 
     kvBudget: engine.kvBudget,
     kvReserved: engine.kvReserved(),
     reservation: (id) => engine.reservation(byId.get(id)!),
+    tokenBudget: engine.admissionBudget?.(),
+    tokenCost: engine.admissionCost ? (id) => engine.admissionCost!(byId.get(id)!) : undefined,
+    partialPrefill: engine.partialPrefill,
   };
 }
 
@@ -89,17 +94,27 @@ export async function serveContinuous<R extends StepRequest>(
   const call = async (f: () => Promise<CallOutcome>) => {
     const at = clock.now();
     const out = await f();
-    clock.elapsed(out.call.seconds);
-    calls.push({ ...out.call, at });
+    if (out.call) {
+      clock.elapsed(out.call.seconds);
+      calls.push({ ...out.call, at });
+    }
     return { out, at, end: clock.now() };
   };
   const settle = (out: CallOutcome, end: number) => {
     for (const u of out.updates) {
       const e = entries.get(u.id)!;
+      const rec = records.get(u.id)!;
       e.generated = u.generated;
       e.remaining = Math.max(0, e.predicted - u.generated); // NaN while not predicted
+      if (u.generated >= 1 && Number.isNaN(rec.firstToken)) rec.firstToken = end;
+      if (u.recomputed) {
+        // the engine ran out of KV blocks and took it out: it waits again, its tokens kept
+        e.state = 'waiting';
+        rec.preemptions++;
+        rec.recomputes++;
+        continue;
+      }
       if (!u.finished) continue;
-      const rec = records.get(u.id)!;
       rec.finish = end;
       rec.finished = u.eos;
       rec.length = u.generated + 1;
@@ -121,6 +136,14 @@ export async function serveContinuous<R extends StepRequest>(
       e.remaining = Math.max(0, e.predicted - e.generated);
       records.get(e.id)!.predicted = e.predicted;
     }
+  };
+
+  /** Whether the waiting ones of `es` fit the KV budget beside what is reserved. */
+  const kvFits = (es: QueueEntry[]) => {
+    if (engine.kvBudget === null) return true;
+    let kv = engine.kvReserved();
+    for (const e of es) if (e.state === 'waiting') kv += engine.reservation(engineReq.get(e.id)!);
+    return kv <= engine.kvBudget;
   };
 
   while (done < requests.length) {
@@ -153,9 +176,12 @@ export async function serveContinuous<R extends StepRequest>(
     for (const e of entries.values()) e.waited = steps - arrivedAtStep.get(e.id)!;
     if (o.predictor) {
       // the order matters only when more requests compete than there are slots for them
+      // the order matters only when the waiting requests do not all fit: more compete than there are slots for
+      // them, or their KV reservations exceed what is free
       const competing = [...entries.values()].filter((e) => e.state !== 'running' || o.policy.preemptible(e));
       const slots = engine.maxBatch - (entries.size - competing.length); // less the running rows that keep theirs
-      if (competing.length > slots) await predict(competing.filter((e) => Number.isNaN(e.predicted)));
+      if (competing.length > slots || !kvFits(competing))
+        await predict(competing.filter((e) => Number.isNaN(e.predicted)));
     }
     const p = plan(o.policy, [...entries.values()], clock.now(), limits(engine, engineReq));
     for (const id of p.preempt) {
@@ -171,9 +197,12 @@ export async function serveContinuous<R extends StepRequest>(
       const { out, at, end } = await call(() => engine.admit(p.admit.map((id) => engineReq.get(id)!)));
       for (const id of p.admit) {
         entries.get(id)!.state = 'running';
-        Object.assign(records.get(id)!, { admitted: at, firstToken: end });
+        const rec = records.get(id)!;
+        if (Number.isNaN(rec.admitted)) rec.admitted = at; // the first admission (a recomputed request comes back)
       }
       settle(out, end);
+      // vLLM V0: an iteration is either a prefill or a decode step, prefills first
+      if (engine.batching === 'prefill-first') continue;
     }
     if (engine.running().length) {
       const { out, end } = await call(() => engine.step());
@@ -203,5 +232,6 @@ export async function serveContinuous<R extends StepRequest>(
     calls,
     predictorCalls: intake.calls,
     predictorSeconds: intake.predictorSeconds,
+    kv: engine.kvPeak ? { peakTokens: engine.kvPeak(), capacityTokens: engine.kvCapacity ?? NaN } : undefined,
   };
 }

@@ -26,6 +26,7 @@ import type { ServeConfig } from './config.js';
 import { memo, type ServeContext } from './context.js';
 import type { ServeResult } from './harness.js';
 import { withProbeRemaining } from './predictors.js';
+import { batchingOf, gpuStepEngine } from './gpu-engine.js';
 
 /** A step engine ready for one continuous run: its form of each request, and what it adds before and after. */
 export interface StepSetup {
@@ -164,10 +165,21 @@ function simEngine(c: ServeConfig, items: BenchItem[], ctx: ServeContext): Servi
         costModel: cm,
         defaultPromptTokens: c.default_prompt_tokens,
       }),
-    stepEngine: async (_requests, pausedRows) => {
+    stepEngine: async (requests, pausedRows) => {
       // the shared prefix in LLaMA-1 tokens, as the recorded prompt counts are
       const key = `prefix:${c.data}|${c.num_data}|${c.seed}|${c.prefix_cache}|${c.trace_requests}`;
       const prefixTokens = memo(ctx, key, () => commonPrefix(c, items, llamaTokenizer()).length);
+      const batching = batchingOf(c, cm.iteration !== undefined);
+      if (batching !== 'split') {
+        const gpu = gpuStepEngine(c, cm.iteration!, {
+          batching,
+          requests,
+          pausedRows,
+          prefixTokens,
+          needed: (r) => recordedNeed(r.item, c),
+        });
+        return { engine: gpu.engine, toEngine: gpu.toEngine, refine: (p) => p, finish: () => {}, dispose: () => {} };
+      }
       const limits = { maxBatch: c.max_batch, kvBudget: c.kv_budget ?? null, pausedRows };
       const engine = new SimStepEngine(cm, { ...limits, prefixTokens });
       return {

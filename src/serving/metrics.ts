@@ -5,6 +5,9 @@
  * Throughput is requests and output tokens per second of the whole run (first arrival at 0 to last finish).
  * The effective token ratio is the paper's: Σ num_output_tokens / Σ length, where a request's length is the
  * decode steps of the batch that produced its answer + 1 (continuous batching: its own steps + 1, no padding).
+ * Time per output token (TPOT; Vidur's and others' time between tokens, TBT, per request) is (finish − first token)
+ * / (tokens generated − 1) over the requests that generated at least two. KV figures come from engines with paged
+ * memory (the GPU simulator): the most KV tokens in use at once, and the pool's size (null elsewhere).
  * Percentiles interpolate linearly between order statistics (numpy's default).
  */
 
@@ -24,7 +27,10 @@ export interface RequestRecord {
   length: number;
   /** ended with EOS within its limit */
   finished: boolean;
+  /** times taken out of the decode batch: by the policy (its KV kept) or by the engine (recomputed) */
   preemptions: number;
+  /** of those, by the engine when KV blocks ran out (its KV freed and computed again on re-admission) */
+  recomputes: number;
 }
 
 /** A request's record when it arrives: nothing admitted, generated or finished yet (NaN times until they happen). */
@@ -41,6 +47,7 @@ export function arrivedRecord(r: { id: string; index: number; arrival: number })
     length: 0,
     finished: false,
     preemptions: 0,
+    recomputes: 0,
   };
 }
 
@@ -54,13 +61,28 @@ export interface ServingMetrics {
   latency_p90: number;
   latency_p99: number;
   ttft_mean: number;
+  ttft_p50: number;
   ttft_p99: number;
+  tpot_mean: number;
+  tpot_p50: number;
+  tpot_p99: number;
   normalized_latency: number;
   queueing_delay_mean: number;
   effective_token_ratio: number;
   preemptions: number;
+  /** of the preemptions, the engine's when KV blocks ran out (recomputed) */
+  recomputes: number;
   predictor_seconds: number;
   finished_ratio: number;
+  /** most KV tokens in use at once, and the pool's size (paged memory; null where the engine keeps none) */
+  kv_peak_tokens: number | null;
+  kv_capacity_tokens: number | null;
+}
+
+/** What a paged-memory engine reports besides the records. */
+export interface KvUse {
+  peakTokens: number;
+  capacityTokens: number;
 }
 
 /** The q-quantile (0 ≤ q ≤ 1) of xs, linear between order statistics (numpy.percentile's default). */
@@ -77,7 +99,7 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 /** Answer tokens of a record: upstream's count less its BOS. */
 export const outputTokens = (r: RequestRecord) => Math.max(0, r.numOutputTokens - 1);
 
-export function servingMetrics(records: RequestRecord[], predictorSeconds: number): ServingMetrics {
+export function servingMetrics(records: RequestRecord[], predictorSeconds: number, kv?: KvUse): ServingMetrics {
   for (const r of records) {
     if (!(r.finish >= r.firstToken && r.firstToken >= r.admitted && r.admitted >= r.arrival)) {
       throw new Error(
@@ -90,6 +112,8 @@ export function servingMetrics(records: RequestRecord[], predictorSeconds: numbe
   const makespan = records.reduce((m, r) => Math.max(m, r.finish), 0);
   const tokens = records.reduce((s, r) => s + outputTokens(r), 0);
   const length = records.reduce((s, r) => s + r.length, 0);
+  // tokens generated = length − 1 (the recorded-length convention); TPOT needs two of them
+  const tpot = records.filter((r) => r.length >= 3).map((r) => (r.finish - r.firstToken) / (r.length - 2));
   return {
     num_requests: records.length,
     makespan,
@@ -100,12 +124,19 @@ export function servingMetrics(records: RequestRecord[], predictorSeconds: numbe
     latency_p90: quantile(latency, 0.9),
     latency_p99: quantile(latency, 0.99),
     ttft_mean: mean(ttft),
+    ttft_p50: quantile(ttft, 0.5),
     ttft_p99: quantile(ttft, 0.99),
+    tpot_mean: mean(tpot),
+    tpot_p50: quantile(tpot, 0.5),
+    tpot_p99: quantile(tpot, 0.99),
     normalized_latency: mean(records.map((r, i) => latency[i] / Math.max(1, outputTokens(r)))),
     queueing_delay_mean: mean(records.map((r) => r.admitted - r.arrival)),
     effective_token_ratio: length > 0 ? records.reduce((s, r) => s + r.numOutputTokens, 0) / length : 0,
     preemptions: records.reduce((s, r) => s + r.preemptions, 0),
+    recomputes: records.reduce((s, r) => s + r.recomputes, 0),
     predictor_seconds: predictorSeconds,
     finished_ratio: records.length ? records.filter((r) => r.finished).length / records.length : 0,
+    kv_peak_tokens: kv?.peakTokens ?? null,
+    kv_capacity_tokens: kv?.capacityTokens ?? null,
   };
 }

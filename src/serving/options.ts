@@ -10,7 +10,7 @@
 import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
 import { scheduleOptions } from '../scheduling/options.js';
 import { BACKEND_OPTION } from '../core/options/common.js';
-import { ARRIVALS, POLICY_NAMES, PREDICTOR_COSTS, PREDICTOR_NAMES } from '../core/names.js';
+import { ARRIVALS, BATCHINGS, POLICY_NAMES, PREDICTOR_COSTS, PREDICTOR_NAMES } from '../core/names.js';
 
 const { vbs, fcr, cell, seed } = scheduleOptions;
 const s = scheduleOptions;
@@ -175,6 +175,41 @@ export const serveOptions = defineOptions({
     default: 64,
     describe: 'simulator: prompt tokens of a request without text',
   },
+  // ---- the GPU simulator (a cost model of kind "iteration": data/costmodels/<gpu>-<model>.json)
+  batching: {
+    type: 'choice',
+    choices: BATCHINGS,
+    describe:
+      'how iterations form: split (a prefill forward, then a decode step), prefill-first (vLLM V0), chunked (vLLM V1 / Sarathi: decodes + prefill chunks in one forward); default chunked with a GPU cost model, else split',
+  },
+  'max-num-batched-tokens': {
+    type: 'number',
+    int: true,
+    min: 1,
+    describe:
+      "GPU simulator: tokens one iteration computes at most (vLLM's max_num_batched_tokens; default 2048 chunked, 4096 prefill-first)",
+  },
+  'gpu-memory-utilization': {
+    type: 'number',
+    gt: 0,
+    max: 1,
+    default: 0.9,
+    describe: "GPU simulator: share of the cost model's GPU memory for weights, activations and KV (vLLM's)",
+  },
+  'block-size': { type: 'number', int: true, min: 1, default: 16, describe: 'GPU simulator: tokens per KV block' },
+  'num-gpu-blocks': {
+    type: 'number',
+    int: true,
+    min: 1,
+    describe: 'GPU simulator: KV blocks (default: from GPU memory × utilization − weights − activations)',
+  },
+  'kv-watermark': {
+    type: 'number',
+    min: 0,
+    max: 0.5,
+    default: 0.01,
+    describe: "GPU simulator: share of KV blocks admission leaves free for running requests to grow (vLLM's watermark)",
+  },
   'predict-batch': {
     type: 'number',
     int: true,
@@ -236,6 +271,17 @@ export function serveConfigProblem(
     return bad(`${k('probe')} reads the serving model's hidden states: ${k('engine')} tfjs only`);
   if (c.probe !== undefined && c.policy !== 'srpt')
     return bad(`${k('probe')} refines remaining lengths, which only ${k('policy')} srpt orders by (got ${c.policy})`);
+  if (c.batching !== undefined && c.batching !== 'split' && c.engine !== 'sim')
+    return bad(
+      `${k('batching')} ${c.batching} is the GPU simulator's: ${k('engine')} sim with a GPU ${k('cost_model')}`,
+    );
+  if (c.batching === 'split' || (c.engine === 'sim' && !c.cost_model)) {
+    for (const key of ['max_num_batched_tokens', 'num_gpu_blocks'] as const)
+      if (c[key] !== undefined)
+        return bad(`${k(key)} sets the GPU simulator's paged memory and iterations: not with ${k('batching')} split`);
+  }
+  if (c.kv_budget !== undefined && c.num_gpu_blocks !== undefined)
+    return bad(`give ${k('kv_budget')} (reserved tokens) or ${k('num_gpu_blocks')} (paged blocks), not both`);
   if (c.predictor_cost === 'perception' && c.engine !== 'sim')
     return bad(`${k('predictor_cost')} perception charges a cost model: ${k('engine')} sim only`);
   return undefined;

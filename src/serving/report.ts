@@ -1,6 +1,7 @@
 /**
  * How serving results are printed: one markdown table row per run (throughput, latency percentiles, TTFT,
- * normalized latency, queueing delay, ETR, preemptions, predictor seconds), used by the `serve` stage's
+ * TPOT, normalized latency, queueing delay, ETR, preemptions (recomputed ones named), peak KV, predictor seconds),
+ * used by the `serve` stage's
  * table.md section and by `seqsch serve-bench`. Latencies in seconds, normalized latency in ms per token.
  */
 import type { ServingMetrics } from './metrics.js';
@@ -15,12 +16,21 @@ export const SERVING_COLUMNS = [
   'p99',
   'TTFT mean',
   'TTFT p99',
+  'TPOT (ms)',
   'Norm (ms/tok)',
   'Queue (s)',
   'ETR (%)',
   'Preempt',
+  'KV peak',
   'Predict (s)',
 ];
+
+/** Peak KV tokens and their share of the pool ('—' where the engine keeps no paged memory). */
+function kvCell(m: ServingMetrics): string {
+  if (m.kv_peak_tokens === null) return '—';
+  const pct = m.kv_capacity_tokens ? ` (${((100 * m.kv_peak_tokens) / m.kv_capacity_tokens).toFixed(0)} %)` : '';
+  return `${(m.kv_peak_tokens / 1000).toFixed(1)}k${pct}`;
+}
 
 /** Seconds shown with 3 significant decimals below 10 s, 1 above. */
 const sec = (x: number) => (Number.isFinite(x) ? (Math.abs(x) < 10 ? x.toFixed(3) : x.toFixed(1)) : '—');
@@ -35,10 +45,12 @@ export function servingCells(m: ServingMetrics): string[] {
     sec(m.latency_p99),
     sec(m.ttft_mean),
     sec(m.ttft_p99),
+    Number.isFinite(m.tpot_mean) ? (m.tpot_mean * 1000).toFixed(1) : '—',
     (m.normalized_latency * 1000).toFixed(2),
     sec(m.queueing_delay_mean),
     (m.effective_token_ratio * 100).toFixed(1),
-    String(m.preemptions),
+    m.recomputes ? `${m.preemptions} (${m.recomputes} recomp.)` : String(m.preemptions),
+    kvCell(m),
     m.predictor_seconds.toFixed(2),
   ];
 }

@@ -53,7 +53,16 @@ function capacityKey(c: ServeConfig): string {
     recorded_max_length,
     default_prompt_tokens,
   } = c;
-  return `capacity:${JSON.stringify({ engine, data, lengths, num_data, seed, trace_requests, trace: trace_requests ? c.trace : undefined, max_batch, kv_budget, max_length, prefix_cache, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens })}`;
+  // the GPU simulator's iterations and memory
+  const gpu = [
+    c.batching,
+    c.max_num_batched_tokens,
+    c.gpu_memory_utilization,
+    c.block_size,
+    c.num_gpu_blocks,
+    c.kv_watermark,
+  ];
+  return `capacity:${JSON.stringify({ engine, data, lengths, num_data, seed, trace_requests, trace: trace_requests ? c.trace : undefined, max_batch, kv_budget, max_length, prefix_cache, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens, gpu })}`;
 }
 
 /** The engine's capacity (requests/s): the throughput of an offline FCFS run of the same engine and queries. */
@@ -113,7 +122,7 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
       step.dispose();
     }
   }
-  const metrics = servingMetrics(result.records, result.predictorSeconds);
+  const metrics = servingMetrics(result.records, result.predictorSeconds, result.kv);
   // an offline FCFS run without a predictor measures its engine's capacity on these queries: later loads refer to it
   if (isCapacityRun(c)) memo(ctx, capacityKey(c), async () => metrics.throughput);
   return { config: c, metrics, result, rate, capacity, engine: c.engine, backend: engine.backend };

@@ -94,6 +94,7 @@ test('percentiles interpolate as numpy.percentile; the metrics of three hand-mad
     length,
     finished: true,
     preemptions: 0,
+    recomputes: 0,
   });
   const m = servingMetrics(
     [rec('a', 0, 0, 0.1, 1, 11, 12), rec('b', 0.5, 1, 1.2, 2, 21, 22), rec('c', 1, 1, 1.5, 4, 1, 2)],
