@@ -84,6 +84,7 @@ export const trainOptions = defineOptions({
   lr: {
     type: 'number',
     gt: 0,
+    max: 1, // AdamW's step is ~lr per weight whatever the gradient's scale: above 1 it swamps every weight
     default: TRAIN_DEFAULTS.lr,
     describe: 'peak learning rate (cosine schedule with warmup)',
   },

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Llama } from '../model/llama.js';
 import { saveLlama } from '../model/checkpoint.js';
+import { paramNorm, unhealthyResult } from './health.js';
 import type { LoraConfig } from '../model/lora.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { saveIdMap, type RemappedTokenizer } from '../tokenizer/idmap.js';
@@ -82,6 +83,8 @@ export interface FinetuneResult {
   firstStepLossNow: number;
   /** whether training changed the loss on step 1's batches by more than 0.1 % (false: lr too low, or too few steps) */
   lossMoved: boolean;
+  /** L2 norm of the trained tensors after training / before it (health.ts bounds it) */
+  normGrowth: number;
   seconds: number;
   /** files of the result in outDir */
   files: string[];
@@ -200,8 +203,12 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     stopAtStep: o.stopAtStep,
     label: o.label ?? `train ${o.mode}`,
   };
+  const startNorm = await paramNorm(hooks.params); // before the first update (a resumed run: the same init)
   const result = await train(trainOptions);
   const firstStepLossNow = result.step > 0 ? await stepLossNow(trainOptions, 1) : NaN;
+  const endNorm = await paramNorm(hooks.params);
+  const h = result.history;
+  const firstLoss = h[0]?.loss ?? NaN;
 
   const files: string[] = [];
   if (result.finished) {
@@ -212,6 +219,15 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       throw new Error(
         `finetune: the final weights hold non-finite values (${bad.length} of ${hooks.params.length} tensors); nothing written to ${o.outDir}`,
       );
+    const unhealthy = unhealthyResult({
+      startNorm,
+      endNorm,
+      firstLoss,
+      lossAfter: firstStepLossNow,
+      lr: o.lr,
+      outDir: o.outDir,
+    });
+    if (unhealthy) throw new Error(unhealthy);
     await hooks.saveState(o.outDir);
     if (o.mode === 'full') {
       files.push('config.json', 'generation_config.json', 'model.safetensors');
@@ -222,9 +238,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     if (!o.keepCheckpoints) removeCheckpoints(o.outDir);
   }
   if (existsSync(curvePath(o.outDir))) files.push('log.csv');
-  const h = result.history;
   const last10 = h.slice(-10);
-  const firstLoss = h[0]?.loss ?? NaN;
   const finalLoss = h[h.length - 1]?.loss ?? NaN;
   const summary: FinetuneResult = {
     train: result,
@@ -238,6 +252,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     finalLossMean10: last10.reduce((s, e) => s + e.loss, 0) / Math.max(1, last10.length),
     firstStepLossNow,
     lossMoved: lossMoved(firstLoss, firstStepLossNow),
+    normGrowth: startNorm > 0 ? endNorm / startNorm : NaN,
     seconds: h[h.length - 1]?.seconds ?? 0,
     files,
   };

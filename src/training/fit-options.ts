@@ -18,7 +18,7 @@ export function fitOptions(d: FitDefaults) {
   return {
     epochs: { type: 'number', int: true, min: 1, default: d.epochs },
     'batch-size': { type: 'number', int: true, min: 1, default: d.batchSize },
-    lr: { type: 'number', gt: 0, default: d.lr },
+    lr: { type: 'number', gt: 0, max: 1, default: d.lr }, // AdamW steps ~lr per weight: above 1 swamps every weight
     'weight-decay': { type: 'number', min: 0, default: d.weightDecay },
     'warmup-ratio': { type: 'number', min: 0, max: 1, default: d.warmupRatio },
   } as const satisfies OptionTable;
