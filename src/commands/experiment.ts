@@ -40,6 +40,8 @@ export const experimentCommand = command({
   command: 'experiment <file>',
   describe: 'run a YAML experiment (stages × sweeps × rows) and write results/<experiment>-<timestamp>/',
   options: experimentOptions,
+  // `--shard -1/3`: the value, not a flag `-1` (the check then names it)
+  builder: (y) => y.nargs('shard', 1),
   handler: async (argv) => {
     const t0 = performance.now();
     const { parseShard, shardFromEnv, partName } = await import('../experiment/shard.js');

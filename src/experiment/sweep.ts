@@ -25,6 +25,7 @@ import {
 } from './shard.js';
 import { readJson, writeJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';
+import { claimOutputs } from './claim.js';
 import { getStage } from './registry.js';
 import { changedDuring, hashFiles, hashFolder, pointInputs, pointOutputs, type Provenance } from './provenance.js';
 
@@ -79,6 +80,33 @@ async function requirePrepared(exp: Experiment, hash: string, root: string): Pro
       );
 }
 
+/**
+ * A finished part folder is replaced only by a rerun of the same part of the same experiment (same content hash):
+ * one of another configuration (an edited YAML, another file under the same name) is refused naming what differs,
+ * instead of being replaced without a word.
+ */
+function refuseOtherPart(dir: string, exp: Experiment, hash: string): void {
+  if (!existsSync(dir)) return;
+  const file = join(dir, MANIFEST);
+  if (!existsSync(file))
+    throw new Error(`${dir}: exists but holds no ${MANIFEST}, so it is not a part folder of ${exp.file}; move it away`);
+  const m = readJson<Partial<PartManifest>>(file);
+  if (m.hash === hash) return;
+  const was = (m.experiment?.raw ?? {}) as { stages?: unknown[] };
+  const now = exp.raw as { stages?: unknown[] };
+  const stages = Array.from({ length: Math.max(was.stages?.length ?? 0, now.stages?.length ?? 0) }, (_, i) => i).filter(
+    (i) => JSON.stringify(was.stages?.[i]) !== JSON.stringify(now.stages?.[i]),
+  );
+  const what = [
+    ...(m.experiment?.file !== exp.file ? [`written from ${m.experiment?.file ?? '?'}, this run is ${exp.file}`] : []),
+    ...(stages.length ? [`stages ${stages.map((i) => `[${i}]`).join(', ')} differ`] : []),
+    `content hash ${String(m.hash ?? '?').slice(0, 12)}… there, ${hash.slice(0, 12)}… here`,
+  ].join('; ');
+  throw new Error(
+    `${dir}: holds this part of another configuration (${what}); it is not replaced: move it away or give another --results`,
+  );
+}
+
 export interface PartRun {
   dir: string;
   experiment: Experiment;
@@ -104,7 +132,16 @@ export async function runPart(
   );
 
   const dir = join(root, partFolder(exp.name, part));
-  const run = startRunFolder(dir); // <dir>.partial-<host>-<pid>; dead writers' partial folders are removed first
+  refuseOtherPart(dir, exp, hash);
+  // before any work: the points' outputs writable and locked, and the part folder ours alone (claim.ts)
+  const release = claimOutputs(exp, points, { path: dir, what: `the ${partName(part)} folder` });
+  let run: ReturnType<typeof startRunFolder>;
+  try {
+    run = startRunFolder(dir); // <dir>.partial-<host>-<pid>; dead writers' partial folders are removed first
+  } catch (e) {
+    release();
+    throw e;
+  }
   const tmp = run.tmp;
   try {
     // which point wrote which side file (benchmark/<row>.json, …): merge.ts keeps the last writer's, as one run would
@@ -150,5 +187,7 @@ export async function runPart(
   } catch (e) {
     run.abort();
     throw e;
+  } finally {
+    release();
   }
 }
