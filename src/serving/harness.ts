@@ -11,7 +11,7 @@ import type { EngineCall, PredictorCall } from '../cost/calls.js';
 import type { CallOutcome, StepEngine, StepRequest } from '../engines/step.js';
 import { Intake } from './intake.js';
 import { arrivedRecord, type KvUse, type RequestRecord } from './metrics.js';
-import { plan, type EngineLimits } from './policies/plan.js';
+import { plan, type EngineLimits, type Plan } from './policies/plan.js';
 import type { Policy, QueueEntry } from './policies/policy.js';
 import type { LengthPredictor } from '../core/predictor.js';
 import type { ServeRequest } from '../workload/arrivals.js';
@@ -49,6 +49,8 @@ export interface ContinuousOptions<R extends StepRequest> {
   /** called once per finished request */
   onFinish?(r: RequestRecord): void;
 }
+
+const NO_PLAN: Plan = { admit: [], preempt: [], resume: [] };
 
 /** The engine's limits as plan.ts reads them. */
 function limits<R extends StepRequest>(engine: StepEngine<R>, byId: Map<string, R>): EngineLimits {
@@ -96,7 +98,7 @@ export async function serveContinuous<R extends StepRequest>(
     const out = await f();
     if (out.call) {
       clock.elapsed(out.call.seconds);
-      calls.push({ ...out.call, at });
+      calls.push(Object.assign(out.call, { at })); // the engine's fresh object, stamped (no copy per iteration)
     }
     return { out, at, end: clock.now() };
   };
@@ -109,7 +111,7 @@ export async function serveContinuous<R extends StepRequest>(
       if (u.generated >= 1 && Number.isNaN(rec.firstToken)) rec.firstToken = end;
       if (u.recomputed) {
         // the engine ran out of KV blocks and took it out: it waits again, its tokens kept
-        e.state = 'waiting';
+        setState(e, 'waiting');
         rec.preemptions++;
         rec.recomputes++;
         continue;
@@ -122,6 +124,7 @@ export async function serveContinuous<R extends StepRequest>(
       // with upstream's re-tokenized count after the run (run.ts), outside the timed loop
       rec.numOutputTokens = u.eos ? u.generated : u.generated + 1;
       engine.evict(u.id);
+      setState(e, 'running'); // (it was; keeps the count right if an engine finishes a paused row)
       entries.delete(u.id);
       done++;
       o.onFinish?.(rec);
@@ -146,6 +149,13 @@ export async function serveContinuous<R extends StepRequest>(
     return kv <= engine.kvBudget;
   };
 
+  /** entries not running (waiting or paused): while there are none, no decision can change anything */
+  let outside = 0;
+  const setState = (e: QueueEntry, s: QueueEntry['state']) => {
+    outside += (s !== 'running' ? 1 : 0) - (e.state !== 'running' ? 1 : 0);
+    e.state = s;
+  };
+
   while (done < requests.length) {
     const arrived = intake.poll();
     for (const r of arrived) {
@@ -162,6 +172,7 @@ export async function serveContinuous<R extends StepRequest>(
       });
       arrivedAtStep.set(r.id, steps);
       records.set(r.id, arrivedRecord(r));
+      outside++;
     }
     if (o.predictor && (o.predictOn ?? 'contention') === 'arrival')
       await predict(arrived.map((r) => entries.get(r.id)!));
@@ -173,30 +184,22 @@ export async function serveContinuous<R extends StepRequest>(
       continue;
     }
 
-    for (const e of entries.values()) e.waited = steps - arrivedAtStep.get(e.id)!;
-    if (o.predictor) {
-      // the order matters only when more requests compete than there are slots for them
-      // the order matters only when the waiting requests do not all fit: more compete than there are slots for
-      // them, or their KV reservations exceed what is free
-      const competing = [...entries.values()].filter((e) => e.state !== 'running' || o.policy.preemptible(e));
-      const slots = engine.maxBatch - (entries.size - competing.length); // less the running rows that keep theirs
-      if (competing.length > slots || !kvFits(competing))
-        await predict(competing.filter((e) => Number.isNaN(e.predicted)));
-    }
-    const p = plan(o.policy, [...entries.values()], clock.now(), limits(engine, engineReq));
+    // with every request running there is nothing to order, admit, pause or resume (the common case of a loaded
+    // server between two arrivals): skip the policy
+    const p = outside === 0 ? NO_PLAN : await decide();
     for (const id of p.preempt) {
       engine.preempt(id);
-      entries.get(id)!.state = 'paused';
+      setState(entries.get(id)!, 'paused');
       records.get(id)!.preemptions++;
     }
     for (const id of p.resume) {
       engine.resume(id);
-      entries.get(id)!.state = 'running';
+      setState(entries.get(id)!, 'running');
     }
     if (p.admit.length) {
       const { out, at, end } = await call(() => engine.admit(p.admit.map((id) => engineReq.get(id)!)));
       for (const id of p.admit) {
-        entries.get(id)!.state = 'running';
+        setState(entries.get(id)!, 'running');
         const rec = records.get(id)!;
         if (Number.isNaN(rec.admitted)) rec.admitted = at; // the first admission (a recomputed request comes back)
       }
@@ -204,7 +207,7 @@ export async function serveContinuous<R extends StepRequest>(
       // vLLM V0: an iteration is either a prefill or a decode step, prefills first
       if (engine.batching === 'prefill-first') continue;
     }
-    if (engine.running().length) {
+    if (engine.freeSlots() < engine.maxBatch) {
       const { out, end } = await call(() => engine.step());
       steps++;
       settle(out, end);
@@ -234,4 +237,18 @@ export async function serveContinuous<R extends StepRequest>(
     predictorSeconds: intake.predictorSeconds,
     kv: engine.kvPeak ? { peakTokens: engine.kvPeak(), capacityTokens: engine.kvCapacity ?? NaN } : undefined,
   };
+
+  /** Predict where the order matters, then the policy's plan for this iteration. */
+  async function decide(): Promise<Plan> {
+    for (const e of entries.values()) e.waited = steps - arrivedAtStep.get(e.id)!;
+    if (o.predictor) {
+      // the order matters only when the waiting requests do not all fit: more compete than there are slots for
+      // them, or their KV reservations exceed what is free
+      const competing = [...entries.values()].filter((e) => e.state !== 'running' || o.policy.preemptible(e));
+      const slots = engine.maxBatch - (entries.size - competing.length); // less the running rows that keep theirs
+      if (competing.length > slots || !kvFits(competing))
+        await predict(competing.filter((e) => Number.isNaN(e.predicted)));
+    }
+    return plan(o.policy, [...entries.values()], clock.now(), limits(engine, engineReq));
+  }
 }
