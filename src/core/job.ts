@@ -17,8 +17,11 @@ export interface JobContext {
   cache<T>(key: string, make: () => T): T;
   /** where side files go: the run's results folder in an experiment, or undefined on the CLI */
   outDir?: string;
-  /** the experiment point being run: its row label and sweep values */
-  point?: { label: string; swept: Record<string, Scalar> };
+  /**
+   * the experiment point being run: its row label, sweep values, and the name of its side files, unique among the
+   * experiment's points (src/util/side-files.ts)
+   */
+  point?: { label: string; swept: Record<string, Scalar>; sideName: string };
   /** the CLI-only flags (`yaml: false` entries) as given, by flag name; empty in an experiment */
   cli: Record<string, unknown>;
 }

@@ -18,6 +18,7 @@ import { writeFileAtomic, writeJson } from '../util/fs.js';
 import { reportHtml } from './report-html.js';
 import { startRunFolder } from './run-folder.js';
 import { claimOutputs, claimRunDir } from './claim.js';
+import { sideFileNames } from '../util/side-files.js';
 import { changedDuring, hashFiles, pointInputs, writeProvenance } from './provenance.js';
 import { experimentHash } from './shard.js';
 
@@ -47,6 +48,7 @@ export async function runPoints(
   afterPoint?: (index: number) => void,
 ): Promise<PointResult[]> {
   const ctx: StageContext = { outDir, cache: memoCache() };
+  const sideNames = sideFileNames(exp.points); // over every point, so each shard names a point as a full run does
   const bar = progress(exp.name, indices.length, {}, { lines: false }); // without a TTY: the note() lines below
   const out: PointResult[] = [];
   try {
@@ -59,7 +61,7 @@ export async function runPoints(
       );
       const { record, detail } = await getStage(p.stage)!.run(p.config as never, {
         ...ctx,
-        point: { label: p.label, swept: p.swept },
+        point: { label: p.label, swept: p.swept, sideName: sideNames[i] },
       });
       out.push({
         stage: p.stage,

@@ -20,6 +20,7 @@ import type { BenchmarkResult } from '../benchmark/driver.js';
 import type { LoadedModel } from '../engines/load.js';
 import { markdownTable, paperRecord } from '../benchmark/report.js';
 import { cliOutput } from '../util/job-paths.js';
+import { sideFileBase } from '../util/side-files.js';
 
 export const benchmarkOptions = defineOptions({
   data: { type: 'string', required: true, describe: 'conversations JSON (FastChat format)' },
@@ -46,22 +47,14 @@ export interface BenchRun {
 /** The benchmark points of this experiment run so far, in order (one process: the calibrate stage is wholeRun). */
 export const benchRuns = (ctx: Pick<JobContext, 'cache'>) => ctx.cache('benchmark:runs', () => [] as BenchRun[]);
 
-const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^_+|_+$/g, '') || 'row';
-
 /**
  * Where the point's trace file goes: `--trace` on the CLI (nowhere without it); in an experiment
- * `<run>/benchmark/<label>[_<key>_<value>…].json` — the sweep's values join the label, as a sweep runs every row
- * once per value, and a name this run already wrote gains -2, -3, … (two rows of one label), so no point's
- * per-query results overwrite another's.
+ * `<run>/benchmark/<label>[_<key>_<value>…][-<k>].json`, the point's side-file name (src/util/side-files.ts:
+ * unique among the experiment's points), so no point's per-query results overwrite another's.
  */
 function traceFile(ctx: JobContext, label: string): string | undefined {
   if (!ctx.outDir) return typeof ctx.cli.trace === 'string' ? ctx.cli.trace : undefined;
-  const written = ctx.cache('benchmark:side-files', () => new Set<string>());
-  const base = slug([label, ...Object.entries(ctx.point?.swept ?? {}).map(([k, v]) => `${k} ${String(v)}`)].join(' '));
-  let name = base;
-  for (let k = 2; written.has(name); k++) name = `${base}-${k}`;
-  written.add(name);
-  return join(ctx.outDir, 'benchmark', `${name}.json`);
+  return join(ctx.outDir, 'benchmark', `${ctx.point?.sideName ?? sideFileBase(label, {})}.json`);
 }
 
 export const benchmarkJob = defineJob({

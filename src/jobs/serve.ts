@@ -4,8 +4,9 @@
  * measured capacity, or a trace), a policy (fcfs | sjf | srpt | ltr | static) with its predictor. The record is the
  * run's serving metrics. Its option table and checks across keys are src/serving/options.ts's (the run's layer
  * reads the same config). Each run's per-request timeline, engine calls and predictor calls go to `--out FILE` on
- * the CLI and to `<run>/serve/<point>.json` in an experiment (one layout), and are kept for the `serve-calibrate`
- * stage of the same run. Models, queries and capacities are loaded or measured once per experiment run.
+ * the CLI and to `<run>/serve/<point>.json` in an experiment (one layout; the point's name unique among the
+ * experiment's points, src/util/side-files.ts), and are kept for the `serve-calibrate` stage of the same run.
+ * Models, queries and capacities are loaded or measured once per experiment run.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -17,6 +18,7 @@ import type { ServeRun } from '../serving/run.js';
 import type { ServingMetrics } from '../serving/metrics.js';
 import { servingTable } from '../serving/report.js';
 import { cliOutput } from '../util/job-paths.js';
+import { sideFileBase } from '../util/side-files.js';
 
 export const serveJobOptions = defineOptions({
   ...serveOptions,
@@ -39,8 +41,6 @@ export const serveRuns = (ctx: Pick<JobContext, 'cache'>) => ctx.cache('serve:ru
 /** A point's name: its label and sweep values. */
 export const servePointName = (label: string, swept: Record<string, Scalar>) =>
   [label, ...Object.entries(swept).map(([k, v]) => `${k}=${v}`)].join(' ');
-
-const slug = (s: string) => s.replace(/[^A-Za-z0-9_.=-]+/g, '_').replace(/^_+|_+$/g, '') || 'row';
 
 export const serveJob = defineJob({
   name: 'serve',
@@ -70,7 +70,10 @@ export const serveJob = defineJob({
     const foreign = c.engine === 'tfjs' ? meter.stop() : null;
     serveRuns(ctx).push({ label, swept, config: c, run });
     const m = run.metrics;
-    const file = ctx.outDir ? join(ctx.outDir, 'serve', `${slug(name)}.json`) : (ctx.cli.out as string | undefined);
+    // in an experiment the point's side-file name, unique among its points (a label repeated across stages numbered)
+    const file = ctx.outDir
+      ? join(ctx.outDir, 'serve', `${ctx.point?.sideName ?? sideFileBase(label, swept)}.json`)
+      : (ctx.cli.out as string | undefined);
     if (file) {
       if (ctx.outDir) mkdirSync(dirname(file), { recursive: true });
       writeJson(file, {

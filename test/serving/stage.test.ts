@@ -59,7 +59,7 @@ ${stage('')}    arrival: poisson
     records: { finish: number; arrival: number }[];
     calls: unknown[];
     metrics: { latency_mean: number };
-  }>(join(out, 'serve', 'sjf_gt_load=0.9.json'));
+  }>(join(out, 'serve', 'sjf_gt_load_0.9.json'));
   expect(point.records.length).toBe(48);
   expect(point.calls.length).toBeGreaterThan(48);
   expect(point.metrics.latency_mean).toBeCloseTo(point.records.reduce((s, r) => s + r.finish - r.arrival, 0) / 48, 9);
