@@ -7,8 +7,12 @@
 export type StrategyName = 'vanilla' | 'gt' | 'po' | 'seqsch' | 'probe';
 export const STRATEGIES: StrategyName[] = ['vanilla', 'gt', 'po', 'seqsch', 'probe'];
 
-/** step-level policies (serving/policies/), and `static`: the paper's batch pipeline (serving/static.ts) */
-export const POLICY_NAMES = ['fcfs', 'sjf', 'srpt', 'ltr', 'static'] as const;
+/**
+ * step-level policies (serving/policies/): on predicted output length (sjf, srpt, ltr, work: + prompt), on prompt
+ * length as engines ship them (hrrn, spf: SGLang; suf: TensorRT-LLM), by user priority (priority: vLLM), fcfs; and
+ * `static`: the paper's batch pipeline (serving/static.ts)
+ */
+export const POLICY_NAMES = ['fcfs', 'sjf', 'srpt', 'ltr', 'hrrn', 'spf', 'suf', 'priority', 'work', 'static'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /**

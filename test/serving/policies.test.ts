@@ -81,7 +81,7 @@ test('the starvation guard puts requests that waited more than the bound (in dec
   expect(() => withAging(sjf, 0)).toThrow('starvation bound');
   expect(makePolicy('fcfs', { preemptK: 1, starvationBound: 1 })).toBe(fcfs); // FCFS needs no guard
   expect(() => makePolicy('lifo', { preemptK: 1, starvationBound: 1 })).toThrow(
-    'unknown policy "lifo" (one of: fcfs, sjf, srpt, ltr, static)',
+    'unknown policy "lifo" (one of: fcfs, sjf, srpt, ltr, hrrn, spf, suf, priority, work, static)',
   );
 });
 

@@ -6,4 +6,5 @@ export const fcfs: Policy = {
   preemptive: false,
   order: (entries) => byKey(entries, (e) => e.arrival),
   preemptible: () => false,
+  readsPrediction: false,
 };

@@ -21,6 +21,29 @@ export interface QueueEntry {
   generated: number;
   /** predicted tokens still to generate: a per-step estimate when the predictor has one, else max(predicted − generated, 0) */
   remaining: number;
+  // ---- optional: what the prompt-length and priority policies read (hrrn, spf, suf, work, priority). The harness
+  //      fills them where it knows them; each policy says what it does without them (its file, docs/serving.md).
+  /** prompt tokens as the engine prefills them (BOS included; StepRequest.promptTokens) */
+  promptTokens?: number;
+  /**
+   * prompt tokens whose KV is already cached when the request is admitted (a shared system prefix copied into the
+   * row, a prefix-cache hit): prefill work is promptTokens − cachedTokens. Absent: 0.
+   */
+  cachedTokens?: number;
+  /** user-assigned priority, lower first (vLLM's convention). Absent: 0, every request alike. */
+  priority?: number;
+}
+
+/**
+ * Tokens still to prefill (≥ 0) before a waiting request decodes: its prompt, plus what it generated before the engine
+ * dropped its KV (a recomputed request re-prefills those too, as SGLang's prefill work counts output ids), less
+ * `cachedTokens`; NaN when the prompt length is unknown (the request then sorts last, as an unpredicted one). A
+ * request that holds its KV (running, paused) has none.
+ */
+export function uncachedTokens(e: QueueEntry): number {
+  if (e.state !== 'waiting') return 0;
+  if (e.promptTokens === undefined) return NaN;
+  return Math.max(0, e.promptTokens + e.generated - (e.cachedTokens ?? 0));
 }
 
 export interface Policy {
@@ -31,6 +54,13 @@ export interface Policy {
   order(entries: QueueEntry[], now: number): QueueEntry[];
   /** whether a running request may be taken out of the decode batch for a better one */
   preemptible(e: QueueEntry): boolean;
+  /** whether its order reads `predicted` / `remaining`: a policy that does not needs no predictor (none is asked) */
+  readonly readsPrediction: boolean;
+  /**
+   * The quantity it sorts by, lower first (tokens, token-equivalents or a score; NaN: unknown, last), for the
+   * policies that sort by one: the response-ratio guard (aging.ts) ages it. Absent for fcfs, priority and hrrn.
+   */
+  key?(e: QueueEntry): number;
 }
 
 /**
@@ -38,10 +68,13 @@ export interface Policy {
  * predicted yet: the harness predicts only when requests compete for slots) sorts last.
  */
 export function byKey(entries: QueueEntry[], key: (e: QueueEntry) => number): QueueEntry[] {
-  const k = (e: QueueEntry) => (Number.isNaN(key(e)) ? Infinity : key(e));
-  return [...entries].sort(
-    (a, b) => (k(a) === k(b) ? 0 : k(a) < k(b) ? -1 : 1) || a.arrival - b.arrival || a.index - b.index,
-  );
+  // each key once (a decorate-sort-undecorate: the comparator runs O(n log n) times and reads two numbers)
+  const keyed = entries.map((e) => {
+    const k = key(e);
+    return { e, k: Number.isNaN(k) ? Infinity : k };
+  });
+  keyed.sort((a, b) => a.k - b.k || a.e.arrival - b.e.arrival || a.e.index - b.e.index);
+  return keyed.map((x) => x.e);
 }
 
 /** Limited preemption (srpt, ltr): a running request may be preempted only while it has generated fewer than k tokens. */

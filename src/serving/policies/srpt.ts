@@ -4,13 +4,17 @@
  * has generated fewer than `k` tokens (its KV stays in memory, so resuming costs nothing), which bounds the
  * memory that paused requests hold and the work a long request can lose its place on.
  */
-import { belowK, byKey, type Policy } from './policy.js';
+import { belowK, byKey, type Policy, type QueueEntry } from './policy.js';
+
+const key = (e: QueueEntry) => e.remaining;
 
 export function srpt(k: number): Policy {
   return {
     name: 'srpt',
     preemptive: true,
-    order: (entries) => byKey(entries, (e) => e.remaining),
+    order: (entries) => byKey(entries, key),
     preemptible: belowK(k, 'srpt'),
+    readsPrediction: true,
+    key,
   };
 }
