@@ -40,7 +40,21 @@ export function loadConversations(path: string): Conversation[] {
       if (typeof turn.value !== 'string') throw new Error(`${tw}: "value" must be a string`);
     });
   });
+  refuseDuplicateIds(path, raw as { id: string }[]);
   return raw as Conversation[];
+}
+
+/**
+ * Ids key everything downstream (lengths, predictions, results by query): a repeated id would be simulated twice
+ * and looked up as one. Refused naming the file, the id and both items.
+ */
+export function refuseDuplicateIds(path: string, items: { id: string }[]): void {
+  const first = new Map<string, number>();
+  items.forEach(({ id }, i) => {
+    const j = first.get(id);
+    if (j !== undefined) throw new Error(`${path}: id ${JSON.stringify(id)} appears twice (items ${j} and ${i})`);
+    first.set(id, i);
+  });
 }
 
 /** Write conversations atomically (upstream layout: a JSON array). */
@@ -83,6 +97,7 @@ export function loadLengths(path: string): LengthRecord[] {
         );
     }
   });
+  refuseDuplicateIds(path, raw as { id: string }[]);
   return raw as LengthRecord[];
 }
 

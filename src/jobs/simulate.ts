@@ -43,15 +43,17 @@ export const simulateJob = defineJob({
     ...(c.cost_model ? [{ key: 'cost_model', path: c.cost_model }] : []),
   ],
   run: async (c, ctx) => {
-    const [{ loadBenchItems }, { simulate }, { upstreamBlock }, { writeJson }] = await Promise.all([
-      import('../workload/items.js'),
-      import('../benchmark/simulate.js'),
-      import('../benchmark/report.js'),
-      import('../util/fs.js'),
-    ]);
+    const [{ loadBenchItems, checkRecordedMaxLength }, { simulate }, { upstreamBlock }, { writeJson }] =
+      await Promise.all([
+        import('../workload/items.js'),
+        import('../benchmark/simulate.js'),
+        import('../benchmark/report.js'),
+        import('../util/fs.js'),
+      ]);
     const items = ctx.cache(`items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`, () =>
       loadBenchItems({ data: c.data, lengths: c.lengths, numData: c.num_data, seed: c.seed }),
     );
+    checkRecordedMaxLength(items, c.lengths, c.recorded_max_length);
     const r = await simulate(items, simulationParams(c));
     if (typeof ctx.cli.trace === 'string') writeJson(ctx.cli.trace, { trace: r.trace, items: r.items });
     return {

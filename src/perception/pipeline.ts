@@ -29,6 +29,8 @@ import { askLengths, PO_MAX_NEW_TOKENS, type AskResult, type ModelStrategy } fro
 import { predictorScore, type PredictorScore } from '../scoring/ranking.js';
 import { buckit } from '../scheduling/buckets.js';
 import { readJson, writeJson } from '../util/fs.js';
+import { readPredictions } from './predictions-file.js';
+import { checkUnknownShare } from '../tokenizer/unknown.js';
 
 export { PAPER_PERCEPTION } from '../scoring/evaluate.js';
 
@@ -119,6 +121,12 @@ export async function runLenpred(a: LenpredArgs): Promise<LenpredSummary> {
   const { model, tokenizer } = await loadModelAndTokenizer(a.model, a.tokenizer);
   let records: CollectedRecord[];
   try {
+    // prompts the model cannot read would give lengths of answers to unk
+    checkUnknownShare(
+      tokenizer,
+      convs.map((c) => tokenizer.encode(vicunaPrompt(firstTurn(c, 'human')))),
+      a.data,
+    );
     records = await collectLengths(model, tokenizer, convs, {
       maxLength: a.maxLength,
       temperatures: temps,
@@ -232,14 +240,12 @@ export function scorePredictionsFile(
   predictions: string,
   lengths: string,
 ): { model: PredictorScore; bucketOracle: PredictorScore } {
-  const list = readJson<{ id?: unknown; predicted?: unknown }[]>(predictions);
-  if (!Array.isArray(list) || list.length < 2)
-    throw new Error(`${predictions}: expected a list of at least 2 { id, predicted }`);
+  const list = readPredictions(predictions).entries; // ids unique, lengths finite and ≥ 0
+  if (list.length < 2) throw new Error(`${predictions}: expected a list of at least 2 { id, predicted }`);
   const byId = new Map<string, LengthRecord>(loadLengths(lengths).map((r) => [r.id, r]));
   const rec = list.map((e, i) => {
-    const r = byId.get(String(e.id));
-    if (!r) throw new Error(`${lengths}: no length record for query id ${String(e.id)} (entry ${i} of ${predictions})`);
-    if (typeof e.predicted !== 'number') throw new Error(`${predictions}: entry ${i} has no numeric predicted`);
+    const r = byId.get(e.id);
+    if (!r) throw new Error(`${lengths}: no length record for query id ${e.id} (entry ${i} of ${predictions})`);
     return { predicted: e.predicted, lMax: lMax(r), lT0: r['L_t0.0'] };
   });
   const lm = rec.map((r) => r.lMax);

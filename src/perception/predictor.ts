@@ -8,7 +8,7 @@
  */
 import type { BenchItem } from '../core/query.js';
 import type { LengthPredictor } from '../core/predictor.js';
-import { readJson } from '../util/fs.js';
+import { readPredictions } from './predictions-file.js';
 import type { StrategyName } from '../core/names.js';
 import { LENGTH_KEYS } from '../data/conversation.js';
 
@@ -70,19 +70,9 @@ export function oraclePredictor(key = 'L_t0.0'): LengthPredictor {
  * records a total as `{ seconds, predictions: [...] }`, spread over queries by count; they are charged, not elapsed.
  */
 export function filePredictor(name: string, path: string): LengthPredictor {
-  const raw = readJson<unknown>(path);
-  const list = Array.isArray(raw) ? raw : (raw as { predictions?: unknown }).predictions;
-  const total = Array.isArray(raw) ? 0 : Number((raw as { seconds?: number }).seconds ?? 0);
-  if (!Array.isArray(list))
-    throw new Error(`${path}: expected [{ id, predicted }, …] or { seconds, predictions: [...] }`);
-  const byId = new Map<string, number>();
-  for (const [i, e] of list.entries()) {
-    const rec = e as { id?: unknown; predicted?: unknown };
-    if (rec.id === undefined || typeof rec.predicted !== 'number' || !Number.isFinite(rec.predicted)) {
-      throw new Error(`${path}: entry ${i} needs id and a numeric predicted`);
-    }
-    byId.set(String(rec.id), rec.predicted);
-  }
+  const { entries, seconds: total } = readPredictions(path); // ids unique, lengths and seconds finite and ≥ 0
+  const list = entries;
+  const byId = new Map(entries.map((e) => [e.id, e.predicted]));
   return {
     name,
     predict: async (items) => ({

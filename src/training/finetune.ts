@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Llama } from '../model/llama.js';
 import { saveLlama } from '../model/checkpoint.js';
 import { paramNorm, unhealthyResult } from './health.js';
+import { checkUnknownShare } from '../tokenizer/unknown.js';
 import type { LoraConfig } from '../model/lora.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { saveIdMap, type RemappedTokenizer } from '../tokenizer/idmap.js';
@@ -31,6 +32,8 @@ export interface FinetuneOptions {
   tokenizer: Tokenizer;
   /** FastChat conversations; each gives one example: first human turn → first gpt turn */
   conversations: Conversation[];
+  /** the file(s) they came from, named when the tokenizer cannot read them (tokenizer/unknown.ts) */
+  dataName?: string;
   mode: FinetuneMode;
   /** LoRA settings (mode 'lora'; defaults r 8, alpha 16, dropout 0.05 on q_proj, v_proj as upstream train.sh) */
   lora?: Partial<LoraConfig>;
@@ -150,6 +153,11 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   if (o.conversations.length === 0) throw new Error('finetune: no conversations');
   const maxLength = o.maxLength ?? model.config.maxPositionEmbeddings;
   const perConversation = conversationExamples(tokenizer, o.conversations);
+  checkUnknownShare(
+    tokenizer,
+    perConversation.map((e) => e.ids),
+    o.dataName ?? 'the training conversations',
+  );
   const truncated = perConversation.filter((e) => e.ids.length > maxLength).length;
   const clipped = perConversation.map((e) =>
     e.ids.length > maxLength ? { ids: e.ids.slice(0, maxLength), labelMask: e.labelMask.slice(0, maxLength) } : e,

@@ -246,6 +246,7 @@ export async function runTrainJob(job: TrainJob, opts: { skipIfDone?: boolean } 
       model,
       tokenizer,
       conversations,
+      dataName: job.data.join(', '),
       mode: job.mode,
       lora: { r: job.loraR, alpha: job.loraAlpha, dropout: job.loraDropout, targetModules: job.loraTargets },
       epochs: job.epochs,

@@ -4,7 +4,7 @@
  * count (LLaMA-1, BOS included) and recorded lengths. Reading and sampling only; prediction and scheduling
  * happen later.
  */
-import { firstTurn, loadConversations, loadLengths, vicunaPrompt } from '../data/conversation.js';
+import { firstTurn, LENGTH_KEYS, loadConversations, loadLengths, vicunaPrompt } from '../data/conversation.js';
 import { sampleIndices } from './sample.js';
 import { countTokens } from '../tokenizer/llama.js';
 import type { BenchItem } from '../core/query.js';
@@ -42,4 +42,29 @@ export function loadBenchItems(o: LoadItemsOptions): BenchItem[] {
       realLengths: real,
     };
   });
+}
+
+/**
+ * How far above its max_length a recorded length can be: lenpred counts the answer re-tokenized with BOS, so a
+ * recording cut at its limit L records up to L + 2 (the Alpaca val lengths, recorded at 512, hold 514;
+ * src/engines/batch-sim.ts reads such a row as "never finished").
+ */
+export const RECORDING_OVERHANG = 2;
+
+/**
+ * Refuse a `recorded_max_length` below the lengths the file records: a generated length (L_t…) above
+ * recordedMaxLength + RECORDING_OVERHANG cannot come from a recording cut there, and the simulator would treat
+ * every such query as one that never ends. Names the lengths file, the query id, the key and the flag.
+ * (L_gt, the reference answer's length, is not bounded by the recording.)
+ */
+export function checkRecordedMaxLength(items: BenchItem[], lengthsPath: string, recordedMaxLength: number): void {
+  for (const it of items) {
+    for (const k of LENGTH_KEYS) {
+      const v = it.realLengths?.[k];
+      if (v !== undefined && v > recordedMaxLength + RECORDING_OVERHANG)
+        throw new Error(
+          `${lengthsPath}: query id ${it.id} records ${k} = ${v}, which a recording cut at recorded_max_length (--recorded-max-length) ${recordedMaxLength} cannot hold (at most ${recordedMaxLength + RECORDING_OVERHANG}); give the max_length the lengths were recorded with (upstream lenpred: 512)`,
+        );
+    }
+  }
 }
