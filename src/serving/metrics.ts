@@ -15,6 +15,8 @@ export interface RequestRecord {
   id: string;
   index: number;
   arrival: number;
+  /** prompt tokens as the workload counts them (null: not known) */
+  promptTokens: number | null;
   /** predicted total length (null: the policy needed none) */
   predicted: number | null;
   /** start of the request's first prefill (continuous) or first batch (static) */
@@ -34,11 +36,17 @@ export interface RequestRecord {
 }
 
 /** A request's record when it arrives: nothing admitted, generated or finished yet (NaN times until they happen). */
-export function arrivedRecord(r: { id: string; index: number; arrival: number }): RequestRecord {
+export function arrivedRecord(r: {
+  id: string;
+  index: number;
+  arrival: number;
+  item?: { promptTokens?: number };
+}): RequestRecord {
   return {
     id: r.id,
     index: r.index,
     arrival: r.arrival,
+    promptTokens: r.item?.promptTokens ?? null,
     predicted: null,
     admitted: NaN,
     firstToken: NaN,
@@ -63,6 +71,8 @@ export interface ServingMetrics {
   ttft_mean: number;
   ttft_p50: number;
   ttft_p99: number;
+  /** Spearman's rank correlation of prompt tokens and TTFT (NaN without prompt counts or with one value) */
+  ttft_prompt_rank_corr: number;
   tpot_mean: number;
   tpot_p50: number;
   tpot_p99: number;
@@ -92,6 +102,35 @@ export function quantile(xs: number[], q: number): number {
   const h = (s.length - 1) * q;
   const lo = Math.floor(h);
   return lo + 1 < s.length ? s[lo] + (h - lo) * (s[lo + 1] - s[lo]) : s[lo];
+}
+
+/** Ranks 1…n, ties given their mean rank. */
+function ranks(xs: number[]): number[] {
+  const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+  const r = new Array<number>(xs.length);
+  for (let i = 0; i < order.length;) {
+    let j = i;
+    while (j + 1 < order.length && xs[order[j + 1]] === xs[order[i]]) j++;
+    for (let k = i; k <= j; k++) r[order[k]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman's ρ: Pearson's correlation of the ranks (NaN for fewer than 2 points or a constant series). */
+export function rankCorrelation(xs: number[], ys: number[]): number {
+  if (xs.length < 2 || xs.length !== ys.length) return NaN;
+  const [a, b] = [ranks(xs), ranks(ys)];
+  const [ma, mb] = [mean(a), mean(b)];
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
@@ -126,6 +165,10 @@ export function servingMetrics(records: RequestRecord[], predictorSeconds: numbe
     ttft_mean: mean(ttft),
     ttft_p50: quantile(ttft, 0.5),
     ttft_p99: quantile(ttft, 0.99),
+    ttft_prompt_rank_corr: rankCorrelation(
+      records.filter((r) => r.promptTokens !== null).map((r) => r.promptTokens!),
+      records.filter((r) => r.promptTokens !== null).map((r) => r.firstToken - r.arrival),
+    ),
     tpot_mean: mean(tpot),
     tpot_p50: quantile(tpot, 0.5),
     tpot_p99: quantile(tpot, 0.99),

@@ -10,7 +10,7 @@ import { PrefixCache } from '../../src/engines/prefix-cache.js';
 import { serveContinuous } from '../../src/serving/harness.js';
 import { SimClock } from '../../src/serving/clock.js';
 import { makePolicy } from '../../src/serving/policies/index.js';
-import { servingMetrics } from '../../src/serving/metrics.js';
+import { rankCorrelation, servingMetrics } from '../../src/serving/metrics.js';
 import type { ServeRequest } from '../../src/workload/arrivals.js';
 
 /** A cost model that records every shape and charges 1 ms + 0.01 ms per prefill token + 0.1 ms per decode row. */
@@ -165,4 +165,12 @@ test('harness over the GPU engine: every request finishes, TTFT at its prefill, 
   expect(m.recomputes).toBeGreaterThan(0); // 20 blocks cannot hold them all as they grow
   for (const s of cm.shapes)
     expect(s.prefills.reduce((a, c) => a + c.tokens, 0) + s.decodeRows).toBeLessThanOrEqual(Math.max(16, s.decodeRows));
+});
+
+test("Spearman's rank correlation: ties take their mean rank", () => {
+  expect(rankCorrelation([1, 2, 3, 4], [10, 20, 30, 40])).toBeCloseTo(1, 12);
+  expect(rankCorrelation([1, 2, 3, 4], [4, 3, 2, 1])).toBeCloseTo(-1, 12);
+  // scipy.stats.spearmanr([1, 2, 2, 3], [1, 3, 2, 4]) = 0.9486832980505138
+  expect(rankCorrelation([1, 2, 2, 3], [1, 3, 2, 4])).toBeCloseTo(0.9486832980505138, 12);
+  expect(rankCorrelation([1, 1], [2, 3])).toBeNaN();
 });

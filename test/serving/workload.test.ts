@@ -86,6 +86,7 @@ test('percentiles interpolate as numpy.percentile; the metrics of three hand-mad
     id,
     index: 0,
     arrival,
+    promptTokens: null,
     predicted: null,
     admitted,
     firstToken: first,
