@@ -112,6 +112,7 @@ export const serveJob = defineJob({
       rate: run.rate,
       capacity: run.capacity,
       backend: run.backend,
+      cost_model: run.costModel,
       foreign_cpu: foreign,
       ...m,
     };
@@ -119,7 +120,8 @@ export const serveJob = defineJob({
       `${c.engine} engine (${run.backend}), policy ${c.policy}, predictor ${c.predictor}, max batch ${c.max_batch}, ` +
         `${m.num_requests} requests, arrival ${c.arrival}` +
         (run.rate !== null ? ` at ${run.rate.toFixed(2)} req/s` : '') +
-        (run.capacity !== null ? ` (${c.load} × capacity ${run.capacity.toFixed(2)} req/s)` : ''),
+        (run.capacity !== null ? ` (${c.load} × capacity ${run.capacity.toFixed(2)} req/s)` : '') +
+        (run.costModel ? `, cost model ${run.costModel}` : ''),
       servingTable(['Policy', 'Predictor'], [{ lead: [c.policy, c.predictor], metrics: m }]),
     ].join('\n');
     return { record, detail: { latencies: run.result.records.map((r) => r.finish - r.arrival) }, text };
@@ -132,7 +134,7 @@ export const serveJob = defineJob({
         lead: [
           label,
           ...swept.map((k) => String(sw[k])),
-          String(rec.engine),
+          rec.cost_model ? `${rec.engine}: ${rec.cost_model}` : String(rec.engine),
           String(rec.max_batch),
           String(rec.arrival),
           typeof rec.rate === 'number' ? rec.rate.toFixed(1) : '—',

@@ -4,6 +4,7 @@
  * (policies/: a step-level one for continuous batching, or none — the paper's static pipeline), then the harness
  * and the metrics. Used by the serve job and the serve-calibrate one; loads are memoized through the context.
  */
+import { basename } from 'node:path';
 import { scheduleOf } from '../scheduling/options.js';
 import { checkServeConfig, type ServeConfig } from './config.js';
 import { memo, type ServeContext } from './context.js';
@@ -25,6 +26,8 @@ export interface ServeRun {
   capacity: number | null;
   engine: 'tfjs' | 'sim';
   backend: string;
+  /** the simulator's cost model by name (its file, or the analytic default), "estimated" said where a term is */
+  costModel: string | null;
 }
 
 /** The run whose throughput is the engine's capacity on these queries (what a `load` refers to). */
@@ -125,5 +128,9 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
   const metrics = servingMetrics(result.records, result.predictorSeconds, result.kv);
   // an offline FCFS run without a predictor measures its engine's capacity on these queries: later loads refer to it
   if (isCapacityRun(c)) memo(ctx, capacityKey(c), async () => metrics.throughput);
-  return { config: c, metrics, result, rate, capacity, engine: c.engine, backend: engine.backend };
+  const cm = engine.costModel;
+  const costModel = cm
+    ? `${c.cost_model ? basename(c.cost_model).replace(/\.json$/, '') : 'analytic default'}${cm.iteration?.estimated ? ' (attention estimated)' : ''}`
+    : null;
+  return { config: c, metrics, result, rate, capacity, engine: c.engine, backend: engine.backend, costModel };
 }
