@@ -8,7 +8,7 @@ import type { BenchItem } from '../core/query.js';
 import { loadLlama } from '../model/checkpoint.js';
 import { LoraAdapter } from '../model/lora.js';
 import type { Llama } from '../model/llama.js';
-import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import { loadModelTokenizer } from '../model/gguf/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { generate } from '../generation/generate.js';
 import { PREDICT_BATCH, SEQSCH_MAX_NEW_TOKENS } from '../perception/model-predictors.js';
@@ -25,10 +25,10 @@ export interface LoadedModel {
   probe?: LengthProbe;
 }
 
-/** The base model and its tokenizer (from the same folder), with the adapter attached and the probe loaded when given. */
+/** The base model and its tokenizer (from the same folder, or a GGUF file's metadata), with the adapter attached and the probe loaded when given. */
 export async function loadModel(modelDir: string, loraDir?: string, probeDir?: string): Promise<LoadedModel> {
   const model = loadLlama(modelDir);
-  const tokenizer = await loadTokenizer(modelDir);
+  const tokenizer = await loadModelTokenizer(modelDir); // a .gguf file carries its own
   if (loraDir) model.setLora(LoraAdapter.load(loraDir, model));
   return { model, tokenizer, modelDir, loraDir, ...(probeDir ? { probe: LengthProbe.load(probeDir) } : {}) };
 }

@@ -20,6 +20,7 @@ import { benchmarkJob } from './benchmark.js';
 import { calibrateJob } from './calibrate.js';
 import { serveJob } from './serve.js';
 import { serveCalibrateJob } from './serve-calibrate.js';
+import { ggufJob } from './gguf.js';
 
 export const JOBS: Job[] = [
   lenpredJob,
@@ -39,4 +40,5 @@ export const JOBS: Job[] = [
   tokenizeJob,
   logitsJob,
   makeDataJob,
+  ggufJob,
 ] as Job[];

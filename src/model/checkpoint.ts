@@ -17,12 +17,14 @@ import { Llama } from './llama.js';
 import { SafetensorsFile, writeSafetensors, type TensorSource } from './safetensors.js';
 import { readJson, writeJson } from '../util/fs.js';
 import { assertFiniteWeights } from '../util/finite.js';
+import { isGguf, readLlamaGguf } from './gguf/llama.js';
 
 /** Tensors older HF checkpoints carry that the model recomputes. */
 const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
 
-/** Load an HF LLaMA checkpoint directory. */
+/** Load an HF LLaMA checkpoint directory (or a GGUF LLaMA file, x.gguf: src/model/gguf). */
 export function loadLlama(dir: string): Llama {
+  if (isGguf(dir)) return readLlamaGguf(dir);
   const cfgFile = join(dir, 'config.json');
   const config = configFromHF(readJson(cfgFile), cfgFile);
 

@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { loadLlama } from '../model/checkpoint.js';
 import { LoraAdapter } from '../model/lora.js';
 import type { Llama } from '../model/llama.js';
-import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import { loadModelTokenizer } from '../model/gguf/index.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import {
   firstTurn,
@@ -40,7 +40,7 @@ export async function loadModelAndTokenizer(
   tokenizerPath?: string,
   loraDir?: string,
 ): Promise<{ model: Llama; tokenizer: Tokenizer }> {
-  const tokenizer = await loadTokenizer(tokenizerPath ?? modelDir);
+  const tokenizer = await loadModelTokenizer(tokenizerPath ?? modelDir); // a .gguf file carries its own
   const model = loadLlama(modelDir);
   if (tokenizer.vocabSize > model.config.vocabSize) {
     model.dispose();
