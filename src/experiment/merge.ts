@@ -27,6 +27,14 @@ import { startRunFolder } from './run-folder.js';
 import { editedResults, inputConflicts, writeProvenance } from './provenance.js';
 import './stages.js'; // the stages' tables and kinds
 
+/** A JSON file that must hold an object (a shard's `{}` or `null` fails naming the file, not with a TypeError). */
+function readObject<T>(file: string): T {
+  const v = readJson<unknown>(file);
+  if (!v || typeof v !== 'object' || Array.isArray(v))
+    throw new Error(`${file}: expected a JSON object, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
 interface LoadedPart {
   dir: string;
   manifest: PartManifest;
@@ -171,7 +179,7 @@ export async function mergeParts(
   if (!args.length) throw new Error('merge: name the shard folders (or the folder holding them)');
   const notes: string[] = [];
   const dirs = [...new Set(args.flatMap((a) => expand(a, notes)))];
-  const parts: LoadedPart[] = dirs.map((dir) => ({ dir, manifest: readJson<PartManifest>(join(dir, MANIFEST)) }));
+  const parts: LoadedPart[] = dirs.map((dir) => ({ dir, manifest: readObject<PartManifest>(join(dir, MANIFEST)) }));
   let exp: Experiment;
   try {
     exp = checkParts(parts);
@@ -183,7 +191,15 @@ export async function mergeParts(
   const byPoint: PointResult[] = new Array(exp.points.length);
   for (const p of parts) {
     const file = join(p.dir, 'results.json');
-    const rs = readJson<{ results: PointResult[] }>(file).results;
+    const rs = readObject<{ results: PointResult[] }>(file).results;
+    const bad = Array.isArray(rs)
+      ? rs.findIndex((r) => !r || typeof r !== 'object' || !r.record || typeof r.record !== 'object')
+      : -1;
+    if (!Array.isArray(rs) || bad >= 0)
+      throw new Error(
+        `${file}: expected {"results": [...]} with one {stage, label, record} object per point` +
+          (bad >= 0 ? `; results[${bad}] is ${JSON.stringify(rs[bad])}` : `; "results" is ${JSON.stringify(rs)}`),
+      );
     if (rs.length !== p.manifest.points.length)
       throw new Error(`${file}: ${rs.length} results for ${p.manifest.points.length} points in ${MANIFEST}`);
     p.manifest.points.forEach((i, j) => (byPoint[i] = rs[j]));

@@ -138,16 +138,21 @@ export async function writeRunFiles(
       experiment: exp.raw,
       points: exp.points.map((p) => ({ stage: p.stage, label: p.label, swept: p.swept, config: p.config })),
     }),
+    'the resolved config',
   );
-  writeFileAtomic(join(dir, 'results.csv'), resultsCsv(results));
-  writeJson(join(dir, 'results.json'), {
-    experiment: exp.name,
-    source: exp.file,
-    results: results.map((r) => ({ ...r, detail: opts.details ? r.detail : undefined })),
-  });
+  writeFileAtomic(join(dir, 'results.csv'), resultsCsv(results), 'the results table');
+  writeJson(
+    join(dir, 'results.json'),
+    {
+      experiment: exp.name,
+      source: exp.file,
+      results: results.map((r) => ({ ...r, detail: opts.details ? r.detail : undefined })),
+    },
+    'the results',
+  );
   const table = tableMarkdown(exp, results);
-  writeFileAtomic(join(dir, 'table.md'), table);
-  writeFileAtomic(join(dir, 'report.html'), await reportHtml(exp, results, table));
+  writeFileAtomic(join(dir, 'table.md'), table, 'the markdown table');
+  writeFileAtomic(join(dir, 'report.html'), await reportHtml(exp, results, table), 'the HTML report');
 }
 
 /** A new folder `<root>/<name>-<timestamp>` (`-2`, `-3`, … when taken); not created. */

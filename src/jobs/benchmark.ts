@@ -117,17 +117,21 @@ export const benchmarkJob = defineJob({
     const file = traceFile(ctx, label);
     if (file) {
       if (ctx.outDir) mkdirSync(dirname(file), { recursive: true });
-      writeJson(file, {
-        label,
-        config: c,
-        backend: r.backend,
-        seconds: r.seconds,
-        predict_seconds: r.predict_seconds,
-        prefill_seconds: r.prefill_seconds,
-        fcr_seconds: r.fcr_seconds,
-        trace: r.trace,
-        items: perQuery,
-      });
+      writeJson(
+        file,
+        {
+          label,
+          config: c,
+          backend: r.backend,
+          seconds: r.seconds,
+          predict_seconds: r.predict_seconds,
+          prefill_seconds: r.prefill_seconds,
+          fcr_seconds: r.fcr_seconds,
+          trace: r.trace,
+          items: perQuery,
+        },
+        'the benchmark trace',
+      );
     }
     return {
       record: {

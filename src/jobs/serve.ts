@@ -76,20 +76,24 @@ export const serveJob = defineJob({
       : (ctx.cli.out as string | undefined);
     if (file) {
       if (ctx.outDir) mkdirSync(dirname(file), { recursive: true });
-      writeJson(file, {
-        label,
-        swept,
-        config: c,
-        engine: run.engine,
-        backend: run.backend,
-        rate: run.rate,
-        capacity: run.capacity,
-        foreign_cpu: foreign,
-        metrics: m,
-        records: run.result.records,
-        calls: run.result.calls,
-        predictor_calls: run.result.predictorCalls,
-      });
+      writeJson(
+        file,
+        {
+          label,
+          swept,
+          config: c,
+          engine: run.engine,
+          backend: run.backend,
+          rate: run.rate,
+          capacity: run.capacity,
+          foreign_cpu: foreign,
+          metrics: m,
+          records: run.result.records,
+          calls: run.result.calls,
+          predictor_calls: run.result.predictorCalls,
+        },
+        'the serve timeline',
+      );
     }
     if (ctx.outDir && !process.stderr.isTTY) {
       console.error(

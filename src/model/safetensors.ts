@@ -8,7 +8,7 @@
  * I32 only. Every error names the file and, where one is involved, the tensor.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { commitTemp, tempPath } from '../util/fs.js';
+import { commitTemp, namedFsError, tempPath } from '../util/fs.js';
 import { endianness } from 'node:os';
 
 /** A tensor held on the host, in the two dtypes the model uses. */
@@ -325,7 +325,7 @@ export function writeSafetensors(
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true });
-    throw e;
+    throw namedFsError(file, 'write the safetensors file', e); // ENOSPC etc. name the file; our checks pass through
   }
   closeSync(fd);
   commitTemp(tmp, file);

@@ -11,6 +11,7 @@
  */
 import { existsSync, mkdtempSync, readdirSync, realpathSync, rmdirSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { errnoText } from './fs.js';
 
 /** An input of a job, by key (the job contract's `files`). */
 export interface InputPath {
@@ -99,14 +100,6 @@ export function pathProblems(inputs: InputPath[], outputs: OutputPath[], name: (
     } else if (isDir(o.path)) problems.push(`${name(o.key)} ${o.path}: is a folder; give a file path to write`);
   }
   return [...new Set(problems)];
-}
-
-/** `EROFS: read-only file system` from a Node error (its code and the system's words, without the call and path). */
-export function errnoText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (!err || typeof err !== 'object' || !err.code) return String((e as Error)?.message ?? e);
-  const words = /^[A-Z]+: ([^,]+)/.exec(err.message)?.[1];
-  return words ? `${err.code}: ${words}` : err.code;
 }
 
 /** The deepest existing ancestor of `p` (p itself when it exists). */
