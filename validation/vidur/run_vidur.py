@@ -4,6 +4,7 @@
                                     `make_traces.py saturation work/traces`); writes results/capacity.json and the
                                     smaller of the two schedulers' figures into cases.json traces.<t>.capacity_rps
   python3 run_vidur.py run [CASE..] every case (trace x load x scheduler), or the named ones
+  python3 run_vidur.py table        the summaries as README.md's Markdown table
 
 For each case it converts traces/<trace>-<load>.csv (timestamp, prompt_tokens, response_tokens G) to Vidur's
 trace-replay layout (arrived_at, num_prefill_tokens, num_decode_tokens = G + 1: Vidur counts every generated token,
@@ -254,14 +255,36 @@ def cmd_run(cases, names):
         )
 
 
+def cmd_table(cases):
+    """results/*.summary.json -> the Markdown table of README.md."""
+    print("| case | rate (req/s) | throughput (req/s) | output tok/s | e2e mean / p50 / p99 (s) | TTFT mean / p50 / p99 (s) "
+          "| TBT mean / p50 / p99 (ms) | restarts | peak KV blocks | Vidur wall (s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, *_ in case_list(cases):
+        path = os.path.join(HERE, "results", f"{name}.summary.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            s = json.load(f)
+        e, t, b = s["e2e_s"], s["ttft_s"], s["tbt_s"]
+        print(
+            f"| {name} | {s['rate_rps']:.3f} | {s['throughput_rps']:.3f} | {s['output_tokens_per_s']:.0f} "
+            f"| {e['mean']:.2f} / {e['p50']:.2f} / {e['p99']:.2f} | {t['mean']:.3f} / {t['p50']:.3f} / {t['p99']:.3f} "
+            f"| {b['mean'] * 1e3:.1f} / {b['p50'] * 1e3:.1f} / {b['p99'] * 1e3:.1f} | {s['restarts']} "
+            f"| {s['peak_kv_blocks']} | {s['vidur_wall_s']:.0f} |"
+        )
+
+
 def main():
     cases = load_cases()
+    if len(sys.argv) == 2 and sys.argv[1] == "table":
+        return cmd_table(cases)
     if len(sys.argv) >= 2 and sys.argv[1] == "capacity":
         cmd_capacity(cases)
     elif len(sys.argv) >= 2 and sys.argv[1] == "run":
         cmd_run(cases, sys.argv[2:])
     else:
-        sys.exit("usage: run_vidur.py capacity | run_vidur.py run [CASE...]")
+        sys.exit("usage: run_vidur.py capacity | run_vidur.py run [CASE...] | run_vidur.py table")
 
 
 if __name__ == "__main__":
