@@ -160,7 +160,9 @@ test('bad serving configurations get errors naming the key', () => {
   const parse = (o: object) =>
     checkServeConfig(serveSchema.parse({ engine: 'sim', data: 'd.json', lengths: 'l.json', ...o }));
   expect(() => serveSchema.parse({ rate: -2 })).toThrow('expected a number > 0, got -2');
-  expect(() => serveSchema.parse({ policy: 'lifo' })).toThrow(/lifo.*is not one of fcfs, sjf, srpt, ltr, static/);
+  expect(() => serveSchema.parse({ policy: 'lifo' })).toThrow(
+    /lifo.*is not one of fcfs, sjf, srpt, ltr, hrrn, spf, suf, priority, work, static/,
+  );
   expect(() => serveSchema.parse({ max_bach: 3 })).toThrow(/max_bach/);
   expect(() => parse({ policy: 'sjf' })).toThrow('`policy` sjf orders by predicted length: set `predictor`');
   expect(() => parse({ arrival: 'poisson' })).toThrow(
