@@ -17,6 +17,7 @@ import { generate } from '../generation/generate.js';
 import { answerText } from '../perception/lenpred.js';
 import { activeBackend } from '../core/backend.js';
 import type { PromptStore } from './prompt-store.js';
+import { requireEngineMemory } from './memory-check.js';
 
 export interface TfjsEngineOptions {
   /** sampling temperature (0 = greedy, the benchmark's default) */
@@ -61,6 +62,14 @@ export class TfjsEngine implements Engine {
     // zero prediction) generates nothing, and a limit past the model's positions is cut there. Either way
     // the rows that did not finish are failures, which FCR recomputes at max_length.
     const budget = Math.min(maxNewTokens, maxPos - promptWidth);
+    requireEngineMemory(this.model.config, {
+      rows: items.length,
+      positions: promptWidth + budget,
+      parameters: this.model.numParameters(),
+      backend: this.backend,
+      what: `a batch of ${items.length} queries`,
+      lower: 'batch size (--batch-size / batch_size, or --max-batch for the static pipeline)',
+    });
     if (budget <= 0) {
       return {
         rows: items.map(() => ({ numOutputTokens: 1, isFinished: false })),

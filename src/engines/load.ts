@@ -15,6 +15,8 @@ import { PREDICT_BATCH, SEQSCH_MAX_NEW_TOKENS } from '../perception/model-predic
 import { insertLengthPrompt, QUERY_PROMPT } from '../data/prompts.js';
 import { LengthProbe } from '../perception/probe.js';
 import { PromptStore } from './prompt-store.js';
+import { requireEngineMemory } from './memory-check.js';
+import { activeBackend } from '../core/backend.js';
 
 export interface LoadedModel {
   model: Llama;
@@ -45,6 +47,15 @@ export async function warmUp(m: LoadedModel, items: BenchItem[], rows: number, g
   if ((warmed.get(m) ?? 0) >= rows || items.length === 0) return;
   const longest = items.reduce((a, b) => (b.prompt.length > a.prompt.length ? b : a)).prompt;
   const ids = m.tokenizer.encode(longest);
+  // the run's largest batch must fit: refused here, before the warm-up allocates it (memory-check.ts)
+  requireEngineMemory(m.model.config, {
+    rows,
+    positions: ids.length + 8,
+    parameters: m.model.numParameters(),
+    backend: activeBackend()?.name ?? 'wasm',
+    what: `the warm-up batch of ${rows} rows (the run's largest batch) of the longest prompt`,
+    lower: 'max batch (--max-batch / max_batch) or batch size (--batch-size / batch_size)',
+  });
   const was = m.model.lora?.enabled;
   if (m.model.lora) m.model.lora.enabled = false;
   try {

@@ -14,6 +14,7 @@ import { KVCache, heapView } from '../model/kvcache.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { Sampler } from '../generation/sampler.js';
 import { SlotKVCache } from './slot-cache.js';
+import { requireEngineMemory } from './memory-check.js';
 import type { EngineCall } from '../cost/calls.js';
 import { SlotEngine, type SlotEngineOptions, type SlotRow, type StepRequest } from './step.js';
 
@@ -77,12 +78,23 @@ export class TfjsStepEngine extends SlotEngine<TfjsStepRequest, TfjsRow> {
       throw new Error(
         `tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} ids but the model's vocabulary holds ${c.vocabSize}`,
       );
+    const rows = this.maxBatch + this.pausedRows;
+    const capacity = o.capacity ?? c.maxPositionEmbeddings;
+    // refuse a batch that cannot fit before allocating it (memory-check.ts), not inside a kernel gigabytes later
+    requireEngineMemory(c, {
+      rows,
+      positions: capacity,
+      parameters: model.numParameters(),
+      backend: tf.getBackend(),
+      what: `the continuous-batching KV cache (${this.maxBatch} decode rows + ${this.pausedRows} for preempted requests)`,
+      lower: 'max batch (--max-batch / max_batch)',
+    });
     this.cache = new SlotKVCache({
       numLayers: c.numLayers,
-      rows: this.maxBatch + this.pausedRows,
+      rows,
       numKvHeads: c.numKvHeads,
       headDim: c.headDim,
-      capacity: o.capacity ?? c.maxPositionEmbeddings,
+      capacity,
     });
     this.sampler = new Sampler(o.temperature ?? 0, o.seed ?? 0);
     this.eos = tokenizer.eosId;
