@@ -29,10 +29,17 @@ export interface Provenance {
 
 const MISSING = 'missing';
 
-/** sha256 of each path (file, or folder file by file); 'missing' for a path that does not exist. */
+/** sha256 of a file's bytes (what `sha256sum` prints). */
+const sha256File = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+/**
+ * sha256 of each path: a file's bytes (as `sha256sum` prints), a folder's files by name (src/jobs/reuse.ts
+ * hashPath); 'missing' for a path that does not exist.
+ */
 export function hashFiles(paths: Iterable<string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const p of [...new Set(paths)].sort()) out[p] = existsSync(p) ? hashPath(p) : MISSING;
+  for (const p of [...new Set(paths)].sort())
+    out[p] = !existsSync(p) ? MISSING : statSync(p).isDirectory() ? hashPath(p) : sha256File(p);
   return out;
 }
 
@@ -59,8 +66,7 @@ export function hashFolder(dir: string, skip: string[] = []): Record<string, str
     for (const name of readdirSync(d).sort()) {
       const p = join(d, name);
       if (statSync(p).isDirectory()) walk(p);
-      else if (!name.includes('.tmp-') && !skip.includes(relative(dir, p)))
-        out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+      else if (!name.includes('.tmp-') && !skip.includes(relative(dir, p))) out[relative(dir, p)] = sha256File(p);
     }
   };
   walk(dir);
@@ -84,7 +90,7 @@ export function editedResults(dir: string, recorded: Record<string, string>): st
   for (const [f, h] of Object.entries(recorded)) {
     const p = join(dir, f);
     if (!existsSync(p)) bad.push(`${p}: missing (its part wrote it)`);
-    else if (createHash('sha256').update(readFileSync(p)).digest('hex') !== h)
+    else if (sha256File(p) !== h)
       bad.push(`${p}: changed since its part wrote it (its sha256 in ${join(dir, 'shard.json')} differs)`);
   }
   return bad;
