@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compare one validation case: Vidur's per-request results (results/<case>.csv, from run_vidur.py) against our
 // simulator's serve-bench --out JSON, printing each metric side by side with the % difference (ours vs Vidur).
-// Every metric is computed by the same function (summarize below, the definitions of metrics.py) from per-request
+// Every metric is computed by the same function (metrics.mjs summarize, the definitions of metrics.py) from per-request
 // (arrival, first token, finish, D) for both sides, where D = generated tokens including the one the prefill
 // completes = trace response_tokens + 1 (taken from the case's trace for both sides; our records are matched to
 // trace rows by their `index`). It checks that both sides saw the same arrivals and request count.
@@ -11,6 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VIDUR_COLUMNS, readCsv as readCsvOrThrow, summarize, vidurRequests } from './metrics.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -19,59 +20,12 @@ function fail(msg) {
   process.exit(1);
 }
 
-/** Rows of a small numeric CSV with a header, as objects of numbers; names the file and row on bad input. */
 function readCsv(path, columns) {
-  const lines = readFileSync(path, 'utf8').trim().split('\n');
-  const header = lines[0].split(',');
-  for (const c of columns) if (!header.includes(c)) fail(`${path}: no column ${c} (header: ${header.join(',')})`);
-  return lines.slice(1).map((line, i) => {
-    const cells = line.split(',');
-    const row = {};
-    header.forEach((h, j) => {
-      row[h] = Number(cells[j]);
-      if (columns.includes(h) && !Number.isFinite(row[h])) fail(`${path}: row ${i + 2}: ${h} = ${cells[j]}`);
-    });
-    return row;
-  });
-}
-
-/** Linear interpolation between order statistics (numpy's default, type 7). */
-function percentile(sorted, q) {
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.ceil(h);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
-
-function distribution(values) {
-  const s = [...values].sort((a, b) => a - b);
-  return { mean: s.reduce((a, b) => a + b, 0) / s.length, p50: percentile(s, 0.5), p99: percentile(s, 0.99) };
-}
-
-/** requests: {arrival, firstToken, finish, prompt, decode (D)} in seconds / tokens. */
-function summarize(requests) {
-  const makespan = Math.max(...requests.map((r) => r.finish)) - Math.min(...requests.map((r) => r.arrival));
-  const output = requests.reduce((s, r) => s + r.decode, 0);
-  const total = output + requests.reduce((s, r) => s + r.prompt, 0);
-  const tbt = requests.filter((r) => r.decode > 1).map((r) => (r.finish - r.firstToken) / (r.decode - 1));
-  const e2e = distribution(requests.map((r) => r.finish - r.arrival));
-  const ttft = distribution(requests.map((r) => r.firstToken - r.arrival));
-  const tb = distribution(tbt);
-  return {
-    'throughput (req/s)': requests.length / makespan,
-    'output tokens/s': output / makespan,
-    'total tokens/s': total / makespan,
-    'makespan (s)': makespan,
-    'e2e mean (s)': e2e.mean,
-    'e2e p50 (s)': e2e.p50,
-    'e2e p99 (s)': e2e.p99,
-    'TTFT mean (s)': ttft.mean,
-    'TTFT p50 (s)': ttft.p50,
-    'TTFT p99 (s)': ttft.p99,
-    'TBT mean (ms)': tb.mean * 1e3,
-    'TBT p50 (ms)': tb.p50 * 1e3,
-    'TBT p99 (ms)': tb.p99 * 1e3,
-  };
+  try {
+    return readCsvOrThrow(path, columns);
+  } catch (e) {
+    return fail(e.message);
+  }
 }
 
 const args = process.argv.slice(2);
@@ -89,30 +43,17 @@ const tracePath = join(here, 'traces', `${m[1]}-${m[2]}.csv`);
 const trace = readCsv(tracePath, ['timestamp', 'prompt_tokens', 'response_tokens']);
 
 const vidurPath = join(here, 'results', `${caseName}.csv`);
-const vidurRows = readCsv(vidurPath, [
-  'arrived_at',
-  'num_prefill_tokens',
-  'num_decode_tokens',
-  'prefill_completed_at',
-  'completed_at',
-  'num_restarts',
-]);
+const vidurRows = readCsv(vidurPath, VIDUR_COLUMNS);
 if (vidurRows.length !== trace.length) fail(`${vidurPath}: ${vidurRows.length} requests, trace has ${trace.length}`);
-const vidur = vidurRows.map((r, i) => {
+vidurRows.forEach((r, i) => {
   const t = trace[i];
   if (r.num_prefill_tokens !== t.prompt_tokens || r.num_decode_tokens !== t.response_tokens + 1) {
     fail(
       `${vidurPath}: row ${i + 2}: tokens (${r.num_prefill_tokens}, ${r.num_decode_tokens}) vs trace (${t.prompt_tokens}, ${t.response_tokens} + 1)`,
     );
   }
-  return {
-    arrival: r.arrived_at,
-    firstToken: r.prefill_completed_at,
-    finish: r.completed_at,
-    prompt: r.num_prefill_tokens,
-    decode: r.num_decode_tokens,
-  };
 });
+const vidur = vidurRequests(vidurRows);
 
 const oursJson = JSON.parse(readFileSync(oursPath, 'utf8'));
 if (!Array.isArray(oursJson.records)) fail(`${oursPath}: no records array (expected serve-bench --out layout)`);
