@@ -1,4 +1,5 @@
-// seqsch_blas: cblas_sgemm (OpenBLAS) on the tfjs wasm backend's heap, without copies.
+// seqsch_blas: float32 matmuls on the tfjs wasm backend's heap, without copies — OpenBLAS's cblas_sgemm where the
+// build found OpenBLAS, else seqsch's own packed GEMM (native/own-gemm.h; the choice is native/gemm.h's).
 //
 // JS hands over the wasm memory's ArrayBuffer and byte offsets of a, b and the output inside it;
 // the call parameters travel in a Float64Array registered once with setParams(), so one matmul is a
@@ -6,11 +7,11 @@
 // no allocation and keeps no pointer into the heap between calls (the heap moves when wasm memory
 // grows). It does not decide shapes, broadcasting or fallbacks: src/kernels/blas.ts does.
 #include <napi.h>
-#include <cblas.h>
 #include "gemm.h"  // one product on the addon's thread pool (native/pool.h), shared with the fused kernels
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 namespace {
 
@@ -173,11 +174,22 @@ void Sgemm(const Napi::CallbackInfo& info) {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
+#ifdef SEQSCH_HAVE_OPENBLAS
   o.Set("config", Napi::String::New(env, openblas_get_config()));
   o.Set("corename", Napi::String::New(env, openblas_get_corename()));
   o.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
   o.Set("parallel", Napi::Number::New(env, openblas_get_parallel()));
+#else
+  o.Set("config", Napi::String::New(env, "no OpenBLAS in this build"));
+  o.Set("corename", Napi::String::New(env, "none"));
+  o.Set("threads", Napi::Number::New(env, 1));
+  o.Set("parallel", Napi::Number::New(env, 0));
+#endif
   o.Set("gemmPool", Napi::Boolean::New(env, seqsch_gemm::gemmPool));
+  // which GEMM runs the products: "openblas" or "own", the own GEMM's variant, and whether OpenBLAS is linked at all
+  o.Set("gemm", Napi::String::New(env, seqsch_gemm::useOwn ? "own" : "openblas"));
+  o.Set("ownIsa", Napi::String::New(env, seqsch_own::isaName()));
+  o.Set("openblasLinked", Napi::Boolean::New(env, seqsch_gemm::haveOpenBlas));
   return o;
 }
 
@@ -204,7 +216,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     seqsch_gemm::gemmPool = info[0].As<Napi::Boolean>().Value();
     seqsch_gemm::currentThreads = -1;  // the next call sets OpenBLAS's count for the chosen mode
     // beside OpenBLAS's own spinning workers the attention kernel's worker must not spin too (2 cores: 3 hot threads)
-    seqsch_fused::pool().spinMicros = seqsch_gemm::gemmPool ? 500 : 0;
+    seqsch_fused::pool().spinMicros = seqsch_gemm::gemmPool || seqsch_gemm::useOwn ? 500 : 0;
   }));
   // the pool's contention record (native/pool.h): calls shared with workers, of them late, and calls run solo
   exports.Set("poolStats", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
@@ -221,6 +233,31 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       return;
     }
     seqsch_fused::pool().adaptive = info[0].As<Napi::Boolean>().Value();
+  }));
+  // setGemm(own): the own GEMM (true) or OpenBLAS (false, only where linked); returns whether the own GEMM now runs.
+  // For tests and benchmarks that compare both in one process.
+  exports.Set("setGemm", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsBoolean()) {
+      Napi::TypeError::New(info.Env(), "setGemm(own: boolean) expected").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    seqsch_gemm::useOwn = info[0].As<Napi::Boolean>().Value() || !seqsch_gemm::haveOpenBlas;
+    seqsch_gemm::currentThreads = -1;
+    return Napi::Boolean::New(info.Env(), seqsch_gemm::useOwn);
+  }));
+  // setGemmIsa(name): the own GEMM's variant, "generic" | "avx2" | "avx512", capped by what the CPU runs; returns the
+  // variant now in use (isaName). For tests that check every variant this CPU has.
+  exports.Set("setGemmIsa", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const std::string want = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    if (want != "generic" && want != "avx2" && want != "avx512") {
+      Napi::TypeError::New(info.Env(), "setGemmIsa(name: 'generic' | 'avx2' | 'avx512') expected").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    using seqsch_own::Isa;
+    const Isa best = seqsch_own::bestIsa();
+    const Isa asked = want == "avx512" ? Isa::Avx512 : want == "avx2" ? Isa::Avx2 : Isa::Generic;
+    seqsch_own::isa() = (int)asked < (int)best ? asked : best;
+    return Napi::String::New(info.Env(), seqsch_own::isaName());
   }));
   exports.Set("paramCount", Napi::Number::New(env, P_COUNT));
   return exports;

@@ -1,6 +1,7 @@
 /**
- * The fast CPU path: tfjs `BatchMatMul` and `_FusedMatMul` for the `wasm` backend, run by OpenBLAS
- * `cblas_sgemm` through a small Node addon (native/blas.cc) directly on the wasm heap, without copies.
+ * The fast CPU path: tfjs `BatchMatMul` and `_FusedMatMul` for the `wasm` backend, run through a small Node addon
+ * (native/blas.cc) directly on the wasm heap, without copies — by OpenBLAS `cblas_sgemm` where the addon was built
+ * with it, else by the addon's own packed GEMM (native/own-gemm.h; AVX-512/AVX2+FMA/portable, chosen at load).
  *
  * The forward pass and the matmuls inside gradients go through the same two kernels, so model code
  * does not change. Cases the addon does not handle (non-float32, prelu, bias that is not rank 1)
@@ -20,7 +21,23 @@ import { installNativeGather, type GatherAddon } from './gather.js';
 export interface BlasAddon {
   setParams(params: Float64Array): void;
   sgemm(heap: ArrayBuffer, batchIndex?: Int32Array): void;
-  info(): { config: string; corename: string; threads: number; parallel: number; gemmPool?: boolean };
+  info(): {
+    config: string;
+    corename: string;
+    threads: number;
+    parallel: number;
+    gemmPool?: boolean;
+    /** which GEMM runs the products (addons before the own GEMM: absent, always OpenBLAS) */
+    gemm?: 'openblas' | 'own';
+    /** the own GEMM's variant and register tile, e.g. "avx2+fma 6x16" */
+    ownIsa?: string;
+    /** false: built without OpenBLAS (not found at build, or SEQSCH_OPENBLAS=0) */
+    openblasLinked?: boolean;
+  };
+  /** true: the own GEMM runs the products; false: OpenBLAS where linked. Returns whether the own GEMM now runs. */
+  setGemm?(own: boolean): boolean;
+  /** the own GEMM's variant, capped by what the CPU runs; returns the variant in use, e.g. "avx2+fma 6x16" */
+  setGemmIsa?(isa: 'generic' | 'avx2' | 'avx512'): string;
   setThreads(n: number): void;
   /** true (default): OpenBLAS single-threaded, products split over the addon's own threads (shared with attention) */
   setGemmPool?(on: boolean): void;
@@ -48,13 +65,56 @@ export interface PoolStats {
 }
 
 export interface BlasStatus {
-  /** true when MatMul/_FusedMatMul on wasm run through OpenBLAS */
+  /** true when MatMul/_FusedMatMul on wasm run through the addon */
   active: boolean;
   /** one line for `seqsch env`: which path runs and why */
   note: string;
-  /** OpenBLAS core and thread budget, when the addon loaded */
+  /** the GEMM in use, when the addon loaded: "OpenBLAS (Zen)" or "own packed GEMM (avx2+fma 6x16)" */
   corename?: string;
   maxThreads?: number;
+}
+
+/** The addon's GEMM in words, for `seqsch env` and benchmark records. */
+function gemmName(info: ReturnType<BlasAddon['info']>): string {
+  if ((info.gemm ?? 'openblas') === 'openblas') return `OpenBLAS (${info.corename})`;
+  const why = info.openblasLinked ? 'OpenBLAS linked but not used' : 'built without OpenBLAS';
+  return `own packed GEMM (${info.ownIsa}; ${why})`;
+}
+
+/**
+ * Run the products on the addon's own GEMM (true) or on OpenBLAS (false; only where the addon links it). For tests and
+ * benchmarks that compare both in one process; SEQSCH_GEMM=own at start does the same. Returns whether the own GEMM
+ * runs now, or undefined when no addon (or one without the own GEMM) is loaded.
+ */
+export function setOwnGemm(own: boolean): boolean | undefined {
+  if (!addon?.setGemm) return undefined;
+  const now = addon.setGemm(own);
+  if (status.active) status = { ...status, corename: gemmName(addon.info()), note: noteOf(addon) };
+  return now;
+}
+
+/**
+ * The own GEMM's variant ('generic' | 'avx2' | 'avx512', capped by what the CPU runs; tests check each one this CPU
+ * has). Returns the variant now in use, or undefined when no addon with the own GEMM is loaded.
+ */
+export function setOwnGemmIsa(isa: 'generic' | 'avx2' | 'avx512'): string | undefined {
+  if (!addon?.setGemmIsa) return undefined;
+  const now = addon.setGemmIsa(isa);
+  if (status.active) status = { ...status, corename: gemmName(addon.info()), note: noteOf(addon) };
+  return now;
+}
+
+let noteRest: (pool: string) => string = () => '';
+/** The `seqsch env` line of an active addon: the GEMM first, then the rest fixed at install. */
+function noteOf(a: BlasAddon): string {
+  const info = a.info();
+  const pool =
+    info.gemm === 'own'
+      ? "the addon's thread pool"
+      : info.gemmPool
+        ? "the addon's thread pool, OpenBLAS single-threaded"
+        : "OpenBLAS's threads";
+  return `BLAS matmul: active — ${gemmName(info)}${noteRest(pool)}`;
 }
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -351,7 +411,7 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
 }
 
 /**
- * Install the OpenBLAS kernels on the (already initialised) wasm backend. Idempotent. Returns the
+ * Install the addon's matmul kernels on the (already initialised) wasm backend. Idempotent. Returns the
  * one-line note `seqsch env` prints: active with how many threads, or why plain wasm runs.
  * Disabled by SEQSCH_BLAS=0; SEQSCH_THREADS sets the threads of products and attention (default: the cores this
  * process may use, cgroup quota included; see threadBudget);
@@ -362,8 +422,8 @@ function maxRelDiff(x: Float32Array, y: Float32Array): number {
  * outputs, SEQSCH_BLAS=0 vs the addon, same session, 2 vCPUs (AMD EPYC), 2026-12-02 (docs/results.md).
  */
 const PLAIN_WASM_COST =
-  'The native kernels make the main job ~5.6× faster (304 s → 54 s on 2 vCPUs); to build them: ' +
-  'sudo apt-get install -y libopenblas-dev g++ make && npm rebuild';
+  'The native kernels make the main job ~5.6× faster (304 s → 54 s on 2 vCPUs); to build them (a C++ compiler ' +
+  'suffices; OpenBLAS is used where installed): sudo apt-get install -y g++ make && npm rebuild';
 let warnedPlainWasm = false;
 
 export async function installBlasKernels(): Promise<string> {
@@ -427,16 +487,13 @@ export async function installBlasKernels(): Promise<string> {
     status = { active: false, note: '' };
     return off(`self-check failed (max rel. diff ${diff} against the wasm kernel)`);
   }
-  const info = addon.info();
   const gather = installNativeGather(
     addon as Partial<GatherAddon>,
     () => activeBlasAddon() as unknown as GatherAddon | undefined,
   );
-  status = {
-    active: true,
-    corename: info.corename,
-    maxThreads,
-    note: `BLAS matmul: active — OpenBLAS (${info.corename}) via ${relative(process.cwd(), ADDON_PATH) || ADDON_PATH}, up to ${maxThreads} threads (${budget.why}; ${info.gemmPool ? "the addon's thread pool, OpenBLAS single-threaded" : "OpenBLAS's threads"}); MatMul/_FusedMatMul on wasm use cblas_sgemm, Identity shares data; ${gather}`,
-  };
+  const info = addon.info();
+  noteRest = (pool) =>
+    ` via ${relative(process.cwd(), ADDON_PATH) || ADDON_PATH}, up to ${maxThreads} threads (${budget.why}; ${pool}); MatMul/_FusedMatMul on wasm use it, Identity shares data; ${gather}`;
+  status = { active: true, corename: gemmName(info), maxThreads, note: noteOf(addon) };
   return status.note;
 }

@@ -1,5 +1,5 @@
 /**
- * The OpenBLAS matmul provider (src/kernels/blas.ts) against the original tfjs wasm kernels it
+ * The addon's matmul provider (src/kernels/blas.ts; OpenBLAS or the own GEMM, whichever the build chose) against the original tfjs wasm kernels it
  * replaces: same results for matMul/batchMatMul (transposes, broadcast batch dims), fused matMul
  * (bias, activations) and gradients. Skips visibly when the addon is not built or SEQSCH_BLAS=0.
  *
@@ -132,7 +132,7 @@ function expectParity(
   beforeAll(async () => {
     await initBackend('wasm');
     expect(blasStatus().active).toBe(true);
-    expect(blasStatus().note).toMatch(/active.*OpenBLAS.*threads/);
+    expect(blasStatus().note).toMatch(/active — (OpenBLAS|own packed GEMM).*threads/);
   });
 
   test.each([
