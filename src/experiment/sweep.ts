@@ -2,7 +2,9 @@
  * Run one part of a sweep (shard.ts says which points): the prepare step (`--prepare`) or shard k of n
  * (`--shard k/n`, or from the job array's environment). A part writes the folder a full run writes, for its
  * points only, into `<root>/<experiment>-prepare` or `<root>/<experiment>-shard-<k>of<n>`, plus `shard.json`
- * (its identity, the experiment's content hash, its point indices, the files its points wrote). Its results.json
+ * (its identity, the experiment's content hash, its point indices, the files its points wrote, and the sha256 of
+ * its inputs, the prepared outputs and each results file: provenance.ts). A shard first checks that every prepared
+ * output is still what the prepare step wrote, and refuses naming the file. Its results.json
  * always keeps per-point details (the merged report.html plots them). The folder is written under
  * `<dir>.partial-<host>-<pid>` (containers of a Kubernetes Job all run as PID 1; their host names differ) and
  * renamed when complete, so a part killed midway never looks complete; a failed part removes it; a rerun of a
