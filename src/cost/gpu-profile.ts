@@ -162,6 +162,10 @@ export function validateGpuProfile(raw: unknown, source: string): GpuProfileFile
   num(source, vidur, 'kvGranularity', 'vidur', 1, true);
   num(source, vidur, 'attentionDecodeBatchingOverheadFraction', 'vidur', 0);
   num(source, vidur, 'attentionPrefillBatchingOverheadFraction', 'vidur', 0);
+  // informational (what the profiles were filtered on / which Vidur default is mirrored), checked when present
+  if (vidur.blockSize !== undefined) num(source, vidur, 'blockSize', 'vidur', 1, true);
+  if (vidur.skipCpuOverheadModeling !== undefined && typeof vidur.skipCpuOverheadModeling !== 'boolean')
+    fail(source, 'vidur.skipCpuOverheadModeling', 'must be true or false');
   num(source, f, 'overheadMs', '', 0);
   if (f.overheadNote !== undefined) str(source, f, 'overheadNote', '');
   const linear = obj(source, f.linear, 'linear');

@@ -289,6 +289,7 @@ describe('bad files are refused, naming the file and the key', () => {
     bad((f) => (f.model.heads = 7), /model\.hidden/);
     bad((f) => (f.vidur.kvGranularity = 1.5), /vidur\.kvGranularity/);
     bad((f) => (f.overheadMs = -1), /overheadMs/);
+    bad((f) => (f.vidur.skipCpuOverheadModeling = 'yes'), /vidur\.skipCpuOverheadModeling/);
     bad((f) => delete f.provenance.license, /provenance\.license/);
     bad((f) => (f.linear.tokens[3] = f.linear.tokens[2]), /linear\.tokens\[3\]/);
     bad((f) => f.linear.ops.mlp_up_proj.pop(), /linear\.ops\.mlp_up_proj/);
