@@ -27,6 +27,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+if not os.environ.get("VIDUR_SRC") or not os.path.isdir(os.path.join(os.environ["VIDUR_SRC"], "vidur")):
+    sys.exit(f"VIDUR_SRC={os.environ.get('VIDUR_SRC')!r} is not an extracted microsoft/vidur tree (run setup.sh)")
+sys.path[:0] = [os.path.join(HERE, "shims"), os.path.abspath(os.environ["VIDUR_SRC"])]
 WORK = os.environ.get("VIDUR_WORK", os.path.join(HERE, "work"))
 FULL_GRID = os.environ.get("VIDUR_FULL_GRID") == "1"
 CACHE = os.path.join(WORK, "cache-full-grid" if FULL_GRID else "cache")
