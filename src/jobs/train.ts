@@ -16,7 +16,9 @@ import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
 import { LORA_TARGETS } from '../model/lora-config.js';
 import { DONE_FILE, TRAIN_DEFAULTS } from '../training/defaults.js';
 import type { TrainJob } from '../training/run.js';
-import type { FolderOwner } from '../util/job-paths.js';
+import { requireFreeSpace, type FolderOwner } from '../util/job-paths.js';
+import { readJson } from '../util/fs.js';
+import { configFromHF, countParameters, type LlamaConfig } from '../model/config.js';
 
 export const trainOptions = defineOptions({
   model: { type: 'string', describe: 'HF model folder to start from' },
@@ -199,6 +201,50 @@ const trainFolder = (mode: TrainConfig['mode']): FolderOwner => ({
   },
 });
 
+/**
+ * Bytes the run writes into OUT, for the free-space check before any work: every checkpoint (kept until the result
+ * is marked done; one every `save_every` steps and one at the end) holds the trained tensors and AdamW's two
+ * moments (3 × 4 bytes per trained parameter), and the result the trained tensors once more. Trained parameters:
+ * the whole model (full), or per layer and target module r × (in + out) (LoRA). A lower bound where the config
+ * leaves the vocabulary to the tokenizer (counted as 0), so a refusal is never wrong.
+ */
+export function trainDiskBytes(c: TrainConfig, model: LlamaConfig, examples: number): number {
+  const d = model.hiddenSize;
+  const q = model.numHeads * model.headDim;
+  const kv = model.numKvHeads * model.headDim;
+  const widths: Record<string, [number, number]> = {
+    q_proj: [d, q],
+    k_proj: [d, kv],
+    v_proj: [d, kv],
+    o_proj: [q, d],
+    gate_proj: [d, model.intermediateSize],
+    up_proj: [d, model.intermediateSize],
+    down_proj: [model.intermediateSize, d],
+  };
+  const trained =
+    c.mode === 'full'
+      ? countParameters(model)
+      : model.numLayers * c.lora_targets.reduce((s, t) => s + c.lora_r * (widths[t][0] + widths[t][1]), 0);
+  const steps = c.epochs * Math.ceil(Math.ceil(examples / c.batch_size) / c.grad_accum);
+  const checkpoints = (c.save_every > 0 ? Math.floor(steps / c.save_every) : 0) + 1;
+  return trained * 4 * (3 * checkpoints + 1);
+}
+
+/** The model's shape (from --model's config.json or --init-config; vocabulary 0 when the tokenizer sets it). */
+function modelShape(c: TrainConfig): LlamaConfig {
+  if (c.model) return configFromHF(readJson(join(c.model, 'config.json')), join(c.model, 'config.json'));
+  const raw = typeof c.init_config === 'string' ? readJson<Record<string, unknown>>(c.init_config) : c.init_config;
+  return configFromHF({ vocab_size: 0, ...raw }, typeof c.init_config === 'string' ? c.init_config : 'init_config');
+}
+
+/** Before any work: OUT's file system must hold this run's checkpoints and result (skipped when OUT will be reused). */
+function checkFreeSpace(c: TrainConfig, skipIfDone: boolean): void {
+  if (skipIfDone && existsSync(join(c.out, DONE_FILE))) return;
+  const all = c.data.reduce((n, f) => n + (readJson<unknown[]>(f) as unknown[]).length, 0) - (c.skip_data ?? 0);
+  const examples = Math.max(0, Math.min(all, c.num_data ?? all));
+  requireFreeSpace(c.out, trainDiskBytes(c, modelShape(c), examples), `training (checkpoints and result)`);
+}
+
 export const trainJob = defineJob({
   name: 'train',
   describe:
@@ -227,9 +273,9 @@ export const trainJob = defineJob({
   run: async (c, ctx) => {
     const { runTrainJob } = await import('../training/run.js');
     // an experiment point always skips a finished result; the CLI only with --skip-if-done
-    const r = await runTrainJob(trainJobOf(c), {
-      skipIfDone: (ctx.cli['skip-if-done'] as boolean | undefined) ?? true,
-    });
+    const skipIfDone = (ctx.cli['skip-if-done'] as boolean | undefined) ?? true;
+    if (!c.synthetic) checkFreeSpace(c, skipIfDone); // a synthetic corpus's splits may not exist before the run
+    const r = await runTrainJob(trainJobOf(c), { skipIfDone });
     const s = r.summary;
     const num = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : null);
     return {
