@@ -4,7 +4,9 @@ Wraps (observes only; behaviour unchanged) vidur.scheduler.replica_scheduler.bas
 .BaseReplicaScheduler: after __init__ it reads num_blocks (from Vidur's memory planner unless given), the watermark
 (vLLM/Sarathi schedulers: int(watermark_blocks_fraction * num_blocks)), and after every allocate() the number of
 allocated KV blocks, keeping the peak. When the simulation has finished it writes <output_dir>/paging.json:
-  {num_blocks, block_size, watermark_blocks, batch_size_cap, peak_allocated_blocks, memory_planner_max_batch_size}
+  {num_blocks, block_size, watermark_blocks_fraction, watermark_blocks, batch_size_cap,
+   memory_planner_max_batch_size (min(the planner's whole-request batch, batch_size_cap): Vidur's _max_batch_size,
+   which its vLLM/Sarathi schedulers do not use), peak_allocated_blocks, allocated_blocks_at_end}
 It does not: change Vidur's code or decisions, or read Vidur's output files (run_vidur.py does).
 
 Usage: PYTHONPATH=shims:$VIDUR_SRC python3 vidur_entry.py <vidur.main arguments...>
