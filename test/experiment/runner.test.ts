@@ -100,6 +100,7 @@ describe('experiment run', () => {
     expect(b.dir).toBe(join(root, 'tiny-2024-01-02T03-04-05-2'));
     expect(readdirSync(a.dir).sort()).toEqual([
       'config.yaml',
+      'provenance.json',
       'report.html',
       'results.csv',
       'results.json',

@@ -106,7 +106,7 @@ test('kill -9 during seqsch experiment (running points; writing the results file
   const outcomes: string[] = [];
   const partial = () => (existsSync(results) ? readdirSync(results).find((n) => n.includes('.partial-')) : undefined);
   const inPartial = (f: string) => partial() !== undefined && existsSync(join(results, partial()!, f));
-  const FILES = ['config.yaml', 'report.html', 'results.csv', 'results.json', 'table.md'];
+  const FILES = ['config.yaml', 'provenance.json', 'report.html', 'results.csv', 'results.json', 'table.md'];
   const complete = () => (existsSync(results) ? readdirSync(results).filter((n) => !n.includes('.partial-')) : []);
   for (const when of [() => partial() !== undefined, () => inPartial('results.json')]) {
     const r = await killWhen(['experiment', yaml, '--results', results], when);
