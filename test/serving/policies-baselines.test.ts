@@ -16,7 +16,14 @@ import { withAging, withGuard, withResponseRatio, withWaitGuard } from '../../sr
 import { makePolicy, policyReadsPrediction } from '../../src/serving/policies/index.js';
 import { plan, type EngineLimits, type Plan } from '../../src/serving/policies/plan.js';
 import { uncachedTokens, type Policy, type QueueEntry } from '../../src/serving/policies/policy.js';
-import { policyConfigProblem, policyOptionsOf, type PolicyConfig } from '../../src/serving/policies/options.js';
+import {
+  policyConfigProblem,
+  policyOptions,
+  policyOptionsOf,
+  type PolicyConfig,
+} from '../../src/serving/policies/options.js';
+import { z } from 'zod';
+import { stageFields } from '../../src/core/options/zod.js';
 import { POLICY_NAMES } from '../../src/core/names.js';
 
 /** A waiting entry: id (its digits = workload position), arrival (s), and the fields under test. */
@@ -289,4 +296,21 @@ test('plan: the shortcut decides exactly as asking the order every time (2000 ra
   // both paths ran often enough to mean something
   expect(asked).toBeGreaterThan(300);
   expect(skipped).toBeGreaterThan(300);
+});
+
+test('the policy option entries as a stage reads them: defaults, bounds, and the PolicyOptions they give', () => {
+  const schema = z.strictObject(stageFields(policyOptions));
+  expect(schema.parse({})).toEqual({ guard: 'steps', work_prefill_weight: 0.25 });
+  expect(() => schema.parse({ guard: 'sometimes' })).toThrow(/sometimes.*is not one of off, steps, seconds, ratio/);
+  expect(() => schema.parse({ starvation_seconds: 0 })).toThrow('expected a number > 0, got 0');
+  expect(() => schema.parse({ context_starvation_iterations: 2.5 })).toThrow('expected an integer');
+  const c = schema.parse({ guard: 'seconds', starvation_seconds: 1.5, work_prefill_weight: 0.1 });
+  expect(policyOptionsOf({ ...c, policy: 'work', preempt_k: 16, max_length: 128 })).toEqual({
+    preemptK: 16,
+    starvationBound: 128,
+    guard: 'seconds',
+    starvationSeconds: 1.5,
+    contextStarvationIterations: undefined,
+    workPrefillWeight: 0.1,
+  });
 });
