@@ -9,15 +9,20 @@ import { join } from 'node:path';
 import type { Experiment } from './config.js';
 import { getStage } from './registry.js';
 import { writableProblem } from '../util/job-paths.js';
-import { acquireLocks, tryLock } from '../util/lock.js';
+import { acquireLocks, heldHere, tryLock } from '../util/lock.js';
 
 /**
- * Check and lock the outputs of the points at `indices` and the folder `dir` the run writes (or, with `root`
- * and no `dir`, only that the results root can be written); one release for all.
+ * Check and lock the outputs of the points at `indices`, and check `folder` (the results root, or a part's folder)
+ * can be written, locking it too when `lock` (a part folder; a full run's folder is claimed by claimRunDir); one
+ * release for all.
  */
-export function claimOutputs(exp: Experiment, indices: number[], folder: { path: string; what: string }): () => void {
+export function claimOutputs(
+  exp: Experiment,
+  indices: number[],
+  folder: { path: string; what: string; lock: boolean },
+): () => void {
   const problems: string[] = [];
-  const locks: { path: string; what: string }[] = [folder];
+  const locks: { path: string; what: string }[] = folder.lock ? [{ path: folder.path, what: folder.what }] : [];
   for (const i of indices) {
     const p = exp.points[i];
     for (const o of getStage(p.stage)?.writes?.(p.config as never, {}) ?? []) {
@@ -40,7 +45,7 @@ export function claimOutputs(exp: Experiment, indices: number[], folder: { path:
 export function claimRunDir(root: string, base: string): { dir: string; release: () => void } {
   for (let k = 1; ; k++) {
     const dir = join(root, k === 1 ? base : `${base}-${k}`);
-    if (existsSync(dir)) continue;
+    if (existsSync(dir) || heldHere(dir)) continue; // heldHere: two runs in one process (tests, notebooks)
     const release = tryLock(dir, 'results folder');
     if (!release) continue;
     if (!existsSync(dir)) return { dir, release };

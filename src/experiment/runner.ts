@@ -173,7 +173,7 @@ export async function runExperiment(
   const release = claimOutputs(
     exp,
     exp.points.map((_, i) => i),
-    { path: root, what: '--results' },
+    { path: root, what: '--results', lock: false },
   );
   let dir: string;
   let releaseDir: () => void;

@@ -136,7 +136,7 @@ export async function runPart(
   const dir = join(root, partFolder(exp.name, part));
   refuseOtherPart(dir, exp, hash);
   // before any work: the points' outputs writable and locked, and the part folder ours alone (claim.ts)
-  const release = claimOutputs(exp, points, { path: dir, what: `the ${partName(part)} folder` });
+  const release = claimOutputs(exp, points, { path: dir, what: `the ${partName(part)} folder`, lock: true });
   let run: ReturnType<typeof startRunFolder>;
   try {
     run = startRunFolder(dir); // <dir>.partial-<host>-<pid>; dead writers' partial folders are removed first

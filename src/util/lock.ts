@@ -128,6 +128,9 @@ export function acquireLock(path: string, what: string): () => void {
   };
 }
 
+/** Whether this process holds the lock on `path`. */
+export const heldHere = (path: string) => held.has(resolve(path));
+
 /** The lock on `path`, or null when a live process holds it (a run folder name to skip). */
 export function tryLock(path: string, what: string): (() => void) | null {
   try {
