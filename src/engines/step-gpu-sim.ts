@@ -121,6 +121,9 @@ export class GpuSimEngine implements StepEngine<GpuSimRequest> {
   kvPeak(): number {
     return this.kv.peak * this.kv.blockSize;
   }
+  reusedTokens(): number {
+    return this.stats.reusedTokens;
+  }
   get kvCapacity(): number {
     return this.kv.numBlocks * this.kv.blockSize;
   }

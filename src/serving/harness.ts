@@ -235,7 +235,13 @@ export async function serveContinuous<R extends StepRequest>(
     calls,
     predictorCalls: intake.calls,
     predictorSeconds: intake.predictorSeconds,
-    kv: engine.kvPeak ? { peakTokens: engine.kvPeak(), capacityTokens: engine.kvCapacity ?? NaN } : undefined,
+    kv: engine.kvPeak
+      ? {
+          peakTokens: engine.kvPeak(),
+          capacityTokens: engine.kvCapacity ?? NaN,
+          reusedTokens: engine.reusedTokens?.() ?? 0,
+        }
+      : undefined,
   };
 
   /** Predict where the order matters, then the policy's plan for this iteration. */

@@ -5,15 +5,31 @@
  */
 import type { BenchItem } from '../core/query.js';
 import { loadBenchItems } from '../workload/items.js';
-import { loadTrace } from '../workload/trace.js';
+import { loadTrace, type Trace } from '../workload/trace.js';
 import { arrivalTimes, makeRequests, traceItems, type ArrivalSpec, type ServeRequest } from '../workload/arrivals.js';
 import type { ServeConfig } from './config.js';
 import { memo, type ServeContext } from './context.js';
 
+/**
+ * The trace's rows (memoized); with `max_total_tokens`, only those whose prompt + response fit it (a model's
+ * context window, as Vidur's max_tokens keeps them): the rest are dropped before the first `num_data` are taken, and
+ * the arrival times are the kept rows' own.
+ */
+function traceRows(c: ServeConfig, ctx: ServeContext): Trace {
+  const trace = memo(ctx, `trace:${c.trace}`, () => loadTrace(c.trace!));
+  const max = c.max_total_tokens;
+  if (max === undefined) return trace;
+  return memo(ctx, `trace:${c.trace}|max:${max}`, () => {
+    const rows = trace.rows.filter((r) => r.promptTokens + r.responseTokens + 1 <= max);
+    if (rows.length === 0) throw new Error(`${c.trace}: no request fits max_total_tokens ${max}`);
+    return { ...trace, rows };
+  });
+}
+
 /** The workload's queries (memoized). */
 export function workloadItems(c: ServeConfig, ctx: ServeContext): BenchItem[] {
   if (c.trace_requests) {
-    const { rows, hashBlockTokens } = memo(ctx, `trace:${c.trace}`, () => loadTrace(c.trace!));
+    const { rows, hashBlockTokens } = traceRows(c, ctx);
     return traceItems(rows, c.num_data ?? rows.length, c.real_lengths, hashBlockTokens);
   }
   const key = `items:${c.data}|${c.lengths}|${c.num_data}|${c.seed}`;
@@ -31,7 +47,7 @@ export function arrivingRequests(
   if (c.arrival === 'offline') spec = { kind: 'offline' };
   else if (c.arrival === 'poisson') spec = { kind: 'poisson', rate: rate! };
   else {
-    const { rows } = memo(ctx, `trace:${c.trace}`, () => loadTrace(c.trace!));
+    const { rows } = c.trace_requests ? traceRows(c, ctx) : memo(ctx, `trace:${c.trace}`, () => loadTrace(c.trace!));
     spec = { kind: 'trace', rows, rate: rate ?? undefined, source: c.trace };
   }
   return makeRequests(items, arrivalTimes(items.length, spec, c.arrival_seed));

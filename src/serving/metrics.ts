@@ -73,6 +73,8 @@ export interface ServingMetrics {
   ttft_p99: number;
   /** Spearman's rank correlation of prompt tokens and TTFT (NaN without prompt counts or with one value) */
   ttft_prompt_rank_corr: number;
+  /** mean TTFT of the longest quarter of prompts ÷ that of the shortest quarter (NaN without prompt counts) */
+  ttft_long_short_ratio: number;
   tpot_mean: number;
   tpot_p50: number;
   tpot_p99: number;
@@ -87,12 +89,16 @@ export interface ServingMetrics {
   /** most KV tokens in use at once, and the pool's size (paged memory; null where the engine keeps none) */
   kv_peak_tokens: number | null;
   kv_capacity_tokens: number | null;
+  /** prompt tokens whose KV was reused instead of prefilled (GPU simulator; null elsewhere) */
+  prefix_reused_tokens: number | null;
 }
 
 /** What a paged-memory engine reports besides the records. */
 export interface KvUse {
   peakTokens: number;
   capacityTokens: number;
+  /** prompt tokens not prefilled because their KV was reused (a shared prefix, cached hash blocks) */
+  reusedTokens: number;
 }
 
 /** The q-quantile (0 ≤ q ≤ 1) of xs, linear between order statistics (numpy.percentile's default). */
@@ -133,6 +139,15 @@ export function rankCorrelation(xs: number[], ys: number[]): number {
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
 }
 
+/** Mean TTFT of the longest quarter of prompts over the shortest quarter's (by prompt tokens, ties by position). */
+function longShortRatio(records: RequestRecord[]): number {
+  const known = records.filter((r) => r.promptTokens !== null).sort((a, b) => a.promptTokens! - b.promptTokens!);
+  const q = Math.floor(known.length / 4);
+  if (q < 1) return NaN;
+  const ttft = (rs: RequestRecord[]) => mean(rs.map((r) => r.firstToken - r.arrival));
+  return ttft(known.slice(-q)) / ttft(known.slice(0, q));
+}
+
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 /** Answer tokens of a record: upstream's count less its BOS. */
@@ -169,6 +184,7 @@ export function servingMetrics(records: RequestRecord[], predictorSeconds: numbe
       records.filter((r) => r.promptTokens !== null).map((r) => r.promptTokens!),
       records.filter((r) => r.promptTokens !== null).map((r) => r.firstToken - r.arrival),
     ),
+    ttft_long_short_ratio: longShortRatio(records),
     tpot_mean: mean(tpot),
     tpot_p50: quantile(tpot, 0.5),
     tpot_p99: quantile(tpot, 0.99),
@@ -181,5 +197,6 @@ export function servingMetrics(records: RequestRecord[], predictorSeconds: numbe
     finished_ratio: records.length ? records.filter((r) => r.finished).length / records.length : 0,
     kv_peak_tokens: kv?.peakTokens ?? null,
     kv_capacity_tokens: kv?.capacityTokens ?? null,
+    prefix_reused_tokens: kv?.reusedTokens ?? null,
   };
 }

@@ -48,6 +48,13 @@ export const serveOptions = defineOptions({
     describe:
       'arrival trace, .csv/.jsonl or .gz (Azure LLM inference, BurstGPT, Mooncake JSONL, or timestamp,prompt_tokens,response_tokens)',
   },
+  'max-total-tokens': {
+    type: 'number',
+    int: true,
+    min: 2,
+    describe:
+      "with --trace-requests: keep only the trace's requests whose prompt + response (+ EOS) fit this many tokens (a model's context window)",
+  },
   'trace-requests': {
     type: 'boolean',
     default: false,
@@ -241,6 +248,8 @@ export function serveConfigProblem(
         ? `${k('trace_requests')} needs ${k('trace')}`
         : `${k('data')} (a conversations file) is required`,
     );
+  if (c.max_total_tokens !== undefined && !c.trace_requests)
+    return bad(`${k('max_total_tokens')} filters a trace's own requests: set ${k('trace_requests')}`);
   if (c.trace_requests && c.engine !== 'sim')
     return bad(`${k('trace_requests')} (requests without text) needs ${k('engine')} sim`);
   if (c.arrival === 'trace' && !c.trace) return bad(`${k('arrival')} trace needs ${k('trace')} (a CSV file)`);

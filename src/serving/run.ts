@@ -65,7 +65,7 @@ function capacityKey(c: ServeConfig): string {
     c.num_gpu_blocks,
     c.kv_watermark,
   ];
-  return `capacity:${JSON.stringify({ engine, data, lengths, num_data, seed, trace_requests, trace: trace_requests ? c.trace : undefined, max_batch, kv_budget, max_length, prefix_cache, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens, gpu })}`;
+  return `capacity:${JSON.stringify({ engine, data, lengths, num_data, seed, trace_requests, trace: trace_requests ? c.trace : undefined, max_total_tokens: c.max_total_tokens, max_batch, kv_budget, max_length, prefix_cache, model, backend, temperature, cost_model, real_lengths, recorded_max_length, default_prompt_tokens, gpu })}`;
 }
 
 /** The engine's capacity (requests/s): the throughput of an offline FCFS run of the same engine and queries. */
