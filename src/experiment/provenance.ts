@@ -74,12 +74,18 @@ export function hashFolder(dir: string, skip: string[] = []): Record<string, str
 }
 
 /**
- * Inputs that changed while the run was in progress: hashed before (where they existed) and after. Returns the
- * first as "PATH changed while … ran", or null.
+ * Inputs that changed while the run was in progress: hashed before (where they existed) and after. A file the run
+ * itself writes (equal to, or inside, one of `written`: a point's outputs, e.g. construct's output read by train)
+ * may change. Returns the first as "PATH: changed while …", or null.
  */
-export function changedDuring(before: Record<string, string>, after: Record<string, string>): string | null {
+export function changedDuring(
+  before: Record<string, string>,
+  after: Record<string, string>,
+  written: string[] = [],
+): string | null {
+  const ours = (p: string) => written.some((w) => p === w || p.startsWith(`${w.replace(/\/+$/, '')}/`));
   for (const [p, h] of Object.entries(before))
-    if (h !== MISSING && after[p] !== h)
+    if (h !== MISSING && after[p] !== h && !ours(p))
       return `${p}: changed while the run was reading it (sha256 before and after differ)`;
   return null;
 }

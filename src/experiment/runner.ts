@@ -19,7 +19,7 @@ import { reportHtml } from './report-html.js';
 import { startRunFolder } from './run-folder.js';
 import { claimOutputs, claimRunDir } from './claim.js';
 import { sideFileNames } from '../util/side-files.js';
-import { changedDuring, hashFiles, pointInputs, writeProvenance } from './provenance.js';
+import { changedDuring, hashFiles, pointInputs, pointOutputs, writeProvenance } from './provenance.js';
 import { experimentHash } from './shard.js';
 
 export interface RunOptions {
@@ -190,7 +190,7 @@ export async function runExperiment(
     const results = run.relocate(await runPoints(exp, run.tmp));
     await writeRunFiles(run.tmp, exp, results, { details: opts.details });
     const inputs = hashFiles(pointInputs(exp, all));
-    const during = changedDuring(before, inputs);
+    const during = changedDuring(before, inputs, pointOutputs(exp, all));
     if (during) throw new Error(`${exp.file}: ${during}; run it again`);
     writeProvenance(run.tmp, experimentHash(exp), inputs);
     run.commit();

@@ -158,7 +158,7 @@ export async function runPart(
     );
     await writeRunFiles(tmp, exp, results, { details: true });
     const inputs = hashFiles(pointInputs(exp, points));
-    const during = changedDuring(inputsBefore, inputs);
+    const during = changedDuring(inputsBefore, inputs, pointOutputs(exp, points));
     if (during) throw new Error(`${exp.file} ${partName(part)}: ${during}; run the part again`);
     const prepared = exp.points.map((_, i) => i).filter((i) => isPrepared(exp, i));
     const provenance: Provenance = {

@@ -85,6 +85,30 @@ describe('a stage without a stamp: the prepare folder recorded its output hash',
     files: (c) => [{ key: 'in', path: c.in }],
     run: async (c) => ({ record: { product: Number(readFileSync(c.in, 'utf8')) * c.factor } }),
   });
+  registerStage('prov-test-tamper', {
+    schema: z.strictObject({ in: z.string() }),
+    files: (c) => [{ key: 'in', path: c.in }],
+    run: async (c) => {
+      writeFileSync(c.in, '9'); // another process editing an input while the run reads it
+      return { record: {} };
+    },
+  });
+  test('a file the run writes itself may change during it; another input may not, and is named', async () => {
+    const d = tmp();
+    const value = join(d, 'value.json');
+    const stages = (v: number) =>
+      `  - stage: prov-test-write\n    out: ${value}\n    value: ${v}\n  - stage: prov-test-read\n    in: ${value}\n    factor: 2\n`;
+    await runExperiment(experimentFile(d, 'own', stages(7)), { resultsRoot: join(d, 'r') });
+    const second = await runExperiment(experimentFile(d, 'own', stages(8)), { resultsRoot: join(d, 'r') }); // rewrites value.json
+    expect(second.results[1].record).toEqual({ product: 16 });
+    const other = join(d, 'other.json');
+    writeFileSync(other, '1');
+    const yaml = experimentFile(d, 'tamper', `  - stage: prov-test-tamper\n    in: ${other}\n`);
+    await expect(runExperiment(yaml, { resultsRoot: join(d, 'r') })).rejects.toThrow(
+      `${yaml}: ${other}: changed while the run was reading it (sha256 before and after differ); run it again`,
+    );
+  });
+
   test('edited after --prepare: refused naming the file and the prepare folder', async () => {
     const d = tmp();
     const value = join(d, 'value.json');
