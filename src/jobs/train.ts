@@ -226,7 +226,8 @@ export function trainDiskBytes(c: TrainConfig, model: LlamaConfig, examples: num
       ? countParameters(model)
       : model.numLayers * c.lora_targets.reduce((s, t) => s + c.lora_r * (widths[t][0] + widths[t][1]), 0);
   const steps = c.epochs * Math.ceil(Math.ceil(examples / c.batch_size) / c.grad_accum);
-  const checkpoints = (c.save_every > 0 ? Math.floor(steps / c.save_every) : 0) + 1;
+  // one every save_every steps, and one at the last step unless that is one of them (trainer.ts)
+  const checkpoints = c.save_every > 0 ? Math.ceil(steps / c.save_every) : 1;
   return trained * 4 * (3 * checkpoints + 1);
 }
 
