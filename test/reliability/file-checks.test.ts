@@ -192,6 +192,24 @@ describe('data the tokenizer cannot read is refused, naming the data file', () =
     expect(snapshot(ALPACA.valData, repoPath('ckpts/tiny-v3'), out)).toEqual(before);
   });
 
+  test('seqsch lenpred of Alpaca queries on the tiny-vocabulary model: refused before generating', () => {
+    const out = join(tmp(), 'lengths.json');
+    const before = snapshot(ALPACA.valData, out, `${out}.partial.json`);
+    const r = seqsch(
+      ['lenpred', '--model', repoPath('ckpts/tiny-v3'), '--data', ALPACA.valData, '--num-data', '8'].concat([
+        '--out',
+        out,
+        '--backend',
+        'wasm',
+      ]),
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`${ALPACA.valData}: \\d+\\.\\d % of its tokens \\(\\d+ of \\d+\\) are unknown`),
+    );
+    expect(snapshot(ALPACA.valData, out, `${out}.partial.json`)).toEqual(before);
+  });
+
   test("an id map holding 500 of the model's 891 ids: refused on its own training data", () => {
     const d = tmp();
     const model = join(d, 'v3-500');
