@@ -38,13 +38,12 @@ function sameModel(a: string, b: string): boolean {
 
 /**
  * Refuse an adapter whose base is not `model` (config; `modelDir` its folder when it was loaded from one).
- * `names` maps (layer, target, 'A'|'B') to the adapter's tensor name; `r` and `targets` are its config's.
+ * `name` maps (layer, target, 'A'|'B') to the adapter's tensor name; `targets` are its config's.
  */
 export function checkAdapterBase(o: {
   adapterDir: string;
   adapterConfig: Record<string, unknown>;
   st: SafetensorsFile;
-  r: number;
   targets: LoraTarget[];
   model: LlamaConfig;
   modelDir?: string | null;
@@ -54,7 +53,7 @@ export function checkAdapterBase(o: {
   const diffs: string[] = [];
 
   // layers: the highest layer index among the adapter's tensors
-  const layerOf = new RegExp(`\\.layers\\.(\\d+)\\.`);
+  const layerOf = /\.layers\.(\d+)\./;
   const layers = st
     .names()
     .map((n) => layerOf.exec(n)?.[1])

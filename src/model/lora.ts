@@ -248,7 +248,6 @@ export class LoraAdapter {
         adapterDir: dir,
         adapterConfig: j,
         st,
-        r: config.r,
         targets: config.targetModules,
         model,
         modelDir,
