@@ -1,13 +1,16 @@
 /**
- * `npm run bench:peer`: our CPU engine against PyTorch, side by side, on the same checkpoints.
+ * `npm run bench:peer`: our CPU engine against PyTorch and llama.cpp, side by side, on the same checkpoints.
  *
- * The peer is bench/peer/llama.py, a small PyTorch LLaMA of this project's own that loads the same HF
+ * One peer is bench/peer/llama.py, a small PyTorch LLaMA of this project's own that loads the same HF
  * safetensors. It runs only where a python3 with torch is importable (Debian: apt-get install python3-torch;
- * SEQSCH_PYTHON picks the interpreter); otherwise the benchmark prints one line and exits 0.
+ * SEQSCH_PYTHON picks the interpreter). The other is llama.cpp through node-llama-cpp 3.21.1
+ * (bench/peer/llamacpp/run.ts; installed on demand by `npm run bench:peer:install`), on F32 and Q8_0 GGUFs that our
+ * own writer (src/model/gguf) makes of each checkpoint. With neither peer the benchmark prints one line and exits 0.
  *
  * 1. Correctness first, on ckpts/tiny-v3 (the embedded default), the bench model (the 5.2M LLaMA of
  *    bench/engine.ts) and a GQA model with tied embeddings: greedy tokens identical, and the logits of a
- *    full forward over prompt + generated tokens within 1e-4 of the largest logit (real positions).
+ *    full forward over prompt + generated tokens within 1e-4 of the largest logit (real positions) — against
+ *    torch; against llama.cpp F32, greedy tokens identical (token ids in, no text); Q8_0's agreement is reported.
  * 2. Timing: rounds of alternating processes (ours, then each PyTorch setting; the order rotates every
  *    round), each process loading the model and timing generate() at batch 1/16/64 (prompt 64, 128 new
  *    tokens, greedy, no EOS stop) and the 128 × 80 prefill (left-padded, one token), `reps` runs per point
@@ -19,7 +22,8 @@
  * activations stay mapped). Best-tuned = the faster of the two in each round. `torch-default`: torch as
  * installed, no settings. `--busy N` runs N busy-loop processes alongside for the whole benchmark.
  * Options: --models tiny-v3,bench  --rounds 5  --reps 3  --batches 1,16,64  --prompt 64  --new 128
- * --prefill 128x80  --engines ours,torch-1t,torch-2t,torch-default (+ ours-1t)  --busy 0  --check-only
+ * --prefill 128x80  --engines ours,torch-1t,torch-2t,torch-default,llamacpp-f32-1t,llamacpp-f32-2t,llamacpp-q8_0-1t,
+ * llamacpp-q8_0-2t (+ ours-1t; those not installed are left out)  --busy 0  --check-only
  * --skip-check  --quick  --out FILE.json  --json. Numbers only; nothing here is a test.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -28,7 +32,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BENCH_MODEL, fmt, table } from './lib.js';
-import { peerEngines, type PeerEngine } from './peer/engines.js';
+import { LLAMACPP_DIR, llamacppInstalled, peerEngines, type PeerEngine } from './peer/engines.js';
 import type { CheckSpec, TimeResult, TimeSpec } from './peer/spec.js';
 import { peerPrompts } from './peer/spec.js';
 
@@ -75,12 +79,15 @@ function findPython(): { python: string; info: Record<string, unknown> } | undef
   return undefined;
 }
 const peer = findPython();
-if (!peer) {
-  log(
-    'bench:peer: skipped — no python3 with torch importable (Debian: apt-get install python3-torch; or set SEQSCH_PYTHON)',
-  );
+const hasLlamacpp = llamacppInstalled(root);
+const noTorch = 'no python3 with torch importable (Debian: apt-get install python3-torch; or set SEQSCH_PYTHON)';
+const noLlamacpp = `llama.cpp not installed (npm run bench:peer:install puts node-llama-cpp in ${LLAMACPP_DIR})`;
+if (!peer && !hasLlamacpp) {
+  log(`bench:peer: skipped — ${noTorch}; ${noLlamacpp}`);
   process.exit(0);
 }
+if (!peer) log(`bench:peer: PyTorch left out — ${noTorch}`);
+if (!hasLlamacpp) log(`bench:peer: llama.cpp left out — ${noLlamacpp}`);
 
 // ---- busy-loop processes (a machine someone else is using) -----------------------------------------
 const loops: ChildProcess[] = [];
@@ -94,7 +101,11 @@ const tf = await import('@tensorflow/tfjs-core');
 const { initBackend } = await import('../src/core/backend.js');
 const { blasStatus } = await import('../src/kernels/blas.js');
 const { Llama } = await import('../src/model/llama.js');
-const { saveLlama } = await import('../src/model/checkpoint.js');
+const { saveLlama, loadLlama } = await import('../src/model/checkpoint.js');
+const { writeLlamaGguf } = await import('../src/model/gguf/export.js');
+const { loadModelTokenizer } = await import('../src/model/gguf/index.js');
+const { remapTokenizer } = await import('../src/tokenizer/idmap.js');
+const { llamaTokenizer } = await import('../src/tokenizer/llama.js');
 await initBackend('wasm');
 const scratch = mkdtempSync(join(tmpdir(), 'seqsch-peer-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -112,20 +123,54 @@ for (const [name, config] of Object.entries(built)) {
 for (const m of models) if (!dirs[m]) throw new Error(`bench:peer: unknown model '${m}' (tiny-v3 | bench | gqa)`);
 const vocab = (name: string) =>
   (JSON.parse(readFileSync(join(dirs[name], 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
+/** The GGUF (our writer) of model `name` as `type`, written once; a random model's vocabulary: LLaMA-1's first V ids. */
+const ggufs = new Map<string, string>();
+async function gguf(name: string, type: 'f32' | 'q8_0'): Promise<string> {
+  const key = `${name}.${type}`;
+  if (ggufs.has(key)) return ggufs.get(key)!;
+  const file = join(scratch, `${key}.gguf`);
+  const m = loadLlama(dirs[name]);
+  const tok =
+    name === 'tiny-v3'
+      ? await loadModelTokenizer(dirs[name])
+      : remapTokenizer(
+          llamaTokenizer(),
+          Array.from({ length: m.config.vocabSize }, (_, i) => i),
+        );
+  writeLlamaGguf(m, tok, file, type, name);
+  m.dispose();
+  ggufs.set(key, file);
+  return file;
+}
+/** What an engine's --model gets for `name`: the HF folder, or the GGUF of its weight type. */
+const modelPath = async (e: PeerEngine, name: string) => (e.input ? gguf(name, e.input) : dirs[name]);
 
-const engines = peerEngines({ python: peer.python, root }).filter((e) =>
-  opt('engines', 'ours,torch-1t,torch-2t,torch-default').split(',').includes(e.name),
+const all = peerEngines({ python: peer?.python, root });
+const engines = all.filter((e) =>
+  opt(
+    'engines',
+    'ours,torch-1t,torch-2t,torch-default,llamacpp-f32-1t,llamacpp-f32-2t,llamacpp-q8_0-1t,llamacpp-q8_0-2t',
+  )
+    .split(',')
+    .includes(e.name),
 );
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
   node: process.version,
   openblas: blasStatus().corename ?? 'provider off',
-  torch: peer.info,
+  torch: peer?.info ?? null,
+  llamacpp: hasLlamacpp
+    ? (
+        JSON.parse(readFileSync(join(root, LLAMACPP_DIR, 'node_modules/node-llama-cpp/package.json'), 'utf8')) as {
+          version: string;
+        }
+      ).version
+    : null,
   busyLoops: busy,
 };
 log(
-  `# bench:peer — ${machine.cpu}, ${machine.cores} cores; ours: node ${machine.node}, wasm + native (OpenBLAS ${machine.openblas}); peer: ${peer.python}, torch ${String(peer.info.torch)}`,
+  `# bench:peer — ${machine.cpu}, ${machine.cores} cores; ours: node ${machine.node}, wasm + native (OpenBLAS ${machine.openblas}); torch: ${peer ? `${peer.python}, torch ${String(peer.info.torch)}` : 'none'}; llama.cpp: ${machine.llamacpp ? `node-llama-cpp ${machine.llamacpp}` : 'none'}`,
 );
 log(
   `# ${busy} busy-loop process(es) alongside; load ${loadavg()
@@ -160,24 +205,60 @@ interface CheckResult {
 }
 const checks: CheckResult[] = [];
 if (!flag('skip-check')) {
-  const ours = engines.find((e) => e.name === 'ours') ?? peerEngines({ python: peer.python, root })[0];
-  const torch = peerEngines({ python: peer.python, root }).find((e) => e.name === 'torch-1t')!;
+  const ours = engines.find((e) => e.name === 'ours') ?? all[0];
+  const torch = all.find((e) => e.name === 'torch-1t');
+  const llamas = all.filter((e) => e.llamacpp && e.name.endsWith('-1t'));
   for (const model of [...new Set(['tiny-v3', 'bench', 'gqa', ...models])]) {
     const V = vocab(model);
     // four ragged prompts (left padding) of 5…40 tokens, 24 greedy tokens each
     const spec: CheckSpec = { prompts: [40, 5, 23, 12].map((T, r) => peerPrompts(r + 1, T, V)[r]), maxNew: 24 };
     const specFile = join(scratch, `check-${model}.json`);
     writeFileSync(specFile, JSON.stringify(spec));
-    const out = (e: PeerEngine) => {
+    const out = async (e: PeerEngine) => {
       const file = join(scratch, `logits-${model}-${e.name}.bin`);
-      const j = runEngine(e, ['check', '--model', dirs[model], '--spec', specFile, '--out', file]) as {
+      const j = runEngine(e, ['check', '--model', await modelPath(e, model), '--spec', specFile, '--out', file]) as {
         tokens: number[][];
         shape: number[];
       };
       return { ...j, logits: new Float32Array(readFileSync(file).buffer.slice(0)) };
     };
-    const a = out(ours),
-      b = out(torch);
+    const a = await out(ours);
+    // llama.cpp: token ids in, greedy token ids out (no logits); F32 must agree, Q8_0's agreement is reported
+    for (const e of llamas) {
+      const j = runEngine(e, ['check', '--model', await modelPath(e, model), '--spec', specFile]) as {
+        tokens: number[][];
+      };
+      // where a row first differs, ours' margin between its token and llama.cpp's (ours' full-forward logits): a
+      // divergence at a near-tie (margin ≤ 1e-4 of the largest |logit|, the torch check's tolerance) is rounding
+      const [, T, V] = a.shape;
+      const rows = j.tokens.map((row, r) => {
+        const k = row.findIndex((t, i) => t !== a.tokens[r][i]);
+        if (k < 0) return { same: row.length, margin: 0, scale: 1 };
+        const len = spec.prompts[r].length + spec.maxNew;
+        const at = (r * T + (T - len) + spec.prompts[r].length + k - 1) * V;
+        let scale = 0;
+        for (let v = 0; v < V; v++) scale = Math.max(scale, Math.abs(a.logits[at + v]));
+        return { same: k, margin: a.logits[at + a.tokens[r][k]] - a.logits[at + row[k]], scale };
+      });
+      const identical = rows.every((x, r) => x.same === a.tokens[r].length);
+      const worst = Math.max(...rows.map((x) => x.margin / x.scale));
+      const ok = identical || worst <= 1e-4 || e.llamacpp === 'q8_0';
+      checks.push({
+        model: `${model} vs ${e.name}`,
+        tokensEqual: identical,
+        rows: spec.prompts.length,
+        newTokens: spec.maxNew,
+        maxAbsDiff: NaN,
+        maxAbsLogit: NaN,
+        relDiff: identical ? 0 : worst,
+        ok,
+      });
+      log(
+        `check ${model} vs ${e.name}: greedy tokens ${identical ? 'identical' : `DIFFER (same first ${rows.map((x) => x.same).join(', ')} of ${spec.maxNew} per row; at the first difference ours' margin over llama.cpp's token ≤ ${worst.toExponential(2)} of the largest |logit|, limit 1e-4: ${worst <= 1e-4 ? 'a near-tie' : 'not a tie'})`} (${spec.prompts.length} rows × ${spec.maxNew}) ${ok ? 'ok' : 'FAILED'}${e.llamacpp === 'q8_0' ? ' (Q8_0: reported, not required)' : ''}`,
+      );
+    }
+    if (!torch) continue;
+    const b = await out(torch);
     const tokensEqual = JSON.stringify(a.tokens) === JSON.stringify(b.tokens);
     let maxAbsDiff = 0,
       maxAbsLogit = 0;
@@ -245,7 +326,7 @@ for (const model of models) {
     const order = engines.map((_, i) => engines[(i + round) % engines.length]);
     for (const e of order) {
       const load = loadavg()[0];
-      const res = runEngine(e, ['time', '--model', dirs[model], '--spec', specFile]) as TimeResult;
+      const res = runEngine(e, ['time', '--model', await modelPath(e, model), '--spec', specFile]) as TimeResult;
       const seconds: Record<string, number> = {};
       for (const B of timeSpec.batches) seconds[`b${B}`] = median(res.decode[B]);
       if (res.prefill) seconds.prefill = median(res.prefill);
@@ -274,18 +355,30 @@ for (const model of models) {
       }).filter(Number.isFinite);
     const best = ratios(tuned),
       def = ratios(['torch-default']);
+    // llama.cpp: its best of 1 and 2 threads in each round, per weight type
+    const llama = (type: 'f32' | 'q8_0') => ratios(engines.filter((e) => e.llamacpp === type).map((e) => e.name));
+    const lf = llama('f32'),
+      lq = llama('q8_0');
+    const cell = (xs: number[]) =>
+      xs.length ? `${fmt(median(xs))}× (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})` : '—';
     const loads = runs.filter((r) => r.model === model).map((r) => r.load);
     perModel[p] = {
       medianSeconds: Object.fromEntries(engines.map((e) => [e.name, med(e.name)])),
       oursOverBestTuned: best.length ? median(best) : null,
       oursOverBestTunedRange: best.length ? [Math.min(...best), Math.max(...best)] : null,
       oursOverDefault: def.length ? median(def) : null,
+      oursOverLlamacppF32: lf.length ? median(lf) : null,
+      oursOverLlamacppF32Range: lf.length ? [Math.min(...lf), Math.max(...lf)] : null,
+      oursOverLlamacppQ8_0: lq.length ? median(lq) : null,
+      oursOverLlamacppQ8_0Range: lq.length ? [Math.min(...lq), Math.max(...lq)] : null,
     };
     rows.push([
       p === 'prefill' ? `prefill ${timeSpec.prefill!.join(' × ')}` : `batch ${p.slice(1)}`,
       ...engines.map((e) => rate(med(e.name))),
       best.length ? `${fmt(median(best))}× (${fmt(Math.min(...best))}–${fmt(Math.max(...best))})` : '—',
       def.length ? `${fmt(median(def))}×` : '—',
+      cell(lf),
+      cell(lq),
       `${fmt(Math.min(...loads))}–${fmt(Math.max(...loads))}`,
     ]);
   }
@@ -296,7 +389,15 @@ for (const model of models) {
   );
   log(
     table(
-      ['point', ...engines.map((e) => e.name), 'ours ÷ best-tuned torch (range)', 'ours ÷ torch default', 'load'],
+      [
+        'point',
+        ...engines.map((e) => e.name),
+        'ours ÷ best-tuned torch (range)',
+        'ours ÷ torch default',
+        'ours ÷ llama.cpp F32 (range)',
+        'ours ÷ llama.cpp Q8_0 (range)',
+        'load',
+      ],
       rows,
     ),
   );

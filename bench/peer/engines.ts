@@ -10,7 +10,10 @@
  *   step re-faults its activation pages; raising both thresholds keeps them mapped (ours never unmaps: the
  *   wasm heap only grows).
  * Variables that would change a setting are removed first, so `torch-default` is torch as installed.
+ * llama.cpp (bench/peer/llamacpp/run.ts, node-llama-cpp 3.21.1 installed on demand: `npm run bench:peer:install`):
+ * F32 and Q8_0 GGUFs written by our writer, 1 and 2 threads; best = the faster thread count per round and type.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface PeerEngine {
@@ -19,6 +22,16 @@ export interface PeerEngine {
   tuned: boolean;
   /** executable, leading arguments, environment */
   command: [string, string[], NodeJS.ProcessEnv];
+  /** what --model gets: the HF folder (default) or a GGUF file of this weight type */
+  input?: 'f32' | 'q8_0';
+  /** llama.cpp's settings of one weight type: best = the fastest of these per round */
+  llamacpp?: 'f32' | 'q8_0';
+}
+
+/** Where node-llama-cpp is installed on demand; llama.cpp engines exist only when it is there. */
+export const LLAMACPP_DIR = 'bench/peer/llamacpp';
+export function llamacppInstalled(root: string): boolean {
+  return existsSync(join(root, LLAMACPP_DIR, 'node_modules/node-llama-cpp/package.json'));
 }
 
 /** Variables that set threads or malloc behaviour; cleared so each engine gets exactly its own settings. */
@@ -32,18 +45,33 @@ function baseEnv(): NodeJS.ProcessEnv {
 /** glibc: keep freed memory (up to 1 GiB) mapped instead of trimming/unmapping it after every step. */
 const MALLOC_KEEP = { MALLOC_TRIM_THRESHOLD_: String(1 << 30), MALLOC_MMAP_THRESHOLD_: String(1 << 30) };
 
-export function peerEngines({ python, root }: { python: string; root: string }): PeerEngine[] {
+/** The engines available here: ours always, PyTorch's with a `python` that imports torch, llama.cpp's when installed. */
+export function peerEngines({ python, root }: { python?: string; root: string }): PeerEngine[] {
   const ours = (env: Record<string, string>, flags: string[] = []): [string, string[], NodeJS.ProcessEnv] => [
     process.execPath,
     ['--import', 'tsx', join(root, 'bench/peer/ours.ts'), ...flags],
     { ...baseEnv(), ...env },
   ];
   const torch = (threads: number, env: Record<string, string>): [string, string[], NodeJS.ProcessEnv] => [
-    python,
+    python!,
     [join(root, 'bench/peer/llama.py'), ...(threads > 0 ? ['--threads', String(threads)] : [])],
     { ...baseEnv(), ...env },
   ];
-  return [
+  const llamacpp = (type: 'f32' | 'q8_0', threads: number): PeerEngine => ({
+    name: `llamacpp-${type}-${threads}t`,
+    tuned: false,
+    input: type,
+    llamacpp: type,
+    command: [
+      process.execPath,
+      ['--import', 'tsx', join(root, LLAMACPP_DIR, 'run.ts'), '--threads', String(threads)],
+      baseEnv(),
+    ],
+  });
+  const llama = llamacppInstalled(root)
+    ? [llamacpp('f32', 1), llamacpp('f32', 2), llamacpp('q8_0', 1), llamacpp('q8_0', 2)]
+    : [];
+  const ourEngines: PeerEngine[] = [
     { name: 'ours', tuned: false, command: ours({}) },
     { name: 'ours-1t', tuned: false, command: ours({ SEQSCH_THREADS: '1' }) },
     // this work's changes off, for side-by-side figures: the pool that never goes solo; and per-op kernels too
@@ -51,6 +79,8 @@ export function peerEngines({ python, root }: { python: string; root: string }):
     { name: 'ours-perop', tuned: false, command: ours({}, ['--static-pool', '--per-op']) },
     // a prefill's last layer over every position (then the last rows taken), as before the last-rows-only layer
     { name: 'ours-allrows', tuned: false, command: ours({}, ['--all-rows']) },
+  ];
+  const torchEngines: PeerEngine[] = [
     {
       name: 'torch-1t',
       tuned: true,
@@ -68,4 +98,5 @@ export function peerEngines({ python, root }: { python: string; root: string }):
     },
     { name: 'torch-default', tuned: false, command: torch(0, {}) },
   ];
+  return [...ourEngines, ...(python ? torchEngines : []), ...llama];
 }

@@ -1,7 +1,8 @@
 /**
  * `writeLlamaGguf`: a model's base weights and its tokenizer's vocabulary as one GGUF file llama.cpp loads — llama.cpp's
  * names and Q/K row order (./llama.ts), matrices as F32, F16 or Q8_0 and 1-D norms always F32 (as llama.cpp's own
- * converter keeps them), the tokenizer metadata of ./tokenizer.ts.
+ * converter keeps them; with Q8_0, matrices whose rows are not a multiple of 32 long fall back to F16), the tokenizer
+ * metadata of ./tokenizer.ts.
  */
 import type { Llama } from '../llama.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
@@ -31,7 +32,13 @@ export function writeLlamaGguf(
     return {
       name: ggufName(hf),
       shape: t.shape,
-      type: t.shape.length === 1 ? GgmlType.F32 : matrix,
+      // Q8_0 blocks run along a row: a matrix whose rows are not a multiple of 32 is written F16 instead
+      type:
+        t.shape.length === 1
+          ? GgmlType.F32
+          : matrix === GgmlType.Q8_0 && t.shape[t.shape.length - 1] % 32 !== 0
+            ? GgmlType.F16
+            : matrix,
       read: () => (heads ? permuteRotary(values(), heads, t.shape[1], true) : values()),
     };
   });
