@@ -2,13 +2,14 @@
  * The life of a results folder: the points run in `<dir>.partial-<host>-<pid>/`, which is renamed to `<dir>` only
  * once every file is written, so a folder without `.partial` in its name is always complete. A failed run
  * removes its partial folder; each run first removes the partial folders (of any experiment) in the same
- * parent whose writer is gone (killed: same host, PID no longer running). Paths a stage wrote into its records
+ * parent whose writer is gone (killed: same host, PID no longer running), and their `<dir>.lock` files. Paths a stage wrote into its records
  * point into the partial folder while it runs; `relocate` rewrites them to the final folder, so every path in
  * results.json exists after the run.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HOST, removeDeadLeftovers } from '../util/leftovers.js';
+import { removeDeadLocks } from '../util/lock.js';
 
 export interface RunFolder {
   /** where the points write while the run is in progress */
@@ -44,10 +45,10 @@ export function removeStalePartials(root: string): string[] {
       .map((n) => /^(.*\.partial-)/.exec(n)?.[1])
       .filter((p): p is string => p !== undefined),
   );
-  const removed = [...prefixes].flatMap((p) => removeDeadLeftovers(root, p));
+  const removed = [...[...prefixes].flatMap((p) => removeDeadLeftovers(root, p)), ...removeDeadLocks(root)];
   if (removed.length)
     process.stderr.write(
-      `experiment: removed ${removed.length} partial folder(s) of killed runs in ${root}: ${removed.join(', ')}\n`,
+      `experiment: removed ${removed.length} partial folder(s) and lock(s) of killed runs in ${root}: ${removed.join(', ')}\n`,
     );
   return removed;
 }

@@ -72,7 +72,7 @@ export function pathProblems(inputs: InputPath[], outputs: OutputPath[], name: (
   const problems: string[] = [];
   for (const i of inputs)
     if (!FOLDER_KEYS.has(i.key) && isDir(i.path))
-      problems.push(`${name(i.key)} ${i.path}: is a folder; give the file to read`);
+      problems.push(`${name(i.key)} ${i.path} is a folder; give the file to read`);
   for (const o of outputs) {
     const out = realPath(o.path);
     for (const i of inputs) {
@@ -97,7 +97,7 @@ export function pathProblems(inputs: InputPath[], outputs: OutputPath[], name: (
               `writing ${o.folder.what} there would replace it: give a new or empty folder`,
           );
       }
-    } else if (isDir(o.path)) problems.push(`${name(o.key)} ${o.path}: is a folder; give a file path to write`);
+    } else if (isDir(o.path)) problems.push(`${name(o.key)} ${o.path} is a folder; give a file path to write`);
   }
   return [...new Set(problems)];
 }

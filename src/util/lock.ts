@@ -10,8 +10,8 @@
  * output of its points, then runs them) and removed when released or when the process exits normally.
  * It does not decide what to lock: the CLI mount and the experiment runner do.
  */
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { HOST, pidAlive } from './leftovers.js';
 
 /** Who holds a lock: written into the lock file. */
@@ -43,7 +43,8 @@ const me = (): LockHolder => ({
 function readHolder(file: string): LockHolder | null {
   try {
     const h = JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
-    return typeof h.pid === 'number' ? h : null;
+    // only a file of this module's shape counts as a lock (another tool's *.lock is never read as one)
+    return typeof h.pid === 'number' && typeof h.host === 'string' && typeof h.started === 'string' ? h : null;
   } catch {
     return null; // gone meanwhile, or not ours
   }
@@ -126,6 +127,20 @@ export function acquireLock(path: string, what: string): () => void {
     const h = readHolder(file);
     if (h && h.pid === process.pid && h.host === HOST) rmSync(file, { force: true });
   };
+}
+
+/** Remove the `*.lock` files in `dir` whose holder is gone (same host, PID not running); returns their names. */
+export function removeDeadLocks(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.lock')) continue;
+    const h = readHolder(join(dir, name));
+    if (!h || alive(h)) continue; // not a lock of ours (unreadable), or its holder runs
+    rmSync(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Whether this process holds the lock on `path`. */

@@ -94,7 +94,7 @@ test('kill -9 during seqsch train (twice) and during a rerun on the finished fol
   expect(leftovers(parent)).toEqual([]);
 });
 
-test('kill -9 during seqsch experiment (running points; writing the results files): no complete-looking half result; the next run leaves no .partial', async () => {
+test('kill -9 during seqsch experiment (running points; writing the results files): no complete-looking half result; the next run leaves no .partial or .lock', async () => {
   const dir = tmp();
   const results = join(dir, 'results');
   const yaml = join(dir, 'sim.yaml');
@@ -107,7 +107,9 @@ test('kill -9 during seqsch experiment (running points; writing the results file
   const partial = () => (existsSync(results) ? readdirSync(results).find((n) => n.includes('.partial-')) : undefined);
   const inPartial = (f: string) => partial() !== undefined && existsSync(join(results, partial()!, f));
   const FILES = ['config.yaml', 'provenance.json', 'report.html', 'results.csv', 'results.json', 'table.md'];
-  const complete = () => (existsSync(results) ? readdirSync(results).filter((n) => !n.includes('.partial-')) : []);
+  // run folders: a killed run also leaves its folder's lock (`<run>.lock`, src/util/lock.ts) until the next run
+  const complete = () =>
+    existsSync(results) ? readdirSync(results).filter((n) => !n.includes('.partial-') && !n.endsWith('.lock')) : [];
   for (const when of [() => partial() !== undefined, () => inPartial('results.json')]) {
     const r = await killWhen(['experiment', yaml, '--results', results], when);
     outcomes.push(r.outcome);
@@ -117,6 +119,6 @@ test('kill -9 during seqsch experiment (running points; writing the results file
   expect(outcomes).toEqual(['killed', 'killed']);
   const last = seqsch(['experiment', yaml, '--results', results]);
   expect([last.status, last.stderr]).toEqual([0, last.stderr]);
-  expect(readdirSync(results).filter((n) => n.includes('.partial'))).toEqual([]);
+  expect(readdirSync(results).filter((n) => n.includes('.partial') || n.endsWith('.lock'))).toEqual([]);
   for (const run of complete()) expect(readdirSync(join(results, run)).sort()).toEqual(FILES);
 });

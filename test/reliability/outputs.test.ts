@@ -166,7 +166,7 @@ test('an output inside an input folder (logits --output MODEL/x.safetensors) is 
 test('--data naming a folder is refused naming the flag ("is a folder"), before any work', async () => {
   const w = work();
   await expectRefused(w, lenpredJob as Job, { model: w.model, data: w.dir, out: join(w.dir, 'out.json') }, [
-    `--data ${w.dir}: is a folder`,
+    `--data ${w.dir} is a folder; give the file to read`,
   ]);
 });
 
