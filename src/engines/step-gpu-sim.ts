@@ -172,6 +172,10 @@ export class GpuSimEngine implements StepEngine<GpuSimRequest> {
   }
 
   /** Prompt tokens of `req` whose KV is reused: the shared prefix, or the cached hash blocks (at most prompt − 1). */
+  cachedTokens(req: GpuSimRequest): number {
+    return this.reusable(req);
+  }
+
   private reusable(req: GpuSimRequest): number {
     let n = this.prefixTokens;
     if (this.prefixReuse && req.hashIds?.length && req.hashBlockTokens) {

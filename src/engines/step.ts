@@ -80,6 +80,8 @@ export interface StepEngine<R extends StepRequest = StepRequest> {
   /** KV tokens in use at most so far (paged memory), and the pool's size */
   kvPeak?(): number;
   readonly kvCapacity?: number;
+  /** prompt tokens of `req` whose KV the engine would reuse if it were admitted now (a cached prefix) */
+  cachedTokens?(req: R): number;
   /** prompt tokens not prefilled because their KV was reused so far */
   reusedTokens?(): number;
 }

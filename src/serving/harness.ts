@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import type { EngineCall, PredictorCall } from '../cost/calls.js';
 import type { CallOutcome, StepEngine, StepRequest } from '../engines/step.js';
 import { Intake } from './intake.js';
-import { arrivedRecord, type KvUse, type RequestRecord } from './metrics.js';
+import { arrivedRecord, type KvUse, type RequestRecord, type SchedulerTime } from './metrics.js';
 import { plan, type EngineLimits, type Plan } from './policies/plan.js';
 import type { Policy, QueueEntry } from './policies/policy.js';
 import type { LengthPredictor } from '../core/predictor.js';
@@ -35,6 +35,12 @@ export interface ServeResult {
   predictorSeconds: number;
   /** paged-memory engines: the most KV in use and the pool's size */
   kv?: KvUse;
+  /**
+   * the scheduler's own time: wall seconds of the loop outside engine and predictor calls (policy, plan,
+   * bookkeeping) and the iterations it ran. Server time on the real engine; on the simulator real CPU time that
+   * the simulated clock does not charge.
+   */
+  scheduler?: SchedulerTime;
 }
 
 export interface ContinuousOptions<R extends StepRequest> {
@@ -89,13 +95,21 @@ export async function serveContinuous<R extends StepRequest>(
   const entries = new Map<string, QueueEntry>(); // arrived and not finished
   const records = new Map<string, RequestRecord>();
   const calls: TimedCall[] = [];
-  const arrivedAtStep = new Map<string, number>();
-  let steps = 0; // decode steps so far: the starvation guard's clock
+  let steps = 0; // decode steps so far
   let done = 0;
 
+  let outsideLoop = 0; // wall seconds of engine and predictor calls (not the scheduler's)
+  const timed = async <T>(f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      outsideLoop += (performance.now() - t0) / 1000;
+    }
+  };
   const call = async (f: () => Promise<CallOutcome>) => {
     const at = clock.now();
-    const out = await f();
+    const out = await timed(f);
     if (out.call) {
       clock.elapsed(out.call.seconds);
       calls.push(Object.assign(out.call, { at })); // the engine's fresh object, stamped (no copy per iteration)
@@ -133,7 +147,7 @@ export async function serveContinuous<R extends StepRequest>(
 
   /** Predict these entries (one call) and set their predicted and remaining lengths. */
   const predict = async (es: QueueEntry[]) => {
-    await intake.predict(es.map((e) => byId.get(e.id)!));
+    await timed(() => intake.predict(es.map((e) => byId.get(e.id)!)));
     for (const e of es) {
       e.predicted = intake.predicted.get(e.id) ?? 0;
       e.remaining = Math.max(0, e.predicted - e.generated);
@@ -156,7 +170,10 @@ export async function serveContinuous<R extends StepRequest>(
     e.state = s;
   };
 
+  const loopStart = performance.now();
+  let iterations = 0;
   while (done < requests.length) {
+    iterations++;
     const arrived = intake.poll();
     for (const r of arrived) {
       // not predicted yet: NaN until the predictor is asked
@@ -169,12 +186,12 @@ export async function serveContinuous<R extends StepRequest>(
         predicted: NaN,
         generated: 0,
         remaining: NaN,
+        promptTokens: engineReq.get(r.id)!.promptTokens,
       });
-      arrivedAtStep.set(r.id, steps);
       records.set(r.id, arrivedRecord(r));
       outside++;
     }
-    if (o.predictor && (o.predictOn ?? 'contention') === 'arrival')
+    if (o.predictor && o.policy.readsPrediction && (o.predictOn ?? 'contention') === 'arrival')
       await predict(arrived.map((r) => entries.get(r.id)!));
     if (entries.size === 0) {
       const next = intake.nextArrival();
@@ -210,11 +227,14 @@ export async function serveContinuous<R extends StepRequest>(
     if (engine.freeSlots() < engine.maxBatch) {
       const { out, end } = await call(() => engine.step());
       steps++;
+      for (const e of entries.values()) e.waited++; // decode steps since arrival: the step guard's clock
       settle(out, end);
       if (o.predictor?.remaining) {
         const rows = [...entries.values()].filter((e) => e.state !== 'waiting');
-        const est = await o.predictor.remaining(
-          rows.map((e) => ({ id: e.id, item: byId.get(e.id)!.item, generated: e.generated, predicted: e.predicted })),
+        const est = await timed(() =>
+          o.predictor!.remaining!(
+            rows.map((e) => ({ id: e.id, item: byId.get(e.id)!.item, generated: e.generated, predicted: e.predicted })),
+          ),
         );
         if (est.charged) clock.charge(est.seconds);
         intake.predictorSeconds += est.seconds;
@@ -235,6 +255,7 @@ export async function serveContinuous<R extends StepRequest>(
     calls,
     predictorCalls: intake.calls,
     predictorSeconds: intake.predictorSeconds,
+    scheduler: { seconds: (performance.now() - loopStart) / 1000 - outsideLoop, iterations },
     kv: engine.kvPeak
       ? {
           peakTokens: engine.kvPeak(),
@@ -246,8 +267,11 @@ export async function serveContinuous<R extends StepRequest>(
 
   /** Predict where the order matters, then the policy's plan for this iteration. */
   async function decide(): Promise<Plan> {
-    for (const e of entries.values()) e.waited = steps - arrivedAtStep.get(e.id)!;
-    if (o.predictor) {
+    // what a prefix cache holds changes as requests finish: refresh the waiting requests' cached prompt tokens
+    if (engine.cachedTokens)
+      for (const e of entries.values())
+        if (e.state === 'waiting') e.cachedTokens = engine.cachedTokens(engineReq.get(e.id)!);
+    if (o.predictor && o.policy.readsPrediction) {
       // the order matters only when the waiting requests do not all fit: more compete than there are slots for
       // them, or their KV reservations exceed what is free
       const competing = [...entries.values()].filter((e) => e.state !== 'running' || o.policy.preemptible(e));

@@ -91,6 +91,15 @@ export interface ServingMetrics {
   kv_capacity_tokens: number | null;
   /** prompt tokens whose KV was reused instead of prefilled (GPU simulator; null elsewhere) */
   prefix_reused_tokens: number | null;
+  /** the scheduler's wall seconds outside engine and predictor calls, and per loop iteration in µs (null: static) */
+  scheduler_seconds: number | null;
+  scheduler_us_per_iteration: number | null;
+}
+
+/** The serving loop's own time outside engine and predictor calls, and its iterations. */
+export interface SchedulerTime {
+  seconds: number;
+  iterations: number;
 }
 
 /** What a paged-memory engine reports besides the records. */
@@ -153,7 +162,12 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 /** Answer tokens of a record: upstream's count less its BOS. */
 export const outputTokens = (r: RequestRecord) => Math.max(0, r.numOutputTokens - 1);
 
-export function servingMetrics(records: RequestRecord[], predictorSeconds: number, kv?: KvUse): ServingMetrics {
+export function servingMetrics(
+  records: RequestRecord[],
+  predictorSeconds: number,
+  kv?: KvUse,
+  scheduler?: SchedulerTime,
+): ServingMetrics {
   for (const r of records) {
     if (!(r.finish >= r.firstToken && r.firstToken >= r.admitted && r.admitted >= r.arrival)) {
       throw new Error(
@@ -198,5 +212,7 @@ export function servingMetrics(records: RequestRecord[], predictorSeconds: numbe
     kv_peak_tokens: kv?.peakTokens ?? null,
     kv_capacity_tokens: kv?.capacityTokens ?? null,
     prefix_reused_tokens: kv?.reusedTokens ?? null,
+    scheduler_seconds: scheduler ? scheduler.seconds : null,
+    scheduler_us_per_iteration: scheduler ? (1e6 * scheduler.seconds) / Math.max(1, scheduler.iterations) : null,
   };
 }

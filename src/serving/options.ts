@@ -8,6 +8,8 @@
  * imports (no zod): `seqsch serve-bench --help` loads this.
  */
 import { defineOptions, type StageConfigOf } from '../core/options/spec.js';
+import { policyConfigProblem, policyOptions } from './policies/options.js';
+import { policyReadsPrediction } from './policies/index.js';
 import { scheduleOptions } from '../scheduling/options.js';
 import { BACKEND_OPTION } from '../core/options/common.js';
 import { ARRIVALS, BATCHINGS, POLICY_NAMES, PREDICTOR_COSTS, PREDICTOR_NAMES } from '../core/names.js';
@@ -66,7 +68,8 @@ export const serveOptions = defineOptions({
     type: 'choice',
     choices: POLICY_NAMES,
     default: 'fcfs',
-    describe: "fcfs | sjf | srpt | ltr | static (the paper's batch pipeline)",
+    describe:
+      "fcfs | sjf srpt ltr (predicted output length) | work (prompt + predicted decode) | hrrn spf (prompt length, SGLang) | suf (uncached prompt, TensorRT-LLM) | priority (vLLM) | static (the paper's batch pipeline)",
   },
   predictor: { type: 'choice', choices: PREDICTOR_NAMES, default: 'none', describe: 'length predictor' },
   constant: { type: 'number', min: 0, describe: "the constant predictor's length" },
@@ -107,6 +110,7 @@ export const serveOptions = defineOptions({
     min: 1,
     describe: 'decode steps a request may wait before it goes first (default max-length)',
   },
+  ...policyOptions,
   // ---- engine limits
   'max-batch': {
     type: 'number',
@@ -261,7 +265,7 @@ export function serveConfigProblem(
   if (c.engine === 'tfjs' && !c.model) return bad(`${k('engine')} tfjs needs ${k('model')} (an HF checkpoint folder)`);
   if (c.engine === 'sim' && !c.trace_requests && !c.lengths)
     return bad(`${k('engine')} sim needs ${k('lengths')} (the recorded response lengths it replays)`);
-  if (c.policy !== 'fcfs' && c.policy !== 'static' && c.predictor === 'none')
+  if (c.policy !== 'static' && policyReadsPrediction(c.policy) && c.predictor === 'none')
     return bad(
       `${k('policy')} ${c.policy} orders by predicted length: set ${k('predictor')} (${PREDICTOR_NAMES.filter((p) => p !== 'none').join(', ')})`,
     );
@@ -291,6 +295,8 @@ export function serveConfigProblem(
   }
   if (c.kv_budget !== undefined && c.num_gpu_blocks !== undefined)
     return bad(`give ${k('kv_budget')} (reserved tokens) or ${k('num_gpu_blocks')} (paged blocks), not both`);
+  const policyProblem = policyConfigProblem(c, k);
+  if (policyProblem) return policyProblem;
   if (c.predictor_cost === 'perception' && c.engine !== 'sim')
     return bad(`${k('predictor_cost')} perception charges a cost model: ${k('engine')} sim only`);
   return undefined;

@@ -1,6 +1,7 @@
 /**
  * How serving results are printed: one markdown table row per run (throughput, latency percentiles, TTFT,
- * TPOT, normalized latency, queueing delay, ETR, preemptions (recomputed ones named), peak KV, predictor seconds),
+ * TPOT, normalized latency, queueing delay, ETR, preemptions (recomputed ones named), peak KV, predictor seconds,
+ * the scheduler's own µs per loop iteration),
  * used by the `serve` stage's
  * table.md section and by `seqsch serve-bench`. Latencies in seconds, normalized latency in ms per token.
  */
@@ -23,6 +24,7 @@ export const SERVING_COLUMNS = [
   'Preempt',
   'KV peak',
   'Predict (s)',
+  'Sched (µs/it)',
 ];
 
 /** Peak KV tokens and their share of the pool ('—' where the engine keeps no paged memory). */
@@ -52,6 +54,7 @@ export function servingCells(m: ServingMetrics): string[] {
     m.recomputes ? `${m.preemptions} (${m.recomputes} recomp.)` : String(m.preemptions),
     kvCell(m),
     m.predictor_seconds.toFixed(2),
+    m.scheduler_us_per_iteration === null ? '—' : m.scheduler_us_per_iteration.toFixed(0),
   ];
 }
 

@@ -12,6 +12,7 @@ import { servingEngine } from './make-engine.js';
 import { serveContinuous, type ServeResult } from './harness.js';
 import { servingMetrics, type ServingMetrics } from './metrics.js';
 import { stepPolicy } from './policies/index.js';
+import { policyOptionsOf } from './policies/options.js';
 import { servingPredictor } from './predictors.js';
 import { serveStatic } from './static.js';
 import { arrivingRequests, workloadItems } from './make-workload.js';
@@ -92,7 +93,7 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
   const requests = arrivingRequests(c, items, rate, ctx);
 
   // ---- policy (null: the static pipeline), engine, predictor
-  const policy = stepPolicy(c.policy, { preemptK: c.preempt_k, starvationBound: c.starvation_steps ?? c.max_length });
+  const policy = stepPolicy(c.policy, policyOptionsOf(c));
   const schedule = scheduleOf({ ...c, batch_size: c.max_batch });
   const engine = await servingEngine(c, items, ctx);
   const predictor = servingPredictor(c, engine);
@@ -125,7 +126,7 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
       step.dispose();
     }
   }
-  const metrics = servingMetrics(result.records, result.predictorSeconds, result.kv);
+  const metrics = servingMetrics(result.records, result.predictorSeconds, result.kv, result.scheduler);
   // an offline FCFS run without a predictor measures its engine's capacity on these queries: later loads refer to it
   if (isCapacityRun(c)) memo(ctx, capacityKey(c), async () => metrics.throughput);
   const cm = engine.costModel;
