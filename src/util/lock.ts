@@ -7,7 +7,8 @@
  * holder wrote). A lock whose holder is gone (same host, PID no longer running: `process.kill(pid, 0)`) is taken
  * over; one of another host is respected (that process may run on a machine sharing this file system), and the
  * error says which file to remove if it is not. Locks are re-entrant within a process (an experiment locks every
- * output of its points, then runs them) and removed when released or when the process exits normally.
+ * output of its points, then runs them) and removed when released, when the process exits, and on SIGINT, SIGTERM
+ * or SIGHUP (then the process dies of the signal as it would have); a SIGKILL leaves them for the takeover above.
  * It does not decide what to lock: the CLI mount and the experiment runner do.
  */
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,9 +112,16 @@ export function acquireLock(path: string, what: string): () => void {
     }
     if (!exitHook) {
       exitHook = true;
-      process.on('exit', () => {
+      const removeHeld = () => {
         for (const k of held.keys()) rmSync(lockFile(k), { force: true });
-      });
+      };
+      process.on('exit', removeHeld);
+      // Ctrl-C, a scheduler's SIGTERM at its time limit, a closed terminal: remove the locks, then die of the signal
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+        process.once(sig, () => {
+          removeHeld();
+          process.kill(process.pid, sig);
+        });
     }
   }
   held.set(key, (taken ?? 0) + 1);
