@@ -119,6 +119,13 @@ const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) =>
 const heapOf = (backend: BackendWasm) =>
   (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+// Shape tests without building strings or arrays: a decode step checks ~20 shapes per layer call, and the garbage
+// of `shape.join()` comparisons showed up in the batch-1 profile (docs/cpu-engine.md, "Batch 1").
+const is1 = (s: number[], a: number) => s.length === 1 && s[0] === a;
+const is2 = (s: number[], a: number, b: number) => s.length === 2 && s[0] === a && s[1] === b;
+const is4 = (s: number[], a: number, b: number, c: number, d: number) =>
+  s.length === 4 && s[0] === a && s[1] === b && s[2] === c && s[3] === d;
+const sameShape = (s: number[], t: number[]) => s.length === t.length && s.every((v, i) => v === t[i]);
 
 function requireFloat(name: string, ...ts: [string, tf.TensorInfo | undefined][]): void {
   for (const [n, t] of ts)
@@ -229,25 +236,32 @@ function attentionSlots(
   const { cos, sin, pos, kCache, vCache, mask, rowSlot, rowPast } = inp;
   const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
   const bad = (what: string) => new Error(`${name}: ${what}`);
-  requireFloat(name, ['cos', cos], ['sin', sin], ['kCache', kCache], ['vCache', vCache]);
+  if (
+    cos.dtype !== 'float32' ||
+    sin.dtype !== 'float32' ||
+    (kCache && kCache.dtype !== 'float32') ||
+    (vCache && vCache.dtype !== 'float32')
+  )
+    requireFloat(name, ['cos', cos], ['sin', sin], ['kCache', kCache], ['vCache', vCache]); // throws, naming it
   if (!kCache !== !vCache) throw bad('give both caches or neither');
   if (!kCache && a.past !== 0) throw bad(`past ${a.past} without a cache`);
   if ((rowSlot || rowPast) && !kCache) throw bad('rowSlot / rowPast need a cache');
   const cap = kCache ? kCache.shape[2] : T;
   // with rowSlot the caches hold any number of rows (the running batch's slots); batch row b uses row rowSlot[b]
   const rows = kCache && rowSlot ? kCache.shape[0] : B;
-  if (kCache && (kCache.shape.join() !== [rows, nKv, cap, hd].join() || vCache!.shape.join() !== kCache.shape.join()))
+  if (kCache && (!is4(kCache.shape, rows, nKv, cap, hd) || !sameShape(vCache!.shape, kCache.shape)))
     throw bad(`caches [${kCache.shape}] / [${vCache!.shape}], expected [${rows}, ${nKv}, cap, ${hd}]`);
-  for (const [n, t] of [
-    ['rowSlot', rowSlot],
-    ['rowPast', rowPast],
-  ] as const) {
-    if (t && (t.dtype !== 'int32' || size(t.shape) !== B))
-      throw bad(`${n} must be int32 of ${B} entries, got ${t.dtype} [${t.shape}]`);
-  }
+  if (rowSlot || rowPast)
+    for (const [n, t] of [
+      ['rowSlot', rowSlot],
+      ['rowPast', rowPast],
+    ] as const) {
+      if (t && (t.dtype !== 'int32' || size(t.shape) !== B))
+        throw bad(`${n} must be int32 of ${B} entries, got ${t.dtype} [${t.shape}]`);
+    }
   if (pos.dtype !== 'int32' || (size(pos.shape) !== B * T && size(pos.shape) !== T))
     throw bad(`pos must be int32 of ${B * T} or ${T} entries, got ${pos.dtype} [${pos.shape}]`);
-  if (mask && (mask.shape.join() !== [B, a.past + T].join() || (mask.dtype !== 'int32' && mask.dtype !== 'float32')))
+  if (mask && (!is2(mask.shape, B, a.past + T) || (mask.dtype !== 'int32' && mask.dtype !== 'float32')))
     throw bad(`mask [${mask.shape}] ${mask.dtype}, expected [${B}, ${a.past + T}]`);
   if (a.past + T > cap) throw bad(`cache full (past ${a.past} + ${T} new, capacity ${cap})`);
   const p = params;
@@ -347,6 +361,68 @@ export interface DecoderLayerWeights {
   down_proj: tf.Tensor; // (I, d)
 }
 
+/** The layer's weights have the shapes and dtype decoderLayerKernel needs (no allocation: checked every call). */
+function layerWeightsOk(
+  w: Record<keyof DecoderLayerWeights, tf.TensorInfo>,
+  x: tf.TensorInfo,
+  d: number,
+  I: number,
+  qW: number,
+  kvW: number,
+): boolean {
+  return (
+    x.dtype === 'float32' &&
+    is1(w.inputNorm.shape, d) &&
+    is1(w.postNorm.shape, d) &&
+    is2(w.q_proj.shape, d, qW) &&
+    is2(w.k_proj.shape, d, kvW) &&
+    is2(w.v_proj.shape, d, kvW) &&
+    is2(w.o_proj.shape, qW, d) &&
+    is2(w.gate_proj.shape, d, I) &&
+    is2(w.up_proj.shape, d, I) &&
+    is2(w.down_proj.shape, I, d) &&
+    LAYER_WEIGHTS.every((n) => w[n].dtype === 'float32')
+  );
+}
+
+const LAYER_WEIGHTS: (keyof DecoderLayerWeights)[] = [
+  'inputNorm',
+  'postNorm',
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+];
+
+/** Throws naming the first weight of the wrong dtype or shape (the slow path after layerWeightsOk said no). */
+function checkLayerWeights(
+  w: Record<keyof DecoderLayerWeights, tf.TensorInfo>,
+  x: tf.TensorInfo,
+  d: number,
+  I: number,
+  qW: number,
+  kvW: number,
+): void {
+  const expect: [keyof DecoderLayerWeights, number[]][] = [
+    ['inputNorm', [d]],
+    ['postNorm', [d]],
+    ['q_proj', [d, qW]],
+    ['k_proj', [d, kvW]],
+    ['v_proj', [d, kvW]],
+    ['o_proj', [qW, d]],
+    ['gate_proj', [d, I]],
+    ['up_proj', [d, I]],
+    ['down_proj', [I, d]],
+  ];
+  requireFloat(DECODER_LAYER, ['x', x], ...expect.map(([name]) => [name, w[name]] as [string, tf.TensorInfo]));
+  for (const [name, shape] of expect)
+    if (!sameShape(w[name].shape, shape))
+      throw new Error(`${DECODER_LAYER}: ${name} has shape [${w[name].shape}], expected [${shape}]`);
+}
+
 /**
  * x (B·T, d) → the layer's output (B·T, d): norm, q/k/v, attention (as decodeAttentionKernel, cache written in
  * place), o, residual + norm, gate/up, SiLU·up, down, residual. Each product gets the thread count tf.matMul
@@ -364,20 +440,7 @@ function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
     throw bad(`x [${x.shape}] is not (B·T, d) for T = ${T}`);
   const [N, d] = x.shape;
   const I = w.gate_proj.shape[1]!;
-  const expect: [keyof DecoderLayerWeights, number[]][] = [
-    ['inputNorm', [d]],
-    ['postNorm', [d]],
-    ['q_proj', [d, nH * hd]],
-    ['k_proj', [d, nKv * hd]],
-    ['v_proj', [d, nKv * hd]],
-    ['o_proj', [nH * hd, d]],
-    ['gate_proj', [d, I]],
-    ['up_proj', [d, I]],
-    ['down_proj', [I, d]],
-  ];
-  requireFloat(DECODER_LAYER, ['x', x], ...expect.map(([name]) => [name, w[name]] as [string, tf.TensorInfo]));
-  for (const [name, shape] of expect)
-    if (w[name].shape.join() !== shape.join()) throw bad(`${name} has shape [${w[name].shape}], expected [${shape}]`);
+  if (!layerWeightsOk(w, x, d, I, nH * hd, nKv * hd)) checkLayerWeights(w, x, d, I, nH * hd, nKv * hd); // throws
   const lastOnly = (a.lastOnly ?? false) && T > 1;
   if (lastOnly && !inputs.kCache) throw bad('lastOnly needs a cache (the other positions would be lost)');
   const M = lastOnly ? N / T : N; // rows of q, attention, o, the MLP and the output
@@ -399,17 +462,12 @@ function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   p[L_I] = I;
   p[L_EPS] = a.eps;
   const max = blasStatus().maxThreads ?? 1;
-  // (rows, K, cols) of the q, k, v, o, gate, up, down products, each (rows, K)·(K, cols)
-  const products = [
-    [M, d, nH * hd],
-    [N, d, nKv * hd],
-    [N, d, nKv * hd],
-    [M, nH * hd, d],
-    [M, d, I],
-    [M, d, I],
-    [M, I, d],
-  ];
-  products.forEach(([rows, K, cols], i) => (p[L_THR + i] = threadsFor(rows, cols, K, max)));
+  // threads of the q, k, v, o, gate, up, down products, each (rows, K)·(K, cols) as threadsFor(rows, cols, K)
+  p[L_THR] = threadsFor(M, nH * hd, d, max);
+  p[L_THR + 1] = p[L_THR + 2] = threadsFor(N, nKv * hd, d, max);
+  p[L_THR + 3] = threadsFor(M, d, nH * hd, max);
+  p[L_THR + 4] = p[L_THR + 5] = threadsFor(M, I, d, max);
+  p[L_THR + 6] = threadsFor(M, d, I, max);
   p[L_LAST_ONLY] = lastOnly ? 1 : 0;
   addon!.decoderLayer(heapOf(be));
   return out;
@@ -430,7 +488,7 @@ function register(): void {
 /** Run a custom kernel through the engine (tidy, memory accounting, profiles); absent optional inputs dropped. */
 function run(name: string, inputs: Record<string, tf.Tensor | undefined>, attrs: object) {
   const given: tf.NamedTensorMap = {};
-  for (const [k, t] of Object.entries(inputs)) if (t) given[k] = t;
+  for (const k in inputs) if (inputs[k]) given[k] = inputs[k]!;
   return tf.engine().runKernel(name, given, attrs as tf.NamedAttrMap);
 }
 
