@@ -97,6 +97,7 @@ export class GpuSimEngine implements StepEngine<GpuSimRequest> {
     this.kv = new KvBlockPool(o);
     this.prefixTokens = o.prefixTokens ?? 0;
     this.prefixReuse = o.prefixReuse ?? false;
+    if (this.prefixReuse) this.cachedTokens = (req) => this.reusable(req);
   }
 
   get kvBudget(): number {
@@ -171,10 +172,11 @@ export class GpuSimEngine implements StepEngine<GpuSimRequest> {
     return this.ids((s) => s === 'paused');
   }
 
-  /** Prompt tokens of `req` whose KV is reused: the shared prefix, or the cached hash blocks (at most prompt − 1). */
-  cachedTokens(req: GpuSimRequest): number {
-    return this.reusable(req);
-  }
+  /**
+   * Prompt tokens of `req` whose KV would be reused if admitted now (for the policies that order by uncached prompt);
+   * absent without prefix reuse, where it is the shared prefix for every request and never changes.
+   */
+  readonly cachedTokens?: (req: GpuSimRequest) => number;
 
   private reusable(req: GpuSimRequest): number {
     let n = this.prefixTokens;

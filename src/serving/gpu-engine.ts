@@ -86,7 +86,8 @@ export function gpuStepEngine(
     blockSize: c.block_size,
     watermark: c.kv_watermark,
     prefixTokens: o.prefixTokens,
-    prefixReuse: c.prefix_cache,
+    // reuse by block hashes where the requests carry them (a trace's hash_ids)
+    prefixReuse: c.prefix_cache && o.requests.some((r) => r.item.hashIds?.length),
     pausedRows: o.pausedRows,
   });
   return { engine, toEngine, kvNote };

@@ -67,14 +67,19 @@ export function plan(policy: Policy, entries: QueueEntry[], now: number, lim: En
   const budget = lim.tokenBudget ?? Infinity;
   let tokens = 0; // of the budget, taken by this plan's admissions
   let blocked = false;
+  let holders = candidates.length - waiting; // candidates holding KV not yet met in the order
   for (const e of policy.order(candidates, now)) {
     if (slots <= 0) break;
     if (e.state !== 'waiting') {
       keep.add(e.id);
       slots--;
+      holders--;
       continue;
     }
-    if (blocked) continue;
+    if (blocked) {
+      if (holders === 0) break; // only waiting requests are left, and they wait behind the blocked one
+      continue;
+    }
     const need = lim.reservation(e.id);
     // a whole prefill must fit the token budget; a chunked one needs a token of it now
     const cost = lim.tokenCost?.(e.id) ?? 0;
