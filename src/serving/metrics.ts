@@ -9,6 +9,11 @@
  * / (tokens generated − 1) over the requests that generated at least two. KV figures come from engines with paged
  * memory (the GPU simulator): the most KV tokens in use at once, and the pool's size (null elsewhere).
  * Percentiles interpolate linearly between order statistics (numpy's default).
+ * Max wait is the longest queueing delay, max over requests of (admitted − arrival): how long the worst-served
+ * request waited before its first prefill started (not its TTFT, which adds its own prefill). The prediction's
+ * Kendall τ_b is taken over the requests that received a prediction, against their true length (the recorded
+ * `length`); a run that predicts only under contention predicts a subset. The share of requests slowed more than
+ * 2× against FCFS needs a second run of the same requests (`slowdownShare`: paired by request id).
  */
 
 export interface RequestRecord {
@@ -80,6 +85,10 @@ export interface ServingMetrics {
   tpot_p99: number;
   normalized_latency: number;
   queueing_delay_mean: number;
+  /** max over requests of (admitted − arrival), seconds: the longest wait before a first prefill */
+  max_wait: number;
+  /** Kendall τ_b of predicted against true length over the requests that got a prediction (NaN: fewer than 2) */
+  prediction_kendall_tau: number;
   effective_token_ratio: number;
   preemptions: number;
   /** of the preemptions, the engine's when KV blocks ran out (recomputed) */
@@ -148,6 +157,83 @@ export function rankCorrelation(xs: number[], ys: number[]): number {
   return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
 }
 
+/**
+ * Kendall's τ_b of two paired series (ties in either corrected, as scipy.stats.kendalltau's default), in
+ * O(n log n) by Knight's method: sort by (x, y), count the discordant pairs as the swaps a merge sort of y makes.
+ * NaN for fewer than 2 points or a constant series.
+ */
+export function kendallTau(xs: ArrayLike<number>, ys: ArrayLike<number>): number {
+  const n = xs.length;
+  if (n < 2 || n !== ys.length) return NaN;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => xs[a] - xs[b] || ys[a] - ys[b]);
+  const x = order.map((i) => xs[i]);
+  let y = order.map((i) => ys[i]);
+  /** pairs tied within runs of equal keys: Σ t(t−1)/2 */
+  const tiePairs = (same: (i: number) => boolean) => {
+    let pairs = 0;
+    let run = 1;
+    for (let i = 1; i <= n; i++) {
+      if (i < n && same(i)) run++;
+      else {
+        pairs += (run * (run - 1)) / 2;
+        run = 1;
+      }
+    }
+    return pairs;
+  };
+  const xTies = tiePairs((i) => x[i] === x[i - 1]);
+  const jointTies = tiePairs((i) => x[i] === x[i - 1] && y[i] === y[i - 1]);
+  // bottom-up merge sort of y; a pair (i < j) with y[i] > y[j] is discordant (x[i] ≤ x[j]; joint ties excluded)
+  let swaps = 0;
+  let buf = new Array<number>(n);
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let [i, j, k] = [lo, mid, lo];
+      while (i < mid && j < hi) {
+        if (y[i] <= y[j]) buf[k++] = y[i++];
+        else {
+          swaps += mid - i;
+          buf[k++] = y[j++];
+        }
+      }
+      while (i < mid) buf[k++] = y[i++];
+      while (j < hi) buf[k++] = y[j++];
+    }
+    [y, buf] = [buf, y];
+  }
+  const yTies = tiePairs((i) => y[i] === y[i - 1]); // y is sorted now
+  const total = (n * (n - 1)) / 2;
+  const denom = Math.sqrt((total - xTies) * (total - yTies));
+  return denom > 0 ? (total - xTies - yTies + jointTies - 2 * swaps) / denom : NaN;
+}
+
+/** τ_b of predicted against true length over the requests that got a prediction. */
+function predictionTau(records: RequestRecord[]): number {
+  const p = records.filter((r) => r.predicted !== null);
+  return kendallTau(
+    p.map((r) => r.predicted!),
+    p.map((r) => r.length),
+  );
+}
+
+/**
+ * The share of requests whose latency is more than `factor` times their latency in a baseline run of the same
+ * requests (FCFS in the tables), paired by request id. Every request of `records` must be in the baseline.
+ */
+export function slowdownShare(records: RequestRecord[], baseline: RequestRecord[], factor = 2): number {
+  const base = new Map(baseline.map((r) => [r.id, r.finish - r.arrival]));
+  if (records.length === 0) return NaN;
+  let slowed = 0;
+  for (const r of records) {
+    const b = base.get(r.id);
+    if (b === undefined) throw new Error(`slowdown against a baseline: request ${r.id} is not in the baseline run`);
+    if (r.finish - r.arrival > factor * b) slowed++;
+  }
+  return slowed / records.length;
+}
+
 /** Mean TTFT of the longest quarter of prompts over the shortest quarter's (by prompt tokens, ties by position). */
 function longShortRatio(records: RequestRecord[]): number {
   const known = records.filter((r) => r.promptTokens !== null).sort((a, b) => a.promptTokens! - b.promptTokens!);
@@ -204,6 +290,8 @@ export function servingMetrics(
     tpot_p99: quantile(tpot, 0.99),
     normalized_latency: mean(records.map((r, i) => latency[i] / Math.max(1, outputTokens(r)))),
     queueing_delay_mean: mean(records.map((r) => r.admitted - r.arrival)),
+    max_wait: records.reduce((m, r) => Math.max(m, r.admitted - r.arrival), records.length ? 0 : NaN),
+    prediction_kendall_tau: predictionTau(records),
     effective_token_ratio: length > 0 ? records.reduce((s, r) => s + r.numOutputTokens, 0) / length : 0,
     preemptions: records.reduce((s, r) => s + r.preemptions, 0),
     recomputes: records.reduce((s, r) => s + r.recomputes, 0),

@@ -82,6 +82,13 @@ export const serveOptions = defineOptions({
     default: 'L_t0.0',
     describe: 'recorded length the oracle predictor reads (gt: L_max)',
   },
+  'oracle-tau': {
+    type: 'number',
+    gt: 0,
+    lt: 1,
+    describe:
+      "oracle degraded to this Kendall τ: log-normal noise on each true length, σ calibrated on the workload, seeded by --seed and the request's id",
+  },
   'predictor-cost': {
     type: 'choice',
     choices: PREDICTOR_COSTS,
@@ -280,6 +287,8 @@ export function serveConfigProblem(
     return bad(`${k('predictor')} ${c.predictor} needs ${k('predictions')} (a predictions file) here`);
   if ((c.predictor === 'oracle' || c.predictor === 'gt') && !c.lengths && !c.trace_requests)
     return bad(`${k('predictor')} ${c.predictor} reads the recorded lengths: set ${k('lengths')}`);
+  if (c.oracle_tau !== undefined && c.predictor !== 'oracle')
+    return bad(`${k('oracle_tau')} degrades the oracle: set ${k('predictor')} oracle (got ${c.predictor})`);
   if (c.probe !== undefined && c.engine !== 'tfjs')
     return bad(`${k('probe')} reads the serving model's hidden states: ${k('engine')} tfjs only`);
   if (c.probe !== undefined && c.policy !== 'srpt')

@@ -4,7 +4,9 @@
  * the serving model's hidden states (`withProbeRemaining`, as TRAIL). The contract is both loops' (src/core/
  * predictor.ts): a predicted total length per request when it arrives, and optionally a per-step remaining
  * estimate — without it, remaining = predicted − generated. The policies (policies/) read only the numbers.
+ * `noisyOraclePredictor` degrades the oracle to a target Kendall τ for traces that carry token counts but no text.
  */
+import seedrandom from 'seedrandom';
 import type { BenchItem } from '../core/query.js';
 import type { LengthPredictor } from '../core/predictor.js';
 import type { CostModel } from '../cost/costmodel.js';
@@ -20,15 +22,18 @@ import { realPredictor } from '../perception/model-predictors.js';
 import type { Llama } from '../model/llama.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { ServeConfig } from './config.js';
+import { kendallTau } from './metrics.js';
 
 /**
  * The configuration's predictor (null: none, FCFS reads no prediction), charged as `predictor_cost` says. seqsch and
  * po come from a predictions file, or (real engine) from the engine's loaded model: seqsch = its LoRA adapter, po = the
- * base model. The perception charge reads the simulator's cost model.
+ * base model. The perception charge reads the simulator's cost model. With `oracle_tau` the oracle is degraded to
+ * that Kendall τ on `workload` (the run's requests, which calibrate its noise: noisyOraclePredictor).
  */
 export function servingPredictor(
   c: ServeConfig,
   engine: { loaded?: { model: Llama; tokenizer: Tokenizer }; costModel?: CostModel },
+  workload?: BenchItem[],
 ): LengthPredictor | null {
   const named = (): LengthPredictor | null => {
     switch (c.predictor) {
@@ -39,7 +44,9 @@ export function servingPredictor(
       case 'constant':
         return constantPredictor(c.constant!);
       case 'oracle':
-        return oraclePredictor(c.oracle_key);
+        if (c.oracle_tau === undefined) return oraclePredictor(c.oracle_key);
+        if (!workload) throw new Error('serve: oracle_tau calibrates its noise on the workload: pass its requests');
+        return noisyOraclePredictor(workload, { tau: c.oracle_tau, seed: c.seed, key: c.oracle_key });
       case 'gt':
         return gtPredictor;
       case 'proxy':
@@ -149,5 +156,83 @@ export function withProbeRemaining(
       });
       return { remaining, seconds: (performance.now() - t0) / 1000, charged: false };
     },
+  };
+}
+
+/** A standard normal draw fixed by (seed, request id): the same request gets the same noise in every run and batch. */
+function requestNormal(seed: number, id: string): number {
+  const rng = seedrandom(`noisy-oracle:${seed}:${id}`);
+  return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+}
+
+/** What the noisy oracle settled on: its noise scale and the τ it reaches on the workload. */
+export interface NoisyOracleFit {
+  sigma: number;
+  tau: number;
+}
+
+/**
+ * The oracle degraded to a target Kendall τ, for traces with token counts but no text (nothing to run a real
+ * predictor on). Noise model: multiplicative log-normal, predicted_i = true_i · exp(σ · z_i), z_i ~ N(0, 1) drawn
+ * from a generator seeded by (seed, request id) — so a request's noise does not depend on the order or batches it is
+ * predicted in. σ is found by bisection on the whole workload (true = the recorded length under `key`) so that τ_b
+ * between predicted and true lengths is the target within ±0.01; the fit (σ, achieved τ) is on `fit`. Log-normal
+ * noise keeps predictions positive and makes the error a ratio, as length predictors' errors are (a 2× miss on a
+ * 1,000-token answer matters as a 2× miss on a 10-token one). τ over the whole workload is not τ over the subset a
+ * run predicts under contention: serve records carry the latter (metrics.ts, prediction_kendall_tau).
+ */
+export function noisyOraclePredictor(
+  workload: BenchItem[],
+  o: { tau: number; seed: number; key?: string },
+): LengthPredictor & { fit: NoisyOracleFit } {
+  const key = o.key ?? 'L_t0.0';
+  if (!(o.tau > 0 && o.tau < 1)) throw new Error(`oracle_tau: expected a Kendall τ in (0, 1), got ${o.tau}`);
+  const truth = (it: BenchItem) => {
+    const l = it.realLengths?.[key];
+    if (typeof l !== 'number') throw new Error(`noisy oracle: query ${it.id} has no recorded length "${key}"`);
+    return l;
+  };
+  const trueLengths = workload.map(truth);
+  const z = workload.map((it) => requestNormal(o.seed, it.id));
+  const tauAt = (sigma: number) =>
+    kendallTau(
+      trueLengths,
+      trueLengths.map((l, i) => l * Math.exp(sigma * z[i])),
+    );
+  if (!(tauAt(0) > o.tau))
+    throw new Error(`oracle_tau ${o.tau}: the workload's true lengths reach no τ above it (τ at σ = 0: ${tauAt(0)})`);
+  // τ falls as σ grows (the noise swamps the ranks); bracket the target, then bisect
+  let [lo, hi] = [0, 1];
+  while (tauAt(hi) > o.tau) {
+    lo = hi;
+    hi *= 2;
+    if (hi > 1e6) throw new Error(`oracle_tau ${o.tau}: no noise scale brings τ down to it on this workload`);
+  }
+  // stop once within 0.001 of the target (10× inside the tolerance) or the bracket stops shrinking
+  for (let it = 0; it < 60 && hi - lo > 1e-9 * hi; it++) {
+    const mid = (lo + hi) / 2;
+    const t = tauAt(mid);
+    if (Math.abs(t - o.tau) < 0.001) [lo, hi] = [mid, mid];
+    else if (t > o.tau) lo = mid;
+    else hi = mid;
+  }
+  const sigma = Math.abs(tauAt(lo) - o.tau) <= Math.abs(tauAt(hi) - o.tau) ? lo : hi;
+  const fit = { sigma, tau: tauAt(sigma) };
+  if (!(Math.abs(fit.tau - o.tau) <= 0.01))
+    throw new Error(
+      `oracle_tau ${o.tau}: the closest τ reached on ${workload.length} requests is ${fit.tau.toFixed(4)} (σ ${sigma}); too few distinct lengths`,
+    );
+  const noise = new Map(workload.map((it, i) => [it.id, Math.exp(sigma * z[i])]));
+  return {
+    name: `oracle~tau${o.tau}`,
+    fit,
+    predict: async (items) => ({
+      lengths: items.map((it) => {
+        const f = noise.get(it.id) ?? Math.exp(sigma * requestNormal(o.seed, it.id));
+        return truth(it) * f;
+      }),
+      seconds: 0,
+      charged: true,
+    }),
   };
 }

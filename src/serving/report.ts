@@ -1,6 +1,6 @@
 /**
  * How serving results are printed: one markdown table row per run (throughput, latency percentiles, TTFT,
- * TPOT, normalized latency, queueing delay, ETR, preemptions (recomputed ones named), peak KV, predictor seconds,
+ * TPOT, normalized latency, queueing delay and its maximum (max wait), ETR, preemptions (recomputed ones named), peak KV, predictor seconds,
  * the scheduler's own µs per loop iteration),
  * used by the `serve` stage's
  * table.md section and by `seqsch serve-bench`. Latencies in seconds, normalized latency in ms per token.
@@ -20,6 +20,7 @@ export const SERVING_COLUMNS = [
   'TPOT (ms)',
   'Norm (ms/tok)',
   'Queue (s)',
+  'Max wait (s)',
   'ETR (%)',
   'Preempt',
   'KV peak',
@@ -50,6 +51,7 @@ export function servingCells(m: ServingMetrics): string[] {
     Number.isFinite(m.tpot_mean) ? (m.tpot_mean * 1000).toFixed(1) : '—',
     (m.normalized_latency * 1000).toFixed(2),
     sec(m.queueing_delay_mean),
+    sec(m.max_wait),
     (m.effective_token_ratio * 100).toFixed(1),
     m.recomputes ? `${m.preemptions} (${m.recomputes} recomp.)` : String(m.preemptions),
     kvCell(m),

@@ -96,7 +96,7 @@ export async function runServe(cfgIn: ServeConfig, ctx: ServeContext = {}): Prom
   const policy = stepPolicy(c.policy, policyOptionsOf(c));
   const schedule = scheduleOf({ ...c, batch_size: c.max_batch });
   const engine = await servingEngine(c, items, ctx);
-  const predictor = servingPredictor(c, engine);
+  const predictor = servingPredictor(c, engine, items);
 
   // ---- the harness
   let result: ServeResult;
