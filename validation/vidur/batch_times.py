@@ -30,6 +30,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 if not os.environ.get("VIDUR_SRC") or not os.path.isdir(os.path.join(os.environ["VIDUR_SRC"], "vidur")):
     sys.exit(f"VIDUR_SRC={os.environ.get('VIDUR_SRC')!r} is not an extracted microsoft/vidur tree (run setup.sh)")
 sys.path[:0] = [os.path.join(HERE, "shims"), os.path.abspath(os.environ["VIDUR_SRC"])]
+
+from vidur_cache import drop_stale_predictions  # noqa: E402 (after the path set-up, like the vidur imports)
 WORK = os.environ.get("VIDUR_WORK", os.path.join(HERE, "work"))
 FULL_GRID = os.environ.get("VIDUR_FULL_GRID") == "1"
 CACHE = os.path.join(WORK, "cache-full-grid" if FULL_GRID else "cache")
@@ -64,6 +66,7 @@ def build_predictor(cases):
     attention = os.path.join(WORK, "attention.csv")
     if not os.path.exists(attention):
         sys.exit(f"{attention} is missing: run run_vidur.py first (it builds the profile and trains the models)")
+    drop_stale_predictions(CACHE, [os.path.join(ROOT, "data/profiles/vidur/a100_llama2_7b_mlp.csv"), attention])
     replica = ReplicaConfig(
         model_name=cases["model"],
         device=cases["device"],

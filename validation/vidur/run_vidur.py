@@ -31,12 +31,14 @@ import sys
 import time
 
 from metrics import summarize
+from vidur_cache import drop_stale_predictions
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 WORK = os.environ.get("VIDUR_WORK", os.path.join(HERE, "work"))
 FULL_GRID = os.environ.get("VIDUR_FULL_GRID") == "1"
 CACHE = os.path.join(WORK, "cache-full-grid" if FULL_GRID else "cache")
+MLP_PROFILE = "data/profiles/vidur/a100_llama2_7b_mlp.csv"
 PYTHON = os.environ.get("VIDUR_PYTHON", "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3")
 
 
@@ -101,7 +103,7 @@ def vidur_args(cases, sched, trace_csv, out_dir):
         "--trace_request_generator_config_max_tokens", str(cases["max_tokens"]),
         "--execution_time_predictor_config_type", "random_forrest",
         "--random_forrest_execution_time_predictor_config_compute_input_file",
-        os.path.join(ROOT, "data/profiles/vidur/a100_llama2_7b_mlp.csv"),
+        os.path.join(ROOT, MLP_PROFILE),
         "--random_forrest_execution_time_predictor_config_attention_input_file",
         os.path.join(WORK, "attention.csv"),
         "--no-metrics_config_store_plots",
@@ -122,11 +124,25 @@ def vidur_args(cases, sched, trace_csv, out_dir):
     return args
 
 
+_prepared = False
+
+
+def prepare_profiles():
+    """Once per invocation: (re)build work/attention.csv from the committed samples (deterministic, so Vidur's model
+    hashes stay put when the samples do) and drop Vidur's prediction tables if they came from other profiles
+    (vidur_cache.py: Vidur's prediction cache key leaves the training data out)."""
+    global _prepared
+    if _prepared:
+        return
+    attention = os.path.join(WORK, "attention.csv")
+    subprocess.run([PYTHON, os.path.join(HERE, "build_attention_profile.py"), ROOT, attention], check=True)
+    drop_stale_predictions(CACHE, [os.path.join(ROOT, MLP_PROFILE), attention])
+    _prepared = True
+
+
 def run_vidur(cases, sched, trace_csv, name):
     """Run Vidur once; returns (its timestamped output folder, wall seconds)."""
-    attention = os.path.join(WORK, "attention.csv")
-    if not os.path.exists(attention):
-        subprocess.run([PYTHON, os.path.join(HERE, "build_attention_profile.py"), ROOT, attention], check=True)
+    prepare_profiles()
     out_root = os.path.join(WORK, "out", name)
     os.makedirs(out_root, exist_ok=True)
     before = set(os.listdir(out_root))
