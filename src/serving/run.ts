@@ -72,8 +72,18 @@ function capacityKey(c: ServeConfig): string {
 /** The engine's capacity (requests/s): the throughput of an offline FCFS run of the same engine and queries. */
 export async function measureCapacity(c: ServeConfig, ctx: ServeContext = {}): Promise<number> {
   return memo(ctx, capacityKey(c), async () => {
+    // the policy's and predictor's own knobs go with them (fcfs without a predictor reads none and refuses them)
+    const own = { oracle_tau: undefined, context_starvation_iterations: undefined };
     const run = await runServe(
-      { ...c, ...CAPACITY_RUN, rate: undefined, load: undefined, capacity: undefined, predictor_cost: 'measured' },
+      {
+        ...c,
+        ...CAPACITY_RUN,
+        ...own,
+        rate: undefined,
+        load: undefined,
+        capacity: undefined,
+        predictor_cost: 'measured',
+      },
       { cache: ctx.cache },
     );
     return run.metrics.throughput;
