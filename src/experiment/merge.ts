@@ -24,6 +24,9 @@ import {
 } from './shard.js';
 import { readJson } from '../util/fs.js';
 import { startRunFolder } from './run-folder.js';
+import { claimRunDir } from './claim.js';
+import { acquireLock } from '../util/lock.js';
+import { writableProblem } from '../util/job-paths.js';
 import { editedResults, inputConflicts, writeProvenance } from './provenance.js';
 import './stages.js'; // the stages' tables and kinds
 
@@ -206,9 +209,22 @@ export async function mergeParts(
   }
   const results = [...byPoint];
 
-  const dir = opts.out ?? newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
-  if (existsSync(dir)) throw new Error(`${dir}: already exists; merge writes a new folder (choose another --out)`);
-  const run = startRunFolder(dir);
+  // the merged folder is this merge's alone (claim.ts, util/lock.ts) and can be written, before anything is copied
+  const fresh = newRunDir(opts.resultsRoot ?? 'results', exp.name, opts.now);
+  const claim = opts.out
+    ? { dir: opts.out, release: acquireLock(opts.out, '--out') }
+    : claimRunDir(dirname(fresh), basename(fresh));
+  const dir = claim.dir;
+  let run: ReturnType<typeof startRunFolder>;
+  try {
+    if (existsSync(dir)) throw new Error(`${dir}: already exists; merge writes a new folder (choose another --out)`);
+    const unwritable = writableProblem(dir, opts.out ? '--out' : 'the merged folder');
+    if (unwritable) throw new Error(unwritable);
+    run = startRunFolder(dir);
+  } catch (e) {
+    claim.release();
+    throw e;
+  }
   const tmp = run.tmp;
   try {
     // side files: from the part whose point wrote them last
@@ -227,6 +243,8 @@ export async function mergeParts(
   } catch (e) {
     run.abort();
     throw e;
+  } finally {
+    claim.release();
   }
   return { dir, experiment: exp, results, parts: dirs, notes };
 }
