@@ -4,7 +4,8 @@
  * input (compared as real paths: symlinks resolved, also for outputs that do not exist yet) would destroy that
  * input, so it is refused naming both paths and both keys; a folder output that exists, is not empty and is not
  * this job's own earlier output (its `owns` check) is refused, so a model folder is never replaced by a different
- * kind of artifact; a file output that is a folder, and a file input that is a folder, are refused naming the key.
+ * kind of artifact; a file output inside a finished train result (a model or adapter folder), a file output that is
+ * a folder, and a file input that is a folder, are refused naming the key.
  * Writability is probed by creating (and removing) an entry where the output will go, which finds a read-only file
  * system even for root; free space is compared with an estimate where the caller knows one. It reads the file
  * system only to check; it never writes an output.
@@ -32,6 +33,17 @@ export interface FolderOwner {
   what: string;
   /** true, or why the folder is not this job's (`holds a full model (train_done.json mode full)`) */
   owns(dir: string): true | string;
+}
+
+/** The file a finished train result holds (src/training/defaults.ts DONE_FILE; util cannot import training). */
+const TRAINED_MARKER = 'train_done.json';
+
+/** The nearest folder above `path` (a real path) that holds a finished train result, if any. */
+function trainedAncestor(path: string): string | undefined {
+  for (let d = dirname(path); ; d = dirname(d)) {
+    if (existsSync(join(d, TRAINED_MARKER))) return d;
+    if (dirname(d) === d) return undefined;
+  }
 }
 
 /** Input keys that name folders (a model, an adapter, a probe, a tokenizer, a synthetic corpus); every other input is a file. */
@@ -98,6 +110,13 @@ export function pathProblems(inputs: InputPath[], outputs: OutputPath[], name: (
           );
       }
     } else if (isDir(o.path)) problems.push(`${name(o.key)} ${o.path} is a folder; give a file path to write`);
+    else {
+      const result = trainedAncestor(out);
+      if (result)
+        problems.push(
+          `${name(o.key)} ${o.path} lies inside the trained result ${result} (it holds ${TRAINED_MARKER}): writing there would change that model or adapter; give a path outside it`,
+        );
+    }
   }
   return [...new Set(problems)];
 }

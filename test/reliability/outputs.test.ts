@@ -150,6 +150,16 @@ test('serve-bench --data D --out D is refused (the CLI-only --out counts as an o
   );
 });
 
+test('a file output inside another trained model (not an input) is refused: a model folder is never changed', async () => {
+  const w = work();
+  const other = join(w.dir, 'other-model');
+  cpSync(w.model, other, { recursive: true });
+  const target = join(other, 'model.safetensors');
+  await expectRefused(w, lenpredJob as Job, { model: w.model, data: w.data, out: target }, [
+    `--out ${target} lies inside the trained result ${other} (it holds train_done.json)`,
+  ]);
+});
+
 test('an output inside an input folder (logits --output MODEL/x.safetensors) is refused', async () => {
   const w = work();
   const fixture = join(w.dir, 'hf');
