@@ -87,6 +87,7 @@ export function pathProblems(inputs: InputPath[], outputs: OutputPath[], name: (
       problems.push(`${name(i.key)} ${i.path} is a folder; give the file to read`);
   for (const o of outputs) {
     const out = realPath(o.path);
+    const before = problems.length;
     for (const i of inputs) {
       const inp = realPath(i.path);
       const how = out === inp ? 'is' : inside(inp, out) ? 'contains ' : inside(out, inp) ? 'lies inside ' : null;
@@ -94,7 +95,7 @@ export function pathProblems(inputs: InputPath[], outputs: OutputPath[], name: (
       const link = out !== resolve(o.path) || inp !== resolve(i.path) ? ` (both resolve to ${out})` : '';
       problems.push(
         how === 'is'
-          ? `${name(o.key)} ${o.path} is the input ${name(i.key)} ${i.path}${out === inp && link ? ` (both resolve to ${out})` : ''}: writing it would destroy that input; give another output path`
+          ? `${name(o.key)} ${o.path} is the input ${name(i.key)} ${i.path}${link}: writing it would destroy that input; give another output path`
           : `${name(o.key)} ${o.path} ${how}the input ${name(i.key)} ${i.path}${link}: writing it would destroy that input; give an output path outside it`,
       );
     }
@@ -110,7 +111,8 @@ export function pathProblems(inputs: InputPath[], outputs: OutputPath[], name: (
           );
       }
     } else if (isDir(o.path)) problems.push(`${name(o.key)} ${o.path} is a folder; give a file path to write`);
-    else {
+    else if (problems.length === before) {
+      // not an input, yet inside a model or adapter: no job writes a single file into a train result
       const result = trainedAncestor(out);
       if (result)
         problems.push(
