@@ -40,6 +40,8 @@ export interface GpuSimOptions extends KvBlockOptions {
   maxBatch: number;
   /** tokens one iteration computes at most (decode rows count one each): vLLM's max_num_batched_tokens */
   maxBatchedTokens: number;
+  /** prefill-first: the budget bounds rows × the longest prompt (a padded batch, as Vidur's vLLM scheduler) */
+  paddedPrefill?: boolean;
   batching: Batching;
   /** a prompt prefix every request shares, computed once and kept (tokens; the text workloads' system prompt) */
   prefixTokens?: number;
@@ -94,6 +96,7 @@ export class GpuSimEngine implements StepEngine<GpuSimRequest> {
     this.pausedRows = o.pausedRows ?? 0;
     this.batching = o.batching;
     this.maxBatchedTokens = o.maxBatchedTokens;
+    this.paddedPrefill = o.batching === 'prefill-first' && (o.paddedPrefill ?? false);
     this.kv = new KvBlockPool(o);
     this.prefixTokens = o.prefixTokens ?? 0;
     this.prefixReuse = o.prefixReuse ?? false;
@@ -148,6 +151,9 @@ export class GpuSimEngine implements StepEngine<GpuSimRequest> {
   admissionCost(req: GpuSimRequest): number {
     return this.prefillTokens(req) - this.reusable(req);
   }
+
+  /** prefill-first with a padded budget: rows × the longest prompt of an admission (Vidur's vLLM scheduler) */
+  readonly paddedPrefill: boolean;
 
   /** Whether the engine can take a request whose prefill does not fit the budget whole (chunked prefill). */
   get partialPrefill(): boolean {

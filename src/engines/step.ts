@@ -77,6 +77,8 @@ export interface StepEngine<R extends StepRequest = StepRequest> {
   admissionCost?(req: R): number;
   /** whether a prefill may take less than its whole cost now and finish in later iterations (chunked prefill) */
   readonly partialPrefill?: boolean;
+  /** whether the token budget bounds admissions × their longest prefill (a padded prefill batch) */
+  readonly paddedPrefill?: boolean;
   /** KV tokens in use at most so far (paged memory), and the pool's size */
   kvPeak?(): number;
   readonly kvCapacity?: number;

@@ -81,6 +81,7 @@ export function gpuStepEngine(
   const engine = new GpuSimEngine(cost, {
     maxBatch: c.max_batch,
     maxBatchedTokens: batchedTokens,
+    paddedPrefill: c.prefill_budget === 'padded',
     batching: o.batching,
     numBlocks,
     blockSize: c.block_size,

@@ -69,6 +69,7 @@ function limits<R extends StepRequest>(engine: StepEngine<R>, byId: Map<string, 
     tokenBudget: engine.admissionBudget?.(),
     tokenCost: engine.admissionCost ? (id) => engine.admissionCost!(byId.get(id)!) : undefined,
     partialPrefill: engine.partialPrefill,
+    paddedPrefill: engine.paddedPrefill,
   };
 }
 

@@ -207,6 +207,13 @@ export const serveOptions = defineOptions({
     describe:
       "GPU simulator: tokens one iteration computes at most (vLLM's max_num_batched_tokens; default 2048 chunked, 4096 prefill-first)",
   },
+  'prefill-budget': {
+    type: 'choice',
+    choices: ['sum', 'padded'] as const,
+    default: 'sum',
+    describe:
+      "prefill-first: the token budget bounds the admitted prompts' sum (vLLM) or rows × the longest (padded: Vidur's vLLM scheduler)",
+  },
   'gpu-memory-utilization': {
     type: 'number',
     gt: 0,
@@ -302,6 +309,8 @@ export function serveConfigProblem(
       if (c[key] !== undefined)
         return bad(`${k(key)} sets the GPU simulator's paged memory and iterations: not with ${k('batching')} split`);
   }
+  if (c.prefill_budget === 'padded' && c.batching !== 'prefill-first')
+    return bad(`${k('prefill_budget')} padded bounds prefill-first iterations: set ${k('batching')} prefill-first`);
   if (c.kv_budget !== undefined && c.num_gpu_blocks !== undefined)
     return bad(`give ${k('kv_budget')} (reserved tokens) or ${k('num_gpu_blocks')} (paged blocks), not both`);
   const policyProblem = policyConfigProblem(c, k);

@@ -61,6 +61,7 @@ function capacityKey(c: ServeConfig): string {
   const gpu = [
     c.batching,
     c.max_num_batched_tokens,
+    c.prefill_budget,
     c.gpu_memory_utilization,
     c.block_size,
     c.num_gpu_blocks,

@@ -174,3 +174,37 @@ test("Spearman's rank correlation: ties take their mean rank", () => {
   expect(rankCorrelation([1, 2, 2, 3], [1, 3, 2, 4])).toBeCloseTo(0.9486832980505138, 12);
   expect(rankCorrelation([1, 1], [2, 3])).toBeNaN();
 });
+
+test('prefill-first with a padded budget: admissions × the longest prompt stay within it (Vidur vLLM)', async () => {
+  const lens = [100, 300, 200, 50];
+  const run = async (padded: boolean) => {
+    const cm = recorder();
+    const e = new GpuSimEngine(cm, {
+      ...base,
+      batching: 'prefill-first',
+      maxBatchedTokens: 700,
+      numBlocks: 1000,
+      paddedPrefill: padded,
+    });
+    const requests: ServeRequest[] = lens.map((p, i) => ({
+      id: `r${i}`,
+      index: i,
+      arrival: 0,
+      item: { id: `r${i}`, index: i, prompt: '', promptTokens: p },
+    }));
+    await serveContinuous(requests, e, {
+      policy: makePolicy('fcfs', { preemptK: 0, starvationBound: 100 }),
+      predictor: null,
+      clock: new SimClock(),
+      toEngine: (r) => req(r.id, lens[r.index], 2, 0),
+    });
+    return cm.shapes.filter((s) => s.prefills.length).map((s) => s.prefills.map((c) => c.tokens));
+  };
+  // sum: 100 + 300 + 200 = 600 ≤ 700, + 50 = 650 ≤ 700: one prefill of all four
+  expect(await run(false)).toEqual([[100, 300, 200, 50]]);
+  // padded: 2 × 300 = 600 ≤ 700, a third row would make 900: then 2 × 200 = 400
+  expect(await run(true)).toEqual([
+    [100, 300],
+    [200, 50],
+  ]);
+});

@@ -31,6 +31,8 @@ export interface EngineLimits {
   tokenCost?(id: string): number;
   /** a prefill may start with part of its tokens and finish in later iterations (chunked prefill) */
   partialPrefill?: boolean;
+  /** the budget bounds admissions × their longest prefill (a padded batch: Vidur's vLLM scheduler), not their sum */
+  paddedPrefill?: boolean;
 }
 
 export interface Plan {
@@ -66,6 +68,7 @@ export function plan(policy: Policy, entries: QueueEntry[], now: number, lim: En
   let kv = lim.kvReserved;
   const budget = lim.tokenBudget ?? Infinity;
   let tokens = 0; // of the budget, taken by this plan's admissions
+  let widest = 0; // the longest admitted prefill (padded budget)
   let blocked = false;
   let holders = candidates.length - waiting; // candidates holding KV not yet met in the order
   for (const e of policy.order(candidates, now)) {
@@ -83,7 +86,11 @@ export function plan(policy: Policy, entries: QueueEntry[], now: number, lim: En
     const need = lim.reservation(e.id);
     // a whole prefill must fit the token budget; a chunked one needs a token of it now
     const cost = lim.tokenCost?.(e.id) ?? 0;
-    const take = lim.partialPrefill ? Math.min(cost, budget - tokens) : cost;
+    const take = lim.partialPrefill
+      ? Math.min(cost, budget - tokens)
+      : lim.paddedPrefill
+        ? (admit.length + 1) * Math.max(widest, cost) - tokens // the padded batch's growth
+        : cost;
     if (
       running + paused + admit.length + 1 > lim.cacheRows ||
       (lim.kvBudget !== null && kv + need > lim.kvBudget) ||
@@ -95,6 +102,7 @@ export function plan(policy: Policy, entries: QueueEntry[], now: number, lim: En
     admit.push(e.id);
     kv += need;
     tokens += take;
+    widest = Math.max(widest, cost);
     slots--;
   }
   // Paused afterwards = holders − kept. When the slots ran out, kept + admitted = maxBatch, so paused ≤ holders + admitted −
