@@ -28,7 +28,7 @@ test.each([
 
 test.each([
   [['--lora-dropout', '2'], '--lora-dropout', 'expected a number ≥ 0 and < 1, got 2'],
-  [['--lr', 'fast'], '--lr', 'expected a number > 0, got "fast"'],
+  [['--lr', 'fast'], '--lr', 'expected a number > 0 and ≤ 1, got "fast"'],
   [['--max-length', '-1'], '--max-length', 'expected an integer ≥ 2, got -1'],
 ])('train %j is refused before any training, naming the flag', (extra, flag, words) => {
   const out = join(dir, `train-${flag.slice(2)}-${extra[1]}`);
