@@ -136,3 +136,28 @@ test('a request longer than the KV budget is refused before anything runs, namin
     serveContinuous(reqs, engine, { policy: fcfs, predictor: null, clock: new SimClock(), toEngine: toSim }),
   ).rejects.toThrow('request big needs 160 KV tokens (prompt 60 + up to 100 new), more than the KV budget of 150');
 });
+
+test('the predictor is asked when the KV budget, not the slots, stops admission (and SJF then orders by it)', async () => {
+  // 4 slots but KV for only one request at a time (prompt 4 + up to 100 new = 104 each, budget 150): A holds it,
+  // B (3 tokens) and C (1 token) wait with free slots — before issue 29 they were never predicted and went FCFS
+  const reqs = makeRequests([item('A', 2), item('B', 3), item('C', 1)], [0, 0.001, 0.002]);
+  const asked: string[][] = [];
+  const oracle = oraclePredictor();
+  const spy = {
+    ...oracle,
+    predict: async (items: BenchItem[]) => {
+      asked.push(items.map((i) => i.id));
+      return oracle.predict(items);
+    },
+  };
+  const engine = new SimStepEngine(flat, { maxBatch: 4, kvBudget: 150 });
+  const r = await serveContinuous(reqs, engine, {
+    policy: sjf,
+    predictor: spy,
+    clock: new SimClock(),
+    toEngine: toSim,
+  });
+  expect(asked.flat()).toEqual(expect.arrayContaining(['B', 'C']));
+  const order = [...r.records].sort((a, b) => a.admitted - b.admitted).map((x) => x.id);
+  expect(order).toEqual(['A', 'C', 'B']); // C (shorter) before B, though B arrived first
+});
