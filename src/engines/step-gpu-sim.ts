@@ -341,9 +341,11 @@ export class GpuSimEngine implements StepEngine<GpuSimRequest> {
     this.kv.release(id);
   }
 
+  /** A policy pauses a request: it keeps its blocks and its prefill progress (a prefill under way resumes there). */
   preempt(id: string): void {
     const r = this.get(id);
-    if (r.state !== 'running') throw new Error(`${this.name} engine: cannot preempt ${id}: it is ${r.state}`);
+    if (r.state !== 'running' && r.state !== 'prefilling')
+      throw new Error(`${this.name} engine: cannot preempt ${id}: it is ${r.state}`);
     r.state = 'paused';
     this.holders--;
   }
@@ -352,7 +354,7 @@ export class GpuSimEngine implements StepEngine<GpuSimRequest> {
     const r = this.get(id);
     if (r.state !== 'paused') throw new Error(`${this.name} engine: cannot resume ${id}: it is ${r.state}`);
     if (this.freeSlots() < 1) throw new Error(`${this.name} engine: no free decode slot to resume ${id}`);
-    r.state = 'running';
+    r.state = r.prefilled < r.prefillTarget ? 'prefilling' : 'running';
     this.holders++;
   }
 

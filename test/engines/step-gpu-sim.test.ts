@@ -208,3 +208,21 @@ test('prefill-first with a padded budget: admissions × the longest prompt stay 
     [200, 50],
   ]);
 });
+
+test('a policy may pause a request in the middle of its chunked prefill; it resumes where it stopped', async () => {
+  const cm = recorder();
+  const e = new GpuSimEngine(cm, { ...base, maxBatch: 1, pausedRows: 1, maxBatchedTokens: 8 });
+  await e.admit([req('long', 20, 1)]);
+  await e.step(); // 8 of its 20 prompt tokens
+  e.preempt('long');
+  expect(e.paused()).toEqual(['long']);
+  await e.admit([req('short', 4, 1)]);
+  const out = await e.step();
+  expect(out.updates).toEqual([{ id: 'short', generated: 1, finished: true, eos: true }]);
+  e.evict('short');
+  e.resume('long');
+  await e.step(); // tokens 8–16
+  const last = await e.step(); // tokens 16–20: its first token
+  expect(cm.shapes.slice(-2).map((s) => s.prefills)).toEqual([[{ tokens: 8, cached: 8 }], [{ tokens: 4, cached: 16 }]]);
+  expect(last.updates).toEqual([{ id: 'long', generated: 1, finished: true, eos: true }]);
+});
