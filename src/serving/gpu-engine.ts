@@ -27,8 +27,6 @@ export function batchingOf(c: ServeConfig, gpuCostModel: boolean): BatchingName 
 export interface GpuSetup {
   engine: GpuSimEngine;
   toEngine(r: ServeRequest): GpuSimRequest;
-  /** how the KV pool was sized, for the run's description */
-  kvNote: string;
 }
 
 export function gpuStepEngine(
@@ -91,5 +89,5 @@ export function gpuStepEngine(
     prefixReuse: c.prefix_cache && o.requests.some((r) => r.item.hashIds?.length),
     pausedRows: o.pausedRows,
   });
-  return { engine, toEngine, kvNote };
+  return { engine, toEngine };
 }
