@@ -28,34 +28,56 @@ function checkSeries(name: string, x: ArrayLike<number>, y: ArrayLike<number>): 
   }
 }
 
-/** Σ t(t−1)/2 over the groups of equal values (pairs tied in x). */
-function tiedPairs(x: ArrayLike<number>): number {
-  const s = Float64Array.from(x).sort();
-  let pairs = 0;
-  for (let i = 0; i < s.length;) {
-    let j = i + 1;
-    while (j < s.length && s[j] === s[i]) j++;
-    pairs += ((j - i) * (j - i - 1)) / 2;
-    i = j;
+/**
+ * Kendall's τ_b of two paired series (ties in either corrected, as scipy.stats.kendalltau's default), in
+ * O(n log n) by Knight's method: sort by (x, y), count the discordant pairs as the swaps a merge sort of y makes.
+ * = (concordant − discordant) / √((n₀ − n₁)(n₀ − n₂)); NaN when either series is constant.
+ */
+export function kendallTauB(xs: ArrayLike<number>, ys: ArrayLike<number>): number {
+  checkSeries('kendallTauB', xs, ys);
+  const n = xs.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => xs[a] - xs[b] || ys[a] - ys[b]);
+  const x = order.map((i) => xs[i]);
+  let y = order.map((i) => ys[i]);
+  /** pairs tied within runs of equal keys: Σ t(t−1)/2 */
+  const tiePairs = (same: (i: number) => boolean) => {
+    let pairs = 0;
+    let run = 1;
+    for (let i = 1; i <= n; i++) {
+      if (i < n && same(i)) run++;
+      else {
+        pairs += (run * (run - 1)) / 2;
+        run = 1;
+      }
+    }
+    return pairs;
+  };
+  const xTies = tiePairs((i) => x[i] === x[i - 1]);
+  const jointTies = tiePairs((i) => x[i] === x[i - 1] && y[i] === y[i - 1]);
+  // bottom-up merge sort of y; a pair (i < j) with y[i] > y[j] is discordant (x[i] ≤ x[j]; joint ties excluded)
+  let swaps = 0;
+  let buf = new Array<number>(n);
+  for (let width = 1; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(lo + width, n);
+      const hi = Math.min(lo + 2 * width, n);
+      let [i, j, k] = [lo, mid, lo];
+      while (i < mid && j < hi) {
+        if (y[i] <= y[j]) buf[k++] = y[i++];
+        else {
+          swaps += mid - i;
+          buf[k++] = y[j++];
+        }
+      }
+      while (i < mid) buf[k++] = y[i++];
+      while (j < hi) buf[k++] = y[j++];
+    }
+    [y, buf] = [buf, y];
   }
-  return pairs;
-}
-
-/** Kendall τ-b = (concordant − discordant) / √((n₀ − n₁)(n₀ − n₂)); NaN when either series is constant. */
-export function kendallTauB(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  checkSeries('kendallTauB', x, y);
-  const n = x.length;
-  const xs = Float64Array.from(x);
-  const ys = Float64Array.from(y);
-  let s = 0; // concordant − discordant
-  for (let i = 0; i < n; i++) {
-    const xi = xs[i];
-    const yi = ys[i];
-    for (let j = i + 1; j < n; j++) s += Math.sign(xs[j] - xi) * Math.sign(ys[j] - yi);
-  }
-  const n0 = (n * (n - 1)) / 2;
-  const denom = Math.sqrt((n0 - tiedPairs(x)) * (n0 - tiedPairs(y)));
-  return denom === 0 ? NaN : s / denom;
+  const yTies = tiePairs((i) => y[i] === y[i - 1]); // y is sorted now
+  const total = (n * (n - 1)) / 2;
+  const denom = Math.sqrt((total - xTies) * (total - yTies));
+  return denom > 0 ? (total - xTies - yTies + jointTies - 2 * swaps) / denom : NaN;
 }
 
 /** Ranks 1..n, tied values sharing their average rank (scipy.stats.rankdata's 'average'). */

@@ -15,6 +15,7 @@
  * `length`); a run that predicts only under contention predicts a subset. The share of requests slowed more than
  * 2× against FCFS needs a second run of the same requests (`slowdownShare`: paired by request id).
  */
+import { kendallTauB, spearmanRho } from '../scoring/ranking.js';
 
 export interface RequestRecord {
   id: string;
@@ -128,85 +129,14 @@ export function quantile(xs: number[], q: number): number {
   return lo + 1 < s.length ? s[lo] + (h - lo) * (s[lo + 1] - s[lo]) : s[lo];
 }
 
-/** Ranks 1…n, ties given their mean rank. */
-function ranks(xs: number[]): number[] {
-  const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
-  const r = new Array<number>(xs.length);
-  for (let i = 0; i < order.length;) {
-    let j = i;
-    while (j + 1 < order.length && xs[order[j + 1]] === xs[order[i]]) j++;
-    for (let k = i; k <= j; k++) r[order[k]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return r;
-}
-
-/** Spearman's ρ: Pearson's correlation of the ranks (NaN for fewer than 2 points or a constant series). */
+/** Spearman's ρ (scoring/ranking.ts), NaN for fewer than 2 points or a constant series. */
 export function rankCorrelation(xs: number[], ys: number[]): number {
-  if (xs.length < 2 || xs.length !== ys.length) return NaN;
-  const [a, b] = [ranks(xs), ranks(ys)];
-  const [ma, mb] = [mean(a), mean(b)];
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
+  return xs.length < 2 || xs.length !== ys.length ? NaN : spearmanRho(xs, ys);
 }
 
-/**
- * Kendall's τ_b of two paired series (ties in either corrected, as scipy.stats.kendalltau's default), in
- * O(n log n) by Knight's method: sort by (x, y), count the discordant pairs as the swaps a merge sort of y makes.
- * NaN for fewer than 2 points or a constant series.
- */
+/** Kendall's τ_b (scoring/ranking.ts), NaN for fewer than 2 points or a constant series. */
 export function kendallTau(xs: ArrayLike<number>, ys: ArrayLike<number>): number {
-  const n = xs.length;
-  if (n < 2 || n !== ys.length) return NaN;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => xs[a] - xs[b] || ys[a] - ys[b]);
-  const x = order.map((i) => xs[i]);
-  let y = order.map((i) => ys[i]);
-  /** pairs tied within runs of equal keys: Σ t(t−1)/2 */
-  const tiePairs = (same: (i: number) => boolean) => {
-    let pairs = 0;
-    let run = 1;
-    for (let i = 1; i <= n; i++) {
-      if (i < n && same(i)) run++;
-      else {
-        pairs += (run * (run - 1)) / 2;
-        run = 1;
-      }
-    }
-    return pairs;
-  };
-  const xTies = tiePairs((i) => x[i] === x[i - 1]);
-  const jointTies = tiePairs((i) => x[i] === x[i - 1] && y[i] === y[i - 1]);
-  // bottom-up merge sort of y; a pair (i < j) with y[i] > y[j] is discordant (x[i] ≤ x[j]; joint ties excluded)
-  let swaps = 0;
-  let buf = new Array<number>(n);
-  for (let width = 1; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(lo + width, n);
-      const hi = Math.min(lo + 2 * width, n);
-      let [i, j, k] = [lo, mid, lo];
-      while (i < mid && j < hi) {
-        if (y[i] <= y[j]) buf[k++] = y[i++];
-        else {
-          swaps += mid - i;
-          buf[k++] = y[j++];
-        }
-      }
-      while (i < mid) buf[k++] = y[i++];
-      while (j < hi) buf[k++] = y[j++];
-    }
-    [y, buf] = [buf, y];
-  }
-  const yTies = tiePairs((i) => y[i] === y[i - 1]); // y is sorted now
-  const total = (n * (n - 1)) / 2;
-  const denom = Math.sqrt((total - xTies) * (total - yTies));
-  return denom > 0 ? (total - xTies - yTies + jointTies - 2 * swaps) / denom : NaN;
+  return xs.length < 2 || xs.length !== ys.length ? NaN : kendallTauB(xs, ys);
 }
 
 /** τ_b of predicted against true length over the requests that got a prediction. */
