@@ -53,8 +53,19 @@ enum LayerParam {
   L_LAST_ONLY = L_THR + 7,                  // 1: output only each batch row's last position, (B, d)
   L_COUNT
 };
+// DecodeModel: the attention and layer slots above (A_KCACHE/A_VCACHE and L_X … L_WD unused: per layer in its second
+// argument), then these.
+enum ModelParam {
+  M_IDS = L_COUNT,                          // int32 (B) this step's token ids
+  M_EMBED, M_VOCAB,                         // (V, d) embedding, V
+  M_NORM, M_HEAD, M_HEAD_THR,               // (d) final norm weight, (d, V) head, the head product's threads
+  M_LOGITS,                                 // (B, V) output
+  M_LAYERS,                                 // number of layers
+  M_COUNT
+};
+constexpr int M_PER_LAYER = 11;  // per layer: K cache, V cache, then the nine weights in LayerWeights' order
 constexpr int F_COUNT = 64;
-static_assert((int)A_COUNT <= (int)L_X && (int)L_COUNT <= F_COUNT, "parameter block too small");
+static_assert((int)A_COUNT <= (int)L_X && (int)M_COUNT <= F_COUNT, "parameter block too small");
 
 double* params = nullptr;
 Napi::Reference<Napi::Float64Array> paramsRef;
@@ -311,29 +322,31 @@ Napi::Value LayerProfile(const Napi::CallbackInfo& info) {
  * position only, and out is (B, d). Those B rows equal the full layer's up to float rounding (products over B
  * instead of B·T rows are blocked differently); the cache rows are bit-identical.
  */
-void DecoderLayer(const Napi::CallbackInfo& info) {
-  uint8_t* heap;
-  int64_t bytes;
-  if (!begin(info, "decoderLayer", &heap, &bytes)) return;
-  const double* p = params;
-  Attn a;
-  bool cacheGiven;
-  if (!readAttention(info, "decoderLayer", p, heap, bytes, a, &cacheGiven)) return;
-  const int64_t d = (int64_t)p[L_D], I = (int64_t)p[L_I], N = a.B * a.T, qW = a.nH * a.hd, kvW = a.nKv * a.hd;
-  // lastOnly: keys/values of every position (the cache needs them), the rest of the layer for each row's last only
-  const bool lastOnly = p[L_LAST_ONLY] != 0 && a.T > 1;
-  const int64_t M = lastOnly ? a.B : N;  // rows of q, attention, o and the MLP; of the output
-  const int64_t xo = (int64_t)p[L_X], oo = (int64_t)p[L_OUT], wIn = (int64_t)p[L_W_IN], wPost = (int64_t)p[L_W_POST];
-  const int64_t wq = (int64_t)p[L_WQ], wk = (int64_t)p[L_WK], wv = (int64_t)p[L_WV], wo = (int64_t)p[L_WO];
-  const int64_t wg = (int64_t)p[L_WG], wu = (int64_t)p[L_WU], wd = (int64_t)p[L_WD];
-  // per-row cache rows (continuous batching) only on the full path: lastOnly's cacheWrite takes cache row = batch row
-  if (d < 1 || I < 1 || (lastOnly && (!cacheGiven || a.rowSlot != nullptr || a.rowPast != nullptr)) || !inHeap(xo, N * d, bytes) || !inHeap(oo, M * d, bytes) || !inHeap(wIn, d, bytes) ||
-      !inHeap(wPost, d, bytes) || !inHeap(wq, d * qW, bytes) || !inHeap(wk, d * kvW, bytes) || !inHeap(wv, d * kvW, bytes) ||
-      !inHeap(wo, qW * d, bytes) || !inHeap(wg, d * I, bytes) || !inHeap(wu, d * I, bytes) || !inHeap(wd, I * d, bytes)) {
-    return rangeError(info, "decoderLayer");
+/** One layer's weights, (in, out) row-major as src/model/llama.ts holds them. */
+struct LayerWeights {
+  const float *in, *post, *q, *k, *v, *o, *g, *u, *d;
+};
+
+/** The layer's weight offsets (slots L_W_IN … L_WD, or a decodeModel layer block) inside the heap, as pointers. */
+bool readLayerWeights(const double* off, uint8_t* heap, int64_t bytes, int64_t d, int64_t I, int64_t qW, int64_t kvW, LayerWeights& w) {
+  // off: inputNorm, postNorm, q, k, v, o, gate, up, down
+  const int64_t counts[9] = {d, d, d * qW, d * kvW, d * kvW, qW * d, d * I, d * I, I * d};
+  const float** dst[9] = {&w.in, &w.post, &w.q, &w.k, &w.v, &w.o, &w.g, &w.u, &w.d};
+  for (int i = 0; i < 9; i++) {
+    if (!inHeap((int64_t)off[i], counts[i], bytes)) return false;
+    *dst[i] = reinterpret_cast<const float*>(heap + (int64_t)off[i]);
   }
-  const auto F = [&](int64_t off) { return reinterpret_cast<float*>(heap + off); };
-  const float eps = (float)p[L_EPS];
+  return true;
+}
+
+/**
+ * The layer's arithmetic (DecoderLayer's doc below), x (N, d) → out (M, d); x and out may live off the heap (the
+ * whole-step kernel's residual stream). `a` is the checked attention, `p` supplies the product thread counts.
+ */
+void layerCompute(const double* p, Attn a, bool cacheGiven, int64_t d, int64_t I, float eps, bool lastOnly, const float* x, float* out,
+                  const LayerWeights& w) {
+  const int64_t N = a.B * a.T, qW = a.nH * a.hd, kvW = a.nKv * a.hd;
+  const int64_t M = lastOnly ? a.B : N;  // rows of q, attention, o and the MLP; of the output
   const int rowThreads = (int)p[A_THREADS];
   // scratch: h (N, d) | q (N, qW) | k, v (N, kvW) | att (N, qW) | o (N, d) | g, u (N, I) | caches when none is given
   // | lastOnly: the last rows of x (B, d) and their position ids (B)
@@ -354,24 +367,22 @@ void DecoderLayer(const Napi::CallbackInfo& info) {
     a.cap = a.T;
     tail = a.vc + a.B * a.nKv * a.T * a.hd;
   }
-  const float* x = F(xo);
-  float* out = F(oo);
   using seqsch_gemm::Gemm;
   // (rows, K)·(K, cols) with the thread count JS chose for it (slot L_THR + index)
-  const auto mm = [&](int64_t rows, const float* A, int64_t K, int64_t woff, int64_t cols, float* C, int which) {
-    seqsch_gemm::product(Gemm{false, false, rows, cols, K, A, F(woff), C, (int)K, (int)cols, (int)cols}, (int)p[L_THR + which]);
+  const auto mm = [&](int64_t rows, const float* A, int64_t K, const float* W, int64_t cols, float* C, int which) {
+    seqsch_gemm::product(Gemm{false, false, rows, cols, K, A, W, C, (int)K, (int)cols, (int)cols}, (int)p[L_THR + which]);
   };
   LayerClock clock;
 
   // ---- self-attention
-  forRows(N, d, rowThreads, [&](int64_t r0, int64_t r1) { rmsNormRows(x, nullptr, F(wIn), h, nullptr, r0, r1, d, eps); });
+  forRows(N, d, rowThreads, [&](int64_t r0, int64_t r1) { rmsNormRows(x, nullptr, w.in, h, nullptr, r0, r1, d, eps); });
   clock.lap(PH_NORM);
-  mm(N, h, d, wk, kvW, k, 1);
-  mm(N, h, d, wv, kvW, v, 2);
+  mm(N, h, d, w.k, kvW, k, 1);
+  mm(N, h, d, w.v, kvW, v, 2);
   a.k = k, a.v = v, a.out = att;
   a.qStride = qW, a.kStride = kvW, a.vStride = kvW;
   if (!lastOnly) {
-    mm(N, h, d, wq, qW, q, 0);
+    mm(N, h, d, w.q, qW, q, 0);
     a.q = q;
     clock.lap(PH_QKV);
     attention(a, rowThreads);
@@ -384,7 +395,7 @@ void DecoderLayer(const Napi::CallbackInfo& info) {
       std::memcpy(o + b * d, h + (b * a.T + a.T - 1) * d, sizeof(float) * d);
       posl[b] = a.pos[(a.posB == 1 ? 0 : b) * a.T + a.T - 1];
     }
-    mm(a.B, o, d, wq, qW, q, 0);
+    mm(a.B, o, d, w.q, qW, q, 0);
     clock.lap(PH_QKV);
     cacheWrite(a, a.T - 1);
     Attn last = a;  // one new position per row, after past + T − 1 cached ones
@@ -398,27 +409,143 @@ void DecoderLayer(const Napi::CallbackInfo& info) {
     x = xl;
   }
   clock.lap(PH_ATTN);
-  mm(M, att, qW, wo, d, o, 3);
+  mm(M, att, qW, w.o, d, o, 3);
   clock.lap(PH_O);
   // x1 = x + o goes to `out`, its norm to h
-  forRows(M, d, rowThreads, [&](int64_t r0, int64_t r1) { rmsNormRows(x, o, F(wPost), h, out, r0, r1, d, eps); });
+  forRows(M, d, rowThreads, [&](int64_t r0, int64_t r1) { rmsNormRows(x, o, w.post, h, out, r0, r1, d, eps); });
   clock.lap(PH_NORM);
 
   // ---- SwiGLU MLP; the activation overwrites the gate
-  mm(M, h, d, wg, I, g, 4);
-  mm(M, h, d, wu, I, u, 5);
+  mm(M, h, d, w.g, I, g, 4);
+  mm(M, h, d, w.u, I, u, 5);
   clock.lap(PH_GATE_UP);
   forRows(M, I, rowThreads, [&](int64_t r0, int64_t r1) {
     if (hasAvx2) swigluAvx2(g + r0 * I, I, u + r0 * I, I, g + r0 * I, r1 - r0, I);
     else swigluDefault(g + r0 * I, I, u + r0 * I, I, g + r0 * I, r1 - r0, I);
   });
   clock.lap(PH_SWIGLU);
-  mm(M, g, I, wd, d, o, 6);
+  mm(M, g, I, w.d, d, o, 6);
   clock.lap(PH_DOWN);
   forRows(M, d, rowThreads, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0 * d; i < r1 * d; i++) out[i] = out[i] + o[i];
   });
   clock.lap(PH_NORM);
+}
+
+/**
+ * One pre-norm LLaMA decoder layer for T new positions per batch row, x (N = B·T, d) → out (N, d):
+ *   h = RMSNorm(x)·w_in;  q, k, v = h·Wq, h·Wk, h·Wv;  a = attention (rotary, cache write, mask, softmax, ·V);
+ *   x1 = x + a·Wo;  h2 = RMSNorm(x1)·w_post;  out = x1 + (SiLU(h2·Wg)·(h2·Wu))·Wd.
+ * Each step is the code the separate kernels run (the same products with the same thread counts, which JS
+ * passes per product), so the output is bit-identical to the per-op path; what it saves is ~11 tfjs dispatches
+ * and their heap tensors per layer. Weights are (in, out) row-major as src/model/llama.ts holds them.
+ * lastOnly (a prefill's last layer when only the last position's logits are wanted, as llama.cpp does): keys and
+ * values of all T positions go to the cache, the rest — q, attention, o, the MLP — runs for each batch row's last
+ * position only, and out is (B, d). Those B rows equal the full layer's up to float rounding (products over B
+ * instead of B·T rows are blocked differently); the cache rows are bit-identical.
+ */
+void DecoderLayer(const Napi::CallbackInfo& info) {
+  uint8_t* heap;
+  int64_t bytes;
+  if (!begin(info, "decoderLayer", &heap, &bytes)) return;
+  const double* p = params;
+  Attn a;
+  bool cacheGiven;
+  if (!readAttention(info, "decoderLayer", p, heap, bytes, a, &cacheGiven)) return;
+  const int64_t d = (int64_t)p[L_D], I = (int64_t)p[L_I], N = a.B * a.T, qW = a.nH * a.hd, kvW = a.nKv * a.hd;
+  // lastOnly: keys/values of every position (the cache needs them), the rest of the layer for each row's last only
+  const bool lastOnly = p[L_LAST_ONLY] != 0 && a.T > 1;
+  const int64_t M = lastOnly ? a.B : N;
+  const int64_t xo = (int64_t)p[L_X], oo = (int64_t)p[L_OUT];
+  LayerWeights w;
+  // per-row cache rows (continuous batching) only on the full path: lastOnly's cacheWrite takes cache row = batch row
+  if (d < 1 || I < 1 || (lastOnly && (!cacheGiven || a.rowSlot != nullptr || a.rowPast != nullptr)) || !inHeap(xo, N * d, bytes) ||
+      !inHeap(oo, M * d, bytes) || !readLayerWeights(p + L_W_IN, heap, bytes, d, I, qW, kvW, w)) {
+    return rangeError(info, "decoderLayer");
+  }
+  layerCompute(p, a, cacheGiven, d, I, (float)p[L_EPS], lastOnly, reinterpret_cast<const float*>(heap + xo),
+               reinterpret_cast<float*>(heap + oo), w);
+}
+
+// ---- a whole decode step in one call
+
+/** Residual-stream buffers of decodeModel, off the heap, kept between calls (a decode step allocates nothing). */
+struct StepScratch {
+  std::vector<float> data;
+  float* get(size_t need) {
+    if (data.size() < need) data.resize(need);
+    return data.data();
+  }
+} stepScratch;
+
+/**
+ * One decode step of the whole model (T = 1 new position per row) in one call, ids (B) → logits (B, V):
+ *   x = embed[ids];  every layer as DecoderLayer (its cache written in place);  logits = RMSNorm(x)·w_norm · head.
+ * The shared slots carry the attention (positions, mask, past, capacity, row slots: the same for every layer), the
+ * layer sizes and product thread counts (L_D, L_I, L_EPS, L_THR) and the M_* slots; info[1], a Float64Array of
+ * 11 entries per layer, holds each layer's cache and weight offsets (K cache, V cache, then LayerWeights' order).
+ * The same code as the embedding gather, L layer calls, the final norm and the head's matMul, so the logits are
+ * bit-identical to the per-layer path; what it saves is every tfjs dispatch of the step but one (~16 at 4 layers).
+ * Returns -1, or the position of the first id outside [0, V) (nothing is computed then; JS throws).
+ */
+Napi::Value DecodeModel(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* heap;
+  int64_t bytes;
+  if (!begin(info, "decodeModel", &heap, &bytes)) return env.Undefined();
+  const double* p = params;
+  const int64_t L = (int64_t)p[M_LAYERS];
+  if (info.Length() < 2 || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      L < 1 || (int64_t)info[1].As<Napi::Float64Array>().ElementLength() < L * M_PER_LAYER) {
+    Napi::TypeError::New(env, "decodeModel(heap, layers: Float64Array of 11 offsets per layer) expected").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double* lp = info[1].As<Napi::Float64Array>().Data();
+  double slots[F_COUNT];  // the shared slots with each layer's caches put in
+  std::memcpy(slots, p, sizeof slots);
+  const int64_t d = (int64_t)p[L_D], I = (int64_t)p[L_I], V = (int64_t)p[M_VOCAB];
+  const int64_t qW = (int64_t)(p[A_NH] * p[A_HD]), kvW = (int64_t)(p[A_NKV] * p[A_HD]);
+  // every layer's caches and weights inside the heap before anything is written
+  static std::vector<LayerWeights> ws;  // kept between calls: a decode step allocates nothing
+  static std::vector<Attn> as;
+  ws.resize((size_t)L), as.resize((size_t)L);
+  bool cacheGiven;
+  for (int64_t l = 0; l < L; l++) {
+    slots[A_KCACHE] = lp[l * M_PER_LAYER], slots[A_VCACHE] = lp[l * M_PER_LAYER + 1];
+    if (!readAttention(info, "decodeModel", slots, heap, bytes, as[l], &cacheGiven)) return env.Undefined();
+    if (!cacheGiven || as[l].T != 1 || d < 1 || I < 1 || !readLayerWeights(lp + l * M_PER_LAYER + 2, heap, bytes, d, I, qW, kvW, ws[l])) {
+      rangeError(info, "decodeModel");
+      return env.Undefined();
+    }
+  }
+  const int64_t B = as[0].B;
+  const int64_t io = (int64_t)p[M_IDS], eo = (int64_t)p[M_EMBED], no = (int64_t)p[M_NORM], ho = (int64_t)p[M_HEAD], lo = (int64_t)p[M_LOGITS];
+  if (V < 1 || !inHeap(io, B, bytes) || !inHeap(eo, V * d, bytes) || !inHeap(no, d, bytes) || !inHeap(ho, d * V, bytes) ||
+      !inHeap(lo, B * V, bytes)) {
+    rangeError(info, "decodeModel");
+    return env.Undefined();
+  }
+  const int32_t* ids = reinterpret_cast<const int32_t*>(heap + io);
+  for (int64_t b = 0; b < B; b++)
+    if (ids[b] < 0 || ids[b] >= V) return Napi::Number::New(env, (double)b);
+  const float* embed = reinterpret_cast<const float*>(heap + eo);
+  float* x = stepScratch.get((size_t)(3 * B * d));  // x | y (ping-pong residual stream) | normed
+  float* y = x + B * d;
+  float* hn = y + B * d;
+  for (int64_t b = 0; b < B; b++) std::memcpy(x + b * d, embed + (int64_t)ids[b] * d, sizeof(float) * d);
+  const float eps = (float)p[L_EPS];
+  for (int64_t l = 0; l < L; l++) {
+    layerCompute(p, as[l], true, d, I, eps, false, x, y, ws[l]);
+    std::swap(x, y);
+  }
+  forRows(B, d, (int)p[A_THREADS], [&](int64_t r0, int64_t r1) {
+    rmsNormRows(x, nullptr, reinterpret_cast<const float*>(heap + no), hn, nullptr, r0, r1, d, eps);
+  });
+  using seqsch_gemm::Gemm;
+  seqsch_gemm::product(Gemm{false, false, B, V, d, hn, reinterpret_cast<const float*>(heap + ho), reinterpret_cast<float*>(heap + lo),
+                            (int)d, (int)V, (int)V},
+                       (int)p[M_HEAD_THR]);
+  return Napi::Number::New(env, -1);
 }
 
 }  // namespace
@@ -430,6 +557,7 @@ void RegisterFused(Napi::Env env, Napi::Object exports) {
   exports.Set("swiglu", Napi::Function::New(env, SwiGLU));
   exports.Set("decodeAttention", Napi::Function::New(env, DecodeAttention));
   exports.Set("decoderLayer", Napi::Function::New(env, DecoderLayer));
+  exports.Set("decodeModel", Napi::Function::New(env, DecodeModel));
   exports.Set("layerProfile", Napi::Function::New(env, LayerProfile));
   exports.Set("gatherRows", Napi::Function::New(env, GatherRows));
   exports.Set("fusedParamCount", Napi::Number::New(env, F_COUNT));

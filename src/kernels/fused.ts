@@ -16,12 +16,14 @@ import { threadsFor } from './blas-threads.js';
 import { F_COUNT, fusedParams } from './fused-params.js';
 
 /** The fused exports of the addon (native/fused.cc); absent in an addon built before them. */
-interface FusedAddon {
+export interface FusedAddon {
   setFusedParams(params: Float64Array): void;
   rmsNorm(heap: ArrayBuffer): void;
   swiglu(heap: ArrayBuffer): void;
   decodeAttention(heap: ArrayBuffer): void;
   decoderLayer(heap: ArrayBuffer): void;
+  /** a whole decode step (src/kernels/decode-step.ts): -1, or the batch row of the first token id outside [0, V) */
+  decodeModel?(heap: ArrayBuffer, layers: Float64Array): number;
   /** seconds per phase of the layer kernel since the last call, and the number of calls; resets */
   layerProfile(): Record<string, number>;
   fusedParamCount: number;
@@ -42,7 +44,9 @@ const A_B = 0, A_NH = 1, A_NKV = 2, A_HD = 3, A_Q = 4, A_Q_STRIDE = 5, A_K = 6, 
   A_ROW_SLOT = 26, A_ROW_PAST = 27, A_CACHE_ROWS = 28;
 // prettier-ignore
 const L_X = 32, L_OUT = 33, L_W_IN = 34, L_W_POST = 35, L_WQ = 36, L_WK = 37, L_WV = 38, L_WO = 39, L_WG = 40, L_WU = 41, L_WD = 42,
-  L_D = 43, L_I = 44, L_EPS = 45, L_THR = 46, L_LAST_ONLY = 53;
+  L_LAST_ONLY = 53;
+// prettier-ignore
+export const L_D = 43, L_I = 44, L_EPS = 45, L_THR = 46;
 
 export const RMS_NORM = 'SeqschRmsNorm';
 export const SWIGLU = 'SeqschSwiGLU';
@@ -114,20 +118,20 @@ export function fusedIsa(): string | undefined {
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) =>
+export const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) =>
   (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
-const heapOf = (backend: BackendWasm) =>
+export const heapOf = (backend: BackendWasm) =>
   (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer as ArrayBuffer;
-const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+export const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 // Shape tests without building strings or arrays: a decode step checks ~20 shapes per layer call, and the garbage
 // of `shape.join()` comparisons showed up in the batch-1 profile (docs/cpu-engine.md, "Batch 1").
-const is1 = (s: number[], a: number) => s.length === 1 && s[0] === a;
-const is2 = (s: number[], a: number, b: number) => s.length === 2 && s[0] === a && s[1] === b;
+export const is1 = (s: number[], a: number) => s.length === 1 && s[0] === a;
+export const is2 = (s: number[], a: number, b: number) => s.length === 2 && s[0] === a && s[1] === b;
 const is4 = (s: number[], a: number, b: number, c: number, d: number) =>
   s.length === 4 && s[0] === a && s[1] === b && s[2] === c && s[3] === d;
-const sameShape = (s: number[], t: number[]) => s.length === t.length && s.every((v, i) => v === t[i]);
+export const sameShape = (s: number[], t: number[]) => s.length === t.length && s.every((v, i) => v === t[i]);
 
-function requireFloat(name: string, ...ts: [string, tf.TensorInfo | undefined][]): void {
+export function requireFloat(name: string, ...ts: [string, tf.TensorInfo | undefined][]): void {
   for (const [n, t] of ts)
     if (t && t.dtype !== 'float32') throw new Error(`${name}: ${n} must be float32, got ${t.dtype}`);
 }
@@ -209,7 +213,7 @@ export interface DecodeAttentionAttrs extends AttentionAttrs {
 }
 
 /** Inputs of attention beside q/k/v: rotary tables, position ids, optional in-place caches and mask. */
-interface AttentionInfos {
+export interface AttentionInfos {
   cos: tf.TensorInfo;
   sin: tf.TensorInfo;
   pos: tf.TensorInfo;
@@ -225,7 +229,7 @@ interface AttentionInfos {
  * Checks the attention inputs of B rows × T new positions against `a` and writes every attention slot except
  * q/k/v/out; the cache slots are −1 when there is no cache (then past must be 0 and the capacity is T).
  */
-function attentionSlots(
+export function attentionSlots(
   name: string,
   be: BackendWasm,
   inp: AttentionInfos,
@@ -362,7 +366,7 @@ export interface DecoderLayerWeights {
 }
 
 /** The layer's weights have the shapes and dtype decoderLayerKernel needs (no allocation: checked every call). */
-function layerWeightsOk(
+export function layerWeightsOk(
   w: Record<keyof DecoderLayerWeights, tf.TensorInfo>,
   x: tf.TensorInfo,
   d: number,
@@ -385,7 +389,7 @@ function layerWeightsOk(
   );
 }
 
-const LAYER_WEIGHTS: (keyof DecoderLayerWeights)[] = [
+export const LAYER_WEIGHTS: (keyof DecoderLayerWeights)[] = [
   'inputNorm',
   'postNorm',
   'q_proj',
@@ -398,13 +402,14 @@ const LAYER_WEIGHTS: (keyof DecoderLayerWeights)[] = [
 ];
 
 /** Throws naming the first weight of the wrong dtype or shape (the slow path after layerWeightsOk said no). */
-function checkLayerWeights(
+export function checkLayerWeights(
   w: Record<keyof DecoderLayerWeights, tf.TensorInfo>,
   x: tf.TensorInfo,
   d: number,
   I: number,
   qW: number,
   kvW: number,
+  name = DECODER_LAYER,
 ): void {
   const expect: [keyof DecoderLayerWeights, number[]][] = [
     ['inputNorm', [d]],
@@ -417,10 +422,9 @@ function checkLayerWeights(
     ['up_proj', [d, I]],
     ['down_proj', [I, d]],
   ];
-  requireFloat(DECODER_LAYER, ['x', x], ...expect.map(([name]) => [name, w[name]] as [string, tf.TensorInfo]));
-  for (const [name, shape] of expect)
-    if (!sameShape(w[name].shape, shape))
-      throw new Error(`${DECODER_LAYER}: ${name} has shape [${w[name].shape}], expected [${shape}]`);
+  requireFloat(name, ['x', x], ...expect.map(([n]) => [n, w[n]] as [string, tf.TensorInfo]));
+  for (const [n, shape] of expect)
+    if (!sameShape(w[n].shape, shape)) throw new Error(`${name}: ${n} has shape [${w[n].shape}], expected [${shape}]`);
 }
 
 /**
@@ -461,16 +465,31 @@ function decoderLayerKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   p[L_D] = d;
   p[L_I] = I;
   p[L_EPS] = a.eps;
+  layerThreads(p, M, N, a, d, I);
+  p[L_LAST_ONLY] = lastOnly ? 1 : 0;
+  addon!.decoderLayer(heapOf(be));
+  return out;
+}
+
+/** The addon and its parameter block while fusedKernelsActive(); throws otherwise (a caller checked first). */
+export function fusedAddon(): { addon: FusedAddon; params: Float64Array; attentionThreads: number } {
+  if (!fusedKernelsActive()) throw new Error('fused kernels are not active');
+  return { addon: addon!, params, attentionThreads };
+}
+
+/**
+ * Writes the thread counts of the layer's q, k, v, o, gate, up, down products into slots L_THR …, each
+ * (rows, K)·(K, cols) as tf.matMul would get it (threadsFor(rows, cols, K)): M rows for q and what follows
+ * attention, N for k and v (all positions: the cache needs them).
+ */
+export function layerThreads(p: Float64Array, M: number, N: number, a: AttentionAttrs, d: number, I: number): void {
+  const { numHeads: nH, numKvHeads: nKv, headDim: hd } = a;
   const max = blasStatus().maxThreads ?? 1;
-  // threads of the q, k, v, o, gate, up, down products, each (rows, K)·(K, cols) as threadsFor(rows, cols, K)
   p[L_THR] = threadsFor(M, nH * hd, d, max);
   p[L_THR + 1] = p[L_THR + 2] = threadsFor(N, nKv * hd, d, max);
   p[L_THR + 3] = threadsFor(M, d, nH * hd, max);
   p[L_THR + 4] = p[L_THR + 5] = threadsFor(M, I, d, max);
   p[L_THR + 6] = threadsFor(M, d, I, max);
-  p[L_LAST_ONLY] = lastOnly ? 1 : 0;
-  addon!.decoderLayer(heapOf(be));
-  return out;
 }
 
 function register(): void {
@@ -486,7 +505,7 @@ function register(): void {
 }
 
 /** Run a custom kernel through the engine (tidy, memory accounting, profiles); absent optional inputs dropped. */
-function run(name: string, inputs: Record<string, tf.Tensor | undefined>, attrs: object) {
+export function run(name: string, inputs: Record<string, tf.Tensor | undefined>, attrs: object) {
   const given: tf.NamedTensorMap = {};
   for (const k in inputs) if (inputs[k]) given[k] = inputs[k]!;
   return tf.engine().runKernel(name, given, attrs as tf.NamedAttrMap);

@@ -17,7 +17,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { countParameters, type LlamaConfig } from './config.js';
 import type { AttentionCache } from './kvcache.js';
 import { SelfAttention, type AttentionLayout } from './attention.js';
-import { addRmsNorm, decodeAttention, decoderLayer as layerKernel, rmsNorm, swiGLU, type Eps } from './fused.js';
+import {
+  addRmsNorm,
+  decodeAttention,
+  decodeModel,
+  decoderLayer as layerKernel,
+  rmsNorm,
+  swiGLU,
+  type Eps,
+} from './fused.js';
 import { checkForward, checkHiddenLayer } from './forward-options.js';
 import type { ForwardInputs, HiddenReadOut, LogitsReadOut } from './forward-options.js';
 import { hfInit, hfTensors, loadWeights, namedWeights } from './hf-weights.js';
@@ -126,6 +134,8 @@ export class Llama implements LlamaWeights {
     const path = executionPath(training, T, cache, lora);
     return tf.tidy(() => {
       const at = this.attn.layout(B, T, past, opts, path.nativeAttention);
+      // a plain decode step (one position per row, logits only): the whole model as one native kernel
+      if (path.wholeStep && !read && !logitsAt) return { logits: this.wholeStep(inputIds, cache!, at, lora) };
       const f: LayerContext = { B, T, cache, training, lora, path, at, lastRowsOnly: lastOnly && !finalAll };
       let x = tf.gather(this.embed, tf.reshape(inputIds, [B * T])) as tf.Tensor2D; // token embeddings (B·T, d)
       let hidden = read?.hiddenLayer === 0 ? x : undefined; // (B·T, d) when asked for
@@ -192,10 +202,36 @@ export class Llama implements LlamaWeights {
 
   /** Layer l as one native kernel: the adapted projections as their merged copies. */
   private wholeLayer(l: number, x: tf.Tensor2D, f: LayerContext): tf.Tensor2D {
-    const w = { ...this.layers[l] } as Record<keyof LayerVariables, tf.Tensor>;
-    for (const t of LORA_TARGETS) if (f.lora?.has(l, t)) w[t] = f.lora.merged(l, t, this.layers[l][t]);
     const lastRows = f.lastRowsOnly && l === this.layers.length - 1;
-    return layerKernel(f.cache, l, x, w, f.at.decode!, this.eps.value, f.T, lastRows);
+    return layerKernel(f.cache, l, x, this.kernelWeights(l, f.lora), f.at.decode!, this.eps.value, f.T, lastRows);
+  }
+
+  /** Layer l's weights as the native kernels take them: an adapted projection as its merged copy. */
+  private kernelWeights(l: number, lora: LoraAdapter | null): Record<keyof LayerVariables, tf.Tensor> {
+    const w = { ...this.layers[l] } as Record<keyof LayerVariables, tf.Tensor>;
+    for (const t of LORA_TARGETS) if (lora?.has(l, t)) w[t] = lora.merged(l, t, this.layers[l][t]);
+    return w;
+  }
+
+  /** A decode step, ids (B, 1) → logits (B, 1, V), as one native kernel; adapted projections as their merged copies. */
+  private wholeStep(
+    ids: tf.Tensor2D,
+    cache: AttentionCache,
+    at: AttentionLayout,
+    lora: LoraAdapter | null,
+  ): tf.Tensor3D {
+    const layers = this.layers.map((_, l) => this.kernelWeights(l, lora));
+    const head = this.lmHeadT ?? this.tiedHeadT();
+    const [B] = ids.shape;
+    const flat = tf.reshape(ids, [B]) as tf.Tensor1D;
+    const logits = decodeModel(
+      cache,
+      flat,
+      { embed: this.embed, norm: this.norm, head, layers },
+      at.decode!,
+      this.eps.value,
+    );
+    return tf.reshape(logits, [B, 1, this.config.vocabSize]) as tf.Tensor3D;
   }
 
   /** Logits of hidden states x (N, d) → (N, V). */

@@ -5,6 +5,7 @@
  * switches let a measurement compare paths in one process. This module holds no tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { decodeModelActive } from '../kernels/decode-step.js';
 import { fusedKernelsActive } from '../kernels/fused.js';
 import type { AttentionCache } from './kvcache.js';
 import type { LoraAdapter } from './lora.js';
@@ -16,6 +17,8 @@ export interface ExecutionPath {
   nativeAttention: boolean;
   /** each decoder layer as one native kernel, bit-identical to the per-op native path */
   wholeLayer: boolean;
+  /** a decode step (T = 1) of the whole model as one native kernel: embedding, layers, final norm, head */
+  wholeStep: boolean;
   /** each adapted projection as one matmul with a cached W + ΔW; else PEFT's x·W + s·(x·Aᵀ)·Bᵀ */
   mergedLora: boolean;
 }
@@ -41,7 +44,8 @@ export function executionPath(
   const mergedLora = lora !== null && !training && lora.mergeForInference && noTape;
   // the layer kernel takes plain weights: no unmerged adapter
   const wholeLayer = nativeAttention && layerSwitch.get() && (lora === null || mergedLora);
-  return { native, nativeAttention, wholeLayer, mergedLora };
+  const wholeStep = wholeLayer && T === 1 && stepSwitch.get() && decodeModelActive();
+  return { native, nativeAttention, wholeLayer, wholeStep, mergedLora };
 }
 
 /**
@@ -62,6 +66,7 @@ function runtimeSwitch(initial: boolean): { get: () => boolean; set: (on: boolea
 
 const prefillSwitch = runtimeSwitch(true),
   layerSwitch = runtimeSwitch(true),
+  stepSwitch = runtimeSwitch(true),
   lastRowsSwitch = runtimeSwitch(true);
 
 /** Switch native attention for prefills (T > 1) off (composite ops) or on; returns the previous setting. */
@@ -69,6 +74,9 @@ export const setPrefillFused = prefillSwitch.set;
 
 /** Switch the one-kernel decoder layer off (per-op native kernels) or on; returns the previous setting. */
 export const setLayerFused = layerSwitch.set;
+
+/** Switch the one-kernel decode step off (one kernel per layer, then the head) or on; returns the previous setting. */
+export const setStepFused = stepSwitch.set;
 
 /**
  * Switch the last-rows-only last layer of a lastOnly prefill off (every row computed, then the last ones taken) or
