@@ -14,7 +14,8 @@
  * 2. Timing: rounds of alternating processes (ours, then each PyTorch setting; the order rotates every
  *    round), each process loading the model and timing generate() at batch 1/16/64 (prompt 64, 128 new
  *    tokens, greedy, no EOS stop) and the 128 × 80 prefill (left-padded, one token), `reps` runs per point
- *    after a warm-up; a run's figure is the median of its reps, a point's the median over rounds. The
+ *    after a warm-up (the same run, repeated until --warmup seconds have passed, once by default: our JIT and
+ *    torch's allocator settle over several runs, docs/cpu-engine.md); a run's figure is the median of its reps, a point's the median over rounds. The
  *    machine's 1-minute load (/proc/loadavg) is recorded before every run.
  * PyTorch settings (see docs/cpu-engine.md for why): `torch-1t` one thread; `torch-2t` two threads with
  * OMP_WAIT_POLICY=PASSIVE and OpenBLAS single-threaded (its OpenMP threads otherwise spin between ops and
@@ -23,7 +24,7 @@
  * installed, no settings. `--busy N` runs N busy-loop processes alongside for the whole benchmark.
  * Options: --models tiny-v3,bench  --rounds 5  --reps 3  --batches 1,16,64  --prompt 64  --new 128
  * --prefill 128x80  --engines ours,torch-1t,torch-2t,torch-default,llamacpp-f32-1t,llamacpp-f32-2t,llamacpp-q8_0-1t,
- * llamacpp-q8_0-2t (+ ours-1t; those not installed are left out)  --busy 0  --check-only
+ * llamacpp-q8_0-2t (+ ours-1t; those not installed are left out)  --busy 0  --warmup 0  --check-only
  * --skip-check  --quick  --out FILE.json  --json. Numbers only; nothing here is a test.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -60,12 +61,15 @@ const models = opt('models', 'tiny-v3,bench').split(',');
 const rounds = quick ? 1 : ints('rounds', '5')[0];
 const reps = quick ? 1 : ints('reps', '3')[0];
 const busy = Number(opt('busy', '0'));
+const warmup = Number(opt('warmup', '0'));
+if (!(warmup >= 0)) throw new Error(`bench:peer: --warmup takes seconds ≥ 0, got '${opt('warmup', '0')}'`);
 const timeSpec: TimeSpec = {
   batches: ints('batches', '1,16,64'),
   promptLen: ints('prompt', '64')[0],
   newTokens: quick ? 32 : ints('new', '128')[0],
   prefill: opt('prefill', '128x80') === 'none' ? null : (ints('prefill', '128x80') as [number, number]),
   reps,
+  warmupSeconds: warmup,
 };
 const log = (s = '') => console.log(s);
 

@@ -256,6 +256,14 @@ def main():
             print(json.dumps(time_points(model, spec)))
 
 
+def warm_up(once, spec):
+    """The warm-up of a timed point: the run at least once, then again until spec['warmupSeconds'] have passed."""
+    t0 = time.perf_counter()
+    once()
+    while time.perf_counter() - t0 < spec.get('warmupSeconds', 0):
+        once()
+
+
 def time_points(model, spec):
     """Seconds of each timed point (the same points and prompts as bench/peer/ours.ts), `reps` runs each after a warm-up run."""
     V = model.c['V']
@@ -263,7 +271,7 @@ def time_points(model, spec):
     res = {'decode': {}, 'prefill': None}
     for B in spec['batches']:
         ps = prompts(B, spec['promptLen'])
-        generate(model, ps, spec['newTokens'])  # warm-up: the same run (allocator and caches settled)
+        warm_up(lambda: generate(model, ps, spec['newTokens']), spec)  # the same run (allocator and caches settled)
         ts = []
         for _ in range(spec['reps']):
             t0 = time.perf_counter()
@@ -273,7 +281,7 @@ def time_points(model, spec):
     if spec.get('prefill'):
         B, T = spec['prefill']
         ps = prompts(B, T, ragged=True)
-        generate(model, ps, 1)
+        warm_up(lambda: generate(model, ps, 1), spec)
         ts = []
         for _ in range(spec['reps']):
             t0 = time.perf_counter()

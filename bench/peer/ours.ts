@@ -17,7 +17,7 @@ import { generate } from '../../src/generation/generate.js';
 import type { Llama } from '../../src/model/llama.js';
 import { poolStats, setPoolAdaptive } from '../../src/kernels/blas.js';
 import { setLastRowsOnly, setLayerFused } from '../../src/model/paths.js';
-import { peerPrompts, type CheckSpec, type TimeSpec, type TimeResult } from './spec.js';
+import { peerPrompts, warmUp, type CheckSpec, type TimeSpec, type TimeResult } from './spec.js';
 
 /** The value of `--name`, or throws naming the flag. */
 function arg(name: string): string {
@@ -54,7 +54,7 @@ async function check(model: Llama, spec: CheckSpec, out: string): Promise<void> 
 async function time(model: Llama, spec: TimeSpec): Promise<TimeResult> {
   const V = model.config.vocabSize;
   const run = async (prompts: number[][], n: number) => {
-    await greedy(model, prompts, n); // warm-up, the same run: kernels compiled, heap grown, caches hot
+    await warmUp(() => greedy(model, prompts, n), spec.warmupSeconds); // the same run: kernels compiled, heap grown, JIT settled
     const ts: number[] = [];
     for (let i = 0; i < spec.reps; i++) {
       const t0 = performance.now();

@@ -17,6 +17,15 @@ export interface TimeSpec {
   /** [B, T]: B left-padded prompts of T − (r mod 17) tokens, one generated token */
   prefill: [number, number] | null;
   reps: number;
+  /** warm-up: the same run repeated until this many seconds have passed (at least once; 0 or absent: once) */
+  warmupSeconds?: number;
+}
+
+/** Runs `once` as the warm-up of a timed point: at least once, then again until `seconds` have passed. */
+export async function warmUp(once: () => unknown, seconds = 0): Promise<void> {
+  const t0 = performance.now();
+  do await once();
+  while (performance.now() - t0 < seconds * 1000);
 }
 
 /** Seconds of each run: decode[B] and prefill, `reps` entries each. */

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { peerPrompts, type CheckSpec, type TimeSpec, type TimeResult } from '../spec.js';
+import { peerPrompts, warmUp, type CheckSpec, type TimeSpec, type TimeResult } from '../spec.js';
 import { GgufFile } from '../../../src/model/gguf/read.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -158,7 +158,7 @@ if (command === 'check') {
       await generate(c._ctx, prompts, n);
       return (performance.now() - t0) / 1000;
     };
-    await once(); // warm-up, the same run
+    await warmUp(once, s.warmupSeconds); // the same run
     const ts: number[] = [];
     for (let i = 0; i < s.reps; i++) ts.push(await once());
     await c.dispose();
