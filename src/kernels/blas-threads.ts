@@ -15,6 +15,16 @@ import { availableParallelism } from 'node:os';
 /** Work (multiply-adds, M·K·N of one product) below which one thread is faster even inside a step. */
 export const SINGLE_THREAD_BELOW = 2 ** 18;
 
+/** The threshold in use (SINGLE_THREAD_BELOW unless a measurement changed it with setSingleThreadBelow). */
+let threshold = SINGLE_THREAD_BELOW;
+
+/** Set the one-thread threshold (multiply-adds) for measurements; returns the previous one. */
+export function setSingleThreadBelow(work: number): number {
+  const was = threshold;
+  threshold = Math.max(0, work);
+  return was;
+}
+
 /** Fixed thread count for every call (bench/threads.ts measures with it); 0 = use the policy. */
 let forced = 0;
 
@@ -30,7 +40,7 @@ export function forceBlasThreads(n: number): void {
 export function threadsFor(M: number, N: number, K: number, maxThreads: number): number {
   if (forced > 0) return Math.min(forced, maxThreads);
   const work = M * N * K;
-  if (work < SINGLE_THREAD_BELOW) return 1;
+  if (work < threshold) return 1;
   return maxThreads;
 }
 
