@@ -13,6 +13,7 @@ import { decodeModelActive, DECODE_MODEL } from '../../src/kernels/decode-step.j
 import { setStepFused } from '../../src/model/paths.js';
 import { forceBlasThreads } from '../../src/kernels/blas-threads.js';
 import { LORA_TARGETS } from '../../src/model/lora.js';
+import type { LlamaConfig } from '../../src/model/config.js';
 import { tinyConfig } from './helpers.js';
 
 beforeAll(async () => {
@@ -86,7 +87,7 @@ function decode(model: Llama, lens: number[], steps: number, wholeStep: boolean,
 }
 
 describe('the whole decode step as one native kernel', () => {
-  test.each([
+  const cases: [string, Partial<LlamaConfig>, number[], number, boolean][] = [
     ['batch 1, MHA, 1 thread', {}, [7], 1, false],
     ['GQA, left padding, 1 thread', { numKvHeads: 2 }, [9, 5, 2], 1, false],
     [
@@ -97,7 +98,8 @@ describe('the whole decode step as one native kernel', () => {
       false,
     ],
     ['a merged LoRA adapter on every target, 2 threads', { hiddenSize: 64, intermediateSize: 160 }, [4, 8], 2, true],
-  ] as const)('equals one kernel per layer bit for bit: %s', (_n, over, lens, threads, lora) => {
+  ];
+  test.each(cases)('equals one kernel per layer bit for bit: %s', (_n, over, lens, threads, lora) => {
     if (skip()) return;
     const cfg = tinyConfig(over);
     const model = Llama.random(cfg, 'step');
