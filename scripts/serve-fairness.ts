@@ -1,7 +1,7 @@
 /**
  * The fairness tables of a serving experiment run (issue 29): reads the run's per-point side files
  * (`<run>/serve/*.json`: every request's timeline, written by the serve stage), pairs each point with the FCFS point of
- * the same workload (trace or data file, arrival and load) and prints, per workload, one markdown row per point:
+ * the same workload (trace or data file, arrival, load and max batch) and prints, per workload, one markdown row per point:
  * latency mean (and ÷ FCFS's), p50, p99, TTFT mean and p99, TPOT, max wait (max admitted − arrival), the share of
  * requests slowed more than 2× against FCFS (metrics.ts slowdownShare: same request id, its latency in this point
  * over its latency in the FCFS point), preemptions, the scheduler's own µs per iteration and the prediction's Kendall
@@ -43,6 +43,7 @@ const workloadKey = (s: Side) =>
     s.config.num_data,
     s.config.arrival,
     s.config.load ?? s.config.rate,
+    s.config.max_batch,
   ]);
 const groups = new Map<string, Side[]>();
 for (const s of sides) groups.set(workloadKey(s), [...(groups.get(workloadKey(s)) ?? []), s]);
@@ -65,18 +66,24 @@ const header = [
   'τ_b pred',
 ];
 const byTrace = new Map<string, string[][]>();
+const traceOf = (s: Side) => basename(String(s.config.trace ?? s.config.data));
+// traces whose points differ in max batch: their Load column names it
+const batches = new Map<string, Set<unknown>>();
+for (const s of sides) batches.set(traceOf(s), (batches.get(traceOf(s)) ?? new Set()).add(s.config.max_batch));
+const sweptBatch = new Set([...batches].filter(([, b]) => b.size > 1).map(([t]) => t));
 for (const [key, pts] of groups) {
   const fcfs = pts.find((p) => p.config.policy === 'fcfs' && p.config.predictor === 'none');
   if (!fcfs) {
     console.error(`no fcfs point for workload ${key}: skipped (${pts.map((p) => p.label).join(', ')})`);
     continue;
   }
-  const trace = basename(String(fcfs.config.trace ?? fcfs.config.data));
+  const trace = traceOf(fcfs);
   const rows = byTrace.get(trace) ?? [];
   for (const p of pts) {
     const m = p.metrics;
     rows.push([
-      String(p.config.load ?? p.config.rate ?? '—'),
+      // the load, and the max batch where the trace's points sweep it
+      `${p.config.load ?? p.config.rate ?? '—'}${sweptBatch.has(trace) ? ` (max ${p.config.max_batch})` : ''}`,
       p.label,
       sec(m.latency_mean),
       (m.latency_mean / fcfs.metrics.latency_mean).toFixed(3),
