@@ -216,6 +216,8 @@ bool readAttention(const Napi::CallbackInfo& info, const char* name, const doubl
       return false;
     }
   }
+  a.rowSlot = nullptr;  // a reused Attn (decodeModel keeps its per-layer ones) must not keep an earlier call's rows
+  a.rowPast = nullptr;
   if (rso >= 0 || rpo >= 0) {
     // every batch row on its own cache row inside the caches, with at most `past` positions cached
     const int32_t* slot = rso >= 0 ? reinterpret_cast<const int32_t*>(heap + rso) : nullptr;
@@ -512,6 +514,7 @@ Napi::Value DecodeModel(const Napi::CallbackInfo& info) {
   bool cacheGiven;
   for (int64_t l = 0; l < L; l++) {
     slots[A_KCACHE] = lp[l * M_PER_LAYER], slots[A_VCACHE] = lp[l * M_PER_LAYER + 1];
+    as[l] = Attn{};  // nothing of the previous call's step survives (its row slots pointed into tensors since freed)
     if (!readAttention(info, "decodeModel", slots, heap, bytes, as[l], &cacheGiven)) return env.Undefined();
     if (!cacheGiven || as[l].T != 1 || d < 1 || I < 1 || !readLayerWeights(lp + l * M_PER_LAYER + 2, heap, bytes, d, I, qW, kvW, ws[l])) {
       rangeError(info, "decodeModel");

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/core/backend.js';
 import { Llama } from '../../src/model/llama.js';
-import { KVCache } from '../../src/model/kvcache.js';
+import { KVCache, type AttentionCache, type CacheSlot } from '../../src/model/kvcache.js';
 import { decodeModelActive, DECODE_MODEL } from '../../src/kernels/decode-step.js';
 import { setStepFused } from '../../src/model/paths.js';
 import { forceBlasThreads } from '../../src/kernels/blas-threads.js';
@@ -129,6 +129,76 @@ describe('the whole decode step as one native kernel', () => {
     expect(names).not.toContain('BatchMatMul');
     expect(cache.length).toBe(4);
     cache.dispose();
+    model.dispose();
+  });
+
+  test('row slots (the serving engine) give the plain logits, and a later step without them is not misled by them', () => {
+    // A cache that hands the kernel per-row cache rows and cached positions (continuous batching), here the identity
+    // (row b on row b, every row at `past`): the same attention as without them. Its int32 tensors are freed after
+    // each forward; a step after them without row slots must not read them (the addon once kept them: a crash).
+    if (skip()) return;
+    class RowSlots implements AttentionCache {
+      readonly inner: KVCache;
+      constructor(layers: number) {
+        this.inner = new KVCache(layers, { capacity: 16 });
+      }
+      get inPlace() {
+        return this.inner.inPlace;
+      }
+      pastLength(l?: number) {
+        return this.inner.pastLength(l);
+      }
+      append(l: number, k: tf.Tensor4D, v: tf.Tensor4D) {
+        return this.inner.append(l, k, v);
+      }
+      slot(l: number, B: number, nKv: number, hd: number, T = 1): CacheSlot {
+        const s = this.inner.slot(l, B, nKv, hd, T);
+        const rows = Int32Array.from({ length: B }, (_, b) => b);
+        return { ...s, rowSlot: tf.tensor1d(rows, 'int32'), rowPast: tf.fill([B], s.past, 'int32') as tf.Tensor1D };
+      }
+      commit(l: number, T: number) {
+        this.inner.commit(l, T);
+      }
+    }
+    const cfg = tinyConfig({ numKvHeads: 2 });
+    const model = Llama.random(cfg, 'rows');
+    const steps = (cache: AttentionCache) =>
+      tf.tidy(() => {
+        const out: number[] = [];
+        out.push(
+          ...model
+            .forward(
+              tf.tensor2d(
+                [
+                  [5, 6, 7],
+                  [8, 9, 10],
+                ],
+                [2, 3],
+                'int32',
+              ),
+              { cache },
+            )
+            .dataSync(),
+        );
+        for (const t of [11, 12, 13])
+          out.push(...model.forward(tf.tensor2d([[t], [t + 1]], [2, 1], 'int32'), { cache }).dataSync());
+        return out;
+      });
+    const rows = new RowSlots(cfg.numLayers);
+    const viaRows = steps(rows);
+    rows.inner.dispose();
+    const garbage = tf.fill([4096], 123456, 'int32'); // lands where the freed row-slot tensors were
+    const plain = new KVCache(cfg.numLayers, { capacity: 16 });
+    const ours = steps(plain);
+    plain.dispose();
+    const was = setStepFused(false);
+    const perLayer = new KVCache(cfg.numLayers, { capacity: 16 });
+    const ref = steps(perLayer);
+    perLayer.dispose();
+    setStepFused(was);
+    garbage.dispose();
+    expect(ours.every((x, i) => Object.is(x, ref[i]))).toBe(true);
+    expect(viaRows.every((x, i) => Object.is(x, ref[i]))).toBe(true);
     model.dispose();
   });
 
