@@ -3,6 +3,7 @@
  * of greedy generate() at batch B (default 1), prompt 64, 128 new tokens.
  *   --compare step     the whole decode step as one native kernel (A) against one kernel per layer (B) — setStepFused
  *   --compare threads  every product on both threads (A, forceBlasThreads(2)) against the size policy (B)
+ *   --compare host     greedy ids read on the host (A, Sampler.pickOnHost) against tf.argMax + an async read (B)
  *   --compare threshold  the size policy with its one-thread threshold at --below N multiply-adds (A, default 2^17)
  *                      against SINGLE_THREAD_BELOW (B)
  * `npx tsx bench/step-ab.ts [--model ckpts/tiny-v3 | bench] [--batch 1] [--rounds 8] [--compare step]`; `bench` is the
@@ -14,6 +15,7 @@ import { Llama } from '../src/model/llama.js';
 import { generate } from '../src/generation/generate.js';
 import { setStepFused } from '../src/model/paths.js';
 import { SINGLE_THREAD_BELOW, forceBlasThreads, setSingleThreadBelow } from '../src/kernels/blas-threads.js';
+import { setHostArgmax } from '../src/generation/sampler.js';
 import { BENCH_MODEL } from './lib.js';
 import { peerPrompts } from './peer/spec.js';
 
@@ -31,13 +33,14 @@ const B = Number(opt('batch', '1')),
 const settings: Record<string, [string, string, (a: boolean) => void]> = {
   step: ['one kernel per step', 'one kernel per layer', (a) => void setStepFused(a)],
   threads: ['every product on 2 threads', 'size policy', (a) => forceBlasThreads(a ? 2 : 0)],
+  host: ['greedy pick on the host', 'tf.argMax + async read', (a) => void setHostArgmax(a)],
   threshold: [
     `one thread below 2^${Math.log2(Number(opt('below', String(2 ** 17))))} multiply-adds`,
     `below 2^${Math.log2(SINGLE_THREAD_BELOW)}`,
     (a) => void setSingleThreadBelow(a ? Number(opt('below', String(2 ** 17))) : SINGLE_THREAD_BELOW),
   ],
 };
-if (!settings[compare]) throw new Error(`step-ab: --compare step | threads | threshold, got '${compare}'`);
+if (!settings[compare]) throw new Error(`step-ab: --compare step | threads | host | threshold, got '${compare}'`);
 const [nameA, nameB, apply] = settings[compare];
 const prompts = peerPrompts(B, 64, model.config.vocabSize);
 const run = async (a: boolean) => {

@@ -214,7 +214,8 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
   try {
     while (steps < maxNew) {
       const Tk = steps === 0 ? P + T0 : cache.length + 1; // positions attended this step
-      const next = tf.tidy(() => {
+      let picked: Int32Array | null = null; // greedy ids read on the host (Sampler.pickOnHost), else `next`
+      const next = tf.tidy((): tf.Tensor1D | void => {
         let logits: tf.Tensor3D;
         if (steps === 0) {
           // prefill: (B, T0) → last position's logits (B, 1, V); positions from the mask (or the prompt's KV given)
@@ -229,10 +230,12 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
           const pos = padded ? tf.tensor2d(lastPos.slice(), [B, 1], 'int32') : undefined; // a copy: lastPos changes next step
           logits = model.forward(inp, { attentionMask: am, positionIds: pos, cache });
         }
-        return sampler.sample(tf.reshape(logits, [B, V]) as tf.Tensor2D); // (B) int32
+        const last = tf.reshape(logits, [B, V]) as tf.Tensor2D;
+        picked = sampler.pickOnHost(last);
+        if (!picked) return sampler.sample(last); // (B) int32
       });
-      const sampled = (await next.data()) as Int32Array;
-      next.dispose();
+      const sampled = picked ?? ((await (next as tf.Tensor1D).data()) as Int32Array);
+      if (next) next.dispose();
       if (steps === 0) firstTokenSeconds = (performance.now() - t0) / 1000;
       steps++;
       for (let b = 0; b < B; b++) {
