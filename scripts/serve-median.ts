@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { quantile } from '../src/serving/metrics.js';
 
 interface Result {
   stageIndex: number;
@@ -27,10 +28,7 @@ const results = (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }
 if (!Array.isArray(results)) throw new Error(`${file}: no "results" array`);
 
 const RUN = / run (\d+)$/;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const median = (xs: number[]) => quantile(xs, 0.5); // the mean of the two middle values for an even count
 const num = (r: Result, k: string) => {
   const v = r.record[k];
   if (typeof v !== 'number') throw new Error(`${file}: row "${r.label}" has no number ${k}`);
